@@ -1,0 +1,161 @@
+"""Input checks for the search engine, with errors that state what they got."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+from .types import SearchParams
+
+TagMatrix = Union[np.ndarray, sp.spmatrix, sp.sparray]
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return f"numpy array of shape {x.shape} and dtype {x.dtype}"
+    if sp.issparse(x):
+        return f"scipy sparse {x.format} matrix of shape {x.shape} and dtype {x.dtype}"
+    return f"{type(x).__name__}"
+
+
+def _check_binary_values(values: np.ndarray, name: str) -> None:
+    if values.dtype == bool:
+        return
+    if not (np.issubdtype(values.dtype, np.integer) or np.issubdtype(values.dtype, np.floating)):
+        raise TypeError(f"`{name}` must hold booleans; got dtype {values.dtype}")
+    bad = (values != 0) & (values != 1)
+    if bad.any():
+        examples = np.unique(values[bad])[:3].tolist()
+        raise ValueError(
+            f"`{name}` must hold booleans (or only the values 0 and 1); "
+            f"got values such as {examples}"
+        )
+
+
+def validate_tags(tags: Any) -> TagMatrix:
+    """Checks a tag matrix and returns it as a bool ndarray or a CSR matrix.
+
+    Args:
+        tags: a ``(n_samples, n_tags)`` boolean numpy array or scipy sparse
+            matrix (0/1 numeric values are accepted)
+
+    Returns:
+        a bool numpy array, or a ``scipy.sparse.csr_matrix`` of bools without
+        explicit zeros
+    """
+    if sp.issparse(tags):
+        if tags.ndim != 2:
+            raise ValueError(f"`tags` must be 2-D; got a {_describe(tags)}")
+        csr = sp.csr_matrix(tags)  # copies only when the format differs
+        _check_binary_values(csr.data, "tags")
+        if csr.dtype != bool or not csr.has_canonical_format:
+            csr = csr.copy()
+            csr.sum_duplicates()
+            csr.eliminate_zeros()
+            csr = csr.astype(bool)
+        return csr
+    if isinstance(tags, np.ndarray):
+        if tags.ndim != 2:
+            raise ValueError(
+                f"`tags` must be a 2-D (n_samples, n_tags) array; got a {_describe(tags)}"
+            )
+        _check_binary_values(tags, "tags")
+        return tags.astype(bool, copy=False)
+    raise TypeError(
+        "`tags` must be a numpy array or a scipy sparse matrix of shape "
+        f"(n_samples, n_tags); got {_describe(tags)}"
+    )
+
+
+def validate_correct(correct: Any, n_samples: int) -> np.ndarray:
+    """Checks the per-sample correctness vector and returns it as bools."""
+    arr = np.asarray(correct)
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(
+            f"`correct` must have shape ({n_samples},) to match `tags`; got shape {arr.shape}"
+        )
+    if arr.dtype == object:
+        raise TypeError("`correct` must hold booleans; got an object array")
+    _check_binary_values(arr, "correct")
+    return arr.astype(bool, copy=False)
+
+
+def validate_groups(groups: Any, n_samples: int) -> Optional[np.ndarray]:
+    """Checks group labels; returns a 1-D array or ``None`` for one group."""
+    if groups is None:
+        return None
+    # Lists go through an object array so that numpy never silently turns
+    # mixed labels (1 and "1") into strings.
+    arr = groups if isinstance(groups, np.ndarray) else np.asarray(list(groups), dtype=object)
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(
+            f"`groups` must have shape ({n_samples},) to match `tags`; got shape {arr.shape}"
+        )
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(
+            f"`groups` holds {int(np.isnan(arr).sum())} NaN values; every sample needs a group"
+        )
+    if arr.dtype == object:
+        missing = [i for i, g in enumerate(arr) if g is None or (isinstance(g, float) and g != g)]
+        if missing:
+            raise ValueError(
+                f"`groups` holds {len(missing)} missing values (None or NaN), e.g. at "
+                f"index {missing[0]}; every sample needs a group"
+            )
+        kinds = {type(g) for g in arr}
+        if len(kinds) > 1 and not all(issubclass(k, numbers.Number) for k in kinds):
+            raise TypeError(
+                "`groups` mixes label types "
+                f"{sorted(k.__name__ for k in kinds)}; use one type for every label"
+            )
+        if arr.size and all(issubclass(k, (str, numbers.Number)) for k in kinds):
+            arr = np.asarray(arr.tolist())
+            if arr.dtype.kind == "f" and np.isnan(arr).any():
+                raise ValueError(
+                    f"`groups` holds {int(np.isnan(arr).sum())} NaN values; "
+                    "every sample needs a group"
+                )
+    return arr
+
+
+def validate_tag_names(tag_names: Optional[Sequence[str]], n_tags: int) -> list[str]:
+    """Checks tag names; defaults to the column indices as strings."""
+    if tag_names is None:
+        return [str(i) for i in range(n_tags)]
+    names = [str(t) for t in tag_names]
+    if len(names) != n_tags:
+        raise ValueError(
+            f"`tag_names` must have one name per tag column ({n_tags}); got {len(names)}"
+        )
+    if len(set(names)) != len(names):
+        seen: set[str] = set()
+        dup = next(t for t in names if t in seen or seen.add(t))
+        raise ValueError(f"`tag_names` must be unique; {dup!r} appears more than once")
+    return names
+
+
+def validate_params(
+    min_size: Any, min_drop: Any, min_gain: Any, max_tags: Any, minimal: Any
+) -> SearchParams:
+    """Checks the search thresholds and returns them as :class:`SearchParams`."""
+    if isinstance(min_size, bool) or not isinstance(min_size, numbers.Integral) or min_size < 1:
+        raise ValueError(f"`min_size` must be an integer >= 1; got {min_size!r}")
+    for name, value in (("min_drop", min_drop), ("min_gain", min_gain)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"`{name}` must be a number in [0, 1]; got {value!r}")
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"`{name}` must be in [0, 1]; got {value!r}")
+    if isinstance(max_tags, bool) or not isinstance(max_tags, numbers.Integral) or max_tags < 1:
+        raise ValueError(f"`max_tags` must be an integer >= 1; got {max_tags!r}")
+    if not isinstance(minimal, (bool, np.bool_)):
+        raise TypeError(f"`minimal` must be a bool; got {minimal!r}")
+    return SearchParams(
+        min_size=int(min_size),
+        min_drop=float(min_drop),
+        min_gain=float(min_gain),
+        max_tags=int(max_tags),
+        minimal=bool(minimal),
+    )

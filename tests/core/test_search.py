@@ -1,0 +1,278 @@
+"""Planted-truth and oracle tests of the exact failure-mode search (numpy only)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fiftyone_prime.core import FailureMode, find_failure_modes
+
+from .oracle import brute_force
+
+
+def summary(modes):
+    return [(m.group, m.tags, m.size, m.num_correct) for m in modes]
+
+
+def build(blocks, n_tags):
+    """Builds samples from ``(count, tag columns, correct)`` blocks."""
+    rows, correct = [], []
+    for count, cols, is_correct in blocks:
+        for _ in range(count):
+            row = np.zeros(n_tags, dtype=bool)
+            row[list(cols)] = True
+            rows.append(row)
+            correct.append(is_correct)
+    return np.array(rows), np.array(correct)
+
+
+# ---------------------------------------------------------------- planted truth
+
+
+def test_planted_pair_is_found_and_nothing_else():
+    # 200 samples. Tags 0 and 1 each appear alone with high accuracy; together
+    # (40 samples) the classifier is right on only 10 of them.
+    blocks = [
+        (10, [0, 1], True), (30, [0, 1], False),  # pair: 10/40 = 0.25
+        (50, [0], True), (5, [0], False),          # tag 0 alone
+        (50, [1], True), (5, [1], False),          # tag 1 alone
+        (10, [2], True), (0, [2], False),
+        (40, [3], True), (0, [3], False),
+    ]
+    tags, correct = build(blocks, 4)
+    modes = find_failure_modes(tags, correct, tag_names=["snow", "night", "dog", "sky"])
+    # acc_g = 160/200 = 0.8; acc(snow) = 60/95, acc(night) = 60/95; pair 0.25.
+    assert summary(modes) == [(None, ("night", "snow"), 40, 10)]
+    (mode,) = modes
+    assert mode.group_size == 200
+    assert mode.group_accuracy == pytest.approx(0.8)
+    assert mode.accuracy == pytest.approx(0.25)
+    assert mode.drop == pytest.approx(0.55)
+    assert mode.gain == pytest.approx(60 / 95 - 0.25)
+    assert mode.tag_indices == (1, 0)
+
+
+def test_planted_triple_requires_every_tag():
+    # Only the three tags together fail; every pair is fine.
+    blocks = [
+        (40, [0, 1, 2], False),
+        (80, [0, 1], True), (80, [0, 2], True), (80, [1, 2], True),
+        (60, [], True), (20, [], False),
+    ]
+    tags, correct = build(blocks, 3)
+    modes = find_failure_modes(tags, correct, tag_names=["a", "b", "c"])
+    assert summary(modes) == [(None, ("a", "b", "c"), 40, 0)]
+    assert modes[0].gain == pytest.approx(80 / 120)  # each pair: 80 of 120 right
+
+
+def test_groups_are_sorted_and_each_gets_its_own_accuracy():
+    blocks_a = [(30, [0], False), (70, [], True)]
+    blocks_b = [(30, [1], False), (70, [], True)]
+    ta, ca = build(blocks_a, 2)
+    tb, cb = build(blocks_b, 2)
+    tags = np.vstack([tb, ta])
+    correct = np.concatenate([cb, ca])
+    groups = np.array(["zebra"] * 100 + ["ant"] * 100)
+    modes = find_failure_modes(tags, correct, groups, tag_names=["fog", "rain"])
+    assert summary(modes) == [("ant", ("fog",), 30, 0), ("zebra", ("rain",), 30, 0)]
+    assert all(m.group_accuracy == pytest.approx(0.7) for m in modes)
+
+
+def test_thresholds_hit_exactly_count():
+    # acc_g = 0.8 (80/100); tag 0: 30 samples (= min_size), 18 correct -> 0.6:
+    # the drop is exactly 0.2.
+    blocks = [(18, [0], True), (12, [0], False), (62, [], True), (8, [], False)]
+    tags, correct = build(blocks, 1)
+    modes = find_failure_modes(tags, correct, min_size=30, min_drop=0.2)
+    assert summary(modes) == [(None, ("0",), 30, 18)]
+    # Any stricter threshold and it is gone.
+    assert find_failure_modes(tags, correct, min_size=31) == []
+    assert find_failure_modes(tags, correct, min_drop=0.2 + 1e-6) == []
+
+    # Gain exactly at min_gain: tag 0 alone has accuracy 0.5, the pair 0.4.
+    blocks = [
+        (20, [0, 1], True), (30, [0, 1], False),   # pair: 20/50 = 0.4
+        (30, [0], True), (0, [0], False),          # tag 0: 50/80 = 0.625
+        (200, [1], True), (0, [1], False),         # tag 1: 220/250
+        (300, [], True), (100, [], False),
+    ]
+    tags, correct = build(blocks, 2)
+    acc0 = 50 / 80
+    gain = acc0 - 0.4
+    modes = find_failure_modes(tags, correct, min_size=30, min_drop=0.2, min_gain=gain)
+    assert summary(modes) == [(None, ("0", "1"), 50, 20)]
+    assert find_failure_modes(tags, correct, min_size=30, min_drop=0.2, min_gain=gain + 1e-6) == []
+
+
+def test_tags_that_always_cooccur_give_single_tags_not_the_pair():
+    blocks = [(40, [0, 1], False), (160, [], True)]
+    tags, correct = build(blocks, 2)
+    modes = find_failure_modes(tags, correct, min_drop=0.5)
+    # Each tag alone is a failure mode; the pair adds nothing (gain 0).
+    assert summary(modes) == [(None, ("0",), 40, 0), (None, ("1",), 40, 0)]
+    modes = find_failure_modes(tags, correct, min_drop=0.5, minimal=False, min_gain=0.0)
+    assert summary(modes) == [
+        (None, ("0",), 40, 0), (None, ("1",), 40, 0), (None, ("0", "1"), 40, 0)
+    ]
+
+
+def test_groups_with_accuracy_zero_or_one():
+    rng = np.random.default_rng(3)
+    tags = rng.random((120, 4)) < 0.5
+    assert find_failure_modes(tags, np.zeros(120, bool), min_size=5) == []
+    assert find_failure_modes(tags, np.ones(120, bool), min_size=5, min_drop=0.0) != []
+    for correct in (np.zeros(120, bool), np.ones(120, bool)):
+        for min_drop in (0.0, 0.2):
+            kwargs = dict(min_size=5, min_drop=min_drop, min_gain=0.0, max_tags=3)
+            assert summary(find_failure_modes(tags, correct, **kwargs)) == brute_force(
+                tags, correct, **kwargs
+            )
+
+
+def test_minimal_false_keeps_supersets_of_failure_modes():
+    blocks = [
+        (40, [0, 1], False), (40, [0], True), (10, [0], False),
+        (40, [1], True), (200, [], True),
+    ]
+    tags, correct = build(blocks, 2)
+    minimal = find_failure_modes(tags, correct, min_drop=0.3)
+    everything = find_failure_modes(tags, correct, min_drop=0.3, minimal=False)
+    assert summary(minimal) == brute_force(tags, correct, min_drop=0.3)
+    assert summary(everything) == brute_force(tags, correct, min_drop=0.3, minimal=False)
+    assert set(summary(minimal)) < set(summary(everything))
+    assert (None, ("0", "1"), 40, 0) in summary(everything)
+
+
+def test_small_or_empty_groups_are_skipped():
+    tags = np.ones((10, 2), dtype=bool)
+    assert find_failure_modes(tags, np.zeros(10, bool), min_size=30) == []
+    assert find_failure_modes(np.zeros((0, 3), bool), np.zeros(0, bool)) == []
+
+
+def test_dense_and_sparse_give_identical_results():
+    rng = np.random.default_rng(7)
+    tags = rng.random((3000, 25)) < 0.3
+    correct = rng.random(3000) < 0.8
+    planted = tags[:, 3] & tags[:, 8]
+    correct[planted] = rng.random(planted.sum()) < 0.2
+    groups = rng.integers(0, 4, 3000)
+    dense = find_failure_modes(tags, correct, groups, max_tags=4)
+    assert dense  # the planted pair at least
+    for fmt in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix, sp.csr_array):
+        assert find_failure_modes(fmt(tags), correct, groups, max_tags=4) == dense
+    as_ints = find_failure_modes(tags.astype(np.int8), correct.astype(int), groups, max_tags=4)
+    assert as_ints == dense
+
+
+def test_result_records_are_frozen_and_round_trip():
+    blocks = [(40, [0], False), (160, [], True)]
+    tags, correct = build(blocks, 1)
+    (mode,) = find_failure_modes(tags, correct, tag_names=["blur"])
+    with pytest.raises(Exception):
+        mode.size = 3
+    assert FailureMode.from_dict(mode.to_dict()) == mode
+    assert mode.num_errors == 40 and mode.num_tags == 1
+
+
+def test_max_tags_five_matches_oracle():
+    rng = np.random.default_rng(11)
+    tags = rng.random((400, 8)) < 0.6
+    correct = rng.random(400) < 0.9
+    planted = tags[:, :5].all(axis=1)
+    correct[planted] = False
+    kwargs = dict(min_size=5, min_drop=0.2, min_gain=0.05, max_tags=5)
+    assert summary(find_failure_modes(tags, correct, **kwargs)) == brute_force(
+        tags, correct, **kwargs
+    )
+    # Its 4-tag subsets fail too, so only the non-minimal search reports it.
+    got = summary(find_failure_modes(tags, correct, **kwargs, minimal=False))
+    assert got == brute_force(tags, correct, **kwargs, minimal=False)
+    assert (None, ("0", "1", "2", "3", "4"), int(planted.sum()), 0) in got
+
+
+# ------------------------------------------------------------- oracle property
+
+
+@st.composite
+def problems(draw):
+    n = draw(st.integers(0, 90))
+    m = draw(st.integers(1, 6))
+    density = draw(st.sampled_from([0.2, 0.5, 0.8]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    tags = rng.random((n, m)) < density
+    if m > 1 and draw(st.booleans()):
+        tags[:, 1] = tags[:, 0]  # a pair that always co-occurs
+    accuracy = draw(st.sampled_from([0.0, 0.5, 0.8, 1.0]))
+    correct = rng.random(n) < accuracy
+    if n and draw(st.booleans()):
+        hit = tags[:, : min(2, m)].all(axis=1)
+        correct[hit] = rng.random(hit.sum()) < 0.2
+    groups = rng.integers(0, draw(st.integers(1, 3)), n) if draw(st.booleans()) else None
+    kwargs = dict(
+        min_size=draw(st.integers(1, 12)),
+        min_drop=draw(st.sampled_from([0.0, 0.1, 0.2, 0.25, 1 / 3, 0.5, 1.0])),
+        min_gain=draw(st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.25, 1 / 3])),
+        max_tags=draw(st.integers(1, 4)),
+        minimal=draw(st.booleans()),
+    )
+    return tags, correct, groups, kwargs
+
+
+@settings(max_examples=300, deadline=None)
+@given(problems())
+def test_engine_matches_brute_force(problem):
+    tags, correct, groups, kwargs = problem
+    expected = brute_force(tags, correct, groups, **kwargs)
+    assert summary(find_failure_modes(tags, correct, groups, **kwargs)) == expected
+    sparse = sp.csr_matrix(tags)
+    assert summary(find_failure_modes(sparse, correct, groups, **kwargs)) == expected
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(tags=np.ones(5, bool)), ValueError, r"2-D .* shape \(5,\)"),
+        (dict(tags=[[True]]), TypeError, "numpy array or a scipy sparse"),
+        (dict(tags=np.full((5, 2), 2)), ValueError, r"values such as \[2\]"),
+        (dict(tags=np.full((5, 2), "a")), TypeError, "booleans; got dtype <U1"),
+        (dict(correct=np.ones(4, bool)), ValueError, r"shape \(5,\) .* got shape \(4,\)"),
+        (dict(correct=np.full(5, 0.5)), ValueError, r"`correct` must hold booleans"),
+        (dict(groups=[1, 2, 3]), ValueError, r"`groups` must have shape \(5,\)"),
+        (dict(groups=np.array([1.0, np.nan, 2.0, 1.0, 1.0])), ValueError, "1 NaN"),
+        (dict(groups=[1.0, np.nan, 2.0, 1.0, 1.0]), ValueError, "1 missing values"),
+        (dict(groups=["a", None, "b", "a", "a"]), ValueError, "missing values"),
+        (dict(groups=["a", 1, "b", "a", "a"]), TypeError, "mixes label types"),
+        (dict(tag_names=["x"]), ValueError, r"one name per tag column \(2\); got 1"),
+        (dict(tag_names=["x", "x"]), ValueError, "'x' appears more than once"),
+        (dict(min_size=0), ValueError, "`min_size` must be an integer >= 1; got 0"),
+        (dict(min_size=2.5), ValueError, "`min_size`"),
+        (dict(min_drop=-0.1), ValueError, r"`min_drop` must be in \[0, 1\]; got -0.1"),
+        (dict(min_gain=1.5), ValueError, r"`min_gain` must be in \[0, 1\]"),
+        (dict(min_gain="0.1"), TypeError, "`min_gain` must be a number"),
+        (dict(max_tags=0), ValueError, "`max_tags` must be an integer >= 1; got 0"),
+        (dict(minimal="yes"), TypeError, "`minimal` must be a bool"),
+    ],
+)
+def test_bad_input_is_rejected_with_a_clear_error(kwargs, error, match):
+    args = dict(tags=np.ones((5, 2), bool), correct=np.ones(5, bool))
+    args.update(kwargs)
+    tags, correct = args.pop("tags"), args.pop("correct")
+    with pytest.raises(error, match=match):
+        find_failure_modes(tags, correct, **args)
+
+
+def test_core_imports_neither_fiftyone_nor_torch():
+    code = (
+        "import sys, fiftyone_prime.core, fiftyone_prime;"
+        "bad = [m for m in ('fiftyone', 'torch', 'open_clip', 'transformers') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
