@@ -63,8 +63,15 @@ TOLERANCE = 1e-9
 # whose exact bound sits at the threshold.
 _PRUNE_SLACK = 1e-12
 
+# Sparse groups whose extendable columns fit in this many elements are made
+# dense (16M elements: 16 MiB of bools, 64 MiB as float32 for the product).
+_DENSE_ELEMENTS = 1 << 24
+
 # Target number of uint64 words handled per bitset batch (32 MiB).
 _BATCH_WORDS = 1 << 22
+
+# Rows of a sparse group made dense at a time while packing bitsets (64 MiB).
+_PACK_ELEMENTS = 1 << 26
 
 
 def find_failure_modes(
@@ -272,8 +279,13 @@ def _column_counts(group_tags: TagMatrix, errors: np.ndarray) -> tuple[np.ndarra
 
 
 def _select_columns(group_tags: TagMatrix, columns: np.ndarray) -> TagMatrix:
+    """The group's extendable columns: dense when small (BLAS beats sparse
+    bookkeeping there), sparse otherwise."""
     if sp.issparse(group_tags):
-        return sp.csc_matrix(group_tags)[:, columns]
+        selected = sp.csc_matrix(group_tags[:, columns])
+        if selected.shape[0] * selected.shape[1] <= _DENSE_ELEMENTS:
+            return selected.toarray()
+        return selected
     return np.ascontiguousarray(group_tags[:, columns])
 
 
@@ -319,7 +331,7 @@ class _Bitsets:
         n_words = max(1, math.ceil(n_rows / 64))
         packed = np.zeros((n_cols, n_words * 8), dtype=np.uint8)
         # Pack in row blocks so a sparse group never becomes one dense matrix.
-        block = max(64, (64 << 20) // max(1, n_cols) // 64 * 64)
+        block = max(64, _PACK_ELEMENTS // max(1, n_cols) // 64 * 64)
         for start in range(0, n_rows, block):
             stop = min(n_rows, start + block)
             chunk = local_tags[start:stop]

@@ -1,7 +1,9 @@
 """Planted-truth and oracle tests of the exact failure-mode search (numpy only)."""
 
+import contextlib
 import subprocess
 import sys
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -231,6 +233,39 @@ def test_engine_matches_brute_force(problem):
     assert summary(find_failure_modes(tags, correct, groups, **kwargs)) == expected
     sparse = sp.csr_matrix(tags)
     assert summary(find_failure_modes(sparse, correct, groups, **kwargs)) == expected
+
+
+@contextlib.contextmanager
+def tiny_buffers():
+    """Forces the sparse pair product, many bitset batches and packing blocks."""
+    from fiftyone_prime.core import search
+
+    with mock.patch.multiple(search, _DENSE_ELEMENTS=0, _BATCH_WORDS=3, _PACK_ELEMENTS=64):
+        yield
+
+
+@settings(max_examples=100, deadline=None)
+@given(problems())
+def test_sparse_paths_and_small_batches_match_brute_force(problem):
+    tags, correct, groups, kwargs = problem
+    expected = brute_force(tags, correct, groups, **kwargs)
+    with tiny_buffers():
+        got = find_failure_modes(sp.csc_matrix(tags), correct, groups, **kwargs)
+    assert summary(got) == expected
+
+
+def test_large_sparse_group_matches_brute_force():
+    rng = np.random.default_rng(5)
+    tags = rng.random((700, 12)) < 0.4
+    correct = rng.random(700) < 0.85
+    hit = tags[:, 2] & tags[:, 5] & tags[:, 7]
+    correct[hit] = False
+    kwargs = dict(min_size=8, max_tags=4, minimal=False)
+    expected = brute_force(tags, correct, **kwargs)
+    assert (None, ("2", "5", "7"), int(hit.sum()), 0) in expected
+    with tiny_buffers():
+        got = find_failure_modes(sp.csr_matrix(tags), correct, **kwargs)
+    assert summary(got) == expected
 
 
 # ------------------------------------------------------------------ bad input
