@@ -1,0 +1,4 @@
+"""FiftyOne glue: reading arrays from views, runs, saved views.
+
+Imports fiftyone; never imports torch.
+"""

@@ -1,0 +1,404 @@
+"""The failure-mode SDK: search a view, save views, and manage the runs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+import fiftyone as fo
+
+from fiftyone_prime.core.search import find_failure_modes as search_failure_modes
+from fiftyone_prime.core.validation import validate_params
+
+from . import fields as fpf
+from . import views as fpv
+from .runs import (
+    FailureModeResults,
+    FailureModeRun,
+    FailureModeRunConfig,
+    SavedFailureMode,
+    progress_bar,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def find_failure_modes(
+    samples,
+    *,
+    label_field: str = "ground_truth",
+    pred_field: str = "predictions",
+    tags_field: Union[str, Sequence[str]] = "prime_tags",
+    run_key: str = "prime",
+    min_size: int = 30,
+    min_drop: float = 0.2,
+    min_gain: float = 0.1,
+    max_tags: int = 3,
+    minimal: bool = True,
+    save_views: bool = True,
+    overwrite: bool = False,
+    progress=None,
+) -> FailureModeResults:
+    """Finds PRIME failure modes of a classifier on a dataset or view.
+
+    For each ground-truth class, finds the minimal combinations of tags whose
+    presence drops the classifier's accuracy (see
+    :func:`fiftyone_prime.core.find_failure_modes` for the exact definition),
+    stores them as a run on the dataset, and saves one view per failure mode
+    (the samples of that class carrying every tag of the set, correct and
+    incorrect alike) so teammates can open them in the App.
+
+    Examples::
+
+        import fiftyone as fo
+        import fiftyone_prime as fp
+
+        dataset = fo.load_dataset("my-dataset")
+        results = fp.find_failure_modes(
+            dataset.match_tags("validation"),
+            label_field="ground_truth",
+            pred_field="resnet50",
+            tags_field="prime_tags",
+            run_key="prime_val",
+        )
+        print(results.summary())
+        session = fo.launch_app(results.load_view(0))
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        label_field ("ground_truth"): the ground-truth
+            :class:`fiftyone.core.labels.Classification` field; its labels
+            are the groups searched
+        pred_field ("predictions"): the predicted
+            :class:`fiftyone.core.labels.Classification` field; a sample is
+            correct when its label matches the ground truth
+        tags_field ("prime_tags"): the field (or a list of fields) whose labels
+            are the tags: a ``Classifications`` field (what
+            :func:`fiftyone_prime.compute_tags` writes), a ``Classification``
+            or ``Detections`` field, or a list-of-strings field such as
+            ``tags``. With several fields, tag names are ``field:label``
+        run_key ("prime"): the key under which to store the run; a valid
+            Python identifier
+        min_size (30): the least number of samples in a failure mode
+        min_drop (0.2): the least accuracy drop against the class's accuracy
+        min_gain (0.1): the least accuracy gain from removing any nonempty
+            subset of the tags (every tag is needed)
+        max_tags (3): the largest number of tags in a failure mode
+        minimal (True): whether to leave out sets containing a smaller
+            failure mode
+        save_views (True): whether to save a view per failure mode
+        overwrite (False): whether to replace an existing run with the same
+            key, and the views it saved. Views the run did not create are
+            never touched
+        progress (None): whether to render a progress bar (True/False), use
+            the default value ``fiftyone.config.show_progress_bars`` (None),
+            or a progress callback function to invoke instead
+
+    Returns:
+        a :class:`fiftyone_prime.FailureModeResults`
+
+    Raises:
+        ValueError: if a field is missing, the view is empty, the run key
+            exists and ``overwrite`` is False, or a view name is taken by a
+            saved view of the user's
+        TypeError: if a field has the wrong type
+    """
+    params = validate_params(min_size, min_drop, min_gain, max_tags, minimal)
+    dataset = samples._root_dataset
+    _validate_run_key(dataset, run_key, overwrite)
+    fpf.validate_classification_field(samples, label_field, "label_field")
+    fpf.validate_classification_field(samples, pred_field, "pred_field")
+    sources = fpf.tag_sources(samples, tags_field)
+
+    logger.info("Reading labels, predictions and tags of %d samples...", samples.count())
+    inputs = fpf.read_search_inputs(samples, label_field, pred_field, sources)
+    multiple = len(sources) > 1
+    names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
+
+    logger.info("Searching %d tags over %d samples...", len(names), len(inputs.ids))
+    modes = search_failure_modes(
+        inputs.tags, inputs.correct, inputs.labels, tag_names=names, **params.to_dict()
+    )
+    records = [_saved_mode(m, inputs.tag_keys) for m in modes]
+    if save_views:
+        records = _name_views(dataset, run_key, records, overwrite)
+    logger.info("Found %d failure modes", len(records))
+
+    config = FailureModeRunConfig(
+        label_field=label_field,
+        pred_field=pred_field,
+        tags_fields=[s.field for s in sources],
+        tag_kinds=[s.kind for s in sources],
+        save_views=save_views,
+        **params.to_dict(),
+    )
+    results = FailureModeResults(
+        samples,
+        config,
+        run_key,
+        failure_modes=records,
+        groups=_group_stats(inputs.labels, inputs.correct),
+        num_samples=inputs.num_samples,
+        num_used=len(inputs.ids),
+        num_missing_label=inputs.num_missing_label,
+        num_missing_prediction=inputs.num_missing_prediction,
+        num_tags=len(names),
+    )
+    _store_run(samples, run_key, config, results, overwrite)
+    if save_views:
+        _save_views(samples, results, sources, progress)
+    return results
+
+
+def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
+    """Loads the results of a failure-mode run.
+
+    Args:
+        dataset: a :class:`fiftyone.core.dataset.Dataset` or a view of it
+        run_key: the run key
+
+    Returns:
+        a :class:`fiftyone_prime.FailureModeResults`
+    """
+    _check_is_prime_run(dataset, run_key)
+    return dataset._root_dataset.load_run_results(run_key)
+
+
+def list_failure_mode_runs(dataset) -> list[str]:
+    """Returns the keys of the failure-mode runs on a dataset, sorted."""
+    return dataset._root_dataset.list_runs(type=FailureModeRun)
+
+
+def delete_failure_modes(dataset, run_key: str) -> None:
+    """Deletes a failure-mode run and exactly the saved views it created.
+
+    Saved views that the run did not create, including any the user saved
+    from a failure-mode view under a new name, are left alone.
+
+    Args:
+        dataset: a :class:`fiftyone.core.dataset.Dataset` or a view of it
+        run_key: the run key
+    """
+    root = dataset._root_dataset
+    _check_is_prime_run(root, run_key)
+    root.get_run_info(run_key).config.build().cleanup(root, run_key)
+    # Cleanup ran above so that its errors surface instead of being logged.
+    FailureModeRun.delete_run(root, run_key, cleanup=False)
+
+
+def apply_failure_modes(
+    results: FailureModeResults,
+    samples,
+    *,
+    run_key: Optional[str] = None,
+    save_views: bool = True,
+    overwrite: bool = False,
+    progress=None,
+) -> FailureModeResults:
+    """Re-measures a run's failure modes on another dataset or view and saves them there.
+
+    The target must have the run's label, prediction and tag fields (a
+    teammate's copy of the dataset, a held-out split, new data). Each failure
+    mode keeps its class and tags; its size, accuracy, class accuracy and
+    drop are measured on the target. Modes whose tags do not occur there get
+    size 0 and NaN accuracy.
+
+    Args:
+        results: a :class:`fiftyone_prime.FailureModeResults`
+        samples: the target :class:`fiftyone.core.collections.SampleCollection`
+        run_key (None): the key of the new run; defaults to the source run's
+            key (on another dataset) or ``<key>_applied``
+        save_views (True): whether to save a view per failure mode
+        overwrite (False): whether to replace an existing run with that key
+        progress (None): as in :func:`find_failure_modes`
+
+    Returns:
+        the new run's :class:`fiftyone_prime.FailureModeResults`
+    """
+    if not isinstance(results, FailureModeResults):
+        raise TypeError(
+            f"`results` must be FailureModeResults (see load_failure_modes()); got "
+            f"{type(results).__name__}"
+        )
+    config = results.config
+    dataset = samples._root_dataset
+    if run_key is None:
+        same_dataset = dataset._doc.id == results.samples._root_dataset._doc.id
+        run_key = f"{results.key}_applied" if same_dataset else results.key
+    _validate_run_key(dataset, run_key, overwrite)
+    fpf.validate_classification_field(samples, config.label_field, "label_field")
+    fpf.validate_classification_field(samples, config.pred_field, "pred_field")
+    sources = fpf.tag_sources(samples, config.tags_fields)
+    inputs = fpf.read_search_inputs(samples, config.label_field, config.pred_field, sources)
+
+    records = [_remeasure(m, inputs) for m in results.failure_modes]
+    if save_views:
+        records = _name_views(dataset, run_key, records, overwrite)
+    new_config = FailureModeRunConfig(
+        label_field=config.label_field,
+        pred_field=config.pred_field,
+        tags_fields=config.tags_fields,
+        tag_kinds=config.tag_kinds,
+        save_views=save_views,
+        source_dataset=results.samples._root_dataset.name,
+        source_run_key=results.key,
+        **config.search_params,
+    )
+    new_results = FailureModeResults(
+        samples,
+        new_config,
+        run_key,
+        failure_modes=records,
+        groups=_group_stats(inputs.labels, inputs.correct),
+        num_samples=inputs.num_samples,
+        num_used=len(inputs.ids),
+        num_missing_label=inputs.num_missing_label,
+        num_missing_prediction=inputs.num_missing_prediction,
+        num_tags=len(inputs.tag_keys),
+    )
+    _store_run(samples, run_key, new_config, new_results, overwrite)
+    if save_views:
+        _save_views(samples, new_results, sources, progress)
+    return new_results
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _validate_run_key(dataset, run_key: str, overwrite: bool) -> None:
+    if not isinstance(run_key, str) or not run_key.isidentifier():
+        raise ValueError(
+            f"`run_key` must be a valid Python identifier (letters, digits, underscores); "
+            f"got {run_key!r}"
+        )
+    if run_key not in dataset.list_runs():
+        return
+    if not overwrite:
+        raise ValueError(
+            f"Dataset '{dataset.name}' already has a run with key '{run_key}'. Pass "
+            "overwrite=True to replace it and its saved views, or choose another run_key"
+        )
+    _check_is_prime_run(dataset, run_key)
+
+
+def _check_is_prime_run(dataset, run_key: str) -> None:
+    root = dataset._root_dataset
+    if run_key not in root.list_runs():
+        available = list_failure_mode_runs(root)
+        raise ValueError(
+            f"Dataset '{root.name}' has no run with key '{run_key}'. "
+            f"Failure-mode runs: {available or 'none'}"
+        )
+    info = root.get_run_info(run_key)
+    if not isinstance(info.config, FailureModeRunConfig):
+        raise ValueError(
+            f"The run '{run_key}' on dataset '{root.name}' is not a failure-mode run "
+            f"(it is a {type(info.config).__name__}); it is left untouched"
+        )
+
+
+def _saved_mode(mode, tag_keys) -> SavedFailureMode:
+    keys = [tag_keys[i] for i in mode.tag_indices]
+    d = mode.to_dict()
+    d["tag_fields"] = [k[0] for k in keys]
+    d["tag_labels"] = [k[1] for k in keys]
+    return SavedFailureMode.from_dict(d)
+
+
+def _group_stats(labels: np.ndarray, correct: np.ndarray) -> dict:
+    names, codes = np.unique(labels.astype(str), return_inverse=True)
+    sizes = np.bincount(codes, minlength=len(names))
+    right = np.bincount(codes, weights=correct, minlength=len(names))
+    return {
+        str(n): {"size": int(s), "accuracy": float(r / s)}
+        for n, s, r in zip(names, sizes, right)
+    }
+
+
+def _name_views(dataset, run_key, records, overwrite):
+    """Assigns each failure mode a saved-view name; refuses names the user owns."""
+    owned = set()
+    if overwrite and run_key in dataset.list_runs():
+        old = dataset.load_run_results(run_key, cache=False)
+        owned = {fpv.view_slug(n) for n in (old.view_names if old else [])}
+    taken = {fpv.view_slug(n) for n in dataset.list_saved_views()} - owned
+
+    named, used, conflicts = [], set(), []
+    for m in records:
+        base = fpv.view_name(run_key, m.group, m.tags)
+        name, i = base, 2
+        while fpv.view_slug(name) in used:  # two modes whose names differ only in punctuation
+            name, i = f"{base} ({i})", i + 1
+        slug = fpv.view_slug(name)
+        if slug in taken:
+            conflicts.append(name)
+        used.add(slug)
+        named.append(_replace(m, view_name=name))
+    if conflicts:
+        raise ValueError(
+            f"Dataset '{dataset.name}' already has saved views that this run would need "
+            f"(e.g. {conflicts[:3]}); they were not created by run '{run_key}' and are never "
+            "overwritten. Choose another run_key, or rename or delete those views"
+        )
+    return named
+
+
+def _replace(mode: SavedFailureMode, **changes) -> SavedFailureMode:
+    d = mode.to_dict()
+    d.update(changes)
+    return SavedFailureMode.from_dict(d)
+
+
+def _store_run(samples, run_key, config, results, overwrite):
+    """Registers the run and saves its results before any view is created, so
+    an interrupted run can always be deleted with its views."""
+    dataset = samples._root_dataset
+    if overwrite and run_key in dataset.list_runs():
+        delete_failure_modes(dataset, run_key)
+    run = config.build()
+    run.register_run(samples, run_key, overwrite=False)
+    run.save_run_results(samples, run_key, results)
+
+
+def _save_views(samples, results, sources, progress) -> None:
+    dataset = samples._root_dataset
+    config = results.config
+    with progress_bar(len(results.failure_modes), progress) as pb:
+        for mode in pb(results.failure_modes):
+            keys = list(zip(mode.tag_fields, mode.tag_labels))
+            view = fpv.failure_mode_view(
+                samples, config.label_field, config.pred_field, mode.group, sources, keys
+            )
+            dataset.save_view(
+                mode.view_name, view, description=fpv.view_description(mode, results.key)
+            )
+
+
+def _remeasure(mode: SavedFailureMode, inputs: fpf.SearchInputs) -> SavedFailureMode:
+    column = {key: j for j, key in enumerate(inputs.tag_keys)}
+    in_group = inputs.labels == mode.group
+    group_size = int(in_group.sum())
+    group_acc = float(inputs.correct[in_group].mean()) if group_size else float("nan")
+    mask = in_group.copy()
+    for key in zip(mode.tag_fields, mode.tag_labels):
+        j = column.get(key)
+        if j is None:
+            mask[:] = False
+            break
+        mask &= inputs.tags[:, j].toarray().ravel()
+    size = int(mask.sum())
+    num_correct = int(inputs.correct[mask].sum())
+    accuracy = num_correct / size if size else float("nan")
+    return _replace(
+        mode,
+        size=size,
+        num_correct=num_correct,
+        accuracy=accuracy,
+        group_size=group_size,
+        group_accuracy=group_acc,
+        drop=group_acc - accuracy,
+        view_name=None,
+        metrics=None,
+    )

@@ -1,0 +1,222 @@
+"""Validating and reading the fields a failure-mode search needs, in bulk."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from itertools import chain
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+import fiftyone as fo
+from fiftyone import ViewField as F
+
+logger = logging.getLogger(__name__)
+
+#: Field kinds whose labels can serve as tags, and the path of those labels.
+TAG_KINDS = {
+    "classifications": "{field}.classifications.label",
+    "detections": "{field}.detections.label",
+    "classification": "{field}.label",
+    "strings": "{field}",
+}
+
+
+@dataclass(frozen=True)
+class TagSource:
+    """A field whose labels serve as tags.
+
+    Attributes:
+        field: the field name
+        kind: one of :data:`TAG_KINDS`
+    """
+
+    field: str
+    kind: str
+
+    @property
+    def label_path(self) -> str:
+        """The path of the field's tag strings."""
+        return TAG_KINDS[self.kind].format(field=self.field)
+
+    def match_expression(self, labels: Sequence[str]):
+        """An expression that matches samples carrying every label."""
+        labels = list(labels)
+        if self.kind == "classification":
+            expr = F(self.label_path) == labels[0]
+            for label in labels[1:]:
+                expr &= F(self.label_path) == label
+            return expr
+        return F(self.label_path).if_null([]).contains(labels, all=True)
+
+
+@dataclass
+class SearchInputs:
+    """The arrays read from a view for a search.
+
+    Attributes:
+        ids: the ids of the samples used (those with a label and a prediction)
+        tags: a CSR matrix of shape ``(len(ids), len(tag_keys))``
+        tag_keys: ``(field, label)`` per tag column
+        labels: the ground-truth label of each used sample
+        correct: whether each used sample's prediction matches its label
+        num_samples: how many samples the view has
+        num_missing_label: samples left out for lacking a ground-truth label
+        num_missing_prediction: samples left out for lacking a prediction
+    """
+
+    ids: np.ndarray
+    tags: sp.csr_matrix
+    tag_keys: list
+    labels: np.ndarray
+    correct: np.ndarray
+    num_samples: int
+    num_missing_label: int
+    num_missing_prediction: int
+
+
+def _field_or_raise(samples, field_name: str, role: str):
+    if not isinstance(field_name, str) or not field_name:
+        raise TypeError(f"`{role}` must be a field name; got {field_name!r}")
+    field = samples.get_field(field_name)
+    if field is None:
+        available = ", ".join(sorted(samples.get_field_schema().keys()))
+        raise ValueError(
+            f"`{role}`: the field '{field_name}' does not exist on dataset "
+            f"'{samples._root_dataset.name}'. Available fields: {available}"
+        )
+    return field
+
+
+def _describe_field(field) -> str:
+    if isinstance(field, fo.EmbeddedDocumentField):
+        return f"{type(field).__name__}({field.document_type.__name__})"
+    if isinstance(field, fo.ListField) and field.field is not None:
+        return f"ListField({type(field.field).__name__})"
+    return type(field).__name__
+
+
+def validate_classification_field(samples, field_name: str, role: str) -> None:
+    """Raises unless ``field_name`` is a :class:`fiftyone.core.labels.Classification` field."""
+    field = _field_or_raise(samples, field_name, role)
+    if not (
+        isinstance(field, fo.EmbeddedDocumentField)
+        and issubclass(field.document_type, fo.Classification)
+    ):
+        raise TypeError(
+            f"`{role}`: the field '{field_name}' must be a Classification field; "
+            f"found {_describe_field(field)}"
+        )
+
+
+def tag_source(samples, field_name: str) -> TagSource:
+    """Returns how to read tags from a field, or raises if it cannot hold tags."""
+    field = _field_or_raise(samples, field_name, "tags_field")
+    if isinstance(field, fo.EmbeddedDocumentField):
+        doc_type = field.document_type
+        for kind, cls in (
+            ("classifications", fo.Classifications),
+            ("detections", fo.Detections),
+            ("classification", fo.Classification),
+        ):
+            if issubclass(doc_type, cls):
+                return TagSource(field_name, kind)
+    if isinstance(field, fo.ListField) and isinstance(field.field, fo.StringField):
+        return TagSource(field_name, "strings")
+    raise TypeError(
+        f"`tags_field`: the field '{field_name}' must be a Classifications, "
+        "Classification or Detections field, or a list of strings; found "
+        f"{_describe_field(field)}"
+    )
+
+
+def tag_sources(samples, tags_field: Union[str, Sequence[str]]) -> list[TagSource]:
+    """Validates one or several tag fields."""
+    names = [tags_field] if isinstance(tags_field, str) else list(tags_field)
+    if not names:
+        raise ValueError("`tags_field` must name at least one field")
+    if len(set(names)) != len(names):
+        raise ValueError(f"`tags_field` names a field twice: {names}")
+    return [tag_source(samples, name) for name in names]
+
+
+def tag_display_name(key: tuple[str, str], multiple_sources: bool) -> str:
+    """The name of a tag in results: its label, prefixed by its field when
+    tags come from several fields."""
+    field, label = key
+    return f"{field}:{label}" if multiple_sources else label
+
+
+def read_search_inputs(
+    samples, label_field: str, pred_field: str, sources: list[TagSource]
+) -> SearchInputs:
+    """Reads labels, predictions and tags of a view in one ``values()`` pass."""
+    num_samples = samples.count()
+    if num_samples == 0:
+        raise ValueError(
+            "The view is empty; there is nothing to search. Check the view's filters"
+        )
+    paths = ["id", f"{label_field}.label", f"{pred_field}.label"]
+    paths += [s.label_path for s in sources]
+    values = samples.values(paths)
+    ids = np.asarray(values[0], dtype=object)
+    labels = np.asarray(values[1], dtype=object)
+    preds = np.asarray(values[2], dtype=object)
+
+    missing_label = np.array([x is None for x in labels], dtype=bool)
+    missing_pred = np.array([x is None for x in preds], dtype=bool) & ~missing_label
+    used = ~(missing_label | missing_pred)
+    if not used.any():
+        raise ValueError(
+            f"None of the {num_samples} samples has both a '{label_field}' label and a "
+            f"'{pred_field}' prediction"
+        )
+    if not used.all():
+        logger.warning(
+            "Leaving out %d samples without a '%s' label and %d without a '%s' prediction",
+            int(missing_label.sum()), label_field, int(missing_pred.sum()), pred_field,
+        )
+
+    used_idx = np.flatnonzero(used)
+    tags, keys = _tag_matrix([values[3 + i] for i in range(len(sources))], sources, used_idx)
+    labels_used = labels[used]
+    return SearchInputs(
+        ids=ids[used],
+        tags=tags,
+        tag_keys=keys,
+        labels=np.asarray(labels_used.tolist(), dtype=object),
+        correct=labels_used == preds[used],
+        num_samples=num_samples,
+        num_missing_label=int(missing_label.sum()),
+        num_missing_prediction=int(missing_pred.sum()),
+    )
+
+
+def _tag_matrix(per_source_values, sources, used_idx) -> tuple[sp.csr_matrix, list]:
+    """Builds the sparse tag matrix of the used samples from ``values()`` output."""
+    index: dict[tuple[str, str], int] = {}
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    n_used = len(used_idx)
+    for source, per_sample in zip(sources, per_source_values):
+        per_sample = [per_sample[i] for i in used_idx]
+        if source.kind == "classification":
+            per_sample = [[x] if x is not None else [] for x in per_sample]
+        lists = [[t for t in x if t is not None] if x else [] for x in per_sample]
+        lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=n_used)
+        field = source.field
+        col = [index.setdefault((field, t), len(index)) for t in chain.from_iterable(lists)]
+        rows.append(np.repeat(np.arange(n_used), lengths))
+        cols.append(np.asarray(col, dtype=np.int64))
+    row = np.concatenate(rows)
+    col = np.concatenate(cols)
+    matrix = sp.csr_matrix(
+        (np.ones(len(row), dtype=bool), (row, col)), shape=(n_used, len(index))
+    )
+    matrix.sum_duplicates()
+    keys = [None] * len(index)
+    for key, j in index.items():
+        keys[j] = key
+    return matrix, keys

@@ -1,0 +1,284 @@
+"""Run classes that store failure-mode searches on a dataset, like brain runs.
+
+Runs are stored with :mod:`fiftyone.core.runs` under the dataset's runs, so
+they are listed with ``dataset.list_runs()``, loaded with
+``dataset.load_run_results(key)``, renamed and deleted like any run, and they
+load in a fresh process because these classes are importable from the
+installed ``fiftyone_prime`` package.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from typing import Any, Optional, Union
+
+import fiftyone.core.runs as focr
+import fiftyone.core.utils as fou
+
+from fiftyone_prime.core.types import FailureMode
+
+logger = logging.getLogger(__name__)
+
+#: The ``method`` of every run this package stores.
+METHOD = "prime"
+
+
+@dataclass(frozen=True)
+class SavedFailureMode(FailureMode):
+    """A :class:`fiftyone_prime.core.FailureMode` stored in a run.
+
+    Attributes:
+        view_name: the name of the saved view holding its samples, or ``None``
+            when views were not saved
+        tag_fields: for each tag (in the order of ``tags``), the field it was
+            read from
+        tag_labels: for each tag, its label in that field (the tag's name
+            without the field prefix that several tag fields add)
+        metrics: scores computed later (e.g. CLIP similarity), by name
+    """
+
+    view_name: Optional[str] = None
+    tag_fields: tuple[str, ...] = ()
+    tag_labels: tuple[str, ...] = ()
+    metrics: Optional[dict] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["tag_fields"] = list(self.tag_fields)
+        d["tag_labels"] = list(self.tag_labels)
+        d["metrics"] = dict(self.metrics) if self.metrics else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SavedFailureMode":
+        kwargs = {f.name: d.get(f.name) for f in fields(cls)}
+        kwargs["tags"] = tuple(kwargs["tags"])
+        kwargs["tag_indices"] = tuple(int(i) for i in kwargs["tag_indices"])
+        kwargs["tag_fields"] = tuple(kwargs["tag_fields"] or ())
+        kwargs["tag_labels"] = tuple(kwargs["tag_labels"] or ())
+        return cls(**kwargs)
+
+    @property
+    def caption_tags(self) -> tuple[str, ...]:
+        """The tags as plain labels, for captions and descriptions."""
+        return self.tag_labels or self.tags
+
+
+class FailureModeRunConfig(focr.RunConfig):
+    """Configuration of a failure-mode search run.
+
+    Args:
+        label_field: the ground-truth ``Classification`` field
+        pred_field: the predicted ``Classification`` field
+        tags_fields: the fields the tags were read from
+        tag_kinds: the kind of each of ``tags_fields``
+        min_size, min_drop, min_gain, max_tags, minimal: the search thresholds
+        save_views: whether saved views were created
+        **kwargs: any other JSON-serializable parameters
+    """
+
+    def __init__(
+        self,
+        label_field=None,
+        pred_field=None,
+        tags_fields=None,
+        tag_kinds=None,
+        min_size=30,
+        min_drop=0.2,
+        min_gain=0.1,
+        max_tags=3,
+        minimal=True,
+        save_views=True,
+        **kwargs,
+    ):
+        kwargs.pop("method", None)
+        super().__init__(method=METHOD, **kwargs)
+        self.label_field = label_field
+        self.pred_field = pred_field
+        self.tags_fields = list(tags_fields or [])
+        self.tag_kinds = list(tag_kinds or [])
+        self.min_size = min_size
+        self.min_drop = min_drop
+        self.min_gain = min_gain
+        self.max_tags = max_tags
+        self.minimal = minimal
+        self.save_views = save_views
+
+    @property
+    def search_params(self) -> dict[str, Any]:
+        """The thresholds as keyword arguments of the core search."""
+        return dict(
+            min_size=self.min_size,
+            min_drop=self.min_drop,
+            min_gain=self.min_gain,
+            max_tags=self.max_tags,
+            minimal=self.minimal,
+        )
+
+
+class FailureModeRun(focr.Run):
+    """A failure-mode search run; :meth:`cleanup` deletes the views it saved."""
+
+    def get_fields(self, samples, key):
+        fields_ = [self.config.label_field, self.config.pred_field]
+        return fields_ + list(self.config.tags_fields)
+
+    def cleanup(self, samples, key):
+        results = self.load_run_results(samples, key, cache=False, load_view=False)
+        if results is None:
+            return
+        dataset = samples._root_dataset
+        for name in results.view_names:
+            if dataset.has_saved_view(name):
+                dataset.delete_saved_view(name)
+                logger.debug("Deleted saved view '%s' of run '%s'", name, key)
+
+
+class FailureModeResults(focr.RunResults):
+    """The failure modes of a run, with the statistics of the search.
+
+    Args:
+        samples: the view the run searched
+        config: the :class:`FailureModeRunConfig`
+        key: the run key
+        failure_modes: a list of :class:`SavedFailureMode` or their dicts
+        groups: per class, ``{"size": n, "accuracy": acc}``
+        num_samples: the number of samples in the searched view
+        num_used: the number of samples searched (with a label and a prediction)
+        num_missing_label: samples left out for lacking a label
+        num_missing_prediction: samples left out for lacking a prediction
+        num_tags: the number of distinct tags seen
+        backend (None): a :class:`FailureModeRun`
+    """
+
+    def __init__(
+        self,
+        samples,
+        config,
+        key,
+        failure_modes=None,
+        groups=None,
+        num_samples=0,
+        num_used=0,
+        num_missing_label=0,
+        num_missing_prediction=0,
+        num_tags=0,
+        backend=None,
+        **kwargs,
+    ):
+        super().__init__(samples, config, key, backend=backend, **kwargs)
+        self._modes = [
+            m if isinstance(m, SavedFailureMode) else SavedFailureMode.from_dict(m)
+            for m in (failure_modes or [])
+        ]
+        self.groups = dict(groups or {})
+        self.num_samples = num_samples
+        self.num_used = num_used
+        self.num_missing_label = num_missing_label
+        self.num_missing_prediction = num_missing_prediction
+        self.num_tags = num_tags
+
+    @property
+    def failure_modes(self) -> list[SavedFailureMode]:
+        """The failure modes, in the search's order."""
+        return list(self._modes)
+
+    def _set_failure_modes(self, modes: list[SavedFailureMode]) -> None:
+        self._modes = list(modes)
+
+    @property
+    def view_names(self) -> list[str]:
+        """The names of the saved views this run created."""
+        return [m.view_name for m in self._modes if m.view_name]
+
+    def __len__(self) -> int:
+        return len(self._modes)
+
+    def sorted(self, by: str = "drop", reverse: bool = True) -> list[SavedFailureMode]:
+        """Returns the failure modes sorted by a field or a metric.
+
+        Args:
+            by ("drop"): a :class:`SavedFailureMode` attribute (``drop``,
+                ``size``, ``accuracy``, ...) or the name of a metric in
+                ``metrics``
+            reverse (True): whether to sort in descending order
+
+        Returns:
+            a list of :class:`SavedFailureMode`; modes without the metric come last
+        """
+        def value(m):
+            v = getattr(m, by, None) if hasattr(m, by) else (m.metrics or {}).get(by)
+            return v
+
+        if self._modes and by not in self._modes[0].__dataclass_fields__:
+            if not any(by in (m.metrics or {}) for m in self._modes):
+                raise ValueError(
+                    f"Unknown sort key '{by}'; use a failure-mode attribute such as "
+                    "'drop', 'size' or 'accuracy', or a metric name"
+                )
+        present = [m for m in self._modes if value(m) is not None]
+        missing = [m for m in self._modes if value(m) is None]
+        return sorted(present, key=value, reverse=reverse) + missing
+
+    def load_view(self, mode: Union[int, str, SavedFailureMode]):
+        """Loads the saved view of a failure mode.
+
+        Args:
+            mode: the failure mode, its index in :attr:`failure_modes`, or its
+                view name
+
+        Returns:
+            a :class:`fiftyone.core.view.DatasetView`
+        """
+        if isinstance(mode, int):
+            mode = self._modes[mode]
+        name = mode.view_name if isinstance(mode, SavedFailureMode) else mode
+        if not name:
+            raise ValueError("This failure mode has no saved view (save_views=False)")
+        return self.samples._root_dataset.load_saved_view(name)
+
+    def summary(self) -> str:
+        """Returns a plain-text table of the failure modes."""
+        lines = [
+            f"PRIME run '{self.key}': {len(self._modes)} failure modes over "
+            f"{self.num_used} samples ({self.num_tags} tags)"
+        ]
+        if self.num_missing_label or self.num_missing_prediction:
+            lines.append(
+                f"left out: {self.num_missing_label} without a label, "
+                f"{self.num_missing_prediction} without a prediction"
+            )
+        header = f"{'class':<20} {'tags':<40} {'size':>6} {'acc':>7} {'class acc':>9} {'drop':>7}"
+        lines += [header, "-" * len(header)]
+        for m in self._modes:
+            tags = " + ".join(m.tags)
+            lines.append(
+                f"{str(m.group)[:20]:<20} {tags[:40]:<40} {m.size:>6} {m.accuracy:>7.1%} "
+                f"{m.group_accuracy:>9.1%} {m.drop * 100:>6.1f}p"
+            )
+        return "\n".join(lines)
+
+    def serialize(self, reflective=False):
+        return {
+            "cls": self.cls,
+            "failure_modes": [m.to_dict() for m in self._modes],
+            "groups": self.groups,
+            "num_samples": self.num_samples,
+            "num_used": self.num_used,
+            "num_missing_label": self.num_missing_label,
+            "num_missing_prediction": self.num_missing_prediction,
+            "num_tags": self.num_tags,
+        }
+
+    def get_meta(self):
+        return {"num_failure_modes": len(self._modes), "num_used": self.num_used}
+
+    @classmethod
+    def _from_dict(cls, d, samples, config, key):
+        return cls(samples, config, key, **d)
+
+
+def progress_bar(total: int, progress):
+    """A FiftyOne progress bar honoring the ``progress`` argument convention."""
+    return fou.ProgressBar(total=total, progress=progress, iters_str="views")

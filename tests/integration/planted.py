@@ -1,0 +1,59 @@
+"""Generated FiftyOne datasets with failure modes planted at known places."""
+
+import fiftyone as fo
+
+# (count, class, tags, correct): the exact composition of the planted dataset.
+# cat (200 samples, 160 right = 80%):
+#   {snow, night} together: 40 samples, 10 right (25%)  -> failure mode
+#   snow alone / night alone: 55 each, 50 right          -> not failure modes
+# dog (150 samples, 120 right = 80%):
+#   {blur}: 40 samples, 12 right (30%)                   -> failure mode
+#   snow appears in dog too, at the class's accuracy     -> not a failure mode
+PLANTED_BLOCKS = [
+    (10, "cat", ["snow", "night"], True),
+    (30, "cat", ["snow", "night"], False),
+    (50, "cat", ["snow"], True), (5, "cat", ["snow"], False),
+    (50, "cat", ["night"], True), (5, "cat", ["night"], False),
+    (50, "cat", ["grass"], True),
+    (12, "dog", ["blur"], True), (28, "dog", ["blur"], False),
+    (60, "dog", ["snow"], True), (0, "dog", ["snow"], False),
+    (48, "dog", ["grass"], True), (2, "dog", ["grass"], False),
+]
+
+#: (class, tags, size, num_correct) of every planted failure mode, in result order.
+PLANTED_MODES = [
+    ("cat", ("night", "snow"), 40, 10),
+    ("dog", ("blur",), 40, 12),
+]
+
+WRONG_LABEL = {"cat": "dog", "dog": "cat"}
+
+
+def planted_samples(blocks=PLANTED_BLOCKS, tags_field="prime_tags", prefix="s"):
+    """Builds samples; tags go to a Classifications field, and also to a
+    list-of-strings field ``tag_list`` and a Detections field ``objects``."""
+    samples = []
+    i = 0
+    for count, label, tags, correct in blocks:
+        for _ in range(count):
+            pred = label if correct else WRONG_LABEL[label]
+            sample = fo.Sample(
+                filepath=f"/nonexistent/{prefix}{i:06d}.jpg",
+                ground_truth=fo.Classification(label=label),
+                predictions=fo.Classification(label=pred, confidence=0.9),
+                tag_list=list(tags),
+                objects=fo.Detections(
+                    detections=[fo.Detection(label=t, bounding_box=[0.1, 0.1, 0.5, 0.5]) for t in tags]
+                ),
+            )
+            sample[tags_field] = fo.Classifications(
+                classifications=[fo.Classification(label=t, confidence=0.8) for t in tags]
+            )
+            samples.append(sample)
+            i += 1
+    return samples
+
+
+def add_planted(dataset, **kwargs):
+    dataset.add_samples(planted_samples(**kwargs))
+    return dataset
