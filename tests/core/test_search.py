@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from fiftyone_prime.core import FailureMode, find_failure_modes
 
-from .oracle import brute_force
+from tests.core.oracle import brute_force
 
 
 def summary(modes):

@@ -11,7 +11,7 @@ from fiftyone import ViewField as F
 import fiftyone_prime as fp
 from tests.fo_env import run_python
 
-from .planted import PLANTED_MODES, add_planted, planted_samples
+from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples
 
 
 def summary(results):

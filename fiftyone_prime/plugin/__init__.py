@@ -1,0 +1,15 @@
+"""The fiftyone-prime FiftyOne plugin: operators that are thin forms over the SDK.
+
+The plugin folder's ``__init__.py`` (the repository root) imports
+:func:`register` from here.
+"""
+
+from .operators import DeleteFailureModes, FindFailureModes, LoadFailureMode
+
+OPERATORS = (FindFailureModes, LoadFailureMode, DeleteFailureModes)
+
+
+def register(p):
+    """Registers the plugin's operators."""
+    for operator in OPERATORS:
+        p.register(operator)

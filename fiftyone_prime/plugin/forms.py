@@ -1,0 +1,167 @@
+"""Form pieces shared by the operators: field pickers, run pickers, knobs."""
+
+from __future__ import annotations
+
+import fiftyone as fo
+import fiftyone.operators.types as types
+
+import fiftyone_prime as fp
+from fiftyone_prime.core.types import SearchParams
+
+_DEFAULTS = SearchParams()
+
+
+def label_fields(view, classes) -> list[str]:
+    """Top-level fields of ``view`` holding one of the given label classes."""
+    schema = view.get_field_schema(embedded_doc_type=classes)
+    return sorted(schema.keys())
+
+
+def string_list_fields(view) -> list[str]:
+    """Top-level list-of-strings fields (such as ``tags``)."""
+    return sorted(
+        name
+        for name, field in view.get_field_schema().items()
+        if isinstance(field, fo.ListField) and isinstance(field.field, fo.StringField)
+    )
+
+
+def dropdown(choices, labels=None) -> types.DropdownView:
+    view = types.DropdownView()
+    for value in choices:
+        view.add_choice(value, label=(labels or {}).get(value, value))
+    return view
+
+
+def field_pickers(ctx, inputs, view) -> bool:
+    """Adds the label, prediction and tag field pickers; False if any is impossible."""
+    classification_fields = label_fields(view, fo.Classification)
+    tag_fields = sorted(
+        set(label_fields(view, (fo.Classifications, fo.Classification, fo.Detections)))
+        | set(string_list_fields(view))
+    )
+    if len(classification_fields) < 1 or not tag_fields:
+        prop = inputs.view(
+            "no_fields",
+            types.Error(
+                label="This dataset lacks the fields a search needs",
+                description=(
+                    "A search needs a ground-truth Classification field, a prediction "
+                    "Classification field, and a tags field (Classifications, Classification, "
+                    "Detections or a list of strings). Run 'Tag samples' to create tags."
+                ),
+            ),
+        )
+        prop.invalid = True
+        return False
+
+    def default(name, choices):
+        return name if name in choices else choices[0]
+
+    inputs.enum(
+        "label_field", classification_fields, required=True, label="Ground-truth field",
+        default=default("ground_truth", classification_fields),
+        description="The Classification field whose labels are the classes searched",
+        view=dropdown(classification_fields),
+    )
+    inputs.enum(
+        "pred_field", classification_fields, required=True, label="Prediction field",
+        default=default("predictions", classification_fields),
+        description="The Classification field with the classifier's predictions",
+        view=dropdown(classification_fields),
+    )
+    inputs.list(
+        "tags_fields", types.String(), required=True, label="Tag fields",
+        default=[default("prime_tags", tag_fields)],
+        description="The field(s) whose labels serve as tags",
+        view=types.DropdownView(multiple=True, choices=[types.Choice(f, label=f) for f in tag_fields]),
+    )
+    params = ctx.params
+    if params.get("label_field") and params.get("label_field") == params.get("pred_field"):
+        prop = inputs.view(
+            "same_fields",
+            types.Warning(label="The ground-truth and prediction fields are the same field"),
+        )
+        prop.invalid = True
+        return False
+    return True
+
+
+def search_knobs(inputs) -> None:
+    """Adds the search thresholds with the project's defaults."""
+    inputs.int(
+        "min_size", default=_DEFAULTS.min_size, min=1, label="Minimum size",
+        description="The least number of samples in a failure mode (PRIME's s)",
+    )
+    inputs.float(
+        "min_drop", default=_DEFAULTS.min_drop, min=0.0, max=1.0, label="Minimum drop",
+        description="The least accuracy drop against the class's accuracy (PRIME's a)",
+    )
+    inputs.float(
+        "min_gain", default=_DEFAULTS.min_gain, min=0.0, max=1.0, label="Minimum gain",
+        description="The least accuracy gain from removing any tag subset (PRIME's b)",
+    )
+    inputs.int(
+        "max_tags", default=_DEFAULTS.max_tags, min=1, max=5, label="Maximum tags",
+        description="The largest number of tags in a failure mode",
+    )
+    inputs.bool(
+        "minimal", default=_DEFAULTS.minimal, label="Minimal sets only",
+        description="Leave out sets that contain a smaller failure mode",
+    )
+
+
+def new_run_key(ctx, inputs, default="prime") -> bool:
+    """Adds the run key input, validated against the dataset's runs."""
+    prop = inputs.str(
+        "run_key", default=default, required=True, label="Run key",
+        description="The key under which the run is stored (letters, digits, underscores)",
+    )
+    inputs.bool(
+        "overwrite", default=False, label="Overwrite",
+        description="Replace an existing run with this key, and the views it saved",
+    )
+    key = ctx.params.get("run_key", default)
+    if key is None:
+        return False
+    if not key.isidentifier():
+        prop.invalid = True
+        prop.error_message = "Run keys must be valid Python identifiers"
+        return False
+    if key in ctx.dataset.list_runs() and not ctx.params.get("overwrite", False):
+        prop.invalid = True
+        prop.error_message = f"A run with key '{key}' exists; tick Overwrite or choose another key"
+        return False
+    return True
+
+
+def existing_run_key(ctx, inputs) -> str | None:
+    """Adds a picker of the dataset's failure-mode runs; returns the chosen key."""
+    keys = fp.list_failure_mode_runs(ctx.dataset)
+    if not keys:
+        prop = inputs.view(
+            "no_runs",
+            types.Warning(
+                label="This dataset has no failure-mode runs",
+                description="Run 'Find failure modes' first",
+            ),
+        )
+        prop.invalid = True
+        return None
+    inputs.enum("run_key", keys, required=True, label="Run", default=keys[0],
+                view=dropdown(keys))
+    return ctx.params.get("run_key", keys[0])
+
+
+def delegation(ctx, inputs) -> None:
+    """Adds the choice between running now and scheduling a delegated run."""
+    inputs.bool(
+        "delegate", default=False, label="Delegate execution?",
+        description="Schedule the run in the background (for large datasets)",
+        view=types.CheckboxView(),
+    )
+    if ctx.params.get("delegate", False):
+        inputs.view(
+            "notice",
+            types.Notice(label="Run 'fiftyone delegated launch' to execute scheduled runs"),
+        )

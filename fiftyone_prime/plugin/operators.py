@@ -1,0 +1,212 @@
+"""Operators over the fiftyone-prime SDK; each one unpacks its form, resolves
+the target view and calls one SDK function."""
+
+from __future__ import annotations
+
+import fiftyone.core.utils as fou
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+import fiftyone_prime as fp
+
+from . import forms
+
+PLUGIN_NAME = "@fiftyone-prime/prime"
+
+
+def _mode_rows(results) -> list[dict]:
+    return [
+        {
+            "class": str(m.group),
+            "tags": " + ".join(m.tags),
+            "size": m.size,
+            "accuracy": round(m.accuracy, 4),
+            "class_accuracy": round(m.group_accuracy, 4),
+            "drop": round(m.drop, 4),
+            "view": m.view_name,
+        }
+        for m in results.failure_modes
+    ]
+
+
+def _progress_callback(ctx, label):
+    if not ctx.delegated:
+        return None
+
+    def report(pb):
+        ctx.set_progress(progress=pb.progress, label=f"{label} ({pb.iteration}/{pb.total})")
+
+    return fou.report_progress(report, dt=1.0)
+
+
+class FindFailureModes(foo.Operator):
+    """Finds PRIME failure modes on the target view and saves them as views."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="find_failure_modes",
+            label="PRIME: find failure modes",
+            description="Find tag combinations where the classifier's accuracy drops",
+            dynamic=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        view = ctx.target_view()
+        if forms.field_pickers(ctx, inputs, view) and forms.new_run_key(ctx, inputs):
+            forms.search_knobs(inputs)
+            inputs.bool("save_views", default=True, label="Save views",
+                        description="Save one view per failure mode")
+            forms.delegation(ctx, inputs)
+        return types.Property(inputs, view=types.View(label="Find failure modes"))
+
+    def resolve_delegation(self, ctx):
+        return ctx.params.get("delegate", False)
+
+    def execute(self, ctx):
+        p = ctx.params
+        if ctx.delegated:
+            ctx.set_progress(progress=0.0, label="Reading fields and searching")
+        results = fp.find_failure_modes(
+            ctx.target_view(),
+            label_field=p.get("label_field", "ground_truth"),
+            pred_field=p.get("pred_field", "predictions"),
+            tags_field=p.get("tags_fields") or "prime_tags",
+            run_key=p.get("run_key", "prime"),
+            min_size=p.get("min_size", 30),
+            min_drop=p.get("min_drop", 0.2),
+            min_gain=p.get("min_gain", 0.1),
+            max_tags=p.get("max_tags", 3),
+            minimal=p.get("minimal", True),
+            save_views=p.get("save_views", True),
+            overwrite=p.get("overwrite", False),
+            progress=_progress_callback(ctx, "Saving views"),
+        )
+        if not ctx.delegated:
+            ctx.trigger("reload_dataset")
+        return {
+            "run_key": results.key,
+            "num_failure_modes": len(results),
+            "num_used": results.num_used,
+            "failure_modes": _mode_rows(results),
+        }
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.int("num_failure_modes", label="Failure modes found")
+        table = types.TableView()
+        for key, label in (("class", "Class"), ("tags", "Tags"), ("size", "Size"),
+                           ("accuracy", "Accuracy"), ("class_accuracy", "Class accuracy"),
+                           ("drop", "Drop"), ("view", "Saved view")):
+            table.add_column(key, label=label)
+        outputs.list("failure_modes", types.Object(), label="Failure modes", view=table)
+        return types.Property(outputs, view=types.View(label="PRIME search complete"))
+
+    def __call__(self, sample_collection, *, label_field="ground_truth",
+                 pred_field="predictions", tags_field="prime_tags", run_key="prime",
+                 min_size=30, min_drop=0.2, min_gain=0.1, max_tags=3, minimal=True,
+                 save_views=True, overwrite=False, delegate=False):
+        """Runs the operator from Python, through FiftyOne's operator machinery.
+
+        Returns:
+            an :class:`fiftyone.operators.executor.ExecutionResult`
+        """
+        tags_fields = [tags_field] if isinstance(tags_field, str) else list(tags_field)
+        params = dict(
+            label_field=label_field, pred_field=pred_field, tags_fields=tags_fields,
+            run_key=run_key, min_size=min_size, min_drop=min_drop, min_gain=min_gain,
+            max_tags=max_tags, minimal=minimal, save_views=save_views, overwrite=overwrite,
+            delegate=delegate,
+        )
+        return foo.execute_operator(
+            self.uri, dict(view=sample_collection.view()), params=params,
+            request_delegation=delegate,
+        )
+
+
+class LoadFailureMode(foo.Operator):
+    """Loads the saved view of one failure mode in the App."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="load_failure_mode",
+            label="PRIME: load failure mode",
+            description="Open the saved view of a failure mode",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        run_key = forms.existing_run_key(ctx, inputs)
+        if run_key is not None:
+            results = fp.load_failure_modes(ctx.dataset, run_key)
+            modes = [m for m in results.sorted("drop") if m.view_name]
+            if not modes:
+                prop = inputs.view("no_modes", types.Warning(
+                    label=f"Run '{run_key}' has no failure modes with saved views"))
+                prop.invalid = True
+            else:
+                choices = types.DropdownView()
+                for m in modes:
+                    choices.add_choice(
+                        m.view_name,
+                        label=f"{m.group}: {' + '.join(m.tags)}",
+                        description=(f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the class, "
+                                     f"{m.size} samples"),
+                    )
+                inputs.enum("view_name", choices.values(), required=True,
+                            default=choices.values()[0], label="Failure mode", view=choices)
+        return types.Property(inputs, view=types.View(label="Load failure mode"))
+
+    def execute(self, ctx):
+        name = ctx.params["view_name"]
+        if not ctx.dataset.has_saved_view(name):
+            raise ValueError(f"The saved view '{name}' no longer exists on this dataset")
+        ctx.ops.set_view(name=name)
+        return {"view_name": name}
+
+    def __call__(self, sample_collection, run_key, view_name):
+        """Runs the operator from Python; returns the execution result."""
+        return foo.execute_operator(
+            self.uri, dict(view=sample_collection.view()),
+            params=dict(run_key=run_key, view_name=view_name),
+        )
+
+
+class DeleteFailureModes(foo.Operator):
+    """Deletes a failure-mode run and exactly the saved views it created."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="delete_failure_modes",
+            label="PRIME: delete failure modes",
+            description="Delete a failure-mode run and the views it saved",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        run_key = forms.existing_run_key(ctx, inputs)
+        if run_key is not None:
+            results = fp.load_failure_modes(ctx.dataset, run_key)
+            inputs.view("confirm", types.Warning(
+                label=f"This deletes run '{run_key}' and its {len(results.view_names)} saved "
+                      "views. Views you saved yourself are kept."))
+        return types.Property(inputs, view=types.View(label="Delete failure modes"))
+
+    def execute(self, ctx):
+        run_key = ctx.params["run_key"]
+        fp.delete_failure_modes(ctx.dataset, run_key)
+        ctx.trigger("reload_dataset")
+        return {"deleted": run_key}
+
+    def __call__(self, sample_collection, run_key):
+        """Runs the operator from Python; returns the execution result."""
+        return foo.execute_operator(
+            self.uri, dict(view=sample_collection.view()), params=dict(run_key=run_key),
+        )

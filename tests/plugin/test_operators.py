@@ -1,0 +1,141 @@
+"""The operators, executed through FiftyOne's real operator machinery."""
+
+import asyncio
+
+import pytest
+import yaml
+
+import fiftyone.operators as foo
+from fiftyone.operators.delegated import DelegatedOperationService
+from fiftyone.operators.executor import ExecutionContext, ExecutionRunState
+from fiftyone.operators.registry import OperatorRegistry
+
+import fiftyone_prime as fp
+from tests.fo_env import REPO_ROOT
+from tests.integration.planted import PLANTED_MODES, add_planted
+
+PLUGIN = "@fiftyone-prime/prime"
+FIND = f"{PLUGIN}/find_failure_modes"
+LOAD = f"{PLUGIN}/load_failure_mode"
+DELETE = f"{PLUGIN}/delete_failure_modes"
+
+
+def summary(results):
+    return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
+
+
+@pytest.fixture
+def planted(make_dataset):
+    return add_planted(make_dataset(persistent=True))
+
+
+def resolve_inputs(uri, dataset, params):
+    registry = OperatorRegistry()
+    operator = registry.get_operator(uri)
+    ctx = ExecutionContext(
+        dict(dataset_name=dataset.name, view=dataset.view()._serialize(), params=params),
+        operator_uri=uri,
+    )
+    return operator.resolve_input(ctx).type.properties
+
+
+def test_every_registered_operator_is_listed_in_the_manifest():
+    manifest = yaml.safe_load((REPO_ROOT / "fiftyone.yml").read_text())
+    registered = {op.uri for op in foo.list_operators() if op.plugin_name == PLUGIN}
+    assert registered == {f"{PLUGIN}/{name}" for name in manifest["operators"]}
+    assert registered == {FIND, LOAD, DELETE}
+
+
+def test_find_form_offers_only_fitting_fields(planted):
+    props = resolve_inputs(FIND, planted, {})
+    assert props["label_field"].type.values == ["ground_truth", "predictions"]
+    tag_choices = [c.value for c in props["tags_fields"].view.choices]
+    assert tag_choices == ["ground_truth", "objects", "predictions", "prime_tags", "tag_list", "tags"]
+    assert props["tags_fields"].default == ["prime_tags"]
+    assert props["min_size"].default == 30 and props["max_tags"].default == 3
+
+
+def test_find_form_validates_the_run_key(planted):
+    props = resolve_inputs(FIND, planted, {"run_key": "not valid"})
+    assert props["run_key"].invalid and "identifiers" in props["run_key"].error_message
+    fp.find_failure_modes(planted, run_key="prime")
+    props = resolve_inputs(FIND, planted, {"run_key": "prime"})
+    assert props["run_key"].invalid and "Overwrite" in props["run_key"].error_message
+    props = resolve_inputs(FIND, planted, {"run_key": "prime", "overwrite": True})
+    assert not props["run_key"].invalid
+
+
+def test_find_runs_immediately_through_execute_operator(planted):
+    result = foo.execute_operator(
+        FIND,
+        dict(view=planted.view()),
+        params={"label_field": "ground_truth", "pred_field": "predictions",
+                "tags_fields": ["prime_tags"], "run_key": "ops"},
+    )
+    assert result.result["num_failure_modes"] == 2
+    assert [r["tags"] for r in result.result["failure_modes"]] == ["night + snow", "blur"]
+    assert summary(fp.load_failure_modes(planted, "ops")) == PLANTED_MODES
+    assert planted.list_saved_views() == ["ops cat: night + snow", "ops dog: blur"]
+
+
+def test_find_via_call_on_a_view(planted):
+    op = foo.get_operator(FIND)
+    view = planted.limit(200)  # the 200 cat samples come first
+    result = op(view, run_key="cats", tags_field="tag_list")
+    assert result.result["num_failure_modes"] == 1
+    assert len(planted.load_run_view("cats")) == 200
+
+
+def test_find_errors_change_nothing(planted):
+    op = foo.get_operator(FIND)
+    with pytest.raises(Exception, match="label_field. Reason: Invalid enum value"):
+        op(planted, label_field="tag_list")
+    assert planted.list_runs() == [] and planted.list_saved_views() == []
+    op(planted, run_key="prime", max_tags=1)
+    with pytest.raises(Exception, match="run_key"):
+        op(planted, run_key="prime")
+    assert len(fp.load_failure_modes(planted, "prime")) == 1
+
+
+def test_find_delegated_is_queued_then_executed(planted):
+    op = foo.get_operator(FIND)
+    queued = op(planted, run_key="later", delegate=True)
+    assert queued.delegated
+    service = DelegatedOperationService()
+    ops = service.list_operations(operator=FIND, dataset_name=planted.name)
+    assert [o.run_state for o in ops] == [ExecutionRunState.QUEUED]
+    assert "later" not in planted.list_runs()
+
+    service.execute_queued_operations(operator=FIND, dataset_name=planted.name)
+    done = service.get(ops[0].id)
+    assert done.run_state == ExecutionRunState.COMPLETED, done.result
+    assert done.result.result["num_failure_modes"] == 2
+    planted.reload()
+    assert summary(fp.load_failure_modes(planted, "later")) == PLANTED_MODES
+    assert done.status is not None and done.status.label.startswith("Saving views")
+
+
+def test_load_failure_mode_sets_the_saved_view(planted):
+    fp.find_failure_modes(planted, run_key="prime")
+    props = resolve_inputs(LOAD, planted, {"run_key": "prime"})
+    assert props["view_name"].type.values == ["prime cat: night + snow", "prime dog: blur"]
+    result = foo.get_operator(LOAD)(planted, "prime", "prime dog: blur")
+    assert result.result == {"view_name": "prime dog: blur"}
+    with pytest.raises(Exception, match="view_name. Reason: Invalid enum value"):
+        foo.get_operator(LOAD)(planted, "prime", "gone")
+
+
+def test_load_and_delete_forms_without_runs_say_so(planted):
+    for uri in (LOAD, DELETE):
+        props = resolve_inputs(uri, planted, {})
+        assert props["no_runs"].invalid
+
+
+def test_delete_failure_modes_removes_the_run_and_its_views(planted):
+    fp.find_failure_modes(planted, run_key="prime")
+    planted.save_view("mine", planted.limit(2))
+    result = foo.get_operator(DELETE)(planted, "prime")
+    assert result.result == {"deleted": "prime"}
+    planted.reload()
+    assert fp.list_failure_mode_runs(planted) == []
+    assert planted.list_saved_views() == ["mine"]
