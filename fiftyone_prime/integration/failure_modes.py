@@ -19,7 +19,6 @@ from .runs import (
     FailureModeRun,
     FailureModeRunConfig,
     SavedFailureMode,
-    progress_bar,
 )
 
 logger = logging.getLogger(__name__)
@@ -117,7 +116,7 @@ def find_failure_modes(
     multiple = len(sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
 
-    logger.info("Searching %d tags over %d samples...", len(names), len(inputs.ids))
+    logger.info("Searching %d tags over %d samples...", len(names), inputs.num_used)
     modes = search_failure_modes(
         inputs.tags, inputs.correct, inputs.labels, tag_names=names, **params.to_dict()
     )
@@ -141,7 +140,7 @@ def find_failure_modes(
         failure_modes=records,
         groups=_group_stats(inputs.labels, inputs.correct),
         num_samples=inputs.num_samples,
-        num_used=len(inputs.ids),
+        num_used=inputs.num_used,
         num_missing_label=inputs.num_missing_label,
         num_missing_prediction=inputs.num_missing_prediction,
         num_tags=len(names),
@@ -253,7 +252,7 @@ def apply_failure_modes(
         failure_modes=records,
         groups=_group_stats(inputs.labels, inputs.correct),
         num_samples=inputs.num_samples,
-        num_used=len(inputs.ids),
+        num_used=inputs.num_used,
         num_missing_label=inputs.num_missing_label,
         num_missing_prediction=inputs.num_missing_prediction,
         num_tags=len(inputs.tag_keys),
@@ -363,17 +362,15 @@ def _store_run(samples, run_key, config, results, overwrite):
 
 
 def _save_views(samples, results, sources, progress) -> None:
-    dataset = samples._root_dataset
     config = results.config
-    with progress_bar(len(results.failure_modes), progress) as pb:
-        for mode in pb(results.failure_modes):
-            keys = list(zip(mode.tag_fields, mode.tag_labels))
-            view = fpv.failure_mode_view(
-                samples, config.label_field, config.pred_field, mode.group, sources, keys
-            )
-            dataset.save_view(
-                mode.view_name, view, description=fpv.view_description(mode, results.key)
-            )
+    items = []
+    for mode in results.failure_modes:
+        keys = list(zip(mode.tag_fields, mode.tag_labels))
+        view = fpv.failure_mode_view(
+            samples, config.label_field, config.pred_field, mode.group, sources, keys
+        )
+        items.append((mode.view_name, view, fpv.view_description(mode, results.key)))
+    fpv.save_views(samples._root_dataset, items, progress=progress)
 
 
 def _remeasure(mode: SavedFailureMode, inputs: fpf.SearchInputs) -> SavedFailureMode:

@@ -57,8 +57,7 @@ class SearchInputs:
     """The arrays read from a view for a search.
 
     Attributes:
-        ids: the ids of the samples used (those with a label and a prediction)
-        tags: a CSR matrix of shape ``(len(ids), len(tag_keys))``
+        tags: a CSR matrix of shape ``(num_used, len(tag_keys))``
         tag_keys: ``(field, label)`` per tag column
         labels: the ground-truth label of each used sample
         correct: whether each used sample's prediction matches its label
@@ -67,7 +66,6 @@ class SearchInputs:
         num_missing_prediction: samples left out for lacking a prediction
     """
 
-    ids: np.ndarray
     tags: sp.csr_matrix
     tag_keys: list
     labels: np.ndarray
@@ -75,6 +73,11 @@ class SearchInputs:
     num_samples: int
     num_missing_label: int
     num_missing_prediction: int
+
+    @property
+    def num_used(self) -> int:
+        """The number of samples searched."""
+        return len(self.labels)
 
 
 def _field_or_raise(samples, field_name: str, role: str):
@@ -158,12 +161,11 @@ def read_search_inputs(
         raise ValueError(
             "The view is empty; there is nothing to search. Check the view's filters"
         )
-    paths = ["id", f"{label_field}.label", f"{pred_field}.label"]
+    paths = [f"{label_field}.label", f"{pred_field}.label"]
     paths += [s.label_path for s in sources]
     values = samples.values(paths)
-    ids = np.asarray(values[0], dtype=object)
-    labels = np.asarray(values[1], dtype=object)
-    preds = np.asarray(values[2], dtype=object)
+    labels = np.asarray(values[0], dtype=object)
+    preds = np.asarray(values[1], dtype=object)
 
     missing_label = np.array([x is None for x in labels], dtype=bool)
     missing_pred = np.array([x is None for x in preds], dtype=bool) & ~missing_label
@@ -180,10 +182,9 @@ def read_search_inputs(
         )
 
     used_idx = np.flatnonzero(used)
-    tags, keys = _tag_matrix([values[3 + i] for i in range(len(sources))], sources, used_idx)
+    tags, keys = _tag_matrix([values[2 + i] for i in range(len(sources))], sources, used_idx)
     labels_used = labels[used]
     return SearchInputs(
-        ids=ids[used],
         tags=tags,
         tag_keys=keys,
         labels=np.asarray(labels_used.tolist(), dtype=object),
@@ -195,28 +196,42 @@ def read_search_inputs(
 
 
 def _tag_matrix(per_source_values, sources, used_idx) -> tuple[sp.csr_matrix, list]:
-    """Builds the sparse tag matrix of the used samples from ``values()`` output."""
-    index: dict[tuple[str, str], int] = {}
+    """Builds the sparse tag matrix of the used samples from ``values()`` output.
+
+    Columns are ordered by source, then label, so the same data always gives
+    the same matrix.
+    """
+    n_used = len(used_idx)
+    all_used = n_used == len(per_source_values[0]) if per_source_values else True
+    keys: list[tuple[str, str]] = []
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
-    n_used = len(used_idx)
     for source, per_sample in zip(sources, per_source_values):
-        per_sample = [per_sample[i] for i in used_idx]
+        if not all_used:
+            per_sample = [per_sample[i] for i in used_idx]
         if source.kind == "classification":
-            per_sample = [[x] if x is not None else [] for x in per_sample]
-        lists = [[t for t in x if t is not None] if x else [] for x in per_sample]
-        lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=n_used)
-        field = source.field
-        col = [index.setdefault((field, t), len(index)) for t in chain.from_iterable(lists)]
-        rows.append(np.repeat(np.arange(n_used), lengths))
-        cols.append(np.asarray(col, dtype=np.int64))
-    row = np.concatenate(rows)
-    col = np.concatenate(cols)
+            per_sample = [None if x is None else (x,) for x in per_sample]
+        lengths = np.fromiter(
+            (len(x) if x else 0 for x in per_sample), dtype=np.int64, count=n_used
+        )
+        flat = list(chain.from_iterable(filter(None, per_sample)))
+        distinct = set(flat)
+        has_none = None in distinct
+        distinct.discard(None)
+        column_of = {label: len(keys) + j for j, label in enumerate(sorted(distinct))}
+        keys.extend((source.field, label) for label in sorted(distinct))
+        column_of[None] = -1
+        col = np.fromiter(map(column_of.__getitem__, flat), dtype=np.int64, count=len(flat))
+        row = np.repeat(np.arange(n_used), lengths)
+        if has_none:  # labels without a name carry no tag
+            keep = col >= 0
+            row, col = row[keep], col[keep]
+        rows.append(row)
+        cols.append(col)
+    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     matrix = sp.csr_matrix(
-        (np.ones(len(row), dtype=bool), (row, col)), shape=(n_used, len(index))
+        (np.ones(len(row), dtype=bool), (row, col)), shape=(n_used, len(keys))
     )
     matrix.sum_duplicates()
-    keys = [None] * len(index)
-    for key, j in index.items():
-        keys[j] = key
     return matrix, keys

@@ -14,7 +14,6 @@ from dataclasses import dataclass, fields
 from typing import Any, Optional, Union
 
 import fiftyone.core.runs as focr
-import fiftyone.core.utils as fou
 
 from fiftyone_prime.core.types import FailureMode
 
@@ -128,11 +127,10 @@ class FailureModeRun(focr.Run):
         results = self.load_run_results(samples, key, cache=False, load_view=False)
         if results is None:
             return
-        dataset = samples._root_dataset
-        for name in results.view_names:
-            if dataset.has_saved_view(name):
-                dataset.delete_saved_view(name)
-                logger.debug("Deleted saved view '%s' of run '%s'", name, key)
+        from .views import delete_views
+
+        deleted = delete_views(samples._root_dataset, results.view_names)
+        logger.debug("Deleted %d saved views of run '%s'", len(deleted), key)
 
 
 class FailureModeResults(focr.RunResults):
@@ -278,7 +276,3 @@ class FailureModeResults(focr.RunResults):
     def _from_dict(cls, d, samples, config, key):
         return cls(samples, config, key, **d)
 
-
-def progress_bar(total: int, progress):
-    """A FiftyOne progress bar honoring the ``progress`` argument convention."""
-    return fou.ProgressBar(total=total, progress=progress, iters_str="views")

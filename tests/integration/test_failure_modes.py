@@ -271,3 +271,23 @@ def test_a_run_of_another_kind_is_never_touched(planted):
         fp.delete_failure_modes(planted, "theirs")
     assert planted.list_runs() == ["theirs"]
     assert fp.list_failure_mode_runs(planted) == []
+
+
+def test_public_api_fallback_for_saving_and_deleting_views(planted, monkeypatch):
+    from fiftyone_prime.integration import views
+
+    def moved(*args, **kwargs):
+        raise AttributeError("FiftyOne internals moved")
+
+    monkeypatch.setattr(views, "_save_chunk_fast", moved)
+    results = fp.find_failure_modes(planted)
+    assert planted.list_saved_views() == results.view_names
+    monkeypatch.setattr(views, "_delete_fast", moved)
+    fp.delete_failure_modes(planted, "prime")
+    assert planted.list_saved_views() == []
+
+
+def test_progress_callback_sees_every_view(planted):
+    seen = []
+    fp.find_failure_modes(planted, progress=lambda pb: seen.append((pb.iteration, pb.total)))
+    assert seen[-1] == (2, 2)
