@@ -115,7 +115,8 @@ def compute_tags(
             normalized embedding (reused by the CLIP metrics)
         batch_size (None): images per batch; 128 on GPU, 32 on CPU
         num_workers (None): image-decoding worker processes; defaults to the
-            number of CPU cores (at most 8)
+            number of CPU cores (at most 8) on GPU, and 1 on CPU, where the
+            model needs the cores
         device (None): the torch device; CUDA when available by default
         precision ("auto"): fp16 autocast on GPU, fp32 on CPU; or ``"fp32"``,
             ``"fp16"``, ``"bf16"``
@@ -166,7 +167,8 @@ def compute_tags(
 
     on_gpu = str(getattr(getattr(tagger, "encoder", None), "device", "cpu")).startswith("cuda")
     batch_size = batch_size or (128 if on_gpu else 32)
-    num_workers = min(8, os.cpu_count() or 1) if num_workers is None else num_workers
+    if num_workers is None:  # on CPU the model needs the cores; one decoder keeps up
+        num_workers = min(8, os.cpu_count() or 1) if on_gpu else 1
     loader = torch.utils.data.DataLoader(
         ImageFiles(filepaths, tagger.image_transform, getattr(tagger, "image_size", None)),
         batch_size=batch_size,

@@ -4,9 +4,9 @@ The plugin folder's ``__init__.py`` (the repository root) imports
 :func:`register` from here.
 """
 
-from .operators import DeleteFailureModes, FindFailureModes, LoadFailureMode
+from .operators import DeleteFailureModes, FindFailureModes, LoadFailureMode, TagSamples
 
-OPERATORS = (FindFailureModes, LoadFailureMode, DeleteFailureModes)
+OPERATORS = (TagSamples, FindFailureModes, LoadFailureMode, DeleteFailureModes)
 
 
 def register(p):

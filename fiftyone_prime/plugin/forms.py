@@ -165,3 +165,56 @@ def delegation(ctx, inputs) -> None:
             "notice",
             types.Notice(label="Run 'fiftyone delegated launch' to execute scheduled runs"),
         )
+
+
+def tagger_choice(ctx, inputs) -> bool:
+    """Adds the tagger backend, its model, the vocabulary and the output field."""
+    backends = {
+        "properties": "Image properties (no weights: dark, blurry, small object...)",
+        "open_clip": "open_clip CLIP zero-shot (pretrained tag or local checkpoint)",
+        "transformers": "transformers CLIP/SigLIP zero-shot (model id or local directory)",
+    }
+    inputs.enum("backend", list(backends), default="properties", required=True,
+                label="Tagger", view=dropdown(list(backends), backends))
+    backend = ctx.params.get("backend", "properties")
+    if backend == "open_clip":
+        inputs.str("architecture", default="ViT-B-32", required=True, label="Architecture",
+                   description="An open_clip model name, e.g. ViT-B-32")
+        inputs.str("pretrained", default="default", required=True, label="Pretrained weights",
+                   description="A pretrained tag (downloaded on first use) or a checkpoint path")
+    elif backend == "transformers":
+        inputs.str("hf_model", required=True, label="Model",
+                   description="A Hugging Face model id or a local save_pretrained directory")
+    if backend != "properties":
+        sources = {"default": "Default vocabulary (shipped)", "list": "My tags",
+                   "file": "A text file, one tag per line"}
+        inputs.enum("vocabulary_source", list(sources), default="default", label="Vocabulary",
+                    view=dropdown(list(sources), sources))
+        source = ctx.params.get("vocabulary_source", "default")
+        if source == "list":
+            inputs.str("vocabulary_list", required=True, label="Tags",
+                       description="One tag per line, or comma separated",
+                       view=types.TextFieldView(multiline=True))
+        elif source == "file":
+            inputs.str("vocabulary_file", required=True, label="Vocabulary file")
+        inputs.int("top_k", default=5, min=1, label="Tags per image",
+                   description="The most tags kept per image")
+        inputs.str("embeddings_field", label="Embeddings field",
+                   description="Optional: also store each image's embedding here")
+    default_field = "prime_properties" if backend == "properties" else "prime_tags"
+    inputs.str("tags_field", default=default_field, required=True, label="Tags field")
+    inputs.bool("skip_existing", default=False, label="Skip samples that have tags",
+                description="Continue an interrupted run")
+    inputs.bool("overwrite", default=False, label="Re-tag samples that have tags")
+    return True
+
+
+def vocabulary_param(params):
+    """The vocabulary argument of compute_tags from the form's values."""
+    source = params.get("vocabulary_source", "default")
+    if source == "list":
+        text = params.get("vocabulary_list", "")
+        return [t.strip() for t in text.replace(",", "\n").splitlines() if t.strip()]
+    if source == "file":
+        return params.get("vocabulary_file")
+    return None

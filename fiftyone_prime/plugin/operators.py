@@ -210,3 +210,88 @@ class DeleteFailureModes(foo.Operator):
         return foo.execute_operator(
             self.uri, dict(view=sample_collection.view()), params=dict(run_key=run_key),
         )
+
+
+class TagSamples(foo.Operator):
+    """Tags the target view's images with concepts (CLIP zero-shot or pixel properties)."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="tag_samples",
+            label="PRIME: tag samples",
+            description="Tag images with concepts (CLIP zero-shot or pixel properties)",
+            dynamic=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        ctx.target_view()
+        if forms.tagger_choice(ctx, inputs):
+            forms.delegation(ctx, inputs)
+        return types.Property(inputs, view=types.View(label="Tag samples"))
+
+    def resolve_delegation(self, ctx):
+        return ctx.params.get("delegate", False)
+
+    def execute(self, ctx):
+        p = ctx.params
+        backend = p.get("backend", "properties")
+        if backend == "properties":
+            model, pretrained = "properties", None
+        elif backend == "open_clip":
+            model, pretrained = f"open_clip:{p.get('architecture', 'ViT-B-32')}", p.get("pretrained") or "default"
+        else:
+            model, pretrained = f"transformers:{p['hf_model']}", None
+        vocabulary = forms.vocabulary_param(p)
+        summary = fp.compute_tags(
+            ctx.target_view(),
+            model=model,
+            pretrained=pretrained,
+            vocabulary=vocabulary,
+            tags_field=p.get("tags_field", "prime_tags"),
+            top_k=p.get("top_k", 5),
+            skip_existing=p.get("skip_existing", False),
+            overwrite=p.get("overwrite", False),
+            embeddings_field=p.get("embeddings_field") or None,
+            progress=_progress_callback(ctx, "Tagging"),
+        )
+        if not ctx.delegated:
+            ctx.trigger("reload_dataset")
+        return {
+            "tagger": summary.tagger,
+            "tags_field": summary.tags_field,
+            "num_tagged": summary.num_tagged,
+            "num_failed": summary.num_failed,
+            "num_skipped_existing": summary.num_skipped_existing,
+            "images_per_second": round(summary.images_per_second, 1),
+        }
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.str("tagger", label="Tagger")
+        outputs.int("num_tagged", label="Samples tagged")
+        outputs.int("num_failed", label="Unreadable images skipped")
+        outputs.int("num_skipped_existing", label="Samples that already had tags")
+        return types.Property(outputs, view=types.View(label="Tagging complete"))
+
+    def __call__(self, sample_collection, *, backend="properties", architecture="ViT-B-32",
+                 pretrained=None, hf_model=None, vocabulary=None, tags_field="prime_tags",
+                 top_k=5, skip_existing=False, overwrite=False, embeddings_field=None,
+                 delegate=False):
+        """Runs the operator from Python; returns the execution result."""
+        params = dict(backend=backend, architecture=architecture, pretrained=pretrained,
+                      hf_model=hf_model, tags_field=tags_field, top_k=top_k,
+                      skip_existing=skip_existing, overwrite=overwrite,
+                      embeddings_field=embeddings_field, delegate=delegate)
+        if vocabulary is None:
+            params["vocabulary_source"] = "default"
+        elif isinstance(vocabulary, str):
+            params.update(vocabulary_source="file", vocabulary_file=vocabulary)
+        else:
+            params.update(vocabulary_source="list", vocabulary_list="\n".join(vocabulary))
+        params = {k: v for k, v in params.items() if v is not None}
+        return foo.execute_operator(self.uri, dict(view=sample_collection.view()),
+                                    params=params, request_delegation=delegate)

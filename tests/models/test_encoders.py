@@ -137,3 +137,13 @@ def test_tagger_probabilities_and_bf16_on_cpu(tiny_name):
         assert len(row) == 3
         assert all(0.0 < c <= 1.0 for _, c in row)
         assert [c for _, c in row] == sorted((c for _, c in row), reverse=True)
+
+
+def test_trimmed_text_encoding_matches_open_clip(encoder):
+    assert encoder._trimmable
+    texts = ["a photo of snow.", "night", "a close-up photo of a striped couch in dim light."]
+    tokens = encoder._tokenizer(texts)
+    with torch.no_grad():
+        expected = encoder._model.encode_text(tokens)
+        got = encoder._encode_texts(texts)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)

@@ -43,7 +43,7 @@ def test_every_registered_operator_is_listed_in_the_manifest():
     manifest = yaml.safe_load((REPO_ROOT / "fiftyone.yml").read_text())
     registered = {op.uri for op in foo.list_operators() if op.plugin_name == PLUGIN}
     assert registered == {f"{PLUGIN}/{name}" for name in manifest["operators"]}
-    assert registered == {FIND, LOAD, DELETE}
+    assert registered == {FIND, LOAD, DELETE, f"{PLUGIN}/tag_samples"}
 
 
 def test_find_form_offers_only_fitting_fields(planted):
@@ -139,3 +139,49 @@ def test_delete_failure_modes_removes_the_run_and_its_views(planted):
     planted.reload()
     assert fp.list_failure_mode_runs(planted) == []
     assert planted.list_saved_views() == ["mine"]
+
+
+TAG = f"{PLUGIN}/tag_samples"
+
+
+@pytest.fixture
+def image_dataset(make_dataset, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    import fiftyone as fo
+
+    dataset = make_dataset(persistent=True)
+    samples = []
+    for i in range(12):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(np.full((48, 48, 3), 0 if i % 2 else 255, np.uint8)).save(path)
+        samples.append(fo.Sample(filepath=str(path)))
+    dataset.add_samples(samples)
+    return dataset
+
+
+def test_tag_form_shows_model_options_per_backend(image_dataset):
+    props = resolve_inputs(TAG, image_dataset, {})
+    assert props["backend"].default == "properties"
+    assert props["tags_field"].default == "prime_properties"
+    assert "architecture" not in props and "vocabulary_source" not in props
+    props = resolve_inputs(TAG, image_dataset, {"backend": "open_clip", "vocabulary_source": "list"})
+    assert props["architecture"].default == "ViT-B-32" and props["pretrained"].default == "default"
+    assert "vocabulary_list" in props and props["tags_field"].default == "prime_tags"
+
+
+def test_tag_samples_immediately_and_delegated(image_dataset):
+    op = foo.get_operator(TAG)
+    result = op(image_dataset.limit(6), tags_field="props")
+    assert result.result["num_tagged"] == 6 and result.result["tagger"] == "properties"
+    queued = op(image_dataset, tags_field="props", skip_existing=True, delegate=True)
+    assert queued.delegated
+    service = DelegatedOperationService()
+    service.execute_queued_operations(operator=TAG, dataset_name=image_dataset.name)
+    (done,) = service.list_operations(operator=TAG, dataset_name=image_dataset.name)
+    assert done.run_state == ExecutionRunState.COMPLETED, done.result
+    assert done.result.result["num_tagged"] == 6
+    assert done.result.result["num_skipped_existing"] == 6
+    image_dataset.reload()
+    assert image_dataset.exists("props").count() == 12
