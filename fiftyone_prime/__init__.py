@@ -26,6 +26,8 @@ _LAZY = {
     "SavedFailureMode": "fiftyone_prime.integration.runs",
     "FailureMode": "fiftyone_prime.core.types",
     "compute_tags": "fiftyone_prime.integration.tagging",
+    "compute_failure_mode_metrics": "fiftyone_prime.integration.metrics",
+    "validate_failure_modes": "fiftyone_prime.integration.metrics",
     "TaggingSummary": "fiftyone_prime.integration.tagging",
 }
 

@@ -139,3 +139,60 @@ def similarity_matrix(image_embeddings: np.ndarray, caption_embeddings: np.ndarr
             f"Embeddings must be 2-D with one dimension; got images {a.shape} and captions {b.shape}"
         )
     return a @ b.T
+
+
+def score_failure_modes(
+    image_embeddings: np.ndarray,
+    image_classes: np.ndarray,
+    caption_embeddings: np.ndarray,
+    mode_classes: np.ndarray,
+    mode_members: list,
+    *,
+    num_random: int = 20,
+    rng: Optional[np.random.Generator] = None,
+) -> list[CaptionScores]:
+    """Scores many failure modes with one matrix product per class.
+
+    Args:
+        image_embeddings: ``(n, D)`` normalized embeddings of every image involved
+        image_classes: ``(n,)`` the class of each image
+        caption_embeddings: ``(m, D)`` normalized embeddings of the captions
+        mode_classes: ``(m,)`` the class of each failure mode
+        mode_members: per failure mode, the indices (into the ``n`` images)
+            of its images
+        num_random (20): random groups per failure mode for the baseline
+        rng (None): a numpy Generator (default: seeded with 0)
+
+    Returns:
+        a list of ``m`` :class:`CaptionScores` (``None`` for a mode without images)
+    """
+    images = np.asarray(image_embeddings, dtype=np.float32)
+    captions = np.asarray(caption_embeddings, dtype=np.float32)
+    image_classes = np.asarray(image_classes, dtype=object)
+    mode_classes = np.asarray(mode_classes, dtype=object)
+    if len(images) != len(image_classes):
+        raise ValueError(
+            f"`image_classes` has {len(image_classes)} entries for {len(images)} embeddings"
+        )
+    if len(captions) != len(mode_classes) or len(mode_members) != len(mode_classes):
+        raise ValueError(
+            f"Got {len(captions)} captions, {len(mode_classes)} mode classes and "
+            f"{len(mode_members)} member lists; they must match"
+        )
+    rng = rng if rng is not None else np.random.default_rng(0)
+    out: list = [None] * len(mode_classes)
+    for cls in dict.fromkeys(mode_classes.tolist()):
+        modes = np.flatnonzero(mode_classes == cls)
+        rows = np.flatnonzero(image_classes == cls)
+        sims = similarity_matrix(images[rows], captions[modes])  # (n_class, m_class)
+        position = np.full(len(images), -1)
+        position[rows] = np.arange(len(rows))
+        for j, mode in enumerate(modes):
+            members = position[np.asarray(mode_members[mode], dtype=np.int64)]
+            members = members[members >= 0]
+            if len(members) == 0:
+                continue
+            in_group = np.zeros(len(rows), dtype=bool)
+            in_group[members] = True
+            out[mode] = caption_scores(sims[:, j], in_group, num_random=num_random, rng=rng)
+    return out

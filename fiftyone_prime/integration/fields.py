@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from itertools import chain
 from typing import Optional, Sequence, Union
 
@@ -64,6 +65,7 @@ class SearchInputs:
         num_samples: how many samples the view has
         num_missing_label: samples left out for lacking a ground-truth label
         num_missing_prediction: samples left out for lacking a prediction
+        extra: values of the ``extra_paths`` asked for, for the used samples
     """
 
     tags: sp.csr_matrix
@@ -73,6 +75,7 @@ class SearchInputs:
     num_samples: int
     num_missing_label: int
     num_missing_prediction: int
+    extra: dict = dc_field(default_factory=dict)
 
     @property
     def num_used(self) -> int:
@@ -153,9 +156,13 @@ def tag_display_name(key: tuple[str, str], multiple_sources: bool) -> str:
 
 
 def read_search_inputs(
-    samples, label_field: str, pred_field: str, sources: list[TagSource]
+    samples, label_field: str, pred_field: str, sources: list[TagSource],
+    extra_paths: Sequence[str] = (),
 ) -> SearchInputs:
-    """Reads labels, predictions and tags of a view in one ``values()`` pass."""
+    """Reads labels, predictions and tags of a view in one ``values()`` pass.
+
+    ``extra_paths`` (e.g. ``"id"``, ``"filepath"``) are read in the same pass.
+    """
     num_samples = samples.count()
     if num_samples == 0:
         raise ValueError(
@@ -163,6 +170,7 @@ def read_search_inputs(
         )
     paths = [f"{label_field}.label", f"{pred_field}.label"]
     paths += [s.label_path for s in sources]
+    paths += list(extra_paths)
     values = samples.values(paths)
     labels = np.asarray(values[0], dtype=object)
     preds = np.asarray(values[1], dtype=object)
@@ -184,6 +192,11 @@ def read_search_inputs(
     used_idx = np.flatnonzero(used)
     tags, keys = _tag_matrix([values[2 + i] for i in range(len(sources))], sources, used_idx)
     labels_used = labels[used]
+    extra_start = 2 + len(sources)
+    extra = {
+        path: np.asarray(values[extra_start + i], dtype=object)[used]
+        for i, path in enumerate(extra_paths)
+    }
     return SearchInputs(
         tags=tags,
         tag_keys=keys,
@@ -192,6 +205,7 @@ def read_search_inputs(
         num_samples=num_samples,
         num_missing_label=int(missing_label.sum()),
         num_missing_prediction=int(missing_pred.sum()),
+        extra=extra,
     )
 
 

@@ -147,6 +147,10 @@ class FailureModeResults(focr.RunResults):
         num_missing_label: samples left out for lacking a label
         num_missing_prediction: samples left out for lacking a prediction
         num_tags: the number of distinct tags seen
+        metrics_info (None): how the CLIP metrics were computed (model,
+            caption template), once :func:`compute_failure_mode_metrics` ran
+        validation (None): the held-out re-measurement of
+            :func:`validate_failure_modes`
         backend (None): a :class:`FailureModeRun`
     """
 
@@ -162,6 +166,8 @@ class FailureModeResults(focr.RunResults):
         num_missing_label=0,
         num_missing_prediction=0,
         num_tags=0,
+        metrics_info=None,
+        validation=None,
         backend=None,
         **kwargs,
     ):
@@ -176,6 +182,8 @@ class FailureModeResults(focr.RunResults):
         self.num_missing_label = num_missing_label
         self.num_missing_prediction = num_missing_prediction
         self.num_tags = num_tags
+        self.metrics_info = metrics_info
+        self.validation = validation
 
     @property
     def failure_modes(self) -> list[SavedFailureMode]:
@@ -247,14 +255,24 @@ class FailureModeResults(focr.RunResults):
                 f"left out: {self.num_missing_label} without a label, "
                 f"{self.num_missing_prediction} without a prediction"
             )
+        with_metrics = any(m.metrics for m in self._modes)
         header = f"{'class':<20} {'tags':<40} {'size':>6} {'acc':>7} {'class acc':>9} {'drop':>7}"
+        if with_metrics:
+            header += f" {'sim':>6} {'sim sd':>6} {'AUROC':>6}"
         lines += [header, "-" * len(header)]
         for m in self._modes:
             tags = " + ".join(m.tags)
-            lines.append(
+            line = (
                 f"{str(m.group)[:20]:<20} {tags[:40]:<40} {m.size:>6} {m.accuracy:>7.1%} "
                 f"{m.group_accuracy:>9.1%} {m.drop * 100:>6.1f}p"
             )
+            if with_metrics:
+                mm = m.metrics or {}
+                line += "".join(
+                    f" {mm[k]:>6.3f}" if isinstance(mm.get(k), float) else f" {'-':>6}"
+                    for k in ("similarity_mean", "similarity_std", "auroc")
+                )
+            lines.append(line)
         return "\n".join(lines)
 
     def serialize(self, reflective=False):
@@ -267,6 +285,8 @@ class FailureModeResults(focr.RunResults):
             "num_missing_label": self.num_missing_label,
             "num_missing_prediction": self.num_missing_prediction,
             "num_tags": self.num_tags,
+            "metrics_info": self.metrics_info,
+            "validation": self.validation,
         }
 
     def get_meta(self):

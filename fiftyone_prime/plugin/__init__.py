@@ -4,9 +4,21 @@ The plugin folder's ``__init__.py`` (the repository root) imports
 :func:`register` from here.
 """
 
-from .operators import DeleteFailureModes, FindFailureModes, LoadFailureMode, TagSamples
+from .operators import (
+    ComputeFailureModeMetrics,
+    DeleteFailureModes,
+    FindFailureModes,
+    LoadFailureMode,
+    TagSamples,
+)
 
-OPERATORS = (TagSamples, FindFailureModes, LoadFailureMode, DeleteFailureModes)
+OPERATORS = (
+    TagSamples,
+    FindFailureModes,
+    ComputeFailureModeMetrics,
+    LoadFailureMode,
+    DeleteFailureModes,
+)
 
 
 def register(p):

@@ -218,3 +218,32 @@ def vocabulary_param(params):
     if source == "file":
         return params.get("vocabulary_file")
     return None
+
+
+def clip_model_choice(ctx, inputs) -> bool:
+    """Adds the CLIP backend and its model (no weight-free option: metrics need CLIP)."""
+    backends = {"open_clip": "open_clip (pretrained tag or local checkpoint)",
+                "transformers": "transformers CLIP/SigLIP (model id or local directory)"}
+    inputs.enum("backend", list(backends), default="open_clip", required=True, label="Model",
+                view=dropdown(list(backends), backends))
+    if ctx.params.get("backend", "open_clip") == "open_clip":
+        inputs.str("architecture", default="ViT-B-32", required=True, label="Architecture")
+        inputs.str("pretrained", default="default", required=True, label="Pretrained weights",
+                   description="A pretrained tag (downloaded on first use) or a checkpoint path")
+    else:
+        inputs.str("hf_model", required=True, label="Model",
+                   description="A Hugging Face model id or a local save_pretrained directory")
+    return True
+
+
+def model_spec(params) -> tuple:
+    """``(model, pretrained)`` arguments from the form's values."""
+    backend = params.get("backend", "open_clip")
+    if backend == "properties":
+        return "properties", None
+    if backend == "open_clip":
+        pretrained = params.get("pretrained") or "default"
+        if pretrained == "none":
+            pretrained = None
+        return f"open_clip:{params.get('architecture', 'ViT-B-32')}", pretrained
+    return f"transformers:{params['hf_model']}", None

@@ -238,13 +238,7 @@ class TagSamples(foo.Operator):
 
     def execute(self, ctx):
         p = ctx.params
-        backend = p.get("backend", "properties")
-        if backend == "properties":
-            model, pretrained = "properties", None
-        elif backend == "open_clip":
-            model, pretrained = f"open_clip:{p.get('architecture', 'ViT-B-32')}", p.get("pretrained") or "default"
-        else:
-            model, pretrained = f"transformers:{p['hf_model']}", None
+        model, pretrained = forms.model_spec({"backend": "properties", **p})
         vocabulary = forms.vocabulary_param(p)
         summary = fp.compute_tags(
             ctx.target_view(),
@@ -292,6 +286,63 @@ class TagSamples(foo.Operator):
             params.update(vocabulary_source="file", vocabulary_file=vocabulary)
         else:
             params.update(vocabulary_source="list", vocabulary_list="\n".join(vocabulary))
+        params = {k: v for k, v in params.items() if v is not None}
+        return foo.execute_operator(self.uri, dict(view=sample_collection.view()),
+                                    params=params, request_delegation=delegate)
+
+
+class ComputeFailureModeMetrics(foo.Operator):
+    """Scores a run's failure modes with a CLIP model (similarity, coherency, AUROC)."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="compute_failure_mode_metrics",
+            label="PRIME: compute failure-mode metrics",
+            description="Score how well each failure mode's caption describes its images",
+            dynamic=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        if forms.existing_run_key(ctx, inputs) is not None and forms.clip_model_choice(ctx, inputs):
+            inputs.str("caption_template", default="a photo of a {cls} with {tags}",
+                       required=True, label="Caption template",
+                       description="The caption of a failure mode, with {cls} and {tags}")
+            inputs.str("embeddings_field", label="Embeddings field",
+                       description="Optional: reuse image embeddings stored by the same model")
+            forms.delegation(ctx, inputs)
+        return types.Property(inputs, view=types.View(label="Compute failure-mode metrics"))
+
+    def resolve_delegation(self, ctx):
+        return ctx.params.get("delegate", False)
+
+    def execute(self, ctx):
+        p = ctx.params
+        model, pretrained = forms.model_spec(p)
+        results = fp.compute_failure_mode_metrics(
+            ctx.dataset,
+            p["run_key"],
+            model=model,
+            pretrained=pretrained,
+            caption_template=p.get("caption_template", "a photo of a {cls} with {tags}"),
+            embeddings_field=p.get("embeddings_field") or None,
+            progress=_progress_callback(ctx, "Encoding images"),
+        )
+        if not ctx.delegated:
+            ctx.trigger("reload_dataset")
+        return {"run_key": results.key, "num_scored": sum(bool(m.metrics) for m in results.failure_modes),
+                "model": (results.metrics_info or {}).get("model")}
+
+    def __call__(self, sample_collection, run_key, *, backend="open_clip", architecture="ViT-B-32",
+                 pretrained="default", hf_model=None, caption_template="a photo of a {cls} with {tags}",
+                 embeddings_field=None, delegate=False):
+        """Runs the operator from Python; returns the execution result."""
+        params = dict(run_key=run_key, backend=backend, architecture=architecture,
+                      pretrained=pretrained, hf_model=hf_model, caption_template=caption_template,
+                      embeddings_field=embeddings_field, delegate=delegate)
         params = {k: v for k, v in params.items() if v is not None}
         return foo.execute_operator(self.uri, dict(view=sample_collection.view()),
                                     params=params, request_delegation=delegate)

@@ -43,7 +43,8 @@ def test_every_registered_operator_is_listed_in_the_manifest():
     manifest = yaml.safe_load((REPO_ROOT / "fiftyone.yml").read_text())
     registered = {op.uri for op in foo.list_operators() if op.plugin_name == PLUGIN}
     assert registered == {f"{PLUGIN}/{name}" for name in manifest["operators"]}
-    assert registered == {FIND, LOAD, DELETE, f"{PLUGIN}/tag_samples"}
+    assert registered == {FIND, LOAD, DELETE, f"{PLUGIN}/tag_samples",
+                          f"{PLUGIN}/compute_failure_mode_metrics"}
 
 
 def test_find_form_offers_only_fitting_fields(planted):
@@ -185,3 +186,33 @@ def test_tag_samples_immediately_and_delegated(image_dataset):
     assert done.result.result["num_skipped_existing"] == 6
     image_dataset.reload()
     assert image_dataset.exists("props").count() == 12
+
+
+def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from fiftyone_prime.models import load_encoder
+    from tests.integration.planted import planted_samples
+    from tests.tiny_models import register_tiny_open_clip
+
+    name = register_tiny_open_clip(tmp_path)
+    torch.manual_seed(0)
+    checkpoint = tmp_path / "tiny.pt"
+    torch.save(load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")._model.state_dict(),
+               checkpoint)
+    dataset = make_dataset(persistent=True)
+    samples = planted_samples()
+    for i, s in enumerate(samples):
+        s.filepath = str(tmp_path / f"{i}.png")
+        Image.fromarray(np.full((16, 16, 3), i % 256, np.uint8)).save(s.filepath)
+    dataset.add_samples(samples)
+    fp.find_failure_modes(dataset)
+    props = resolve_inputs(f"{PLUGIN}/compute_failure_mode_metrics", dataset, {})
+    assert props["run_key"].default == "prime" and props["architecture"].default == "ViT-B-32"
+    result = foo.get_operator(f"{PLUGIN}/compute_failure_mode_metrics")(
+        dataset, "prime", architecture=name, pretrained=str(checkpoint))
+    assert result.result["num_scored"] == 2
+    assert result.result["model"] == f"open_clip:{name}@tiny.pt"
+    assert all("auroc" in m.metrics for m in fp.load_failure_modes(dataset, "prime").failure_modes)

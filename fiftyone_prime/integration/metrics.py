@@ -1,0 +1,332 @@
+"""CLIP metrics of a run's failure modes, and their re-measurement on held-out data."""
+
+from __future__ import annotations
+
+import logging
+import os
+from itertools import combinations
+from typing import Optional
+
+import numpy as np
+
+import fiftyone as fo
+import fiftyone.core.utils as fou
+
+from fiftyone_prime.core.metrics import score_failure_modes
+from fiftyone_prime.core.search import TOLERANCE
+
+from . import fields as fpf
+from . import views as fpv
+from .failure_modes import load_failure_modes
+from .runs import FailureModeResults, SavedFailureMode
+
+logger = logging.getLogger(__name__)
+
+#: The default caption of a failure mode.
+DEFAULT_CAPTION_TEMPLATE = "a photo of a {cls} with {tags}"
+
+
+def caption(mode: SavedFailureMode, template: str = DEFAULT_CAPTION_TEMPLATE) -> str:
+    """The caption of a failure mode: ``template`` with ``{cls}`` and ``{tags}``
+    filled in (tags joined as "a, b and c")."""
+    tags = list(mode.caption_tags)
+    joined = tags[0] if len(tags) == 1 else ", ".join(tags[:-1]) + " and " + tags[-1]
+    return template.format(cls=str(mode.group).replace("_", " "), tags=joined)
+
+
+def compute_failure_mode_metrics(
+    samples,
+    run_key: str,
+    *,
+    model="open_clip:ViT-B-32",
+    pretrained: Optional[str] = "default",
+    caption_template: str = DEFAULT_CAPTION_TEMPLATE,
+    embeddings_field: Optional[str] = None,
+    num_random: int = 20,
+    seed: int = 0,
+    batch_size: Optional[int] = None,
+    num_workers: Optional[int] = None,
+    device: Optional[str] = None,
+    precision: str = "auto",
+    progress=None,
+) -> FailureModeResults:
+    """Scores every failure mode of a run with a CLIP model.
+
+    For each failure mode, its caption (e.g. "a photo of a fox with black,
+    branch and hang") is compared with the images of its class: the mean and
+    standard deviation of the image-caption similarity inside the group, and
+    the AUROC of that similarity for telling the group from the class's
+    other images, plus the same scores for random same-size groups of the
+    class. Every image involved is encoded once (or read from
+    ``embeddings_field``), the captions in one text pass; the rest is matrix
+    products. Scores are stored in the run results (``mode.metrics``,
+    sortable with ``results.sorted("auroc")``) and in each saved view's
+    description.
+
+    Args:
+        samples: the dataset (or a view of it) holding the run
+        run_key: the failure-mode run
+        model ("open_clip:ViT-B-32"): as in :func:`fiftyone_prime.compute_tags`
+            (``"open_clip:..."``, ``"transformers:..."`` or an encoder object)
+        pretrained ("default"): open_clip weights: tag, local path or ``"default"``
+        caption_template ("a photo of a {cls} with {tags}"): the caption,
+            with ``{cls}`` and ``{tags}``
+        embeddings_field (None): a field of normalized image embeddings made
+            by the same model (e.g. by ``compute_tags(embeddings_field=...)``);
+            samples without one are encoded
+        num_random (20): random groups per failure mode for the baseline
+        seed (0): the seed of those draws
+        batch_size (None), num_workers (None), device (None), precision ("auto"):
+            as in :func:`fiftyone_prime.compute_tags`
+        progress (None): a FiftyOne ``progress`` argument
+
+    Returns:
+        the updated :class:`fiftyone_prime.FailureModeResults`
+    """
+    import torch
+
+    from fiftyone_prime.models import load_encoder
+
+    if "{cls}" not in caption_template and "{tags}" not in caption_template:
+        raise ValueError("`caption_template` must contain {cls} and/or {tags}")
+    results = load_failure_modes(samples, run_key)
+    modes = results.failure_modes
+    if not modes:
+        logger.info("Run '%s' has no failure modes to score", run_key)
+        return results
+    config = results.config
+    run_view = results.samples
+    sources = fpf.tag_sources(run_view, config.tags_fields)
+    extra = ["id", "filepath"] + ([embeddings_field] if embeddings_field else [])
+    inputs = fpf.read_search_inputs(run_view, config.label_field, config.pred_field, sources,
+                                    extra_paths=extra)
+    classes = sorted({m.group for m in modes}, key=str)
+    involved = np.flatnonzero(np.isin(inputs.labels, np.asarray(classes, dtype=object)))
+
+    encoder = load_encoder(model, pretrained=pretrained, device=device, precision=precision)
+    embeddings, ok = _image_embeddings(encoder, inputs, involved, embeddings_field,
+                                       batch_size, num_workers, progress)
+    captions = [caption(m, caption_template) for m in modes]
+    text = encoder.encode_texts(captions).cpu().numpy()
+
+    column = {key: j for j, key in enumerate(inputs.tag_keys)}
+    tags_csc = inputs.tags.tocsc()
+    usable = involved[ok[involved]]
+    members = []
+    for mode in modes:
+        mask = inputs.labels[usable] == mode.group
+        for key in zip(mode.tag_fields, mode.tag_labels):
+            j = column.get(key)
+            mask &= tags_csc[usable, j].toarray().ravel() if j is not None else False
+        members.append(np.flatnonzero(mask))
+    scores = score_failure_modes(
+        embeddings[usable], inputs.labels[usable], text,
+        np.asarray([m.group for m in modes], dtype=object), members,
+        num_random=num_random, rng=np.random.default_rng(seed),
+    )
+    scored = []
+    for mode, score, text_ in zip(modes, scores, captions):
+        metrics = dict(mode.metrics or {})
+        if score is not None:
+            metrics.update(score.to_dict())
+        metrics["caption"] = text_
+        scored.append(_with(mode, metrics=metrics))
+
+    results._set_failure_modes(scored)
+    results.metrics_info = {
+        "model": encoder.name,
+        "caption_template": caption_template,
+        "num_images_encoded": int(ok[involved].sum()),
+        "num_images_unreadable": int((~ok[involved]).sum()),
+        "num_random": num_random,
+    }
+    results.save()
+    dataset = run_view._root_dataset
+    for mode in scored:
+        if mode.view_name and dataset.has_saved_view(mode.view_name):
+            info = dataset.get_saved_view_info(mode.view_name)
+            info["description"] = fpv.view_description(mode, run_key)
+            dataset.update_saved_view_info(mode.view_name, info)
+    return results
+
+
+def _image_embeddings(encoder, inputs, involved, embeddings_field, batch_size, num_workers,
+                      progress):
+    """Embeddings ``(n_used, D)`` for the involved rows, each image encoded at most once."""
+    import torch
+
+    from fiftyone_prime.models.images import ImageFiles, collate, worker_init
+
+    n = inputs.num_used
+    ok = np.zeros(n, dtype=bool)
+    stored = inputs.extra.get(embeddings_field) if embeddings_field else None
+    todo = []
+    vectors = {}
+    for r in involved:
+        v = stored[r] if stored is not None else None
+        if v is not None:
+            vectors[r] = np.asarray(v, dtype=np.float32)
+        else:
+            todo.append(r)
+    on_gpu = encoder.device.startswith("cuda")
+    if todo:
+        paths = [inputs.extra["filepath"][r] for r in todo]
+        workers = (min(8, os.cpu_count() or 1) if on_gpu else 1) if num_workers is None else num_workers
+        loader = torch.utils.data.DataLoader(
+            ImageFiles(paths, encoder.image_transform, encoder.image_size),
+            batch_size=batch_size or (128 if on_gpu else 32), num_workers=workers,
+            collate_fn=collate, pin_memory=on_gpu,
+            worker_init_fn=worker_init if workers else None,
+        )
+        with fou.ProgressBar(total=len(todo), progress=progress) as pb:
+            for indices, batch, failed in loader:
+                if indices:
+                    emb = encoder.encode_images(batch).cpu().numpy()
+                    for j, e in zip(indices, emb):
+                        vectors[todo[j]] = e
+                for j, error in failed:
+                    logger.warning("Skipping unreadable image '%s': %s", paths[j], error)
+                pb.update(len(indices) + len(failed))
+    dim = len(next(iter(vectors.values()))) if vectors else 1
+    embeddings = np.zeros((n, dim), dtype=np.float32)
+    for r, v in vectors.items():
+        if v.shape != (dim,):
+            raise ValueError(
+                f"`embeddings_field` '{embeddings_field}' holds vectors of shape {v.shape}; "
+                f"expected ({dim},) like the rest"
+            )
+        embeddings[r] = v
+        ok[r] = True
+    return embeddings, ok
+
+
+def _with(mode: SavedFailureMode, **changes) -> SavedFailureMode:
+    d = mode.to_dict()
+    d.update(changes)
+    return SavedFailureMode.from_dict(d)
+
+
+def validate_failure_modes(
+    results_or_samples,
+    holdout,
+    *,
+    run_key: Optional[str] = None,
+    plot_path: Optional[str] = None,
+) -> dict:
+    """Re-measures every failure mode of a run on held-out data.
+
+    For each failure mode: its size, accuracy, class accuracy and drop on
+    ``holdout``, and whether it still meets the run's thresholds (size,
+    drop, and every tag still needed). Across modes: the Pearson and
+    Spearman correlations between found and held-out drops. Stored with the
+    run (``results.validation``), and plotted (found vs held-out drop) when
+    ``plot_path`` is given.
+
+    Args:
+        results_or_samples: a :class:`fiftyone_prime.FailureModeResults`, or
+            the dataset holding the run (with ``run_key``)
+        holdout: a collection with the run's label, prediction and tag fields
+        run_key (None): the run, when ``results_or_samples`` is a dataset
+        plot_path (None): where to save the scatter plot (PNG)
+
+    Returns:
+        the validation dict: ``{"holdout": ..., "modes": [...], "pearson": r,
+        "spearman": rho, "num_holding": k, "plot_path": ...}``
+    """
+    if isinstance(results_or_samples, FailureModeResults):
+        results = results_or_samples
+    else:
+        if run_key is None:
+            raise ValueError("Pass `run_key` with a dataset, or pass the results themselves")
+        results = load_failure_modes(results_or_samples, run_key)
+    config = results.config
+    fpf.validate_classification_field(holdout, config.label_field, "label_field")
+    fpf.validate_classification_field(holdout, config.pred_field, "pred_field")
+    sources = fpf.tag_sources(holdout, config.tags_fields)
+    inputs = fpf.read_search_inputs(holdout, config.label_field, config.pred_field, sources)
+    column = {key: j for j, key in enumerate(inputs.tag_keys)}
+    tags_csc = inputs.tags.tocsc()
+
+    rows = []
+    for mode in results.failure_modes:
+        rows.append(_remeasure(mode, inputs, column, tags_csc, config))
+    found = np.array([m.drop for m in results.failure_modes], dtype=float)
+    held = np.array([r["drop"] for r in rows], dtype=float)
+    valid = ~np.isnan(held)
+    pearson = spearman = float("nan")
+    if valid.sum() >= 3 and np.std(held[valid]) > 0 and np.std(found[valid]) > 0:
+        from scipy.stats import pearsonr, spearmanr
+
+        pearson = float(pearsonr(found[valid], held[valid])[0])
+        spearman = float(spearmanr(found[valid], held[valid])[0])
+    validation = {
+        "holdout": f"{holdout._root_dataset.name}" + ("" if holdout is holdout._root_dataset else " (view)"),
+        "holdout_samples": inputs.num_used,
+        "modes": rows,
+        "num_holding": int(sum(r["holds"] for r in rows)),
+        "pearson": pearson,
+        "spearman": spearman,
+        "plot_path": None,
+    }
+    if plot_path:
+        validation["plot_path"] = _plot(found, held, [r["holds"] for r in rows], plot_path, results.key)
+    results.validation = validation
+    results.save()
+    return validation
+
+
+def _remeasure(mode, inputs, column, tags_csc, config) -> dict:
+    in_class = inputs.labels == mode.group
+    group_size = int(in_class.sum())
+    keys = list(zip(mode.tag_fields, mode.tag_labels))
+    masks = []
+    for key in keys:
+        j = column.get(key)
+        masks.append(tags_csc[:, j].toarray().ravel() if j is not None else np.zeros(len(in_class), bool))
+
+    def stats(subset):
+        mask = in_class.copy()
+        for k in subset:
+            mask &= masks[k]
+        size = int(mask.sum())
+        correct = int(inputs.correct[mask].sum())
+        return size, (correct / size if size else float("nan"))
+
+    group_acc = float(inputs.correct[in_class].mean()) if group_size else float("nan")
+    size, acc = stats(range(len(keys)))
+    drop = group_acc - acc if size else float("nan")
+    holds = bool(size >= config.min_size and drop >= config.min_drop - TOLERANCE)
+    if holds:
+        for r in range(1, len(keys)):
+            for subset in combinations(range(len(keys)), r):
+                if stats(subset)[1] - acc < config.min_gain - TOLERANCE:
+                    holds = False
+    return {
+        "group": mode.group, "tags": list(mode.tags), "view_name": mode.view_name,
+        "found_drop": mode.drop, "size": size, "accuracy": acc,
+        "group_size": group_size, "group_accuracy": group_acc, "drop": drop, "holds": holds,
+    }
+
+
+def _plot(found, held, holds, path, run_key) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=120)
+    holds = np.asarray(holds, dtype=bool)
+    ax.scatter(found[holds], held[holds], c="#2e7d32", label="holds on held-out data")
+    ax.scatter(found[~holds], held[~holds], c="#c62828", marker="x", label="does not hold")
+    lim = [min(0.0, np.nanmin(held) if np.isfinite(held).any() else 0.0), 1.0]
+    ax.plot(lim, lim, color="gray", lw=0.8, ls="--")
+    ax.set_xlabel("accuracy drop where found")
+    ax.set_ylabel("accuracy drop on held-out data")
+    ax.set_title(f"PRIME run '{run_key}': do failure modes generalize?")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,156 @@
+"""CLIP metrics and held-out validation of failure modes on real FiftyOne datasets.
+
+The CLIP model is a tiny open_clip architecture with random weights: the
+tests check the mechanics (one encoding per image, storage, descriptions),
+not what the scores say about the captions.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import fiftyone as fo
+
+import fiftyone_prime as fp
+from fiftyone_prime.models import load_encoder
+from tests.fo_env import run_python
+from tests.integration.planted import add_planted, planted_samples
+from tests.tiny_models import register_tiny_open_clip
+
+
+@pytest.fixture
+def tiny_encoder(tmp_path):
+    name = register_tiny_open_clip(tmp_path)
+    torch.manual_seed(0)
+    encoder = load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")
+    encoder.encoded = 0
+    original = encoder.encode_images
+
+    def counting(pixels):
+        encoder.encoded += len(pixels)
+        return original(pixels)
+
+    encoder.encode_images = counting
+    return encoder
+
+
+@pytest.fixture
+def planted_images(make_dataset, tmp_path):
+    """The planted dataset, each sample with a real (random) image file."""
+    dataset = make_dataset(persistent=True)
+    samples = planted_samples()
+    rng = np.random.default_rng(0)
+    for i, s in enumerate(samples):
+        path = tmp_path / f"{i}.png"
+        Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(path)
+        s.filepath = str(path)
+    dataset.add_samples(samples)
+    return dataset
+
+
+def test_metrics_encode_each_image_once_and_are_stored(planted_images, tiny_encoder):
+    fp.find_failure_modes(planted_images)
+    results = fp.compute_failure_mode_metrics(planted_images, "prime", model=tiny_encoder,
+                                              num_workers=0)
+    assert tiny_encoder.encoded == 350  # every cat and dog image, once
+    cat, dog = results.failure_modes
+    assert cat.metrics["caption"] == "a photo of a cat with night and snow"
+    assert dog.metrics["caption"] == "a photo of a dog with blur"
+    for m in results.failure_modes:
+        assert m.metrics["num_images"] == m.size
+        assert 0.0 <= m.metrics["auroc"] <= 1.0
+        assert -1.0 <= m.metrics["similarity_mean"] <= 1.0 and m.metrics["similarity_std"] >= 0
+        assert 0.3 < m.metrics["random_auroc"] < 0.7
+    assert results.metrics_info["num_images_encoded"] == 350
+    assert [m.group for m in results.sorted("auroc")] in (["cat", "dog"], ["dog", "cat"])
+    info = planted_images.get_saved_view_info(cat.view_name)
+    assert "CLIP metrics: similarity_mean" in info["description"]
+    assert "auroc" in results.summary().lower()
+
+    code = f"""
+import json, fiftyone as fo, fiftyone_prime as fp
+r = fp.load_failure_modes(fo.load_dataset({planted_images.name!r}), "prime")
+print(json.dumps([m.metrics for m in r.failure_modes]))
+"""
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    reloaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert reloaded[0]["auroc"] == pytest.approx(cat.metrics["auroc"])
+
+
+def test_stored_embeddings_are_reused(planted_images, tiny_encoder):
+    fp.compute_tags(planted_images, model=fp_tagger(tiny_encoder), tags_field="clip_tags",
+                    embeddings_field="clip_embedding", num_workers=0)
+    encoded_by_tagger = tiny_encoder.encoded
+    fp.find_failure_modes(planted_images)
+    fp.compute_failure_mode_metrics(planted_images, "prime", model=tiny_encoder,
+                                    embeddings_field="clip_embedding", num_workers=0)
+    assert tiny_encoder.encoded == encoded_by_tagger  # nothing encoded again
+
+
+def fp_tagger(encoder):
+    from fiftyone_prime.models.zero_shot import ZeroShotTagger
+
+    return ZeroShotTagger(encoder, ["snow", "grass"], top_k=1)
+
+
+def test_metrics_need_a_failure_mode_run(planted_images, tiny_encoder):
+    with pytest.raises(ValueError, match="no run with key 'nope'"):
+        fp.compute_failure_mode_metrics(planted_images, "nope", model=tiny_encoder)
+    fp.find_failure_modes(planted_images)
+    with pytest.raises(ValueError, match="caption_template"):
+        fp.compute_failure_mode_metrics(planted_images, "prime", model=tiny_encoder,
+                                        caption_template="a photo")
+
+
+def test_validation_on_a_holdout_split(make_dataset, tmp_path):
+    found = add_planted(make_dataset())
+    results = fp.find_failure_modes(found)
+    # Held-out data: the cat mode is there again (even worse), the dog mode is not.
+    blocks = [
+        (35, "cat", ["snow", "night"], False), (5, "cat", ["snow", "night"], True),
+        (50, "cat", ["snow"], True), (50, "cat", ["night"], True), (60, "cat", ["grass"], True),
+        (40, "dog", ["blur"], True), (60, "dog", ["grass"], True), (10, "dog", ["grass"], False),
+    ]
+    holdout = make_dataset()
+    holdout.add_samples(planted_samples(blocks, prefix="h"))
+    plot = tmp_path / "plots" / "generalization.png"
+    validation = fp.validate_failure_modes(results, holdout, plot_path=str(plot))
+    cat, dog = validation["modes"]
+    assert (cat["size"], cat["holds"], dog["size"], dog["holds"]) == (40, True, 40, False)
+    assert cat["accuracy"] == pytest.approx(5 / 40)
+    assert cat["group_accuracy"] == pytest.approx(165 / 200)
+    assert dog["drop"] == pytest.approx(100 / 110 - 1.0)
+    assert validation["num_holding"] == 1 and validation["holdout_samples"] == 310
+    assert plot.exists() and plot.stat().st_size > 1000
+    reloaded = fp.load_failure_modes(found, "prime")
+    assert reloaded.validation["modes"][0]["holds"] is True
+
+
+def test_validation_correlation_across_modes(make_dataset):
+    rng = np.random.default_rng(0)
+    n = 3000
+    tags = rng.random((n, 6)) < 0.5
+    groups = np.array(["a", "b", "c"])[rng.integers(0, 3, n)]
+    def dataset_from(correct):
+        ds = make_dataset()
+        ds.add_samples([
+            fo.Sample(filepath=f"/x/{i}.jpg", ground_truth=fo.Classification(label=g),
+                      predictions=fo.Classification(label=g if c else "other"),
+                      tag_list=[str(j) for j in np.flatnonzero(t)])
+            for i, (t, g, c) in enumerate(zip(tags, groups, correct))
+        ])
+        return ds
+    correct = rng.random(n) < 0.9
+    for j in range(6):  # tag j costs accuracy in proportion to j
+        correct &= ~(tags[:, j] & (rng.random(n) < 0.1 * j))
+    first = dataset_from(correct)
+    second = dataset_from(correct)  # the same data: drops must agree exactly
+    results = fp.find_failure_modes(first, tags_field="tag_list", min_drop=0.1, min_size=30)
+    assert len(results) >= 3
+    validation = fp.validate_failure_modes(first, second, run_key="prime")
+    assert validation["pearson"] == pytest.approx(1.0)
+    assert validation["num_holding"] == len(results)
