@@ -55,6 +55,7 @@ def ensure_database():
         "FIFTYONE_PLUGINS_DIR": str(root / "plugins"),
         "FIFTYONE_DO_NOT_TRACK": "true",
         "FIFTYONE_SHOW_PROGRESS_BARS": "false",
+        "FIFTYONE_DATABASE_VALIDATION": "false",
     }
     for key in ("home", "fiftyone-db", "plugins", "mongo"):
         (root / key).mkdir()

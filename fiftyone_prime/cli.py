@@ -1,0 +1,174 @@
+"""The ``fiftyone-prime`` command line (also ``python -m fiftyone_prime``).
+
+Subcommands: ``quickstart`` (the whole method on Fashion-MNIST), ``tag``,
+``search``, ``metrics``, ``report``, ``run`` (tag, search, metrics, report on
+your dataset) and ``list``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _add_model_args(p, default_model="open_clip:ViT-B-32"):
+    p.add_argument("--model", default=default_model,
+                   help="open_clip:<arch>, transformers:<id or dir>, or properties "
+                        f"(default: {default_model})")
+    p.add_argument("--pretrained", default="default",
+                   help="open_clip weights: a pretrained tag or a local checkpoint path")
+    p.add_argument("--device", default=None, help="cuda, cpu... (default: CUDA if available)")
+    p.add_argument("--batch-size", type=int, default=None)
+
+
+def _add_search_args(p):
+    p.add_argument("--label-field", default="ground_truth")
+    p.add_argument("--pred-field", default="predictions")
+    p.add_argument("--tags-field", nargs="+", default=["prime_tags"])
+    p.add_argument("--run-key", default="prime")
+    p.add_argument("--min-size", type=int, default=30)
+    p.add_argument("--min-drop", type=float, default=0.2)
+    p.add_argument("--min-gain", type=float, default=0.1)
+    p.add_argument("--max-tags", type=int, default=3)
+    p.add_argument("--not-minimal", action="store_true", help="also report non-minimal sets")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fiftyone-prime",
+        description="Find where an image classifier fails and explain it in words (PRIME).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    q = sub.add_parser("quickstart", help="run the whole method on Fashion-MNIST (offline)")
+    q.add_argument("--samples", type=int, default=None, help="use a subset (default: all 10,000)")
+    q.add_argument("--dataset", default="prime-quickstart", help="the dataset to (re)create")
+    q.add_argument("--clip-checkpoint", default=None,
+                   help="a local open_clip checkpoint for CLIP tags and metrics")
+    q.add_argument("--clip-model", default="ViT-B-32", help="its architecture")
+    q.add_argument("--report-dir", default="prime_report")
+
+    t = sub.add_parser("tag", help="tag a dataset's images with concepts")
+    t.add_argument("dataset")
+    _add_model_args(t)
+    t.add_argument("--vocabulary", default=None, help="a text file, one tag per line")
+    t.add_argument("--tags-field", default="prime_tags")
+    t.add_argument("--top-k", type=int, default=5)
+    t.add_argument("--embeddings-field", default=None)
+    t.add_argument("--skip-existing", action="store_true", help="continue an interrupted run")
+    t.add_argument("--overwrite", action="store_true", help="re-tag samples that have tags")
+
+    s = sub.add_parser("search", help="find failure modes and save them as views")
+    s.add_argument("dataset")
+    _add_search_args(s)
+
+    m = sub.add_parser("metrics", help="score a run's failure modes with CLIP")
+    m.add_argument("dataset")
+    m.add_argument("run_key")
+    _add_model_args(m)
+    m.add_argument("--caption-template", default="a photo of a {cls} with {tags}")
+    m.add_argument("--embeddings-field", default=None)
+
+    r = sub.add_parser("report", help="write a self-contained HTML report of a run")
+    r.add_argument("dataset")
+    r.add_argument("run_key")
+    r.add_argument("out_dir")
+    r.add_argument("--overwrite", action="store_true")
+
+    a = sub.add_parser("run", help="tag, search, metrics (with a CLIP model) and report")
+    a.add_argument("dataset")
+    _add_model_args(a)
+    _add_search_args(a)
+    a.add_argument("--report-dir", default="prime_report")
+
+    ls = sub.add_parser("list", help="list a dataset's failure-mode runs")
+    ls.add_argument("dataset")
+    return parser
+
+
+def _load(name):
+    import fiftyone as fo
+
+    if not fo.dataset_exists(name):
+        known = fo.list_datasets()
+        raise SystemExit(f"error: no dataset named '{name}'. Datasets: {', '.join(known) or 'none'}")
+    return fo.load_dataset(name)
+
+
+def _search(fp, dataset, args, tags_field=None):
+    return fp.find_failure_modes(
+        dataset, label_field=args.label_field, pred_field=args.pred_field,
+        tags_field=tags_field or args.tags_field, run_key=args.run_key, min_size=args.min_size,
+        min_drop=args.min_drop, min_gain=args.min_gain, max_tags=args.max_tags,
+        minimal=not args.not_minimal, overwrite=args.overwrite)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    import fiftyone_prime as fp
+
+    try:
+        if args.command == "quickstart":
+            out = fp_quickstart(args)
+            print()
+            print(out["summary"])
+            print(f"\nReport: {out['report']}")
+            print(f"Open the failure modes in the App:\n  fiftyone app launch {out['dataset']}"
+                  "\n  (then pick a saved view 'quickstart <class>: <tags>' in the view bar)")
+            return 0
+        if args.command == "list":
+            dataset = _load(args.dataset)
+            for key in fp.list_failure_mode_runs(dataset):
+                results = fp.load_failure_modes(dataset, key)
+                print(f"{key}: {len(results)} failure modes over {results.num_used} samples")
+            return 0
+        dataset = _load(args.dataset)
+        if args.command == "tag":
+            s = fp.compute_tags(dataset, model=args.model, pretrained=args.pretrained,
+                                vocabulary=args.vocabulary, tags_field=args.tags_field,
+                                top_k=args.top_k, embeddings_field=args.embeddings_field,
+                                skip_existing=args.skip_existing, overwrite=args.overwrite,
+                                device=args.device, batch_size=args.batch_size)
+            print(f"Tagged {s.num_tagged} samples with {s.tagger} into '{s.tags_field}' "
+                  f"({s.num_failed} unreadable, {s.num_skipped_existing} already tagged)")
+        elif args.command == "search":
+            print(_search(fp, dataset, args).summary())
+        elif args.command == "metrics":
+            r = fp.compute_failure_mode_metrics(
+                dataset, args.run_key, model=args.model, pretrained=args.pretrained,
+                caption_template=args.caption_template, embeddings_field=args.embeddings_field,
+                device=args.device, batch_size=args.batch_size)
+            print(r.summary())
+        elif args.command == "report":
+            print(fp.export_report(dataset, args.run_key, args.out_dir, overwrite=args.overwrite))
+        elif args.command == "run":
+            clip = args.model != "properties"
+            tags_field = args.tags_field[0]
+            fp.compute_tags(dataset, model=args.model, pretrained=args.pretrained,
+                            tags_field=tags_field, skip_existing=True, device=args.device,
+                            embeddings_field="prime_embedding" if clip else None,
+                            batch_size=args.batch_size)
+            results = _search(fp, dataset, args, tags_field=[tags_field])
+            if clip:
+                results = fp.compute_failure_mode_metrics(
+                    dataset, args.run_key, model=args.model, pretrained=args.pretrained,
+                    embeddings_field="prime_embedding", device=args.device)
+            print(results.summary())
+            print(fp.export_report(dataset, args.run_key, args.report_dir, overwrite=True))
+    except (ValueError, TypeError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def fp_quickstart(args):
+    from fiftyone_prime.quickstart import run_quickstart
+
+    return run_quickstart(max_samples=args.samples, dataset_name=args.dataset,
+                          report_dir=args.report_dir, clip_checkpoint=args.clip_checkpoint,
+                          clip_model=args.clip_model)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""A self-contained HTML report of a failure-mode run, to send to anyone."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+from typing import Optional
+
+import numpy as np
+
+from .failure_modes import load_failure_modes
+
+logger = logging.getLogger(__name__)
+
+_CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1200px}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px}h3{font-size:15px;margin:20px 0 6px}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}
+th{background:#f4f4f4}td.l,th.l{text-align:left}.params td{text-align:left}
+.grid{display:flex;flex-wrap:wrap;gap:6px}.grid figure{margin:0;text-align:center;font-size:10px}
+.grid img{width:96px;height:96px;object-fit:contain;background:#eee;border:3px solid #2e7d32}
+.grid figure.wrong img{border-color:#c62828}.muted{color:#777;font-size:12px}
+.drop{color:#c62828;font-weight:600}
+"""
+
+
+def export_report(samples, run_key: str, out_dir: str, *, max_images: int = 24,
+                  thumbnail_size: int = 128, overwrite: bool = False) -> str:
+    """Writes a self-contained HTML report of a failure-mode run.
+
+    The folder holds ``index.html`` (parameters, a table of the failure
+    modes with their metrics and held-out results when present, a thumbnail
+    grid per failure mode with misclassified images outlined in red), a
+    chart of the drops per class, and the thumbnails themselves, so it can
+    be zipped and sent to someone who does not run FiftyOne. No network is
+    needed to view it.
+
+    Args:
+        samples: the dataset (or a view of it) holding the run
+        run_key: the failure-mode run
+        out_dir: the folder to write; it must not exist or be empty unless
+            ``overwrite=True``
+        max_images (24): thumbnails per failure mode (misclassified first)
+        thumbnail_size (128): the long side of the thumbnails, in pixels
+        overwrite (False): whether to write into a non-empty folder (only
+            the report's own files are replaced)
+
+    Returns:
+        the path of ``index.html``
+    """
+    results = load_failure_modes(samples, run_key)
+    out_dir = os.path.abspath(os.path.expanduser(out_dir))
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
+        raise ValueError(
+            f"The report folder '{out_dir}' is not empty; pass overwrite=True or choose another"
+        )
+    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    config = results.config
+    run_view = results.samples
+    dataset = run_view._root_dataset
+
+    sections = []
+    for i, mode in enumerate(results.failure_modes):
+        view = (dataset.load_saved_view(mode.view_name)
+                if mode.view_name and dataset.has_saved_view(mode.view_name) else None)
+        thumbs = _thumbnails(view, config, out_dir, max_images, thumbnail_size) if view else []
+        sections.append(_mode_section(i, mode, thumbs, results))
+
+    chart = _drop_chart(results, os.path.join(out_dir, "drops_per_class.png"))
+    page = _page(results, sections, chart, dataset.name)
+    path = os.path.join(out_dir, "index.html")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(page)
+    with open(os.path.join(out_dir, "failure_modes.json"), "w", encoding="utf-8") as f:
+        json.dump({"run_key": results.key, "dataset": dataset.name,
+                   "failure_modes": [m.to_dict() for m in results.failure_modes],
+                   "validation": results.validation}, f, indent=1, default=str)
+    logger.info("Wrote the report of run '%s' to %s", run_key, path)
+    return path
+
+
+def _thumbnails(view, config, out_dir, max_images, size):
+    from PIL import Image
+
+    ids, paths, labels, preds = view.values(
+        ["id", "filepath", f"{config.label_field}.label", f"{config.pred_field}.label"])
+    order = sorted(range(len(ids)), key=lambda i: (labels[i] == preds[i], i))[:max_images]
+    thumbs = []
+    for i in order:
+        name = f"{ids[i]}.jpg"
+        target = os.path.join(out_dir, "images", name)
+        if not os.path.exists(target):
+            try:
+                with Image.open(paths[i]) as img:
+                    img = img.convert("RGB")
+                    img.thumbnail((size, size))
+                    img.save(target, quality=88)
+            except Exception as e:  # a missing image must not stop the report
+                logger.warning("Skipping thumbnail of '%s': %s", paths[i], e)
+                continue
+        thumbs.append((f"images/{name}", labels[i] == preds[i], preds[i]))
+    return thumbs
+
+
+def _fmt(value, spec=".3f"):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    return format(value, spec)
+
+
+def _mode_section(i, mode, thumbs, results):
+    m = mode.metrics or {}
+    grid = "".join(
+        f'<figure class="{"" if ok else "wrong"}"><img src="{html.escape(src)}" alt="">'
+        f"<figcaption>{'✓' if ok else 'pred: ' + html.escape(str(pred))}</figcaption></figure>"
+        for src, ok, pred in thumbs
+    )
+    caption = f'<p class="muted">caption: “{html.escape(m["caption"])}”</p>' if m.get("caption") else ""
+    return (
+        f'<h3 id="mode-{i}">{html.escape(str(mode.group))}: {html.escape(" + ".join(mode.tags))}</h3>'
+        f"<p>accuracy {mode.accuracy:.1%} ({mode.num_correct}/{mode.size}) vs "
+        f"{mode.group_accuracy:.1%} for the class — "
+        f'<span class="drop">−{mode.drop * 100:.1f} points</span>'
+        f'{" — saved view: <code>" + html.escape(mode.view_name) + "</code>" if mode.view_name else ""}'
+        f"</p>{caption}<div class=\"grid\">{grid}</div>"
+    )
+
+
+def _table(results):
+    held = {}
+    if results.validation:
+        held = {i: r for i, r in enumerate(results.validation.get("modes", []))}
+    rows = []
+    for i, mode in enumerate(results.failure_modes):
+        m = mode.metrics or {}
+        h = held.get(i)
+        rows.append(
+            f'<tr><td class="l"><a href="#mode-{i}">{html.escape(str(mode.group))}</a></td>'
+            f'<td class="l">{html.escape(" + ".join(mode.tags))}</td><td>{mode.size}</td>'
+            f"<td>{mode.accuracy:.1%}</td><td>{mode.group_accuracy:.1%}</td>"
+            f"<td>{mode.drop * 100:.1f}</td><td>{_fmt(m.get('similarity_mean'))}</td>"
+            f"<td>{_fmt(m.get('similarity_std'))}</td><td>{_fmt(m.get('auroc'))}</td>"
+            f"<td>{_fmt(m.get('random_auroc'))}</td>"
+            + (f"<td>{h['size']}</td><td>{_fmt(h['drop'] * 100 if h['size'] else None, '.1f')}</td>"
+               f"<td>{'yes' if h['holds'] else 'no'}</td>" if h else "<td>–</td>" * 3)
+            + "</tr>"
+        )
+    head = ("<tr><th class=l>class</th><th class=l>tags</th><th>size</th><th>accuracy</th>"
+            "<th>class accuracy</th><th>drop (pts)</th><th>CLIP sim</th><th>sim sd</th>"
+            "<th>AUROC</th><th>random AUROC</th><th>held-out size</th><th>held-out drop</th>"
+            "<th>holds</th></tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _drop_chart(results, path) -> Optional[str]:
+    if not results.failure_modes:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    groups = sorted({str(m.group) for m in results.failure_modes})
+    best = {g: max(m.drop for m in results.failure_modes if str(m.group) == g) for g in groups}
+    counts = {g: sum(str(m.group) == g for m in results.failure_modes) for g in groups}
+    fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(groups) + 2), 3.2), dpi=110)
+    ax.bar(groups, [best[g] * 100 for g in groups], color="#c62828")
+    for x, g in enumerate(groups):
+        ax.text(x, best[g] * 100, f"{counts[g]}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("largest accuracy drop (points)")
+    ax.set_title("Failure modes per class (bar: largest drop; label: number of modes)", fontsize=9)
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return os.path.basename(path)
+
+
+def _page(results, sections, chart, dataset_name):
+    c = results.config
+    params = {
+        "dataset": dataset_name, "run key": results.key, "ground truth": c.label_field,
+        "predictions": c.pred_field, "tags": ", ".join(c.tags_fields),
+        "thresholds": f"min_size={c.min_size}, min_drop={c.min_drop}, min_gain={c.min_gain}, "
+                      f"max_tags={c.max_tags}, minimal={c.minimal}",
+        "samples searched": f"{results.num_used} of {results.num_samples}",
+    }
+    if results.metrics_info:
+        params["CLIP model"] = results.metrics_info.get("model")
+        params["caption template"] = results.metrics_info.get("caption_template")
+    if results.validation:
+        v = results.validation
+        params["held-out data"] = (f"{v['holdout']}: {v['num_holding']} of {len(v['modes'])} modes "
+                                   f"hold; drop correlation r={_fmt(v.get('pearson'), '.2f')}")
+    rows = "".join(f"<tr><th class=l>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in params.items())
+    chart_html = f'<img src="{chart}" alt="drops per class">' if chart else ""
+    return (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        f"<title>PRIME failure modes: {html.escape(dataset_name)} / {html.escape(results.key)}</title>"
+        f"<style>{_CSS}</style></head><body>"
+        f"<h1>Where the classifier fails: {len(results.failure_modes)} failure modes</h1>"
+        f'<table class="params">{rows}</table>'
+        f"<h2>Failure modes</h2>{_table(results)}<h2>Drops per class</h2>{chart_html}"
+        f"<h2>Images</h2><p class=muted>Misclassified images are outlined in red, correct ones "
+        f"in green.</p>{''.join(sections)}"
+        "<p class=muted>Made by fiftyone-prime (PRIME, ICLR 2024).</p></body></html>"
+    )

@@ -1,0 +1,212 @@
+"""The quickstart: the whole method on real images, offline, in a few minutes.
+
+Builds a persistent FiftyOne dataset from the Fashion-MNIST test set (shipped
+with the package, MIT license), trains a small CNN with two-fold
+cross-fitting so every image gets an honest out-of-sample prediction, tags
+the images (CLIP when weights are given or cached, else the weight-free image
+properties), finds the failure modes, saves the views, computes CLIP metrics
+when a CLIP model is available, and writes the HTML report.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import time
+from importlib import resources
+from typing import Callable, Optional
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+           "Sneaker", "Bag", "Ankle boot"]
+DATASET_NAME = "prime-quickstart"
+_MARKER = "fiftyone-prime quickstart"
+_OPEN_CLIP_CACHE = ("laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "open_clip_pytorch_model.bin")
+
+
+def load_fashion_mnist(max_samples: Optional[int] = None):
+    """Returns ``(images (N, 28, 28) uint8, labels (N,) int)`` of the test set."""
+    root = resources.files("fiftyone_prime").joinpath("data/fashion_mnist")
+    with gzip.open(root.joinpath("t10k-images-idx3-ubyte.gz").open("rb")) as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(root.joinpath("t10k-labels-idx1-ubyte.gz").open("rb")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+    if max_samples is not None:
+        rng = np.random.default_rng(0)
+        keep = np.sort(rng.choice(len(images), min(max_samples, len(images)), replace=False))
+        images, labels = images[keep], labels[keep]
+    return images, labels
+
+
+def cross_fitted_predictions(images, labels, *, epochs: int = 4, seed: int = 0):
+    """Trains a small CNN on each half and predicts the other half.
+
+    Returns:
+        ``(predicted class ids, confidences)``; every prediction is made by a
+        model that never saw the image
+    """
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    x = torch.from_numpy(np.array(images, dtype=np.float32) / 255.0).unsqueeze(1)
+    y = torch.from_numpy(labels)
+    fold = np.random.default_rng(seed).permutation(len(x)) % 2
+    preds = np.zeros(len(x), dtype=np.int64)
+    conf = np.zeros(len(x), dtype=np.float32)
+    for k in (0, 1):
+        train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        model = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(32 * 7 * 7, 10),
+        )
+        opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+        for _ in range(epochs):
+            order = torch.from_numpy(np.random.default_rng(seed + k).permutation(train))
+            for start in range(0, len(order), 128):
+                idx = order[start:start + 128]
+                opt.zero_grad()
+                loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            probs = torch.softmax(model(x[test]), dim=1)
+        conf[test], preds[test] = (t.numpy() for t in probs.max(dim=1))
+    return preds, conf
+
+
+def clip_available(checkpoint: Optional[str]) -> Optional[str]:
+    """The open_clip weights to use: a given checkpoint, the cached default, or None."""
+    if checkpoint:
+        if not os.path.exists(os.path.expanduser(checkpoint)):
+            raise ValueError(f"CLIP checkpoint '{checkpoint}' does not exist")
+        return os.path.expanduser(checkpoint)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(*_OPEN_CLIP_CACHE)
+        return "default" if isinstance(cached, str) else None
+    except Exception:
+        return None
+
+
+def build_dataset(name, images, labels, preds, conf, image_dir, *, overwrite_quickstart=True):
+    """Writes the images as PNGs and creates the persistent dataset."""
+    import fiftyone as fo
+    from PIL import Image
+
+    if fo.dataset_exists(name):
+        existing = fo.load_dataset(name)
+        if existing.info.get("created_by") != _MARKER:
+            raise ValueError(
+                f"A dataset named '{name}' exists and was not made by the quickstart; it is left "
+                "alone. Pass another dataset name"
+            )
+        if not overwrite_quickstart:
+            raise ValueError(f"The quickstart dataset '{name}' exists")
+        existing.delete()
+    os.makedirs(image_dir, exist_ok=True)
+    paths = []
+    for i, img in enumerate(images):
+        path = os.path.join(image_dir, f"{i:05d}.png")
+        Image.fromarray(img).save(path)
+        paths.append(path)
+    dataset = fo.Dataset(name)
+    dataset.persistent = True
+    dataset.info["created_by"] = _MARKER
+    dataset.save()
+    dataset.add_samples([fo.Sample(filepath=p) for p in paths], progress=False)
+    dataset.set_values("ground_truth", [fo.Classification(label=CLASSES[c]) for c in labels])
+    dataset.set_values("predictions", [
+        fo.Classification(label=CLASSES[c], confidence=float(s)) for c, s in zip(preds, conf)])
+    return dataset
+
+
+def run_quickstart(
+    *,
+    max_samples: Optional[int] = None,
+    dataset_name: str = DATASET_NAME,
+    image_dir: Optional[str] = None,
+    report_dir: str = "prime_report",
+    clip_checkpoint: Optional[str] = None,
+    clip_model: str = "ViT-B-32",
+    min_size: int = 30,
+    say: Callable[[str], None] = print,
+    progress=None,
+) -> dict:
+    """Runs the whole pipeline on Fashion-MNIST; returns what it made.
+
+    Args:
+        max_samples (None): use a random subset of this size (all 10,000 by default)
+        dataset_name ("prime-quickstart"): the persistent dataset to (re)create
+        image_dir (None): where to write the PNGs; defaults to a folder in
+            FiftyOne's default dataset directory
+        report_dir ("prime_report"): the HTML report folder
+        clip_checkpoint (None): a local open_clip checkpoint of ``clip_model``
+        clip_model ("ViT-B-32"): the open_clip architecture of that checkpoint
+        min_size (30): the search's smallest failure mode
+        say (print): where progress lines go
+        progress (None): a FiftyOne ``progress`` argument for long steps
+
+    Returns:
+        a dict with the dataset name, run key, tagger, counts, report path and timings
+    """
+    import fiftyone as fo
+
+    import fiftyone_prime as fp
+
+    timings = {}
+    start = time.perf_counter()
+
+    def step(name):
+        timings[name] = round(time.perf_counter() - start - sum(timings.values()), 2)
+
+    images, labels = load_fashion_mnist(max_samples)
+    say(f"[1/6] Loaded {len(images):,} Fashion-MNIST test images (MIT license)")
+    preds, conf = cross_fitted_predictions(images, labels)
+    step("classifier")
+    say(f"[2/6] Trained a small CNN with 2-fold cross-fitting: accuracy "
+        f"{(preds == labels).mean():.1%} on images it never saw ({timings['classifier']}s)")
+    image_dir = image_dir or os.path.join(fo.config.default_dataset_dir, dataset_name)
+    dataset = build_dataset(dataset_name, images, labels, preds, conf, image_dir)
+    step("dataset")
+    say(f"[3/6] Created the persistent FiftyOne dataset '{dataset_name}' ({timings['dataset']}s)")
+
+    weights = clip_available(clip_checkpoint)
+    if weights:
+        tagger = f"open_clip:{clip_model}"
+        summary = fp.compute_tags(dataset, model=tagger, pretrained=weights,
+                                  embeddings_field="prime_embedding", progress=progress)
+        tags_field = "prime_tags"
+    else:
+        tagger = "properties"
+        summary = fp.compute_tags(dataset, model="properties", tags_field="prime_properties",
+                                  progress=progress)
+        tags_field = "prime_properties"
+    step("tagging")
+    say(f"[4/6] Tagged {summary.num_tagged:,} images with {summary.tagger}"
+        + ("" if weights else " (no CLIP weights given or cached: the weight-free image-property "
+           "tagger; pass --clip-checkpoint FILE for CLIP tags)") + f" ({timings['tagging']}s)")
+
+    results = fp.find_failure_modes(dataset, tags_field=tags_field, run_key="quickstart",
+                                    min_size=min_size, overwrite=True, progress=progress)
+    step("search")
+    say(f"[5/6] Found {len(results)} failure modes and saved them as views ({timings['search']}s)")
+    if weights:
+        results = fp.compute_failure_mode_metrics(dataset, "quickstart", model=tagger,
+                                                  pretrained=weights,
+                                                  embeddings_field="prime_embedding")
+    report = fp.export_report(dataset, "quickstart", report_dir, overwrite=True)
+    step("report")
+    say(f"[6/6] Wrote the report to {report} ({timings['report']}s)")
+    return {
+        "dataset": dataset_name, "run_key": "quickstart", "tagger": summary.tagger,
+        "accuracy": float((preds == labels).mean()), "num_samples": len(images),
+        "num_failure_modes": len(results), "report": report, "timings": timings,
+        "summary": results.summary(), "clip_metrics": bool(weights),
+    }

@@ -1,0 +1,112 @@
+"""The quickstart at a small size, the command line, and the HTML report."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+import fiftyone as fo
+
+import fiftyone_prime as fp
+from fiftyone_prime.quickstart import CLASSES, cross_fitted_predictions, load_fashion_mnist
+from tests.fo_env import REPO_ROOT
+from tests.integration.planted import PLANTED_MODES, add_planted
+
+
+def cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "fiftyone_prime", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=str(REPO_ROOT))
+
+
+def test_fashion_mnist_ships_and_the_classifier_predicts_out_of_sample():
+    images, labels = load_fashion_mnist()
+    assert images.shape == (10000, 28, 28) and sorted(set(labels.tolist())) == list(range(10))
+    small, small_labels = load_fashion_mnist(2000)
+    preds, conf = cross_fitted_predictions(small, small_labels)
+    accuracy = (preds == small_labels).mean()
+    assert 0.6 < accuracy < 0.99  # learned something, and not scored on its own training data
+    assert ((conf > 0) & (conf <= 1)).all()
+
+
+def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
+    proc = cli("quickstart", "--samples", "400", "--dataset", "prime-qs-test",
+               "--report-dir", str(tmp_path / "report"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    for step in range(1, 7):
+        assert f"[{step}/6]" in out
+    assert "image-property tagger" in out  # no CLIP weights here, and it says so
+    assert "fiftyone app launch prime-qs-test" in out
+    dataset = fo.load_dataset("prime-qs-test")
+    try:
+        assert len(dataset) == 400 and dataset.persistent
+        assert set(dataset.distinct("ground_truth.label")) <= set(CLASSES)
+        assert dataset.exists("prime_properties").count() == 400
+        results = fp.load_failure_modes(dataset, "quickstart")
+        assert results.config.min_size == 30
+        assert (tmp_path / "report" / "index.html").exists()
+        # A second run replaces the quickstart's own dataset.
+        again = cli("quickstart", "--samples", "300", "--dataset", "prime-qs-test",
+                    "--report-dir", str(tmp_path / "report2"))
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert len(fo.load_dataset("prime-qs-test")) == 300
+    finally:
+        fo.delete_dataset("prime-qs-test")
+
+
+def test_quickstart_never_replaces_a_users_dataset(make_dataset, tmp_path):
+    dataset = make_dataset(persistent=True)
+    proc = cli("quickstart", "--samples", "50", "--dataset", dataset.name,
+               "--report-dir", str(tmp_path / "r"))
+    assert proc.returncode == 2
+    assert "was not made by the quickstart" in proc.stderr
+    assert fo.dataset_exists(dataset.name)
+
+
+def test_cli_search_list_report_and_errors(make_dataset, tmp_path):
+    dataset = add_planted(make_dataset(persistent=True))
+    proc = cli("search", dataset.name, "--run-key", "cli")
+    assert proc.returncode == 0, proc.stderr
+    assert "night + snow" in proc.stdout and "blur" in proc.stdout
+    proc = cli("list", dataset.name)
+    assert proc.stdout.strip().splitlines()[-1] == "cli: 2 failure modes over 350 samples"
+    proc = cli("report", dataset.name, "cli", str(tmp_path / "rep"))
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("index.html")
+    proc = cli("search", "no-such-dataset")
+    assert proc.returncode != 0 and "no dataset named 'no-such-dataset'" in proc.stderr
+    proc = cli("search", dataset.name, "--label-field", "nope")
+    assert proc.returncode == 2 and "field 'nope' does not exist" in proc.stderr
+    for command in ("quickstart", "tag", "search", "metrics", "report", "run", "list"):
+        assert cli(command, "--help").returncode == 0
+
+
+def test_report_is_self_contained(make_dataset, tmp_path):
+    from PIL import Image
+    import numpy as np
+
+    dataset = make_dataset()
+    from tests.integration.planted import planted_samples
+
+    samples = planted_samples()
+    for i, s in enumerate(samples):
+        s.filepath = str(tmp_path / f"{i}.png")
+        Image.fromarray(np.full((40, 30, 3), i % 250, np.uint8)).save(s.filepath)
+    dataset.add_samples(samples)
+    fp.find_failure_modes(dataset)
+    out = tmp_path / "report"
+    index = fp.export_report(dataset, "prime", str(out), max_images=10)
+    page = (out / "index.html").read_text()
+    assert index == str(out / "index.html")
+    assert "night + snow" in page and "25.0%" in page and "80.0%" in page
+    assert not re.search(r"(src|href)=\"https?://", page)  # nothing fetched from the network
+    images = re.findall(r'src="(images/[^"]+)"', page)
+    assert len(images) == 20  # 10 per failure mode
+    assert all((out / src).exists() for src in images)
+    assert page.count('class="wrong"') == 20  # both modes have >= 10 misclassified images
+    assert (out / "drops_per_class.png").stat().st_size > 1000
+    data = json.loads((out / "failure_modes.json").read_text())
+    assert [m["tags"] for m in data["failure_modes"]] == [list(m[1]) for m in PLANTED_MODES]
+    with pytest.raises(ValueError, match="not empty"):
+        fp.export_report(dataset, "prime", str(out))
