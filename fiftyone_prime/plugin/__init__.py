@@ -11,6 +11,7 @@ from .operators import (
     LoadFailureMode,
     TagSamples,
 )
+from .panel import FailureModesPanel
 
 OPERATORS = (
     TagSamples,
@@ -18,6 +19,7 @@ OPERATORS = (
     ComputeFailureModeMetrics,
     LoadFailureMode,
     DeleteFailureModes,
+    FailureModesPanel,
 )
 
 

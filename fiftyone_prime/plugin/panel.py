@@ -1,0 +1,111 @@
+"""The PRIME panel: a dataset's failure-mode runs and their modes; click to open one."""
+
+from __future__ import annotations
+
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+import fiftyone_prime as fp
+
+#: Sort keys offered by the panel: failure-mode attributes, then CLIP metrics.
+SORT_KEYS = ("drop", "size", "accuracy", "auroc", "similarity_mean", "similarity_std")
+
+_MAX_BUTTONS = 100
+
+
+def panel_rows(dataset, run_key: str, sort_by: str = "drop") -> list[dict]:
+    """The rows the panel shows for a run, sorted (modes lacking a metric last)."""
+    results = fp.load_failure_modes(dataset, run_key)
+    ascending = sort_by in ("accuracy", "similarity_std")
+    try:
+        modes = results.sorted(sort_by, reverse=not ascending)
+    except ValueError:  # a metric this run does not have yet
+        modes = results.sorted("drop")
+    rows = []
+    for m in modes:
+        metrics = m.metrics or {}
+        rows.append({
+            "class": str(m.group),
+            "tags": " + ".join(m.tags),
+            "size": m.size,
+            "accuracy": f"{m.accuracy:.1%}",
+            "class_accuracy": f"{m.group_accuracy:.1%}",
+            "drop": f"{m.drop * 100:.1f}",
+            "auroc": f"{metrics['auroc']:.3f}" if isinstance(metrics.get("auroc"), float) else "–",
+            "similarity": (f"{metrics['similarity_mean']:.3f}"
+                           if isinstance(metrics.get("similarity_mean"), float) else "–"),
+            "view": m.view_name or "",
+        })
+    return rows
+
+
+class FailureModesPanel(foo.Panel):
+    """Lists the PRIME runs of the dataset and their failure modes."""
+
+    @property
+    def config(self):
+        return foo.PanelConfig(
+            name="prime_failure_modes",
+            label="PRIME failure modes",
+            help_markdown=(
+                "Failure modes found by **PRIME: find failure modes**: tag combinations where "
+                "the classifier's accuracy drops. Pick a run, sort, and open a mode's view."
+            ),
+        )
+
+    def on_load(self, ctx):
+        self._refresh(ctx)
+
+    def on_change_dataset(self, ctx):
+        self._refresh(ctx)
+
+    def on_change_run(self, ctx):
+        ctx.panel.state.run_key = ctx.params.get("value")
+        self._refresh(ctx)
+
+    def on_change_sort(self, ctx):
+        ctx.panel.state.sort_by = ctx.params.get("value")
+        self._refresh(ctx)
+
+    def open_mode(self, ctx):
+        name = ctx.params.get("view_name")
+        if name and ctx.dataset.has_saved_view(name):
+            ctx.ops.set_view(name=name)
+        else:
+            ctx.ops.notify(f"The saved view '{name}' no longer exists", variant="error")
+
+    def _refresh(self, ctx):
+        runs = fp.list_failure_mode_runs(ctx.dataset) if ctx.dataset is not None else []
+        key = ctx.panel.state.run_key
+        if key not in runs:
+            key = runs[0] if runs else None
+        sort_by = ctx.panel.state.sort_by or "drop"
+        ctx.panel.state.runs = runs
+        ctx.panel.state.run_key = key
+        ctx.panel.state.sort_by = sort_by
+        ctx.panel.state.rows = panel_rows(ctx.dataset, key, sort_by) if key else []
+
+    def render(self, ctx):
+        panel = types.Object()
+        runs = ctx.panel.state.runs or []
+        if not runs:
+            panel.md("No failure-mode runs on this dataset yet. Run **PRIME: tag samples**, "
+                     "then **PRIME: find failure modes** from the operator menu.", name="empty")
+            return types.Property(panel, view=types.GridView(orientation="vertical"))
+        panel.enum("run_key", runs, default=ctx.panel.state.run_key, label="Run",
+                   view=types.DropdownView(), on_change=self.on_change_run)
+        panel.enum("sort_by", list(SORT_KEYS), default=ctx.panel.state.sort_by, label="Sort by",
+                   view=types.DropdownView(), on_change=self.on_change_sort)
+        rows = ctx.panel.state.rows or []
+        table = types.TableView()
+        for key, label in (("class", "Class"), ("tags", "Tags"), ("size", "Size"),
+                           ("accuracy", "Accuracy"), ("class_accuracy", "Class acc."),
+                           ("drop", "Drop (pts)"), ("similarity", "CLIP sim"),
+                           ("auroc", "AUROC")):
+            table.add_column(key, label=label)
+        panel.list("rows", types.Object(), view=table, default=rows)
+        for i, row in enumerate(rows[:_MAX_BUTTONS]):
+            if row["view"]:
+                panel.btn(f"open_{i}", label=f"Open {row['class']}: {row['tags']}",
+                          on_click=self.open_mode, params={"view_name": row["view"]})
+        return types.Property(panel, view=types.GridView(orientation="vertical", gap=1))
