@@ -42,9 +42,11 @@ def resolve_inputs(uri, dataset, params):
 def test_every_registered_operator_is_listed_in_the_manifest():
     manifest = yaml.safe_load((REPO_ROOT / "fiftyone.yml").read_text())
     registered = {op.uri for op in foo.list_operators() if op.plugin_name == PLUGIN}
-    assert registered == {f"{PLUGIN}/{name}" for name in manifest["operators"]}
+    listed = manifest["operators"] + manifest["panels"]
+    assert registered == {f"{PLUGIN}/{name}" for name in listed}
     assert registered == {FIND, LOAD, DELETE, f"{PLUGIN}/tag_samples",
-                          f"{PLUGIN}/compute_failure_mode_metrics"}
+                          f"{PLUGIN}/compute_failure_mode_metrics",
+                          f"{PLUGIN}/prime_failure_modes"}
 
 
 def test_find_form_offers_only_fitting_fields(planted):
