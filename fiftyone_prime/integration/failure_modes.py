@@ -133,22 +133,8 @@ def find_failure_modes(
         save_views=save_views,
         **params.to_dict(),
     )
-    results = FailureModeResults(
-        samples,
-        config,
-        run_key,
-        failure_modes=records,
-        groups=_group_stats(inputs.labels, inputs.correct),
-        num_samples=inputs.num_samples,
-        num_used=inputs.num_used,
-        num_missing_label=inputs.num_missing_label,
-        num_missing_prediction=inputs.num_missing_prediction,
-        num_tags=len(names),
-    )
-    _store_run(samples, run_key, config, results, overwrite)
-    if save_views:
-        _save_views(samples, results, sources, progress)
-    return results
+    return _finish_run(samples, run_key, config, records, inputs, len(names), sources,
+                       overwrite=overwrite, save_views=save_views, progress=progress)
 
 
 def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
@@ -245,9 +231,19 @@ def apply_failure_modes(
         source_run_key=results.key,
         **config.search_params,
     )
-    new_results = FailureModeResults(
+    return _finish_run(samples, run_key, new_config, records, inputs, len(inputs.tag_keys),
+                       sources, overwrite=overwrite, save_views=save_views, progress=progress)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _finish_run(samples, run_key, config, records, inputs, num_tags, sources, *, overwrite,
+                save_views, progress) -> FailureModeResults:
+    """Builds the results, stores the run, then saves the views."""
+    results = FailureModeResults(
         samples,
-        new_config,
+        config,
         run_key,
         failure_modes=records,
         groups=_group_stats(inputs.labels, inputs.correct),
@@ -255,15 +251,12 @@ def apply_failure_modes(
         num_used=inputs.num_used,
         num_missing_label=inputs.num_missing_label,
         num_missing_prediction=inputs.num_missing_prediction,
-        num_tags=len(inputs.tag_keys),
+        num_tags=num_tags,
     )
-    _store_run(samples, run_key, new_config, new_results, overwrite)
+    _store_run(samples, run_key, config, results, overwrite)
     if save_views:
-        _save_views(samples, new_results, sources, progress)
-    return new_results
-
-
-# ------------------------------------------------------------------ helpers
+        _save_views(samples, results, sources, progress)
+    return results
 
 
 def _validate_run_key(dataset, run_key: str, overwrite: bool) -> None:
@@ -373,20 +366,35 @@ def _save_views(samples, results, sources, progress) -> None:
     fpv.save_views(samples._root_dataset, items, progress=progress)
 
 
-def _remeasure(mode: SavedFailureMode, inputs: fpf.SearchInputs) -> SavedFailureMode:
-    column = {key: j for j, key in enumerate(inputs.tag_keys)}
+def measure_on(mode: SavedFailureMode, inputs: fpf.SearchInputs, subset=None) -> tuple:
+    """Counts a failure mode (or a subset of its tags) on other data.
+
+    Args:
+        mode: the failure mode
+        inputs: the arrays read from the other data
+        subset (None): indices into the mode's tags to use; all by default
+
+    Returns:
+        ``(size, num_correct, group_size, group_num_correct)``; tags absent
+        from the data give size 0
+    """
+    column, tags_csc = inputs.column_of, inputs.tags_by_column
     in_group = inputs.labels == mode.group
-    group_size = int(in_group.sum())
-    group_acc = float(inputs.correct[in_group].mean()) if group_size else float("nan")
     mask = in_group.copy()
-    for key in zip(mode.tag_fields, mode.tag_labels):
-        j = column.get(key)
+    keys = list(zip(mode.tag_fields, mode.tag_labels))
+    for k in range(len(keys)) if subset is None else subset:
+        j = column.get(keys[k])
         if j is None:
             mask[:] = False
             break
-        mask &= inputs.tags[:, j].toarray().ravel()
-    size = int(mask.sum())
-    num_correct = int(inputs.correct[mask].sum())
+        mask &= tags_csc[:, j].toarray().ravel()
+    return (int(mask.sum()), int(inputs.correct[mask].sum()), int(in_group.sum()),
+            int(inputs.correct[in_group].sum()))
+
+
+def _remeasure(mode: SavedFailureMode, inputs: fpf.SearchInputs) -> SavedFailureMode:
+    size, num_correct, group_size, group_correct = measure_on(mode, inputs)
+    group_acc = group_correct / group_size if group_size else float("nan")
     accuracy = num_correct / size if size else float("nan")
     return _replace(
         mode,

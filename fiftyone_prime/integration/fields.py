@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from functools import cached_property
 from itertools import chain
 from typing import Optional, Sequence, Union
 
@@ -81,6 +82,16 @@ class SearchInputs:
     def num_used(self) -> int:
         """The number of samples searched."""
         return len(self.labels)
+
+    @cached_property
+    def column_of(self) -> dict:
+        """The column of each ``(field, label)`` tag key."""
+        return {key: j for j, key in enumerate(self.tag_keys)}
+
+    @cached_property
+    def tags_by_column(self) -> sp.csc_matrix:
+        """The tag matrix in CSC form, for fast column reads."""
+        return self.tags.tocsc()
 
 
 def _field_or_raise(samples, field_name: str, role: str):

@@ -17,7 +17,7 @@ from fiftyone_prime.core.search import TOLERANCE
 
 from . import fields as fpf
 from . import views as fpv
-from .failure_modes import load_failure_modes
+from .failure_modes import load_failure_modes, measure_on
 from .runs import FailureModeResults, SavedFailureMode
 
 logger = logging.getLogger(__name__)
@@ -83,8 +83,6 @@ def compute_failure_mode_metrics(
     Returns:
         the updated :class:`fiftyone_prime.FailureModeResults`
     """
-    import torch
-
     from fiftyone_prime.models import load_encoder
 
     if "{cls}" not in caption_template and "{tags}" not in caption_template:
@@ -109,8 +107,7 @@ def compute_failure_mode_metrics(
     captions = [caption(m, caption_template) for m in modes]
     text = encoder.encode_texts(captions).cpu().numpy()
 
-    column = {key: j for j, key in enumerate(inputs.tag_keys)}
-    tags_csc = inputs.tags.tocsc()
+    column, tags_csc = inputs.column_of, inputs.tags_by_column
     usable = involved[ok[involved]]
     members = []
     for mode in modes:
@@ -153,9 +150,7 @@ def compute_failure_mode_metrics(
 def _image_embeddings(encoder, inputs, involved, embeddings_field, batch_size, num_workers,
                       progress):
     """Embeddings ``(n_used, D)`` for the involved rows, each image encoded at most once."""
-    import torch
-
-    from fiftyone_prime.models.images import ImageFiles, collate, worker_init
+    from fiftyone_prime.models.images import image_loader
 
     n = inputs.num_used
     ok = np.zeros(n, dtype=bool)
@@ -171,13 +166,8 @@ def _image_embeddings(encoder, inputs, involved, embeddings_field, batch_size, n
     on_gpu = encoder.device.startswith("cuda")
     if todo:
         paths = [inputs.extra["filepath"][r] for r in todo]
-        workers = (min(8, os.cpu_count() or 1) if on_gpu else 1) if num_workers is None else num_workers
-        loader = torch.utils.data.DataLoader(
-            ImageFiles(paths, encoder.image_transform, encoder.image_size),
-            batch_size=batch_size or (128 if on_gpu else 32), num_workers=workers,
-            collate_fn=collate, pin_memory=on_gpu,
-            worker_init_fn=worker_init if workers else None,
-        )
+        loader = image_loader(paths, encoder.image_transform, encoder.image_size,
+                              batch_size=batch_size, num_workers=num_workers, on_gpu=on_gpu)
         with fou.ProgressBar(total=len(todo), progress=progress) as pb:
             for indices, batch, failed in loader:
                 if indices:
@@ -244,12 +234,7 @@ def validate_failure_modes(
     fpf.validate_classification_field(holdout, config.pred_field, "pred_field")
     sources = fpf.tag_sources(holdout, config.tags_fields)
     inputs = fpf.read_search_inputs(holdout, config.label_field, config.pred_field, sources)
-    column = {key: j for j, key in enumerate(inputs.tag_keys)}
-    tags_csc = inputs.tags.tocsc()
-
-    rows = []
-    for mode in results.failure_modes:
-        rows.append(_remeasure(mode, inputs, column, tags_csc, config))
+    rows = [_holdout_row(mode, inputs, config) for mode in results.failure_modes]
     found = np.array([m.drop for m in results.failure_modes], dtype=float)
     held = np.array([r["drop"] for r in rows], dtype=float)
     valid = ~np.isnan(held)
@@ -275,32 +260,18 @@ def validate_failure_modes(
     return validation
 
 
-def _remeasure(mode, inputs, column, tags_csc, config) -> dict:
-    in_class = inputs.labels == mode.group
-    group_size = int(in_class.sum())
-    keys = list(zip(mode.tag_fields, mode.tag_labels))
-    masks = []
-    for key in keys:
-        j = column.get(key)
-        masks.append(tags_csc[:, j].toarray().ravel() if j is not None else np.zeros(len(in_class), bool))
-
-    def stats(subset):
-        mask = in_class.copy()
-        for k in subset:
-            mask &= masks[k]
-        size = int(mask.sum())
-        correct = int(inputs.correct[mask].sum())
-        return size, (correct / size if size else float("nan"))
-
-    group_acc = float(inputs.correct[in_class].mean()) if group_size else float("nan")
-    size, acc = stats(range(len(keys)))
+def _holdout_row(mode, inputs, config) -> dict:
+    size, num_correct, group_size, group_correct = measure_on(mode, inputs)
+    group_acc = group_correct / group_size if group_size else float("nan")
+    acc = num_correct / size if size else float("nan")
     drop = group_acc - acc if size else float("nan")
     holds = bool(size >= config.min_size and drop >= config.min_drop - TOLERANCE)
-    if holds:
-        for r in range(1, len(keys)):
-            for subset in combinations(range(len(keys)), r):
-                if stats(subset)[1] - acc < config.min_gain - TOLERANCE:
-                    holds = False
+    for r in range(1, mode.num_tags):
+        for subset in combinations(range(mode.num_tags), r):
+            if not holds:
+                break
+            sub_size, sub_correct, _, _ = measure_on(mode, inputs, subset)
+            holds = sub_correct / sub_size - acc >= config.min_gain - TOLERANCE
     return {
         "group": mode.group, "tags": list(mode.tags), "view_name": mode.view_name,
         "found_drop": mode.drop, "size": size, "accuracy": acc,

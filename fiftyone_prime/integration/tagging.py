@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
@@ -129,9 +128,7 @@ def compute_tags(
     Returns:
         a :class:`TaggingSummary`
     """
-    import torch
-
-    from fiftyone_prime.models.images import ImageFiles, collate, worker_init
+    from fiftyone_prime.models.images import image_loader
 
     dataset = samples._root_dataset
     _check_field(samples, tags_field, fo.Classifications, "tags_field")
@@ -166,19 +163,8 @@ def compute_tags(
                                  embedded_doc_type=fo.Classifications)
 
     on_gpu = str(getattr(getattr(tagger, "encoder", None), "device", "cpu")).startswith("cuda")
-    batch_size = batch_size or (128 if on_gpu else 32)
-    if num_workers is None:  # on CPU the model needs the cores; one decoder keeps up
-        num_workers = min(8, os.cpu_count() or 1) if on_gpu else 1
-    loader = torch.utils.data.DataLoader(
-        ImageFiles(filepaths, tagger.image_transform, getattr(tagger, "image_size", None)),
-        batch_size=batch_size,
-        num_workers=num_workers,
-        collate_fn=collate,
-        pin_memory=on_gpu,
-        worker_init_fn=worker_init if num_workers else None,
-        persistent_workers=False,
-        prefetch_factor=4 if num_workers else None,
-    )
+    loader = image_loader(filepaths, tagger.image_transform, getattr(tagger, "image_size", None),
+                          batch_size=batch_size, num_workers=num_workers, on_gpu=on_gpu)
     logger.info("Tagging %d images with %s (%d tags)...", len(ids), tagger.name,
                 len(tagger.vocabulary))
     start = time.perf_counter()

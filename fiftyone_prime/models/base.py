@@ -45,9 +45,9 @@ def autocast(device: str, precision: str):
 class ImageTextEncoder:
     """A CLIP-like model: images and texts into one normalized embedding space.
 
-    Subclasses set :attr:`name`, :attr:`device`, :attr:`precision` and
-    :attr:`logit_scale`, and implement :meth:`_encode_images`,
-    :meth:`_encode_texts` and :attr:`image_transform`.
+    Subclasses set :attr:`name`, :attr:`device`, :attr:`precision`,
+    :attr:`logit_scale`, ``_transform`` and ``_image_size``, and implement
+    :meth:`_encode_images` and :meth:`_encode_texts`.
     """
 
     name: str = "encoder"
@@ -55,15 +55,20 @@ class ImageTextEncoder:
     precision: str = "fp32"
     logit_scale: float = 100.0
 
+    _transform: Callable = None
+    _image_size: int = 224
+
     @property
     def image_transform(self) -> Callable:
         """A picklable callable: PIL image -> ``(3, H, W)`` float tensor."""
-        raise NotImplementedError
+        if self._transform is None:
+            raise NotImplementedError("subclasses set self._transform")
+        return self._transform
 
     @property
     def image_size(self) -> int:
         """The side of the square input images (used to decode JPEGs small)."""
-        return 224
+        return self._image_size
 
     def encode_images(self, pixels):
         """Returns L2-normalized float32 embeddings of a ``(B, 3, H, W)`` batch."""

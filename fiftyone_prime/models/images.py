@@ -67,3 +67,28 @@ def worker_init(_):
     import torch
 
     torch.set_num_threads(1)
+
+
+def image_loader(filepaths: Sequence[str], transform: Callable, draft_size: Optional[int], *,
+                 batch_size: Optional[int], num_workers: Optional[int], on_gpu: bool):
+    """A DataLoader that decodes images in worker processes for a model.
+
+    Defaults: batches of 128 on GPU and 32 on CPU; as many workers as CPU
+    cores (at most 8) on GPU and one on CPU, where the model needs the cores.
+    Each batch is ``(indices, stacked images, [(index, error)])``.
+    """
+    import os
+
+    import torch
+
+    if num_workers is None:
+        num_workers = min(8, os.cpu_count() or 1) if on_gpu else 1
+    return torch.utils.data.DataLoader(
+        ImageFiles(filepaths, transform, draft_size),
+        batch_size=batch_size or (128 if on_gpu else 32),
+        num_workers=num_workers,
+        collate_fn=collate,
+        pin_memory=on_gpu,
+        worker_init_fn=worker_init if num_workers else None,
+        prefetch_factor=4 if num_workers else None,
+    )

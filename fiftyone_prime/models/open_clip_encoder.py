@@ -96,14 +96,6 @@ class OpenClipEncoder(ImageTextEncoder):
         size = getattr(model.visual, "image_size", 224)
         self._image_size = size[0] if isinstance(size, (tuple, list)) else int(size)
 
-    @property
-    def image_transform(self):
-        return self._transform
-
-    @property
-    def image_size(self) -> int:
-        return self._image_size
-
     def _encode_images(self, pixels):
         return self._model.encode_image(pixels)
 

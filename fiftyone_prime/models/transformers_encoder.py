@@ -72,14 +72,6 @@ class TransformersEncoder(ImageTextEncoder):
         size = getattr(self._model.config, "vision_config", None)
         self._image_size = int(getattr(size, "image_size", 224))
 
-    @property
-    def image_transform(self):
-        return self._transform
-
-    @property
-    def image_size(self) -> int:
-        return self._image_size
-
     def _encode_images(self, pixels):
         return _as_tensor(self._model.get_image_features(pixel_values=pixels))
 
