@@ -19,7 +19,6 @@ On a GPU it also reports GPU utilization sampled with nvidia-smi.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Optional, Sequence, Union
 
 import numpy as np
 
-import fiftyone as fo
 
 from fiftyone_prime.core.search import find_failure_modes as search_failure_modes
 from fiftyone_prime.core.validation import validate_params
@@ -327,7 +327,7 @@ def _name_views(dataset, run_key, records, overwrite):
         if slug in taken:
             conflicts.append(name)
         used.add(slug)
-        named.append(_replace(m, view_name=name))
+        named.append(dataclasses.replace(m, view_name=name))
     if conflicts:
         raise ValueError(
             f"Dataset '{dataset.name}' already has saved views that this run would need "
@@ -335,12 +335,6 @@ def _name_views(dataset, run_key, records, overwrite):
             "overwritten. Choose another run_key, or rename or delete those views"
         )
     return named
-
-
-def _replace(mode: SavedFailureMode, **changes) -> SavedFailureMode:
-    d = mode.to_dict()
-    d.update(changes)
-    return SavedFailureMode.from_dict(d)
 
 
 def _store_run(samples, run_key, config, results, overwrite):
@@ -396,7 +390,7 @@ def _remeasure(mode: SavedFailureMode, inputs: fpf.SearchInputs) -> SavedFailure
     size, num_correct, group_size, group_correct = measure_on(mode, inputs)
     group_acc = group_correct / group_size if group_size else float("nan")
     accuracy = num_correct / size if size else float("nan")
-    return _replace(
+    return dataclasses.replace(
         mode,
         size=size,
         num_correct=num_correct,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from itertools import combinations
@@ -9,7 +10,6 @@ from typing import Optional
 
 import numpy as np
 
-import fiftyone as fo
 import fiftyone.core.utils as fou
 
 from fiftyone_prime.core.metrics import score_failure_modes
@@ -127,7 +127,7 @@ def compute_failure_mode_metrics(
         if score is not None:
             metrics.update(score.to_dict())
         metrics["caption"] = text_
-        scored.append(_with(mode, metrics=metrics))
+        scored.append(dataclasses.replace(mode, metrics=metrics))
 
     results._set_failure_modes(scored)
     results.metrics_info = {
@@ -188,12 +188,6 @@ def _image_embeddings(encoder, inputs, involved, embeddings_field, batch_size, n
         embeddings[r] = v
         ok[r] = True
     return embeddings, ok
-
-
-def _with(mode: SavedFailureMode, **changes) -> SavedFailureMode:
-    d = mode.to_dict()
-    d.update(changes)
-    return SavedFailureMode.from_dict(d)
 
 
 def validate_failure_modes(

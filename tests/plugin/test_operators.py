@@ -1,6 +1,5 @@
 """The operators, executed through FiftyOne's real operator machinery."""
 
-import asyncio
 
 import pytest
 import yaml
