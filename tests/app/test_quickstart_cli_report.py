@@ -83,17 +83,10 @@ def test_cli_search_list_report_and_errors(make_dataset, tmp_path):
 
 
 def test_report_is_self_contained(make_dataset, tmp_path):
-    from PIL import Image
-    import numpy as np
+    from tests.integration.planted import planted_samples_with_images
 
     dataset = make_dataset()
-    from tests.integration.planted import planted_samples
-
-    samples = planted_samples()
-    for i, s in enumerate(samples):
-        s.filepath = str(tmp_path / f"{i}.png")
-        Image.fromarray(np.full((40, 30, 3), i % 250, np.uint8)).save(s.filepath)
-    dataset.add_samples(samples)
+    dataset.add_samples(planted_samples_with_images(tmp_path, size=(40, 30)))
     fp.find_failure_modes(dataset)
     out = tmp_path / "report"
     index = fp.export_report(dataset, "prime", str(out), max_images=10)

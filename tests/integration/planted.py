@@ -57,3 +57,17 @@ def planted_samples(blocks=PLANTED_BLOCKS, tags_field="prime_tags", prefix="s"):
 def add_planted(dataset, **kwargs):
     dataset.add_samples(planted_samples(**kwargs))
     return dataset
+
+
+def planted_samples_with_images(folder, size=(24, 24), seed=0):
+    """The planted samples, each with a real random-noise PNG in ``folder``."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    samples = planted_samples()
+    for i, sample in enumerate(samples):
+        path = f"{folder}/{i}.png"
+        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+        sample.filepath = path
+    return samples

@@ -10,14 +10,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 import fiftyone as fo
 
 import fiftyone_prime as fp
 from fiftyone_prime.models import load_encoder
 from tests.fo_env import run_python
-from tests.integration.planted import add_planted, planted_samples
+from tests.integration.planted import add_planted, planted_samples, planted_samples_with_images
 from tests.tiny_models import register_tiny_open_clip
 
 
@@ -41,13 +40,7 @@ def tiny_encoder(tmp_path):
 def planted_images(make_dataset, tmp_path):
     """The planted dataset, each sample with a real (random) image file."""
     dataset = make_dataset(persistent=True)
-    samples = planted_samples()
-    rng = np.random.default_rng(0)
-    for i, s in enumerate(samples):
-        path = tmp_path / f"{i}.png"
-        Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(path)
-        s.filepath = str(path)
-    dataset.add_samples(samples)
+    dataset.add_samples(planted_samples_with_images(tmp_path))
     return dataset
 
 

@@ -190,12 +190,10 @@ def test_tag_samples_immediately_and_delegated(image_dataset):
 
 
 def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
-    import numpy as np
     import torch
-    from PIL import Image
 
     from fiftyone_prime.models import load_encoder
-    from tests.integration.planted import planted_samples
+    from tests.integration.planted import planted_samples_with_images
     from tests.tiny_models import register_tiny_open_clip
 
     name = register_tiny_open_clip(tmp_path)
@@ -204,11 +202,7 @@ def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
     torch.save(load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")._model.state_dict(),
                checkpoint)
     dataset = make_dataset(persistent=True)
-    samples = planted_samples()
-    for i, s in enumerate(samples):
-        s.filepath = str(tmp_path / f"{i}.png")
-        Image.fromarray(np.full((16, 16, 3), i % 256, np.uint8)).save(s.filepath)
-    dataset.add_samples(samples)
+    dataset.add_samples(planted_samples_with_images(tmp_path, size=(16, 16)))
     fp.find_failure_modes(dataset)
     props = resolve_inputs(f"{PLUGIN}/compute_failure_mode_metrics", dataset, {})
     assert props["run_key"].default == "prime" and props["architecture"].default == "ViT-B-32"
