@@ -95,7 +95,7 @@ def clip_available(checkpoint: Optional[str]) -> Optional[str]:
         return None
 
 
-def build_dataset(name, images, labels, preds, conf, image_dir, *, overwrite_quickstart=True):
+def build_dataset(name, images, labels, preds, conf, image_dir):
     """Writes the images as PNGs and creates the persistent dataset."""
     import fiftyone as fo
     from PIL import Image
@@ -107,8 +107,6 @@ def build_dataset(name, images, labels, preds, conf, image_dir, *, overwrite_qui
                 f"A dataset named '{name}' exists and was not made by the quickstart; it is left "
                 "alone. Pass another dataset name"
             )
-        if not overwrite_quickstart:
-            raise ValueError(f"The quickstart dataset '{name}' exists")
         existing.delete()
     os.makedirs(image_dir, exist_ok=True)
     paths = []

@@ -111,7 +111,7 @@ def find_failure_modes(
     fpf.validate_classification_field(samples, pred_field, "pred_field")
     sources = fpf.tag_sources(samples, tags_field)
 
-    logger.info("Reading labels, predictions and tags of %d samples...", samples.count())
+    logger.info("Reading labels, predictions and tags...")
     inputs = fpf.read_search_inputs(samples, label_field, pred_field, sources)
     multiple = len(sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]

@@ -174,15 +174,15 @@ def read_search_inputs(
 
     ``extra_paths`` (e.g. ``"id"``, ``"filepath"``) are read in the same pass.
     """
-    num_samples = samples.count()
-    if num_samples == 0:
-        raise ValueError(
-            "The view is empty; there is nothing to search. Check the view's filters"
-        )
     paths = [f"{label_field}.label", f"{pred_field}.label"]
     paths += [s.label_path for s in sources]
     paths += list(extra_paths)
     values = samples.values(paths)
+    num_samples = len(values[0])
+    if num_samples == 0:
+        raise ValueError(
+            "The view is empty; there is nothing to search. Check the view's filters"
+        )
     labels = np.asarray(values[0], dtype=object)
     preds = np.asarray(values[1], dtype=object)
 

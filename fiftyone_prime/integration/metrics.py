@@ -138,12 +138,10 @@ def compute_failure_mode_metrics(
         "num_random": num_random,
     }
     results.save()
-    dataset = run_view._root_dataset
-    for mode in scored:
-        if mode.view_name and dataset.has_saved_view(mode.view_name):
-            info = dataset.get_saved_view_info(mode.view_name)
-            info["description"] = fpv.view_description(mode, run_key)
-            dataset.update_saved_view_info(mode.view_name, info)
+    fpv.update_descriptions(run_view._root_dataset, {
+        mode.view_name: fpv.view_description(mode, run_key)
+        for mode in scored if mode.view_name
+    })
     return results
 
 

@@ -11,8 +11,6 @@ from bson import json_util
 import fiftyone.core.utils as fou
 from fiftyone import ViewField as F
 
-from .fields import TagSource
-
 logger = logging.getLogger(__name__)
 
 # FiftyOne's limit on saved view names.
@@ -55,7 +53,7 @@ def failure_mode_view(samples, label_field: str, pred_field: str, group, sources
         pred_field: the prediction field (samples without one were not
             searched, so they are left out here too)
         group: the class label
-        sources: the :class:`TagSource` per tag field
+        sources: the :class:`fiftyone_prime.integration.fields.TagSource` per tag field
         tag_keys: ``(field, label)`` per tag of the failure mode
 
     Returns:
@@ -69,11 +67,6 @@ def failure_mode_view(samples, label_field: str, pred_field: str, group, sources
     for field, labels in by_field.items():
         expr &= source_of[field].match_expression(labels)
     return samples.match(expr)
-
-
-def source_from_config(field: str, kind: str) -> TagSource:
-    """Rebuilds a :class:`TagSource` stored in a run config."""
-    return TagSource(field, kind)
 
 
 # Saved views are written in chunks: each chunk's view documents first, then
@@ -165,3 +158,12 @@ def _delete_fast(dataset, names: set) -> None:
         view_doc.delete()
     doc.saved_views = keep
     dataset.save()
+
+
+def update_descriptions(dataset, descriptions: dict) -> None:
+    """Sets the descriptions of existing saved views, ``{name: description}``;
+    views that no longer exist are skipped."""
+    existing = set(dataset.list_saved_views())
+    for name, text in descriptions.items():
+        if name in existing:
+            dataset.update_saved_view_info(name, {"description": text})

@@ -29,6 +29,14 @@ def _mode_rows(results) -> list[dict]:
     ]
 
 
+def _execute(operator, sample_collection, params, delegate=False):
+    """Runs an operator from Python through FiftyOne's operator machinery;
+    parameters left as ``None`` take the form's defaults."""
+    params = {k: v for k, v in params.items() if v is not None}
+    return foo.execute_operator(operator.uri, dict(view=sample_collection.view()),
+                                params=params, request_delegation=delegate)
+
+
 def _progress_callback(ctx, label):
     if not ctx.delegated:
         return None
@@ -121,10 +129,7 @@ class FindFailureModes(foo.Operator):
             max_tags=max_tags, minimal=minimal, save_views=save_views, overwrite=overwrite,
             delegate=delegate,
         )
-        return foo.execute_operator(
-            self.uri, dict(view=sample_collection.view()), params=params,
-            request_delegation=delegate,
-        )
+        return _execute(self, sample_collection, params, delegate)
 
 
 class LoadFailureMode(foo.Operator):
@@ -171,10 +176,7 @@ class LoadFailureMode(foo.Operator):
 
     def __call__(self, sample_collection, run_key, view_name):
         """Runs the operator from Python; returns the execution result."""
-        return foo.execute_operator(
-            self.uri, dict(view=sample_collection.view()),
-            params=dict(run_key=run_key, view_name=view_name),
-        )
+        return _execute(self, sample_collection, dict(run_key=run_key, view_name=view_name))
 
 
 class DeleteFailureModes(foo.Operator):
@@ -207,9 +209,7 @@ class DeleteFailureModes(foo.Operator):
 
     def __call__(self, sample_collection, run_key):
         """Runs the operator from Python; returns the execution result."""
-        return foo.execute_operator(
-            self.uri, dict(view=sample_collection.view()), params=dict(run_key=run_key),
-        )
+        return _execute(self, sample_collection, dict(run_key=run_key))
 
 
 class TagSamples(foo.Operator):
@@ -286,9 +286,7 @@ class TagSamples(foo.Operator):
             params.update(vocabulary_source="file", vocabulary_file=vocabulary)
         else:
             params.update(vocabulary_source="list", vocabulary_list="\n".join(vocabulary))
-        params = {k: v for k, v in params.items() if v is not None}
-        return foo.execute_operator(self.uri, dict(view=sample_collection.view()),
-                                    params=params, request_delegation=delegate)
+        return _execute(self, sample_collection, params, delegate)
 
 
 class ComputeFailureModeMetrics(foo.Operator):
@@ -343,6 +341,4 @@ class ComputeFailureModeMetrics(foo.Operator):
         params = dict(run_key=run_key, backend=backend, architecture=architecture,
                       pretrained=pretrained, hf_model=hf_model, caption_template=caption_template,
                       embeddings_field=embeddings_field, delegate=delegate)
-        params = {k: v for k, v in params.items() if v is not None}
-        return foo.execute_operator(self.uri, dict(view=sample_collection.view()),
-                                    params=params, request_delegation=delegate)
+        return _execute(self, sample_collection, params, delegate)
