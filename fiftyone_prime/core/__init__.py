@@ -1,9 +1,21 @@
-"""The numpy-only core of fiftyone-prime: the failure-mode search and its records.
+"""The numpy-only core of fiftyone-prime: the failure-mode search, its
+significance, and its records.
 
 Nothing here imports fiftyone or torch.
 """
 
-from .search import TOLERANCE, find_failure_modes
-from .types import FailureMode, SearchParams
+from .search import TOLERANCE, SearchOutcome, find_failure_modes, run_search
+from .significance import PROCEDURE, Significance
+from .types import DEFAULT_PARAMS, FailureMode, SearchParams
 
-__all__ = ["FailureMode", "SearchParams", "TOLERANCE", "find_failure_modes"]
+__all__ = [
+    "DEFAULT_PARAMS",
+    "FailureMode",
+    "PROCEDURE",
+    "SearchOutcome",
+    "SearchParams",
+    "Significance",
+    "TOLERANCE",
+    "find_failure_modes",
+    "run_search",
+]

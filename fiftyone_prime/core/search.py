@@ -37,19 +37,27 @@ How the search stays exact and fast:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any, Hashable, Iterator, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from .types import FailureMode, SearchParams
+from .significance import (
+    PROCEDURE,
+    Significance,
+    TestedFamily,
+    accuracy_intervals,
+    fisher_p_values,
+)
+from .types import DEFAULT_PARAMS, FailureMode, SearchParams
 from .validation import (
     TagMatrix,
     validate_correct,
     validate_groups,
-    validate_params,
     validate_tag_names,
     validate_tags,
 )
@@ -74,24 +82,46 @@ _BATCH_WORDS = 1 << 22
 _PACK_ELEMENTS = 1 << 26
 
 
+@dataclass(frozen=True)
+class SearchOutcome:
+    """What a search found and how it was tested.
+
+    Attributes:
+        failure_modes: the significant failure modes (all modes of the
+            definition when ``alpha`` is ``None``), in the search's order
+        significance: a :class:`Significance`
+        params: the :class:`SearchParams` used
+    """
+
+    failure_modes: list[FailureMode]
+    significance: Significance
+    params: SearchParams
+
+
 def find_failure_modes(
     tags: Any,
     correct: Any,
     groups: Any = None,
     *,
     tag_names: Optional[Sequence[str]] = None,
-    min_size: int = 30,
-    min_drop: float = 0.2,
-    min_gain: float = 0.1,
-    max_tags: int = 3,
-    minimal: bool = True,
+    min_size: int = DEFAULT_PARAMS.min_size,
+    min_drop: float = DEFAULT_PARAMS.min_drop,
+    min_gain: float = DEFAULT_PARAMS.min_gain,
+    max_tags: int = DEFAULT_PARAMS.max_tags,
+    minimal: bool = DEFAULT_PARAMS.minimal,
+    alpha: Optional[float] = DEFAULT_PARAMS.alpha,
 ) -> list[FailureMode]:
-    """Finds every tag set that satisfies PRIME's failure-mode definition.
+    """Finds the tag sets that satisfy PRIME's failure-mode definition and
+    are significant.
 
-    The search is exact: it returns precisely the sets that satisfy the
-    definition in this module's docstring, in a deterministic order (groups
-    sorted; within a group by drop, descending, then number of tags, then tag
-    names).
+    The search is exact: it finds precisely the sets that satisfy the
+    definition in this module's docstring. Each one gets an exact p-value,
+    a family-wise adjusted p-value and an accuracy interval (see
+    :mod:`fiftyone_prime.core.significance`); with ``alpha`` set, those
+    whose adjusted p-value exceeds it are left out afterwards. Minimality
+    is decided by the definition alone. The order is deterministic (groups
+    sorted; within a group by drop, descending, then number of tags, then
+    tag names).
 
     Args:
         tags: a ``(n_samples, n_tags)`` boolean numpy array or scipy sparse
@@ -110,6 +140,8 @@ def find_failure_modes(
         max_tags (3): the largest number of tags in a failure mode
         minimal (True): whether to leave out sets that contain a smaller
             failure mode
+        alpha (0.05): the family-wise significance level; ``None`` returns
+            every mode of the definition, still with its p-values
 
     Returns:
         a list of :class:`FailureMode`
@@ -118,19 +150,90 @@ def find_failure_modes(
         TypeError: if an argument has the wrong type
         ValueError: if shapes, values or thresholds are invalid
     """
+    params = SearchParams(
+        min_size=min_size, min_drop=min_drop, min_gain=min_gain, max_tags=max_tags,
+        minimal=minimal, alpha=alpha,
+    )
+    return run_search(tags, correct, groups, tag_names=tag_names, params=params).failure_modes
+
+
+def run_search(
+    tags: Any,
+    correct: Any,
+    groups: Any = None,
+    *,
+    tag_names: Optional[Sequence[str]] = None,
+    params: SearchParams = DEFAULT_PARAMS,
+) -> SearchOutcome:
+    """:func:`find_failure_modes` with its parameters as one object; also
+    returns how the modes were tested.
+
+    Args:
+        tags, correct, groups, tag_names: as in :func:`find_failure_modes`
+        params (the defaults): a :class:`SearchParams`
+
+    Returns:
+        a :class:`SearchOutcome`
+    """
+    if not isinstance(params, SearchParams):
+        raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
     matrix = validate_tags(tags)
     n_samples, n_tags = matrix.shape
     correct_arr = validate_correct(correct, n_samples)
     group_arr = validate_groups(groups, n_samples)
     names = validate_tag_names(tag_names, n_tags)
-    params = validate_params(min_size, min_drop, min_gain, max_tags, minimal)
 
-    results: list[FailureMode] = []
+    family = TestedFamily(params.min_size, params.max_tags)
+    candidates: list[FailureMode] = []
+    group_errors: list[int] = []  # per candidate, its group's error count
     for label, group_tags, group_correct in _split_groups(matrix, correct_arr, group_arr):
-        modes = _search_group(group_tags, ~group_correct, params)
-        results.extend(_to_records(modes, label, names, group_correct))
-    logger.debug("Found %d failure modes", len(results))
-    return results
+        errors = ~group_correct
+        num_errors = int(errors.sum())
+        sizes, errs = _column_counts(group_tags, errors)
+        family.add_group(group_tags, sizes, num_errors)
+        modes = _search_group(group_tags, errors, params, sizes, errs)
+        candidates.extend(_to_records(modes, label, names, group_correct))
+        group_errors.extend([num_errors] * len(modes))
+    outcome = _test(candidates, np.asarray(group_errors, dtype=np.int64), family, params)
+    logger.debug(
+        "Found %d failure modes (%d left out as not significant)",
+        len(outcome.failure_modes), outcome.significance.num_not_significant,
+    )
+    return outcome
+
+
+def _test(
+    candidates: list[FailureMode],
+    group_errors: np.ndarray,
+    family: TestedFamily,
+    params: SearchParams,
+) -> SearchOutcome:
+    """Adds p-values and intervals to the modes; keeps the significant ones."""
+    if candidates:
+        sizes = np.array([m.size for m in candidates])
+        correct = np.array([m.num_correct for m in candidates])
+        group_sizes = np.array([m.group_size for m in candidates])
+        p = fisher_p_values(sizes, sizes - correct, group_sizes, group_errors)
+        adjusted = family.adjust(p)
+        low, high = accuracy_intervals(correct, sizes)
+        candidates = [
+            dataclasses.replace(
+                m, p_value=float(p[i]), adjusted_p_value=float(adjusted[i]),
+                accuracy_ci=(float(low[i]), float(high[i])),
+            )
+            for i, m in enumerate(candidates)
+        ]
+    alpha = params.alpha
+    kept = candidates if alpha is None else [m for m in candidates if m.adjusted_p_value <= alpha]
+    significance = Significance(
+        procedure=PROCEDURE,
+        alpha=alpha,
+        family_size=family.size,
+        corrected_level=None if alpha is None else family.corrected_level(alpha),
+        num_candidates=len(candidates),
+        num_not_significant=len(candidates) - len(kept),
+    )
+    return SearchOutcome(kept, significance, params)
 
 
 def _split_groups(
@@ -174,9 +277,13 @@ class _Level:
 
 
 def _search_group(
-    group_tags: TagMatrix, errors: np.ndarray, params: SearchParams
+    group_tags: TagMatrix,
+    errors: np.ndarray,
+    params: SearchParams,
+    sizes: np.ndarray,
+    errs: np.ndarray,
 ) -> list[tuple[np.ndarray, int, int, Optional[float]]]:
-    """Runs the search on one group.
+    """Runs the search on one group, given each tag's support and errors in it.
 
     Returns:
         a list of ``(column indices, size, num_errors, gain)`` per failure mode
@@ -191,7 +298,6 @@ def _search_group(
     found: list[tuple[np.ndarray, int, int, Optional[float]]] = []
 
     # Level 1: every tag column.
-    sizes, errs = _column_counts(group_tags, errors)
     frequent = np.flatnonzero(sizes >= params.min_size)
     level = _Level(
         frequent[:, None],

@@ -5,7 +5,8 @@ This module imports numpy at most; it never imports fiftyone or torch.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Hashable, Optional
 
 
@@ -28,6 +29,14 @@ class FailureMode:
         gain: the smallest accuracy gain obtained by removing tags, that is
             ``min(acc_U - accuracy)`` over the nonempty proper subsets ``U``
             of the set; ``None`` for single tags, which have no such subset
+        p_value: the one-sided Fisher exact p-value of the mode's error count
+            given its group, ``P(X >= num_errors)`` with ``X ~
+            Hypergeom(group_size, group errors, size)``; ``None`` in runs
+            stored before p-values existed
+        adjusted_p_value: ``p_value`` corrected for the family of tag sets
+            the search tested (see :mod:`fiftyone_prime.core.significance`)
+        accuracy_ci: the 95% Clopper-Pearson interval of ``accuracy``, as
+            ``(low, high)``
     """
 
     group: Optional[Hashable]
@@ -40,6 +49,9 @@ class FailureMode:
     group_accuracy: float
     drop: float
     gain: Optional[float]
+    p_value: Optional[float] = None
+    adjusted_p_value: Optional[float] = None
+    accuracy_ci: Optional[tuple[float, float]] = None
 
     @property
     def num_tags(self) -> int:
@@ -56,28 +68,47 @@ class FailureMode:
         d = asdict(self)
         d["tags"] = list(self.tags)
         d["tag_indices"] = list(self.tag_indices)
+        d["accuracy_ci"] = list(self.accuracy_ci) if self.accuracy_ci else None
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FailureMode":
-        """Builds a record from the output of :meth:`to_dict`."""
-        kwargs = {f: d[f] for f in cls.__dataclass_fields__}
+        """Builds a record from the output of :meth:`to_dict`; fields that
+        records stored by older versions lack take their defaults."""
+        kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}
         kwargs["tags"] = tuple(kwargs["tags"])
         kwargs["tag_indices"] = tuple(int(i) for i in kwargs["tag_indices"])
+        if kwargs.get("accuracy_ci") is not None:
+            kwargs["accuracy_ci"] = tuple(float(v) for v in kwargs["accuracy_ci"])
         return cls(**kwargs)
 
 
 @dataclass(frozen=True)
 class SearchParams:
-    """The thresholds of a failure-mode search (PRIME's ``s``, ``a``, ``b``).
+    """The parameters of a failure-mode search: PRIME's thresholds ``s``,
+    ``a``, ``b``, the largest set, minimality and the significance level.
+
+    This is the one place where the defaults live; the core search, the
+    SDK, the run config, the operator form and the CLI all take them from
+    here. Constructing an instance validates every value, so a
+    ``SearchParams`` that exists is a valid one.
 
     Attributes:
-        min_size: the least number of samples a failure mode must have
-        min_drop: the least accuracy drop against the group's accuracy
-        min_gain: the least accuracy gain from removing any nonempty subset
-            of the tags (every tag is needed)
-        max_tags: the largest number of tags in a failure mode
-        minimal: whether to drop sets that contain a smaller failure mode
+        min_size (30): the least number of samples a failure mode must have
+        min_drop (0.2): the least accuracy drop against the group's accuracy
+        min_gain (0.1): the least accuracy gain from removing any nonempty
+            subset of the tags (every tag is needed)
+        max_tags (3): the largest number of tags in a failure mode
+        minimal (True): whether to drop sets that contain a smaller failure
+            mode
+        alpha (0.05): the family-wise significance level: modes whose
+            adjusted p-value exceeds it are left out after the exact search.
+            ``None`` keeps every mode of the definition (the paper's method),
+            still with both p-values
+
+    Raises:
+        TypeError: if a value has the wrong type
+        ValueError: if a value is out of range
     """
 
     min_size: int = 30
@@ -85,7 +116,43 @@ class SearchParams:
     min_gain: float = 0.1
     max_tags: int = 3
     minimal: bool = True
+    alpha: Optional[float] = 0.05
+
+    def __post_init__(self) -> None:
+        from .validation import checked_params  # validation imports this module
+
+        for name, value in checked_params(asdict(self)).items():
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The parameter names, in declaration order."""
+        return tuple(f.name for f in fields(cls))
 
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON-serializable dict of the parameters."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SearchParams":
+        """Builds parameters from a dict; missing keys take the defaults and
+        unknown keys are an error."""
+        unknown = sorted(set(d) - set(cls.names()))
+        if unknown:
+            raise TypeError(
+                f"Unknown search parameters {unknown}; known: {list(cls.names())}"
+            )
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> "SearchParams":
+        """Returns a copy with some parameters changed (and validated)."""
+        return replace(self, **changes)
+
+
+#: The project's default search parameters.
+DEFAULT_PARAMS = SearchParams()
+
+
+def is_missing(value: Any) -> bool:
+    """Whether a float statistic is absent (``None`` or NaN)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -8,8 +8,6 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import scipy.sparse as sp
 
-from .types import SearchParams
-
 TagMatrix = Union[np.ndarray, sp.spmatrix, sp.sparray]
 
 
@@ -137,25 +135,47 @@ def validate_tag_names(tag_names: Optional[Sequence[str]], n_tags: int) -> list[
     return names
 
 
-def validate_params(
-    min_size: Any, min_drop: Any, min_gain: Any, max_tags: Any, minimal: Any
-) -> SearchParams:
-    """Checks the search thresholds and returns them as :class:`SearchParams`."""
-    if isinstance(min_size, bool) or not isinstance(min_size, numbers.Integral) or min_size < 1:
-        raise ValueError(f"`min_size` must be an integer >= 1; got {min_size!r}")
-    for name, value in (("min_drop", min_drop), ("min_gain", min_gain)):
+def checked_params(values: dict[str, Any]) -> dict[str, Any]:
+    """Checks search parameters and returns them with canonical types.
+
+    Called by :class:`SearchParams` on construction, so every parameter
+    object is checked exactly once, wherever it is built.
+
+    Args:
+        values: the parameters by name, as in :class:`SearchParams`
+
+    Returns:
+        the same parameters as ``int``, ``float``, ``bool`` or ``None``
+    """
+    min_size, max_tags = values["min_size"], values["max_tags"]
+    for name, value in (("min_size", min_size), ("max_tags", max_tags)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}")
+    for name in ("min_drop", "min_gain"):
+        value = values[name]
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"`{name}` must be a number in [0, 1]; got {value!r}")
         if not 0.0 <= float(value) <= 1.0:
             raise ValueError(f"`{name}` must be in [0, 1]; got {value!r}")
-    if isinstance(max_tags, bool) or not isinstance(max_tags, numbers.Integral) or max_tags < 1:
-        raise ValueError(f"`max_tags` must be an integer >= 1; got {max_tags!r}")
+    minimal = values["minimal"]
     if not isinstance(minimal, (bool, np.bool_)):
         raise TypeError(f"`minimal` must be a bool; got {minimal!r}")
-    return SearchParams(
-        min_size=int(min_size),
-        min_drop=float(min_drop),
-        min_gain=float(min_gain),
-        max_tags=int(max_tags),
-        minimal=bool(minimal),
-    )
+    alpha = values["alpha"]
+    if alpha is not None:
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+            raise ValueError(
+                f"`alpha` must be a number in (0, 1], or None to keep every failure mode; "
+                f"got {alpha!r}"
+            )
+        if not 0.0 < float(alpha) <= 1.0:  # NaN fails this too
+            raise ValueError(
+                f"`alpha` must be in (0, 1], or None to keep every failure mode; got {alpha!r}"
+            )
+    return {
+        "min_size": int(min_size),
+        "min_drop": float(values["min_drop"]),
+        "min_gain": float(values["min_gain"]),
+        "max_tags": int(max_tags),
+        "minimal": bool(minimal),
+        "alpha": None if alpha is None else float(alpha),
+    }

@@ -1,0 +1,286 @@
+"""How much to trust a failure mode: exact p-values, family-wise control, intervals.
+
+A search tests a great many tag sets, so some meet the failure-mode
+definition by chance. This module gives each mode
+
+-   ``p_value``: the one-sided Fisher exact (hypergeometric) p-value of its
+    error count given its class: ``P(X >= e_T)`` with
+    ``X ~ Hypergeom(n_g, e_g, n_T)``, i.e. the chance that ``n_T`` samples
+    drawn from the class without replacement hold at least as many errors;
+-   ``adjusted_p_value``: that p-value corrected for every hypothesis the
+    definition tests (:data:`PROCEDURE`, below);
+-   ``accuracy_ci``: the exact (Clopper-Pearson) 95% interval of its accuracy.
+
+The family and the correction (Bonferroni with Tarone's testability, as in
+LAMP, Terada et al., PNAS 2013):
+
+-   The family is every tag set of ``1..max_tags`` tags with at least
+    ``min_size`` samples in its class, in every class: each is a hypothesis
+    "errors are spread over this set as over the rest of the class".
+-   Given the class's size and error count (fixed under Fisher's
+    conditional null), a set of ``n`` samples cannot reach a p-value below
+    ``psi(n) = P(X = min(n, e_g))``. A set with ``psi(n) > delta`` can never
+    be significant at level ``delta`` and is not counted at that level
+    (Tarone, Biometrics 1990).
+-   With ``m(delta)`` the number of sets of the family with
+    ``psi <= delta``, a mode's adjusted p-value is
+    ``min(1, p * m(p))``: the smallest family-wise level at which
+    Tarone-Bonferroni rejects it. Reporting only modes with an adjusted
+    p-value ``<= alpha`` bounds the probability that *any* reported mode is
+    a chance finding by ``alpha``, whatever the dependence between tag sets;
+    and since the control is family-wise, leaving out modes after the exact
+    search (minimality, gain) keeps it.
+-   ``m(delta)`` is counted exactly for single tags. For ``k >= 2`` tags it
+    is bounded from above, without enumerating the sets, by
+    ``min(C(F, k), sum_i C(t_i, k) / lo)``: ``F`` is the number of tags with
+    at least ``lo`` samples (every tag of a set with ``lo`` samples has
+    ``lo`` samples), ``t_i`` is how many tags with ``>= min_size`` samples
+    sample ``i`` carries, and each set with ``>= lo`` samples accounts for at
+    least ``lo`` of the ``sum_i C(t_i, k)`` (sample, k-set) incidences. An
+    upper bound only makes the correction conservative.
+
+Nothing here imports fiftyone or torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import comb, gammaln
+from scipy.stats import beta, hypergeom
+
+from .validation import TagMatrix
+
+#: The name of the multiple-testing procedure, stored with every run.
+PROCEDURE = "bonferroni-tarone"
+
+#: The coverage of :func:`accuracy_intervals`.
+CONFIDENCE = 0.95
+
+# Relative slack when comparing a set's least attainable log p-value with a
+# threshold, so that float rounding never leaves a set out of the count.
+_LOG_SLACK = 1e-9
+
+
+def fisher_p_values(
+    sizes: np.ndarray, errors: np.ndarray, group_sizes: np.ndarray, group_errors: np.ndarray
+) -> np.ndarray:
+    """One-sided Fisher exact p-values of error counts within their groups.
+
+    Args:
+        sizes: ``n_T`` per set
+        errors: ``e_T`` per set (misclassified samples in the set)
+        group_sizes: ``n_g`` per set
+        group_errors: ``e_g`` per set
+
+    Returns:
+        ``P(X >= e_T)`` with ``X ~ Hypergeom(n_g, e_g, n_T)``, per set
+    """
+    return hypergeom.sf(
+        np.asarray(errors) - 1, np.asarray(group_sizes), np.asarray(group_errors),
+        np.asarray(sizes),
+    ).astype(float)
+
+
+def accuracy_intervals(
+    num_correct: np.ndarray, sizes: np.ndarray, confidence: float = CONFIDENCE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper-Pearson) confidence intervals of accuracies.
+
+    Args:
+        num_correct: correct samples per set
+        sizes: samples per set (``> 0``)
+        confidence (0.95): the coverage
+
+    Returns:
+        ``(low, high)`` arrays
+    """
+    x = np.asarray(num_correct, dtype=float)
+    n = np.asarray(sizes, dtype=float)
+    tail = (1.0 - confidence) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(x > 0, beta.ppf(tail, x, n - x + 1), 0.0)
+        high = np.where(x < n, beta.ppf(1.0 - tail, x + 1, n - x), 1.0)
+    return low, high
+
+
+def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values) of a few hypotheses.
+
+    Used for held-out confirmation, where only the run's modes are tested.
+    NaN p-values (modes that could not be measured) stay NaN and do not
+    count as hypotheses.
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    m = len(valid)
+    if m == 0:
+        return out
+    order = valid[np.argsort(p[valid], kind="stable")]
+    scaled = p[order] * m / np.arange(1, m + 1)
+    out[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+    return out
+
+
+def _log_comb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(a - b + 1.0)
+
+
+@dataclass
+class _GroupFamily:
+    """What the family count needs of one group."""
+
+    supports: np.ndarray  # sorted supports of the tags with >= min_size samples
+    incidences: np.ndarray  # sum_i C(t_i, k) for k = 2..max_tags
+    log_psi: np.ndarray  # least attainable log p-value of a set of min_size + i samples
+    pivot: int  # the index where log_psi is smallest (a set of e_g samples)
+
+
+class TestedFamily:
+    """The family of tag sets a search tests, counted per group as it runs.
+
+    Args:
+        min_size: the search's ``min_size``
+        max_tags: the search's ``max_tags``
+    """
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    def __init__(self, min_size: int, max_tags: int):
+        self.min_size = int(min_size)
+        self.max_tags = int(max_tags)
+        self._groups: list[_GroupFamily] = []
+
+    def add_group(
+        self, group_tags: TagMatrix, supports: np.ndarray, num_errors: int
+    ) -> None:
+        """Records a group.
+
+        Args:
+            group_tags: the group's ``(n_g, n_tags)`` tag matrix
+            supports: each tag's number of samples in the group
+            num_errors: the group's number of misclassified samples
+        """
+        size = group_tags.shape[0]
+        if size < self.min_size:
+            return  # no set of this group has min_size samples
+        frequent = supports >= self.min_size
+        if not frequent.any():
+            return
+        if sp.issparse(group_tags):
+            per_sample = np.asarray(group_tags @ frequent.astype(np.int64)).ravel()
+        else:
+            per_sample = np.count_nonzero(group_tags[:, frequent], axis=1)
+        counts = np.bincount(per_sample).astype(float)
+        t = np.arange(len(counts), dtype=float)
+        incidences = np.array(
+            [float(counts @ comb(t, k)) for k in range(2, self.max_tags + 1)]
+        )
+        ns = np.arange(self.min_size, size + 1, dtype=float)
+        e_g, n_g = float(num_errors), float(size)
+        log_psi = np.where(
+            ns <= e_g,
+            _log_comb(e_g, np.minimum(ns, e_g)) - _log_comb(n_g, ns),
+            _log_comb(ns, e_g) - _log_comb(n_g, e_g),
+        )
+        pivot = int(np.clip(num_errors, self.min_size, size)) - self.min_size
+        self._groups.append(
+            _GroupFamily(np.sort(supports[frequent]), incidences, log_psi, pivot)
+        )
+
+    def count(self, deltas: np.ndarray) -> np.ndarray:
+        """Bounds ``m(delta)``: the sets whose least attainable p-value is ``<= delta``.
+
+        Args:
+            deltas: thresholds in ``[0, 1]``
+
+        Returns:
+            an upper bound of ``m(delta)`` per threshold (exact for single tags)
+        """
+        deltas = np.atleast_1d(np.asarray(deltas, dtype=float))
+        with np.errstate(divide="ignore"):
+            log_deltas = np.log(np.clip(deltas, 0.0, 1.0))
+        total = np.zeros(len(deltas))
+        for group in self._groups:
+            total += self._count_group(group, log_deltas)
+        return total
+
+    def _count_group(self, group: _GroupFamily, log_deltas: np.ndarray) -> np.ndarray:
+        min_size, pivot = self.min_size, group.pivot
+        limit = log_deltas + _LOG_SLACK * np.maximum(1.0, np.abs(log_deltas))
+        # psi falls until n = e_g and rises after it: the testable sizes form
+        # one interval [lo, hi] around the pivot.
+        falling, rising = group.log_psi[: pivot + 1], group.log_psi[pivot:]
+        lo_idx = np.searchsorted(-falling, -limit, side="left")
+        testable = lo_idx <= pivot
+        lo = min_size + np.minimum(lo_idx, pivot)
+        hi = min_size + pivot + np.searchsorted(rising, limit, side="right") - 1
+        sup = group.supports
+        singles = np.searchsorted(sup, hi, side="right") - np.searchsorted(sup, lo, side="left")
+        counts = singles.astype(float)
+        at_least_lo = len(sup) - np.searchsorted(sup, lo, side="left")
+        for k, incidence in enumerate(group.incidences, start=2):
+            counts += np.minimum(comb(at_least_lo, k), np.floor(incidence / lo))
+        return np.where(testable, counts, 0.0)
+
+    @property
+    def size(self) -> float:
+        """A bound of the whole family: every set with ``>= min_size`` samples."""
+        return float(self.count(np.ones(1))[0])
+
+    def adjust(self, p_values: np.ndarray) -> np.ndarray:
+        """Tarone-Bonferroni adjusted p-values, ``min(1, p * m(p))``."""
+        p = np.asarray(p_values, dtype=float)
+        if p.size == 0:
+            return p.copy()
+        unique, inverse = np.unique(p, return_inverse=True)
+        m = np.maximum(self.count(unique), 1.0)  # a tested set counts itself
+        return np.minimum(1.0, unique * m)[inverse]
+
+    def corrected_level(self, alpha: float) -> float:
+        """The largest per-set level ``delta`` with ``delta * m(delta) <= alpha``.
+
+        A mode is reported iff its p-value is at most this level.
+        """
+        if not self._groups:
+            return float(alpha)
+        lo, hi = -745.0, math.log(alpha)  # log of the smallest positive double, and alpha
+        for _ in range(3):  # refine a log-spaced grid three times
+            grid = np.linspace(lo, hi, 32)
+            ok = np.exp(grid) * self.count(np.exp(grid)) <= alpha
+            if not ok.any():
+                return 0.0
+            best = int(np.flatnonzero(ok)[-1])
+            lo, hi = grid[best], grid[min(best + 1, len(grid) - 1)]
+        return float(math.exp(lo))
+
+
+@dataclass(frozen=True)
+class Significance:
+    """How a search's modes were tested.
+
+    Attributes:
+        procedure: the multiple-testing procedure (:data:`PROCEDURE`)
+        alpha: the family-wise level, or ``None`` when nothing was left out
+        family_size: an upper bound of the number of tag sets tested
+        corrected_level: the per-set level a p-value had to reach, or
+            ``None`` without ``alpha``
+        num_candidates: the modes of the definition (conditions 1-4)
+        num_not_significant: how many of them were left out
+    """
+
+    procedure: str
+    alpha: Optional[float]
+    family_size: float
+    corrected_level: Optional[float]
+    num_candidates: int
+    num_not_significant: int
+
+    def to_dict(self) -> dict:
+        """Returns a JSON-serializable dict."""
+        return dict(self.__dict__)

@@ -1,0 +1,166 @@
+"""Significance of failure modes: exact p-values, family-wise control, intervals."""
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+from scipy.stats import binomtest, hypergeom
+
+from fiftyone_prime.core import SearchParams, find_failure_modes
+from fiftyone_prime.core.search import run_search
+from fiftyone_prime.core.significance import (
+    PROCEDURE,
+    TestedFamily,
+    accuracy_intervals,
+    benjamini_hochberg,
+)
+
+
+def planted(seed=0, n=600, n_tags=6, base_accuracy=0.85, planted_accuracy=0.2):
+    """Random tags; samples carrying tags 0 and 1 are mostly misclassified."""
+    rng = np.random.default_rng(seed)
+    tags = rng.random((n, n_tags)) < 0.35
+    correct = rng.random(n) < base_accuracy
+    pair = tags[:, 0] & tags[:, 1]
+    correct[pair] = rng.random(pair.sum()) < planted_accuracy
+    return tags, correct
+
+
+def test_p_values_are_the_one_sided_fisher_exact_test():
+    tags, correct = planted()
+    groups = np.repeat([0, 1], 300)
+    modes = find_failure_modes(tags, correct, groups, alpha=None, min_size=20)
+    assert modes
+    for m in modes:
+        in_group = groups == m.group
+        n_g, e_g = int(in_group.sum()), int((~correct[in_group]).sum())
+        expected = hypergeom.sf(m.num_errors - 1, n_g, e_g, m.size)
+        assert m.p_value == pytest.approx(expected, rel=1e-12, abs=1e-300)
+        assert m.p_value <= m.adjusted_p_value <= 1.0
+
+
+def test_the_planted_pair_is_significant_and_its_interval_is_exact():
+    tags, correct = planted(n=1000)
+    mode = find_failure_modes(tags, correct, tag_names=list("abcdef"))[0]  # largest drop
+    assert mode.tags == ("a", "b")
+    assert mode.adjusted_p_value < 1e-6
+    expected = binomtest(mode.num_correct, mode.size).proportion_ci(0.95, method="exact")
+    assert mode.accuracy_ci == pytest.approx((expected.low, expected.high), rel=1e-9)
+    assert mode.accuracy_ci[0] < mode.accuracy < mode.accuracy_ci[1]
+
+
+def test_alpha_none_returns_every_mode_of_the_definition_with_p_values():
+    rng = np.random.default_rng(3)
+    tags = rng.random((400, 10)) < 0.4
+    correct = rng.random(400) < 0.7  # no planted effect: every mode is chance
+    everything = find_failure_modes(tags, correct, alpha=None, min_size=10)
+    assert everything, "the null data should meet the definition by chance"
+    assert all(m.p_value is not None and m.adjusted_p_value is not None for m in everything)
+    kept = find_failure_modes(tags, correct, min_size=10)
+    assert kept == [m for m in everything if m.adjusted_p_value <= 0.05]
+    assert len(kept) < len(everything)
+
+
+def test_filtering_happens_after_the_exact_search_so_minimality_is_unchanged():
+    tags, correct = planted(seed=5, n=1500)
+    everything = find_failure_modes(tags, correct, alpha=None, min_size=15)
+    for alpha in (0.5, 0.05, 1e-6):
+        kept = find_failure_modes(tags, correct, alpha=alpha, min_size=15)
+        assert kept == [m for m in everything if m.adjusted_p_value <= alpha]
+
+
+def test_null_runs_report_a_mode_at_most_about_alpha_of_the_time():
+    """A seeded simulation: correctness independent of the tags, 60 runs of
+    8 classes x 150 samples x 12 tags. Without alpha nearly every run reports
+    chance modes; with alpha=0.05 the share of runs reporting any is small."""
+    rng = np.random.default_rng(2024)
+    runs, with_any_raw, with_any = 60, 0, 0
+    for _ in range(runs):
+        tags = rng.random((1200, 12)) < rng.uniform(0.1, 0.5, 12)
+        groups = np.repeat(np.arange(8), 150)
+        correct = rng.random(1200) < 0.75
+        outcome = run_search(tags, correct, groups,
+                             params=SearchParams(min_size=10, alpha=None))
+        with_any_raw += bool(outcome.failure_modes)
+        with_any += any(m.adjusted_p_value <= 0.05 for m in outcome.failure_modes)
+    assert with_any_raw >= 0.8 * runs
+    assert with_any / runs <= 0.05 + 0.05  # alpha plus a margin for 60 runs
+
+
+def _exact_family_count(tags, correct, groups, min_size, max_tags, delta):
+    """Brute force: sets with >= min_size samples whose least p-value is <= delta."""
+    count = 0
+    for g in np.unique(groups):
+        gt, gc = tags[groups == g], correct[groups == g]
+        n_g, e_g = len(gc), int((~gc).sum())
+        for k in range(1, max_tags + 1):
+            for combo in combinations(range(tags.shape[1]), k):
+                n = int(gt[:, combo].all(axis=1).sum())
+                if n < min_size:
+                    continue
+                least = hypergeom.pmf(min(n, e_g), n_g, e_g, n) if e_g else 1.0
+                count += least <= delta * (1 + 1e-9)
+    return count
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_family_count_bounds_the_exact_count_and_is_exact_for_single_tags(seed):
+    rng = np.random.default_rng(seed)
+    n, n_tags = 600, 7
+    tags = rng.random((n, n_tags)) < rng.uniform(0.05, 0.6, n_tags)
+    groups = rng.integers(0, 3, n)
+    correct = rng.random(n) < rng.uniform(0.6, 0.99, 3)[groups]
+    for max_tags in (1, 3):
+        family = TestedFamily(min_size=8, max_tags=max_tags)
+        for g in range(3):
+            gt = tags[groups == g]
+            family.add_group(gt, gt.sum(axis=0), int((~correct[groups == g]).sum()))
+        for delta in (1.0, 1e-3, 1e-6, 1e-12):
+            exact = _exact_family_count(tags, correct, groups, 8, max_tags, delta)
+            bound = family.count(np.array([delta]))[0]
+            if max_tags == 1:
+                assert bound == exact
+            else:
+                assert bound >= exact
+
+
+def test_high_accuracy_classes_are_not_testable():
+    """Tarone: a class with two errors cannot make a 30-sample set significant
+    at a small level, so it adds nothing to the family there."""
+    tags = np.ones((1000, 1), bool)
+    family = TestedFamily(min_size=30, max_tags=1)
+    family.add_group(tags, tags.sum(axis=0), 2)
+    assert family.count(np.array([1.0]))[0] == 1
+    assert family.count(np.array([1e-6]))[0] == 0
+
+
+def test_outcome_describes_the_procedure():
+    tags, correct = planted(n=1000)
+    outcome = run_search(tags, correct)
+    sig = outcome.significance
+    assert sig.procedure == PROCEDURE and sig.alpha == 0.05
+    assert sig.num_candidates == len(outcome.failure_modes) + sig.num_not_significant
+    assert 0 < sig.corrected_level < 0.05
+    assert all(m.p_value <= sig.corrected_level for m in outcome.failure_modes)
+
+
+@pytest.mark.parametrize("alpha", [-0.1, 0.0, 1.5, float("nan"), "0.05", True])
+def test_bad_alpha_is_a_clear_value_error(alpha):
+    tags, correct = planted()
+    with pytest.raises(ValueError, match="`alpha` must be"):
+        find_failure_modes(tags, correct, alpha=alpha)
+
+
+def test_benjamini_hochberg_matches_a_hand_computed_case():
+    q = benjamini_hochberg(np.array([0.01, 0.04, 0.03, np.nan, 0.5]))
+    # sorted: 0.01, 0.03, 0.04, 0.5 (m=4): 0.04, 0.0533, 0.0533, 0.5
+    assert q[0] == pytest.approx(0.04)
+    assert q[2] == pytest.approx(0.04 * 4 / 3)
+    assert q[1] == pytest.approx(0.04 * 4 / 3)
+    assert np.isnan(q[3]) and q[4] == pytest.approx(0.5)
+
+
+def test_intervals_at_the_edges():
+    low, high = accuracy_intervals(np.array([0, 10]), np.array([10, 10]))
+    assert low[0] == 0.0 and high[1] == 1.0
+    assert 0.0 < high[0] < 0.35 and 0.65 < low[1] < 1.0
