@@ -27,7 +27,7 @@ _LAZY = {
     "FailureMode": "fiftyone_prime.core.types",
     "compute_tags": "fiftyone_prime.integration.tagging",
     "compute_failure_mode_metrics": "fiftyone_prime.integration.metrics",
-    "validate_failure_modes": "fiftyone_prime.integration.metrics",
+    "validate_failure_modes": "fiftyone_prime.integration.holdout",
     "export_report": "fiftyone_prime.integration.report",
     "TaggingSummary": "fiftyone_prime.integration.tagging",
 }

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+
 
 def _add_model_args(p, default_model="open_clip:ViT-B-32"):
     p.add_argument("--model", default=default_model,
@@ -22,16 +24,44 @@ def _add_model_args(p, default_model="open_clip:ViT-B-32"):
 
 
 def _add_search_args(p):
-    p.add_argument("--label-field", default="ground_truth")
-    p.add_argument("--pred-field", default="predictions")
-    p.add_argument("--tags-field", nargs="+", default=["prime_tags"])
-    p.add_argument("--run-key", default="prime")
-    p.add_argument("--min-size", type=int, default=30)
-    p.add_argument("--min-drop", type=float, default=0.2)
-    p.add_argument("--min-gain", type=float, default=0.1)
-    p.add_argument("--max-tags", type=int, default=3)
+    d = DEFAULT_PARAMS
+    p.add_argument("--label-field", default="ground_truth",
+                   help="the ground-truth Classification field (default: ground_truth)")
+    p.add_argument("--pred-field", default="predictions",
+                   help="the predicted Classification field (default: predictions)")
+    p.add_argument("--tags-field", nargs="+", default=["prime_tags"],
+                   help="the field(s) whose labels are the tags (default: prime_tags)")
+    p.add_argument("--run-key", default="prime", help="the key of the run (default: prime)")
+    p.add_argument("--min-size", type=int, default=d.min_size,
+                   help=f"the least samples in a failure mode (default: {d.min_size})")
+    p.add_argument("--min-drop", type=float, default=d.min_drop,
+                   help=f"the least accuracy drop vs the class (default: {d.min_drop})")
+    p.add_argument("--min-gain", type=float, default=d.min_gain,
+                   help=f"the least gain from removing any tags (default: {d.min_gain})")
+    p.add_argument("--max-tags", type=int, default=d.max_tags,
+                   help=f"the most tags in a failure mode (default: {d.max_tags})")
     p.add_argument("--not-minimal", action="store_true", help="also report non-minimal sets")
+    p.add_argument("--alpha", type=_alpha, default=d.alpha,
+                   help=f"family-wise significance level; 'none' keeps every mode of the "
+                        f"definition (default: {d.alpha})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run")
+
+
+def _alpha(text: str):
+    """``--alpha``: a number, or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1] or 'none'; got {text!r}")
+
+
+def search_params(args) -> SearchParams:
+    """The :class:`SearchParams` from the parsed arguments (validated here)."""
+    return SearchParams(min_size=args.min_size, min_drop=args.min_drop,
+                        min_gain=args.min_gain, max_tags=args.max_tags,
+                        minimal=not args.not_minimal, alpha=args.alpha)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,9 +129,8 @@ def _load(name):
 def _search(fp, dataset, args, tags_field=None):
     return fp.find_failure_modes(
         dataset, label_field=args.label_field, pred_field=args.pred_field,
-        tags_field=tags_field or args.tags_field, run_key=args.run_key, min_size=args.min_size,
-        min_drop=args.min_drop, min_gain=args.min_gain, max_tags=args.max_tags,
-        minimal=not args.not_minimal, overwrite=args.overwrite)
+        tags_field=tags_field or args.tags_field, run_key=args.run_key,
+        overwrite=args.overwrite, **search_params(args).to_dict())
 
 
 def main(argv=None) -> int:

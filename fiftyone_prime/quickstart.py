@@ -19,6 +19,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from fiftyone_prime.core.types import DEFAULT_PARAMS
+
 logger = logging.getLogger(__name__)
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
@@ -133,7 +135,7 @@ def run_quickstart(
     report_dir: str = "prime_report",
     clip_checkpoint: Optional[str] = None,
     clip_model: str = "ViT-B-32",
-    min_size: int = 30,
+    min_size: int = DEFAULT_PARAMS.min_size,
     say: Callable[[str], None] = print,
     progress=None,
 ) -> dict:

@@ -9,8 +9,10 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 
-from fiftyone_prime.core.search import find_failure_modes as search_failure_modes
-from fiftyone_prime.core.validation import validate_params
+from fiftyone_prime.core.measure import ABSENT, TagSetQuery, measure_tag_sets
+from fiftyone_prime.core.search import run_search
+from fiftyone_prime.core.significance import benjamini_hochberg
+from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
@@ -31,11 +33,12 @@ def find_failure_modes(
     pred_field: str = "predictions",
     tags_field: Union[str, Sequence[str]] = "prime_tags",
     run_key: str = "prime",
-    min_size: int = 30,
-    min_drop: float = 0.2,
-    min_gain: float = 0.1,
-    max_tags: int = 3,
-    minimal: bool = True,
+    min_size: int = DEFAULT_PARAMS.min_size,
+    min_drop: float = DEFAULT_PARAMS.min_drop,
+    min_gain: float = DEFAULT_PARAMS.min_gain,
+    max_tags: int = DEFAULT_PARAMS.max_tags,
+    minimal: bool = DEFAULT_PARAMS.minimal,
+    alpha: Optional[float] = DEFAULT_PARAMS.alpha,
     save_views: bool = True,
     overwrite: bool = False,
     progress=None,
@@ -45,9 +48,12 @@ def find_failure_modes(
     For each ground-truth class, finds the minimal combinations of tags whose
     presence drops the classifier's accuracy (see
     :func:`fiftyone_prime.core.find_failure_modes` for the exact definition),
-    stores them as a run on the dataset, and saves one view per failure mode
-    (the samples of that class carrying every tag of the set, correct and
-    incorrect alike) so teammates can open them in the App.
+    keeps those that are significant (each mode has an exact p-value, a
+    family-wise adjusted p-value and an accuracy interval, see
+    :mod:`fiftyone_prime.core.significance`), stores them as a run on the
+    dataset, and saves one view per failure mode (the samples of that class
+    carrying every tag of the set, correct and incorrect alike) so teammates
+    can open them in the App.
 
     Examples::
 
@@ -87,6 +93,9 @@ def find_failure_modes(
         max_tags (3): the largest number of tags in a failure mode
         minimal (True): whether to leave out sets containing a smaller
             failure mode
+        alpha (0.05): the family-wise significance level: modes whose
+            adjusted p-value exceeds it are left out after the exact search.
+            ``None`` keeps every mode of the definition, with its p-values
         save_views (True): whether to save a view per failure mode
         overwrite (False): whether to replace an existing run with the same
             key, and the views it saved. Views the run did not create are
@@ -104,7 +113,8 @@ def find_failure_modes(
             saved view of the user's
         TypeError: if a field has the wrong type
     """
-    params = validate_params(min_size, min_drop, min_gain, max_tags, minimal)
+    params = SearchParams(min_size=min_size, min_drop=min_drop, min_gain=min_gain,
+                          max_tags=max_tags, minimal=minimal, alpha=alpha)
     dataset = samples._root_dataset
     _validate_run_key(dataset, run_key, overwrite)
     fpf.validate_classification_field(samples, label_field, "label_field")
@@ -117,24 +127,27 @@ def find_failure_modes(
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
 
     logger.info("Searching %d tags over %d samples...", len(names), inputs.num_used)
-    modes = search_failure_modes(
-        inputs.tags, inputs.correct, inputs.labels, tag_names=names, **params.to_dict()
-    )
-    records = [_saved_mode(m, inputs.tag_keys) for m in modes]
+    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names,
+                         params=params)
+    records = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
     if save_views:
         records = _name_views(dataset, run_key, records, overwrite)
-    logger.info("Found %d failure modes", len(records))
-
+    significance = outcome.significance
+    logger.info(
+        "Found %d failure modes (%d more met the definition but are not significant at "
+        "alpha=%s)", len(records), significance.num_not_significant, params.alpha,
+    )
     config = FailureModeRunConfig(
         label_field=label_field,
         pred_field=pred_field,
         tags_fields=[s.field for s in sources],
-        tag_kinds=[s.kind for s in sources],
+        search_params=params.to_dict(),
+        procedure=significance.procedure,
         save_views=save_views,
-        **params.to_dict(),
     )
     return _finish_run(samples, run_key, config, records, inputs, len(names), sources,
-                       overwrite=overwrite, save_views=save_views, progress=progress)
+                       overwrite=overwrite, save_views=save_views, progress=progress,
+                       significance=significance.to_dict())
 
 
 def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
@@ -186,9 +199,12 @@ def apply_failure_modes(
 
     The target must have the run's label, prediction and tag fields (a
     teammate's copy of the dataset, a held-out split, new data). Each failure
-    mode keeps its class and tags; its size, accuracy, class accuracy and
-    drop are measured on the target. Modes whose tags do not occur there get
-    size 0 and NaN accuracy.
+    mode keeps its class and tags; its size, accuracy and interval, class
+    accuracy, drop and p-value are measured on the target, and its adjusted
+    p-value there is Benjamini-Hochberg over the run's modes (the only
+    hypotheses tested on the target). Modes whose tags do not occur there
+    get size 0 and NaN accuracy. To check which modes hold on held-out data,
+    see :func:`fiftyone_prime.validate_failure_modes`.
 
     Args:
         results: a :class:`fiftyone_prime.FailureModeResults`
@@ -218,18 +234,18 @@ def apply_failure_modes(
     sources = fpf.tag_sources(samples, config.tags_fields)
     inputs = fpf.read_search_inputs(samples, config.label_field, config.pred_field, sources)
 
-    records = [_remeasure(m, inputs) for m in results.failure_modes]
+    records = remeasure(results.failure_modes, inputs, config.params)
     if save_views:
         records = _name_views(dataset, run_key, records, overwrite)
     new_config = FailureModeRunConfig(
         label_field=config.label_field,
         pred_field=config.pred_field,
         tags_fields=config.tags_fields,
-        tag_kinds=config.tag_kinds,
+        search_params=config.search_params,
+        procedure="benjamini-hochberg",
         save_views=save_views,
         source_dataset=results.samples._root_dataset.name,
         source_run_key=results.key,
-        **config.search_params,
     )
     return _finish_run(samples, run_key, new_config, records, inputs, len(inputs.tag_keys),
                        sources, overwrite=overwrite, save_views=save_views, progress=progress)
@@ -239,7 +255,7 @@ def apply_failure_modes(
 
 
 def _finish_run(samples, run_key, config, records, inputs, num_tags, sources, *, overwrite,
-                save_views, progress) -> FailureModeResults:
+                save_views, progress, significance=None) -> FailureModeResults:
     """Builds the results, stores the run, then saves the views."""
     results = FailureModeResults(
         samples,
@@ -252,6 +268,7 @@ def _finish_run(samples, run_key, config, records, inputs, num_tags, sources, *,
         num_missing_label=inputs.num_missing_label,
         num_missing_prediction=inputs.num_missing_prediction,
         num_tags=num_tags,
+        significance=significance,
     )
     _store_run(samples, run_key, config, results, overwrite)
     if save_views:
@@ -360,44 +377,48 @@ def _save_views(samples, results, sources, progress) -> None:
     fpv.save_views(samples._root_dataset, items, progress=progress)
 
 
-def measure_on(mode: SavedFailureMode, inputs: fpf.SearchInputs, subset=None) -> tuple:
-    """Counts a failure mode (or a subset of its tags) on other data.
+def measure_modes(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
+    """Measures failure modes on other data (see
+    :func:`fiftyone_prime.core.measure.measure_tag_sets`).
 
     Args:
-        mode: the failure mode
+        modes: the :class:`SavedFailureMode` to measure
         inputs: the arrays read from the other data
-        subset (None): indices into the mode's tags to use; all by default
+        params: the definition's thresholds
 
     Returns:
-        ``(size, num_correct, group_size, group_num_correct)``; tags absent
-        from the data give size 0
+        a :class:`fiftyone_prime.core.measure.Measurement` per mode
     """
-    column, tags_csc = inputs.column_of, inputs.tags_by_column
-    in_group = inputs.labels == mode.group
-    mask = in_group.copy()
-    keys = list(zip(mode.tag_fields, mode.tag_labels))
-    for k in range(len(keys)) if subset is None else subset:
-        j = column.get(keys[k])
-        if j is None:
-            mask[:] = False
-            break
-        mask &= tags_csc[:, j].toarray().ravel()
-    return (int(mask.sum()), int(inputs.correct[mask].sum()), int(in_group.sum()),
-            int(inputs.correct[in_group].sum()))
+    column = inputs.column_of
+    queries = [
+        TagSetQuery(m.group, tuple(column.get(k, ABSENT)
+                                   for k in zip(m.tag_fields, m.tag_labels)))
+        for m in modes
+    ]
+    return measure_tag_sets(inputs.tags_by_column, inputs.correct, inputs.labels, queries,
+                            params)
 
 
-def _remeasure(mode: SavedFailureMode, inputs: fpf.SearchInputs) -> SavedFailureMode:
-    size, num_correct, group_size, group_correct = measure_on(mode, inputs)
-    group_acc = group_correct / group_size if group_size else float("nan")
-    accuracy = num_correct / size if size else float("nan")
-    return dataclasses.replace(
-        mode,
-        size=size,
-        num_correct=num_correct,
-        accuracy=accuracy,
-        group_size=group_size,
-        group_accuracy=group_acc,
-        drop=group_acc - accuracy,
-        view_name=None,
-        metrics=None,
-    )
+def remeasure(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
+    """The modes with their statistics replaced by those measured on other
+    data; adjusted p-values are Benjamini-Hochberg over these modes."""
+    measured = measure_modes(modes, inputs, params)
+    p = [np.nan if m.p_value is None else m.p_value for m in measured]
+    adjusted = benjamini_hochberg(np.asarray(p, dtype=float))
+    return [
+        dataclasses.replace(
+            mode,
+            size=m.size,
+            num_correct=m.num_correct,
+            accuracy=m.accuracy,
+            group_size=m.group_size,
+            group_accuracy=m.group_accuracy,
+            drop=m.drop,
+            p_value=m.p_value,
+            adjusted_p_value=None if m.p_value is None else float(q),
+            accuracy_ci=m.accuracy_ci,
+            view_name=None,
+            metrics=None,
+        )
+        for mode, m, q in zip(modes, measured, adjusted)
+    ]

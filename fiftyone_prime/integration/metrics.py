@@ -1,11 +1,9 @@
-"""CLIP metrics of a run's failure modes, and their re-measurement on held-out data."""
+"""CLIP metrics of a run's failure modes: how well each caption describes its images."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-from itertools import combinations
 from typing import Optional
 
 import numpy as np
@@ -13,11 +11,10 @@ import numpy as np
 import fiftyone.core.utils as fou
 
 from fiftyone_prime.core.metrics import score_failure_modes
-from fiftyone_prime.core.search import TOLERANCE
 
 from . import fields as fpf
 from . import views as fpv
-from .failure_modes import load_failure_modes, measure_on
+from .failure_modes import load_failure_modes
 from .runs import FailureModeResults, SavedFailureMode
 
 logger = logging.getLogger(__name__)
@@ -186,110 +183,3 @@ def _image_embeddings(encoder, inputs, involved, embeddings_field, batch_size, n
         embeddings[r] = v
         ok[r] = True
     return embeddings, ok
-
-
-def validate_failure_modes(
-    results_or_samples,
-    holdout,
-    *,
-    run_key: Optional[str] = None,
-    plot_path: Optional[str] = None,
-) -> dict:
-    """Re-measures every failure mode of a run on held-out data.
-
-    For each failure mode: its size, accuracy, class accuracy and drop on
-    ``holdout``, and whether it still meets the run's thresholds (size,
-    drop, and every tag still needed). Across modes: the Pearson and
-    Spearman correlations between found and held-out drops. Stored with the
-    run (``results.validation``), and plotted (found vs held-out drop) when
-    ``plot_path`` is given.
-
-    Args:
-        results_or_samples: a :class:`fiftyone_prime.FailureModeResults`, or
-            the dataset holding the run (with ``run_key``)
-        holdout: a collection with the run's label, prediction and tag fields
-        run_key (None): the run, when ``results_or_samples`` is a dataset
-        plot_path (None): where to save the scatter plot (PNG)
-
-    Returns:
-        the validation dict: ``{"holdout": ..., "modes": [...], "pearson": r,
-        "spearman": rho, "num_holding": k, "plot_path": ...}``
-    """
-    if isinstance(results_or_samples, FailureModeResults):
-        results = results_or_samples
-    else:
-        if run_key is None:
-            raise ValueError("Pass `run_key` with a dataset, or pass the results themselves")
-        results = load_failure_modes(results_or_samples, run_key)
-    config = results.config
-    fpf.validate_classification_field(holdout, config.label_field, "label_field")
-    fpf.validate_classification_field(holdout, config.pred_field, "pred_field")
-    sources = fpf.tag_sources(holdout, config.tags_fields)
-    inputs = fpf.read_search_inputs(holdout, config.label_field, config.pred_field, sources)
-    rows = [_holdout_row(mode, inputs, config) for mode in results.failure_modes]
-    found = np.array([m.drop for m in results.failure_modes], dtype=float)
-    held = np.array([r["drop"] for r in rows], dtype=float)
-    valid = ~np.isnan(held)
-    pearson = spearman = float("nan")
-    if valid.sum() >= 3 and np.std(held[valid]) > 0 and np.std(found[valid]) > 0:
-        from scipy.stats import pearsonr, spearmanr
-
-        pearson = float(pearsonr(found[valid], held[valid])[0])
-        spearman = float(spearmanr(found[valid], held[valid])[0])
-    validation = {
-        "holdout": f"{holdout._root_dataset.name}" + ("" if holdout is holdout._root_dataset else " (view)"),
-        "holdout_samples": inputs.num_used,
-        "modes": rows,
-        "num_holding": int(sum(r["holds"] for r in rows)),
-        "pearson": pearson,
-        "spearman": spearman,
-        "plot_path": None,
-    }
-    if plot_path:
-        validation["plot_path"] = _plot(found, held, [r["holds"] for r in rows], plot_path, results.key)
-    results.validation = validation
-    results.save()
-    return validation
-
-
-def _holdout_row(mode, inputs, config) -> dict:
-    size, num_correct, group_size, group_correct = measure_on(mode, inputs)
-    group_acc = group_correct / group_size if group_size else float("nan")
-    acc = num_correct / size if size else float("nan")
-    drop = group_acc - acc if size else float("nan")
-    holds = bool(size >= config.min_size and drop >= config.min_drop - TOLERANCE)
-    for r in range(1, mode.num_tags):
-        for subset in combinations(range(mode.num_tags), r):
-            if not holds:
-                break
-            sub_size, sub_correct, _, _ = measure_on(mode, inputs, subset)
-            holds = sub_correct / sub_size - acc >= config.min_gain - TOLERANCE
-    return {
-        "group": mode.group, "tags": list(mode.tags), "view_name": mode.view_name,
-        "found_drop": mode.drop, "size": size, "accuracy": acc,
-        "group_size": group_size, "group_accuracy": group_acc, "drop": drop, "holds": holds,
-    }
-
-
-def _plot(found, held, holds, path, run_key) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=120)
-    holds = np.asarray(holds, dtype=bool)
-    ax.scatter(found[holds], held[holds], c="#2e7d32", label="holds on held-out data")
-    ax.scatter(found[~holds], held[~holds], c="#c62828", marker="x", label="does not hold")
-    lim = [min(0.0, np.nanmin(held) if np.isfinite(held).any() else 0.0), 1.0]
-    ax.plot(lim, lim, color="gray", lw=0.8, ls="--")
-    ax.set_xlabel("accuracy drop where found")
-    ax.set_ylabel("accuracy drop on held-out data")
-    ax.set_title(f"PRIME run '{run_key}': do failure modes generalize?")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path = os.path.abspath(os.path.expanduser(path))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path

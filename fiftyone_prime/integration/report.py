@@ -11,6 +11,7 @@ from typing import Optional
 import numpy as np
 
 from .failure_modes import load_failure_modes
+from .rows import columns, format_interval, format_p, mode_row
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +121,11 @@ def _mode_section(i, mode, thumbs, results):
     caption = f'<p class="muted">caption: “{html.escape(m["caption"])}”</p>' if m.get("caption") else ""
     return (
         f'<h3 id="mode-{i}">{html.escape(str(mode.group))}: {html.escape(" + ".join(mode.tags))}</h3>'
-        f"<p>accuracy {mode.accuracy:.1%} ({mode.num_correct}/{mode.size}) vs "
+        f"<p>accuracy {mode.accuracy:.1%} ({mode.num_correct}/{mode.size}; 95% CI "
+        f"{format_interval(mode.accuracy_ci)}) vs "
         f"{mode.group_accuracy:.1%} for the class — "
-        f'<span class="drop">−{mode.drop * 100:.1f} points</span>'
+        f'<span class="drop">−{mode.drop * 100:.1f} points</span>, adjusted p '
+        f"{format_p(mode.adjusted_p_value)}"
         f'{" — saved view: <code>" + html.escape(mode.view_name) + "</code>" if mode.view_name else ""}'
         f"</p>{caption}<div class=\"grid\">{grid}</div>"
     )
@@ -131,27 +134,32 @@ def _mode_section(i, mode, thumbs, results):
 def _table(results):
     held = {}
     if results.validation:
-        held = {i: r for i, r in enumerate(results.validation.get("modes", []))}
+        held = dict(enumerate(results.validation.get("modes", [])))
+    with_metrics = any(m.metrics for m in results.failure_modes)
+    cols = columns(with_metrics)
     rows = []
     for i, mode in enumerate(results.failure_modes):
-        m = mode.metrics or {}
+        row = mode_row(mode, with_metrics)
+        cells = []
+        for c in cols:
+            text = html.escape(row[c.key])
+            if c.key == "class":
+                text = f'<a href="#mode-{i}">{text}</a>'
+            cells.append(f"<td{'' if c.numeric else ' class=l'}>{text}</td>")
         h = held.get(i)
-        rows.append(
-            f'<tr><td class="l"><a href="#mode-{i}">{html.escape(str(mode.group))}</a></td>'
-            f'<td class="l">{html.escape(" + ".join(mode.tags))}</td><td>{mode.size}</td>'
-            f"<td>{mode.accuracy:.1%}</td><td>{mode.group_accuracy:.1%}</td>"
-            f"<td>{mode.drop * 100:.1f}</td><td>{_fmt(m.get('similarity_mean'))}</td>"
-            f"<td>{_fmt(m.get('similarity_std'))}</td><td>{_fmt(m.get('auroc'))}</td>"
-            f"<td>{_fmt(m.get('random_auroc'))}</td>"
-            + (f"<td>{h['size']}</td><td>{_fmt(h['drop'] * 100 if h['size'] else None, '.1f')}</td>"
-               f"<td>{'yes' if h['holds'] else 'no'}</td>" if h else "<td>–</td>" * 3)
-            + "</tr>"
-        )
-    head = ("<tr><th class=l>class</th><th class=l>tags</th><th>size</th><th>accuracy</th>"
-            "<th>class accuracy</th><th>drop (pts)</th><th>CLIP sim</th><th>sim sd</th>"
-            "<th>AUROC</th><th>random AUROC</th><th>held-out size</th><th>held-out drop</th>"
-            "<th>holds</th></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+        if h:
+            cells += [f"<td>{h['size']}</td>",
+                      f"<td>{_fmt(h['drop'] * 100 if h['size'] else None, '.1f')}</td>",
+                      f"<td>{format_p(h.get('adjusted_p_value'))}</td>",
+                      f"<td>{'yes' if h.get('confirmed', h['holds']) else 'no'}</td>"]
+        else:
+            cells += ["<td>–</td>"] * 4
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    head = "".join(f"<th{'' if c.numeric else ' class=l'}>{html.escape(c.label)}</th>"
+                   for c in cols)
+    head += ("<th>held-out size</th><th>held-out drop</th><th>held-out adj. p</th>"
+             "<th>confirmed</th>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def _drop_chart(results, path) -> Optional[str]:
@@ -183,17 +191,25 @@ def _page(results, sections, chart, dataset_name):
     params = {
         "dataset": dataset_name, "run key": results.key, "ground truth": c.label_field,
         "predictions": c.pred_field, "tags": ", ".join(c.tags_fields),
-        "thresholds": f"min_size={c.min_size}, min_drop={c.min_drop}, min_gain={c.min_gain}, "
-                      f"max_tags={c.max_tags}, minimal={c.minimal}",
+        "search parameters": ", ".join(f"{k}={v}" for k, v in c.search_params.items()),
         "samples searched": f"{results.num_used} of {results.num_samples}",
     }
+    sig = results.significance or {}
+    if sig:
+        params["significance"] = (
+            f"{sig['procedure']}, family-wise over <= {sig['family_size']:,.0f} tag sets; "
+            + (f"{sig['num_not_significant']} modes of the definition left out as possible "
+               f"chance findings at alpha={sig['alpha']}" if sig.get("alpha") is not None
+               else "nothing left out (alpha=None)"))
     if results.metrics_info:
         params["CLIP model"] = results.metrics_info.get("model")
         params["caption template"] = results.metrics_info.get("caption_template")
     if results.validation:
         v = results.validation
-        params["held-out data"] = (f"{v['holdout']}: {v['num_holding']} of {len(v['modes'])} modes "
-                                   f"hold; drop correlation r={_fmt(v.get('pearson'), '.2f')}")
+        params["held-out data"] = (
+            f"{v['holdout']}: {v.get('num_confirmed', v['num_holding'])} of {len(v['modes'])} "
+            f"modes confirmed ({v.get('procedure', 'definition only')}, "
+            f"alpha={v.get('alpha', '–')}); drop correlation r={_fmt(v.get('pearson'), '.2f')}")
     rows = "".join(f"<tr><th class=l>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                    for k, v in params.items())
     chart_html = f'<img src="{chart}" alt="drops per class">' if chart else ""

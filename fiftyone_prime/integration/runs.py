@@ -15,7 +15,10 @@ from typing import Any, Optional, Union
 
 import fiftyone.core.runs as focr
 
-from fiftyone_prime.core.types import FailureMode
+from fiftyone_prime.core.significance import PROCEDURE
+from fiftyone_prime.core.types import FailureMode, SearchParams
+
+from .rows import text_table
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +74,12 @@ class FailureModeRunConfig(focr.RunConfig):
         label_field: the ground-truth ``Classification`` field
         pred_field: the predicted ``Classification`` field
         tags_fields: the fields the tags were read from
-        tag_kinds: the kind of each of ``tags_fields``
-        min_size, min_drop, min_gain, max_tags, minimal: the search thresholds
+        search_params: the :class:`fiftyone_prime.core.SearchParams` as a dict
+        procedure: the multiple-testing procedure that adjusted the p-values
         save_views: whether saved views were created
-        **kwargs: any other JSON-serializable parameters
+        **kwargs: any other JSON-serializable parameters. Runs stored by
+            version 0.1 kept the thresholds as separate attributes; they are
+            read into ``search_params``
     """
 
     def __init__(
@@ -82,38 +87,29 @@ class FailureModeRunConfig(focr.RunConfig):
         label_field=None,
         pred_field=None,
         tags_fields=None,
-        tag_kinds=None,
-        min_size=30,
-        min_drop=0.2,
-        min_gain=0.1,
-        max_tags=3,
-        minimal=True,
+        search_params=None,
+        procedure=PROCEDURE,
         save_views=True,
         **kwargs,
     ):
         kwargs.pop("method", None)
+        kwargs.pop("tag_kinds", None)  # stored by version 0.1, never read
+        legacy = {k: kwargs.pop(k) for k in SearchParams.names() if k in kwargs}
+        if search_params is None:
+            # Version 0.1 had no significance filter: its runs kept every mode.
+            search_params = {"alpha": None, **legacy} if legacy else {}
         super().__init__(method=METHOD, **kwargs)
         self.label_field = label_field
         self.pred_field = pred_field
         self.tags_fields = list(tags_fields or [])
-        self.tag_kinds = list(tag_kinds or [])
-        self.min_size = min_size
-        self.min_drop = min_drop
-        self.min_gain = min_gain
-        self.max_tags = max_tags
-        self.minimal = minimal
+        self.search_params = SearchParams.from_dict(dict(search_params)).to_dict()
+        self.procedure = procedure
         self.save_views = save_views
 
     @property
-    def search_params(self) -> dict[str, Any]:
-        """The thresholds as keyword arguments of the core search."""
-        return dict(
-            min_size=self.min_size,
-            min_drop=self.min_drop,
-            min_gain=self.min_gain,
-            max_tags=self.max_tags,
-            minimal=self.minimal,
-        )
+    def params(self) -> SearchParams:
+        """The search parameters as a :class:`fiftyone_prime.core.SearchParams`."""
+        return SearchParams.from_dict(self.search_params)
 
 
 class FailureModeRun(focr.Run):
@@ -147,6 +143,10 @@ class FailureModeResults(focr.RunResults):
         num_missing_label: samples left out for lacking a label
         num_missing_prediction: samples left out for lacking a prediction
         num_tags: the number of distinct tags seen
+        significance (None): how the modes were tested: the procedure,
+            ``alpha``, a bound of the number of tag sets tested, the
+            corrected per-set level, and how many modes of the definition
+            were left out as not significant
         metrics_info (None): how the CLIP metrics were computed (model,
             caption template), once :func:`compute_failure_mode_metrics` ran
         validation (None): the held-out re-measurement of
@@ -166,6 +166,7 @@ class FailureModeResults(focr.RunResults):
         num_missing_label=0,
         num_missing_prediction=0,
         num_tags=0,
+        significance=None,
         metrics_info=None,
         validation=None,
         backend=None,
@@ -182,6 +183,7 @@ class FailureModeResults(focr.RunResults):
         self.num_missing_label = num_missing_label
         self.num_missing_prediction = num_missing_prediction
         self.num_tags = num_tags
+        self.significance = significance
         self.metrics_info = metrics_info
         self.validation = validation
 
@@ -250,29 +252,24 @@ class FailureModeResults(focr.RunResults):
             f"PRIME run '{self.key}': {len(self._modes)} failure modes over "
             f"{self.num_used} samples ({self.num_tags} tags)"
         ]
+        sig = self.significance or {}
+        if sig.get("alpha") is not None:
+            lines.append(
+                f"significant at alpha={sig['alpha']:g} ({sig['procedure']}, family-wise over "
+                f"<= {sig['family_size']:,.0f} tag sets); {sig['num_not_significant']} more met "
+                "the definition but could be chance (alpha=None keeps them)"
+            )
+        elif sig:
+            lines.append(
+                f"every mode of the definition (alpha=None); adjusted p-values are "
+                f"{sig['procedure']} over <= {sig['family_size']:,.0f} tag sets"
+            )
         if self.num_missing_label or self.num_missing_prediction:
             lines.append(
                 f"left out: {self.num_missing_label} without a label, "
                 f"{self.num_missing_prediction} without a prediction"
             )
-        with_metrics = any(m.metrics for m in self._modes)
-        header = f"{'class':<20} {'tags':<40} {'size':>6} {'acc':>7} {'class acc':>9} {'drop':>7}"
-        if with_metrics:
-            header += f" {'sim':>6} {'sim sd':>6} {'AUROC':>6}"
-        lines += [header, "-" * len(header)]
-        for m in self._modes:
-            tags = " + ".join(m.tags)
-            line = (
-                f"{str(m.group)[:20]:<20} {tags[:40]:<40} {m.size:>6} {m.accuracy:>7.1%} "
-                f"{m.group_accuracy:>9.1%} {m.drop * 100:>6.1f}p"
-            )
-            if with_metrics:
-                mm = m.metrics or {}
-                line += "".join(
-                    f" {mm[k]:>6.3f}" if isinstance(mm.get(k), float) else f" {'-':>6}"
-                    for k in ("similarity_mean", "similarity_std", "auroc")
-                )
-            lines.append(line)
+        lines += text_table(self._modes, with_metrics=any(m.metrics for m in self._modes))
         return "\n".join(lines)
 
     def serialize(self, reflective=False):
@@ -285,6 +282,7 @@ class FailureModeResults(focr.RunResults):
             "num_missing_label": self.num_missing_label,
             "num_missing_prediction": self.num_missing_prediction,
             "num_tags": self.num_tags,
+            "significance": self.significance,
             "metrics_info": self.metrics_info,
             "validation": self.validation,
         }

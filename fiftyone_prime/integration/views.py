@@ -11,6 +11,8 @@ from bson import json_util
 import fiftyone.core.utils as fou
 from fiftyone import ViewField as F
 
+from .rows import describe
+
 logger = logging.getLogger(__name__)
 
 # FiftyOne's limit on saved view names.
@@ -30,18 +32,7 @@ def view_slug(name: str) -> str:
 
 def view_description(mode, run_key: str) -> str:
     """A one-paragraph description of a failure mode, stored on its saved view."""
-    tags = ", ".join(mode.tags)
-    text = (
-        f"PRIME failure mode of class '{mode.group}' with tags {{{tags}}}: accuracy "
-        f"{mode.accuracy:.1%} ({mode.num_correct}/{mode.size}) vs {mode.group_accuracy:.1%} "
-        f"for the class (n={mode.group_size}), a drop of {mode.drop * 100:.1f} points."
-    )
-    metrics = getattr(mode, "metrics", None)
-    if metrics:
-        parts = [f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, (int, float))]
-        if parts:
-            text += " CLIP metrics: " + ", ".join(parts) + "."
-    return text + f" Run '{run_key}'."
+    return describe(mode, run_key)
 
 
 def failure_mode_view(samples, label_field: str, pred_field: str, group, sources, tag_keys):

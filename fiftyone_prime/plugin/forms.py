@@ -6,9 +6,7 @@ import fiftyone as fo
 import fiftyone.operators.types as types
 
 import fiftyone_prime as fp
-from fiftyone_prime.core.types import SearchParams
-
-_DEFAULTS = SearchParams()
+from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 
 def label_fields(view, classes) -> list[str]:
@@ -90,25 +88,46 @@ def field_pickers(ctx, inputs, view) -> bool:
 def search_knobs(inputs) -> None:
     """Adds the search thresholds with the project's defaults."""
     inputs.int(
-        "min_size", default=_DEFAULTS.min_size, min=1, label="Minimum size",
+        "min_size", default=DEFAULT_PARAMS.min_size, min=1, label="Minimum size",
         description="The least number of samples in a failure mode (PRIME's s)",
     )
     inputs.float(
-        "min_drop", default=_DEFAULTS.min_drop, min=0.0, max=1.0, label="Minimum drop",
+        "min_drop", default=DEFAULT_PARAMS.min_drop, min=0.0, max=1.0, label="Minimum drop",
         description="The least accuracy drop against the class's accuracy (PRIME's a)",
     )
     inputs.float(
-        "min_gain", default=_DEFAULTS.min_gain, min=0.0, max=1.0, label="Minimum gain",
+        "min_gain", default=DEFAULT_PARAMS.min_gain, min=0.0, max=1.0, label="Minimum gain",
         description="The least accuracy gain from removing any tag subset (PRIME's b)",
     )
     inputs.int(
-        "max_tags", default=_DEFAULTS.max_tags, min=1, max=5, label="Maximum tags",
+        "max_tags", default=DEFAULT_PARAMS.max_tags, min=1, max=5, label="Maximum tags",
         description="The largest number of tags in a failure mode",
     )
     inputs.bool(
-        "minimal", default=_DEFAULTS.minimal, label="Minimal sets only",
+        "minimal", default=DEFAULT_PARAMS.minimal, label="Minimal sets only",
         description="Leave out sets that contain a smaller failure mode",
     )
+    inputs.bool(
+        "significant_only", default=DEFAULT_PARAMS.alpha is not None,
+        label="Significant modes only",
+        description="Leave out failure modes that could be chance findings (family-wise "
+                    "adjusted p-value above the level below); untick to see every mode "
+                    "of the definition, as the PRIME paper does",
+    )
+    inputs.float(
+        "alpha", default=DEFAULT_PARAMS.alpha, min=0.0, max=1.0, label="Significance level",
+        description="The family-wise error rate: the chance that any reported mode is noise",
+    )
+
+
+def search_params(params) -> SearchParams:
+    """The :class:`SearchParams` from the form's values (absent ones take the
+    defaults); validated here, once, before the run starts."""
+    values = {name: params[name] for name in SearchParams.names()
+              if params.get(name) is not None}
+    if not params.get("significant_only", True):
+        values["alpha"] = None
+    return SearchParams.from_dict(values)
 
 
 def new_run_key(ctx, inputs, default="prime") -> bool:

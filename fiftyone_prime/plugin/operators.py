@@ -8,6 +8,8 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 import fiftyone_prime as fp
+from fiftyone_prime.core.types import DEFAULT_PARAMS
+from fiftyone_prime.integration.rows import columns, format_p, mode_row
 
 from . import forms
 
@@ -15,18 +17,8 @@ PLUGIN_NAME = "@fiftyone-prime/prime"
 
 
 def _mode_rows(results) -> list[dict]:
-    return [
-        {
-            "class": str(m.group),
-            "tags": " + ".join(m.tags),
-            "size": m.size,
-            "accuracy": round(m.accuracy, 4),
-            "class_accuracy": round(m.group_accuracy, 4),
-            "drop": round(m.drop, 4),
-            "view": m.view_name,
-        }
-        for m in results.failure_modes
-    ]
+    with_metrics = any(m.metrics for m in results.failure_modes)
+    return [mode_row(m, with_metrics) for m in results.failure_modes]
 
 
 def _execute(operator, sample_collection, params, delegate=False):
@@ -84,20 +76,18 @@ class FindFailureModes(foo.Operator):
             pred_field=p.get("pred_field", "predictions"),
             tags_field=p.get("tags_fields") or "prime_tags",
             run_key=p.get("run_key", "prime"),
-            min_size=p.get("min_size", 30),
-            min_drop=p.get("min_drop", 0.2),
-            min_gain=p.get("min_gain", 0.1),
-            max_tags=p.get("max_tags", 3),
-            minimal=p.get("minimal", True),
+            **forms.search_params(p).to_dict(),
             save_views=p.get("save_views", True),
             overwrite=p.get("overwrite", False),
             progress=_progress_callback(ctx, "Saving views"),
         )
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
+        significance = results.significance or {}
         return {
             "run_key": results.key,
             "num_failure_modes": len(results),
+            "num_not_significant": significance.get("num_not_significant", 0),
             "num_used": results.num_used,
             "failure_modes": _mode_rows(results),
         }
@@ -105,17 +95,19 @@ class FindFailureModes(foo.Operator):
     def resolve_output(self, ctx):
         outputs = types.Object()
         outputs.int("num_failure_modes", label="Failure modes found")
+        outputs.int("num_not_significant", label="Left out as possible chance findings")
         table = types.TableView()
-        for key, label in (("class", "Class"), ("tags", "Tags"), ("size", "Size"),
-                           ("accuracy", "Accuracy"), ("class_accuracy", "Class accuracy"),
-                           ("drop", "Drop"), ("view", "Saved view")):
-            table.add_column(key, label=label)
+        for column in columns(with_metrics=False):
+            table.add_column(column.key, label=column.label)
+        table.add_column("view", label="Saved view")
         outputs.list("failure_modes", types.Object(), label="Failure modes", view=table)
         return types.Property(outputs, view=types.View(label="PRIME search complete"))
 
     def __call__(self, sample_collection, *, label_field="ground_truth",
                  pred_field="predictions", tags_field="prime_tags", run_key="prime",
-                 min_size=30, min_drop=0.2, min_gain=0.1, max_tags=3, minimal=True,
+                 min_size=DEFAULT_PARAMS.min_size, min_drop=DEFAULT_PARAMS.min_drop,
+                 min_gain=DEFAULT_PARAMS.min_gain, max_tags=DEFAULT_PARAMS.max_tags,
+                 minimal=DEFAULT_PARAMS.minimal, alpha=DEFAULT_PARAMS.alpha,
                  save_views=True, overwrite=False, delegate=False):
         """Runs the operator from Python, through FiftyOne's operator machinery.
 
@@ -126,8 +118,8 @@ class FindFailureModes(foo.Operator):
         params = dict(
             label_field=label_field, pred_field=pred_field, tags_fields=tags_fields,
             run_key=run_key, min_size=min_size, min_drop=min_drop, min_gain=min_gain,
-            max_tags=max_tags, minimal=minimal, save_views=save_views, overwrite=overwrite,
-            delegate=delegate,
+            max_tags=max_tags, minimal=minimal, significant_only=alpha is not None,
+            alpha=alpha, save_views=save_views, overwrite=overwrite, delegate=delegate,
         )
         return _execute(self, sample_collection, params, delegate)
 
@@ -161,7 +153,7 @@ class LoadFailureMode(foo.Operator):
                         m.view_name,
                         label=f"{m.group}: {' + '.join(m.tags)}",
                         description=(f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the class, "
-                                     f"{m.size} samples"),
+                                     f"{m.size} samples, adjusted p {format_p(m.adjusted_p_value)}"),
                     )
                 inputs.enum("view_name", choices.values(), required=True,
                             default=choices.values()[0], label="Failure mode", view=choices)

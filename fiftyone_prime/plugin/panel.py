@@ -6,9 +6,14 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 import fiftyone_prime as fp
+from fiftyone_prime.integration.rows import columns, mode_row
 
 #: Sort keys offered by the panel: failure-mode attributes, then CLIP metrics.
-SORT_KEYS = ("drop", "size", "accuracy", "auroc", "similarity_mean", "similarity_std")
+SORT_KEYS = ("drop", "adjusted_p_value", "size", "accuracy", "auroc", "similarity_mean",
+             "similarity_std")
+
+#: Sort keys whose best values are the smallest.
+_ASCENDING = ("adjusted_p_value", "accuracy", "similarity_std")
 
 _MAX_BUTTONS = 100
 
@@ -16,27 +21,11 @@ _MAX_BUTTONS = 100
 def panel_rows(dataset, run_key: str, sort_by: str = "drop") -> list[dict]:
     """The rows the panel shows for a run, sorted (modes lacking a metric last)."""
     results = fp.load_failure_modes(dataset, run_key)
-    ascending = sort_by in ("accuracy", "similarity_std")
     try:
-        modes = results.sorted(sort_by, reverse=not ascending)
+        modes = results.sorted(sort_by, reverse=sort_by not in _ASCENDING)
     except ValueError:  # a metric this run does not have yet
         modes = results.sorted("drop")
-    rows = []
-    for m in modes:
-        metrics = m.metrics or {}
-        rows.append({
-            "class": str(m.group),
-            "tags": " + ".join(m.tags),
-            "size": m.size,
-            "accuracy": f"{m.accuracy:.1%}",
-            "class_accuracy": f"{m.group_accuracy:.1%}",
-            "drop": f"{m.drop * 100:.1f}",
-            "auroc": f"{metrics['auroc']:.3f}" if isinstance(metrics.get("auroc"), float) else "–",
-            "similarity": (f"{metrics['similarity_mean']:.3f}"
-                           if isinstance(metrics.get("similarity_mean"), float) else "–"),
-            "view": m.view_name or "",
-        })
-    return rows
+    return [mode_row(m) for m in modes]
 
 
 class FailureModesPanel(foo.Panel):
@@ -98,11 +87,8 @@ class FailureModesPanel(foo.Panel):
                    view=types.DropdownView(), on_change=self.on_change_sort)
         rows = ctx.panel.state.rows or []
         table = types.TableView()
-        for key, label in (("class", "Class"), ("tags", "Tags"), ("size", "Size"),
-                           ("accuracy", "Accuracy"), ("class_accuracy", "Class acc."),
-                           ("drop", "Drop (pts)"), ("similarity", "CLIP sim"),
-                           ("auroc", "AUROC")):
-            table.add_column(key, label=label)
+        for column in columns(with_metrics=True):
+            table.add_column(column.key, label=column.label)
         panel.list("rows", types.Object(), view=table, default=rows)
         for i, row in enumerate(rows[:_MAX_BUTTONS]):
             if row["view"]:

@@ -35,6 +35,12 @@ def test_panel_rows_sort_by_attributes_and_metrics(planted):
         ("dog", "blur", "50.0", "prime dog: blur"),
     ]
     assert [r["class"] for r in panel_rows(planted, "prime", "accuracy")] == ["cat", "dog"]
+    by_p = sorted(fp.load_failure_modes(planted, "prime").failure_modes,
+                  key=lambda m: m.adjusted_p_value)
+    assert by_p[0].adjusted_p_value < by_p[1].adjusted_p_value
+    rows = panel_rows(planted, "prime", "adjusted_p_value")
+    assert [r["class"] for r in rows] == [m.group for m in by_p]
+    assert all(r["adjusted_p_value"] != "–" and r["accuracy_ci"] != "–" for r in rows)
     # No metrics yet: sorting by AUROC falls back to the drop order.
     assert [r["auroc"] for r in panel_rows(planted, "prime", "auroc")] == ["–", "–"]
 

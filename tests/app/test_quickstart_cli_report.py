@@ -45,7 +45,7 @@ def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
         assert set(dataset.distinct("ground_truth.label")) <= set(CLASSES)
         assert dataset.exists("prime_properties").count() == 400
         results = fp.load_failure_modes(dataset, "quickstart")
-        assert results.config.min_size == 30
+        assert results.config.params.min_size == 30
         assert (tmp_path / "report" / "index.html").exists()
         # A second run replaces the quickstart's own dataset.
         again = cli("quickstart", "--samples", "300", "--dataset", "prime-qs-test",

@@ -9,6 +9,7 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 
 import fiftyone_prime as fp
+from fiftyone_prime.integration.rows import format_p
 from tests.fo_env import run_python
 
 from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples
@@ -54,7 +55,8 @@ def test_saved_views_hold_exactly_the_failure_mode_samples(planted):
             assert not set(mode.tags) <= set(tags)
         info = planted.get_saved_view_info(mode.view_name)
         assert f"class '{mode.group}'" in info["description"]
-        assert f"({mode.num_correct}/{mode.size})" in info["description"]
+        assert f"({mode.num_correct}/{mode.size};" in info["description"]
+        assert f"adjusted p = {format_p(mode.adjusted_p_value)}" in info["description"]
         assert "80.0% for the class" in info["description"]
         assert f"n={mode.group_size}" in info["description"]
 

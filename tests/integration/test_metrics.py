@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.stats import hypergeom
 import torch
 
 import fiftyone as fo
@@ -99,28 +100,54 @@ def test_metrics_need_a_failure_mode_run(planted_images, tiny_encoder):
                                         caption_template="a photo")
 
 
-def test_validation_on_a_holdout_split(make_dataset, tmp_path):
-    found = add_planted(make_dataset())
-    results = fp.find_failure_modes(found)
-    # Held-out data: the cat mode is there again (even worse), the dog mode is not.
+def _holdout(make_dataset, snow_only, night_only):
+    """Held-out data: the cat mode is there again (even worse), the dog mode is not."""
     blocks = [
         (35, "cat", ["snow", "night"], False), (5, "cat", ["snow", "night"], True),
-        (50, "cat", ["snow"], True), (50, "cat", ["night"], True), (60, "cat", ["grass"], True),
+        (snow_only, "cat", ["snow"], True), (night_only, "cat", ["night"], True),
+        (60, "cat", ["grass"], True),
         (40, "dog", ["blur"], True), (60, "dog", ["grass"], True), (10, "dog", ["grass"], False),
     ]
     holdout = make_dataset()
     holdout.add_samples(planted_samples(blocks, prefix="h"))
+    return holdout
+
+
+def test_validation_on_a_holdout_split(make_dataset, tmp_path):
+    found = add_planted(make_dataset())
+    results = fp.find_failure_modes(found)
+    holdout = _holdout(make_dataset, snow_only=80, night_only=80)
     plot = tmp_path / "plots" / "generalization.png"
     validation = fp.validate_failure_modes(results, holdout, plot_path=str(plot))
     cat, dog = validation["modes"]
     assert (cat["size"], cat["holds"], dog["size"], dog["holds"]) == (40, True, 40, False)
     assert cat["accuracy"] == pytest.approx(5 / 40)
-    assert cat["group_accuracy"] == pytest.approx(165 / 200)
+    assert cat["group_accuracy"] == pytest.approx(225 / 260)
     assert dog["drop"] == pytest.approx(100 / 110 - 1.0)
-    assert validation["num_holding"] == 1 and validation["holdout_samples"] == 310
+    # The held-out test: Fisher's p-value there, BH over the two modes tested.
+    assert cat["p_value"] == pytest.approx(hypergeom.sf(35 - 1, 260, 35, 40))
+    assert dog["p_value"] == pytest.approx(1.0)
+    assert cat["adjusted_p_value"] == pytest.approx(cat["p_value"] * 2)
+    assert (cat["confirmed"], dog["confirmed"]) == (True, False)
+    assert validation["alpha"] == 0.05 and validation["procedure"] == "benjamini-hochberg"
+    assert validation["num_holding"] == 1 and validation["num_confirmed"] == 1
+    assert validation["holdout_samples"] == 370
     assert plot.exists() and plot.stat().st_size > 1000
     reloaded = fp.load_failure_modes(found, "prime")
-    assert reloaded.validation["modes"][0]["holds"] is True
+    assert reloaded.validation["modes"][0]["confirmed"] is True
+
+
+def test_validation_checks_minimality_on_the_holdout(make_dataset):
+    """With fewer snow-only images, {snow} alone drops accuracy by >= 20 points on
+    the held-out data, so {snow, night} is no longer a minimal failure mode there."""
+    found = add_planted(make_dataset())
+    results = fp.find_failure_modes(found)
+    holdout = _holdout(make_dataset, snow_only=50, night_only=80)
+    cat = fp.validate_failure_modes(results, holdout)["modes"][0]
+    assert cat["drop"] > 0.6 and cat["holds"] is False and cat["confirmed"] is False
+    not_minimal = fp.find_failure_modes(found, run_key="not_minimal", minimal=False)
+    cat = fp.validate_failure_modes(not_minimal, holdout)["modes"][0]
+    assert cat["tags"] == ["night", "snow"] and cat["holds"] is True
 
 
 def test_validation_correlation_across_modes(make_dataset):

@@ -6,7 +6,7 @@ import yaml
 
 import fiftyone.operators as foo
 from fiftyone.operators.delegated import DelegatedOperationService
-from fiftyone.operators.executor import ExecutionContext, ExecutionRunState
+from fiftyone.operators.executor import ExecutionContext, ExecutionError, ExecutionRunState
 from fiftyone.operators.registry import OperatorRegistry
 
 import fiftyone_prime as fp
@@ -211,3 +211,40 @@ def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
     assert result.result["num_scored"] == 2
     assert result.result["model"] == f"open_clip:{name}@tiny.pt"
     assert all("auroc" in m.metrics for m in fp.load_failure_modes(dataset, "prime").failure_modes)
+
+
+def test_find_form_defaults_are_the_sdks_and_include_significance(planted):
+    from fiftyone_prime.core import DEFAULT_PARAMS
+
+    props = resolve_inputs(FIND, planted, {})
+    for name, value in DEFAULT_PARAMS.to_dict().items():
+        assert props[name].default == value, name
+    assert props["significant_only"].default is True
+
+
+def test_find_operator_can_keep_every_mode_and_shows_p_values(planted):
+    result = foo.execute_operator(
+        FIND, dict(view=planted.view()),
+        params={"label_field": "ground_truth", "pred_field": "predictions",
+                "tags_fields": ["prime_tags"], "run_key": "all", "significant_only": False,
+                "min_size": 5},
+    )
+    results = fp.load_failure_modes(planted, "all")
+    assert results.config.params.alpha is None and results.config.params.min_size == 5
+    rows = result.result["failure_modes"]
+    assert len(rows) == len(results) >= 2
+    assert [r["adjusted_p_value"] for r in rows] == [
+        fp_format_p(m.adjusted_p_value) for m in results.failure_modes]
+    assert rows[0]["accuracy_ci"] == "12.7–41.2%"
+    with pytest.raises(ExecutionError, match="alpha"):
+        foo.execute_operator(FIND, dict(view=planted.view()),
+                             params={"label_field": "ground_truth", "pred_field": "predictions",
+                                     "tags_fields": ["prime_tags"], "run_key": "bad",
+                                     "alpha": 2.0})
+    assert "bad" not in planted.list_runs()
+
+
+def fp_format_p(p):
+    from fiftyone_prime.integration.rows import format_p
+
+    return format_p(p)
