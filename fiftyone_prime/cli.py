@@ -45,6 +45,10 @@ def _add_search_args(p):
                    help=f"family-wise significance level; 'none' keeps every mode of the "
                         f"definition (default: {d.alpha})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run")
+    p.add_argument("--max-views", type=int, default=None,
+                   help="save views for at most this many failure modes, those with the "
+                        "largest drops; all modes stay in the results (default: the SDK's "
+                        "DEFAULT_MAX_VIEWS)")
 
 
 def _alpha(text: str):
@@ -72,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     q = sub.add_parser("quickstart", help="run the whole method on Fashion-MNIST (offline)")
-    q.add_argument("--samples", type=int, default=None, help="use a subset (default: all 10,000)")
+    q.add_argument("--samples", type=_positive_int, default=None,
+                   help="use a subset (default: all 10,000)")
     q.add_argument("--dataset", default="prime-quickstart", help="the dataset to (re)create")
     q.add_argument("--clip-checkpoint", default=None,
                    help="a local open_clip checkpoint for CLIP tags and metrics")
@@ -117,6 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1, with a one-line error otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
+    return value
+
+
 def _load(name):
     import fiftyone as fo
 
@@ -127,10 +143,32 @@ def _load(name):
 
 
 def _search(fp, dataset, args, tags_field=None):
+    # --max-views is passed only when given, so the default lives in the SDK.
+    extra = {} if args.max_views is None else {"max_views": args.max_views}
     return fp.find_failure_modes(
         dataset, label_field=args.label_field, pred_field=args.pred_field,
         tags_field=tags_field or args.tags_field, run_key=args.run_key,
-        overwrite=args.overwrite, **search_params(args).to_dict())
+        overwrite=args.overwrite, **extra, **search_params(args).to_dict())
+
+
+def _report(fp, dataset, run_key, out_dir, overwrite):
+    """Writes the report; a folder that cannot be written is a one-line error."""
+    try:
+        return fp.export_report(dataset, run_key, out_dir, overwrite=overwrite)
+    except OSError as e:
+        raise ValueError(
+            f"cannot write the report to '{out_dir}': {e.strerror or e}"
+        ) from None
+
+
+def _check_metrics_model(model: str) -> None:
+    """The weight-free 'properties' tagger has no text encoder to score captions."""
+    if model == "properties":
+        raise ValueError(
+            "metrics need an image-text model such as 'open_clip:ViT-B-32' or "
+            "'transformers:<id or directory>'; 'properties' is a tagger only and cannot "
+            "score captions"
+        )
 
 
 def main(argv=None) -> int:
@@ -164,13 +202,14 @@ def main(argv=None) -> int:
         elif args.command == "search":
             print(_search(fp, dataset, args).summary())
         elif args.command == "metrics":
+            _check_metrics_model(args.model)
             r = fp.compute_failure_mode_metrics(
                 dataset, args.run_key, model=args.model, pretrained=args.pretrained,
                 caption_template=args.caption_template, embeddings_field=args.embeddings_field,
                 device=args.device, batch_size=args.batch_size)
             print(r.summary())
         elif args.command == "report":
-            print(fp.export_report(dataset, args.run_key, args.out_dir, overwrite=args.overwrite))
+            print(_report(fp, dataset, args.run_key, args.out_dir, args.overwrite))
         elif args.command == "run":
             clip = args.model != "properties"
             tags_field = args.tags_field[0]
@@ -184,7 +223,7 @@ def main(argv=None) -> int:
                     dataset, args.run_key, model=args.model, pretrained=args.pretrained,
                     embeddings_field="prime_embedding", device=args.device)
             print(results.summary())
-            print(fp.export_report(dataset, args.run_key, args.report_dir, overwrite=True))
+            print(_report(fp, dataset, args.run_key, args.report_dir, True))
     except (ValueError, TypeError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

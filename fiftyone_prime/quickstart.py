@@ -127,6 +127,17 @@ def build_dataset(name, images, labels, preds, conf, image_dir):
     return dataset
 
 
+def _validate_max_samples(max_samples) -> None:
+    """Refuses a subset size that is not a whole number >= 2, before anything is made."""
+    if max_samples is None:
+        return
+    if isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 2:
+        raise ValueError(
+            "`max_samples` must be a whole number >= 2 (two-fold cross-fitting needs an image "
+            f"per fold), or None for all 10,000; got {max_samples!r}"
+        )
+
+
 def run_quickstart(
     *,
     max_samples: Optional[int] = None,
@@ -142,7 +153,8 @@ def run_quickstart(
     """Runs the whole pipeline on Fashion-MNIST; returns what it made.
 
     Args:
-        max_samples (None): use a random subset of this size (all 10,000 by default)
+        max_samples (None): use a random subset of this size, at least 2 (all
+            10,000 by default)
         dataset_name ("prime-quickstart"): the persistent dataset to (re)create
         image_dir (None): where to write the PNGs; defaults to a folder in
             FiftyOne's default dataset directory
@@ -156,6 +168,7 @@ def run_quickstart(
     Returns:
         a dict with the dataset name, run key, tagger, counts, report path and timings
     """
+    _validate_max_samples(max_samples)
     import fiftyone as fo
 
     import fiftyone_prime as fp

@@ -40,6 +40,7 @@ def find_failure_modes(
     minimal: bool = DEFAULT_PARAMS.minimal,
     alpha: Optional[float] = DEFAULT_PARAMS.alpha,
     save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
     progress=None,
 ) -> FailureModeResults:
@@ -97,6 +98,10 @@ def find_failure_modes(
             adjusted p-value exceeds it are left out after the exact search.
             ``None`` keeps every mode of the definition, with its p-values
         save_views (True): whether to save a view per failure mode
+        max_views (:data:`fiftyone_prime.integration.views.DEFAULT_MAX_VIEWS`):
+            the most saved views to create; when there are more failure
+            modes, the ones with the largest drops get views and the others
+            stay in the results without one (the summary says how many)
         overwrite (False): whether to replace an existing run with the same
             key, and the views it saved. Views the run did not create are
             never touched
@@ -115,6 +120,7 @@ def find_failure_modes(
     """
     params = SearchParams(min_size=min_size, min_drop=min_drop, min_gain=min_gain,
                           max_tags=max_tags, minimal=minimal, alpha=alpha)
+    _validate_max_views(max_views)
     dataset = samples._root_dataset
     _validate_run_key(dataset, run_key, overwrite)
     fpf.validate_classification_field(samples, label_field, "label_field")
@@ -131,7 +137,7 @@ def find_failure_modes(
                          params=params)
     records = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
     if save_views:
-        records = _name_views(dataset, run_key, records, overwrite)
+        records = _name_views(dataset, run_key, records, overwrite, max_views)
     significance = outcome.significance
     logger.info(
         "Found %d failure modes (%d more met the definition but are not significant at "
@@ -144,6 +150,7 @@ def find_failure_modes(
         search_params=params.to_dict(),
         procedure=significance.procedure,
         save_views=save_views,
+        max_views=max_views,
     )
     return _finish_run(samples, run_key, config, records, inputs, len(names), sources,
                        overwrite=overwrite, save_views=save_views, progress=progress,
@@ -192,6 +199,7 @@ def apply_failure_modes(
     *,
     run_key: Optional[str] = None,
     save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
     progress=None,
 ) -> FailureModeResults:
@@ -212,6 +220,8 @@ def apply_failure_modes(
         run_key (None): the key of the new run; defaults to the source run's
             key (on another dataset) or ``<key>_applied``
         save_views (True): whether to save a view per failure mode
+        max_views (:data:`fiftyone_prime.integration.views.DEFAULT_MAX_VIEWS`):
+            the most saved views to create, as in :func:`find_failure_modes`
         overwrite (False): whether to replace an existing run with that key
         progress (None): as in :func:`find_failure_modes`
 
@@ -223,6 +233,7 @@ def apply_failure_modes(
             f"`results` must be FailureModeResults (see load_failure_modes()); got "
             f"{type(results).__name__}"
         )
+    _validate_max_views(max_views)
     config = results.config
     dataset = samples._root_dataset
     if run_key is None:
@@ -236,7 +247,7 @@ def apply_failure_modes(
 
     records = remeasure(results.failure_modes, inputs, config.params)
     if save_views:
-        records = _name_views(dataset, run_key, records, overwrite)
+        records = _name_views(dataset, run_key, records, overwrite, max_views)
     new_config = FailureModeRunConfig(
         label_field=config.label_field,
         pred_field=config.pred_field,
@@ -244,6 +255,7 @@ def apply_failure_modes(
         search_params=config.search_params,
         procedure="benjamini-hochberg",
         save_views=save_views,
+        max_views=max_views,
         source_dataset=results.samples._root_dataset.name,
         source_run_key=results.key,
     )
@@ -256,7 +268,8 @@ def apply_failure_modes(
 
 def _finish_run(samples, run_key, config, records, inputs, num_tags, sources, *, overwrite,
                 save_views, progress, significance=None) -> FailureModeResults:
-    """Builds the results, stores the run, then saves the views."""
+    """Builds the results, stores the run (with the ids of the views it will
+    create), then saves the views."""
     results = FailureModeResults(
         samples,
         config,
@@ -270,9 +283,12 @@ def _finish_run(samples, run_key, config, records, inputs, num_tags, sources, *,
         num_tags=num_tags,
         significance=significance,
     )
-    _store_run(samples, run_key, config, results, overwrite)
+    run = _store_run(samples, run_key, config, results, overwrite)
     if save_views:
-        _save_views(samples, results, sources, progress)
+        removed = _save_views(samples, results, sources, progress)
+        if removed:
+            _forget_views(results, removed)
+            run.save_run_results(samples, run_key, results, overwrite=True)
     return results
 
 
@@ -326,25 +342,57 @@ def _group_stats(labels: np.ndarray, correct: np.ndarray) -> dict:
     }
 
 
-def _name_views(dataset, run_key, records, overwrite):
-    """Assigns each failure mode a saved-view name; refuses names the user owns."""
-    owned = set()
+def _validate_max_views(max_views) -> None:
+    if isinstance(max_views, bool) or not isinstance(max_views, int) or max_views < 0:
+        raise ValueError(
+            f"`max_views` must be a whole number >= 0 (the most saved views a run creates); "
+            f"got {max_views!r}"
+        )
+
+
+def _top_by_drop(records, limit: int) -> set[int]:
+    """The indices of the ``limit`` records with the largest drops (ties keep
+    the search's order; modes whose drop is NaN come last)."""
+    def key(i):
+        drop = records[i].drop
+        return (drop != drop, -drop if drop == drop else 0.0, i)
+
+    return set(sorted(range(len(records)), key=key)[:limit])
+
+
+def _name_views(dataset, run_key, records, overwrite, max_views):
+    """Assigns saved-view names and new document ids to the failure modes with
+    the ``max_views`` largest drops; refuses names of views the run does not own.
+
+    Raises before anything is written when a name (or its slug) is taken by a
+    saved view that is not one of the views of the run being overwritten.
+    """
+    owned = []
     if overwrite and run_key in dataset.list_runs():
         old = dataset.load_run_results(run_key, cache=False)
-        owned = {fpv.view_slug(n) for n in (old.view_names if old else [])}
-    taken = {fpv.view_slug(n) for n in dataset.list_saved_views()} - owned
+        owned = old.view_ids if old else []
 
-    named, used, conflicts = [], set(), []
-    for m in records:
+    keep = _top_by_drop(records, max_views)
+    if len(records) > len(keep):
+        logger.warning(
+            "Saving views for the %d failure modes with the largest drops (max_views=%d); "
+            "the other %d stay in the results without a view",
+            len(keep), max_views, len(records) - len(keep),
+        )
+    ids = iter(fpv.new_view_ids(len(keep)))
+    named, used = [], set()
+    for i, m in enumerate(records):
+        if i not in keep:
+            named.append(dataclasses.replace(m, view_name=None, view_id=None))
+            continue
         base = fpv.view_name(run_key, m.group, m.tags)
-        name, i = base, 2
+        name, k = base, 2
         while fpv.view_slug(name) in used:  # two modes whose names differ only in punctuation
-            name, i = f"{base} ({i})", i + 1
-        slug = fpv.view_slug(name)
-        if slug in taken:
-            conflicts.append(name)
-        used.add(slug)
-        named.append(dataclasses.replace(m, view_name=name))
+            name, k = f"{base} ({k})", k + 1
+        used.add(fpv.view_slug(name))
+        named.append(dataclasses.replace(m, view_name=name, view_id=next(ids)))
+
+    conflicts = fpv.clashing_views(dataset, [m.view_name for m in named if m.view_name], owned)
     if conflicts:
         raise ValueError(
             f"Dataset '{dataset.name}' already has saved views that this run would need "
@@ -355,26 +403,46 @@ def _name_views(dataset, run_key, records, overwrite):
 
 
 def _store_run(samples, run_key, config, results, overwrite):
-    """Registers the run and saves its results before any view is created, so
-    an interrupted run can always be deleted with its views."""
+    """Registers the run and saves its results, with the ids of the views it
+    is about to create, before any view is written, so an interrupted run can
+    always be deleted with its views (listed or orphaned).
+
+    Returns:
+        the :class:`FailureModeRun`
+    """
     dataset = samples._root_dataset
     if overwrite and run_key in dataset.list_runs():
         delete_failure_modes(dataset, run_key)
     run = config.build()
     run.register_run(samples, run_key, overwrite=False)
     run.save_run_results(samples, run_key, results)
+    return run
 
 
-def _save_views(samples, results, sources, progress) -> None:
+def _save_views(samples, results, sources, progress) -> list[str]:
+    """Saves the views of the modes that have a view id; returns the names
+    removed again because another writer took them meanwhile."""
     config = results.config
     items = []
     for mode in results.failure_modes:
+        if not mode.view_id:
+            continue
         keys = list(zip(mode.tag_fields, mode.tag_labels))
         view = fpv.failure_mode_view(
             samples, config.label_field, config.pred_field, mode.group, sources, keys
         )
-        items.append((mode.view_name, view, fpv.view_description(mode, results.key)))
-    fpv.save_views(samples._root_dataset, items, progress=progress)
+        items.append((mode.view_id, mode.view_name, view,
+                      fpv.view_description(mode, results.key)))
+    return fpv.save_views(samples._root_dataset, items, progress=progress)
+
+
+def _forget_views(results, names) -> None:
+    """Drops the views named ``names`` from the results' modes."""
+    names = set(names)
+    results._set_failure_modes([
+        dataclasses.replace(m, view_name=None, view_id=None) if m.view_name in names else m
+        for m in results.failure_modes
+    ])
 
 
 def measure_modes(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
@@ -418,6 +486,7 @@ def remeasure(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
             adjusted_p_value=None if m.p_value is None else float(q),
             accuracy_ci=m.accuracy_ci,
             view_name=None,
+            view_id=None,
             metrics=None,
         )
         for mode, m, q in zip(modes, measured, adjusted)

@@ -44,14 +44,19 @@ class TagSource:
         return TAG_KINDS[self.kind].format(field=self.field)
 
     def match_expression(self, labels: Sequence[str]):
-        """An expression that matches samples carrying every label."""
+        """An expression that matches samples carrying every label.
+
+        The labels are MongoDB literals, so a label such as ``"$snow"`` or
+        ``"$ground_truth.label"`` is compared as text, never read as a field
+        path.
+        """
         labels = list(labels)
         if self.kind == "classification":
-            expr = F(self.label_path) == labels[0]
+            expr = F(self.label_path) == F.literal(labels[0])
             for label in labels[1:]:
-                expr &= F(self.label_path) == label
+                expr &= F(self.label_path) == F.literal(label)
             return expr
-        return F(self.label_path).if_null([]).contains(labels, all=True)
+        return F(self.label_path).if_null([]).contains(F.literal(labels), all=True)
 
 
 @dataclass

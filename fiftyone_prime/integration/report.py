@@ -174,7 +174,9 @@ def _drop_chart(results, path) -> Optional[str]:
     best = {g: max(m.drop for m in results.failure_modes if str(m.group) == g) for g in groups}
     counts = {g: sum(str(m.group) == g for m in results.failure_modes) for g in groups}
     fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(groups) + 2), 3.2), dpi=110)
-    ax.bar(groups, [best[g] * 100 for g in groups], color="#c62828")
+    ax.bar(range(len(groups)), [best[g] * 100 for g in groups], color="#c62828")
+    # Class names are text, never mathtext: a class "$\frac{1$" must not be parsed.
+    ax.set_xticks(range(len(groups)), [_plain_text(g) for g in groups])
     for x, g in enumerate(groups):
         ax.text(x, best[g] * 100, f"{counts[g]}", ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("largest accuracy drop (points)")
@@ -184,6 +186,11 @@ def _drop_chart(results, path) -> Optional[str]:
     fig.savefig(path)
     plt.close(fig)
     return os.path.basename(path)
+
+
+def _plain_text(text: str) -> str:
+    """Escapes the dollar signs that would make matplotlib parse mathtext."""
+    return text.replace("$", r"\$")
 
 
 def _page(results, sections, chart, dataset_name):

@@ -32,7 +32,10 @@ class SavedFailureMode(FailureMode):
 
     Attributes:
         view_name: the name of the saved view holding its samples, or ``None``
-            when views were not saved
+            when views were not saved (``save_views=False``, or beyond
+            ``max_views``)
+        view_id: the id of that saved view's document; the run owns the view
+            with this id (never a view found by name)
         tag_fields: for each tag (in the order of ``tags``), the field it was
             read from
         tag_labels: for each tag, its label in that field (the tag's name
@@ -41,6 +44,7 @@ class SavedFailureMode(FailureMode):
     """
 
     view_name: Optional[str] = None
+    view_id: Optional[str] = None
     tag_fields: tuple[str, ...] = ()
     tag_labels: tuple[str, ...] = ()
     metrics: Optional[dict] = None
@@ -77,6 +81,8 @@ class FailureModeRunConfig(focr.RunConfig):
         search_params: the :class:`fiftyone_prime.core.SearchParams` as a dict
         procedure: the multiple-testing procedure that adjusted the p-values
         save_views: whether saved views were created
+        max_views: the most saved views the run creates (the modes with the
+            largest drops get them)
         **kwargs: any other JSON-serializable parameters. Runs stored by
             version 0.1 kept the thresholds as separate attributes; they are
             read into ``search_params``
@@ -90,6 +96,7 @@ class FailureModeRunConfig(focr.RunConfig):
         search_params=None,
         procedure=PROCEDURE,
         save_views=True,
+        max_views=None,
         **kwargs,
     ):
         kwargs.pop("method", None)
@@ -105,6 +112,7 @@ class FailureModeRunConfig(focr.RunConfig):
         self.search_params = SearchParams.from_dict(dict(search_params)).to_dict()
         self.procedure = procedure
         self.save_views = save_views
+        self.max_views = max_views
 
     @property
     def params(self) -> SearchParams:
@@ -120,13 +128,17 @@ class FailureModeRun(focr.Run):
         return fields_ + list(self.config.tags_fields)
 
     def cleanup(self, samples, key):
+        """Deletes the saved views this run created, by the ids it recorded
+        before writing them: listed views and the unlisted documents an
+        interrupted save left behind. Views with other ids are kept, whatever
+        their names."""
         results = self.load_run_results(samples, key, cache=False, load_view=False)
         if results is None:
             return
         from .views import delete_views
 
-        deleted = delete_views(samples._root_dataset, results.view_names)
-        logger.debug("Deleted %d saved views of run '%s'", len(deleted), key)
+        deleted = delete_views(samples._root_dataset, results.view_ids)
+        logger.debug("Deleted %d saved views of run '%s'", deleted, key)
 
 
 class FailureModeResults(focr.RunResults):
@@ -200,6 +212,12 @@ class FailureModeResults(focr.RunResults):
         """The names of the saved views this run created."""
         return [m.view_name for m in self._modes if m.view_name]
 
+    @property
+    def view_ids(self) -> list[str]:
+        """The ids of the saved-view documents this run created (or was about
+        to create when it was interrupted)."""
+        return [m.view_id for m in self._modes if m.view_id]
+
     def __len__(self) -> int:
         return len(self._modes)
 
@@ -269,6 +287,9 @@ class FailureModeResults(focr.RunResults):
                 f"left out: {self.num_missing_label} without a label, "
                 f"{self.num_missing_prediction} without a prediction"
             )
+        if self.config.save_views and len(self.view_names) < len(self._modes):
+            lines.append(f"{len(self._modes) - len(self.view_names)} failure modes have no saved "
+                         f"view (max_views={self.config.max_views}); all are listed below")
         lines += text_table(self._modes, with_metrics=any(m.metrics for m in self._modes))
         return "\n".join(lines)
 

@@ -6,7 +6,7 @@ import datetime
 import logging
 from typing import Iterable
 
-from bson import json_util
+from bson import ObjectId, json_util
 
 import fiftyone.core.utils as fou
 from fiftyone import ViewField as F
@@ -54,101 +54,200 @@ def failure_mode_view(samples, label_field: str, pred_field: str, group, sources
     for field, label in tag_keys:
         by_field.setdefault(field, []).append(label)
     source_of = {s.field: s for s in sources}
-    expr = (F(f"{label_field}.label") == group) & (F(f"{pred_field}.label") != None)  # noqa: E711
+    # Labels are compared as literals: a class named "$cat" is not a field path.
+    expr = (F(f"{label_field}.label") == F.literal(group)) & (
+        F(f"{pred_field}.label") != None  # noqa: E711
+    )
     for field, labels in by_field.items():
         expr &= source_of[field].match_expression(labels)
     return samples.match(expr)
 
 
-# Saved views are written in chunks: each chunk's view documents first, then
-# one update of the dataset's list. Saving views one by one through
-# Dataset.save_view reloads and rewrites the dataset document per view
-# (~30 ms each), which dominated runs with hundreds of failure modes.
-_CHUNK = 200
+# ------------------------------------------------------------ saving by id
+#
+# A run owns the saved views whose documents it wrote, tracked by id. The ids
+# are generated (new_view_ids) and stored with the run's results before any
+# view document is written, so a run killed at any point can still be cleaned
+# up: delete_views removes the ids from the dataset's list and deletes the
+# documents with those ids, whether or not they were ever listed.
+#
+# The dataset's saved-view list is only changed with atomic $addToSet/$pull
+# updates on the dataset document, never by writing the whole list back, so
+# concurrent writers that do the same never lose each other's views. FiftyOne's
+# own Dataset.save_view() still reloads the list and writes it back whole; a
+# view of ours listed between its reload and its write would be dropped from
+# the list by it. save_views re-adds any of its ids missing from the list once
+# all chunks are written, which closes that window except for a write landing
+# after that final check (the views then stay owned by id and are still
+# deleted with the run).
+
+#: The most saved views a run creates by default; further failure modes stay
+#: in the results without a view.
+DEFAULT_MAX_VIEWS = 2000
+
+# Views are written in chunks (one insert_many and one list update each) so
+# the progress bar moves; the cost of saving N views is O(N).
+_CHUNK = 500
 
 
-def save_views(dataset, items, progress=None) -> None:
-    """Saves many views on a dataset, never overwriting an existing one.
+def new_view_ids(n: int) -> list[str]:
+    """Generates ``n`` ids for saved-view documents not written yet."""
+    return [str(ObjectId()) for _ in range(n)]
+
+
+def _db():
+    import fiftyone.core.odm as foo
+
+    return foo.get_db_conn()
+
+
+def _oids(ids) -> list[ObjectId]:
+    return [ObjectId(i) for i in ids]
+
+
+def listed_views(dataset) -> list[dict]:
+    """The ``{"_id", "name", "slug"}`` of the views on the dataset's saved-view
+    list, read from the database in one query."""
+    db = _db()
+    doc = db.datasets.find_one({"_id": dataset._doc.id}, {"saved_views": 1}) or {}
+    ids = doc.get("saved_views") or []
+    return list(db.views.find({"_id": {"$in": ids}}, {"name": 1, "slug": 1}))
+
+
+def clashing_views(dataset, names, owned_ids=()) -> list[str]:
+    """The names of listed views, not in ``owned_ids``, whose name or slug
+    equals one of ``names`` or their slugs."""
+    wanted = set(names) | {view_slug(n) for n in names}
+    owned = set(_oids(owned_ids))
+    return [
+        v["name"] for v in listed_views(dataset)
+        if v["_id"] not in owned and (v.get("name") in wanted or v.get("slug") in wanted)
+    ]
+
+
+def _view_document(dataset_id, view_id, name, view, description, now) -> dict:
+    return {
+        "_id": ObjectId(view_id),
+        "_dataset_id": dataset_id,
+        "name": name,
+        "description": description,
+        "slug": view_slug(name),
+        "view_stages": [json_util.dumps(s) for s in view._serialize(include_uuids=False)],
+        "created_at": now,
+        "last_modified_at": now,
+        "last_loaded_at": None,
+    }
+
+
+def save_views(dataset, items, progress=None) -> list[str]:
+    """Saves many views on a dataset under ids chosen beforehand.
+
+    A name already taken by a view that is not in ``items`` raises before
+    anything is written. A view saved under one of the names by another
+    writer while this runs wins: the view of ``items`` with that name is
+    deleted again, and its name is returned.
 
     Args:
         dataset: a :class:`fiftyone.core.dataset.Dataset`
-        items: a list of ``(name, view, description)``
+        items: a list of ``(view_id, name, view, description)``; the ids come
+            from :func:`new_view_ids` and were recorded by the caller first
         progress (None): a FiftyOne ``progress`` argument
+
+    Returns:
+        the names of the views removed again because of a clash that
+        appeared while saving (usually empty)
 
     Raises:
         ValueError: if a name (or its slug) is already taken
     """
+    ids = [item[0] for item in items]
+    names = [item[1] for item in items]
+    clashes = clashing_views(dataset, names, owned_ids=ids)
+    if clashes:
+        raise ValueError(
+            f"Dataset '{dataset.name}' already has saved views named {clashes[:3]}; "
+            "they are never overwritten"
+        )
+    db = _db()
+    dataset_id = dataset._doc.id
     with fou.ProgressBar(total=len(items), progress=progress, iters_str="views") as pb:
         for start in range(0, len(items), _CHUNK):
             chunk = items[start : start + _CHUNK]
-            try:
-                _save_chunk_fast(dataset, chunk)
-            except (AttributeError, ImportError, TypeError) as e:  # FiftyOne internals moved
-                logger.debug("Saving views one by one (%s)", e)
-                for name, view, description in chunk:
-                    dataset.save_view(name, view, description=description)
+            now = datetime.datetime.utcnow()
+            docs = [_view_document(dataset_id, *item, now) for item in chunk]
+            db.views.insert_many(docs, ordered=False)
+            _add_to_list(db, dataset_id, [d["_id"] for d in docs], now)
             pb.update(len(chunk))
+    lost = _unlisted(db, dataset_id, ids)
+    if lost:
+        logger.debug("Re-adding %d views dropped from the list by another writer", len(lost))
+        _add_to_list(db, dataset_id, lost, datetime.datetime.utcnow())
+    removed = _remove_late_clashes(dataset, ids, names)
+    dataset._doc.reload("saved_views")
+    return removed
 
 
-def _save_chunk_fast(dataset, chunk) -> None:
-    import fiftyone.core.odm as foo
-
-    doc = dataset._doc
-    doc.reload("saved_views")
-    taken = {v.slug for v in doc.get_saved_views()} | {v.name for v in doc.get_saved_views()}
-    now = datetime.datetime.utcnow()
-    view_docs = []
-    for name, view, description in chunk:
-        slug = view_slug(name)
-        if slug in taken or name in taken:
-            raise ValueError(f"Saved view name '{name}' is not available")
-        view_docs.append(
-            foo.SavedViewDocument(
-                dataset_id=doc.id,
-                name=name,
-                slug=slug,
-                description=description,
-                color=None,
-                view_stages=[json_util.dumps(s) for s in view._serialize(include_uuids=False)],
-                created_at=now,
-                last_modified_at=now,
-            )
-        )
-        taken |= {slug, name}
-    for view_doc in view_docs:
-        view_doc.save(upsert=True)
-    doc.reload("saved_views")
-    doc.saved_views.extend(view_docs)
-    doc.last_modified_at = now
-    doc.save(virtual=True)
+def _add_to_list(db, dataset_id, oids, now) -> None:
+    db.datasets.update_one(
+        {"_id": dataset_id},
+        {"$addToSet": {"saved_views": {"$each": oids}}, "$set": {"last_modified_at": now}},
+    )
 
 
-def delete_views(dataset, names) -> list[str]:
-    """Deletes the saved views with the given names that exist; returns them."""
-    names = set(names)
-    present = [n for n in dataset.list_saved_views() if n in names]
-    if not present:
+def _unlisted(db, dataset_id, ids) -> list[ObjectId]:
+    doc = db.datasets.find_one({"_id": dataset_id}, {"saved_views": 1}) or {}
+    listed = set(doc.get("saved_views") or [])
+    return [oid for oid in _oids(ids) if oid not in listed]
+
+
+def _remove_late_clashes(dataset, ids, names) -> list[str]:
+    """Deletes the views of ``ids`` whose name another writer took meanwhile."""
+    clashes = set(clashing_views(dataset, names, owned_ids=ids))
+    if not clashes:
         return []
-    try:
-        _delete_fast(dataset, names)
-    except (AttributeError, ImportError, TypeError) as e:  # FiftyOne internals moved
-        logger.debug("Deleting views one by one (%s)", e)
-        for name in present:
-            if dataset.has_saved_view(name):
-                dataset.delete_saved_view(name)
-    return present
+    clash_slugs = {view_slug(n) for n in clashes}
+    drop = [(i, n) for i, n in zip(ids, names) if n in clashes or view_slug(n) in clash_slugs]
+    logger.warning(
+        "%d saved view names were taken by another writer while saving (e.g. %s); "
+        "those failure modes keep no saved view", len(drop), [n for _, n in drop[:3]],
+    )
+    delete_views(dataset, [i for i, _ in drop])
+    return [n for _, n in drop]
 
 
-def _delete_fast(dataset, names: set) -> None:
-    doc = dataset._doc
-    doc.reload("saved_views")
-    keep, drop = [], []
-    for view_doc in doc.saved_views:
-        (drop if getattr(view_doc, "name", None) in names else keep).append(view_doc)
-    for view_doc in drop:
-        view_doc.delete()
-    doc.saved_views = keep
-    dataset.save()
+def delete_views(dataset, view_ids) -> int:
+    """Deletes the saved views with the given ids, listed or not.
+
+    The ids are first pulled from the dataset's saved-view list (an atomic
+    update), then their documents are deleted, so the list never refers to a
+    missing document. Views with other ids are never touched, whatever their
+    names.
+
+    Args:
+        dataset: a :class:`fiftyone.core.dataset.Dataset`
+        view_ids: ids of saved-view documents
+
+    Returns:
+        the number of view documents deleted
+    """
+    oids = _oids(view_ids)
+    if not oids:
+        return 0
+    db = _db()
+    dataset_id = dataset._doc.id
+    for start in range(0, len(oids), 10 * _CHUNK):
+        part = oids[start : start + 10 * _CHUNK]
+        db.datasets.update_one(
+            {"_id": dataset_id},
+            {"$pull": {"saved_views": {"$in": part}},
+             "$set": {"last_modified_at": datetime.datetime.utcnow()}},
+        )
+    deleted = 0
+    for start in range(0, len(oids), 10 * _CHUNK):
+        part = oids[start : start + 10 * _CHUNK]
+        deleted += db.views.delete_many({"_id": {"$in": part}, "_dataset_id": dataset_id}).deleted_count
+    dataset._doc.reload("saved_views")
+    return deleted
 
 
 def update_descriptions(dataset, descriptions: dict) -> None:

@@ -5,6 +5,25 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 
+# PIL modes of high-bit-depth grayscale images (16-bit PNGs open as "I;16" or "I").
+_WIDE_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def to_rgb(img):
+    """Converts a PIL image to 8-bit RGB, scaling 16-bit grayscale to 0-255.
+
+    PIL's own ``convert("RGB")`` clips 16-bit values at 255, so nearly every
+    pixel of a 16-bit PNG would come out white.
+    """
+    if img.mode in _WIDE_GRAY_MODES:
+        import numpy as np
+        from PIL import Image
+
+        values = np.clip(np.asarray(img, dtype=np.float64), 0, 65535)
+        img = Image.fromarray(np.round(values / 257.0).astype(np.uint8), mode="L")
+    return img.convert("RGB")
+
+
 def load_image(path: str, draft_size: Optional[int] = None):
     """Opens an image as RGB, letting JPEG decode at reduced size when it can.
 
@@ -22,7 +41,7 @@ def load_image(path: str, draft_size: Optional[int] = None):
     with Image.open(path) as img:
         if draft_size and img.format == "JPEG":
             img.draft("RGB", (2 * draft_size, 2 * draft_size))
-        return img.convert("RGB")
+        return to_rgb(img)
 
 
 class ImageFiles:

@@ -38,6 +38,8 @@ from typing import Optional
 
 import numpy as np
 
+from .images import to_rgb
+
 #: Measurement names, in the order of :func:`measure`'s output.
 MEASURES = (
     "luminance", "contrast", "saturation", "colorfulness", "laplacian_var",
@@ -63,11 +65,12 @@ _WORK_SIZE = 256
 def measure(image) -> np.ndarray:
     """Measures an RGB PIL image (or an ``(H, W, 3)`` array); see :data:`MEASURES`."""
     if hasattr(image, "size") and not isinstance(image, np.ndarray):
+        image = to_rgb(image)
         width, height = image.size
         if max(width, height) > _WORK_SIZE:
             scale = _WORK_SIZE / max(width, height)
             image = image.resize((max(1, round(width * scale)), max(1, round(height * scale))))
-        rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+        rgb = np.asarray(image, dtype=np.float32) / 255.0
     else:
         rgb = np.asarray(image, dtype=np.float32)
         if rgb.max() > 1.0:

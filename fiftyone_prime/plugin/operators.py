@@ -10,6 +10,8 @@ import fiftyone.operators.types as types
 import fiftyone_prime as fp
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 from fiftyone_prime.integration.rows import columns, format_p, mode_row
+from fiftyone_prime.integration import fields as fpf
+from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
 
 from . import forms
 
@@ -27,6 +29,51 @@ def _execute(operator, sample_collection, params, delegate=False):
     params = {k: v for k, v in params.items() if v is not None}
     return foo.execute_operator(operator.uri, dict(view=sample_collection.view()),
                                 params=params, request_delegation=delegate)
+
+
+def _invalid(prop, message: str) -> bool:
+    """Marks a form property invalid with a one-line reason; returns False."""
+    prop.invalid = True
+    prop.error_message = message
+    return False
+
+
+def _tags_fields_valid(ctx, inputs, view) -> bool:
+    """Checks the chosen tag fields exist and can hold tags, so a bad field is
+    a one-line form error rather than a traceback from the search."""
+    names = ctx.params.get("tags_fields")
+    if names is None or not isinstance(names, list):
+        return True  # the form's default, or FiftyOne's own list check
+    prop = inputs.properties["tags_fields"]
+    if not names:
+        return _invalid(prop, "Pick at least one tag field")
+    for name in names:
+        try:
+            fpf.tag_source(view, name)
+        except (ValueError, TypeError) as e:
+            return _invalid(prop, str(e))
+    return True
+
+
+def _run_key_is_text(ctx, inputs) -> bool:
+    """Refuses a run key that is not a string (e.g. ``5`` from Python)."""
+    key = ctx.params.get("run_key")
+    if key is None or isinstance(key, str):
+        return True
+    prop = inputs.str("run_key", required=True, label="Run key")
+    return _invalid(prop, f"The run key must be text (a Python identifier); got {key!r}")
+
+
+def _max_views_input(ctx, inputs) -> None:
+    """Adds the cap on saved views, with the SDK's default."""
+    prop = inputs.int(
+        "max_views", default=DEFAULT_MAX_VIEWS, min=0, label="Maximum saved views",
+        description="Save views for at most this many failure modes (the largest drops); "
+                    "all modes stay in the results",
+    )
+    value = ctx.params.get("max_views", DEFAULT_MAX_VIEWS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        _invalid(prop, f"Maximum saved views must be a whole number >= 0; got {value!r}")
 
 
 def _progress_callback(ctx, label):
@@ -56,10 +103,12 @@ class FindFailureModes(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         view = ctx.target_view()
-        if forms.field_pickers(ctx, inputs, view) and forms.new_run_key(ctx, inputs):
+        if (forms.field_pickers(ctx, inputs, view) and _tags_fields_valid(ctx, inputs, view)
+                and _run_key_is_text(ctx, inputs) and forms.new_run_key(ctx, inputs)):
             forms.search_knobs(inputs)
             inputs.bool("save_views", default=True, label="Save views",
                         description="Save one view per failure mode")
+            _max_views_input(ctx, inputs)
             forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Find failure modes"))
 
@@ -74,10 +123,12 @@ class FindFailureModes(foo.Operator):
             ctx.target_view(),
             label_field=p.get("label_field", "ground_truth"),
             pred_field=p.get("pred_field", "predictions"),
-            tags_field=p.get("tags_fields") or "prime_tags",
+            tags_field=(p["tags_fields"] if p.get("tags_fields") is not None
+                        else "prime_tags"),
             run_key=p.get("run_key", "prime"),
             **forms.search_params(p).to_dict(),
             save_views=p.get("save_views", True),
+            max_views=p.get("max_views", DEFAULT_MAX_VIEWS),
             overwrite=p.get("overwrite", False),
             progress=_progress_callback(ctx, "Saving views"),
         )
@@ -108,7 +159,8 @@ class FindFailureModes(foo.Operator):
                  min_size=DEFAULT_PARAMS.min_size, min_drop=DEFAULT_PARAMS.min_drop,
                  min_gain=DEFAULT_PARAMS.min_gain, max_tags=DEFAULT_PARAMS.max_tags,
                  minimal=DEFAULT_PARAMS.minimal, alpha=DEFAULT_PARAMS.alpha,
-                 save_views=True, overwrite=False, delegate=False):
+                 save_views=True, max_views=DEFAULT_MAX_VIEWS, overwrite=False,
+                 delegate=False):
         """Runs the operator from Python, through FiftyOne's operator machinery.
 
         Returns:
@@ -119,7 +171,8 @@ class FindFailureModes(foo.Operator):
             label_field=label_field, pred_field=pred_field, tags_fields=tags_fields,
             run_key=run_key, min_size=min_size, min_drop=min_drop, min_gain=min_gain,
             max_tags=max_tags, minimal=minimal, significant_only=alpha is not None,
-            alpha=alpha, save_views=save_views, overwrite=overwrite, delegate=delegate,
+            alpha=alpha, save_views=save_views, max_views=max_views, overwrite=overwrite,
+            delegate=delegate,
         )
         return _execute(self, sample_collection, params, delegate)
 

@@ -275,16 +275,18 @@ def test_a_run_of_another_kind_is_never_touched(planted):
     assert fp.list_failure_mode_runs(planted) == []
 
 
-def test_public_api_fallback_for_saving_and_deleting_views(planted, monkeypatch):
-    from fiftyone_prime.integration import views
-
-    def moved(*args, **kwargs):
-        raise AttributeError("FiftyOne internals moved")
-
-    monkeypatch.setattr(views, "_save_chunk_fast", moved)
+def test_views_written_by_id_work_with_fiftyones_own_api(planted):
     results = fp.find_failure_modes(planted)
     assert planted.list_saved_views() == results.view_names
-    monkeypatch.setattr(views, "_delete_fast", moved)
+    fresh = fo.load_dataset(planted.name)
+    fresh.reload()
+    assert fresh.list_saved_views() == results.view_names
+    info = fresh.list_saved_views(info=True)
+    assert [v["description"] for v in info] == [
+        planted.get_saved_view_info(n)["description"] for n in results.view_names]
+    # FiftyOne's own delete works on our views, and our cleanup tolerates it.
+    fresh.delete_saved_view(results.view_names[0])
+    planted.reload()
     fp.delete_failure_modes(planted, "prime")
     assert planted.list_saved_views() == []
 

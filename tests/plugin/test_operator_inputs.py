@@ -1,0 +1,55 @@
+"""Operator input checks: one-line reasons instead of tracebacks, max_views."""
+
+import pytest
+
+import fiftyone.operators as foo
+
+import fiftyone_prime as fp
+from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
+from tests.integration.planted import add_planted
+from tests.plugin.test_operators import FIND, resolve_inputs
+
+
+@pytest.fixture
+def planted(make_dataset):
+    return add_planted(make_dataset(persistent=True))
+
+
+def _one_line_error(planted, **kwargs):
+    with pytest.raises(Exception) as info:
+        foo.get_operator(FIND)(planted, **kwargs)
+    message = str(info.value)
+    assert "Traceback" not in message and "\n" not in message.strip()
+    assert planted.list_runs() == [] and planted.list_saved_views() == []
+    return message
+
+
+def test_a_run_key_that_is_not_text_is_a_form_error(planted):
+    props = resolve_inputs(FIND, planted, {"run_key": 5})
+    assert props["run_key"].invalid and "got 5" in props["run_key"].error_message
+    assert "must be text" in _one_line_error(planted, run_key=5)
+
+
+def test_an_empty_tag_field_list_is_refused_not_replaced(planted):
+    props = resolve_inputs(FIND, planted, {"tags_fields": []})
+    assert props["tags_fields"].invalid
+    assert "at least one tag field" in _one_line_error(planted, tags_field=[])
+
+
+@pytest.mark.parametrize("field, match", [
+    ("no_such_field", "does not exist"),
+    ("filepath", "must be a Classifications"),
+])
+def test_a_bad_tag_field_is_a_one_line_error(planted, field, match):
+    assert match in _one_line_error(planted, tags_field=field)
+
+
+def test_find_form_caps_saved_views_with_the_sdk_default(planted):
+    props = resolve_inputs(FIND, planted, {})
+    assert props["max_views"].default == DEFAULT_MAX_VIEWS
+    props = resolve_inputs(FIND, planted, {"max_views": -3})
+    assert props["max_views"].invalid and "-3" in props["max_views"].error_message
+    result = foo.get_operator(FIND)(planted, max_views=1)
+    assert result.result["num_failure_modes"] == 2
+    assert [r["view"] for r in result.result["failure_modes"]] == ["prime cat: night + snow", ""]
+    assert fp.load_failure_modes(planted, "prime").config.max_views == 1
