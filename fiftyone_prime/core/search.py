@@ -81,6 +81,29 @@ _BATCH_WORDS = 1 << 22
 # Rows of a sparse group made dense at a time while packing bitsets (64 MiB).
 _PACK_ELEMENTS = 1 << 26
 
+#: The most memory the candidate sets of one level of one group may take
+#: (512 MiB: 4.5M sets of 4 tags with their bookkeeping). Real runs stay far
+#: below it; thresholds that prune nothing (min_size=1, min_drop=0,
+#: min_gain=0, many tags) reach it within seconds, and the search stops
+#: there with advice instead of exhausting the machine's memory.
+MAX_CANDIDATE_BYTES = 1 << 29
+
+
+def _candidate_bytes(count: int, k: int) -> int:
+    """Memory of ``count`` candidate ``k``-sets: int32 tags, int64 subset
+    rows, and the join's int64 work arrays."""
+    return count * (4 * k + 8 * k + 32)
+
+
+class SearchTooLargeError(ValueError):
+    """The thresholds prune too little for the search to finish in memory."""
+
+
+class _TooManyCandidates(Exception):
+    def __init__(self, count: int, k: int):
+        super().__init__(count, k)
+        self.count, self.k = count, k
+
 
 @dataclass(frozen=True)
 class SearchOutcome:
@@ -191,7 +214,10 @@ def run_search(
         num_errors = int(errors.sum())
         sizes, errs = _column_counts(group_tags, errors)
         family.add_group(group_tags, sizes, num_errors)
-        modes = _search_group(group_tags, errors, params, sizes, errs)
+        try:
+            modes = _search_group(group_tags, errors, params, sizes, errs)
+        except _TooManyCandidates as e:
+            raise _too_large(e, label, params) from None
         candidates.extend(_to_records(modes, label, names, group_correct))
         group_errors.extend([num_errors] * len(modes))
     outcome = _test(candidates, np.asarray(group_errors, dtype=np.int64), family, params)
@@ -200,6 +226,18 @@ def run_search(
         len(outcome.failure_modes), outcome.significance.num_not_significant,
     )
     return outcome
+
+
+def _too_large(e: _TooManyCandidates, label, params: SearchParams) -> SearchTooLargeError:
+    where = "" if label is None else f" in group {label!r}"
+    return SearchTooLargeError(
+        f"The search would count {e.count:,} candidate sets of {e.k} tags{where} at once "
+        f"(about {_candidate_bytes(e.count, e.k) / 2**30:,.1f} GiB; the limit is "
+        f"{MAX_CANDIDATE_BYTES / 2**30:g} GiB): the thresholds prune too little. "
+        f"Tighten them: raise min_size (now {params.min_size}), lower max_tags (now "
+        f"{params.max_tags}), raise min_drop (now {params.min_drop}) or min_gain (now "
+        f"{params.min_gain})" + ("" if params.minimal else ", or keep minimal=True")
+    )
 
 
 def _test(
@@ -514,6 +552,8 @@ def _join_candidates(parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     total = int(partners.sum())
     if total == 0:
         return empty
+    if _candidate_bytes(total, k) > MAX_CANDIDATE_BYTES:
+        raise _TooManyCandidates(total, k)
     left = np.repeat(np.arange(n_parents), partners)
     offset = np.arange(total) - np.repeat(np.cumsum(partners) - partners, partners)
     right = left + 1 + offset

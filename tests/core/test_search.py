@@ -320,3 +320,22 @@ def test_core_imports_neither_fiftyone_nor_torch():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_thresholds_that_prune_nothing_stop_quickly_with_advice():
+    """Issue #10's runaway case: 2,000 x 30 dense tags, every threshold at its
+    loosest and max_tags=30. It stops at the level whose candidates would
+    exceed the memory limit, well before the machine's memory is gone."""
+    import time
+
+    from fiftyone_prime.core.search import SearchTooLargeError
+
+    rng = np.random.default_rng(0)
+    tags = rng.random((2000, 30)) < 0.5
+    correct = rng.random(2000) < 0.8
+    start = time.perf_counter()
+    with pytest.raises(SearchTooLargeError, match=r"candidate sets of \d+ tags .* raise "
+                       r"min_size \(now 1\), lower max_tags \(now 30\)"):
+        find_failure_modes(tags, correct, min_size=1, min_drop=0.0, min_gain=0.0,
+                           minimal=False, max_tags=30)
+    assert time.perf_counter() - start < 60
