@@ -1,42 +1,90 @@
 """fiftyone-prime: interpretable failure modes of image classifiers, in FiftyOne.
 
-The numpy-only engine lives in :mod:`fiftyone_prime.core`. The FiftyOne SDK
-below is imported lazily, so ``import fiftyone_prime.core`` never imports
-fiftyone or torch::
+::
 
     import fiftyone_prime as fp
 
+    fp.compute_tags(dataset, model="properties", tags_field="prime_tags")
     results = fp.find_failure_modes(dataset, tags_field="prime_tags")
     print(results.summary())
+
+Where each public name is defined (the operators and the CLI import them from
+there directly):
+
+=============================  ==============================================
+``find_failure_modes``         :mod:`fiftyone_prime.integration.search`
+``load_failure_modes``,        :mod:`fiftyone_prime.integration.run_store`
+``list_failure_mode_runs``,
+``delete_failure_modes``
+``apply_failure_modes``,       :mod:`fiftyone_prime.integration.holdout`
+``validate_failure_modes``
+``compute_tags``,              :mod:`fiftyone_prime.integration.tagging`
+``TaggingSummary``
+``compute_failure_mode_metrics``  :mod:`fiftyone_prime.integration.metrics`
+``export_report``              :mod:`fiftyone_prime.integration.report`
+run and result classes         :mod:`fiftyone_prime.integration.runs`
+``FailureMode``,               :mod:`fiftyone_prime.core` (numpy only)
+``SearchParams``
+=============================  ==============================================
+
+The FiftyOne SDK is imported on first use of one of its names, so that
+``import fiftyone_prime.core`` (which runs this file first) never imports
+fiftyone or torch. Type checkers and IDEs see the imports below.
 """
 
+from __future__ import annotations
+
 import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "find_failure_modes": "fiftyone_prime.integration.failure_modes",
-    "load_failure_modes": "fiftyone_prime.integration.failure_modes",
-    "list_failure_mode_runs": "fiftyone_prime.integration.failure_modes",
-    "delete_failure_modes": "fiftyone_prime.integration.failure_modes",
-    "apply_failure_modes": "fiftyone_prime.integration.failure_modes",
+if TYPE_CHECKING:  # the same names, imported eagerly for tools
+    from fiftyone_prime.core.types import FailureMode, SearchParams
+    from fiftyone_prime.integration.holdout import (
+        apply_failure_modes,
+        validate_failure_modes,
+    )
+    from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
+    from fiftyone_prime.integration.report import export_report
+    from fiftyone_prime.integration.run_store import (
+        delete_failure_modes,
+        list_failure_mode_runs,
+        load_failure_modes,
+    )
+    from fiftyone_prime.integration.runs import (
+        FailureModeResults,
+        FailureModeRun,
+        FailureModeRunConfig,
+        SavedFailureMode,
+    )
+    from fiftyone_prime.integration.search import find_failure_modes
+    from fiftyone_prime.integration.tagging import TaggingSummary, compute_tags
+
+_DEFINED_IN = {
+    "find_failure_modes": "fiftyone_prime.integration.search",
+    "load_failure_modes": "fiftyone_prime.integration.run_store",
+    "list_failure_mode_runs": "fiftyone_prime.integration.run_store",
+    "delete_failure_modes": "fiftyone_prime.integration.run_store",
+    "apply_failure_modes": "fiftyone_prime.integration.holdout",
+    "validate_failure_modes": "fiftyone_prime.integration.holdout",
+    "compute_tags": "fiftyone_prime.integration.tagging",
+    "TaggingSummary": "fiftyone_prime.integration.tagging",
+    "compute_failure_mode_metrics": "fiftyone_prime.integration.metrics",
+    "export_report": "fiftyone_prime.integration.report",
     "FailureModeResults": "fiftyone_prime.integration.runs",
     "FailureModeRun": "fiftyone_prime.integration.runs",
     "FailureModeRunConfig": "fiftyone_prime.integration.runs",
     "SavedFailureMode": "fiftyone_prime.integration.runs",
     "FailureMode": "fiftyone_prime.core.types",
-    "compute_tags": "fiftyone_prime.integration.tagging",
-    "compute_failure_mode_metrics": "fiftyone_prime.integration.metrics",
-    "validate_failure_modes": "fiftyone_prime.integration.holdout",
-    "export_report": "fiftyone_prime.integration.report",
-    "TaggingSummary": "fiftyone_prime.integration.tagging",
+    "SearchParams": "fiftyone_prime.core.types",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(_DEFINED_IN)
 
 
 def __getattr__(name):
-    module = _LAZY.get(name)
+    module = _DEFINED_IN.get(name)
     if module is None:
         raise AttributeError(f"module 'fiftyone_prime' has no attribute '{name}'")
     value = getattr(importlib.import_module(module), name)

@@ -10,17 +10,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.models import DEFAULT_MODEL
 
 
-def _add_model_args(p, default_model="open_clip:ViT-B-32"):
+def _add_model_args(p, default_model=DEFAULT_MODEL):
     p.add_argument("--model", default=default_model,
                    help="open_clip:<arch>, transformers:<id or dir>, or properties "
                         f"(default: {default_model})")
     p.add_argument("--pretrained", default="default",
                    help="open_clip weights: a pretrained tag or a local checkpoint path")
     p.add_argument("--device", default=None, help="cuda, cpu... (default: CUDA if available)")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images per batch (default: 64 on GPU, 32 on CPU)")
 
 
 def _add_search_args(p):
@@ -78,47 +81,58 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("quickstart", help="run the whole method on Fashion-MNIST (offline)")
     q.add_argument("--samples", type=_positive_int, default=None,
                    help="use a subset (default: all 10,000)")
-    q.add_argument("--dataset", default="prime-quickstart", help="the dataset to (re)create")
+    q.add_argument("--dataset", default="prime-quickstart",
+                   help="the dataset to (re)create; one the quickstart did not make is never "
+                        "replaced (default: prime-quickstart)")
     q.add_argument("--clip-checkpoint", default=None,
                    help="a local open_clip checkpoint for CLIP tags and metrics")
     q.add_argument("--clip-model", default="ViT-B-32", help="its architecture")
-    q.add_argument("--report-dir", default="prime_report")
+    q.add_argument("--report-dir", default="prime_report",
+                   help="where to write the HTML report (default: prime_report)")
 
     t = sub.add_parser("tag", help="tag a dataset's images with concepts")
-    t.add_argument("dataset")
+    t.add_argument("dataset", help="the FiftyOne dataset")
     _add_model_args(t)
     t.add_argument("--vocabulary", default=None, help="a text file, one tag per line")
-    t.add_argument("--tags-field", default="prime_tags")
-    t.add_argument("--top-k", type=int, default=5)
-    t.add_argument("--embeddings-field", default=None)
+    t.add_argument("--tags-field", default="prime_tags",
+                   help="the Classifications field to write (default: prime_tags)")
+    t.add_argument("--top-k", type=int, default=5,
+                   help="the most tags kept per image (default: 5)")
+    t.add_argument("--embeddings-field", default=None,
+                   help="also store each image's embedding in this field")
     t.add_argument("--skip-existing", action="store_true", help="continue an interrupted run")
     t.add_argument("--overwrite", action="store_true", help="re-tag samples that have tags")
 
     s = sub.add_parser("search", help="find failure modes and save them as views")
-    s.add_argument("dataset")
+    s.add_argument("dataset", help="the FiftyOne dataset")
     _add_search_args(s)
 
     m = sub.add_parser("metrics", help="score a run's failure modes with CLIP")
-    m.add_argument("dataset")
-    m.add_argument("run_key")
+    m.add_argument("dataset", help="the FiftyOne dataset")
+    m.add_argument("run_key", help="the failure-mode run to score")
     _add_model_args(m)
-    m.add_argument("--caption-template", default="a photo of a {cls} with {tags}")
-    m.add_argument("--embeddings-field", default=None)
+    m.add_argument("--caption-template", default=DEFAULT_CAPTION_TEMPLATE,
+                   help=f"the caption of a failure mode, with {{cls}} and {{tags}} "
+                        f"(default: {DEFAULT_CAPTION_TEMPLATE!r})")
+    m.add_argument("--embeddings-field", default=None,
+                   help="reuse image embeddings stored in this field by the same model")
 
     r = sub.add_parser("report", help="write a self-contained HTML report of a run")
-    r.add_argument("dataset")
-    r.add_argument("run_key")
-    r.add_argument("out_dir")
-    r.add_argument("--overwrite", action="store_true")
+    r.add_argument("dataset", help="the FiftyOne dataset")
+    r.add_argument("run_key", help="the failure-mode run")
+    r.add_argument("out_dir", help="the folder to write (must be empty without --overwrite)")
+    r.add_argument("--overwrite", action="store_true",
+                   help="write into a non-empty folder (only the report's files are replaced)")
 
     a = sub.add_parser("run", help="tag, search, metrics (with a CLIP model) and report")
-    a.add_argument("dataset")
+    a.add_argument("dataset", help="the FiftyOne dataset")
     _add_model_args(a)
     _add_search_args(a)
-    a.add_argument("--report-dir", default="prime_report")
+    a.add_argument("--report-dir", default="prime_report",
+                   help="where to write the HTML report (default: prime_report)")
 
     ls = sub.add_parser("list", help="list a dataset's failure-mode runs")
-    ls.add_argument("dataset")
+    ls.add_argument("dataset", help="the FiftyOne dataset")
     return parser
 
 
@@ -142,19 +156,23 @@ def _load(name):
     return fo.load_dataset(name)
 
 
-def _search(fp, dataset, args, tags_field=None):
+def _search(dataset, args):
+    from fiftyone_prime.integration.search import find_failure_modes
+
     # --max-views is passed only when given, so the default lives in the SDK.
     extra = {} if args.max_views is None else {"max_views": args.max_views}
-    return fp.find_failure_modes(
+    return find_failure_modes(
         dataset, label_field=args.label_field, pred_field=args.pred_field,
-        tags_field=tags_field or args.tags_field, run_key=args.run_key,
+        tags_field=args.tags_field, run_key=args.run_key,
         overwrite=args.overwrite, **extra, **search_params(args).to_dict())
 
 
-def _report(fp, dataset, run_key, out_dir, overwrite):
+def _report(dataset, run_key, out_dir, overwrite):
     """Writes the report; a folder that cannot be written is a one-line error."""
+    from fiftyone_prime.integration.report import export_report
+
     try:
-        return fp.export_report(dataset, run_key, out_dir, overwrite=overwrite)
+        return export_report(dataset, run_key, out_dir, overwrite=overwrite)
     except OSError as e:
         raise ValueError(
             f"cannot write the report to '{out_dir}': {e.strerror or e}"
@@ -173,8 +191,6 @@ def _check_metrics_model(model: str) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    import fiftyone_prime as fp
-
     try:
         if args.command == "quickstart":
             out = fp_quickstart(args)
@@ -185,14 +201,21 @@ def main(argv=None) -> int:
                   "\n  (then pick a saved view 'quickstart <class>: <tags>' in the view bar)")
             return 0
         if args.command == "list":
+            from fiftyone_prime.integration.run_store import (
+                list_failure_mode_runs,
+                load_failure_modes,
+            )
+
             dataset = _load(args.dataset)
-            for key in fp.list_failure_mode_runs(dataset):
-                results = fp.load_failure_modes(dataset, key)
+            for key in list_failure_mode_runs(dataset):
+                results = load_failure_modes(dataset, key)
                 print(f"{key}: {len(results)} failure modes over {results.num_used} samples")
             return 0
         dataset = _load(args.dataset)
         if args.command == "tag":
-            s = fp.compute_tags(dataset, model=args.model, pretrained=args.pretrained,
+            from fiftyone_prime.integration.tagging import compute_tags
+
+            s = compute_tags(dataset, model=args.model, pretrained=args.pretrained,
                                 vocabulary=args.vocabulary, tags_field=args.tags_field,
                                 top_k=args.top_k, embeddings_field=args.embeddings_field,
                                 skip_existing=args.skip_existing, overwrite=args.overwrite,
@@ -200,30 +223,31 @@ def main(argv=None) -> int:
             print(f"Tagged {s.num_tagged} samples with {s.tagger} into '{s.tags_field}' "
                   f"({s.num_failed} unreadable, {s.num_skipped_existing} already tagged)")
         elif args.command == "search":
-            print(_search(fp, dataset, args).summary())
+            print(_search(dataset, args).summary())
         elif args.command == "metrics":
+            from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
+
             _check_metrics_model(args.model)
-            r = fp.compute_failure_mode_metrics(
+            r = compute_failure_mode_metrics(
                 dataset, args.run_key, model=args.model, pretrained=args.pretrained,
                 caption_template=args.caption_template, embeddings_field=args.embeddings_field,
                 device=args.device, batch_size=args.batch_size)
             print(r.summary())
         elif args.command == "report":
-            print(_report(fp, dataset, args.run_key, args.out_dir, args.overwrite))
+            print(_report(dataset, args.run_key, args.out_dir, args.overwrite))
         elif args.command == "run":
-            clip = args.model != "properties"
-            tags_field = args.tags_field[0]
-            fp.compute_tags(dataset, model=args.model, pretrained=args.pretrained,
-                            tags_field=tags_field, skip_existing=True, device=args.device,
-                            embeddings_field="prime_embedding" if clip else None,
-                            batch_size=args.batch_size)
-            results = _search(fp, dataset, args, tags_field=[tags_field])
-            if clip:
-                results = fp.compute_failure_mode_metrics(
-                    dataset, args.run_key, model=args.model, pretrained=args.pretrained,
-                    embeddings_field="prime_embedding", device=args.device)
-            print(results.summary())
-            print(_report(fp, dataset, args.run_key, args.report_dir, True))
+            from fiftyone_prime.integration.pipeline import run_pipeline
+
+            if len(args.tags_field) != 1:
+                raise ValueError("`run` tags into one field: pass one --tags-field")
+            outcome = run_pipeline(
+                dataset, model=args.model, pretrained=args.pretrained,
+                tags_field=args.tags_field[0], label_field=args.label_field,
+                pred_field=args.pred_field, run_key=args.run_key, params=search_params(args),
+                max_views=args.max_views, overwrite=args.overwrite, device=args.device,
+                batch_size=args.batch_size)
+            print(outcome.results.summary())
+            print(_report(dataset, args.run_key, args.report_dir, True))
     except (ValueError, TypeError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -171,7 +171,7 @@ def run_quickstart(
     _validate_max_samples(max_samples)
     import fiftyone as fo
 
-    import fiftyone_prime as fp
+    from fiftyone_prime.integration.pipeline import run_pipeline
 
     timings = {}
     start = time.perf_counter()
@@ -191,32 +191,28 @@ def run_quickstart(
     say(f"[3/6] Created the persistent FiftyOne dataset '{dataset_name}' ({timings['dataset']}s)")
 
     weights = clip_available(clip_checkpoint)
-    if weights:
-        tagger = f"open_clip:{clip_model}"
-        summary = fp.compute_tags(dataset, model=tagger, pretrained=weights,
-                                  embeddings_field="prime_embedding", progress=progress)
-        tags_field = "prime_tags"
-    else:
-        tagger = "properties"
-        summary = fp.compute_tags(dataset, model="properties", tags_field="prime_properties",
-                                  progress=progress)
-        tags_field = "prime_properties"
-    step("tagging")
-    say(f"[4/6] Tagged {summary.num_tagged:,} images with {summary.tagger}"
-        + ("" if weights else " (no CLIP weights given or cached: the weight-free image-property "
-           "tagger; pass --clip-checkpoint FILE for CLIP tags)") + f" ({timings['tagging']}s)")
+    model = f"open_clip:{clip_model}" if weights else "properties"
 
-    results = fp.find_failure_modes(dataset, tags_field=tags_field, run_key="quickstart",
-                                    min_size=min_size, overwrite=True, progress=progress)
-    step("search")
-    say(f"[5/6] Found {len(results)} failure modes and saved them as views ({timings['search']}s)")
-    if weights:
-        results = fp.compute_failure_mode_metrics(dataset, "quickstart", model=tagger,
-                                                  pretrained=weights,
-                                                  embeddings_field="prime_embedding")
-    report = fp.export_report(dataset, "quickstart", report_dir, overwrite=True)
-    step("report")
-    say(f"[6/6] Wrote the report to {report} ({timings['report']}s)")
+    def on_step(name, value):
+        step(name)
+        if name == "tagging":
+            say(f"[4/6] Tagged {value.num_tagged:,} images with {value.tagger}"
+                + ("" if weights else " (no CLIP weights given or cached: the weight-free "
+                   "image-property tagger; pass --clip-checkpoint FILE for CLIP tags)")
+                + f" ({timings['tagging']}s)")
+        elif name == "search":
+            say(f"[5/6] Found {len(value)} failure modes and saved them as views "
+                f"({timings['search']}s)")
+        elif name == "report":
+            say(f"[6/6] Wrote the report to {value} ({timings['report']}s)")
+
+    outcome = run_pipeline(
+        dataset, model=model, pretrained=weights,
+        tags_field="prime_tags" if weights else "prime_properties", run_key="quickstart",
+        params=DEFAULT_PARAMS.replace(min_size=min_size), overwrite=True,
+        report_dir=report_dir, progress=progress, on_step=on_step,
+    )
+    summary, results, report = outcome.tagging, outcome.results, outcome.report
     return {
         "dataset": dataset_name, "run_key": "quickstart", "tagger": summary.tagger,
         "accuracy": float((preds == labels).mean()), "num_samples": len(images),

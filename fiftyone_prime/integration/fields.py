@@ -72,6 +72,7 @@ class SearchInputs:
         num_missing_label: samples left out for lacking a ground-truth label
         num_missing_prediction: samples left out for lacking a prediction
         extra: values of the ``extra_paths`` asked for, for the used samples
+        sources: the :class:`TagSource` of each tag field read
     """
 
     tags: sp.csr_matrix
@@ -82,6 +83,7 @@ class SearchInputs:
     num_missing_label: int
     num_missing_prediction: int
     extra: dict = dc_field(default_factory=dict)
+    sources: list = dc_field(default_factory=list)
 
     @property
     def num_used(self) -> int:
@@ -171,14 +173,48 @@ def tag_display_name(key: tuple[str, str], multiple_sources: bool) -> str:
     return f"{field}:{label}" if multiple_sources else label
 
 
-def read_search_inputs(
-    samples, label_field: str, pred_field: str, sources: list[TagSource],
+def read_inputs(
+    samples, label_field: str, pred_field: str, tags_field: Union[str, Sequence[str]],
     extra_paths: Sequence[str] = (),
 ) -> SearchInputs:
-    """Reads labels, predictions and tags of a view in one ``values()`` pass.
+    """Checks the fields a search needs, then reads them in one ``values()`` pass.
 
-    ``extra_paths`` (e.g. ``"id"``, ``"filepath"``) are read in the same pass.
+    The one reader of labels, predictions and tags: the search, the
+    re-measurement on other data, held-out validation and the CLIP metrics
+    all call it (or :func:`read_run_inputs`).
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        label_field: the ground-truth ``Classification`` field
+        pred_field: the predicted ``Classification`` field
+        tags_field: one tag field or several
+        extra_paths (()): other paths to read in the same pass (e.g.
+            ``"id"``, ``"filepath"``), for the used samples
+
+    Returns:
+        a :class:`SearchInputs`
+
+    Raises:
+        ValueError: if a field is missing, the view is empty, or no sample
+            has both a label and a prediction
+        TypeError: if a field has the wrong type
     """
+    validate_classification_field(samples, label_field, "label_field")
+    validate_classification_field(samples, pred_field, "pred_field")
+    sources = tag_sources(samples, tags_field)
+    return _read(samples, label_field, pred_field, sources, extra_paths)
+
+
+def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> SearchInputs:
+    """:func:`read_inputs` with the fields of a failure-mode run's config."""
+    return read_inputs(samples, config.label_field, config.pred_field, config.tags_fields,
+                       extra_paths)
+
+
+def _read(
+    samples, label_field: str, pred_field: str, sources: list[TagSource],
+    extra_paths: Sequence[str],
+) -> SearchInputs:
     paths = [f"{label_field}.label", f"{pred_field}.label"]
     paths += [s.label_path for s in sources]
     paths += list(extra_paths)
@@ -222,6 +258,7 @@ def read_search_inputs(
         num_missing_label=int(missing_label.sum()),
         num_missing_prediction=int(missing_pred.sum()),
         extra=extra,
+        sources=sources,
     )
 
 

@@ -1,4 +1,10 @@
-"""Held-out confirmation: do a run's failure modes hold on data the search never saw?"""
+"""Failure modes on other data: re-measured and saved there, or confirmed with a test.
+
+:func:`apply_failure_modes` re-measures a run's modes on another collection (a
+teammate's copy, new data) and stores them there as a run with views;
+:func:`validate_failure_modes` confirms them on held-out data. Both measure
+with :func:`fiftyone_prime.core.measure.measure_tag_sets`.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +14,93 @@ from typing import Optional
 
 import numpy as np
 
+import dataclasses
+
+from fiftyone_prime.core.measure import ABSENT, TagSetQuery, measure_tag_sets
 from fiftyone_prime.core.significance import benjamini_hochberg
-from fiftyone_prime.core.types import DEFAULT_PARAMS
+from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
-from .failure_modes import load_failure_modes, measure_modes
-from .runs import FailureModeResults
+from . import views as fpv
+from .run_store import (
+    finish_run,
+    load_failure_modes,
+    name_views,
+    validate_max_views,
+    validate_new_run_key,
+)
+from .runs import FailureModeResults, FailureModeRunConfig
 
 logger = logging.getLogger(__name__)
 
 #: The procedure that corrects the held-out p-values.
 HOLDOUT_PROCEDURE = "benjamini-hochberg"
+
+
+def apply_failure_modes(
+    results: FailureModeResults,
+    samples,
+    *,
+    run_key: Optional[str] = None,
+    save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
+    overwrite: bool = False,
+    progress=None,
+) -> FailureModeResults:
+    """Re-measures a run's failure modes on another dataset or view and saves them there.
+
+    The target must have the run's label, prediction and tag fields (a
+    teammate's copy of the dataset, a held-out split, new data). Each failure
+    mode keeps its class and tags; its size, accuracy and interval, class
+    accuracy, drop and p-value are measured on the target, and its adjusted
+    p-value there is Benjamini-Hochberg over the run's modes (the only
+    hypotheses tested on the target). Modes whose tags do not occur there
+    get size 0 and NaN accuracy. To check which modes hold on held-out data,
+    see :func:`fiftyone_prime.validate_failure_modes`.
+
+    Args:
+        results: a :class:`fiftyone_prime.FailureModeResults`
+        samples: the target :class:`fiftyone.core.collections.SampleCollection`
+        run_key (None): the key of the new run; defaults to the source run's
+            key (on another dataset) or ``<key>_applied``
+        save_views (True): whether to save a view per failure mode
+        max_views (:data:`fiftyone_prime.integration.views.DEFAULT_MAX_VIEWS`):
+            the most saved views to create, as in :func:`find_failure_modes`
+        overwrite (False): whether to replace an existing run with that key
+        progress (None): as in :func:`find_failure_modes`
+
+    Returns:
+        the new run's :class:`fiftyone_prime.FailureModeResults`
+    """
+    if not isinstance(results, FailureModeResults):
+        raise TypeError(
+            f"`results` must be FailureModeResults (see load_failure_modes()); got "
+            f"{type(results).__name__}"
+        )
+    validate_max_views(max_views)
+    config = results.config
+    dataset = samples._root_dataset
+    if run_key is None:
+        same_dataset = dataset._doc.id == results.samples._root_dataset._doc.id
+        run_key = f"{results.key}_applied" if same_dataset else results.key
+    validate_new_run_key(dataset, run_key, overwrite)
+    inputs = fpf.read_run_inputs(samples, config)
+
+    records = remeasure(results.failure_modes, inputs, config.params)
+    if save_views:
+        records = name_views(dataset, run_key, records, overwrite, max_views)
+    new_config = FailureModeRunConfig(
+        label_field=config.label_field,
+        pred_field=config.pred_field,
+        tags_fields=config.tags_fields,
+        search_params=config.search_params,
+        procedure="benjamini-hochberg",
+        save_views=save_views,
+        max_views=max_views,
+        source_dataset=results.samples._root_dataset.name,
+        source_run_key=results.key,
+    )
+    return finish_run(samples, run_key, new_config, records, inputs, overwrite=overwrite, save_views=save_views, progress=progress)
 
 
 def validate_failure_modes(
@@ -67,10 +149,7 @@ def validate_failure_modes(
     if alpha is None:
         alpha = params.alpha if params.alpha is not None else DEFAULT_PARAMS.alpha
     alpha = params.replace(alpha=alpha).alpha  # validated like the search's alpha
-    fpf.validate_classification_field(holdout, config.label_field, "label_field")
-    fpf.validate_classification_field(holdout, config.pred_field, "pred_field")
-    sources = fpf.tag_sources(holdout, config.tags_fields)
-    inputs = fpf.read_search_inputs(holdout, config.label_field, config.pred_field, sources)
+    inputs = fpf.read_run_inputs(holdout, config)
 
     modes = results.failure_modes
     measured = measure_modes(modes, inputs, params)
@@ -101,6 +180,54 @@ def validate_failure_modes(
     logger.info("%d of %d failure modes confirmed on held-out data", validation["num_confirmed"],
                 len(rows))
     return validation
+
+
+def measure_modes(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
+    """Measures failure modes on other data (see
+    :func:`fiftyone_prime.core.measure.measure_tag_sets`).
+
+    Args:
+        modes: the :class:`SavedFailureMode` to measure
+        inputs: the arrays read from the other data
+        params: the definition's thresholds
+
+    Returns:
+        a :class:`fiftyone_prime.core.measure.Measurement` per mode
+    """
+    column = inputs.column_of
+    queries = [
+        TagSetQuery(m.group, tuple(column.get(k, ABSENT)
+                                   for k in zip(m.tag_fields, m.tag_labels)))
+        for m in modes
+    ]
+    return measure_tag_sets(inputs.tags_by_column, inputs.correct, inputs.labels, queries,
+                            params)
+
+
+def remeasure(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
+    """The modes with their statistics replaced by those measured on other
+    data; adjusted p-values are Benjamini-Hochberg over these modes."""
+    measured = measure_modes(modes, inputs, params)
+    p = [np.nan if m.p_value is None else m.p_value for m in measured]
+    adjusted = benjamini_hochberg(np.asarray(p, dtype=float))
+    return [
+        dataclasses.replace(
+            mode,
+            size=m.size,
+            num_correct=m.num_correct,
+            accuracy=m.accuracy,
+            group_size=m.group_size,
+            group_accuracy=m.group_accuracy,
+            drop=m.drop,
+            p_value=m.p_value,
+            adjusted_p_value=None if m.p_value is None else float(q),
+            accuracy_ci=m.accuracy_ci,
+            view_name=None,
+            view_id=None,
+            metrics=None,
+        )
+        for mode, m, q in zip(modes, measured, adjusted)
+    ]
 
 
 def _row(mode, measured, adjusted, alpha) -> dict:

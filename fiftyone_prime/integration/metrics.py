@@ -10,32 +10,22 @@ import numpy as np
 
 import fiftyone.core.utils as fou
 
+from fiftyone_prime.models import DEFAULT_MODEL
+from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE, caption, check_template
 from fiftyone_prime.core.metrics import score_failure_modes
 
 from . import fields as fpf
 from . import views as fpv
-from .failure_modes import load_failure_modes
+from .run_store import load_failure_modes
 from .runs import FailureModeResults, SavedFailureMode
 
 logger = logging.getLogger(__name__)
-
-#: The default caption of a failure mode.
-DEFAULT_CAPTION_TEMPLATE = "a photo of a {cls} with {tags}"
-
-
-def caption(mode: SavedFailureMode, template: str = DEFAULT_CAPTION_TEMPLATE) -> str:
-    """The caption of a failure mode: ``template`` with ``{cls}`` and ``{tags}``
-    filled in (tags joined as "a, b and c")."""
-    tags = list(mode.caption_tags)
-    joined = tags[0] if len(tags) == 1 else ", ".join(tags[:-1]) + " and " + tags[-1]
-    return template.format(cls=str(mode.group).replace("_", " "), tags=joined)
-
 
 def compute_failure_mode_metrics(
     samples,
     run_key: str,
     *,
-    model="open_clip:ViT-B-32",
+    model=DEFAULT_MODEL,
     pretrained: Optional[str] = "default",
     caption_template: str = DEFAULT_CAPTION_TEMPLATE,
     embeddings_field: Optional[str] = None,
@@ -82,8 +72,7 @@ def compute_failure_mode_metrics(
     """
     from fiftyone_prime.models import load_encoder
 
-    if "{cls}" not in caption_template and "{tags}" not in caption_template:
-        raise ValueError("`caption_template` must contain {cls} and/or {tags}")
+    check_template(caption_template)
     results = load_failure_modes(samples, run_key)
     modes = results.failure_modes
     if not modes:
@@ -91,17 +80,15 @@ def compute_failure_mode_metrics(
         return results
     config = results.config
     run_view = results.samples
-    sources = fpf.tag_sources(run_view, config.tags_fields)
     extra = ["id", "filepath"] + ([embeddings_field] if embeddings_field else [])
-    inputs = fpf.read_search_inputs(run_view, config.label_field, config.pred_field, sources,
-                                    extra_paths=extra)
+    inputs = fpf.read_run_inputs(run_view, config, extra_paths=extra)
     classes = sorted({m.group for m in modes}, key=str)
     involved = np.flatnonzero(np.isin(inputs.labels, np.asarray(classes, dtype=object)))
 
     encoder = load_encoder(model, pretrained=pretrained, device=device, precision=precision)
     embeddings, ok = _image_embeddings(encoder, inputs, involved, embeddings_field,
                                        batch_size, num_workers, progress)
-    captions = [caption(m, caption_template) for m in modes]
+    captions = [caption(m.group, m.caption_tags, caption_template) for m in modes]
     text = encoder.encode_texts(captions).cpu().numpy()
 
     column, tags_csc = inputs.column_of, inputs.tags_by_column

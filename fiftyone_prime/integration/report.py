@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from .failure_modes import load_failure_modes
+from .run_store import load_failure_modes
 from .rows import columns, format_interval, format_p, mode_row
 
 logger = logging.getLogger(__name__)

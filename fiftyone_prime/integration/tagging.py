@@ -12,6 +12,7 @@ import numpy as np
 import fiftyone as fo
 import fiftyone.core.utils as fou
 
+from fiftyone_prime.models import DEFAULT_MODEL
 from fiftyone_prime.core import vocab as fpvocab
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def compute_tags(
     *,
     vocabulary: Union[None, str, Sequence[str]] = None,
     tags_field: str = "prime_tags",
-    model="open_clip:ViT-B-32",
+    model=DEFAULT_MODEL,
     pretrained: Optional[str] = "default",
     top_k: Optional[int] = 5,
     threshold: Union[None, float, dict] = None,

@@ -1,12 +1,39 @@
-"""Form pieces shared by the operators: field pickers, run pickers, knobs."""
+"""Form pieces shared by the operators, and the one place each form value is
+turned into an SDK argument.
+
+Form values carry the SDK's parameter names (``tags_field``, ``model``,
+``pretrained``, ``min_size``...) and the SDK's defaults, imported from where
+they are defined. A form check that the SDK also makes calls the SDK's check,
+so the reason shown in the App is the SDK's one-line message.
+"""
 
 from __future__ import annotations
+
+from typing import Optional
 
 import fiftyone as fo
 import fiftyone.operators.types as types
 
-import fiftyone_prime as fp
+from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.integration import fields as fpf
+from fiftyone_prime.integration.run_store import list_failure_mode_runs, validate_new_run_key
+from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
+from fiftyone_prime.models import DEFAULT_MODEL
+
+#: Model choices suggested in the forms (any other spec can be typed in).
+MODEL_SUGGESTIONS = {
+    DEFAULT_MODEL: "open_clip CLIP zero-shot (pretrained tag or local checkpoint)",
+    "transformers:openai/clip-vit-base-patch32": "transformers CLIP (model id or local directory)",
+    "properties": "Image properties (no weights: dark, blurry, small object...)",
+}
+
+
+def invalid(prop, message: str) -> bool:
+    """Marks a form property invalid with a one-line reason; returns False."""
+    prop.invalid = True
+    prop.error_message = message
+    return False
 
 
 def label_fields(view, classes) -> list[str]:
@@ -38,20 +65,15 @@ def field_pickers(ctx, inputs, view) -> bool:
         set(label_fields(view, (fo.Classifications, fo.Classification, fo.Detections)))
         | set(string_list_fields(view))
     )
-    if len(classification_fields) < 1 or not tag_fields:
-        prop = inputs.view(
-            "no_fields",
-            types.Error(
-                label="This dataset lacks the fields a search needs",
-                description=(
-                    "A search needs a ground-truth Classification field, a prediction "
-                    "Classification field, and a tags field (Classifications, Classification, "
-                    "Detections or a list of strings). Run 'Tag samples' to create tags."
-                ),
-            ),
+    if not classification_fields or not tag_fields:
+        message = (
+            "A search needs a ground-truth Classification field, a prediction Classification "
+            "field, and a tags field (Classifications, Classification, Detections or a list "
+            "of strings). Run 'PRIME: tag samples' to create tags."
         )
-        prop.invalid = True
-        return False
+        prop = inputs.view("no_fields", types.Error(
+            label="This dataset lacks the fields a search needs", description=message))
+        return invalid(prop, message)
 
     def default(name, choices):
         return name if name in choices else choices[0]
@@ -62,31 +84,42 @@ def field_pickers(ctx, inputs, view) -> bool:
         description="The Classification field whose labels are the classes searched",
         view=dropdown(classification_fields),
     )
-    inputs.enum(
+    pred = inputs.enum(
         "pred_field", classification_fields, required=True, label="Prediction field",
         default=default("predictions", classification_fields),
         description="The Classification field with the classifier's predictions",
         view=dropdown(classification_fields),
     )
-    inputs.list(
-        "tags_fields", types.String(), required=True, label="Tag fields",
+    tags = inputs.list(
+        "tags_field", types.String(), required=True, label="Tag fields",
         default=[default("prime_tags", tag_fields)],
         description="The field(s) whose labels serve as tags",
-        view=types.DropdownView(multiple=True, choices=[types.Choice(f, label=f) for f in tag_fields]),
+        view=types.DropdownView(multiple=True,
+                                choices=[types.Choice(f, label=f) for f in tag_fields]),
     )
     params = ctx.params
     if params.get("label_field") and params.get("label_field") == params.get("pred_field"):
-        prop = inputs.view(
-            "same_fields",
-            types.Warning(label="The ground-truth and prediction fields are the same field"),
-        )
-        prop.invalid = True
-        return False
+        return invalid(pred, "The ground-truth and prediction fields must differ")
+    return _tags_fields_valid(params.get("tags_field"), tags, view)
+
+
+def _tags_fields_valid(names, prop, view) -> bool:
+    """The chosen tag fields exist and can hold tags (the SDK's own check)."""
+    if names is None:
+        return True  # the form's default
+    if not isinstance(names, list):
+        names = [names]
+    if not names:
+        return invalid(prop, "Pick at least one tag field")
+    try:
+        fpf.tag_sources(view, names)
+    except (ValueError, TypeError) as e:
+        return invalid(prop, str(e))
     return True
 
 
 def search_knobs(inputs) -> None:
-    """Adds the search thresholds with the project's defaults."""
+    """Adds the search parameters with the project's defaults."""
     inputs.int(
         "min_size", default=DEFAULT_PARAMS.min_size, min=1, label="Minimum size",
         description="The least number of samples in a failure mode (PRIME's s)",
@@ -122,7 +155,8 @@ def search_knobs(inputs) -> None:
 
 def search_params(params) -> SearchParams:
     """The :class:`SearchParams` from the form's values (absent ones take the
-    defaults); validated here, once, before the run starts."""
+    defaults), validated once, before the run starts. ``significant_only``
+    is the form's switch for ``alpha=None``."""
     values = {name: params[name] for name in SearchParams.names()
               if params.get(name) is not None}
     if not params.get("significant_only", True):
@@ -130,8 +164,22 @@ def search_params(params) -> SearchParams:
     return SearchParams.from_dict(values)
 
 
+def view_options(ctx, inputs) -> None:
+    """Adds whether to save views, and the cap on how many."""
+    inputs.bool("save_views", default=True, label="Save views",
+                description="Save one view per failure mode")
+    prop = inputs.int(
+        "max_views", default=DEFAULT_MAX_VIEWS, min=0, label="Maximum saved views",
+        description="Save views for at most this many failure modes (the largest drops); "
+                    "all modes stay in the results",
+    )
+    value = ctx.params.get("max_views", DEFAULT_MAX_VIEWS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        invalid(prop, f"Maximum saved views must be a whole number >= 0; got {value!r}")
+
+
 def new_run_key(ctx, inputs, default="prime") -> bool:
-    """Adds the run key input, validated against the dataset's runs."""
+    """Adds the run key input, checked by the SDK's own run-key check."""
     prop = inputs.str(
         "run_key", default=default, required=True, label="Run key",
         description="The key under which the run is stored (letters, digits, underscores)",
@@ -141,31 +189,24 @@ def new_run_key(ctx, inputs, default="prime") -> bool:
         description="Replace an existing run with this key, and the views it saved",
     )
     key = ctx.params.get("run_key", default)
-    if key is None:
-        return False
-    if not key.isidentifier():
-        prop.invalid = True
-        prop.error_message = "Run keys must be valid Python identifiers"
-        return False
-    if key in ctx.dataset.list_runs() and not ctx.params.get("overwrite", False):
-        prop.invalid = True
-        prop.error_message = f"A run with key '{key}' exists; tick Overwrite or choose another key"
-        return False
+    if not isinstance(key, str):
+        return invalid(prop, f"The run key must be text (a Python identifier); got {key!r}")
+    try:
+        validate_new_run_key(ctx.dataset, key, ctx.params.get("overwrite", False))
+    except ValueError as e:
+        return invalid(prop, str(e))
     return True
 
 
-def existing_run_key(ctx, inputs) -> str | None:
+def existing_run_key(ctx, inputs) -> Optional[str]:
     """Adds a picker of the dataset's failure-mode runs; returns the chosen key."""
-    keys = fp.list_failure_mode_runs(ctx.dataset)
+    keys = list_failure_mode_runs(ctx.dataset)
     if not keys:
-        prop = inputs.view(
-            "no_runs",
-            types.Warning(
-                label="This dataset has no failure-mode runs",
-                description="Run 'Find failure modes' first",
-            ),
-        )
-        prop.invalid = True
+        prop = inputs.view("no_runs", types.Warning(
+            label="This dataset has no failure-mode runs",
+            description="Run 'PRIME: find failure modes' first"))
+        invalid(prop, "This dataset has no failure-mode runs; run 'PRIME: find failure "
+                      "modes' first")
         return None
     inputs.enum("run_key", keys, required=True, label="Run", default=keys[0],
                 view=dropdown(keys))
@@ -186,83 +227,64 @@ def delegation(ctx, inputs) -> None:
         )
 
 
-def tagger_choice(ctx, inputs) -> bool:
-    """Adds the tagger backend, its model, the vocabulary and the output field."""
-    backends = {
-        "properties": "Image properties (no weights: dark, blurry, small object...)",
-        "open_clip": "open_clip CLIP zero-shot (pretrained tag or local checkpoint)",
-        "transformers": "transformers CLIP/SigLIP zero-shot (model id or local directory)",
-    }
-    inputs.enum("backend", list(backends), default="properties", required=True,
-                label="Tagger", view=dropdown(list(backends), backends))
-    backend = ctx.params.get("backend", "properties")
-    if backend == "open_clip":
-        inputs.str("architecture", default="ViT-B-32", required=True, label="Architecture",
-                   description="An open_clip model name, e.g. ViT-B-32")
+def model_choice(ctx, inputs, *, allow_properties: bool) -> str:
+    """Adds the ``model`` spec and, for open_clip, its ``pretrained`` weights;
+    returns the chosen spec."""
+    suggestions = {k: v for k, v in MODEL_SUGGESTIONS.items()
+                   if allow_properties or k != "properties"}
+    inputs.str(
+        "model", default=DEFAULT_MODEL, required=True, label="Model",
+        description="open_clip:<architecture>, transformers:<model id or local directory>"
+                    + (", or properties (no weights)" if allow_properties else ""),
+        view=types.AutocompleteView(choices=[types.Choice(k, label=k, description=v)
+                                             for k, v in suggestions.items()]),
+    )
+    model = ctx.params.get("model") or DEFAULT_MODEL
+    if model.startswith("open_clip:"):
         inputs.str("pretrained", default="default", required=True, label="Pretrained weights",
-                   description="A pretrained tag (downloaded on first use) or a checkpoint path")
-    elif backend == "transformers":
-        inputs.str("hf_model", required=True, label="Model",
-                   description="A Hugging Face model id or a local save_pretrained directory")
-    if backend != "properties":
-        sources = {"default": "Default vocabulary (shipped)", "list": "My tags",
-                   "file": "A text file, one tag per line"}
-        inputs.enum("vocabulary_source", list(sources), default="default", label="Vocabulary",
-                    view=dropdown(list(sources), sources))
-        source = ctx.params.get("vocabulary_source", "default")
-        if source == "list":
-            inputs.str("vocabulary_list", required=True, label="Tags",
-                       description="One tag per line, or comma separated",
-                       view=types.TextFieldView(multiline=True))
-        elif source == "file":
-            inputs.str("vocabulary_file", required=True, label="Vocabulary file")
-        inputs.int("top_k", default=5, min=1, label="Tags per image",
-                   description="The most tags kept per image")
-        inputs.str("embeddings_field", label="Embeddings field",
-                   description="Optional: also store each image's embedding here")
-    default_field = "prime_properties" if backend == "properties" else "prime_tags"
-    inputs.str("tags_field", default=default_field, required=True, label="Tags field")
-    inputs.bool("skip_existing", default=False, label="Skip samples that have tags",
-                description="Continue an interrupted run")
-    inputs.bool("overwrite", default=False, label="Re-tag samples that have tags")
-    return True
+                   description="A pretrained tag (downloaded on first use) or a local "
+                               "checkpoint path")
+    return model
+
+
+def vocabulary_choice(ctx, inputs) -> None:
+    """Adds the tag vocabulary: the shipped default, a list, or a file."""
+    sources = {"default": "Default vocabulary (shipped)", "list": "My tags",
+               "file": "A text file, one tag per line"}
+    inputs.enum("vocabulary_source", list(sources), default="default", label="Vocabulary",
+                view=dropdown(list(sources), sources))
+    source = ctx.params.get("vocabulary_source", "default")
+    if source == "list":
+        inputs.str("vocabulary", required=True, label="Tags",
+                   description="One tag per line, or comma separated",
+                   view=types.TextFieldView(multiline=True))
+    elif source == "file":
+        inputs.str("vocabulary", required=True, label="Vocabulary file")
 
 
 def vocabulary_param(params):
-    """The vocabulary argument of compute_tags from the form's values."""
+    """The ``vocabulary`` argument of ``compute_tags`` from the form's values."""
     source = params.get("vocabulary_source", "default")
-    if source == "list":
-        text = params.get("vocabulary_list", "")
+    text = params.get("vocabulary")
+    if source == "list" and text:
         return [t.strip() for t in text.replace(",", "\n").splitlines() if t.strip()]
-    if source == "file":
-        return params.get("vocabulary_file")
+    if source == "file" and text:
+        return text
     return None
 
 
-def clip_model_choice(ctx, inputs) -> bool:
-    """Adds the CLIP backend and its model (no weight-free option: metrics need CLIP)."""
-    backends = {"open_clip": "open_clip (pretrained tag or local checkpoint)",
-                "transformers": "transformers CLIP/SigLIP (model id or local directory)"}
-    inputs.enum("backend", list(backends), default="open_clip", required=True, label="Model",
-                view=dropdown(list(backends), backends))
-    if ctx.params.get("backend", "open_clip") == "open_clip":
-        inputs.str("architecture", default="ViT-B-32", required=True, label="Architecture")
-        inputs.str("pretrained", default="default", required=True, label="Pretrained weights",
-                   description="A pretrained tag (downloaded on first use) or a checkpoint path")
-    else:
-        inputs.str("hf_model", required=True, label="Model",
-                   description="A Hugging Face model id or a local save_pretrained directory")
-    return True
+def model_params(params) -> dict:
+    """``model`` and ``pretrained`` arguments from the form's values."""
+    model = params.get("model") or DEFAULT_MODEL
+    pretrained = params.get("pretrained") or "default"
+    if not model.startswith("open_clip:"):
+        pretrained = None
+    elif pretrained == "none":
+        pretrained = None  # random weights
+    return {"model": model, "pretrained": pretrained}
 
 
-def model_spec(params) -> tuple:
-    """``(model, pretrained)`` arguments from the form's values."""
-    backend = params.get("backend", "open_clip")
-    if backend == "properties":
-        return "properties", None
-    if backend == "open_clip":
-        pretrained = params.get("pretrained") or "default"
-        if pretrained == "none":
-            pretrained = None
-        return f"open_clip:{params.get('architecture', 'ViT-B-32')}", pretrained
-    return f"transformers:{params['hf_model']}", None
+def caption_template_input(inputs) -> None:
+    inputs.str("caption_template", default=DEFAULT_CAPTION_TEMPLATE, required=True,
+               label="Caption template",
+               description="The caption of a failure mode, with {cls} and {tags}")

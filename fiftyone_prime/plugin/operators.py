@@ -1,5 +1,6 @@
-"""Operators over the fiftyone-prime SDK; each one unpacks its form, resolves
-the target view and calls one SDK function."""
+"""Operators over the fiftyone-prime SDK: each one unpacks its form, resolves
+the target view and calls one SDK function, imported here from the module
+that defines it."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import fiftyone.core.utils as fou
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-import fiftyone_prime as fp
+from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.types import DEFAULT_PARAMS
+from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
 from fiftyone_prime.integration.rows import columns, format_p, mode_row
-from fiftyone_prime.integration import fields as fpf
+from fiftyone_prime.integration.run_store import delete_failure_modes, load_failure_modes
+from fiftyone_prime.integration.search import find_failure_modes
+from fiftyone_prime.integration.tagging import compute_tags
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
+from fiftyone_prime.models import DEFAULT_MODEL
 
 from . import forms
 
@@ -31,51 +36,6 @@ def _execute(operator, sample_collection, params, delegate=False):
                                 params=params, request_delegation=delegate)
 
 
-def _invalid(prop, message: str) -> bool:
-    """Marks a form property invalid with a one-line reason; returns False."""
-    prop.invalid = True
-    prop.error_message = message
-    return False
-
-
-def _tags_fields_valid(ctx, inputs, view) -> bool:
-    """Checks the chosen tag fields exist and can hold tags, so a bad field is
-    a one-line form error rather than a traceback from the search."""
-    names = ctx.params.get("tags_fields")
-    if names is None or not isinstance(names, list):
-        return True  # the form's default, or FiftyOne's own list check
-    prop = inputs.properties["tags_fields"]
-    if not names:
-        return _invalid(prop, "Pick at least one tag field")
-    for name in names:
-        try:
-            fpf.tag_source(view, name)
-        except (ValueError, TypeError) as e:
-            return _invalid(prop, str(e))
-    return True
-
-
-def _run_key_is_text(ctx, inputs) -> bool:
-    """Refuses a run key that is not a string (e.g. ``5`` from Python)."""
-    key = ctx.params.get("run_key")
-    if key is None or isinstance(key, str):
-        return True
-    prop = inputs.str("run_key", required=True, label="Run key")
-    return _invalid(prop, f"The run key must be text (a Python identifier); got {key!r}")
-
-
-def _max_views_input(ctx, inputs) -> None:
-    """Adds the cap on saved views, with the SDK's default."""
-    prop = inputs.int(
-        "max_views", default=DEFAULT_MAX_VIEWS, min=0, label="Maximum saved views",
-        description="Save views for at most this many failure modes (the largest drops); "
-                    "all modes stay in the results",
-    )
-    value = ctx.params.get("max_views", DEFAULT_MAX_VIEWS)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        _invalid(prop, f"Maximum saved views must be a whole number >= 0; got {value!r}")
-
-
 def _progress_callback(ctx, label):
     if not ctx.delegated:
         return None
@@ -84,6 +44,10 @@ def _progress_callback(ctx, label):
         ctx.set_progress(progress=pb.progress, label=f"{label} ({pb.iteration}/{pb.total})")
 
     return fou.report_progress(report, dt=1.0)
+
+
+def _as_list(value):
+    return [value] if isinstance(value, str) else list(value)
 
 
 class FindFailureModes(foo.Operator):
@@ -103,12 +67,9 @@ class FindFailureModes(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         view = ctx.target_view()
-        if (forms.field_pickers(ctx, inputs, view) and _tags_fields_valid(ctx, inputs, view)
-                and _run_key_is_text(ctx, inputs) and forms.new_run_key(ctx, inputs)):
+        if forms.field_pickers(ctx, inputs, view) and forms.new_run_key(ctx, inputs):
             forms.search_knobs(inputs)
-            inputs.bool("save_views", default=True, label="Save views",
-                        description="Save one view per failure mode")
-            _max_views_input(ctx, inputs)
+            forms.view_options(ctx, inputs)
             forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Find failure modes"))
 
@@ -119,12 +80,11 @@ class FindFailureModes(foo.Operator):
         p = ctx.params
         if ctx.delegated:
             ctx.set_progress(progress=0.0, label="Reading fields and searching")
-        results = fp.find_failure_modes(
+        results = find_failure_modes(
             ctx.target_view(),
             label_field=p.get("label_field", "ground_truth"),
             pred_field=p.get("pred_field", "predictions"),
-            tags_field=(p["tags_fields"] if p.get("tags_fields") is not None
-                        else "prime_tags"),
+            tags_field=p.get("tags_field", "prime_tags"),
             run_key=p.get("run_key", "prime"),
             **forms.search_params(p).to_dict(),
             save_views=p.get("save_views", True),
@@ -161,14 +121,14 @@ class FindFailureModes(foo.Operator):
                  minimal=DEFAULT_PARAMS.minimal, alpha=DEFAULT_PARAMS.alpha,
                  save_views=True, max_views=DEFAULT_MAX_VIEWS, overwrite=False,
                  delegate=False):
-        """Runs the operator from Python, through FiftyOne's operator machinery.
+        """Runs the operator from Python, through FiftyOne's operator machinery;
+        the arguments are those of :func:`fiftyone_prime.find_failure_modes`.
 
         Returns:
             an :class:`fiftyone.operators.executor.ExecutionResult`
         """
-        tags_fields = [tags_field] if isinstance(tags_field, str) else list(tags_field)
         params = dict(
-            label_field=label_field, pred_field=pred_field, tags_fields=tags_fields,
+            label_field=label_field, pred_field=pred_field, tags_field=_as_list(tags_field),
             run_key=run_key, min_size=min_size, min_drop=min_drop, min_gain=min_gain,
             max_tags=max_tags, minimal=minimal, significant_only=alpha is not None,
             alpha=alpha, save_views=save_views, max_views=max_views, overwrite=overwrite,
@@ -193,20 +153,21 @@ class LoadFailureMode(foo.Operator):
         inputs = types.Object()
         run_key = forms.existing_run_key(ctx, inputs)
         if run_key is not None:
-            results = fp.load_failure_modes(ctx.dataset, run_key)
+            results = load_failure_modes(ctx.dataset, run_key)
             modes = [m for m in results.sorted("drop") if m.view_name]
             if not modes:
                 prop = inputs.view("no_modes", types.Warning(
                     label=f"Run '{run_key}' has no failure modes with saved views"))
-                prop.invalid = True
+                forms.invalid(prop, f"Run '{run_key}' has no failure modes with saved views")
             else:
                 choices = types.DropdownView()
                 for m in modes:
                     choices.add_choice(
                         m.view_name,
                         label=f"{m.group}: {' + '.join(m.tags)}",
-                        description=(f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the class, "
-                                     f"{m.size} samples, adjusted p {format_p(m.adjusted_p_value)}"),
+                        description=(f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the "
+                                     f"class, {m.size} samples, adjusted p "
+                                     f"{format_p(m.adjusted_p_value)}"),
                     )
                 inputs.enum("view_name", choices.values(), required=True,
                             default=choices.values()[0], label="Failure mode", view=choices)
@@ -240,7 +201,7 @@ class DeleteFailureModes(foo.Operator):
         inputs = types.Object()
         run_key = forms.existing_run_key(ctx, inputs)
         if run_key is not None:
-            results = fp.load_failure_modes(ctx.dataset, run_key)
+            results = load_failure_modes(ctx.dataset, run_key)
             inputs.view("confirm", types.Warning(
                 label=f"This deletes run '{run_key}' and its {len(results.view_names)} saved "
                       "views. Views you saved yourself are kept."))
@@ -248,7 +209,7 @@ class DeleteFailureModes(foo.Operator):
 
     def execute(self, ctx):
         run_key = ctx.params["run_key"]
-        fp.delete_failure_modes(ctx.dataset, run_key)
+        delete_failure_modes(ctx.dataset, run_key)
         ctx.trigger("reload_dataset")
         return {"deleted": run_key}
 
@@ -273,9 +234,18 @@ class TagSamples(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        ctx.target_view()
-        if forms.tagger_choice(ctx, inputs):
-            forms.delegation(ctx, inputs)
+        model = forms.model_choice(ctx, inputs, allow_properties=True)
+        if model != "properties":
+            forms.vocabulary_choice(ctx, inputs)
+            inputs.int("top_k", default=5, min=1, label="Tags per image",
+                       description="The most tags kept per image")
+            inputs.str("embeddings_field", label="Embeddings field",
+                       description="Optional: also store each image's embedding here")
+        inputs.str("tags_field", default="prime_tags", required=True, label="Tags field")
+        inputs.bool("skip_existing", default=False, label="Skip samples that have tags",
+                    description="Continue an interrupted run")
+        inputs.bool("overwrite", default=False, label="Re-tag samples that have tags")
+        forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Tag samples"))
 
     def resolve_delegation(self, ctx):
@@ -283,13 +253,10 @@ class TagSamples(foo.Operator):
 
     def execute(self, ctx):
         p = ctx.params
-        model, pretrained = forms.model_spec({"backend": "properties", **p})
-        vocabulary = forms.vocabulary_param(p)
-        summary = fp.compute_tags(
+        summary = compute_tags(
             ctx.target_view(),
-            model=model,
-            pretrained=pretrained,
-            vocabulary=vocabulary,
+            **forms.model_params(p),
+            vocabulary=forms.vocabulary_param(p),
             tags_field=p.get("tags_field", "prime_tags"),
             top_k=p.get("top_k", 5),
             skip_existing=p.get("skip_existing", False),
@@ -316,21 +283,20 @@ class TagSamples(foo.Operator):
         outputs.int("num_skipped_existing", label="Samples that already had tags")
         return types.Property(outputs, view=types.View(label="Tagging complete"))
 
-    def __call__(self, sample_collection, *, backend="properties", architecture="ViT-B-32",
-                 pretrained=None, hf_model=None, vocabulary=None, tags_field="prime_tags",
-                 top_k=5, skip_existing=False, overwrite=False, embeddings_field=None,
-                 delegate=False):
-        """Runs the operator from Python; returns the execution result."""
-        params = dict(backend=backend, architecture=architecture, pretrained=pretrained,
-                      hf_model=hf_model, tags_field=tags_field, top_k=top_k,
+    def __call__(self, sample_collection, *, model=DEFAULT_MODEL, pretrained="default",
+                 vocabulary=None, tags_field="prime_tags", top_k=5, skip_existing=False,
+                 overwrite=False, embeddings_field=None, delegate=False):
+        """Runs the operator from Python; the arguments are those of
+        :func:`fiftyone_prime.compute_tags`. Returns the execution result."""
+        params = dict(model=model, pretrained=pretrained, tags_field=tags_field, top_k=top_k,
                       skip_existing=skip_existing, overwrite=overwrite,
                       embeddings_field=embeddings_field, delegate=delegate)
         if vocabulary is None:
             params["vocabulary_source"] = "default"
         elif isinstance(vocabulary, str):
-            params.update(vocabulary_source="file", vocabulary_file=vocabulary)
+            params.update(vocabulary_source="file", vocabulary=vocabulary)
         else:
-            params.update(vocabulary_source="list", vocabulary_list="\n".join(vocabulary))
+            params.update(vocabulary_source="list", vocabulary="\n".join(vocabulary))
         return _execute(self, sample_collection, params, delegate)
 
 
@@ -350,10 +316,9 @@ class ComputeFailureModeMetrics(foo.Operator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        if forms.existing_run_key(ctx, inputs) is not None and forms.clip_model_choice(ctx, inputs):
-            inputs.str("caption_template", default="a photo of a {cls} with {tags}",
-                       required=True, label="Caption template",
-                       description="The caption of a failure mode, with {cls} and {tags}")
+        if forms.existing_run_key(ctx, inputs) is not None:
+            forms.model_choice(ctx, inputs, allow_properties=False)
+            forms.caption_template_input(inputs)
             inputs.str("embeddings_field", label="Embeddings field",
                        description="Optional: reuse image embeddings stored by the same model")
             forms.delegation(ctx, inputs)
@@ -364,26 +329,27 @@ class ComputeFailureModeMetrics(foo.Operator):
 
     def execute(self, ctx):
         p = ctx.params
-        model, pretrained = forms.model_spec(p)
-        results = fp.compute_failure_mode_metrics(
+        results = compute_failure_mode_metrics(
             ctx.dataset,
             p["run_key"],
-            model=model,
-            pretrained=pretrained,
-            caption_template=p.get("caption_template", "a photo of a {cls} with {tags}"),
+            **forms.model_params(p),
+            caption_template=p.get("caption_template", DEFAULT_CAPTION_TEMPLATE),
             embeddings_field=p.get("embeddings_field") or None,
             progress=_progress_callback(ctx, "Encoding images"),
         )
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
-        return {"run_key": results.key, "num_scored": sum(bool(m.metrics) for m in results.failure_modes),
+        return {"run_key": results.key,
+                "num_scored": sum(bool(m.metrics) for m in results.failure_modes),
                 "model": (results.metrics_info or {}).get("model")}
 
-    def __call__(self, sample_collection, run_key, *, backend="open_clip", architecture="ViT-B-32",
-                 pretrained="default", hf_model=None, caption_template="a photo of a {cls} with {tags}",
-                 embeddings_field=None, delegate=False):
-        """Runs the operator from Python; returns the execution result."""
-        params = dict(run_key=run_key, backend=backend, architecture=architecture,
-                      pretrained=pretrained, hf_model=hf_model, caption_template=caption_template,
-                      embeddings_field=embeddings_field, delegate=delegate)
+    def __call__(self, sample_collection, run_key, *, model=DEFAULT_MODEL, pretrained="default",
+                 caption_template=DEFAULT_CAPTION_TEMPLATE, embeddings_field=None,
+                 delegate=False):
+        """Runs the operator from Python; the arguments are those of
+        :func:`fiftyone_prime.compute_failure_mode_metrics`. Returns the
+        execution result."""
+        params = dict(run_key=run_key, model=model, pretrained=pretrained,
+                      caption_template=caption_template, embeddings_field=embeddings_field,
+                      delegate=delegate)
         return _execute(self, sample_collection, params, delegate)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-import fiftyone_prime as fp
 from fiftyone_prime.integration.rows import columns, mode_row
+from fiftyone_prime.integration.run_store import list_failure_mode_runs, load_failure_modes
 
 #: Sort keys offered by the panel: failure-mode attributes, then CLIP metrics.
 SORT_KEYS = ("drop", "adjusted_p_value", "size", "accuracy", "auroc", "similarity_mean",
@@ -20,7 +20,7 @@ _MAX_BUTTONS = 100
 
 def panel_rows(dataset, run_key: str, sort_by: str = "drop") -> list[dict]:
     """The rows the panel shows for a run, sorted (modes lacking a metric last)."""
-    results = fp.load_failure_modes(dataset, run_key)
+    results = load_failure_modes(dataset, run_key)
     try:
         modes = results.sorted(sort_by, reverse=sort_by not in _ASCENDING)
     except ValueError:  # a metric this run does not have yet
@@ -64,7 +64,7 @@ class FailureModesPanel(foo.Panel):
             ctx.ops.notify(f"The saved view '{name}' no longer exists", variant="error")
 
     def _refresh(self, ctx):
-        runs = fp.list_failure_mode_runs(ctx.dataset) if ctx.dataset is not None else []
+        runs = list_failure_mode_runs(ctx.dataset) if ctx.dataset is not None else []
         key = ctx.panel.state.run_key
         if key not in runs:
             key = runs[0] if runs else None

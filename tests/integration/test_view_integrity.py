@@ -211,9 +211,9 @@ def test_bad_max_views_is_refused_before_anything_is_written(planted, bad):
 def test_default_max_views_is_one_constant():
     import inspect
 
-    from fiftyone_prime.integration import failure_modes
+    from fiftyone_prime.plugin.operators import FindFailureModes
 
-    for fn in (failure_modes.find_failure_modes, failure_modes.apply_failure_modes):
+    for fn in (fp.find_failure_modes, fp.apply_failure_modes, FindFailureModes.__call__):
         assert inspect.signature(fn).parameters["max_views"].default == fpv.DEFAULT_MAX_VIEWS
     assert 1000 <= fpv.DEFAULT_MAX_VIEWS <= 5000
 

@@ -31,8 +31,8 @@ def test_a_run_key_that_is_not_text_is_a_form_error(planted):
 
 
 def test_an_empty_tag_field_list_is_refused_not_replaced(planted):
-    props = resolve_inputs(FIND, planted, {"tags_fields": []})
-    assert props["tags_fields"].invalid
+    props = resolve_inputs(FIND, planted, {"tags_field": []})
+    assert props["tags_field"].invalid
     assert "at least one tag field" in _one_line_error(planted, tags_field=[])
 
 

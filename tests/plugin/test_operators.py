@@ -51,18 +51,18 @@ def test_every_registered_operator_is_listed_in_the_manifest():
 def test_find_form_offers_only_fitting_fields(planted):
     props = resolve_inputs(FIND, planted, {})
     assert props["label_field"].type.values == ["ground_truth", "predictions"]
-    tag_choices = [c.value for c in props["tags_fields"].view.choices]
+    tag_choices = [c.value for c in props["tags_field"].view.choices]
     assert tag_choices == ["ground_truth", "objects", "predictions", "prime_tags", "tag_list", "tags"]
-    assert props["tags_fields"].default == ["prime_tags"]
+    assert props["tags_field"].default == ["prime_tags"]
     assert props["min_size"].default == 30 and props["max_tags"].default == 3
 
 
 def test_find_form_validates_the_run_key(planted):
     props = resolve_inputs(FIND, planted, {"run_key": "not valid"})
-    assert props["run_key"].invalid and "identifiers" in props["run_key"].error_message
+    assert props["run_key"].invalid and "identifier" in props["run_key"].error_message
     fp.find_failure_modes(planted, run_key="prime")
     props = resolve_inputs(FIND, planted, {"run_key": "prime"})
-    assert props["run_key"].invalid and "Overwrite" in props["run_key"].error_message
+    assert props["run_key"].invalid and "overwrite=True" in props["run_key"].error_message
     props = resolve_inputs(FIND, planted, {"run_key": "prime", "overwrite": True})
     assert not props["run_key"].invalid
 
@@ -72,7 +72,7 @@ def test_find_runs_immediately_through_execute_operator(planted):
         FIND,
         dict(view=planted.view()),
         params={"label_field": "ground_truth", "pred_field": "predictions",
-                "tags_fields": ["prime_tags"], "run_key": "ops"},
+                "tags_field": ["prime_tags"], "run_key": "ops"},
     )
     assert result.result["num_failure_modes"] == 2
     assert [r["tags"] for r in result.result["failure_modes"]] == ["night + snow", "blur"]
@@ -163,21 +163,24 @@ def image_dataset(make_dataset, tmp_path):
     return dataset
 
 
-def test_tag_form_shows_model_options_per_backend(image_dataset):
+def test_tag_form_has_the_sdks_names_and_defaults(image_dataset):
+    from fiftyone_prime.models import DEFAULT_MODEL
+
     props = resolve_inputs(TAG, image_dataset, {})
-    assert props["backend"].default == "properties"
-    assert props["tags_field"].default == "prime_properties"
-    assert "architecture" not in props and "vocabulary_source" not in props
-    props = resolve_inputs(TAG, image_dataset, {"backend": "open_clip", "vocabulary_source": "list"})
-    assert props["architecture"].default == "ViT-B-32" and props["pretrained"].default == "default"
-    assert "vocabulary_list" in props and props["tags_field"].default == "prime_tags"
+    assert props["model"].default == DEFAULT_MODEL and props["pretrained"].default == "default"
+    assert props["tags_field"].default == "prime_tags" and "vocabulary_source" in props
+    props = resolve_inputs(TAG, image_dataset, {"model": "properties"})
+    assert "pretrained" not in props and "vocabulary_source" not in props
+    props = resolve_inputs(TAG, image_dataset, {"vocabulary_source": "list"})
+    assert "vocabulary" in props
 
 
 def test_tag_samples_immediately_and_delegated(image_dataset):
     op = foo.get_operator(TAG)
-    result = op(image_dataset.limit(6), tags_field="props")
+    result = op(image_dataset.limit(6), model="properties", tags_field="props")
     assert result.result["num_tagged"] == 6 and result.result["tagger"] == "properties"
-    queued = op(image_dataset, tags_field="props", skip_existing=True, delegate=True)
+    queued = op(image_dataset, model="properties", tags_field="props", skip_existing=True,
+                delegate=True)
     assert queued.delegated
     service = DelegatedOperationService()
     service.execute_queued_operations(operator=TAG, dataset_name=image_dataset.name)
@@ -192,7 +195,7 @@ def test_tag_samples_immediately_and_delegated(image_dataset):
 def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
     import torch
 
-    from fiftyone_prime.models import load_encoder
+    from fiftyone_prime.models import DEFAULT_MODEL, load_encoder
     from tests.integration.planted import planted_samples_with_images
     from tests.tiny_models import register_tiny_open_clip
 
@@ -205,9 +208,9 @@ def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
     dataset.add_samples(planted_samples_with_images(tmp_path, size=(16, 16)))
     fp.find_failure_modes(dataset)
     props = resolve_inputs(f"{PLUGIN}/compute_failure_mode_metrics", dataset, {})
-    assert props["run_key"].default == "prime" and props["architecture"].default == "ViT-B-32"
+    assert props["run_key"].default == "prime" and props["model"].default == DEFAULT_MODEL
     result = foo.get_operator(f"{PLUGIN}/compute_failure_mode_metrics")(
-        dataset, "prime", architecture=name, pretrained=str(checkpoint))
+        dataset, "prime", model=f"open_clip:{name}", pretrained=str(checkpoint))
     assert result.result["num_scored"] == 2
     assert result.result["model"] == f"open_clip:{name}@tiny.pt"
     assert all("auroc" in m.metrics for m in fp.load_failure_modes(dataset, "prime").failure_modes)
@@ -226,7 +229,7 @@ def test_find_operator_can_keep_every_mode_and_shows_p_values(planted):
     result = foo.execute_operator(
         FIND, dict(view=planted.view()),
         params={"label_field": "ground_truth", "pred_field": "predictions",
-                "tags_fields": ["prime_tags"], "run_key": "all", "significant_only": False,
+                "tags_field": ["prime_tags"], "run_key": "all", "significant_only": False,
                 "min_size": 5},
     )
     results = fp.load_failure_modes(planted, "all")
@@ -239,7 +242,7 @@ def test_find_operator_can_keep_every_mode_and_shows_p_values(planted):
     with pytest.raises(ExecutionError, match="alpha"):
         foo.execute_operator(FIND, dict(view=planted.view()),
                              params={"label_field": "ground_truth", "pred_field": "predictions",
-                                     "tags_fields": ["prime_tags"], "run_key": "bad",
+                                     "tags_field": ["prime_tags"], "run_key": "bad",
                                      "alpha": 2.0})
     assert "bad" not in planted.list_runs()
 

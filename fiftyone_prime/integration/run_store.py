@@ -1,0 +1,252 @@
+"""Bookkeeping of failure-mode runs: keys, storing, loading, deleting, and
+exactly the saved views a run owns."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import numpy as np
+
+from . import views as fpv
+from .runs import FailureModeResults, FailureModeRun, FailureModeRunConfig
+
+logger = logging.getLogger(__name__)
+
+
+def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
+    """Loads the results of a failure-mode run.
+
+    Args:
+        dataset: a :class:`fiftyone.core.dataset.Dataset` or a view of it
+        run_key: the run key
+
+    Returns:
+        a :class:`fiftyone_prime.FailureModeResults`
+    """
+    check_is_prime_run(dataset, run_key)
+    return dataset._root_dataset.load_run_results(run_key)
+
+
+def list_failure_mode_runs(dataset) -> list[str]:
+    """Returns the keys of the failure-mode runs on a dataset, sorted."""
+    return dataset._root_dataset.list_runs(type=FailureModeRun)
+
+
+def delete_failure_modes(dataset, run_key: str) -> None:
+    """Deletes a failure-mode run and exactly the saved views it created.
+
+    Saved views that the run did not create, including any the user saved
+    from a failure-mode view under a new name, are left alone.
+
+    Args:
+        dataset: a :class:`fiftyone.core.dataset.Dataset` or a view of it
+        run_key: the run key
+    """
+    root = dataset._root_dataset
+    check_is_prime_run(root, run_key)
+    root.get_run_info(run_key).config.build().cleanup(root, run_key)
+    # Cleanup ran above so that its errors surface instead of being logged.
+    FailureModeRun.delete_run(root, run_key, cleanup=False)
+
+
+def validate_new_run_key(dataset, run_key, overwrite: bool) -> None:
+    """Raises unless a new failure-mode run may be stored under ``run_key``.
+
+    Args:
+        dataset: the dataset (or a view of it) that will hold the run
+        run_key: the key
+        overwrite: whether an existing failure-mode run with that key may be
+            replaced (runs of other kinds never are)
+
+    Raises:
+        ValueError: with a one-line reason
+    """
+    dataset = dataset._root_dataset
+    if not isinstance(run_key, str) or not run_key.isidentifier():
+        raise ValueError(
+            f"`run_key` must be a valid Python identifier (letters, digits, underscores); "
+            f"got {run_key!r}"
+        )
+    if run_key not in dataset.list_runs():
+        return
+    if not overwrite:
+        raise ValueError(
+            f"Dataset '{dataset.name}' already has a run with key '{run_key}'. Pass "
+            "overwrite=True to replace it and its saved views, or choose another run_key"
+        )
+    check_is_prime_run(dataset, run_key)
+
+
+def check_is_prime_run(dataset, run_key: str) -> None:
+    """Raises unless ``run_key`` is a failure-mode run of the dataset."""
+    root = dataset._root_dataset
+    if run_key not in root.list_runs():
+        available = list_failure_mode_runs(root)
+        raise ValueError(
+            f"Dataset '{root.name}' has no run with key '{run_key}'. "
+            f"Failure-mode runs: {available or 'none'}"
+        )
+    info = root.get_run_info(run_key)
+    if not isinstance(info.config, FailureModeRunConfig):
+        raise ValueError(
+            f"The run '{run_key}' on dataset '{root.name}' is not a failure-mode run "
+            f"(it is a {type(info.config).__name__}); it is left untouched"
+        )
+
+
+def validate_max_views(max_views) -> None:
+    """Raises unless ``max_views`` is a whole number >= 0."""
+    if isinstance(max_views, bool) or not isinstance(max_views, int) or max_views < 0:
+        raise ValueError(
+            f"`max_views` must be a whole number >= 0 (the most saved views a run creates); "
+            f"got {max_views!r}"
+        )
+
+
+def finish_run(samples, run_key, config, records, inputs, *, overwrite,
+                save_views, progress, significance=None) -> FailureModeResults:
+    """Builds the results, stores the run (with the ids of the views it will
+    create), then saves the views.
+
+    Args:
+        samples: the view the run searched or re-measured
+        run_key: the run key (already validated)
+        config: the :class:`FailureModeRunConfig`
+        records: the :class:`SavedFailureMode` list (named by :func:`name_views`
+            when views are saved)
+        inputs: the :class:`fiftyone_prime.integration.fields.SearchInputs` read
+        overwrite: whether an existing run with the key is replaced
+        save_views: whether to save the views
+        progress: a FiftyOne ``progress`` argument
+        significance (None): the search's significance record, as a dict
+
+    Returns:
+        the :class:`FailureModeResults`
+    """
+    results = FailureModeResults(
+        samples,
+        config,
+        run_key,
+        failure_modes=records,
+        groups=group_stats(inputs.labels, inputs.correct),
+        num_samples=inputs.num_samples,
+        num_used=inputs.num_used,
+        num_missing_label=inputs.num_missing_label,
+        num_missing_prediction=inputs.num_missing_prediction,
+        num_tags=len(inputs.tag_keys),
+        significance=significance,
+    )
+    run = _store_run(samples, run_key, config, results, overwrite)
+    if save_views:
+        removed = _save_views(samples, results, inputs.sources, progress)
+        if removed:
+            _forget_views(results, removed)
+            run.save_run_results(samples, run_key, results, overwrite=True)
+    return results
+
+
+def group_stats(labels: np.ndarray, correct: np.ndarray) -> dict:
+    """Size and accuracy of each class, by class name."""
+    names, codes = np.unique(labels.astype(str), return_inverse=True)
+    sizes = np.bincount(codes, minlength=len(names))
+    right = np.bincount(codes, weights=correct, minlength=len(names))
+    return {
+        str(n): {"size": int(s), "accuracy": float(r / s)}
+        for n, s, r in zip(names, sizes, right)
+    }
+
+
+def _top_by_drop(records, limit: int) -> set[int]:
+    """The indices of the ``limit`` records with the largest drops (ties keep
+    the search's order; modes whose drop is NaN come last)."""
+    def key(i):
+        drop = records[i].drop
+        return (drop != drop, -drop if drop == drop else 0.0, i)
+
+    return set(sorted(range(len(records)), key=key)[:limit])
+
+
+def name_views(dataset, run_key, records, overwrite, max_views):
+    """Assigns saved-view names and new document ids to the failure modes with
+    the ``max_views`` largest drops; refuses names of views the run does not own.
+
+    Raises before anything is written when a name (or its slug) is taken by a
+    saved view that is not one of the views of the run being overwritten.
+    """
+    owned = []
+    if overwrite and run_key in dataset.list_runs():
+        old = dataset.load_run_results(run_key, cache=False)
+        owned = old.view_ids if old else []
+
+    keep = _top_by_drop(records, max_views)
+    if len(records) > len(keep):
+        logger.warning(
+            "Saving views for the %d failure modes with the largest drops (max_views=%d); "
+            "the other %d stay in the results without a view",
+            len(keep), max_views, len(records) - len(keep),
+        )
+    ids = iter(fpv.new_view_ids(len(keep)))
+    named, used = [], set()
+    for i, m in enumerate(records):
+        if i not in keep:
+            named.append(dataclasses.replace(m, view_name=None, view_id=None))
+            continue
+        base = fpv.view_name(run_key, m.group, m.tags)
+        name, k = base, 2
+        while fpv.view_slug(name) in used:  # two modes whose names differ only in punctuation
+            name, k = f"{base} ({k})", k + 1
+        used.add(fpv.view_slug(name))
+        named.append(dataclasses.replace(m, view_name=name, view_id=next(ids)))
+
+    conflicts = fpv.clashing_views(dataset, [m.view_name for m in named if m.view_name], owned)
+    if conflicts:
+        raise ValueError(
+            f"Dataset '{dataset.name}' already has saved views that this run would need "
+            f"(e.g. {conflicts[:3]}); they were not created by run '{run_key}' and are never "
+            "overwritten. Choose another run_key, or rename or delete those views"
+        )
+    return named
+
+
+def _store_run(samples, run_key, config, results, overwrite):
+    """Registers the run and saves its results, with the ids of the views it
+    is about to create, before any view is written, so an interrupted run can
+    always be deleted with its views (listed or orphaned).
+
+    Returns:
+        the :class:`FailureModeRun`
+    """
+    dataset = samples._root_dataset
+    if overwrite and run_key in dataset.list_runs():
+        delete_failure_modes(dataset, run_key)
+    run = config.build()
+    run.register_run(samples, run_key, overwrite=False)
+    run.save_run_results(samples, run_key, results)
+    return run
+
+
+def _save_views(samples, results, sources, progress) -> list[str]:
+    """Saves the views of the modes that have a view id; returns the names
+    removed again because another writer took them meanwhile."""
+    config = results.config
+    items = []
+    for mode in results.failure_modes:
+        if not mode.view_id:
+            continue
+        keys = list(zip(mode.tag_fields, mode.tag_labels))
+        view = fpv.failure_mode_view(
+            samples, config.label_field, config.pred_field, mode.group, sources, keys
+        )
+        items.append((mode.view_id, mode.view_name, view,
+                      fpv.view_description(mode, results.key)))
+    return fpv.save_views(samples._root_dataset, items, progress=progress)
+
+
+def _forget_views(results, names) -> None:
+    """Drops the views named ``names`` from the results' modes."""
+    names = set(names)
+    results._set_failure_modes([
+        dataclasses.replace(m, view_name=None, view_id=None) if m.view_name in names else m
+        for m in results.failure_modes
+    ])

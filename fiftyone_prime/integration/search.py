@@ -1,0 +1,152 @@
+"""The failure-mode search over a FiftyOne view: read, search, test, save."""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional, Sequence, Union
+
+from fiftyone_prime.core.search import run_search
+from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+
+from . import fields as fpf
+from . import views as fpv
+from .run_store import finish_run, name_views, validate_max_views, validate_new_run_key
+from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
+
+logger = logging.getLogger(__name__)
+
+
+def find_failure_modes(
+    samples,
+    *,
+    label_field: str = "ground_truth",
+    pred_field: str = "predictions",
+    tags_field: Union[str, Sequence[str]] = "prime_tags",
+    run_key: str = "prime",
+    min_size: int = DEFAULT_PARAMS.min_size,
+    min_drop: float = DEFAULT_PARAMS.min_drop,
+    min_gain: float = DEFAULT_PARAMS.min_gain,
+    max_tags: int = DEFAULT_PARAMS.max_tags,
+    minimal: bool = DEFAULT_PARAMS.minimal,
+    alpha: Optional[float] = DEFAULT_PARAMS.alpha,
+    save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
+    overwrite: bool = False,
+    progress=None,
+) -> FailureModeResults:
+    """Finds PRIME failure modes of a classifier on a dataset or view.
+
+    For each ground-truth class, finds the minimal combinations of tags whose
+    presence drops the classifier's accuracy (see
+    :func:`fiftyone_prime.core.find_failure_modes` for the exact definition),
+    keeps those that are significant (each mode has an exact p-value, a
+    family-wise adjusted p-value and an accuracy interval, see
+    :mod:`fiftyone_prime.core.significance`), stores them as a run on the
+    dataset, and saves one view per failure mode (the samples of that class
+    carrying every tag of the set, correct and incorrect alike) so teammates
+    can open them in the App.
+
+    Examples::
+
+        import fiftyone as fo
+        import fiftyone_prime as fp
+
+        dataset = fo.load_dataset("my-dataset")
+        results = fp.find_failure_modes(
+            dataset.match_tags("validation"),
+            label_field="ground_truth",
+            pred_field="resnet50",
+            tags_field="prime_tags",
+            run_key="prime_val",
+        )
+        print(results.summary())
+        session = fo.launch_app(results.load_view(0))
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        label_field ("ground_truth"): the ground-truth
+            :class:`fiftyone.core.labels.Classification` field; its labels
+            are the groups searched
+        pred_field ("predictions"): the predicted
+            :class:`fiftyone.core.labels.Classification` field; a sample is
+            correct when its label matches the ground truth
+        tags_field ("prime_tags"): the field (or a list of fields) whose labels
+            are the tags: a ``Classifications`` field (what
+            :func:`fiftyone_prime.compute_tags` writes), a ``Classification``
+            or ``Detections`` field, or a list-of-strings field such as
+            ``tags``. With several fields, tag names are ``field:label``
+        run_key ("prime"): the key under which to store the run; a valid
+            Python identifier
+        min_size (30): the least number of samples in a failure mode
+        min_drop (0.2): the least accuracy drop against the class's accuracy
+        min_gain (0.1): the least accuracy gain from removing any nonempty
+            subset of the tags (every tag is needed)
+        max_tags (3): the largest number of tags in a failure mode
+        minimal (True): whether to leave out sets containing a smaller
+            failure mode
+        alpha (0.05): the family-wise significance level: modes whose
+            adjusted p-value exceeds it are left out after the exact search.
+            ``None`` keeps every mode of the definition, with its p-values
+        save_views (True): whether to save a view per failure mode
+        max_views (:data:`fiftyone_prime.integration.views.DEFAULT_MAX_VIEWS`):
+            the most saved views to create; when there are more failure
+            modes, the ones with the largest drops get views and the others
+            stay in the results without one (the summary says how many)
+        overwrite (False): whether to replace an existing run with the same
+            key, and the views it saved. Views the run did not create are
+            never touched
+        progress (None): whether to render a progress bar (True/False), use
+            the default value ``fiftyone.config.show_progress_bars`` (None),
+            or a progress callback function to invoke instead
+
+    Returns:
+        a :class:`fiftyone_prime.FailureModeResults`
+
+    Raises:
+        ValueError: if a field is missing, the view is empty, the run key
+            exists and ``overwrite`` is False, or a view name is taken by a
+            saved view of the user's
+        TypeError: if a field has the wrong type
+    """
+    params = SearchParams(min_size=min_size, min_drop=min_drop, min_gain=min_gain,
+                          max_tags=max_tags, minimal=minimal, alpha=alpha)
+    validate_max_views(max_views)
+    dataset = samples._root_dataset
+    validate_new_run_key(dataset, run_key, overwrite)
+    logger.info("Reading labels, predictions and tags...")
+    inputs = fpf.read_inputs(samples, label_field, pred_field, tags_field)
+    sources = inputs.sources
+    multiple = len(sources) > 1
+    names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
+
+    logger.info("Searching %d tags over %d samples...", len(names), inputs.num_used)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names,
+                         params=params)
+    records = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
+    if save_views:
+        records = name_views(dataset, run_key, records, overwrite, max_views)
+    significance = outcome.significance
+    logger.info(
+        "Found %d failure modes (%d more met the definition but are not significant at "
+        "alpha=%s)", len(records), significance.num_not_significant, params.alpha,
+    )
+    config = FailureModeRunConfig(
+        label_field=label_field,
+        pred_field=pred_field,
+        tags_fields=[s.field for s in sources],
+        search_params=params.to_dict(),
+        procedure=significance.procedure,
+        save_views=save_views,
+        max_views=max_views,
+    )
+    return finish_run(samples, run_key, config, records, inputs,
+                       overwrite=overwrite, save_views=save_views, progress=progress,
+                       significance=significance.to_dict())
+
+
+def _saved_mode(mode, tag_keys) -> SavedFailureMode:
+    keys = [tag_keys[i] for i in mode.tag_indices]
+    d = mode.to_dict()
+    d["tag_fields"] = [k[0] for k in keys]
+    d["tag_labels"] = [k[1] for k in keys]
+    return SavedFailureMode.from_dict(d)
