@@ -57,6 +57,7 @@ def test_panel_events_run_through_the_operator_machinery(planted):
         assert result.error is None, result.error
 
 
+@pytest.mark.slow  # a browser and an App server
 @pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed")
 def test_the_app_renders_a_failure_mode_view_and_the_panel(planted, tmp_path):
     results = fp.find_failure_modes(planted)

@@ -30,6 +30,7 @@ def test_fashion_mnist_ships_and_the_classifier_predicts_out_of_sample():
     assert ((conf > 0) & (conf <= 1)).all()
 
 
+@pytest.mark.slow  # a subprocess
 def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
     proc = cli("quickstart", "--samples", "400", "--dataset", "prime-qs-test",
                "--report-dir", str(tmp_path / "report"))
@@ -56,6 +57,7 @@ def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
         fo.delete_dataset("prime-qs-test")
 
 
+@pytest.mark.slow  # a subprocess
 def test_quickstart_never_replaces_a_users_dataset(make_dataset, tmp_path):
     dataset = make_dataset(persistent=True)
     proc = cli("quickstart", "--samples", "50", "--dataset", dataset.name,
@@ -65,6 +67,7 @@ def test_quickstart_never_replaces_a_users_dataset(make_dataset, tmp_path):
     assert fo.dataset_exists(dataset.name)
 
 
+@pytest.mark.slow  # a subprocess
 def test_cli_search_list_report_and_errors(make_dataset, tmp_path):
     dataset = add_planted(make_dataset(persistent=True))
     proc = cli("search", dataset.name, "--run-key", "cli")

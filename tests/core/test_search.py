@@ -313,6 +313,7 @@ def test_bad_input_is_rejected_with_a_clear_error(kwargs, error, match):
         find_failure_modes(tags, correct, **args)
 
 
+@pytest.mark.slow  # a subprocess
 def test_core_imports_neither_fiftyone_nor_torch():
     code = (
         "import sys, fiftyone_prime.core, fiftyone_prime;"

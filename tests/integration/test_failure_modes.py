@@ -102,6 +102,7 @@ def test_search_runs_over_a_view_and_stores_it(planted):
     assert len(saved) == 40
 
 
+@pytest.mark.slow  # a subprocess
 def test_results_reload_in_a_fresh_process(make_dataset):
     dataset = add_planted(make_dataset(persistent=True))
     fp.find_failure_modes(dataset, run_key="prime")

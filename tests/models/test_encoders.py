@@ -67,6 +67,7 @@ def test_pretrained_weights_load_from_a_local_checkpoint(tiny_name, encoder, tmp
     assert loaded.name == f"open_clip:{tiny_name}@tiny.pt"
 
 
+@pytest.mark.slow  # a subprocess
 def test_named_weights_that_cannot_be_fetched_fail_clearly(tiny_name):
     code = (
         "from fiftyone_prime.models import load_encoder\n"

@@ -1,4 +1,11 @@
-"""Fixtures for tests against real FiftyOne with a private MongoDB."""
+"""The one conftest: a private MongoDB for every test that touches FiftyOne.
+
+``ensure_database()`` starts FiftyOne's bundled mongod in a temporary folder
+and points ``FIFTYONE_DATABASE_URI``, ``HOME`` and the plugins folder at
+temporary places before any test module imports fiftyone; the mongod is
+stopped by its process id when the session ends. The core tests do not use
+it (the core imports neither fiftyone nor torch).
+"""
 
 from tests.fo_env import ensure_database
 
@@ -8,12 +15,12 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
-import fiftyone as fo  # noqa: E402
-
 
 @pytest.fixture
 def make_dataset():
     """Creates uniquely named datasets and deletes only those it created."""
+    import fiftyone as fo
+
     created = []
 
     def _make(name=None, persistent=False):
