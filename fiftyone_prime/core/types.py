@@ -76,11 +76,16 @@ class FailureMode:
         """Builds a record from the output of :meth:`to_dict`; fields that
         records stored by older versions lack take their defaults."""
         kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        return cls(**cls._from_json(kwargs))
+
+    @classmethod
+    def _from_json(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Turns the JSON lists of :meth:`to_dict` back into tuples."""
         kwargs["tags"] = tuple(kwargs["tags"])
-        kwargs["tag_indices"] = tuple(int(i) for i in kwargs["tag_indices"])
+        kwargs["tag_indices"] = tuple(int(i) for i in kwargs.get("tag_indices") or ())
         if kwargs.get("accuracy_ci") is not None:
             kwargs["accuracy_ci"] = tuple(float(v) for v in kwargs["accuracy_ci"])
-        return cls(**kwargs)
+        return kwargs
 
 
 @dataclass(frozen=True)

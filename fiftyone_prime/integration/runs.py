@@ -30,6 +30,10 @@ METHOD = "prime"
 class SavedFailureMode(FailureMode):
     """A :class:`fiftyone_prime.core.FailureMode` stored in a run.
 
+    Its tags are identified by ``tag_fields`` and ``tag_labels``;
+    ``tag_indices`` (column indices of the search's matrix, which is not
+    stored) is empty.
+
     Attributes:
         view_name: the name of the saved view holding its samples, or ``None``
             when views were not saved (``save_views=False``, or beyond
@@ -57,13 +61,12 @@ class SavedFailureMode(FailureMode):
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SavedFailureMode":
-        kwargs = {f.name: d.get(f.name) for f in fields(cls)}
-        kwargs["tags"] = tuple(kwargs["tags"])
-        kwargs["tag_indices"] = tuple(int(i) for i in kwargs["tag_indices"])
-        kwargs["tag_fields"] = tuple(kwargs["tag_fields"] or ())
-        kwargs["tag_labels"] = tuple(kwargs["tag_labels"] or ())
-        return cls(**kwargs)
+    def _from_json(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        kwargs = super()._from_json(kwargs)
+        kwargs["tag_indices"] = ()  # runs of 0.1 stored them; they index no stored matrix
+        kwargs["tag_fields"] = tuple(kwargs.get("tag_fields") or ())
+        kwargs["tag_labels"] = tuple(kwargs.get("tag_labels") or ())
+        return kwargs
 
     @property
     def caption_tags(self) -> tuple[str, ...]:

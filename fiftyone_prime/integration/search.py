@@ -145,6 +145,7 @@ def find_failure_modes(
 
 
 def _saved_mode(mode, tag_keys) -> SavedFailureMode:
+    """The mode with its tags identified by field and label, as stored."""
     keys = [tag_keys[i] for i in mode.tag_indices]
     d = mode.to_dict()
     d["tag_fields"] = [k[0] for k in keys]

@@ -45,16 +45,36 @@ def test_panel_rows_sort_by_attributes_and_metrics(planted):
     assert [r["auroc"] for r in panel_rows(planted, "prime", "auroc")] == ["–", "–"]
 
 
+def _panel_event(dataset, method, **params):
+    """Runs a panel event through FiftyOne's operator machinery; returns the
+    App requests it made, as ``[(operator, params)]``."""
+    result = foo.execute_operator(
+        PANEL, dict(view=dataset.view()),
+        params={"__method__": method, "panel_id": "test", "state": {}, "event_args": {},
+                **params},
+    )
+    assert result.error is None, result.error
+    return [(r.operator_uri, r.params) for r in result.executor._requests]
+
+
 def test_panel_events_run_through_the_operator_machinery(planted):
     fp.find_failure_modes(planted)
-    for method, params in (("on_load", {}), ("on_change_sort", {"value": "size"}),
-                           ("open_mode", {"view_name": "prime dog: blur"})):
-        result = foo.execute_operator(
-            PANEL, dict(view=planted.view()),
-            params={"__method__": method, "panel_id": "test", "state": {}, "event_args": {},
-                    **params},
-        )
-        assert result.error is None, result.error
+    requests = _panel_event(planted, "on_load")
+    states = [p["state"] for op, p in requests if op == "patch_panel_state"]
+    rows = next(s["rows"] for s in states if "rows" in s)
+    assert [(r["class"], r["tags"], r["view"]) for r in rows] == [
+        ("cat", "night + snow", "prime cat: night + snow"), ("dog", "blur", "prime dog: blur")]
+    output = next(p["output"] for op, p in requests if op == "show_panel_output")
+    assert {"open_0", "open_1"} <= set(output["type"]["properties"])
+
+    requests = _panel_event(planted, "on_change_sort", value="adjusted_p_value")
+    assert {"sort_by": "adjusted_p_value"} in [p["state"] for op, p in requests
+                                               if op == "patch_panel_state"]
+
+    assert ("set_view", {"name": "prime dog: blur"}) in _panel_event(
+        planted, "open_mode", view_name="prime dog: blur")
+    gone = _panel_event(planted, "open_mode", view_name="no such view")
+    assert [op for op, _ in gone if op in ("set_view", "notify")] == ["notify"]
 
 
 @pytest.mark.slow  # a browser and an App server

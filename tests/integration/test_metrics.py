@@ -59,7 +59,10 @@ def test_metrics_encode_each_image_once_and_are_stored(planted_images, tiny_enco
         assert -1.0 <= m.metrics["similarity_mean"] <= 1.0 and m.metrics["similarity_std"] >= 0
         assert 0.3 < m.metrics["random_auroc"] < 0.7
     assert results.metrics_info["num_images_encoded"] == 350
-    assert [m.group for m in results.sorted("auroc")] in (["cat", "dog"], ["dog", "cat"])
+    by_auroc = [m.metrics["auroc"] for m in results.sorted("auroc")]
+    assert by_auroc == sorted(by_auroc, reverse=True)
+    ascending = [m.metrics["auroc"] for m in results.sorted("auroc", reverse=False)]
+    assert ascending == by_auroc[::-1]
     info = planted_images.get_saved_view_info(cat.view_name)
     assert "CLIP metrics: similarity_mean" in info["description"]
     assert "auroc" in results.summary().lower()

@@ -3,6 +3,7 @@
 import pytest
 
 import fiftyone.operators as foo
+from fiftyone.operators.executor import ExecutionError
 
 import fiftyone_prime as fp
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
@@ -16,7 +17,7 @@ def planted(make_dataset):
 
 
 def _one_line_error(planted, **kwargs):
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ExecutionError) as info:
         foo.get_operator(FIND)(planted, **kwargs)
     message = str(info.value)
     assert "Traceback" not in message and "\n" not in message.strip()

@@ -90,11 +90,11 @@ def test_find_via_call_on_a_view(planted):
 
 def test_find_errors_change_nothing(planted):
     op = foo.get_operator(FIND)
-    with pytest.raises(Exception, match="label_field. Reason: Invalid enum value"):
+    with pytest.raises(ExecutionError, match="label_field. Reason: Invalid enum value"):
         op(planted, label_field="tag_list")
     assert planted.list_runs() == [] and planted.list_saved_views() == []
     op(planted, run_key="prime", max_tags=1)
-    with pytest.raises(Exception, match="run_key"):
+    with pytest.raises(ExecutionError, match="run_key"):
         op(planted, run_key="prime")
     assert len(fp.load_failure_modes(planted, "prime")) == 1
 
@@ -123,7 +123,7 @@ def test_load_failure_mode_sets_the_saved_view(planted):
     assert props["view_name"].type.values == ["prime cat: night + snow", "prime dog: blur"]
     result = foo.get_operator(LOAD)(planted, "prime", "prime dog: blur")
     assert result.result == {"view_name": "prime dog: blur"}
-    with pytest.raises(Exception, match="view_name. Reason: Invalid enum value"):
+    with pytest.raises(ExecutionError, match="view_name. Reason: Invalid enum value"):
         foo.get_operator(LOAD)(planted, "prime", "gone")
 
 
