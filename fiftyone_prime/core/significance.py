@@ -50,7 +50,7 @@ from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import comb, gammaln
+from scipy.special import gammaln
 from scipy.stats import beta, hypergeom
 
 from .validation import TagMatrix
@@ -127,8 +127,13 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _log_comb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(a - b + 1.0)
+def _choose(n: np.ndarray, k: int) -> np.ndarray:
+    """``C(n, k)`` as floats, elementwise (0 where ``n < k``), for small ``k``."""
+    n = np.asarray(n, dtype=float)
+    out = np.ones_like(n)
+    for i in range(k):
+        out *= np.maximum(n - i, 0.0) / (i + 1)
+    return out
 
 
 @dataclass
@@ -155,6 +160,13 @@ class TestedFamily:
         self.min_size = int(min_size)
         self.max_tags = int(max_tags)
         self._groups: list[_GroupFamily] = []
+        self._log_factorials = np.zeros(1)
+
+    def _log_comb(self, a, b):
+        """``log C(a, b)`` from a table of log factorials (integer arguments)."""
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        table = self._log_factorials
+        return table[a] - table[b] - table[a - b]
 
     def add_group(
         self, group_tags: TagMatrix, supports: np.ndarray, num_errors: int
@@ -179,14 +191,16 @@ class TestedFamily:
         counts = np.bincount(per_sample).astype(float)
         t = np.arange(len(counts), dtype=float)
         incidences = np.array(
-            [float(counts @ comb(t, k)) for k in range(2, self.max_tags + 1)]
+            [float(counts @ _choose(t, k)) for k in range(2, self.max_tags + 1)]
         )
-        ns = np.arange(self.min_size, size + 1, dtype=float)
-        e_g, n_g = float(num_errors), float(size)
+        if len(self._log_factorials) <= size:
+            self._log_factorials = gammaln(np.arange(size + 1, dtype=float) + 1.0)
+        ns = np.arange(self.min_size, size + 1)
+        e_g, n_g = int(num_errors), int(size)
         log_psi = np.where(
             ns <= e_g,
-            _log_comb(e_g, np.minimum(ns, e_g)) - _log_comb(n_g, ns),
-            _log_comb(ns, e_g) - _log_comb(n_g, e_g),
+            self._log_comb(e_g, np.minimum(ns, e_g)) - self._log_comb(n_g, ns),
+            self._log_comb(ns, e_g) - self._log_comb(n_g, e_g),
         )
         pivot = int(np.clip(num_errors, self.min_size, size)) - self.min_size
         self._groups.append(
@@ -225,7 +239,7 @@ class TestedFamily:
         counts = singles.astype(float)
         at_least_lo = len(sup) - np.searchsorted(sup, lo, side="left")
         for k, incidence in enumerate(group.incidences, start=2):
-            counts += np.minimum(comb(at_least_lo, k), np.floor(incidence / lo))
+            counts += np.minimum(_choose(at_least_lo, k), np.floor(incidence / lo))
         return np.where(testable, counts, 0.0)
 
     @property
