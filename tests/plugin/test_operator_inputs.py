@@ -54,3 +54,16 @@ def test_find_form_caps_saved_views_with_the_sdk_default(planted):
     assert result.result["num_failure_modes"] == 2
     assert [r["view"] for r in result.result["failure_modes"]] == ["prime cat: night + snow", ""]
     assert fp.load_failure_modes(planted, "prime").config.max_views == 1
+
+
+def test_form_errors_always_give_a_reason(planted, make_dataset):
+    from tests.plugin.test_operators import LOAD
+
+    props = resolve_inputs(FIND, planted, {"label_field": "ground_truth",
+                                           "pred_field": "ground_truth"})
+    assert props["pred_field"].invalid and "must differ" in props["pred_field"].error_message
+    props = resolve_inputs(LOAD, planted, {})
+    assert props["no_runs"].invalid and "no failure-mode runs" in props["no_runs"].error_message
+    bare = make_dataset(persistent=True)
+    props = resolve_inputs(FIND, bare, {})
+    assert props["no_fields"].invalid and "Classification" in props["no_fields"].error_message
