@@ -164,6 +164,8 @@ class TaggingJobStatus:
             line = f"  {p.name:<9} {p.state:<10}"
             if p.size is not None:
                 line += f" {p.size:>9} samples"
+            if p.attempt > 1:
+                line += f"  attempt {p.attempt}"
             if p.progress is not None and p.state in (RUNNING, STALLED):
                 line += f"  {p.progress:.0%}"
             if p.operation_id:

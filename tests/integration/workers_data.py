@@ -40,3 +40,51 @@ def property_samples(folder, size=32, seed=0, repeat=1):
             sample.filepath = path
             out.append(sample)
     return out
+
+
+def start_worker(log_path):
+    """Starts a real ``fiftyone delegated launch`` worker on the test database
+    (this worktree's package first on its path); stop it with stop_worker."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fo_env import REPO_ROOT
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO_ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from fiftyone.core.cli import main; main()",
+         "delegated", "launch"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(log_path.parent),
+    )
+    proc.log_path = log_path
+    return proc
+
+
+def wait_until_ready(workers, timeout=120):
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for w in workers:
+            if w.poll() is not None:
+                raise RuntimeError(f"worker {w.pid} exited:\n{w.log_path.read_text()[-3000:]}")
+        if all("service running" in w.log_path.read_text() for w in workers):
+            return
+        time.sleep(0.2)
+    raise TimeoutError("workers did not start")
+
+
+def stop_worker(proc):
+    """Stops a worker this test started, by its process id."""
+    import subprocess
+
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
