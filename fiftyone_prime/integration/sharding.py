@@ -67,6 +67,9 @@ STORE_NAME = "fiftyone_prime_tagging"
 #: Seconds between a running slice's checks that it has not been superseded.
 CHECK_EVERY = 5.0
 
+#: Seconds between progress reports to the delegated operation.
+PROGRESS_EVERY = 1.0
+
 #: A running operation whose progress has not moved for this long is reported
 #: as stalled (its worker may be gone).
 DEFAULT_STALE_AFTER = 900.0
@@ -523,7 +526,7 @@ def _progress(store, key, token, set_progress, label):
         if set_progress is not None:
             set_progress(progress=pb.progress, label=f"{label} ({pb.iteration}/{pb.total})")
 
-    return fou.report_progress(report, dt=1.0)
+    return fou.report_progress(report, dt=PROGRESS_EVERY)
 
 
 # -------------------------------------------------------------------- status

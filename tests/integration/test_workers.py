@@ -143,6 +143,28 @@ def test_a_superseded_operation_does_nothing(image_dataset):
     assert not image_dataset.exists("prime_tags").count()
 
 
+def test_a_running_slice_stops_when_it_is_requeued_elsewhere(image_dataset, monkeypatch):
+    monkeypatch.setattr(sharding, "CHECK_EVERY", 0.0)
+    monkeypatch.setattr(sharding, "PROGRESS_EVERY", 0.0)
+    fp.queue_tagging(image_dataset, num_shards=1, model="properties", batch_size=8)
+    store = sharding._store(image_dataset)
+    key = sharding._shard_key("prime_tags", 0)
+    token = store.get(key)["token"]
+    reports = []
+
+    def set_progress(progress=None, label=None):
+        reports.append(progress)
+        if len(reports) == 2:  # someone re-queues the slice meanwhile
+            sharding._update(store, key, lambda r: {**r, "token": "newer"})
+
+    out = sharding.run_tagging_shard(image_dataset, "prime_tags", 0, token,
+                                     set_progress=set_progress)
+    assert out == {"superseded": True}
+    assert len(reports) == 2
+    assert store.get(key)["state"] == "running"  # left to the newer attempt
+    assert 0 < image_dataset.exists("prime_tags").count() < len(image_dataset)
+
+
 def test_a_dead_worker_is_reported_and_its_slice_requeued(image_dataset, make_dataset):
     ref_tags, _ = reference(image_dataset, make_dataset)
     fp.queue_tagging(image_dataset, num_shards=3, model="properties", batch_size=8)
