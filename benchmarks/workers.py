@@ -11,7 +11,10 @@ database), writes generated JPEGs, and tags them with the weight-free
   2 workers     the same job executed by two workers at once
 
 Worker times run from queuing to the last slice completing (the workers are
-started and ready before). images/s is images / that time. On a machine with
+started and ready before). images/s is images / that time; "slices at a
+time" is the time summed inside the slices over the wall time (how much they
+overlapped). The load average printed first tells whether other processes
+shared the cores. On a machine with
 at least two free cores, a 2-worker / 1-worker ratio near 2x shows that the
 slices really run in parallel.
 """
@@ -96,7 +99,8 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="prime-workers-bench-"))
     print(f"CPU cores: {os.cpu_count()}; {args.images} JPEGs {args.size}x{args.size}, "
           f"{args.shards} slices, batch {args.batch_size}, decoding processes "
-          f"{args.num_workers}, tagger 'properties'")
+          f"{args.num_workers}, tagger 'properties'; load average before: "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     paths = write_jpegs(tmp, args.images, args.size)
     dataset = fo.Dataset(f"prime-workers-bench-{os.getpid()}")
     dataset.persistent = True
@@ -118,7 +122,8 @@ def main():
                                     args.num_workers)
             rates[n] = args.images / seconds
             print(f"{n} worker{'s' if n > 1 else ' '}     {rates[n]:7.1f} images/s  "
-                  f"({seconds:.1f} s wall, {busy:.1f} s summed inside the slices)")
+                  f"({seconds:.1f} s wall, {busy:.1f} s summed inside the slices: "
+                  f"{busy / seconds:.2f} slices at a time)")
             for proc in new:
                 stop_worker(proc)
         print(f"ratio 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
