@@ -256,6 +256,7 @@ def queue_tagging(
         raise ValueError("metrics needs a CLIP model spec as metrics['model']")
     if samples.media_type != "image":
         raise ValueError(f"Tagging needs an image collection; this one holds {samples.media_type}")
+    _check_plugin()
     job_key = job_key or tags_field
     fpt._check_field(samples, tags_field, fo.Classifications, "tags_field")
     embeddings_field = compute_tags_kwargs.get("embeddings_field")
@@ -282,12 +283,34 @@ def queue_tagging(
                delegation_target=delegation_target, created_at=_now())
     _claim_job_key(store, job_key, job)
 
-    for index, (lo, hi, size) in enumerate(bounds):
-        record = dict(index=index, lo=lo, hi=hi, size=size, token=_token(), attempt=1,
-                      state=QUEUED, op_id=None, cleared=not overwrite)
-        store.set(_shard_key(job_key, index), record)
-        _queue_shard(samples, store, job_key, record, delegation_target)
+    records = [dict(index=index, lo=lo, hi=hi, size=size, token=_token(), attempt=1,
+                    state=QUEUED, op_id=None, cleared=not overwrite)
+               for index, (lo, hi, size) in enumerate(bounds)]
+    for record in records:
+        store.set(_shard_key(job_key, record["index"]), record)
+    for record in records:
+        try:
+            _queue_shard(samples, store, job_key, record, delegation_target)
+        except Exception:
+            if record["index"] == 0:  # nothing queued: forget the job
+                _delete_job(store, job_key)
+            else:  # the queued slices run; requeue_tagging() queues the others
+                for later in records[record["index"]:]:
+                    _update(store, _shard_key(job_key, later["index"]),
+                            lambda r: {**r, "state": FAILED, "error": "could not be queued"})
+            raise
     return tagging_status(samples, job_key)
+
+
+def _check_plugin():
+    from fiftyone.operators.registry import operator_exists
+
+    if not (operator_exists(SHARD_OPERATOR) and operator_exists(FOLLOWUP_OPERATOR)):
+        raise RuntimeError(
+            "The fiftyone-prime plugin is not in FiftyOne's plugins folder "
+            f"({fo.config.plugins_dir}), so its delegated operations cannot be queued; link "
+            "the repository there (see the README's 'In the App: operators'), here and on "
+            "every worker")
 
 
 def _search_kwargs(dataset, search):

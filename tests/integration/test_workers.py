@@ -244,3 +244,24 @@ def _dead_pid():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
+
+
+def test_slices_that_could_not_be_queued_are_requeued(image_dataset, monkeypatch):
+    real_queue = sharding._queue
+    calls = []
+
+    def flaky_queue(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ConnectionError("database went away")
+        return real_queue(*args, **kwargs)
+
+    monkeypatch.setattr(sharding, "_queue", flaky_queue)
+    with pytest.raises(ConnectionError):
+        fp.queue_tagging(image_dataset, num_shards=3, model="properties")
+    status = fp.tagging_status(image_dataset)
+    assert [s.state for s in status.shards] == ["queued", "failed", "failed"]
+    fp.requeue_tagging(image_dataset)
+    run_queued(image_dataset)
+    assert fp.tagging_status(image_dataset).done
+    assert image_dataset.exists("prime_tags").count() == len(image_dataset)
