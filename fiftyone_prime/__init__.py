@@ -21,6 +21,10 @@ there directly):
 ``compute_tags``,              :mod:`fiftyone_prime.integration.tagging`
 ``TaggingSummary``
 ``compute_failure_mode_metrics``  :mod:`fiftyone_prime.integration.metrics`
+``queue_tagging``,             :mod:`fiftyone_prime.integration.sharding`
+``tagging_status``,
+``requeue_tagging``,
+``TaggingJobStatus``
 ``export_report``              :mod:`fiftyone_prime.integration.report`
 run and result classes         :mod:`fiftyone_prime.integration.runs`
 ``FailureMode``,               :mod:`fiftyone_prime.core` (numpy only)
@@ -59,6 +63,12 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
         SavedFailureMode,
     )
     from fiftyone_prime.integration.search import find_failure_modes
+    from fiftyone_prime.integration.sharding import (
+        TaggingJobStatus,
+        queue_tagging,
+        requeue_tagging,
+        tagging_status,
+    )
     from fiftyone_prime.integration.tagging import TaggingSummary, compute_tags
 
 _DEFINED_IN = {
@@ -71,6 +81,10 @@ _DEFINED_IN = {
     "compute_tags": "fiftyone_prime.integration.tagging",
     "TaggingSummary": "fiftyone_prime.integration.tagging",
     "compute_failure_mode_metrics": "fiftyone_prime.integration.metrics",
+    "queue_tagging": "fiftyone_prime.integration.sharding",
+    "tagging_status": "fiftyone_prime.integration.sharding",
+    "requeue_tagging": "fiftyone_prime.integration.sharding",
+    "TaggingJobStatus": "fiftyone_prime.integration.sharding",
     "export_report": "fiftyone_prime.integration.report",
     "FailureModeResults": "fiftyone_prime.integration.runs",
     "FailureModeRun": "fiftyone_prime.integration.runs",

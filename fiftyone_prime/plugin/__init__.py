@@ -12,6 +12,7 @@ from .operators import (
     TagSamples,
 )
 from .panel import FailureModesPanel
+from .workers import RequeueTagging, SearchAfterTagging, TaggingStatus, TagShard
 
 OPERATORS = (
     TagSamples,
@@ -19,6 +20,10 @@ OPERATORS = (
     ComputeFailureModeMetrics,
     LoadFailureMode,
     DeleteFailureModes,
+    TaggingStatus,
+    RequeueTagging,
+    TagShard,
+    SearchAfterTagging,
     FailureModesPanel,
 )
 

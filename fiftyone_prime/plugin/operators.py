@@ -18,7 +18,7 @@ from fiftyone_prime.integration.tagging import compute_tags
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.models import DEFAULT_MODEL
 
-from . import forms
+from . import forms, workers
 
 PLUGIN_NAME = "@fiftyone-prime/prime"
 
@@ -245,23 +245,30 @@ class TagSamples(foo.Operator):
         inputs.bool("skip_existing", default=False, label="Skip samples that have tags",
                     description="Continue an interrupted run")
         inputs.bool("overwrite", default=False, label="Re-tag samples that have tags")
-        forms.delegation(ctx, inputs)
+        if workers.sharding_inputs(ctx, inputs, model) == 1:
+            forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Tag samples"))
 
     def resolve_delegation(self, ctx):
-        return ctx.params.get("delegate", False)
+        # A split job is queued immediately, as N delegated operations.
+        return ctx.params.get("delegate", False) and (ctx.params.get("num_shards") or 1) == 1
 
     def execute(self, ctx):
         p = ctx.params
-        summary = compute_tags(
-            ctx.target_view(),
+        kwargs = dict(
             **forms.model_params(p),
             vocabulary=forms.vocabulary_param(p),
             tags_field=p.get("tags_field", "prime_tags"),
             top_k=p.get("top_k", 5),
-            skip_existing=p.get("skip_existing", False),
             overwrite=p.get("overwrite", False),
             embeddings_field=p.get("embeddings_field") or None,
+        )
+        if (p.get("num_shards") or 1) > 1:
+            return workers.queue_from_form(ctx, kwargs)
+        summary = compute_tags(
+            ctx.target_view(),
+            **kwargs,
+            skip_existing=p.get("skip_existing", False),
             progress=_progress_callback(ctx, "Tagging"),
         )
         if not ctx.delegated:
@@ -276,6 +283,8 @@ class TagSamples(foo.Operator):
         }
 
     def resolve_output(self, ctx):
+        if (ctx.params.get("num_shards") or 1) > 1:
+            return workers.queued_output()
         outputs = types.Object()
         outputs.str("tagger", label="Tagger")
         outputs.int("num_tagged", label="Samples tagged")
@@ -285,19 +294,27 @@ class TagSamples(foo.Operator):
 
     def __call__(self, sample_collection, *, model=DEFAULT_MODEL, pretrained="default",
                  vocabulary=None, tags_field="prime_tags", top_k=5, skip_existing=False,
-                 overwrite=False, embeddings_field=None, delegate=False):
+                 overwrite=False, embeddings_field=None, delegate=False, num_shards=1,
+                 search_after=False, run_key="prime", label_field="ground_truth",
+                 pred_field="predictions", overwrite_run=False, metrics_after=False):
         """Runs the operator from Python; the arguments are those of
-        :func:`fiftyone_prime.compute_tags`. Returns the execution result."""
+        :func:`fiftyone_prime.compute_tags`, and with ``num_shards > 1`` those
+        of :func:`fiftyone_prime.queue_tagging` (``search_after`` queues the
+        search with ``run_key``, ``label_field``, ``pred_field`` and
+        ``overwrite_run``). Returns the execution result."""
         params = dict(model=model, pretrained=pretrained, tags_field=tags_field, top_k=top_k,
                       skip_existing=skip_existing, overwrite=overwrite,
-                      embeddings_field=embeddings_field, delegate=delegate)
+                      embeddings_field=embeddings_field, delegate=delegate,
+                      num_shards=num_shards, search_after=search_after, run_key=run_key,
+                      label_field=label_field, pred_field=pred_field,
+                      overwrite_run=overwrite_run, metrics_after=metrics_after)
         if vocabulary is None:
             params["vocabulary_source"] = "default"
         elif isinstance(vocabulary, str):
             params.update(vocabulary_source="file", vocabulary=vocabulary)
         else:
             params.update(vocabulary_source="list", vocabulary="\n".join(vocabulary))
-        return _execute(self, sample_collection, params, delegate)
+        return _execute(self, sample_collection, params, delegate and num_shards == 1)
 
 
 class ComputeFailureModeMetrics(foo.Operator):

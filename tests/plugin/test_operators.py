@@ -45,7 +45,9 @@ def test_every_registered_operator_is_listed_in_the_manifest():
     assert registered == {f"{PLUGIN}/{name}" for name in listed}
     assert registered == {FIND, LOAD, DELETE, f"{PLUGIN}/tag_samples",
                           f"{PLUGIN}/compute_failure_mode_metrics",
-                          f"{PLUGIN}/prime_failure_modes"}
+                          f"{PLUGIN}/prime_failure_modes", f"{PLUGIN}/tagging_status",
+                          f"{PLUGIN}/requeue_tagging", f"{PLUGIN}/tag_shard",
+                          f"{PLUGIN}/search_after_tagging"}
 
 
 def test_find_form_offers_only_fitting_fields(planted):

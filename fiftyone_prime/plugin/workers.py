@@ -1,0 +1,222 @@
+"""Operators of tagging split over many delegated workers: the slice and the
+follow-up search that the workers execute, and the status and re-queue forms.
+Each calls one function of :mod:`fiftyone_prime.integration.sharding`."""
+
+from __future__ import annotations
+
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+from fiftyone_prime.integration.sharding import (
+    queue_tagging,
+    list_tagging_jobs,
+    requeue_tagging,
+    run_followup,
+    run_tagging_shard,
+    tagging_status,
+)
+
+from . import forms
+
+
+def _operation_id(ctx):
+    run_doc = ctx.request_params.get("run_doc")
+    return str(run_doc) if run_doc is not None else None
+
+
+def _set_progress(ctx):
+    return ctx.set_progress if ctx.delegated else None
+
+
+class _WorkerOperator(foo.Operator):
+    """An operation queued by :func:`fiftyone_prime.queue_tagging`; not in the
+    App's operator list."""
+
+    def resolve_run_name(self, ctx):
+        return ctx.params.get("run_label") or self.config.label
+
+
+class TagShard(_WorkerOperator):
+    """Tags one slice of a sharded tagging job."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="tag_shard",
+            label="PRIME: tag one slice",
+            unlisted=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def execute(self, ctx):
+        p = ctx.params
+        return run_tagging_shard(ctx.target_view(), p["job_key"], int(p["shard"]), p["token"],
+                                 operation_id=_operation_id(ctx),
+                                 set_progress=_set_progress(ctx))
+
+
+class SearchAfterTagging(_WorkerOperator):
+    """Runs a sharded tagging job's follow-up search once, after its last slice."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="search_after_tagging",
+            label="PRIME: search after tagging",
+            unlisted=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def execute(self, ctx):
+        p = ctx.params
+        return run_followup(ctx.target_view(), p["job_key"], p["token"],
+                            operation_id=_operation_id(ctx), set_progress=_set_progress(ctx))
+
+
+def _job_choice(ctx, inputs):
+    jobs = list_tagging_jobs(ctx.dataset)
+    if not jobs:
+        inputs.view("no_jobs", types.Warning(label="This dataset has no sharded tagging jobs"))
+        return None
+    choices = types.DropdownView()
+    for job in jobs:
+        choices.add_choice(job, label=job)
+    inputs.enum("job_key", choices.values(), required=True, default=jobs[0], label="Job",
+                view=choices)
+    return ctx.params.get("job_key", jobs[0])
+
+
+def _status_rows(status):
+    parts = status.shards + ([status.followup] if status.followup is not None else [])
+    return [{"part": p.name, "state": p.state, "size": p.size, "attempt": p.attempt,
+             "progress": None if p.progress is None else round(p.progress, 3),
+             "operation": p.operation_id, "error": (p.error or "")[-300:]} for p in parts]
+
+
+def _status_output(ctx, title):
+    outputs = types.Object()
+    outputs.str("summary", label="Summary")
+    table = types.TableView()
+    for key in ("part", "state", "size", "attempt", "progress", "operation", "error"):
+        table.add_column(key, label=key.capitalize())
+    outputs.list("parts", types.Object(), label="Slices", view=table)
+    return types.Property(outputs, view=types.View(label=title))
+
+
+class TaggingStatus(foo.Operator):
+    """Shows the state of every slice of a sharded tagging job."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="tagging_status",
+            label="PRIME: sharded tagging status",
+            description="Queued, running, completed, failed and stalled slices of a job",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        _job_choice(ctx, inputs)
+        return types.Property(inputs, view=types.View(label="Sharded tagging status"))
+
+    def execute(self, ctx):
+        status = tagging_status(ctx.dataset, ctx.params["job_key"])
+        return {"summary": str(status).splitlines()[0], "parts": _status_rows(status),
+                "done": status.done}
+
+    def resolve_output(self, ctx):
+        return _status_output(ctx, "Sharded tagging status")
+
+
+class RequeueTagging(foo.Operator):
+    """Re-queues the failed and stalled slices (and search) of a tagging job."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="requeue_tagging",
+            label="PRIME: re-queue unfinished slices",
+            description="Queue again the slices whose worker failed or died",
+            dynamic=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        job_key = _job_choice(ctx, inputs)
+        if job_key is not None:
+            status = tagging_status(ctx.dataset, job_key)
+            inputs.view("what", types.Notice(
+                label=f"{len(status.unfinished)} unfinished slices will be queued again; "
+                      "they continue where they stopped"))
+        return types.Property(inputs, view=types.View(label="Re-queue unfinished slices"))
+
+    def execute(self, ctx):
+        status = requeue_tagging(ctx.dataset, ctx.params["job_key"])
+        return {"summary": str(status).splitlines()[0], "parts": _status_rows(status),
+                "done": status.done}
+
+    def resolve_output(self, ctx):
+        return _status_output(ctx, "Re-queued")
+
+
+def sharding_inputs(ctx, inputs, model) -> int:
+    """The tag form's "split into N delegated jobs" choice and its follow-up
+    search; returns the chosen number of jobs (1: no split)."""
+    inputs.int(
+        "num_shards", default=1, min=1, label="Split into N delegated jobs",
+        description="Queue N delegated operations, each tagging a slice; run one "
+                    "'fiftyone delegated launch' per GPU or machine to execute them",
+    )
+    num_shards = ctx.params.get("num_shards") or 1
+    if num_shards > 1:
+        inputs.bool("search_after", default=False, label="Then find failure modes",
+                    description="Run the search once, when the last slice completes")
+        if ctx.params.get("search_after", False):
+            inputs.str("run_key", default="prime", required=True, label="Run key")
+            inputs.str("label_field", default="ground_truth", required=True,
+                       label="Ground truth field")
+            inputs.str("pred_field", default="predictions", required=True,
+                       label="Predictions field")
+            inputs.bool("overwrite_run", default=False, label="Overwrite the run if it exists")
+            if model != "properties":
+                inputs.bool("metrics_after", default=False, label="Then compute CLIP metrics",
+                            description="Score the failure modes with the tagging model")
+        inputs.view("workers_notice", types.Notice(
+            label="The slices are queued now; run 'fiftyone delegated launch' on each machine, "
+                  "and watch them with 'PRIME: sharded tagging status'"))
+    return num_shards
+
+
+def sharding_params(p) -> dict:
+    """``search`` and ``metrics`` arguments of :func:`queue_tagging` from the form."""
+    if not p.get("search_after", False):
+        return {"search": None, "metrics": None}
+    search = dict(run_key=p.get("run_key") or "prime",
+                  label_field=p.get("label_field") or "ground_truth",
+                  pred_field=p.get("pred_field") or "predictions",
+                  overwrite=bool(p.get("overwrite_run", False)))
+    metrics = None
+    if p.get("metrics_after", False) and p.get("model") != "properties":
+        metrics = forms.model_params(p)
+    return {"search": search, "metrics": metrics}
+
+
+def queue_from_form(ctx, tagging_kwargs) -> dict:
+    """Queues the tag form's sharded job; returns the operator's result."""
+    p = ctx.params
+    status = queue_tagging(ctx.target_view(), num_shards=int(p["num_shards"]),
+                           **sharding_params(p), **tagging_kwargs)
+    return {"job_key": status.job_key, "num_shards": len(status.shards),
+            "summary": str(status).splitlines()[0], "parts": _status_rows(status)}
+
+
+def queued_output():
+    """The tag form's output when it queued a split job."""
+    outputs = types.Object()
+    outputs.str("job_key", label="Job")
+    outputs.int("num_shards", label="Delegated operations queued")
+    outputs.str("summary", label="Summary")
+    return types.Property(outputs, view=types.View(label="Tagging queued"))

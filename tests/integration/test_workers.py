@@ -1,0 +1,267 @@
+"""Tagging split over delegated operations, then one search.
+
+The fast tests execute the queued operations in this process with FiftyOne's
+own ``DelegatedOperationService``; the slow ones start real
+``fiftyone delegated launch`` workers (see test_workers_subprocess.py)."""
+
+import os
+import socket
+
+import pytest
+
+import fiftyone as fo
+from fiftyone.operators.delegated import DelegatedOperationService
+from fiftyone.operators.executor import ExecutionRunState
+
+import fiftyone_prime as fp
+from fiftyone_prime.integration import sharding
+from tests.integration.workers_data import property_samples
+
+SHARD_OP = sharding.SHARD_OPERATOR
+FOLLOWUP_OP = sharding.FOLLOWUP_OPERATOR
+
+
+@pytest.fixture
+def image_dataset(make_dataset, tmp_path):
+    dataset = make_dataset(persistent=True)
+    dataset.add_samples(property_samples(tmp_path))
+    return dataset
+
+
+def modes(results):
+    return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
+
+
+def reference(dataset, make_dataset, **search):
+    """Tags and failure modes of one uninterrupted run on a copy."""
+    copy = dataset.clone(f"{dataset.name}-ref")
+    try:
+        fp.compute_tags(copy, model="properties")
+        results = fp.find_failure_modes(copy, **search)
+        return tags_by_path(copy), modes(results)
+    finally:
+        copy.delete()
+
+
+def tags_by_path(dataset):
+    """``{filepath: [(tag, confidence)]}`` (the Classification ids differ by run)."""
+    paths, tags = dataset.values(["filepath", "prime_tags.classifications"])
+    return {p: None if t is None else [(c.label, round(c.confidence, 6)) for c in t]
+            for p, t in zip(paths, tags)}
+
+
+def run_queued(dataset):
+    service = DelegatedOperationService()
+    return service.execute_queued_operations(dataset_name=dataset.name)
+
+
+def operations(dataset, operator):
+    return DelegatedOperationService().list_operations(operator=operator,
+                                                       dataset_name=dataset.name)
+
+
+def test_slices_are_disjoint_stable_and_cover_the_collection(image_dataset):
+    total = len(image_dataset)
+    bounds = sharding._boundaries(image_dataset, 4)
+    sizes = [size for _, _, size in bounds]
+    assert sum(sizes) == total and max(sizes) - min(sizes) <= 1
+    seen = []
+    for lo, hi, size in bounds:
+        ids = sharding.shard_view(image_dataset, dict(lo=lo, hi=hi)).values("id")
+        assert len(ids) == size
+        seen.extend(ids)
+    assert len(seen) == len(set(seen)) == total
+    assert bounds[0][0] is None and bounds[-1][1] is None
+    # The same cut again: slices are defined by ids, not positions
+    assert sharding._boundaries(image_dataset, 4) == bounds
+
+
+def test_queue_rejects_what_a_job_cannot_carry(image_dataset, make_dataset):
+    with pytest.raises(TypeError, match="skip_existing"):
+        fp.queue_tagging(image_dataset, model="properties", skip_existing=True)
+    with pytest.raises(TypeError, match="string"):
+        fp.queue_tagging(image_dataset, model=object())
+    with pytest.raises(ValueError, match="persistent"):
+        fp.queue_tagging(make_dataset(), model="properties")
+    with pytest.raises(ValueError, match="num_shards"):
+        fp.queue_tagging(image_dataset, num_shards=0, model="properties")
+    assert operations(image_dataset, SHARD_OP) == []
+
+
+def test_shards_then_search_once_match_a_single_run(image_dataset, make_dataset):
+    ref_tags, ref_modes = reference(image_dataset, make_dataset, max_tags=2)
+    assert ref_modes, "the generated images should carry failure modes"
+
+    status = fp.queue_tagging(image_dataset, num_shards=4, model="properties", batch_size=16,
+                              search=dict(max_tags=2))
+    assert [s.state for s in status.shards] == ["queued"] * 4
+    assert status.followup.state == "waiting"
+    assert sum(s.size for s in status.shards) == len(image_dataset)
+    assert len(operations(image_dataset, SHARD_OP)) == 4
+    # Parameters are bounded: job key, slice index, token, label
+    for op in operations(image_dataset, SHARD_OP):
+        assert set(op.context.request_params["params"]) == {"job_key", "shard", "token",
+                                                             "run_label"}
+
+    run_queued(image_dataset)  # the 4 slices; the last one queues the search
+    status = fp.tagging_status(image_dataset, "prime_tags")
+    assert status.tagged and status.followup.state == "queued"
+    assert "search" not in "".join(image_dataset.list_runs()) and "prime" not in image_dataset.list_runs()
+    run_queued(image_dataset)  # the search
+    status = fp.tagging_status(image_dataset)
+    assert status.done, str(status)
+    assert sum(s.result["num_tagged"] for s in status.shards) == len(image_dataset)
+    (search_op,) = operations(image_dataset, FOLLOWUP_OP)
+    assert search_op.run_state == ExecutionRunState.COMPLETED
+
+    image_dataset.reload()
+    assert tags_by_path(image_dataset) == ref_tags
+    assert modes(fp.load_failure_modes(image_dataset, "prime")) == ref_modes
+    assert "completed" in str(status)
+
+
+def test_the_search_is_queued_once_when_slices_finish_together(image_dataset):
+    """Every slice that sees all slices completed tries the atomic insert;
+    exactly one of them queues the search."""
+    fp.queue_tagging(image_dataset, num_shards=2, model="properties", search={})
+    run_queued(image_dataset)
+    store = sharding._store(image_dataset)
+    job = store.get(sharding._job_key("prime_tags"))
+    # Both slices (and a late re-check) asking again queue nothing more
+    assert not sharding._maybe_queue_followup(image_dataset, store, "prime_tags", job)
+    assert not sharding._maybe_queue_followup(image_dataset, store, "prime_tags", job)
+    assert len(operations(image_dataset, FOLLOWUP_OP)) == 1
+
+
+def test_a_superseded_operation_does_nothing(image_dataset):
+    fp.queue_tagging(image_dataset, num_shards=2, model="properties")
+    store = sharding._store(image_dataset)
+    record = store.get(sharding._shard_key("prime_tags", 0))
+    out = sharding.run_tagging_shard(image_dataset, "prime_tags", 0, "not-the-token")
+    assert out == {"superseded": True}
+    assert store.get(sharding._shard_key("prime_tags", 0)) == record
+    assert not image_dataset.exists("prime_tags").count()
+
+
+def test_a_running_slice_stops_when_it_is_requeued_elsewhere(image_dataset, monkeypatch):
+    monkeypatch.setattr(sharding, "CHECK_EVERY", 0.0)
+    monkeypatch.setattr(sharding, "PROGRESS_EVERY", 0.0)
+    fp.queue_tagging(image_dataset, num_shards=1, model="properties", batch_size=8)
+    store = sharding._store(image_dataset)
+    key = sharding._shard_key("prime_tags", 0)
+    token = store.get(key)["token"]
+    reports = []
+
+    def set_progress(progress=None, label=None):
+        reports.append(progress)
+        if len(reports) == 2:  # someone re-queues the slice meanwhile
+            sharding._update(store, key, lambda r: {**r, "token": "newer"})
+
+    out = sharding.run_tagging_shard(image_dataset, "prime_tags", 0, token,
+                                     set_progress=set_progress)
+    assert out == {"superseded": True}
+    assert len(reports) == 2
+    assert store.get(key)["state"] == "running"  # left to the newer attempt
+    assert 0 < image_dataset.exists("prime_tags").count() < len(image_dataset)
+
+
+def test_a_dead_worker_is_reported_and_its_slice_requeued(image_dataset, make_dataset):
+    ref_tags, _ = reference(image_dataset, make_dataset)
+    fp.queue_tagging(image_dataset, num_shards=3, model="properties", batch_size=8)
+    service = DelegatedOperationService()
+    # Slice 1 was claimed by a worker that tagged some samples, then died
+    store = sharding._store(image_dataset)
+    key = sharding._shard_key("prime_tags", 1)
+    record = store.get(key)
+    view = sharding.shard_view(image_dataset, record)
+    fp.compute_tags(view.limit(20), model="properties")
+    op_id = record["op_id"]
+    service.set_running(sharding.ObjectId(op_id))
+    dead = _dead_pid()
+    store.set(key, {**record, "state": "running", "worker": f"{socket.gethostname()}:{dead}"})
+
+    run_queued(image_dataset)  # slices 0 and 2
+    status = fp.tagging_status(image_dataset)
+    assert [s.state for s in status.shards] == ["completed", "stalled", "completed"]
+    assert f"worker process {dead}" in status.shards[1].error
+    assert [s.name for s in status.unfinished] == ["shard 1"]
+
+    status = fp.requeue_tagging(image_dataset)
+    assert [s.state for s in status.shards] == ["completed", "queued", "completed"]
+    assert status.shards[1].attempt == 2 and status.shards[1].operation_id != op_id
+    assert service.get(sharding.ObjectId(op_id)).run_state == ExecutionRunState.FAILED
+    run_queued(image_dataset)
+    status = fp.tagging_status(image_dataset)
+    assert status.done
+    assert status.shards[1].result["num_skipped_existing"] == 20
+    image_dataset.reload()
+    assert tags_by_path(image_dataset) == ref_tags
+
+
+def test_a_failed_slice_is_requeued(image_dataset, tmp_path):
+    # One unreadable image fails its slice (skip_failures=False)
+    bad = image_dataset.first()
+    os.remove(bad.filepath)
+    fp.queue_tagging(image_dataset, num_shards=2, model="properties", skip_failures=False)
+    run_queued(image_dataset)
+    status = fp.tagging_status(image_dataset)
+    assert sorted(s.state for s in status.shards) == ["completed", "failed"]
+    assert "Could not read image" in status.unfinished[0].error
+    from PIL import Image
+    Image.new("RGB", (32, 32)).save(bad.filepath)
+    fp.requeue_tagging(image_dataset)
+    run_queued(image_dataset)
+    assert fp.tagging_status(image_dataset).done
+    assert image_dataset.exists("prime_tags").count() == len(image_dataset)
+
+
+def test_a_job_key_is_not_reused_while_unfinished(image_dataset):
+    fp.queue_tagging(image_dataset, num_shards=2, model="properties")
+    with pytest.raises(ValueError, match="still unfinished"):
+        fp.queue_tagging(image_dataset, num_shards=2, model="properties")
+    run_queued(image_dataset)
+    # Done: queuing again replaces it; every sample is skipped
+    status = fp.queue_tagging(image_dataset, num_shards=2, model="properties")
+    run_queued(image_dataset)
+    status = fp.tagging_status(image_dataset)
+    assert sum(s.result["num_skipped_existing"] for s in status.shards) == len(image_dataset)
+
+
+def test_overwrite_clears_each_slice_once(image_dataset):
+    fp.compute_tags(image_dataset, model="properties")
+    image_dataset.set_values("prime_tags", [fo.Classifications(
+        classifications=[fo.Classification(label="stale")])] * len(image_dataset))
+    fp.queue_tagging(image_dataset, num_shards=2, model="properties", overwrite=True)
+    run_queued(image_dataset)
+    assert "stale" not in image_dataset.distinct("prime_tags.classifications.label")
+    assert fp.tagging_status(image_dataset).done
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_slices_that_could_not_be_queued_are_requeued(image_dataset, monkeypatch):
+    real_queue = sharding._queue
+    calls = []
+
+    def flaky_queue(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ConnectionError("database went away")
+        return real_queue(*args, **kwargs)
+
+    monkeypatch.setattr(sharding, "_queue", flaky_queue)
+    with pytest.raises(ConnectionError):
+        fp.queue_tagging(image_dataset, num_shards=3, model="properties")
+    status = fp.tagging_status(image_dataset)
+    assert [s.state for s in status.shards] == ["queued", "failed", "failed"]
+    fp.requeue_tagging(image_dataset)
+    run_queued(image_dataset)
+    assert fp.tagging_status(image_dataset).done
+    assert image_dataset.exists("prime_tags").count() == len(image_dataset)

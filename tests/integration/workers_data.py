@@ -1,0 +1,90 @@
+"""Generated images whose pixel properties carry the planted failure modes,
+so that the weight-free ``properties`` tagger finds them: ``night`` images are
+dark, ``snow`` images grayscale, ``blur`` images smooth, ``grass`` images wide."""
+
+import numpy as np
+from PIL import Image
+
+from tests.integration.planted import PLANTED_BLOCKS, planted_samples
+
+
+def _blocks_tags():
+    tags = []
+    for count, _, block_tags, _ in PLANTED_BLOCKS:
+        tags.extend([block_tags] * count)
+    return tags
+
+
+def property_samples(folder, size=32, seed=0, repeat=1):
+    """The planted samples (``repeat`` times over) with images in ``folder``;
+    the planted tags are kept in ``planted_tags`` (the tagger writes ``prime_tags``)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    tags = _blocks_tags()
+    for r in range(repeat):
+        samples = planted_samples(tags_field="planted_tags", prefix=f"r{r}_")
+        for i, (sample, block_tags) in enumerate(zip(samples, tags)):
+            width = size * 3 // 2 if "grass" in block_tags else size
+            if "blur" in block_tags:
+                ramp = np.linspace(90, 160, width, dtype=np.float32)
+                img = np.repeat(np.tile(ramp, (size, 1))[..., None], 3, axis=2)
+                img = img + rng.normal(0, 1, img.shape)
+            else:
+                img = rng.integers(0, 256, (size, width, 3)).astype(np.float32)
+            if "snow" in block_tags:
+                img = np.repeat(img.mean(axis=2, keepdims=True), 3, axis=2)
+            if "night" in block_tags:
+                img = img * 0.15
+            path = f"{folder}/{r}_{i}.png"
+            Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
+            sample.filepath = path
+            out.append(sample)
+    return out
+
+
+def start_worker(log_path):
+    """Starts a real ``fiftyone delegated launch`` worker on the test database
+    (this worktree's package first on its path); stop it with stop_worker."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fo_env import REPO_ROOT
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(REPO_ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from fiftyone.core.cli import main; main()",
+         "delegated", "launch"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(log_path.parent),
+    )
+    proc.log_path = log_path
+    return proc
+
+
+def wait_until_ready(workers, timeout=120):
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for w in workers:
+            if w.poll() is not None:
+                raise RuntimeError(f"worker {w.pid} exited:\n{w.log_path.read_text()[-3000:]}")
+        if all("service running" in w.log_path.read_text() for w in workers):
+            return
+        time.sleep(0.2)
+    raise TimeoutError("workers did not start")
+
+
+def stop_worker(proc):
+    """Stops a worker this test started, by its process id."""
+    import subprocess
+
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
