@@ -165,7 +165,8 @@ def compute_tags(
 
     on_gpu = str(getattr(getattr(tagger, "encoder", None), "device", "cpu")).startswith("cuda")
     loader = image_loader(filepaths, tagger.image_transform, getattr(tagger, "image_size", None),
-                          batch_size=batch_size, num_workers=num_workers, on_gpu=on_gpu)
+                          batch_size=batch_size, num_workers=num_workers, on_gpu=on_gpu,
+                          needs_torch=getattr(tagger, "needs_torch", True))
     logger.info("Tagging %d images with %s (%d tags)...", len(ids), tagger.name,
                 len(tagger.vocabulary))
     start = time.perf_counter()
