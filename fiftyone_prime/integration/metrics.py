@@ -54,7 +54,8 @@ def compute_failure_mode_metrics(
         samples: the dataset (or a view of it) holding the run
         run_key: the failure-mode run
         model ("open_clip:ViT-B-32"): as in :func:`fiftyone_prime.compute_tags`
-            (``"open_clip:..."``, ``"transformers:..."`` or an encoder object)
+            (``"open_clip:..."``, ``"transformers:..."``, ``"zoo:<name>"``, a
+            FiftyOne model that embeds images and prompts, or an encoder object)
         pretrained ("default"): open_clip weights: tag, local path or ``"default"``
         caption_template ("a photo of a {cls} with {tags}"): the caption,
             with ``{cls}`` and ``{tags}``

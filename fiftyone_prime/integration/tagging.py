@@ -87,6 +87,9 @@ def compute_tags(
         fp.compute_tags(dataset, model="open_clip:ViT-B-32",
                         pretrained="/models/open_clip_vit_b32.bin")
 
+        # A FiftyOne zoo model, by name or loaded
+        fp.compute_tags(dataset, model="zoo:clip-vit-base32-torch")
+
         # No weights needed: pixel properties (dark, blurry, small object...)
         fp.compute_tags(dataset, model="properties", tags_field="properties")
 
@@ -97,7 +100,10 @@ def compute_tags(
             Ignored by ``model="properties"``
         tags_field ("prime_tags"): the ``Classifications`` field to write
         model ("open_clip:ViT-B-32"): ``"open_clip:<architecture>"``,
-            ``"transformers:<model id or directory>"``, ``"properties"``, or a
+            ``"transformers:<model id or directory>"``, ``"zoo:<FiftyOne zoo
+            model>"`` (e.g. ``"zoo:clip-vit-base32-torch"``, from the zoo
+            cache), ``"properties"``, a loaded FiftyOne model that embeds
+            images and prompts (e.g. from ``foz.load_zoo_model``), or a
             tagger / encoder object
         pretrained ("default"): open_clip weights: a tag, a local checkpoint
             path, or ``"default"`` (the architecture's usual tag)
