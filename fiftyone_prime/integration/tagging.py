@@ -34,6 +34,11 @@ class TaggingSummary:
         num_failed: samples whose image could not be read
         failures: ``(sample id, filepath, error)`` of the first failures
         seconds: the wall time of the tagging loop
+        precision: the precision the model ran in (``None`` for taggers
+            without one)
+        precision_check: with ``precision="auto"`` on a CPU with native
+            bf16, the agreement of bf16 with fp32 on the first batch (see
+            :func:`fiftyone_prime.models.zero_shot.check_bf16`)
     """
 
     tagger: str
@@ -44,6 +49,8 @@ class TaggingSummary:
     num_failed: int = 0
     failures: list = field(default_factory=list)
     seconds: float = 0.0
+    precision: Optional[str] = None
+    precision_check: Optional[dict] = None
 
     @property
     def images_per_second(self) -> float:
@@ -124,8 +131,10 @@ def compute_tags(
             number of CPU cores (at most 8) on GPU, and 1 on CPU, where the
             model needs the cores
         device (None): the torch device; CUDA when available by default
-        precision ("auto"): fp16 autocast on GPU, fp32 on CPU; or ``"fp32"``,
-            ``"fp16"``, ``"bf16"``
+        precision ("auto"): fp16 autocast on GPU; on CPU, bf16 autocast where
+            the CPU runs it natively (AMX, AVX512-BF16) and it agrees with
+            fp32 on the first batch (reported in the summary), else fp32; or
+            ``"fp32"``, ``"fp16"``, ``"bf16"``
         skip_existing (False): only tag samples whose ``tags_field`` is empty
         overwrite (False): whether to re-tag samples that already have tags
         skip_failures (True): whether to skip (and count) images that cannot
@@ -194,6 +203,9 @@ def compute_tags(
         raise
     finally:
         summary.seconds = time.perf_counter() - start
+        encoder = getattr(tagger, "encoder", None)
+        summary.precision = getattr(encoder, "precision", None)
+        summary.precision_check = getattr(encoder, "precision_check", None)
     if summary.num_failed:
         logger.warning("Skipped %d images that could not be read, e.g. %s: %s",
                        summary.num_failed, summary.failures[0][1], summary.failures[0][2])
