@@ -138,12 +138,17 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--num-workers", type=int, default=None)
     parser.add_argument("--precisions", nargs="+", default=None,
-                        help="default: fp16 on GPU; fp32 and bf16 on CPU")
+                        help="default: fp16 on GPU; fp32, bf16 and auto on CPU (auto reports "
+                             "what it chose and the bf16-vs-fp32 agreement behind it)")
     args = parser.parse_args(argv)
     fo.config.show_progress_bars = False
     device = "cuda" if torch.cuda.is_available() else "cpu"
     batch_size = args.batch_size or (128 if device == "cuda" else 32)
-    precisions = args.precisions or (["fp16"] if device == "cuda" else ["fp32", "bf16"])
+    precisions = args.precisions or (["fp16"] if device == "cuda" else ["fp32", "bf16", "auto"])
+    from fiftyone_prime.models.base import cpu_has_native_bf16
+
+    print(f"CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16: "
+          f"{cpu_has_native_bf16()}", flush=True)
     vocab = default_vocabulary()
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
           f"model=open_clip:{args.model} (random weights) vocabulary={len(vocab)} "
@@ -170,6 +175,13 @@ def main(argv=None):
                     f"= {ours / bare:5.1%} of bare")
             if device == "cuda":
                 line += f"   GPU utilization {gpu.mean:.0f}%"
+            if precision == "auto":
+                line += f"   auto chose {summary.precision}"
+                if summary.precision_check:
+                    c = summary.precision_check
+                    line += (f" (bf16 vs fp32 on {c['images']} images: top tag agreement "
+                             f"{c['top1_agreement']:.1%}, largest similarity change "
+                             f"{c['max_similarity_diff']:.4f})")
             print(line, flush=True)
 
         tagger = load_tagger(f"open_clip:{args.model}", vocabulary=vocab, pretrained=None,

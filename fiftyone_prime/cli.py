@@ -8,6 +8,8 @@ your dataset) and ``list``.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
@@ -15,10 +17,41 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from fiftyone_prime.models import DEFAULT_MODEL
 
 
+#: The start of FiftyOne's notice, logged on every connection, that the
+#: MongoDB it runs on is the oldest major version it supports.
+_OLDEST_MONGODB_NOTICE = "You are running the oldest supported major version of MongoDB"
+
+
+class _BundledMongoNotice(logging.Filter):
+    """Drops FiftyOne's "oldest supported MongoDB" notice.
+
+    FiftyOne logs it on every connection, i.e. on every command. It is only
+    installed for FiftyOne's own bundled database (no
+    ``FIFTYONE_DATABASE_URI``), whose version the user does not choose; every
+    other message, and the notice for a database the user runs, stay. FiftyOne
+    allows silencing it (with all of its database checks) through
+    ``database_validation=False``; this keeps the checks and drops only the
+    repeated notice.
+    """
+
+    def filter(self, record):
+        return not str(record.msg).startswith(_OLDEST_MONGODB_NOTICE)
+
+
+def quiet_bundled_mongodb_notice() -> bool:
+    """Installs :class:`_BundledMongoNotice` when the bundled database is used."""
+    if os.environ.get("FIFTYONE_DATABASE_URI"):
+        return False
+    logger = logging.getLogger("fiftyone.core.odm.database")
+    if not any(isinstance(f, _BundledMongoNotice) for f in logger.filters):
+        logger.addFilter(_BundledMongoNotice())
+    return True
+
+
 def _add_model_args(p, default_model=DEFAULT_MODEL):
     p.add_argument("--model", default=default_model,
-                   help="open_clip:<arch>, transformers:<id or dir>, or properties "
-                        f"(default: {default_model})")
+                   help="open_clip:<arch>, transformers:<id or dir>, zoo:<FiftyOne zoo model>, "
+                        f"or properties (default: {default_model})")
     p.add_argument("--pretrained", default="default",
                    help="open_clip weights: a pretrained tag or a local checkpoint path")
     p.add_argument("--device", default=None, help="cuda, cpu... (default: CUDA if available)")
@@ -191,6 +224,7 @@ def _check_metrics_model(model: str) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_bundled_mongodb_notice()
     try:
         if args.command == "quickstart":
             out = fp_quickstart(args)

@@ -4,8 +4,10 @@ Builds a persistent FiftyOne dataset from the Fashion-MNIST test set (shipped
 with the package, MIT license), trains a small CNN with two-fold
 cross-fitting so every image gets an honest out-of-sample prediction, tags
 the images (CLIP when weights are given or cached, else the weight-free image
-properties), finds the failure modes, saves the views, computes CLIP metrics
-when a CLIP model is available, and writes the HTML report.
+properties), finds the failure modes on one fold (saving the views, with CLIP
+metrics when a CLIP model is available), confirms them on the other fold with
+:func:`fiftyone_prime.validate_failure_modes`, and writes the HTML report
+(its held-out columns filled).
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def load_fashion_mnist(max_samples: Optional[int] = None):
     return images, labels
 
 
+def fold_ids(n: int, seed: int = 0) -> np.ndarray:
+    """The two-fold split of :func:`cross_fitted_predictions`: 0 or 1 per image."""
+    return np.random.default_rng(seed).permutation(n) % 2
+
+
 def cross_fitted_predictions(images, labels, *, epochs: int = 4, seed: int = 0):
     """Trains a small CNN on each half and predicts the other half.
 
@@ -57,7 +64,7 @@ def cross_fitted_predictions(images, labels, *, epochs: int = 4, seed: int = 0):
     torch.manual_seed(seed)
     x = torch.from_numpy(np.array(images, dtype=np.float32) / 255.0).unsqueeze(1)
     y = torch.from_numpy(labels)
-    fold = np.random.default_rng(seed).permutation(len(x)) % 2
+    fold = fold_ids(len(x), seed)
     preds = np.zeros(len(x), dtype=np.int64)
     conf = np.zeros(len(x), dtype=np.float32)
     for k in (0, 1):
@@ -97,8 +104,9 @@ def clip_available(checkpoint: Optional[str]) -> Optional[str]:
         return None
 
 
-def build_dataset(name, images, labels, preds, conf, image_dir):
-    """Writes the images as PNGs and creates the persistent dataset."""
+def build_dataset(name, images, labels, preds, conf, image_dir, folds=None):
+    """Writes the images as PNGs and creates the persistent dataset (with each
+    image's cross-fitting ``fold`` when given)."""
     import fiftyone as fo
     from PIL import Image
 
@@ -124,6 +132,8 @@ def build_dataset(name, images, labels, preds, conf, image_dir):
     dataset.set_values("ground_truth", [fo.Classification(label=CLASSES[c]) for c in labels])
     dataset.set_values("predictions", [
         fo.Classification(label=CLASSES[c], confidence=float(s)) for c, s in zip(preds, conf)])
+    if folds is not None:
+        dataset.set_values("fold", [int(f) for f in folds])
     return dataset
 
 
@@ -171,7 +181,13 @@ def run_quickstart(
     _validate_max_samples(max_samples)
     import fiftyone as fo
 
-    from fiftyone_prime.integration.pipeline import run_pipeline
+    from fiftyone import ViewField as F
+
+    from fiftyone_prime.integration.holdout import validate_failure_modes
+    from fiftyone_prime.integration.pipeline import EMBEDDINGS_FIELD, run_pipeline
+    from fiftyone_prime.integration.report import export_report
+    from fiftyone_prime.integration.run_store import load_failure_modes
+    from fiftyone_prime.integration.tagging import compute_tags
 
     timings = {}
     start = time.perf_counter()
@@ -180,42 +196,58 @@ def run_quickstart(
         timings[name] = round(time.perf_counter() - start - sum(timings.values()), 2)
 
     images, labels = load_fashion_mnist(max_samples)
-    say(f"[1/6] Loaded {len(images):,} Fashion-MNIST test images (MIT license)")
+    say(f"[1/7] Loaded {len(images):,} Fashion-MNIST test images (MIT license)")
     preds, conf = cross_fitted_predictions(images, labels)
+    folds = fold_ids(len(images))
     step("classifier")
-    say(f"[2/6] Trained a small CNN with 2-fold cross-fitting: accuracy "
+    say(f"[2/7] Trained a small CNN with 2-fold cross-fitting: accuracy "
         f"{(preds == labels).mean():.1%} on images it never saw ({timings['classifier']}s)")
     image_dir = image_dir or os.path.join(fo.config.default_dataset_dir, dataset_name)
-    dataset = build_dataset(dataset_name, images, labels, preds, conf, image_dir)
+    dataset = build_dataset(dataset_name, images, labels, preds, conf, image_dir, folds)
     step("dataset")
-    say(f"[3/6] Created the persistent FiftyOne dataset '{dataset_name}' ({timings['dataset']}s)")
+    say(f"[3/7] Created the persistent FiftyOne dataset '{dataset_name}' ({timings['dataset']}s)")
 
     weights = clip_available(clip_checkpoint)
     model = f"open_clip:{clip_model}" if weights else "properties"
+    tags_field = "prime_tags" if weights else "prime_properties"
+    embeddings = EMBEDDINGS_FIELD if weights else None
+
+    # Every image is tagged once; the search sees fold 0 only, and fold 1 is
+    # the held-out data its failure modes are confirmed on.
+    tagging = compute_tags(dataset, model=model, pretrained=weights, tags_field=tags_field,
+                           embeddings_field=embeddings, progress=progress)
+    step("tagging")
+    say(f"[4/7] Tagged {tagging.num_tagged:,} images with {tagging.tagger}"
+        + ("" if weights else " (no CLIP weights given or cached: the weight-free "
+           "image-property tagger; pass --clip-checkpoint FILE for CLIP tags)")
+        + f" ({timings['tagging']}s)")
+    find_fold, confirm_fold = dataset.match(F("fold") == 0), dataset.match(F("fold") == 1)
 
     def on_step(name, value):
-        step(name)
-        if name == "tagging":
-            say(f"[4/6] Tagged {value.num_tagged:,} images with {value.tagger}"
-                + ("" if weights else " (no CLIP weights given or cached: the weight-free "
-                   "image-property tagger; pass --clip-checkpoint FILE for CLIP tags)")
-                + f" ({timings['tagging']}s)")
-        elif name == "search":
-            say(f"[5/6] Found {len(value)} failure modes and saved them as views "
-                f"({timings['search']}s)")
-        elif name == "report":
-            say(f"[6/6] Wrote the report to {value} ({timings['report']}s)")
+        if name == "search":
+            step("search")
+            say(f"[5/7] Found {len(value)} failure modes on fold 1 of 2 "
+                f"({len(find_fold):,} images) and saved them as views ({timings['search']}s)")
 
     outcome = run_pipeline(
-        dataset, model=model, pretrained=weights,
-        tags_field="prime_tags" if weights else "prime_properties", run_key="quickstart",
-        params=DEFAULT_PARAMS.replace(min_size=min_size), overwrite=True,
-        report_dir=report_dir, progress=progress, on_step=on_step,
+        find_fold, model=model, pretrained=weights, tags_field=tags_field,
+        run_key="quickstart", params=DEFAULT_PARAMS.replace(min_size=min_size), overwrite=True,
+        report_dir=None, progress=progress, on_step=on_step,
     )
-    summary, results, report = outcome.tagging, outcome.results, outcome.report
+    results = outcome.results
+    validation = validate_failure_modes(results, confirm_fold)
+    step("confirm")
+    say(f"[6/7] Confirmed {validation['num_confirmed']} of {len(validation['modes'])} failure "
+        f"modes on fold 2 ({validation['holdout_samples']:,} held-out images, "
+        f"{validation['procedure']}) ({timings['confirm']}s)")
+    report = export_report(dataset, "quickstart", report_dir, overwrite=True)
+    step("report")
+    say(f"[7/7] Wrote the report to {report} ({timings['report']}s)")
+    results = load_failure_modes(dataset, "quickstart")
     return {
-        "dataset": dataset_name, "run_key": "quickstart", "tagger": summary.tagger,
+        "dataset": dataset_name, "run_key": "quickstart", "tagger": tagging.tagger,
         "accuracy": float((preds == labels).mean()), "num_samples": len(images),
-        "num_failure_modes": len(results), "report": report, "timings": timings,
+        "num_failure_modes": len(results), "num_confirmed": validation["num_confirmed"],
+        "report": report, "timings": timings,
         "summary": results.summary(), "clip_metrics": bool(weights),
     }

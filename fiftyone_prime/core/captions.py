@@ -23,3 +23,60 @@ def caption(group: Hashable, tags: Sequence[str],
     tags = list(tags)
     joined = tags[0] if len(tags) == 1 else ", ".join(tags[:-1]) + " and " + tags[-1]
     return template.format(cls=str(group).replace("_", " "), tags=joined)
+
+
+#: Where a failure mode's caption came from, as stored in ``metrics["caption_source"]``.
+CAPTION_SOURCES = ("template", "callable", "dict")
+
+
+def resolve_captions(modes: Sequence, captions=None, template: str = DEFAULT_CAPTION_TEMPLATE,
+                     *, key=lambda mode: mode.view_name) -> list[tuple[str, str]]:
+    """The caption of each failure mode and where it came from.
+
+    Args:
+        modes: the failure modes (objects with ``group`` and ``caption_tags``)
+        captions (None): ``None`` (every caption from ``template``), a
+            callable ``mode -> text`` (e.g. a language model or a person's
+            lookup; ``None`` or ``""`` falls back to the template), or a
+            ``{key: text}`` dict (modes without an entry use the template)
+        template: the caption template, with ``{cls}`` and ``{tags}``
+        key: the dict key of a mode (its saved view's name)
+
+    Returns:
+        ``[(text, source)]`` per mode, ``source`` in :data:`CAPTION_SOURCES`
+
+    Raises:
+        TypeError: if ``captions`` is none of these, or a caption is not text
+        ValueError: if a dict names no mode of the run (a typo would
+            otherwise silently fall back to the template)
+    """
+    check_template(template)
+    if captions is not None and not callable(captions) and not isinstance(captions, dict):
+        raise TypeError(
+            f"`captions` must be None, a callable (failure mode -> text) or a {{view name: "
+            f"text}} dict; got {type(captions).__name__}"
+        )
+    if isinstance(captions, dict):
+        known = {key(m) for m in modes}
+        unknown = sorted(str(k) for k in captions if k not in known)
+        if unknown:
+            raise ValueError(
+                f"`captions` names {len(unknown)} views that are not failure modes of this run: "
+                f"{unknown[:5]}; the run's views are {sorted(str(k) for k in known if k)[:5]}..."
+            )
+    out = []
+    for mode in modes:
+        default = caption(mode.group, mode.caption_tags, template)
+        if captions is None:
+            out.append((default, "template"))
+            continue
+        text = captions(mode) if callable(captions) else captions.get(key(mode))
+        if text is None or text == "":
+            out.append((default, "template"))
+        elif not isinstance(text, str):
+            raise TypeError(
+                f"The caption of failure mode {key(mode)!r} must be text; got {type(text).__name__}"
+            )
+        else:
+            out.append((text, "callable" if callable(captions) else "dict"))
+    return out

@@ -11,7 +11,7 @@ import numpy as np
 import fiftyone.core.utils as fou
 
 from fiftyone_prime.models import DEFAULT_MODEL
-from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE, caption, check_template
+from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE, check_template, resolve_captions
 from fiftyone_prime.core.metrics import score_failure_modes
 
 from . import fields as fpf
@@ -28,6 +28,7 @@ def compute_failure_mode_metrics(
     model=DEFAULT_MODEL,
     pretrained: Optional[str] = "default",
     caption_template: str = DEFAULT_CAPTION_TEMPLATE,
+    captions=None,
     embeddings_field: Optional[str] = None,
     num_random: int = 20,
     seed: int = 0,
@@ -54,10 +55,19 @@ def compute_failure_mode_metrics(
         samples: the dataset (or a view of it) holding the run
         run_key: the failure-mode run
         model ("open_clip:ViT-B-32"): as in :func:`fiftyone_prime.compute_tags`
-            (``"open_clip:..."``, ``"transformers:..."`` or an encoder object)
+            (``"open_clip:..."``, ``"transformers:..."``, ``"zoo:<name>"``, a
+            FiftyOne model that embeds images and prompts, or an encoder object)
         pretrained ("default"): open_clip weights: tag, local path or ``"default"``
         caption_template ("a photo of a {cls} with {tags}"): the caption,
             with ``{cls}`` and ``{tags}``
+        captions (None): captions written elsewhere, e.g. by a language model
+            or a person: a callable ``failure mode -> text`` (it gets each
+            :class:`fiftyone_prime.SavedFailureMode`; ``None`` or ``""`` falls
+            back to ``caption_template``), or a ``{saved view name: text}``
+            dict (modes without an entry use the template). The caption used
+            is stored as ``mode.metrics["caption"]`` and its origin as
+            ``mode.metrics["caption_source"]`` (``"template"``,
+            ``"callable"`` or ``"dict"``), and shown in the panel and report
         embeddings_field (None): a field of normalized image embeddings made
             by the same model (e.g. by ``compute_tags(embeddings_field=...)``);
             samples without one are encoded
@@ -78,6 +88,7 @@ def compute_failure_mode_metrics(
     if not modes:
         logger.info("Run '%s' has no failure modes to score", run_key)
         return results
+    resolved = resolve_captions(modes, captions, caption_template)
     config = results.config
     run_view = results.samples
     extra = ["id", "filepath"] + ([embeddings_field] if embeddings_field else [])
@@ -88,8 +99,8 @@ def compute_failure_mode_metrics(
     encoder = load_encoder(model, pretrained=pretrained, device=device, precision=precision)
     embeddings, ok = _image_embeddings(encoder, inputs, involved, embeddings_field,
                                        batch_size, num_workers, progress)
-    captions = [caption(m.group, m.caption_tags, caption_template) for m in modes]
-    text = encoder.encode_texts(captions).cpu().numpy()
+    texts = [t for t, _ in resolved]
+    text = encoder.encode_texts(texts).cpu().numpy()
 
     column, tags_csc = inputs.column_of, inputs.tags_by_column
     usable = involved[ok[involved]]
@@ -106,17 +117,19 @@ def compute_failure_mode_metrics(
         num_random=num_random, rng=np.random.default_rng(seed),
     )
     scored = []
-    for mode, score, text_ in zip(modes, scores, captions):
+    for mode, score, (text_, source) in zip(modes, scores, resolved):
         metrics = dict(mode.metrics or {})
         if score is not None:
             metrics.update(score.to_dict())
         metrics["caption"] = text_
+        metrics["caption_source"] = source
         scored.append(dataclasses.replace(mode, metrics=metrics))
 
     results._set_failure_modes(scored)
     results.metrics_info = {
         "model": encoder.name,
         "caption_template": caption_template,
+        "captions": sorted({source for _, source in resolved}),
         "num_images_encoded": int(ok[involved].sum()),
         "num_images_unreadable": int((~ok[involved]).sum()),
         "num_random": num_random,

@@ -118,7 +118,10 @@ def _mode_section(i, mode, thumbs, results):
         f"<figcaption>{'✓' if ok else 'pred: ' + html.escape(str(pred))}</figcaption></figure>"
         for src, ok, pred in thumbs
     )
-    caption = f'<p class="muted">caption: “{html.escape(m["caption"])}”</p>' if m.get("caption") else ""
+    source = {"callable": " (written by your captions function)",
+              "dict": " (from your captions)"}.get(m.get("caption_source"), "")
+    caption = (f'<p class="muted">caption{source}: “{html.escape(m["caption"])}”</p>'
+               if m.get("caption") else "")
     return (
         f'<h3 id="mode-{i}">{html.escape(str(mode.group))}: {html.escape(" + ".join(mode.tags))}</h3>'
         f"<p>accuracy {mode.accuracy:.1%} ({mode.num_correct}/{mode.size}; 95% CI "
@@ -146,6 +149,8 @@ def _table(results):
             if c.key == "class":
                 text = f'<a href="#mode-{i}">{text}</a>'
             cells.append(f"<td{'' if c.numeric else ' class=l'}>{text}</td>")
+        if with_metrics:
+            cells.append(f"<td class=l>{html.escape((mode.metrics or {}).get('caption', ''))}</td>")
         h = held.get(i)
         if h:
             cells += [f"<td>{h['size']}</td>",
@@ -157,6 +162,8 @@ def _table(results):
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = "".join(f"<th{'' if c.numeric else ' class=l'}>{html.escape(c.label)}</th>"
                    for c in cols)
+    if with_metrics:
+        head += "<th class=l>caption</th>"
     head += ("<th>held-out size</th><th>held-out drop</th><th>held-out adj. p</th>"
              "<th>confirmed</th>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"

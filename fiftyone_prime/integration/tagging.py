@@ -34,6 +34,11 @@ class TaggingSummary:
         num_failed: samples whose image could not be read
         failures: ``(sample id, filepath, error)`` of the first failures
         seconds: the wall time of the tagging loop
+        precision: the precision the model ran in (``None`` for taggers
+            without one)
+        precision_check: with ``precision="auto"`` on a CPU with native
+            bf16, the agreement of bf16 with fp32 on the first batch (see
+            :func:`fiftyone_prime.models.zero_shot.check_bf16`)
     """
 
     tagger: str
@@ -44,6 +49,8 @@ class TaggingSummary:
     num_failed: int = 0
     failures: list = field(default_factory=list)
     seconds: float = 0.0
+    precision: Optional[str] = None
+    precision_check: Optional[dict] = None
 
     @property
     def images_per_second(self) -> float:
@@ -87,6 +94,9 @@ def compute_tags(
         fp.compute_tags(dataset, model="open_clip:ViT-B-32",
                         pretrained="/models/open_clip_vit_b32.bin")
 
+        # A FiftyOne zoo model, by name or loaded
+        fp.compute_tags(dataset, model="zoo:clip-vit-base32-torch")
+
         # No weights needed: pixel properties (dark, blurry, small object...)
         fp.compute_tags(dataset, model="properties", tags_field="properties")
 
@@ -97,7 +107,10 @@ def compute_tags(
             Ignored by ``model="properties"``
         tags_field ("prime_tags"): the ``Classifications`` field to write
         model ("open_clip:ViT-B-32"): ``"open_clip:<architecture>"``,
-            ``"transformers:<model id or directory>"``, ``"properties"``, or a
+            ``"transformers:<model id or directory>"``, ``"zoo:<FiftyOne zoo
+            model>"`` (e.g. ``"zoo:clip-vit-base32-torch"``, from the zoo
+            cache), ``"properties"``, a loaded FiftyOne model that embeds
+            images and prompts (e.g. from ``foz.load_zoo_model``), or a
             tagger / encoder object
         pretrained ("default"): open_clip weights: a tag, a local checkpoint
             path, or ``"default"`` (the architecture's usual tag)
@@ -118,8 +131,10 @@ def compute_tags(
             number of CPU cores (at most 8) on GPU, and 1 on CPU, where the
             model needs the cores
         device (None): the torch device; CUDA when available by default
-        precision ("auto"): fp16 autocast on GPU, fp32 on CPU; or ``"fp32"``,
-            ``"fp16"``, ``"bf16"``
+        precision ("auto"): fp16 autocast on GPU; on CPU, bf16 autocast where
+            the CPU runs it natively (AMX, AVX512-BF16) and it agrees with
+            fp32 on the first batch (reported in the summary), else fp32; or
+            ``"fp32"``, ``"fp16"``, ``"bf16"``
         skip_existing (False): only tag samples whose ``tags_field`` is empty
         overwrite (False): whether to re-tag samples that already have tags
         skip_failures (True): whether to skip (and count) images that cannot
@@ -165,7 +180,8 @@ def compute_tags(
 
     on_gpu = str(getattr(getattr(tagger, "encoder", None), "device", "cpu")).startswith("cuda")
     loader = image_loader(filepaths, tagger.image_transform, getattr(tagger, "image_size", None),
-                          batch_size=batch_size, num_workers=num_workers, on_gpu=on_gpu)
+                          batch_size=batch_size, num_workers=num_workers, on_gpu=on_gpu,
+                          needs_torch=getattr(tagger, "needs_torch", True))
     logger.info("Tagging %d images with %s (%d tags)...", len(ids), tagger.name,
                 len(tagger.vocabulary))
     start = time.perf_counter()
@@ -187,6 +203,9 @@ def compute_tags(
         raise
     finally:
         summary.seconds = time.perf_counter() - start
+        encoder = getattr(tagger, "encoder", None)
+        summary.precision = getattr(encoder, "precision", None)
+        summary.precision_check = getattr(encoder, "precision_check", None)
     if summary.num_failed:
         logger.warning("Skipped %d images that could not be read, e.g. %s: %s",
                        summary.num_failed, summary.failures[0][1], summary.failures[0][2])

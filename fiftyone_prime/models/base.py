@@ -23,12 +23,53 @@ def resolve_device(device: Optional[str] = None) -> str:
     return device
 
 
+#: /proc/cpuinfo flags of CPUs that run bf16 matrix products natively.
+NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU runs bf16 natively (AMX or AVX512-BF16).
+
+    Elsewhere (e.g. AVX2-only CPUs) torch emulates bf16, which is slower
+    than fp32. Reads torch's CPU capability and the ``/proc/cpuinfo`` flags.
+    """
+    try:
+        import torch
+
+        capability = str(torch.backends.cpu.get_cpu_capability()).upper()
+    except Exception:
+        capability = ""
+    if "AMX" in capability:
+        return True
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return any(flag in flags for flag in NATIVE_BF16_FLAGS)
+    except OSError:
+        pass
+    return False
+
+
+#: bf16 chosen by ``precision="auto"`` is kept only if, on the first batch,
+#: at least this share of images get the same top tag as in fp32 ...
+BF16_MIN_TOP1_AGREEMENT = 0.95
+#: ... and no image-tag cosine similarity moves by more than this.
+BF16_MAX_SIMILARITY_DIFF = 0.02
+
+
 def resolve_precision(precision: str, device: str) -> str:
-    """``auto`` is fp16 autocast on GPU and fp32 on CPU."""
+    """``auto`` is fp16 autocast on GPU; on CPU, bf16 autocast where the CPU
+    runs bf16 natively (:func:`cpu_has_native_bf16`), else fp32. A zero-shot
+    tagger then checks bf16 against fp32 on its first batch (see
+    :meth:`fiftyone_prime.models.zero_shot.ZeroShotTagger.tag_batch`)."""
     if precision not in PRECISIONS:
         raise ValueError(f"`precision` must be one of {PRECISIONS}; got {precision!r}")
     if precision == "auto":
-        return "fp16" if device.startswith("cuda") else "fp32"
+        if device.startswith("cuda"):
+            return "fp16"
+        return "bf16" if cpu_has_native_bf16() else "fp32"
     return precision
 
 
@@ -53,6 +94,10 @@ class ImageTextEncoder:
     name: str = "encoder"
     device: str = "cpu"
     precision: str = "fp32"
+    #: whether ``precision`` was chosen by ``"auto"`` (and may be revised)
+    precision_auto: bool = False
+    #: the bf16-vs-fp32 check of ``"auto"`` on CPU, once made
+    precision_check: Optional[dict] = None
     logit_scale: float = 100.0
 
     _transform: Callable = None

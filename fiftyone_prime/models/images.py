@@ -1,4 +1,9 @@
-"""Decoding images for a model, in DataLoader worker processes."""
+"""Decoding images for a model, in worker processes.
+
+Encoders get a torch ``DataLoader``; taggers that need no torch (the
+weight-free ``properties`` tagger) get :func:`image_batches`, which uses a
+plain process pool, so they run where torch is not installed.
+"""
 
 from __future__ import annotations
 
@@ -68,17 +73,75 @@ class ImageFiles:
 
 
 def collate(items):
-    """Stacks the images that loaded; keeps the indices and errors of the rest."""
-    import torch
+    """Stacks the images that loaded; keeps the indices and errors of the rest.
+
+    numpy arrays are stacked with numpy, torch tensors with torch (imported
+    only then), anything else is returned as a list.
+    """
+    import numpy as np
 
     ok = [(i, x) for i, x, err in items if err is None]
     failed = [(i, err) for i, x, err in items if err is not None]
     indices = [i for i, _ in ok]
-    if ok and isinstance(ok[0][1], torch.Tensor):
+    if ok and isinstance(ok[0][1], np.ndarray):
+        batch = np.stack([x for _, x in ok])
+    elif ok and type(ok[0][1]).__module__.startswith("torch"):
+        import torch
+
         batch = torch.stack([x for _, x in ok])
     else:
         batch = [x for _, x in ok]
     return indices, batch, failed
+
+
+def image_batches(filepaths: Sequence[str], transform: Callable, draft_size: Optional[int], *,
+                  batch_size: Optional[int] = None, num_workers: Optional[int] = None):
+    """Like :func:`image_loader`, without torch: a process pool decodes.
+
+    Args:
+        filepaths: the images
+        transform: a picklable callable, PIL image -> numpy array
+        draft_size (None): see :func:`load_image`
+        batch_size (None): images per batch (32)
+        num_workers (None): decoding processes (1); 0 decodes in this process
+
+    Yields:
+        ``(indices, stacked arrays, [(index, error)])`` per batch, in order
+    """
+    batch_size = batch_size or 32
+    num_workers = 1 if num_workers is None else num_workers
+    items = ((i, path, transform, draft_size) for i, path in enumerate(filepaths))
+    if num_workers == 0:
+        decoded = map(_decode, items)
+        pool = None
+    else:
+        import multiprocessing
+
+        # fork, as torch's DataLoader does on Linux: spawn would re-run an
+        # unguarded user script in every worker
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        pool = context.Pool(num_workers)
+        decoded = pool.imap(_decode, items, chunksize=max(1, batch_size // (2 * num_workers)))
+    try:
+        chunk = []
+        for item in decoded:
+            chunk.append(item)
+            if len(chunk) == batch_size:
+                yield collate(chunk)
+                chunk = []
+        if chunk:
+            yield collate(chunk)
+    finally:
+        if pool is not None:
+            pool.terminate()
+
+
+def _decode(args):
+    """``(index, path, transform, draft_size)`` -> ``(index, output or None, error or None)``."""
+    index, path, transform, draft_size = args
+    _, output, error = ImageFiles([path], transform, draft_size)[0]
+    return index, output, error
 
 
 def worker_init(_):
@@ -89,8 +152,12 @@ def worker_init(_):
 
 
 def image_loader(filepaths: Sequence[str], transform: Callable, draft_size: Optional[int], *,
-                 batch_size: Optional[int], num_workers: Optional[int], on_gpu: bool):
+                 batch_size: Optional[int], num_workers: Optional[int], on_gpu: bool,
+                 needs_torch: bool = True):
     """A DataLoader that decodes images in worker processes for a model.
+
+    With ``needs_torch=False`` (a tagger whose transform returns numpy), the
+    batches come from :func:`image_batches` instead and torch is not imported.
 
     Defaults: batches of 128 on GPU and 32 on CPU; as many workers as CPU
     cores (at most 8) on GPU and one on CPU, where the model needs the cores.
@@ -98,6 +165,9 @@ def image_loader(filepaths: Sequence[str], transform: Callable, draft_size: Opti
     """
     import os
 
+    if not needs_torch:
+        return image_batches(filepaths, transform, draft_size, batch_size=batch_size,
+                             num_workers=num_workers)
     import torch
 
     if num_workers is None:

@@ -53,6 +53,7 @@ class OpenClipEncoder(ImageTextEncoder):
                 )
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
+        self.precision_auto = precision == "auto"
         if model_name not in open_clip.list_models():
             raise ValueError(
                 f"Unknown open_clip model '{model_name}'. Known models include "

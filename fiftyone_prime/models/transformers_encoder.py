@@ -45,6 +45,7 @@ class TransformersEncoder(ImageTextEncoder):
             ) from e
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
+        self.precision_auto = precision == "auto"
         local = os.path.isdir(os.path.expanduser(model))
         source = os.path.expanduser(model) if local else model
         try:

@@ -91,10 +91,25 @@ class ZeroShotTagger:
         return torch.softmax(logits, dim=-1).cpu().numpy()
 
     def tag_batch(self, pixels):
-        """Returns ``(tags per image as [(tag, confidence)], embeddings)``."""
-        embeddings = self.encoder.encode_images(pixels)
+        """Returns ``(tags per image as [(tag, confidence)], embeddings)``.
+
+        When ``precision="auto"`` chose bf16 on a CPU, the first batch is also
+        encoded in fp32: bf16 is kept only if the image-tag similarities agree
+        (:data:`~fiftyone_prime.models.base.BF16_MIN_TOP1_AGREEMENT`,
+        :data:`~fiftyone_prime.models.base.BF16_MAX_SIMILARITY_DIFF`), and the
+        agreement is stored as ``encoder.precision_check``.
+        """
+        if self._needs_precision_check():
+            embeddings = check_bf16(self.encoder, pixels, self._text)
+        else:
+            embeddings = self.encoder.encode_images(pixels)
         probs = self.scores(embeddings)
         return self.select(probs), embeddings
+
+    def _needs_precision_check(self) -> bool:
+        e = self.encoder
+        return (getattr(e, "precision_auto", False) and e.precision == "bf16"
+                and str(e.device).startswith("cpu") and e.precision_check is None)
 
     def select(self, probs: np.ndarray) -> list[list[tuple[str, float]]]:
         """Applies top-k and the thresholds to a ``(B, V)`` probability matrix."""
@@ -108,3 +123,33 @@ class ZeroShotTagger:
                 idx = idx[row[idx] >= self.thresholds[idx]]
             out.append([(self.vocabulary[j], float(row[j])) for j in idx])
         return out
+
+
+def check_bf16(encoder: ImageTextEncoder, pixels, text):
+    """Encodes a batch in bf16 and in fp32 and keeps bf16 only if they agree.
+
+    Sets ``encoder.precision_check`` to ``{"candidate": "bf16", "chosen":
+    "bf16" or "fp32", "images": n, "top1_agreement": share of images whose
+    most similar tag is the same, "max_similarity_diff": largest change of an
+    image-tag cosine similarity}``, switches the encoder to fp32 when they
+    disagree, and returns the embeddings of the chosen precision.
+    """
+    from .base import BF16_MAX_SIMILARITY_DIFF, BF16_MIN_TOP1_AGREEMENT
+
+    low = encoder.encode_images(pixels)
+    encoder.precision = "fp32"
+    full = encoder.encode_images(pixels)
+    sim_low, sim_full = (low @ text.T).cpu().numpy(), (full @ text.T).cpu().numpy()
+    agreement = float((sim_low.argmax(axis=1) == sim_full.argmax(axis=1)).mean())
+    max_diff = float(np.abs(sim_low - sim_full).max()) if sim_low.size else 0.0
+    keep = agreement >= BF16_MIN_TOP1_AGREEMENT and max_diff <= BF16_MAX_SIMILARITY_DIFF
+    encoder.precision = "bf16" if keep else "fp32"
+    encoder.precision_check = {
+        "candidate": "bf16", "chosen": encoder.precision, "images": int(len(sim_low)),
+        "top1_agreement": agreement, "max_similarity_diff": max_diff,
+    }
+    log = logger.info if keep else logger.warning
+    log("precision='auto': bf16 %s fp32 on the first %d images (top tag agreement %.1f%%, "
+        "largest similarity change %.4f); using %s", "agrees with" if keep else "disagrees with",
+        len(sim_low), 100 * agreement, max_diff, encoder.precision)
+    return low if keep else full

@@ -25,6 +25,8 @@ from fiftyone_prime.models import DEFAULT_MODEL
 MODEL_SUGGESTIONS = {
     DEFAULT_MODEL: "open_clip CLIP zero-shot (pretrained tag or local checkpoint)",
     "transformers:openai/clip-vit-base-patch32": "transformers CLIP (model id or local directory)",
+    "zoo:clip-vit-base32-torch": "FiftyOne zoo CLIP ViT-B/32 (zoo cache; downloaded when online)",
+    "zoo:open-clip-torch": "FiftyOne zoo open_clip (downloads its weights when loaded)",
     "properties": "Image properties (no weights: dark, blurry, small object...)",
 }
 
@@ -234,7 +236,8 @@ def model_choice(ctx, inputs, *, allow_properties: bool) -> str:
                    if allow_properties or k != "properties"}
     inputs.str(
         "model", default=DEFAULT_MODEL, required=True, label="Model",
-        description="open_clip:<architecture>, transformers:<model id or local directory>"
+        description="open_clip:<architecture>, transformers:<model id or local directory>, "
+                    "zoo:<FiftyOne zoo model>"
                     + (", or properties (no weights)" if allow_properties else ""),
         view=types.AutocompleteView(choices=[types.Choice(k, label=k, description=v)
                                              for k, v in suggestions.items()]),

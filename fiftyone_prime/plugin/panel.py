@@ -19,13 +19,17 @@ _MAX_BUTTONS = 100
 
 
 def panel_rows(dataset, run_key: str, sort_by: str = "drop") -> list[dict]:
-    """The rows the panel shows for a run, sorted (modes lacking a metric last)."""
+    """The rows the panel shows for a run, sorted (modes lacking a metric last).
+
+    Each row is :func:`fiftyone_prime.integration.rows.mode_row` plus the
+    mode's ``caption`` (the text its CLIP metrics scored; empty before them).
+    """
     results = load_failure_modes(dataset, run_key)
     try:
         modes = results.sorted(sort_by, reverse=sort_by not in _ASCENDING)
     except ValueError:  # a metric this run does not have yet
         modes = results.sorted("drop")
-    return [mode_row(m) for m in modes]
+    return [{**mode_row(m), "caption": (m.metrics or {}).get("caption", "")} for m in modes]
 
 
 class FailureModesPanel(foo.Panel):
@@ -89,6 +93,7 @@ class FailureModesPanel(foo.Panel):
         table = types.TableView()
         for column in columns(with_metrics=True):
             table.add_column(column.key, label=column.label)
+        table.add_column("caption", label="caption")
         panel.list("rows", types.Object(), view=table, default=rows)
         for i, row in enumerate(rows[:_MAX_BUTTONS]):
             if row["view"]:

@@ -9,13 +9,16 @@ import tempfile
 import time
 import urllib.request
 
+from tests.fo_env import REPO_ROOT
+
 APP_SCRIPT = """
 import sys, fiftyone as fo
 dataset = fo.load_dataset(sys.argv[1])
 view = dataset.load_saved_view(sys.argv[2])
+sizes = [float(x) for x in sys.argv[4].split(",")] if len(sys.argv) > 4 else None
 spaces = fo.Space(
     children=[fo.Panel(type="Samples", pinned=True), fo.Panel(type="prime_failure_modes")],
-    orientation="horizontal",
+    orientation="horizontal", sizes=sizes,
 )
 session = fo.launch_app(view, spaces=spaces, port=int(sys.argv[3]), address="127.0.0.1",
                         remote=True, auto=False)
@@ -36,12 +39,16 @@ def free_port():
 class AppServer:
     """The App for a dataset and saved view, with the PRIME panel beside the samples."""
 
-    def __init__(self, dataset_name, view_name):
+    def __init__(self, dataset_name, view_name, sizes=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        extra = [",".join(str(s) for s in sizes)] if sizes else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", APP_SCRIPT, dataset_name, view_name, str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ},
+            [sys.executable, "-c", APP_SCRIPT, dataset_name, view_name, str(self.port), *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            # this checkout's fiftyone_prime, not another install of it
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                [str(REPO_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])},
         )
 
     def __enter__(self):
@@ -95,3 +102,123 @@ def rendered_dom(url, budget_ms=25000):
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     return out.stdout
+
+
+class DevTools:
+    """Headless Chromium driven over the DevTools protocol on a pipe
+    (``--remote-debugging-pipe``: NUL-terminated JSON on fds 3 and 4), with
+    no package beyond the standard library.
+
+    Used for a clean screenshot: scripts that run before the App's own (to
+    dismiss FiftyOne's one-time "Explore Enterprise" pop-up as a user who
+    clicked "Dismiss" would, through the same localStorage key), a window of
+    a chosen size, and checks of the rendered page.
+    """
+
+    def __init__(self, width=1400, height=900):
+        self.width, self.height = width, height
+        self._id = 0
+        self._profile = tempfile.mkdtemp(prefix="prime-chromium-")
+        to_chrome_r, self._to_chrome = os.pipe()
+        self._from_chrome, from_chrome_w = os.pipe()
+        args = " ".join([
+            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={self._profile}", "--remote-debugging-pipe",
+            f"--window-size={width},{height}", "about:blank",
+        ])
+        self.proc = subprocess.Popen(
+            ["bash", "-c", f"exec {args} 3<&{to_chrome_r} 4>&{from_chrome_w}"],
+            pass_fds=(to_chrome_r, from_chrome_w),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._buffer = b""
+        targets = self.send("Target.getTargets")["targetInfos"]
+        page = next(t for t in targets if t["type"] == "page")
+        self.session = self.send("Target.attachToTarget", targetId=page["targetId"],
+                                 flatten=True)["sessionId"]
+        self.send("Page.enable", session=True)
+        self.send("Emulation.setDeviceMetricsOverride", session=True, width=width,
+                  height=height, deviceScaleFactor=1, mobile=False)
+
+    def send(self, method, session=False, **params):
+        import json
+
+        self._id += 1
+        message = {"id": self._id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = self.session
+        os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
+        while True:
+            while b"\0" not in self._buffer:
+                chunk = os.read(self._from_chrome, 1 << 20)
+                if not chunk:
+                    raise RuntimeError("chromium closed the DevTools pipe")
+                self._buffer += chunk
+            raw, self._buffer = self._buffer.split(b"\0", 1)
+            reply = json.loads(raw)
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    def before_each_page(self, script):
+        self.send("Page.addScriptToEvaluateOnNewDocument", session=True, source=script)
+
+    def open(self, url):
+        self.send("Page.navigate", session=True, url=url)
+
+    def evaluate(self, expression):
+        result = self.send("Runtime.evaluate", session=True, expression=expression,
+                           returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, expression, timeout=60):
+        """Polls a JS expression until it is truthy; returns its value."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.5)
+        raise TimeoutError(f"the page never satisfied: {expression}")
+
+    def screenshot(self, path):
+        import base64
+
+        data = self.send("Page.captureScreenshot", session=True, format="png")["data"]
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+        return path
+
+    def close(self):
+        try:
+            self.send("Browser.close")
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # ours, by its pid
+            self.proc.wait()
+        for fd in (self._to_chrome, self._from_chrome):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+#: Run before the App's scripts: the state FiftyOne stores once a user has
+#: dismissed its "Explore Enterprise" pop-up.
+DISMISS_ENTERPRISE_POPUP = (
+    "try { localStorage.setItem('fiftyone-enterprise-tooltip-seen', 'true'); } catch (e) {}"
+)

@@ -36,8 +36,8 @@ def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
                "--report-dir", str(tmp_path / "report"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    for step in range(1, 7):
-        assert f"[{step}/6]" in out
+    for step in range(1, 8):
+        assert f"[{step}/7]" in out
     assert "image-property tagger" in out  # no CLIP weights here, and it says so
     assert "fiftyone app launch prime-qs-test" in out
     dataset = fo.load_dataset("prime-qs-test")
@@ -47,6 +47,12 @@ def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
         assert dataset.exists("prime_properties").count() == 400
         results = fp.load_failure_modes(dataset, "quickstart")
         assert results.config.params.min_size == 30
+        # found on fold 0, confirmed on fold 1
+        assert set(dataset.distinct("fold")) == {0, 1}
+        assert results.num_samples == dataset.match({"fold": 0}).count()
+        assert results.validation["holdout_samples"] == dataset.match({"fold": 1}).count()
+        assert len(results.validation["modes"]) == len(results)
+        assert "on fold 2" in out
         assert (tmp_path / "report" / "index.html").exists()
         # A second run replaces the quickstart's own dataset.
         again = cli("quickstart", "--samples", "300", "--dataset", "prime-qs-test",

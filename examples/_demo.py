@@ -1,0 +1,97 @@
+"""A small generated dataset for trying the examples (and for running them in CI).
+
+Every example takes ``--dataset NAME`` (your own dataset) or ``--demo`` (this
+one). The demo is an image classifier's predictions on 900 generated images
+of three classes, with a "detector's" ``Detections`` in ``objects`` and two
+planted failure modes: ``dog`` images with both ``snow`` and ``car``
+detections, and ``cat`` images with a ``tree``, are mostly misclassified.
+"""
+
+import os
+import tempfile
+import uuid
+
+import numpy as np
+
+CLASSES = ("bird", "cat", "dog")
+OBJECTS = ("car", "person", "snow", "tree")
+
+
+def make_demo_dataset(name=None, per_class=300, seed=0, persistent=True):
+    """Creates the demo dataset (with small PNG images) and returns it."""
+    import fiftyone as fo
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    name = name or f"prime-demo-{uuid.uuid4().hex[:8]}"
+    image_dir = tempfile.mkdtemp(prefix="prime-demo-images-")
+    samples = []
+    for label in CLASSES:
+        for i in range(per_class):
+            present = [o for o in OBJECTS if rng.random() < 0.4]
+            if label == "dog" and {"snow", "car"} <= set(present):
+                p_correct = 0.1
+            elif label == "cat" and "tree" in present:
+                p_correct = 0.3
+            else:
+                p_correct = 0.92
+            pred = label if rng.random() < p_correct else rng.choice(
+                [c for c in CLASSES if c != label])
+            pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            path = os.path.join(image_dir, f"{label}-{i:04d}.png")
+            Image.fromarray(pixels).save(path)
+            detections = [
+                fo.Detection(label=o, bounding_box=list(rng.uniform(0, 0.5, 2)) + [0.3, 0.3],
+                             confidence=float(rng.uniform(0.5, 1.0)))
+                for o in present
+            ]
+            samples.append(fo.Sample(
+                filepath=path,
+                ground_truth=fo.Classification(label=label),
+                predictions=fo.Classification(label=str(pred)),
+                objects=fo.Detections(detections=detections),
+            ))
+    dataset = fo.Dataset(name)
+    dataset.persistent = persistent
+    dataset.add_samples(samples, progress=False)
+    return dataset
+
+
+def dataset_from_args(description):
+    """Parses ``--dataset NAME`` / ``--demo`` (and ``--keep``); returns
+    ``(dataset, args, cleanup)``: ``cleanup()`` deletes a demo dataset unless
+    ``--keep`` was given."""
+    import argparse
+
+    import fiftyone as fo
+
+    parser = argparse.ArgumentParser(description=description)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--dataset", help="the name of your FiftyOne dataset")
+    group.add_argument("--demo", action="store_true",
+                       help="use a small generated dataset (examples/_demo.py)")
+    parser.add_argument("--label-field", default="ground_truth",
+                        help="the ground-truth Classification field (default: ground_truth)")
+    parser.add_argument("--pred-field", default="predictions",
+                        help="the predicted Classification field (default: predictions)")
+    parser.add_argument("--tags-field", default="objects",
+                        help="the field whose labels are the tags, e.g. a detector's "
+                             "Detections (default: objects)")
+    parser.add_argument("--keep", action="store_true", help="keep the demo dataset")
+    args = parser.parse_args()
+    if args.demo:
+        dataset = make_demo_dataset()
+        print(f"Generated the demo dataset '{dataset.name}' ({len(dataset)} samples)")
+
+        def cleanup():
+            if args.keep:
+                print(f"Kept the demo dataset: fiftyone app launch {dataset.name}")
+            elif fo.dataset_exists(dataset.name):
+                fo.delete_dataset(dataset.name)
+    else:
+        dataset = fo.load_dataset(args.dataset)
+
+        def cleanup():
+            pass
+
+    return dataset, args, cleanup
