@@ -245,21 +245,29 @@ def test_engine_matches_brute_force(problem):
 
 
 @contextlib.contextmanager
-def tiny_buffers():
-    """Forces the sparse pair product, many bitset batches and packing blocks."""
+def tiny_buffers(one_group_per_chunk=True):
+    """Forces many bitset batches, packing passes and join batches; with
+    ``one_group_per_chunk``, also a chunk per group (else the groups share
+    chunks, as they do at the default sizes)."""
     from fiftyone_prime.core import search
 
-    with mock.patch.multiple(search, _DENSE_ELEMENTS=0, _BATCH_WORDS=3, _PACK_ELEMENTS=64):
+    sizes = dict(_BATCH_WORDS=3, _PACK_ELEMENTS=5, _JOIN_CANDIDATES=2)
+    if one_group_per_chunk:
+        sizes.update(_CHUNK_WORDS=1, _CHUNK_MAP=1)
+    with mock.patch.multiple(search, **sizes):
         yield
 
 
 @settings(max_examples=100, deadline=None)
-@given(problems())
-def test_sparse_paths_and_small_batches_match_brute_force(problem):
+@given(problems(), st.booleans())
+def test_sparse_paths_and_small_batches_match_brute_force(problem, one_group_per_chunk):
     tags, correct, groups, kwargs = problem
     expected = brute_force(tags, correct, groups, **kwargs)
-    with tiny_buffers():
+    with tiny_buffers(one_group_per_chunk):
         got = find_failure_modes(sp.csc_matrix(tags), correct, groups, **kwargs)
+    assert summary(got) == expected
+    with tiny_buffers(one_group_per_chunk):
+        got = find_failure_modes(tags, correct, groups, **kwargs)
     assert summary(got) == expected
 
 
@@ -272,9 +280,10 @@ def test_large_sparse_group_matches_brute_force():
     kwargs = dict(min_size=8, max_tags=4, minimal=False)
     expected = brute_force(tags, correct, **kwargs)
     assert (None, ("2", "5", "7"), int(hit.sum()), 0) in expected
-    with tiny_buffers():
-        got = find_failure_modes(sp.csr_matrix(tags), correct, **kwargs)
-    assert summary(got) == expected
+    for one_group_per_chunk in (True, False):
+        with tiny_buffers(one_group_per_chunk):
+            got = find_failure_modes(sp.csr_matrix(tags), correct, **kwargs)
+        assert summary(got) == expected
 
 
 # ------------------------------------------------------------------ bad input
