@@ -89,6 +89,10 @@ _CHUNK_MAP = 1 << 22
 # Candidate sets built per join batch (a few MiB each).
 _JOIN_CANDIDATES = 1 << 16
 
+# The most words of child bitmaps a level may use (128 MiB); beyond it the
+# level falls back to a join with sorted-key lookups.
+_BITMAP_WORDS = 1 << 24
+
 #: The most memory the candidate sets of one level of one group may take
 #: (512 MiB: 4.5M sets of 4 tags with their bookkeeping). Real runs stay far
 #: below it; thresholds that prune nothing (min_size=1, min_drop=0,
@@ -544,6 +548,14 @@ class _Chunk:
         self.local_group = np.repeat(np.arange(len(chunk)), lengths)  # position in chunk
         self.chunk = chunk
         self.bits = self._pack(data, chunk)
+        # Each column's group's first column, and for each local tag index
+        # x a bitmap of the local indices above x.
+        self.first_col = (np.r_[0, np.cumsum(lengths)[:-1]])[self.local_group].astype(np.int32)
+        self.map_words = -(-self.max_cols // 64)
+        local = np.arange(self.max_cols)
+        above = np.zeros((self.max_cols, self.map_words * 64), dtype=bool)
+        above[:, : self.max_cols] = local[None, :] > local[:, None]
+        self.above = np.packbits(above, axis=1, bitorder="little").view(np.uint64)
 
     @property
     def n_cols(self) -> int:
@@ -632,60 +644,197 @@ def _search_chunk(
     params: SearchParams,
     modes: _Modes,
 ) -> None:
-    """Levels ``2..max_tags`` for a chunk of groups."""
+    """Levels ``2..max_tags`` for a chunk of groups.
+
+    A level is the sorted table of its alive sets, with, for each set, the
+    rows of its subsets (the set less one tag) in the previous level's
+    table. Level ``k`` extends each alive ``(k-1)``-set ``L`` by the tags
+    ``y`` for which every ``L - {s} + {y}`` is alive: an AND of the
+    previous level's child bitmaps, so only candidates whose subsets are
+    all alive are ever built (Eclat-style); where those bitmaps would be
+    too large it falls back to an Apriori join with a sorted-key lookup.
+    """
     bits = _Chunk(data, singles, chunk)
     col_acc = group_acc[bits.group]
-    # Parents of level 2: the single columns (their floor is their accuracy).
-    sets = np.arange(bits.n_cols, dtype=np.int32)[:, None]
-    floor = bits.acc
-    errs = bits.errors
+    level = _Level(
+        np.arange(bits.n_cols, dtype=np.int32)[:, None], bits.acc, bits.errors, None, 0
+    )
     k = 2
-    while len(sets) >= 2 and k <= params.max_tags:
-        next_sets, next_floor, next_errs = [], [], []
-        for cand, cand_floor in _join(sets, floor, errs, bits, col_acc, params):
-            cand_sizes, cand_errs = bits.count(cand)
-            first = cand[:, 0]
-            is_mode, alive, acc = _judge(
-                cand_sizes, cand_errs, cand_floor, col_acc[first], params, k
+    while len(level.sets) >= 2 and k <= params.max_tags:
+        bitmap_words = max(level.n_prev, len(level.sets)) * bits.map_words
+        if k >= 3 and bitmap_words <= _BITMAP_WORDS:
+            batches = _extend(level, bits)
+        else:
+            batches = _join(level, bits)
+        next_sets, next_floor, next_errs, next_sub = [], [], [], []
+        for cand, sub in batches:
+            cand_floor = level.floor[sub[:, 0]]
+            fewest = level.errs[sub[:, 0]]
+            for i in range(1, k):
+                np.minimum(cand_floor, level.floor[sub[:, i]], out=cand_floor)
+                np.minimum(fewest, level.errs[sub[:, i]], out=fewest)
+            # No superset with >= min_size samples has more errors than any
+            # subset: a candidate whose subsets have too few errors for it
+            # (or a superset) to reach a failure mode's accuracy is dropped
+            # before counting.
+            lowest = np.maximum(0.0, 1.0 - fewest / params.min_size)
+            allowed = np.minimum(
+                col_acc[cand[:, 0]] - params.min_drop, cand_floor - params.min_gain
             )
+            keep = lowest <= allowed + TOLERANCE + _PRUNE_SLACK
+            if not keep.all():
+                cand, sub, cand_floor = cand[keep], sub[keep], cand_floor[keep]
+            if not len(cand):
+                continue
+            sizes, errs = bits.count(cand)
+            is_mode, alive, acc = _judge(sizes, errs, cand_floor, col_acc[cand[:, 0]], params, k)
             if is_mode.any():
                 found = cand[is_mode]
                 modes.add(
-                    bits.group[found[:, 0]], bits.tag[found], cand_sizes[is_mode],
-                    cand_errs[is_mode], cand_floor[is_mode] - acc[is_mode],
+                    bits.group[found[:, 0]], bits.tag[found], sizes[is_mode],
+                    errs[is_mode], cand_floor[is_mode] - acc[is_mode],
                 )
             if alive.any():
                 next_sets.append(cand[alive])
                 next_floor.append(np.minimum(acc[alive], cand_floor[alive]))
-                next_errs.append(cand_errs[alive])
+                next_errs.append(errs[alive])
+                next_sub.append(sub[alive])
         if not next_sets:
             break
-        sets = np.concatenate(next_sets)
-        floor = np.concatenate(next_floor)
-        errs = np.concatenate(next_errs)
+        level = _Level(
+            np.concatenate(next_sets), np.concatenate(next_floor), np.concatenate(next_errs),
+            np.concatenate(next_sub), len(level.sets),
+        )
         k += 1
 
 
-def _join(
-    parents: np.ndarray,
-    floor: np.ndarray,
-    errs: np.ndarray,
-    bits: _Chunk,
-    col_acc: np.ndarray,
-    params: SearchParams,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Apriori join of lexicographically sorted ``(k-1)``-sets, in batches.
+@dataclass
+class _Level:
+    """The alive sets of one size in a chunk.
 
-    Two parents sharing their first ``k-2`` tags (for pairs: their group)
-    give the candidate ``prefix + (x, y)``. A candidate is kept only if
-    every one of its ``(k-1)``-subsets is among the parents, and if its
-    errors (at most the fewest of its subsets') still let it, or a
-    superset, reach the accuracy a failure mode needs.
+    Attributes:
+        sets: ``(n, k)`` sorted chunk columns, rows in lexicographic order
+        floor: per set, the least accuracy over the set and its subsets
+        errs: per set, its number of misclassified samples
+        sub: ``(n, k)`` rows in the previous level of each set less its
+            ``i``-th tag (``None`` for single tags)
+        n_prev: the number of sets in the previous level
+    """
+
+    sets: np.ndarray
+    floor: np.ndarray
+    errs: np.ndarray
+    sub: Optional[np.ndarray]
+    n_prev: int
+
+
+def _check_memory(bits: _Chunk, first_cols: np.ndarray, counts: np.ndarray, k: int) -> None:
+    """The memory guard, per group as in a one-group search."""
+    per_group = np.bincount(bits.local_group[first_cols], weights=counts,
+                            minlength=len(bits.chunk))
+    worst = int(np.argmax(per_group))
+    if _candidate_bytes(int(per_group[worst]), k) > MAX_CANDIDATE_BYTES:
+        raise _TooManyCandidates(int(per_group[worst]), k, int(bits.chunk[worst]))
+
+
+def _batches(counts: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Row ranges whose counts sum to at most ``_JOIN_CANDIDATES`` (or one row)."""
+    cumulative = np.cumsum(counts)
+    start, n_rows = 0, len(counts)
+    while start < n_rows:
+        base = int(cumulative[start - 1]) if start else 0
+        stop = int(np.searchsorted(cumulative, base + _JOIN_CANDIDATES, side="right"))
+        stop = min(n_rows, max(stop, start + 1))
+        if cumulative[stop - 1] > base:
+            yield start, stop
+        start = stop
+
+
+def _extend(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Candidates of level ``k >= 3`` from child bitmaps.
 
     Yields:
-        ``(candidates, floor)`` batches: sorted ``(n, k)`` candidates and
-        the least accuracy over each one's proper subsets
+        ``(candidates, sub)`` batches, candidates sorted, ``sub`` as in
+        :class:`_Level` (rows in ``level``)
     """
+    sets, sub = level.sets, level.sub
+    n_sets, width = sets.shape
+    k = width + 1
+    words = bits.map_words
+    # Children of each set of the level before, as bitmaps over the local
+    # index of the added tag, and the rank structure that turns a
+    # (parent, tag) pair into the child's row.
+    prefix = sub[:, width - 1]  # the set less its last tag
+    local = (sets[:, -1] - bits.first_col[sets[:, -1]]).astype(np.int64)
+    child = np.zeros(level.n_prev * words, dtype=np.uint64)
+    np.add.at(child, prefix * words + (local >> 6),
+              np.left_shift(np.uint64(1), (local & 63).astype(np.uint64)))
+    child = child.reshape(level.n_prev, words)
+    first_child = np.zeros(level.n_prev + 1, dtype=np.int64)
+    np.cumsum(np.bincount(prefix, minlength=level.n_prev), out=first_child[1:])
+    rank_base = np.zeros((level.n_prev, words), dtype=np.int64)
+    if words > 1:
+        np.cumsum(np.bitwise_count(child[:, :-1]), axis=1, out=rank_base[:, 1:])
+    rank_base += first_child[:-1, None]
+
+    # Extensions of each set L: tags y > max(L) with L - {s} + {y} alive for every s.
+    masks = bits.above[local]
+    for i in range(width):
+        masks &= child[sub[:, i]]
+    counts = np.zeros(n_sets, dtype=np.int64)
+    for w in range(words):
+        counts += np.bitwise_count(masks[:, w])
+    _check_memory(bits, sets[:, 0], counts, k)
+    for start, stop in _batches(counts):
+        rows, added = _set_bits(masks[start:stop])
+        rows += start
+        cand = np.empty((len(rows), k), dtype=np.int32)
+        cand[:, :width] = sets[rows]
+        cand[:, width] = bits.first_col[sets[rows, 0]] + added
+        cand_sub = np.empty((len(rows), k), dtype=np.int64)
+        word, bit = added >> 6, (added & 63).astype(np.uint64)
+        below = np.left_shift(np.uint64(1), bit) - np.uint64(1)
+        for i in range(width):
+            parent = sub[rows, i]
+            cand_sub[:, i] = rank_base[parent, word] + np.bitwise_count(
+                child[parent, word] & below)
+        cand_sub[:, width] = rows
+        yield cand, cand_sub
+
+
+# Per byte value: its number of set bits, and their positions.
+_BYTE_COUNTS = np.bitwise_count(np.arange(256, dtype=np.uint8)).astype(np.int64)
+_BYTE_BITS = np.array(
+    [[b for b in range(8) if v >> b & 1] + [0] * (8 - bin(v).count("1")) for v in range(256)],
+    dtype=np.int64,
+)
+
+
+def _set_bits(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The set bits of ``(n, words)`` bitmaps as ``(row, bit index)``, in order."""
+    row_bits = masks.shape[1] * 64
+    as_bytes = masks.view(np.uint8).ravel()
+    nonzero = np.flatnonzero(as_bytes)
+    values = as_bytes[nonzero]
+    counts = _BYTE_COUNTS[values]
+    total = int(counts.sum())
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(total) - np.repeat(starts, counts)
+    flat = np.repeat(nonzero * 8, counts) + _BYTE_BITS[np.repeat(values, counts), rank]
+    return flat // row_bits, flat % row_bits
+
+
+def _join(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Apriori join of the level's sorted ``(k-1)``-sets, in batches.
+
+    Two sets sharing their first ``k-2`` tags (for pairs: their group) give
+    the candidate ``prefix + (x, y)``; it is kept only if every one of its
+    ``(k-1)``-subsets is alive, found by a sorted-key lookup.
+
+    Yields:
+        ``(candidates, sub)`` batches as :func:`_extend` does
+    """
+    parents = level.sets
     n_parents, width = parents.shape
     k = width + 1
     if width == 1:
@@ -695,50 +844,27 @@ def _join(
     starts = np.flatnonzero(np.r_[True, new_block])
     ends = np.r_[starts[1:], n_parents]
     partners = np.repeat(ends, ends - starts) - np.arange(n_parents) - 1
-    # The memory guard, per group as in a one-group search.
-    per_group = np.bincount(bits.local_group[parents[:, 0]], weights=partners)
-    worst = int(np.argmax(per_group))
-    if _candidate_bytes(int(per_group[worst]), k) > MAX_CANDIDATE_BYTES:
-        raise _TooManyCandidates(int(per_group[worst]), k, int(bits.chunk[worst]))
+    _check_memory(bits, parents[:, 0], partners, k)
     finder = _SetFinder(parents, bits.max_cols) if k > 2 else None
-    cumulative = np.cumsum(partners)
-    start = 0
-    while start < n_parents:
-        base = int(cumulative[start - 1]) if start else 0
-        stop = int(np.searchsorted(cumulative, base + _JOIN_CANDIDATES, side="right"))
-        stop = min(n_parents, max(stop, start + 1))
+    for start, stop in _batches(partners):
         part = partners[start:stop]
         total = int(part.sum())
-        if total:
-            yield _candidates(parents, floor, errs, start, stop, part, total, finder,
-                              col_acc, params)
-        start = stop
-
-
-def _candidates(parents, floor, errs, start, stop, part, total, finder, col_acc, params):
-    n_parents, width = parents.shape
-    k = width + 1
-    left = np.repeat(np.arange(start, stop), part)
-    offset = np.arange(total) - np.repeat(np.cumsum(part) - part, part)
-    right = left + 1 + offset
-    cand = np.empty((total, k), dtype=np.int32)
-    cand[:, :width] = parents[left]
-    cand[:, width] = parents[right, width - 1]
-    cand_floor = np.minimum(floor[left], floor[right])
-    bound = np.minimum(errs[left], errs[right])
-    keep = np.ones(total, dtype=bool)
-    for drop in range(k - 2):
-        idx = finder.find(cand, drop)
-        found = idx >= 0
-        keep &= found
-        idx = np.where(found, idx, 0)
-        cand_floor = np.minimum(cand_floor, floor[idx])
-        bound = np.minimum(bound, errs[idx])
-    # No superset with >= min_size samples has more errors than any subset.
-    lowest = np.maximum(0.0, 1.0 - bound / params.min_size)
-    allowed = np.minimum(col_acc[cand[:, 0]] - params.min_drop, cand_floor - params.min_gain)
-    keep &= lowest <= allowed + TOLERANCE + _PRUNE_SLACK
-    return cand[keep], cand_floor[keep]
+        left = np.repeat(np.arange(start, stop), part)
+        offset = np.arange(total) - np.repeat(np.cumsum(part) - part, part)
+        right = left + 1 + offset
+        cand = np.empty((total, k), dtype=np.int32)
+        cand[:, :width] = parents[left]
+        cand[:, width] = parents[right, width - 1]
+        sub = np.empty((total, k), dtype=np.int64)
+        sub[:, k - 1], sub[:, k - 2] = left, right
+        keep = np.ones(total, dtype=bool)
+        for drop in range(k - 2):
+            idx = finder.find(cand, drop)
+            keep &= idx >= 0
+            sub[:, drop] = idx
+        if not keep.all():
+            cand, sub = cand[keep], sub[keep]
+        yield cand, sub
 
 
 class _SetFinder:
