@@ -71,9 +71,9 @@ TOLERANCE = 1e-9
 # whose exact bound sits at the threshold.
 _PRUNE_SLACK = 1e-12
 
-# Words of candidate bitsets intersected per batch (128 KiB per array: small
+# Words of candidate bitsets intersected per batch (512 KiB per array: small
 # enough to stay in cache between the passes over it).
-_BATCH_WORDS = 1 << 14
+_BATCH_WORDS = 1 << 16
 
 # Nonzeros of the tag matrix scattered into bitsets per pass (~100 MiB of
 # work arrays).
@@ -668,11 +668,11 @@ def _search_chunk(
             batches = _join(level, bits)
         next_sets, next_floor, next_errs, next_sub = [], [], [], []
         for cand, sub in batches:
-            cand_floor = level.floor[sub[:, 0]]
-            fewest = level.errs[sub[:, 0]]
+            cand_floor = level.floor[sub[0]]
+            fewest = level.errs[sub[0]]
             for i in range(1, k):
-                np.minimum(cand_floor, level.floor[sub[:, i]], out=cand_floor)
-                np.minimum(fewest, level.errs[sub[:, i]], out=fewest)
+                np.minimum(cand_floor, level.floor[sub[i]], out=cand_floor)
+                np.minimum(fewest, level.errs[sub[i]], out=fewest)
             # No superset with >= min_size samples has more errors than any
             # subset: a candidate whose subsets have too few errors for it
             # (or a superset) to reach a failure mode's accuracy is dropped
@@ -683,7 +683,7 @@ def _search_chunk(
             )
             keep = lowest <= allowed + TOLERANCE + _PRUNE_SLACK
             if not keep.all():
-                cand, sub, cand_floor = cand[keep], sub[keep], cand_floor[keep]
+                cand, sub, cand_floor = cand[keep], sub[:, keep], cand_floor[keep]
             if not len(cand):
                 continue
             sizes, errs = bits.count(cand)
@@ -698,12 +698,12 @@ def _search_chunk(
                 next_sets.append(cand[alive])
                 next_floor.append(np.minimum(acc[alive], cand_floor[alive]))
                 next_errs.append(errs[alive])
-                next_sub.append(sub[alive])
+                next_sub.append(sub[:, alive])
         if not next_sets:
             break
         level = _Level(
             np.concatenate(next_sets), np.concatenate(next_floor), np.concatenate(next_errs),
-            np.concatenate(next_sub), len(level.sets),
+            np.concatenate(next_sub, axis=1), len(level.sets),
         )
         k += 1
 
@@ -716,8 +716,8 @@ class _Level:
         sets: ``(n, k)`` sorted chunk columns, rows in lexicographic order
         floor: per set, the least accuracy over the set and its subsets
         errs: per set, its number of misclassified samples
-        sub: ``(n, k)`` rows in the previous level of each set less its
-            ``i``-th tag (``None`` for single tags)
+        sub: ``(k, n)``: ``sub[i]`` holds the rows in the previous level
+            of the sets less their ``i``-th tag (``None`` for single tags)
         n_prev: the number of sets in the previous level
     """
 
@@ -764,7 +764,7 @@ def _extend(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarra
     # Children of each set of the level before, as bitmaps over the local
     # index of the added tag, and the rank structure that turns a
     # (parent, tag) pair into the child's row.
-    prefix = sub[:, width - 1]  # the set less its last tag
+    prefix = sub[width - 1]  # the set less its last tag
     local = (sets[:, -1] - bits.first_col[sets[:, -1]]).astype(np.int64)
     child = np.zeros(level.n_prev * words, dtype=np.uint64)
     np.add.at(child, prefix * words + (local >> 6),
@@ -780,7 +780,7 @@ def _extend(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarra
     # Extensions of each set L: tags y > max(L) with L - {s} + {y} alive for every s.
     masks = bits.above[local]
     for i in range(width):
-        masks &= child[sub[:, i]]
+        masks &= child[sub[i]]
     counts = np.zeros(n_sets, dtype=np.int64)
     for w in range(words):
         counts += np.bitwise_count(masks[:, w])
@@ -790,15 +790,17 @@ def _extend(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarra
         rows += start
         cand = np.empty((len(rows), k), dtype=np.int32)
         cand[:, :width] = sets[rows]
-        cand[:, width] = bits.first_col[sets[rows, 0]] + added
-        cand_sub = np.empty((len(rows), k), dtype=np.int64)
+        cand[:, width] = bits.first_col[cand[:, 0]] + added
+        cand_sub = np.empty((k, len(rows)), dtype=np.int64)
         word, bit = added >> 6, (added & 63).astype(np.uint64)
         below = np.left_shift(np.uint64(1), bit) - np.uint64(1)
+        flat_rank, flat_child = rank_base.ravel(), child.ravel()
         for i in range(width):
-            parent = sub[rows, i]
-            cand_sub[:, i] = rank_base[parent, word] + np.bitwise_count(
-                child[parent, word] & below)
-        cand_sub[:, width] = rows
+            at = sub[i][rows] * words + word
+            below_at = flat_child[at]
+            below_at &= below
+            cand_sub[i] = flat_rank[at] + np.bitwise_count(below_at)
+        cand_sub[width] = rows
         yield cand, cand_sub
 
 
@@ -855,15 +857,15 @@ def _join(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarray]
         cand = np.empty((total, k), dtype=np.int32)
         cand[:, :width] = parents[left]
         cand[:, width] = parents[right, width - 1]
-        sub = np.empty((total, k), dtype=np.int64)
-        sub[:, k - 1], sub[:, k - 2] = left, right
+        sub = np.empty((k, total), dtype=np.int64)
+        sub[k - 1], sub[k - 2] = left, right
         keep = np.ones(total, dtype=bool)
         for drop in range(k - 2):
             idx = finder.find(cand, drop)
             keep &= idx >= 0
-            sub[:, drop] = idx
+            sub[drop] = idx
         if not keep.all():
-            cand, sub = cand[keep], sub[keep]
+            cand, sub = cand[keep], sub[:, keep]
         yield cand, sub
 
 
