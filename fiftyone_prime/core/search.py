@@ -298,7 +298,7 @@ class _Groups:
         labels: the group labels, sorted (``[None]`` without groups)
         bounds: group ``g`` holds sorted rows ``bounds[g]:bounds[g + 1]``
         matrix: the sorted tag matrix, in the input's kind (array or CSR)
-        csr: the same rows as a CSR matrix
+        sparse: whether it is CSR
         sizes, num_errors: samples and misclassified samples per group
         entry_group, entry_tag, entry_size, entry_errors: one entry per
             (group, tag) with the tag present in the group, sorted by group
@@ -326,12 +326,14 @@ class _Groups:
         self.num_errors = np.bincount(codes[~correct], minlength=n_groups).astype(np.int64)
         self.n_tags = n_tags
         self.matrix = matrix[order]
-        self.csr = (
-            self.matrix if sp.issparse(self.matrix) else sp.csr_matrix(self.matrix)
-        )
-        self.csr.sort_indices()
+        self.sparse = sp.issparse(self.matrix)
+        if self.sparse:
+            self.matrix.sort_indices()
         sorted_errors = ~correct[order]
-        self._column_counts(sorted_errors)
+        if self.sparse:
+            self._column_counts(sorted_errors)
+        else:
+            self._dense_column_counts(sorted_errors)
 
     def _column_counts(self, sorted_errors: np.ndarray) -> None:
         """Every tag's support and errors in every group: one sparse product each."""
@@ -340,12 +342,12 @@ class _Groups:
             (np.ones(n_rows, np.int32), np.arange(n_rows), self.bounds),
             shape=(n_groups, n_rows),
         )
-        counts = sp.csr_matrix(indicator @ self.csr)
+        counts = sp.csr_matrix(indicator @ self.matrix)
         counts.sum_duplicates()
         counts.sort_indices()
         counts.eliminate_zeros()
         indicator.data = sorted_errors.astype(np.int32)
-        err_counts = sp.csr_matrix(indicator @ self.csr)
+        err_counts = sp.csr_matrix(indicator @ self.matrix)
         err_counts.sum_duplicates()
         err_counts.sort_indices()
         err_counts.eliminate_zeros()
@@ -360,6 +362,25 @@ class _Groups:
         keys = self.entry_group * self.n_tags + self.entry_tag
         self.entry_errors = np.zeros(len(keys), dtype=np.int64)
         self.entry_errors[np.searchsorted(keys, err_group * self.n_tags + err_tag)] = err_values
+
+    def _dense_column_counts(self, sorted_errors: np.ndarray) -> None:
+        """The same for a dense matrix: sums over each group's rows."""
+        n_groups = len(self.labels)
+        sizes = np.zeros((n_groups, self.n_tags), dtype=np.int64)
+        errs = np.zeros((n_groups, self.n_tags), dtype=np.int64)
+        present = self.sizes > 0
+        if present.any():
+            sizes[present] = np.add.reduceat(
+                self.matrix, self.bounds[:-1][present], axis=0, dtype=np.int64)
+        with_errors = self.num_errors > 0
+        if with_errors.any():
+            err_bounds = np.r_[0, np.cumsum(self.num_errors)[:-1]]
+            errs[with_errors] = np.add.reduceat(
+                self.matrix[sorted_errors], err_bounds[with_errors], axis=0, dtype=np.int64)
+        self.entry_group, self.entry_tag = (a.astype(np.int64) for a in np.nonzero(sizes))
+        self.entry_size = sizes[self.entry_group, self.entry_tag]
+        self.entry_errors = errs[self.entry_group, self.entry_tag]
+        self.entry_bounds = np.searchsorted(self.entry_group, np.arange(n_groups + 1))
 
     def group_tags(self, g: int) -> TagMatrix:
         return self.matrix[self.bounds[g] : self.bounds[g + 1]]
@@ -566,8 +587,10 @@ class _Chunk:
         words = np.zeros(n_cols * width, dtype=np.uint64)
         column_of = np.full(len(chunk) * n_tags, -1, dtype=np.int64)
         local_group = self.local_group
+        if not data.sparse:
+            return self._pack_dense(data, chunk, words)
         column_of[local_group * n_tags + self.tag] = np.arange(n_cols)
-        indptr, indices = data.csr.indptr, data.csr.indices
+        indptr = data.matrix.indptr
         pieces = []  # (local group, first row, stop row) with bounded nonzeros
         for i, g in enumerate(chunk.tolist()):
             lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
@@ -604,15 +627,32 @@ class _Chunk:
         position = np.where(is_err, offset, offset - errors)
         word = (position >> 6) + np.where(is_err, 0, self.err_words)
         bit = np.left_shift(np.uint64(1), (position & 63).astype(np.uint64))
-        indptr = data.csr.indptr
+        indptr = data.matrix.indptr
         counts = indptr[rows + 1] - indptr[rows]
         nonzeros = _ranges(indptr[rows].astype(np.int64), indptr[rows + 1].astype(np.int64))
         row_of = np.repeat(np.arange(len(rows)), counts)
-        column = column_of[row_local[row_of] * data.n_tags + data.csr.indices[nonzeros]]
+        column = column_of[row_local[row_of] * data.n_tags + data.matrix.indices[nonzeros]]
         hit = column >= 0
         row_of = row_of[hit]
         # Each (column, row) is one distinct bit, so adding is or-ing.
         np.add.at(words, column[hit] * self.width + word[row_of], bit[row_of])
+
+    def _pack_dense(self, data: _Groups, chunk: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Packs a dense matrix's columns group by group."""
+        as_bytes = words.view(np.uint8).reshape(self.n_cols, self.width * 8)
+        first = 0
+        for g in chunk.tolist():
+            lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
+            errors = int(data.num_errors[g])
+            n_cols = int(np.count_nonzero(self.group == g))
+            cols = slice(first, first + n_cols)
+            block = data.matrix[lo:hi, self.tag[cols]]
+            for rows, offset in ((block[:errors], 0), (block[errors:], self.err_words * 8)):
+                if len(rows):
+                    packed = np.packbits(rows, axis=0, bitorder="little")
+                    as_bytes[cols, offset : offset + packed.shape[0]] = packed.T
+            first += n_cols
+        return words.reshape(self.n_cols, self.width)
 
     def count(self, sets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Returns the support and error count of each row of ``sets``."""
