@@ -247,18 +247,56 @@ def max_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def best_of(fn, repeat):
-    """Runs ``fn`` ``repeat`` times; returns (result, best time, tracemalloc peak)."""
-    best, peak, result = float("inf"), 0, None
+class Phases:
+    """Times the significance family (TestedFamily.add_group and .count, in
+    significance.py) and the exact search proper inside a run."""
+
+    def __init__(self):
+        from fiftyone_prime.core import search, significance
+
+        self.totals = {}
+        self._wrap(significance.TestedFamily, "add_group", "family.add_group")
+        self._wrap(significance.TestedFamily, "count", "family.count")
+        self._wrap(search, "_search", "search levels")
+        self._wrap(search, "_Groups", "sort+counts")
+
+    def _wrap(self, owner, name, label):
+        original = getattr(owner, name)
+        totals = self.totals
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                totals[label] = totals.get(label, 0.0) + time.perf_counter() - start
+
+        setattr(owner, name, timed)
+
+    def reset(self):
+        self.totals.clear()
+
+    def text(self):
+        return ", ".join(f"{k} {v:.2f}s" for k, v in self.totals.items())
+
+
+def best_of(fn, repeat, phases=None):
+    """Runs ``fn`` ``repeat`` times; returns (result, best time, tracemalloc
+    peak, the best run's phases)."""
+    best, peak, result, best_phases = float("inf"), 0, None, ""
     for i in range(repeat):
+        if phases:
+            phases.reset()
         if i == 0:
             result, elapsed, peak = measure(fn)
         else:
             start = time.perf_counter()
             fn()
             elapsed = time.perf_counter() - start
-        best = min(best, elapsed)
-    return result, best, peak
+        if elapsed < best:
+            best = elapsed
+            best_phases = phases.text() if phases else ""
+    return result, best, peak, best_phases
 
 
 def line(name, tags, groups, max_tags, elapsed, peak, n_modes, text, extra=""):
@@ -279,7 +317,7 @@ def run_a(args):
     rng = np.random.default_rng(args.seed)
     tags, correct, groups = case_a(rng, n=max(2000, int(20_000 * args.scale)))
     for minimal in (True, False):
-        modes, elapsed, peak = best_of(lambda: find_failure_modes(
+        modes, elapsed, peak, _ = best_of(lambda: find_failure_modes(
             tags, correct, groups, max_tags=3, minimal=minimal, alpha=None, **PARAMS),
             args.repeat)
         start = time.perf_counter()
@@ -306,21 +344,23 @@ def run_large(case, max_tags, n_classes, per_class, args, label):
     start = time.perf_counter()
     tags, correct, groups = generate(case, n_classes, per_class, args.seed)
     gen_time = time.perf_counter() - start
-    modes, elapsed, peak = best_of(
+    phases = Phases()
+    modes, elapsed, peak, split = best_of(
         lambda: find_failure_modes(tags, correct, groups, max_tags=max_tags, **PARAMS),
-        args.repeat)
-    _, _, none_time_peak = None, None, None
+        args.repeat, phases)
+    phases.reset()
     out = dict(time=elapsed, peak=peak, modes=len(modes), maxrss=max_rss_mb(),
                per_image=tags.nnz / tags.shape[0], gen_time=gen_time)
-    texts = [f"generated in {gen_time:.0f}s, {out['per_image']:.1f} tags/image"]
+    texts = [f"generated in {gen_time:.0f}s, {out['per_image']:.1f} tags/image",
+             f"of which: {split}"]
     if args.alpha_none:
-        none_modes, none_time, _ = best_of(lambda: find_failure_modes(
+        none_modes, none_time, _, _ = best_of(lambda: find_failure_modes(
             tags, correct, groups, max_tags=max_tags, alpha=None, **PARAMS), args.repeat)
         texts.append(f"alpha=None: {none_time:.3f}s, {len(none_modes)} modes")
     if args.previous and case in "bc" and label != "(g) 10M":
         previous = previous_engine()
         if previous is not None:
-            old, old_time, old_peak = best_of(lambda: previous(
+            old, old_time, old_peak, _ = best_of(lambda: previous(
                 tags, correct, groups, max_tags=max_tags, **PARAMS), 1)
             same = key(old) == key(modes)
             if not same:
