@@ -654,8 +654,15 @@ class _Chunk:
             first += n_cols
         return words.reshape(self.n_cols, self.width)
 
-    def count(self, sets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Returns the support and error count of each row of ``sets``."""
+    def count(
+        self, sets: np.ndarray, prefix_rows: Optional[np.ndarray] = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Returns the support and error count of each row of ``sets``.
+
+        With ``prefix_rows`` (nondecreasing ids of each set less its last
+        tag), the intersection of each distinct prefix in a batch is taken
+        once, leaving one AND per set.
+        """
         n_sets, k = sets.shape
         width = self.width
         exact = np.float32 if width * 64 < (1 << 24) else np.float64
@@ -667,9 +674,21 @@ class _Chunk:
         batch = max(1, _BATCH_WORDS // width)
         for start in range(0, n_sets, batch):
             chunk = sets[start : start + batch]
-            inter = np.take(self.bits, chunk[:, 0], axis=0)
-            for j in range(1, k):
-                inter &= np.take(self.bits, chunk[:, j], axis=0)
+            if prefix_rows is not None and k >= 3:
+                rows = prefix_rows[start : start + batch]
+                new = np.empty(len(rows), dtype=bool)
+                new[0] = True
+                np.not_equal(rows[1:], rows[:-1], out=new[1:])
+                heads = chunk[new]
+                prefix = np.take(self.bits, heads[:, 0], axis=0)
+                for j in range(1, k - 1):
+                    prefix &= np.take(self.bits, heads[:, j], axis=0)
+                inter = np.take(prefix, np.cumsum(new) - 1, axis=0)
+                inter &= np.take(self.bits, chunk[:, k - 1], axis=0)
+            else:
+                inter = np.take(self.bits, chunk[:, 0], axis=0)
+                for j in range(1, k):
+                    inter &= np.take(self.bits, chunk[:, j], axis=0)
             counts = np.bitwise_count(inter).astype(exact) @ weights
             errs[start : start + len(chunk)] = counts[:, 0]
             sizes[start : start + len(chunk)] = counts[:, 1]
@@ -726,7 +745,7 @@ def _search_chunk(
                 cand, sub, cand_floor = cand[keep], sub[:, keep], cand_floor[keep]
             if not len(cand):
                 continue
-            sizes, errs = bits.count(cand)
+            sizes, errs = bits.count(cand, sub[k - 1])  # sub[k - 1]: the set less its last tag
             is_mode, alive, acc = _judge(sizes, errs, cand_floor, col_acc[cand[:, 0]], params, k)
             if is_mode.any():
                 found = cand[is_mode]
