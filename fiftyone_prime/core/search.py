@@ -364,19 +364,17 @@ class _Groups:
         self.entry_errors[np.searchsorted(keys, err_group * self.n_tags + err_tag)] = err_values
 
     def _dense_column_counts(self, sorted_errors: np.ndarray) -> None:
-        """The same for a dense matrix: sums over each group's rows."""
+        """The same for a dense matrix: sums over each group's rows (its
+        misclassified rows come first)."""
         n_groups = len(self.labels)
         sizes = np.zeros((n_groups, self.n_tags), dtype=np.int64)
         errs = np.zeros((n_groups, self.n_tags), dtype=np.int64)
-        present = self.sizes > 0
-        if present.any():
-            sizes[present] = np.add.reduceat(
-                self.matrix, self.bounds[:-1][present], axis=0, dtype=np.int64)
-        with_errors = self.num_errors > 0
-        if with_errors.any():
-            err_bounds = np.r_[0, np.cumsum(self.num_errors)[:-1]]
-            errs[with_errors] = np.add.reduceat(
-                self.matrix[sorted_errors], err_bounds[with_errors], axis=0, dtype=np.int64)
+        for g in range(n_groups):
+            lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
+            if hi > lo:
+                self.matrix[lo:hi].sum(axis=0, dtype=np.int64, out=sizes[g])
+                self.matrix[lo : lo + int(self.num_errors[g])].sum(
+                    axis=0, dtype=np.int64, out=errs[g])
         self.entry_group, self.entry_tag = (a.astype(np.int64) for a in np.nonzero(sizes))
         self.entry_size = sizes[self.entry_group, self.entry_tag]
         self.entry_errors = errs[self.entry_group, self.entry_tag]
@@ -585,11 +583,10 @@ class _Chunk:
     def _pack(self, data: _Groups, chunk: np.ndarray) -> np.ndarray:
         n_cols, width, n_tags = self.n_cols, self.width, data.n_tags
         words = np.zeros(n_cols * width, dtype=np.uint64)
-        column_of = np.full(len(chunk) * n_tags, -1, dtype=np.int64)
-        local_group = self.local_group
         if not data.sparse:
             return self._pack_dense(data, chunk, words)
-        column_of[local_group * n_tags + self.tag] = np.arange(n_cols)
+        column_of = np.full(len(chunk) * n_tags, -1, dtype=np.int64)
+        column_of[self.local_group * n_tags + self.tag] = np.arange(n_cols)
         indptr = data.matrix.indptr
         pieces = []  # (local group, first row, stop row) with bounded nonzeros
         for i, g in enumerate(chunk.tolist()):
