@@ -723,7 +723,12 @@ def _search_chunk(
         else:
             batches = _join(level, bits)
         next_sets, next_floor, next_errs, next_sub = [], [], [], []
-        for cand, sub in batches:
+        last = k >= params.max_tags
+        for cand, prefix_rows, subsets in batches:
+            if last:
+                _last_level(cand, prefix_rows, subsets, level, bits, col_acc, params, k, modes)
+                continue
+            sub = subsets(None)
             cand_floor = level.floor[sub[0]]
             fewest = level.errs[sub[0]]
             for i in range(1, k):
@@ -762,6 +767,34 @@ def _search_chunk(
             np.concatenate(next_sub, axis=1), len(level.sets),
         )
         k += 1
+
+
+def _last_level(cand, prefix_rows, subsets, level, bits, col_acc, params, k, modes) -> None:
+    """The last level needs only its failure modes: candidates are counted
+    first, and the subsets' accuracies (for the gain) are looked up only for
+    those that are large enough and drop enough."""
+    sizes, errs = bits.count(cand, prefix_rows)
+    group_acc = col_acc[cand[:, 0]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        acc = _accuracy(sizes, errs)
+    # The same tests as _judge's first two, on the same values.
+    maybe = np.flatnonzero(
+        (sizes >= params.min_size) & (group_acc - acc >= params.min_drop - TOLERANCE)
+    )
+    if not len(maybe):
+        return
+    sub = subsets(maybe)
+    cand_floor = level.floor[sub[0]]
+    for i in range(1, k):
+        np.minimum(cand_floor, level.floor[sub[i]], out=cand_floor)
+    sizes, errs, group_acc = sizes[maybe], errs[maybe], group_acc[maybe]
+    is_mode, _, acc = _judge(sizes, errs, cand_floor, group_acc, params, k)
+    if is_mode.any():
+        found = cand[maybe[is_mode]]
+        modes.add(
+            bits.group[found[:, 0]], bits.tag[found], sizes[is_mode],
+            errs[is_mode], cand_floor[is_mode] - acc[is_mode],
+        )
 
 
 @dataclass
@@ -810,8 +843,10 @@ def _extend(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarra
     """Candidates of level ``k >= 3`` from child bitmaps.
 
     Yields:
-        ``(candidates, sub)`` batches, candidates sorted, ``sub`` as in
-        :class:`_Level` (rows in ``level``)
+        ``(candidates, prefix_rows, subsets)`` batches: sorted candidates,
+        the row in ``level`` of each less its last tag, and a function
+        giving, for the candidates selected by an index (``None``: all),
+        the rows of their subsets as :class:`_Level`'s ``sub``
     """
     sets, sub = level.sets, level.sub
     n_sets, width = sets.shape
@@ -833,6 +868,7 @@ def _extend(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarra
         np.cumsum(np.bitwise_count(child[:, :-1]), axis=1, out=rank_base[:, 1:])
     rank_base += first_child[:-1, None]
 
+    flat_rank, flat_child = rank_base.ravel(), child.ravel()
     # Extensions of each set L: tags y > max(L) with L - {s} + {y} alive for every s.
     masks = bits.above[local]
     for i in range(width):
@@ -847,17 +883,22 @@ def _extend(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarra
         cand = np.empty((len(rows), k), dtype=np.int32)
         cand[:, :width] = sets[rows]
         cand[:, width] = bits.first_col[cand[:, 0]] + added
-        cand_sub = np.empty((k, len(rows)), dtype=np.int64)
-        word, bit = added >> 6, (added & 63).astype(np.uint64)
-        below = np.left_shift(np.uint64(1), bit) - np.uint64(1)
-        flat_rank, flat_child = rank_base.ravel(), child.ravel()
-        for i in range(width):
-            at = sub[i][rows] * words + word
-            below_at = flat_child[at]
-            below_at &= below
-            cand_sub[i] = flat_rank[at] + np.bitwise_count(below_at)
-        cand_sub[width] = rows
-        yield cand, cand_sub
+
+        def subsets(select, rows=rows, added=added):
+            if select is not None:
+                rows, added = rows[select], added[select]
+            cand_sub = np.empty((k, len(rows)), dtype=np.int64)
+            word, bit = added >> 6, (added & 63).astype(np.uint64)
+            below = np.left_shift(np.uint64(1), bit) - np.uint64(1)
+            for i in range(width):
+                at = sub[i][rows] * words + word
+                below_at = flat_child[at]
+                below_at &= below
+                cand_sub[i] = flat_rank[at] + np.bitwise_count(below_at)
+            cand_sub[width] = rows
+            return cand_sub
+
+        yield cand, rows, subsets
 
 
 # Per byte value: its number of set bits, and their positions.
@@ -890,7 +931,7 @@ def _join(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarray]
     ``(k-1)``-subsets is alive, found by a sorted-key lookup.
 
     Yields:
-        ``(candidates, sub)`` batches as :func:`_extend` does
+        batches as :func:`_extend` does
     """
     parents = level.sets
     n_parents, width = parents.shape
@@ -922,7 +963,7 @@ def _join(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarray]
             sub[drop] = idx
         if not keep.all():
             cand, sub = cand[keep], sub[:, keep]
-        yield cand, sub
+        yield cand, sub[k - 1], (lambda select, sub=sub: sub if select is None else sub[:, select])
 
 
 class _SetFinder:
