@@ -30,9 +30,25 @@ How the search stays exact and fast:
     -   it already has ``max_tags`` tags.
 
     Every proper subset of a failure mode is alive, so nothing is missed.
+    A candidate is not even counted when the fewest errors among its
+    subsets already fail that bound (it has at most that many errors).
 
--   Pairs are counted in one co-occurrence product (sparse or BLAS), larger
-    sets on packed bitsets (64 samples per word) with popcounts, in batches.
+-   All groups are searched together: one sparse product (a sum per group
+    for dense input) gives every tag's support and errors in every group,
+    and single tags are judged in one vectorized pass. Larger sets are
+    searched over chunks of groups of similar size, whose extendable tags
+    are packed 64 samples to a word with each group's misclassified samples
+    first, so one AND-and-popcount pass gives a set's size and its errors.
+
+-   A ``k``-set (``k >= 3``) is built from an alive ``(k-1)``-set ``L`` and a
+    tag ``y`` only when every ``L - {s} + {y}`` is alive: an AND of the
+    previous level's child bitmaps (Eclat-style), so no candidate is built
+    to be thrown away, and the rows of its subsets come from ranks in those
+    bitmaps. Levels whose bitmaps would be too large fall back to an
+    Apriori join with sorted-key lookups.
+
+-   The last level counts first and looks up the subsets' accuracies (for
+    the gain) only for sets that are large enough and drop enough.
 """
 
 from __future__ import annotations
