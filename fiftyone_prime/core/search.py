@@ -30,9 +30,25 @@ How the search stays exact and fast:
     -   it already has ``max_tags`` tags.
 
     Every proper subset of a failure mode is alive, so nothing is missed.
+    A candidate is not even counted when the fewest errors among its
+    subsets already fail that bound (it has at most that many errors).
 
--   Pairs are counted in one co-occurrence product (sparse or BLAS), larger
-    sets on packed bitsets (64 samples per word) with popcounts, in batches.
+-   All groups are searched together: one sparse product (a sum per group
+    for dense input) gives every tag's support and errors in every group,
+    and single tags are judged in one vectorized pass. Larger sets are
+    searched over chunks of groups of similar size, whose extendable tags
+    are packed 64 samples to a word with each group's misclassified samples
+    first, so one AND-and-popcount pass gives a set's size and its errors.
+
+-   A ``k``-set (``k >= 3``) is built from an alive ``(k-1)``-set ``L`` and a
+    tag ``y`` only when every ``L - {s} + {y}`` is alive: an AND of the
+    previous level's child bitmaps (Eclat-style), so no candidate is built
+    to be thrown away, and the rows of its subsets come from ranks in those
+    bitmaps. Levels whose bitmaps would be too large fall back to an
+    Apriori join with sorted-key lookups.
+
+-   The last level counts first and looks up the subsets' accuracies (for
+    the gain) only for sets that are large enough and drop enough.
 """
 
 from __future__ import annotations
@@ -71,15 +87,27 @@ TOLERANCE = 1e-9
 # whose exact bound sits at the threshold.
 _PRUNE_SLACK = 1e-12
 
-# Sparse groups whose extendable columns fit in this many elements are made
-# dense (16M elements: 16 MiB of bools, 64 MiB as float32 for the product).
-_DENSE_ELEMENTS = 1 << 24
+# Words of candidate bitsets intersected per batch (512 KiB per array: small
+# enough to stay in cache between the passes over it).
+_BATCH_WORDS = 1 << 16
 
-# Target number of uint64 words handled per bitset batch (32 MiB).
-_BATCH_WORDS = 1 << 22
+# Nonzeros of the tag matrix scattered into bitsets per pass (~100 MiB of
+# work arrays).
+_PACK_ELEMENTS = 1 << 21
 
-# Rows of a sparse group made dense at a time while packing bitsets (64 MiB).
-_PACK_ELEMENTS = 1 << 26
+# Words of bitsets per chunk of groups searched together (8 MiB).
+_CHUNK_WORDS = 1 << 20
+
+# Entries of a chunk's (group, tag) -> column map (32 MiB): bounds the
+# number of groups in a chunk when the vocabulary is large.
+_CHUNK_MAP = 1 << 22
+
+# Candidate sets built per join batch (a few MiB each).
+_JOIN_CANDIDATES = 1 << 16
+
+# The most words of child bitmaps a level may use (128 MiB); beyond it the
+# level falls back to a join with sorted-key lookups.
+_BITMAP_WORDS = 1 << 24
 
 #: The most memory the candidate sets of one level of one group may take
 #: (512 MiB: 4.5M sets of 4 tags with their bookkeeping). Real runs stay far
@@ -100,9 +128,9 @@ class SearchTooLargeError(ValueError):
 
 
 class _TooManyCandidates(Exception):
-    def __init__(self, count: int, k: int):
-        super().__init__(count, k)
-        self.count, self.k = count, k
+    def __init__(self, count: int, k: int, group: int = 0):
+        super().__init__(count, k, group)
+        self.count, self.k, self.group = count, k, group
 
 
 @dataclass(frozen=True)
@@ -207,19 +235,20 @@ def run_search(
     names = validate_tag_names(tag_names, n_tags)
 
     family = TestedFamily(params.min_size, params.max_tags)
+    data = _Groups(matrix, correct_arr, group_arr)
+    for g in range(len(data.labels)):
+        family.add_group(data.group_tags(g), data.supports(g), int(data.num_errors[g]))
+    try:
+        found = _search(data, params).by_group()
+    except _TooManyCandidates as e:
+        raise _too_large(e, data.labels[e.group], params) from None
     candidates: list[FailureMode] = []
     group_errors: list[int] = []  # per candidate, its group's error count
-    for label, group_tags, group_correct in _split_groups(matrix, correct_arr, group_arr):
-        errors = ~group_correct
-        num_errors = int(errors.sum())
-        sizes, errs = _column_counts(group_tags, errors)
-        family.add_group(group_tags, sizes, num_errors)
-        try:
-            modes = _search_group(group_tags, errors, params, sizes, errs)
-        except _TooManyCandidates as e:
-            raise _too_large(e, label, params) from None
-        candidates.extend(_to_records(modes, label, names, group_correct))
-        group_errors.extend([num_errors] * len(modes))
+    for g in sorted(found):
+        n_group, num_errors = int(data.sizes[g]), int(data.num_errors[g])
+        records = _to_records(found[g], data.labels[g], names, n_group, n_group - num_errors)
+        candidates.extend(records)
+        group_errors.extend([num_errors] * len(records))
     outcome = _test(candidates, np.asarray(group_errors, dtype=np.int64), family, params)
     logger.debug(
         "Found %d failure modes (%d left out as not significant)",
@@ -274,117 +303,148 @@ def _test(
     return SearchOutcome(kept, significance, params)
 
 
-def _split_groups(
-    matrix: TagMatrix, correct: np.ndarray, groups: Optional[np.ndarray]
-) -> Iterator[tuple[Optional[Hashable], TagMatrix, np.ndarray]]:
-    """Yields ``(label, tags, correct)`` per group, groups in sorted order."""
-    if groups is None:
-        yield None, matrix, correct
-        return
-    try:
-        labels, codes = np.unique(groups, return_inverse=True)
-    except TypeError as e:
-        raise TypeError(f"`groups` labels cannot be sorted: {e}") from e
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
-    sorted_matrix = matrix[order]
-    sorted_correct = correct[order]
-    for i, label in enumerate(labels):
-        rows = slice(bounds[i], bounds[i + 1])
-        label = label.item() if isinstance(label, np.generic) else label
-        yield label, sorted_matrix[rows], sorted_correct[rows]
+# ------------------------------------------------------------------ the input
 
 
-class _Level:
-    """The sets of one size that a group's search evaluated.
+class _Groups:
+    """The input with its rows sorted by group, misclassified rows first
+    within each group, and each tag's support and errors per group.
 
     Attributes:
-        sets: ``(n, k)`` int array of sorted tag indices, rows in
-            lexicographic order
-        sizes: the support of each set
-        errors: the number of misclassified samples of each set
-        floor: for each set, the least accuracy over the set and all its
-            nonempty subsets (what a superset must stay ``min_gain`` below)
+        labels: the group labels, sorted (``[None]`` without groups)
+        bounds: group ``g`` holds sorted rows ``bounds[g]:bounds[g + 1]``
+        matrix: the sorted tag matrix, in the input's kind (array or CSR)
+        sparse: whether it is CSR
+        sizes, num_errors: samples and misclassified samples per group
+        entry_group, entry_tag, entry_size, entry_errors: one entry per
+            (group, tag) with the tag present in the group, sorted by group
+            then tag: its support and error count in the group
+        entry_bounds: group ``g``'s entries are ``entry_bounds[g]:entry_bounds[g + 1]``
     """
 
-    def __init__(self, sets, sizes, errors, floor):
-        self.sets = sets
-        self.sizes = sizes
-        self.errors = errors
-        self.floor = floor
+    def __init__(self, matrix: TagMatrix, correct: np.ndarray, groups: Optional[np.ndarray]):
+        n_rows, n_tags = matrix.shape
+        if groups is None:
+            labels: list = [None]
+            codes = np.zeros(n_rows, dtype=np.int64)
+        else:
+            try:
+                unique, codes = np.unique(groups, return_inverse=True)
+            except TypeError as e:
+                raise TypeError(f"`groups` labels cannot be sorted: {e}") from e
+            labels = [u.item() if isinstance(u, np.generic) else u for u in unique]
+            codes = codes.ravel().astype(np.int64)
+        n_groups = len(labels)
+        order = np.argsort(codes * 2 + correct, kind="stable")  # errors first
+        self.labels = labels
+        self.bounds = np.searchsorted(codes[order], np.arange(n_groups + 1))
+        self.sizes = np.diff(self.bounds)
+        self.num_errors = np.bincount(codes[~correct], minlength=n_groups).astype(np.int64)
+        self.n_tags = n_tags
+        self.matrix = matrix[order]
+        self.sparse = sp.issparse(self.matrix)
+        if self.sparse:
+            self.matrix.sort_indices()
+        sorted_errors = ~correct[order]
+        if self.sparse:
+            self._column_counts(sorted_errors)
+        else:
+            self._dense_column_counts(sorted_errors)
+
+    def _column_counts(self, sorted_errors: np.ndarray) -> None:
+        """Every tag's support and errors in every group: one sparse product each."""
+        n_groups, n_rows = len(self.labels), len(sorted_errors)
+        indicator = sp.csr_matrix(
+            (np.ones(n_rows, np.int32), np.arange(n_rows), self.bounds),
+            shape=(n_groups, n_rows),
+        )
+        counts = sp.csr_matrix(indicator @ self.matrix)
+        counts.sum_duplicates()
+        counts.sort_indices()
+        counts.eliminate_zeros()
+        indicator.data = sorted_errors.astype(np.int32)
+        err_counts = sp.csr_matrix(indicator @ self.matrix)
+        err_counts.sum_duplicates()
+        err_counts.sort_indices()
+        err_counts.eliminate_zeros()
+
+        def coords(m):
+            rows = np.repeat(np.arange(n_groups, dtype=np.int64), np.diff(m.indptr))
+            return rows, m.indices.astype(np.int64), m.data.astype(np.int64)
+
+        self.entry_group, self.entry_tag, self.entry_size = coords(counts)
+        self.entry_bounds = counts.indptr.astype(np.int64)
+        err_group, err_tag, err_values = coords(err_counts)
+        keys = self.entry_group * self.n_tags + self.entry_tag
+        self.entry_errors = np.zeros(len(keys), dtype=np.int64)
+        self.entry_errors[np.searchsorted(keys, err_group * self.n_tags + err_tag)] = err_values
+
+    def _dense_column_counts(self, sorted_errors: np.ndarray) -> None:
+        """The same for a dense matrix: sums over each group's rows (its
+        misclassified rows come first)."""
+        n_groups = len(self.labels)
+        sizes = np.zeros((n_groups, self.n_tags), dtype=np.int64)
+        errs = np.zeros((n_groups, self.n_tags), dtype=np.int64)
+        for g in range(n_groups):
+            lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
+            if hi > lo:
+                self.matrix[lo:hi].sum(axis=0, dtype=np.int64, out=sizes[g])
+                self.matrix[lo : lo + int(self.num_errors[g])].sum(
+                    axis=0, dtype=np.int64, out=errs[g])
+        self.entry_group, self.entry_tag = (a.astype(np.int64) for a in np.nonzero(sizes))
+        self.entry_size = sizes[self.entry_group, self.entry_tag]
+        self.entry_errors = errs[self.entry_group, self.entry_tag]
+        self.entry_bounds = np.searchsorted(self.entry_group, np.arange(n_groups + 1))
+
+    def group_tags(self, g: int) -> TagMatrix:
+        return self.matrix[self.bounds[g] : self.bounds[g + 1]]
+
+    def supports(self, g: int) -> np.ndarray:
+        """Each tag's support in group ``g``, as a dense int64 vector."""
+        out = np.zeros(self.n_tags, dtype=np.int64)
+        rows = slice(self.entry_bounds[g], self.entry_bounds[g + 1])
+        out[self.entry_tag[rows]] = self.entry_size[rows]
+        return out
 
 
-def _search_group(
-    group_tags: TagMatrix,
-    errors: np.ndarray,
-    params: SearchParams,
+# ----------------------------------------------------------------- the search
+
+
+class _Modes:
+    """Failure modes found, as arrays, one batch per level and chunk."""
+
+    def __init__(self):
+        self.batches: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]] = []
+
+    def add(self, groups, tags, sizes, errors, gains) -> None:
+        if len(groups):
+            self.batches.append((groups, tags, sizes, errors, gains))
+
+    def by_group(self) -> dict[int, list[tuple[np.ndarray, int, int, Optional[float]]]]:
+        out: dict[int, list] = {}
+        for groups, tags, sizes, errors, gains in self.batches:
+            for i in range(len(groups)):
+                gain = None if gains is None else float(gains[i])
+                out.setdefault(int(groups[i]), []).append(
+                    (tags[i], int(sizes[i]), int(errors[i]), gain)
+                )
+        return out
+
+
+def _judge(
     sizes: np.ndarray,
     errs: np.ndarray,
-) -> list[tuple[np.ndarray, int, int, Optional[float]]]:
-    """Runs the search on one group, given each tag's support and errors in it.
-
-    Returns:
-        a list of ``(column indices, size, num_errors, gain)`` per failure mode
-    """
-    n_group = group_tags.shape[0]
-    if n_group == 0 or n_group < params.min_size:
-        return []
-    group_acc = (n_group - int(errors.sum())) / n_group
-    if group_acc - params.min_drop < -TOLERANCE:
-        return []  # no subset can drop that far below the group's accuracy
-
-    found: list[tuple[np.ndarray, int, int, Optional[float]]] = []
-
-    # Level 1: every tag column.
-    frequent = np.flatnonzero(sizes >= params.min_size)
-    level = _Level(
-        frequent[:, None],
-        sizes[frequent],
-        errs[frequent],
-        np.full(len(frequent), np.inf),
-    )
-    alive = _evaluate(level, group_acc, params, 1, found)
-    singles = frequent[alive]  # tag columns that can still be extended
-    if params.max_tags < 2 or len(singles) < 2:
-        return found
-
-    # Levels >= 2 work in the local index space of the extendable singles.
-    local_tags = _select_columns(group_tags, singles)
-    single_acc = _accuracy(level.sizes[alive], level.errors[alive])
-    level = _pair_level(local_tags, errors, single_acc, params.min_size)
-    bitsets = None
-    k = 2
-    while len(level.sets):
-        alive = _evaluate(level, group_acc, params, k, found, column_map=singles)
-        if not alive.any():
-            break
-        parents = _Level(
-            level.sets[alive],
-            level.sizes[alive],
-            level.errors[alive],
-            np.minimum(_accuracy(level.sizes[alive], level.errors[alive]), level.floor[alive]),
-        )
-        if bitsets is None:
-            bitsets = _Bitsets(local_tags, errors)
-        level = _next_level(parents, bitsets, params.min_size)
-        k += 1
-    return found
-
-
-def _accuracy(sizes: np.ndarray, errors: np.ndarray) -> np.ndarray:
-    return (sizes - errors) / sizes
-
-
-def _evaluate(
-    level: _Level,
-    group_acc: float,
+    floor: np.ndarray,
+    group_acc: np.ndarray,
     params: SearchParams,
     k: int,
-    found: list,
-    column_map: Optional[np.ndarray] = None,
-) -> np.ndarray:
-    """Records the failure modes of a level; returns the mask of alive sets."""
-    sizes, errs, floor = level.sizes, level.errors, level.floor
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Applies the definition to sets of ``k`` tags.
+
+    Returns:
+        ``(is_mode, alive, accuracy)`` per set; alive sets may have a
+        superset that is a failure mode
+    """
     big_enough = sizes >= params.min_size
     with np.errstate(divide="ignore", invalid="ignore"):
         acc = _accuracy(sizes, errs)
@@ -393,13 +453,8 @@ def _evaluate(
         & (group_acc - acc >= params.min_drop - TOLERANCE)
         & (floor - acc >= params.min_gain - TOLERANCE)
     )
-    for i in np.flatnonzero(is_mode):
-        cols = level.sets[i] if column_map is None else column_map[level.sets[i]]
-        gain = None if k == 1 else float(floor[i] - acc[i])
-        found.append((cols, int(sizes[i]), int(errs[i]), gain))
-
     if k >= params.max_tags:
-        return np.zeros(len(sizes), dtype=bool)
+        return is_mode, np.zeros(len(sizes), dtype=bool), acc
     # The lowest accuracy any superset with >= min_size samples can reach.
     lowest = np.maximum(0.0, 1.0 - errs / params.min_size)
     allowed = np.minimum(
@@ -408,192 +463,558 @@ def _evaluate(
     alive = big_enough & (lowest <= allowed + TOLERANCE + _PRUNE_SLACK)
     if params.minimal:
         alive &= ~is_mode
-    return alive
+    return is_mode, alive, acc
 
 
-def _column_counts(group_tags: TagMatrix, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Returns each tag's support and error count within the group."""
-    if sp.issparse(group_tags):
-        sizes = np.asarray(group_tags.sum(axis=0, dtype=np.int64)).ravel()
-        errs = np.asarray(group_tags[errors].sum(axis=0, dtype=np.int64)).ravel()
-    else:
-        sizes = group_tags.sum(axis=0, dtype=np.int64)
-        errs = group_tags[errors].sum(axis=0, dtype=np.int64)
-    return sizes, errs
+def _accuracy(sizes: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    return (sizes - errors) / sizes
 
 
-def _select_columns(group_tags: TagMatrix, columns: np.ndarray) -> TagMatrix:
-    """The group's extendable columns: dense when small (BLAS beats sparse
-    bookkeeping there), sparse otherwise."""
-    if sp.issparse(group_tags):
-        selected = sp.csc_matrix(group_tags[:, columns])
-        if selected.shape[0] * selected.shape[1] <= _DENSE_ELEMENTS:
-            return selected.toarray()
-        return selected
-    return np.ascontiguousarray(group_tags[:, columns])
+def _search(data: _Groups, params: SearchParams) -> _Modes:
+    """Runs the search on every group; levels >= 2 in chunks of groups."""
+    modes = _Modes()
+    n_g, e_g = data.sizes, data.num_errors
+    with np.errstate(divide="ignore", invalid="ignore"):
+        group_acc = (n_g - e_g) / n_g
+    eligible = (n_g > 0) & (n_g >= params.min_size) & (group_acc - params.min_drop >= -TOLERANCE)
+
+    # Level 1, every group at once.
+    sel = np.flatnonzero(eligible[data.entry_group] & (data.entry_size >= params.min_size))
+    groups, tags = data.entry_group[sel], data.entry_tag[sel]
+    sizes, errs = data.entry_size[sel], data.entry_errors[sel]
+    is_mode, alive, acc = _judge(
+        sizes, errs, np.full(len(sel), np.inf), group_acc[groups], params, 1
+    )
+    modes.add(groups[is_mode], tags[is_mode][:, None], sizes[is_mode], errs[is_mode], None)
+    if params.max_tags < 2:
+        return modes
+    singles = _Singles(groups[alive], tags[alive], sizes[alive], errs[alive], acc[alive])
+    for chunk in _chunks(singles, data, params):
+        _search_chunk(data, singles, chunk, group_acc, params, modes)
+    return modes
 
 
-def _pair_level(
-    local_tags: TagMatrix, errors: np.ndarray, single_acc: np.ndarray, min_size: int
-) -> _Level:
-    """Counts every pair of columns with one co-occurrence product."""
-    n_rows, n_cols = local_tags.shape
-    if sp.issparse(local_tags):
-        as_int = local_tags.astype(np.int32)
-        cooc = sp.triu(as_int.T @ as_int, k=1).tocoo()
-        keep = cooc.data >= min_size
-        rows, cols, sizes = cooc.row[keep], cooc.col[keep], cooc.data[keep].astype(np.int64)
-        err_tags = as_int[errors]
-        err_cooc = sp.csr_matrix(err_tags.T @ err_tags)
-        errs = np.zeros(len(rows), dtype=np.int64)
-        if len(rows):
-            errs[:] = np.asarray(err_cooc[rows, cols]).ravel()
-        order = np.lexsort((cols, rows))
-        rows, cols, sizes, errs = rows[order], cols[order], sizes[order], errs[order]
-    else:
-        dtype = np.float32 if n_rows < (1 << 24) else np.float64  # exact integer sums
-        dense = local_tags.astype(dtype)
-        err_dense = dense[errors]
-        cooc = dense.T @ dense
-        err_cooc = err_dense.T @ err_dense
-        rows, cols = np.triu_indices(n_cols, k=1)
-        pair_sizes = cooc[rows, cols]
-        keep = pair_sizes >= min_size
-        rows, cols = rows[keep], cols[keep]
-        sizes = np.rint(pair_sizes[keep]).astype(np.int64)
-        errs = np.rint(err_cooc[rows, cols]).astype(np.int64)
-    sets = np.stack([rows, cols], axis=1).astype(np.int32)
-    floor = np.minimum(single_acc[rows], single_acc[cols])
-    return _Level(sets, sizes, errs, floor)
+@dataclass
+class _Singles:
+    """The extendable single tags of every group, sorted by group then tag."""
+
+    group: np.ndarray
+    tag: np.ndarray
+    size: np.ndarray
+    errors: np.ndarray
+    acc: np.ndarray
+
+    def rows_of(self, g: int) -> slice:
+        lo, hi = np.searchsorted(self.group, [g, g + 1])
+        return slice(int(lo), int(hi))
 
 
-class _Bitsets:
-    """The group's tag columns and error flags packed 64 samples per word."""
+def _words(data: _Groups, g) -> tuple[np.ndarray, np.ndarray]:
+    """Words of group ``g``'s misclassified and correctly classified rows."""
+    errors = data.num_errors[g]
+    return -(-errors // 64), -(-(data.sizes[g] - errors) // 64)
 
-    def __init__(self, local_tags: TagMatrix, errors: np.ndarray):
-        n_rows, n_cols = local_tags.shape
-        n_words = max(1, math.ceil(n_rows / 64))
-        packed = np.zeros((n_cols, n_words * 8), dtype=np.uint8)
-        # Pack in row blocks so a sparse group never becomes one dense matrix.
-        block = max(64, _PACK_ELEMENTS // max(1, n_cols) // 64 * 64)
-        for start in range(0, n_rows, block):
-            stop = min(n_rows, start + block)
-            chunk = local_tags[start:stop]
-            chunk = chunk.toarray() if sp.issparse(chunk) else np.asarray(chunk)
-            bytes_ = np.packbits(chunk, axis=0, bitorder="little")  # (rows/8, cols)
-            packed[:, start // 8 : start // 8 + bytes_.shape[0]] = bytes_.T
-        self.tags = packed.view(np.uint64)
-        err_bytes = np.zeros(n_words * 8, dtype=np.uint8)
-        err_packed = np.packbits(errors, bitorder="little")
-        err_bytes[: len(err_packed)] = err_packed
-        self.errors = err_bytes.view(np.uint64)
+
+def _chunks(singles: _Singles, data: _Groups, params: SearchParams) -> Iterator[np.ndarray]:
+    """Groups with two or more extendable tags, in chunks of similar size.
+
+    A chunk's bitsets are padded to its largest group, so groups are taken
+    in order of size and a chunk is closed before padding would waste more
+    than a quarter; it is also closed at ``_CHUNK_WORDS`` words of bitsets.
+    """
+    present, counts = np.unique(singles.group, return_counts=True)
+    present = present[counts >= 2]
+    counts = counts[counts >= 2]
+    if not len(present):
+        return
+    err_words, ok_words = _words(data, present)
+    order = np.argsort(err_words + ok_words, kind="stable")
+    max_groups = max(1, _CHUNK_MAP // max(1, data.n_tags))
+    chunk: list[int] = []
+    we = wc = cols = first = 0
+    for i in order.tolist():
+        new_we, new_wc = max(we, int(err_words[i])), max(wc, int(ok_words[i]))
+        width = new_we + new_wc
+        if chunk and (
+            (cols + int(counts[i])) * width > _CHUNK_WORDS
+            or width > max(first * 5 // 4, first + 2)
+            or len(chunk) >= max_groups
+        ):
+            yield np.array(chunk)
+            chunk, we, wc, cols = [], 0, 0, 0
+            new_we, new_wc = int(err_words[i]), int(ok_words[i])
+        if not chunk:
+            first = int(err_words[i] + ok_words[i])
+        chunk.append(int(present[i]))
+        we, wc, cols = new_we, new_wc, cols + int(counts[i])
+    if chunk:
+        yield np.array(chunk)
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(starts[i], stops[i])``."""
+    lengths = stops - starts
+    total = int(lengths.sum())
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+
+
+class _Chunk:
+    """Some groups' extendable tags as bitsets, packed 64 rows to a word.
+
+    Column ``c`` (a local index) is a tag of group ``group[c]``; a group's
+    columns are contiguous and in tag order. Each group's misclassified rows
+    fill words ``[0, err_words)`` and its other rows words
+    ``[err_words, width)``, so one popcount pass gives both counts.
+    """
+
+    def __init__(self, data: _Groups, singles: _Singles, chunk: np.ndarray):
+        parts = [singles.rows_of(int(g)) for g in chunk]
+        index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
+        self.group = singles.group[index]
+        self.tag = singles.tag[index]
+        self.size = singles.size[index]
+        self.errors = singles.errors[index]
+        self.acc = singles.acc[index]
+        err_words, ok_words = _words(data, chunk)
+        self.err_words = int(err_words.max())
+        self.width = self.err_words + int(ok_words.max())
+        lengths = [p.stop - p.start for p in parts]
+        self.max_cols = max(lengths)
+        self.local_group = np.repeat(np.arange(len(chunk)), lengths)  # position in chunk
+        self.chunk = chunk
+        self.bits = self._pack(data, chunk)
+        # Each column's group's first column, and for each local tag index
+        # x a bitmap of the local indices above x.
+        self.first_col = (np.r_[0, np.cumsum(lengths)[:-1]])[self.local_group].astype(np.int32)
+        self.map_words = -(-self.max_cols // 64)
+        local = np.arange(self.max_cols)
+        above = np.zeros((self.max_cols, self.map_words * 64), dtype=bool)
+        above[:, : self.max_cols] = local[None, :] > local[:, None]
+        self.above = np.packbits(above, axis=1, bitorder="little").view(np.uint64)
 
     @property
-    def n_words(self) -> int:
-        return self.tags.shape[1]
+    def n_cols(self) -> int:
+        return len(self.group)
 
-    def count(self, sets: np.ndarray, min_size: int) -> tuple[np.ndarray, np.ndarray]:
+    def _pack(self, data: _Groups, chunk: np.ndarray) -> np.ndarray:
+        n_cols, width, n_tags = self.n_cols, self.width, data.n_tags
+        words = np.zeros(n_cols * width, dtype=np.uint64)
+        if not data.sparse:
+            return self._pack_dense(data, chunk, words)
+        column_of = np.full(len(chunk) * n_tags, -1, dtype=np.int64)
+        column_of[self.local_group * n_tags + self.tag] = np.arange(n_cols)
+        indptr = data.matrix.indptr
+        pieces = []  # (local group, first row, stop row) with bounded nonzeros
+        for i, g in enumerate(chunk.tolist()):
+            lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
+            while lo < hi:
+                stop = int(np.searchsorted(indptr, indptr[lo] + _PACK_ELEMENTS, side="right")) - 1
+                stop = min(hi, max(stop, lo + 1))
+                pieces.append((i, lo, stop))
+                lo = stop
+        batch: list = []
+        batch_nnz = 0
+        for piece in pieces + [None]:
+            if piece is not None:
+                nnz = int(indptr[piece[2]] - indptr[piece[1]])
+                if not batch or batch_nnz + nnz <= _PACK_ELEMENTS:
+                    batch.append(piece)
+                    batch_nnz += nnz
+                    continue
+            if batch:
+                self._pack_rows(data, chunk, batch, column_of, words)
+            batch, batch_nnz = ([piece], int(indptr[piece[2]] - indptr[piece[1]])) \
+                if piece is not None else ([], 0)
+        return words.reshape(n_cols, width)
+
+    def _pack_rows(self, data, chunk, pieces, column_of, words) -> None:
+        local = np.array([p[0] for p in pieces], dtype=np.int64)
+        starts = np.array([p[1] for p in pieces], dtype=np.int64)
+        stops = np.array([p[2] for p in pieces], dtype=np.int64)
+        rows = _ranges(starts, stops)
+        row_local = np.repeat(local, stops - starts)
+        groups = chunk[row_local]
+        offset = rows - data.bounds[groups]
+        errors = data.num_errors[groups]
+        is_err = offset < errors
+        position = np.where(is_err, offset, offset - errors)
+        word = (position >> 6) + np.where(is_err, 0, self.err_words)
+        bit = np.left_shift(np.uint64(1), (position & 63).astype(np.uint64))
+        indptr = data.matrix.indptr
+        counts = indptr[rows + 1] - indptr[rows]
+        nonzeros = _ranges(indptr[rows].astype(np.int64), indptr[rows + 1].astype(np.int64))
+        row_of = np.repeat(np.arange(len(rows)), counts)
+        column = column_of[row_local[row_of] * data.n_tags + data.matrix.indices[nonzeros]]
+        hit = column >= 0
+        row_of = row_of[hit]
+        # Each (column, row) is one distinct bit, so adding is or-ing.
+        np.add.at(words, column[hit] * self.width + word[row_of], bit[row_of])
+
+    def _pack_dense(self, data: _Groups, chunk: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """Packs a dense matrix's columns group by group."""
+        as_bytes = words.view(np.uint8).reshape(self.n_cols, self.width * 8)
+        first = 0
+        for g in chunk.tolist():
+            lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
+            errors = int(data.num_errors[g])
+            n_cols = int(np.count_nonzero(self.group == g))
+            cols = slice(first, first + n_cols)
+            block = data.matrix[lo:hi, self.tag[cols]]
+            for rows, offset in ((block[:errors], 0), (block[errors:], self.err_words * 8)):
+                if len(rows):
+                    packed = np.packbits(rows, axis=0, bitorder="little")
+                    as_bytes[cols, offset : offset + packed.shape[0]] = packed.T
+            first += n_cols
+        return words.reshape(self.n_cols, self.width)
+
+    def count(
+        self, sets: np.ndarray, prefix_rows: Optional[np.ndarray] = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Returns the support and error count of each row of ``sets``.
 
-        Error counts are computed only for sets with ``>= min_size`` samples
-        (others get 0: they are discarded anyway).
+        With ``prefix_rows`` (nondecreasing ids of each set less its last
+        tag), the intersection of each distinct prefix in a batch is taken
+        once, leaving one AND per set.
         """
-        n_sets = len(sets)
-        sizes = np.zeros(n_sets, dtype=np.int64)
-        errs = np.zeros(n_sets, dtype=np.int64)
-        batch = max(1, _BATCH_WORDS // self.n_words)
+        n_sets, k = sets.shape
+        width = self.width
+        exact = np.float32 if width * 64 < (1 << 24) else np.float64
+        weights = np.zeros((width, 2), dtype=exact)
+        weights[: self.err_words, 0] = 1
+        weights[:, 1] = 1
+        sizes = np.empty(n_sets, dtype=np.int64)
+        errs = np.empty(n_sets, dtype=np.int64)
+        batch = max(1, _BATCH_WORDS // width)
         for start in range(0, n_sets, batch):
             chunk = sets[start : start + batch]
-            inter = self.tags[chunk[:, 0]]
-            for j in range(1, chunk.shape[1]):
-                inter &= self.tags[chunk[:, j]]
-            chunk_sizes = np.bitwise_count(inter).sum(axis=1, dtype=np.int64)
-            sizes[start : start + len(chunk)] = chunk_sizes
-            big = np.flatnonzero(chunk_sizes >= min_size)
-            if len(big):
-                hit = inter[big] & self.errors
-                errs[start + big] = np.bitwise_count(hit).sum(axis=1, dtype=np.int64)
+            if prefix_rows is not None and k >= 3:
+                rows = prefix_rows[start : start + batch]
+                new = np.empty(len(rows), dtype=bool)
+                new[0] = True
+                np.not_equal(rows[1:], rows[:-1], out=new[1:])
+                heads = chunk[new]
+                prefix = np.take(self.bits, heads[:, 0], axis=0)
+                for j in range(1, k - 1):
+                    prefix &= np.take(self.bits, heads[:, j], axis=0)
+                inter = np.take(prefix, np.cumsum(new) - 1, axis=0)
+                inter &= np.take(self.bits, chunk[:, k - 1], axis=0)
+            else:
+                inter = np.take(self.bits, chunk[:, 0], axis=0)
+                for j in range(1, k):
+                    inter &= np.take(self.bits, chunk[:, j], axis=0)
+            counts = np.bitwise_count(inter).astype(exact) @ weights
+            errs[start : start + len(chunk)] = counts[:, 0]
+            sizes[start : start + len(chunk)] = counts[:, 1]
         return sizes, errs
 
 
-def _next_level(parents: _Level, bitsets: _Bitsets, min_size: int) -> _Level:
-    """Builds the ``k``-sets all of whose ``(k-1)``-subsets are alive, and counts them."""
-    sets, subset_index = _join_candidates(parents.sets)
-    if len(sets) == 0:
-        return _Level(sets, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    sizes, errs = bitsets.count(sets, min_size)
-    floor = parents.floor[subset_index].min(axis=1)
-    keep = sizes >= min_size
-    return _Level(sets[keep], sizes[keep], errs[keep], floor[keep])
+def _search_chunk(
+    data: _Groups,
+    singles: _Singles,
+    chunk: np.ndarray,
+    group_acc: np.ndarray,
+    params: SearchParams,
+    modes: _Modes,
+) -> None:
+    """Levels ``2..max_tags`` for a chunk of groups.
 
-
-def _join_candidates(parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Apriori join of lexicographically sorted ``(k-1)``-sets.
-
-    Two parents sharing their first ``k-2`` tags give the candidate
-    ``prefix + (x, y)``. A candidate is kept only if every one of its
-    ``(k-1)``-subsets is among the parents.
-
-    Returns:
-        ``(candidates, subset_index)``: the sorted ``(n, k)`` candidates and,
-        for each, the parent row of each of its ``k`` subsets of size ``k-1``
+    A level is the sorted table of its alive sets, with, for each set, the
+    rows of its subsets (the set less one tag) in the previous level's
+    table. Level ``k`` extends each alive ``(k-1)``-set ``L`` by the tags
+    ``y`` for which every ``L - {s} + {y}`` is alive: an AND of the
+    previous level's child bitmaps, so only candidates whose subsets are
+    all alive are ever built (Eclat-style); where those bitmaps would be
+    too large it falls back to an Apriori join with a sorted-key lookup.
     """
+    bits = _Chunk(data, singles, chunk)
+    col_acc = group_acc[bits.group]
+    level = _Level(
+        np.arange(bits.n_cols, dtype=np.int32)[:, None], bits.acc, bits.errors, None, 0
+    )
+    k = 2
+    while len(level.sets) >= 2 and k <= params.max_tags:
+        bitmap_words = max(level.n_prev, len(level.sets)) * bits.map_words
+        if k >= 3 and bitmap_words <= _BITMAP_WORDS:
+            batches = _extend(level, bits)
+        else:
+            batches = _join(level, bits)
+        next_sets, next_floor, next_errs, next_sub = [], [], [], []
+        last = k >= params.max_tags
+        for cand, prefix_rows, subsets in batches:
+            if last:
+                _last_level(cand, prefix_rows, subsets, level, bits, col_acc, params, k, modes)
+                continue
+            sub = subsets(None)
+            cand_floor = level.floor[sub[0]]
+            fewest = level.errs[sub[0]]
+            for i in range(1, k):
+                np.minimum(cand_floor, level.floor[sub[i]], out=cand_floor)
+                np.minimum(fewest, level.errs[sub[i]], out=fewest)
+            # No superset with >= min_size samples has more errors than any
+            # subset: a candidate whose subsets have too few errors for it
+            # (or a superset) to reach a failure mode's accuracy is dropped
+            # before counting.
+            lowest = np.maximum(0.0, 1.0 - fewest / params.min_size)
+            allowed = np.minimum(
+                col_acc[cand[:, 0]] - params.min_drop, cand_floor - params.min_gain
+            )
+            keep = lowest <= allowed + TOLERANCE + _PRUNE_SLACK
+            if not keep.all():
+                cand, sub, cand_floor = cand[keep], sub[:, keep], cand_floor[keep]
+            if not len(cand):
+                continue
+            sizes, errs = bits.count(cand, sub[k - 1])  # sub[k - 1]: the set less its last tag
+            is_mode, alive, acc = _judge(sizes, errs, cand_floor, col_acc[cand[:, 0]], params, k)
+            if is_mode.any():
+                found = cand[is_mode]
+                modes.add(
+                    bits.group[found[:, 0]], bits.tag[found], sizes[is_mode],
+                    errs[is_mode], cand_floor[is_mode] - acc[is_mode],
+                )
+            if alive.any():
+                next_sets.append(cand[alive])
+                next_floor.append(np.minimum(acc[alive], cand_floor[alive]))
+                next_errs.append(errs[alive])
+                next_sub.append(sub[:, alive])
+        if not next_sets:
+            break
+        level = _Level(
+            np.concatenate(next_sets), np.concatenate(next_floor), np.concatenate(next_errs),
+            np.concatenate(next_sub, axis=1), len(level.sets),
+        )
+        k += 1
+
+
+def _last_level(cand, prefix_rows, subsets, level, bits, col_acc, params, k, modes) -> None:
+    """The last level needs only its failure modes: candidates are counted
+    first, and the subsets' accuracies (for the gain) are looked up only for
+    those that are large enough and drop enough."""
+    sizes, errs = bits.count(cand, prefix_rows)
+    group_acc = col_acc[cand[:, 0]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        acc = _accuracy(sizes, errs)
+    # The same tests as _judge's first two, on the same values.
+    maybe = np.flatnonzero(
+        (sizes >= params.min_size) & (group_acc - acc >= params.min_drop - TOLERANCE)
+    )
+    if not len(maybe):
+        return
+    sub = subsets(maybe)
+    cand_floor = level.floor[sub[0]]
+    for i in range(1, k):
+        np.minimum(cand_floor, level.floor[sub[i]], out=cand_floor)
+    sizes, errs, group_acc = sizes[maybe], errs[maybe], group_acc[maybe]
+    is_mode, _, acc = _judge(sizes, errs, cand_floor, group_acc, params, k)
+    if is_mode.any():
+        found = cand[maybe[is_mode]]
+        modes.add(
+            bits.group[found[:, 0]], bits.tag[found], sizes[is_mode],
+            errs[is_mode], cand_floor[is_mode] - acc[is_mode],
+        )
+
+
+@dataclass
+class _Level:
+    """The alive sets of one size in a chunk.
+
+    Attributes:
+        sets: ``(n, k)`` sorted chunk columns, rows in lexicographic order
+        floor: per set, the least accuracy over the set and its subsets
+        errs: per set, its number of misclassified samples
+        sub: ``(k, n)``: ``sub[i]`` holds the rows in the previous level
+            of the sets less their ``i``-th tag (``None`` for single tags)
+        n_prev: the number of sets in the previous level
+    """
+
+    sets: np.ndarray
+    floor: np.ndarray
+    errs: np.ndarray
+    sub: Optional[np.ndarray]
+    n_prev: int
+
+
+def _check_memory(bits: _Chunk, first_cols: np.ndarray, counts: np.ndarray, k: int) -> None:
+    """The memory guard, per group as in a one-group search."""
+    per_group = np.bincount(bits.local_group[first_cols], weights=counts,
+                            minlength=len(bits.chunk))
+    worst = int(np.argmax(per_group))
+    if _candidate_bytes(int(per_group[worst]), k) > MAX_CANDIDATE_BYTES:
+        raise _TooManyCandidates(int(per_group[worst]), k, int(bits.chunk[worst]))
+
+
+def _batches(counts: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Row ranges whose counts sum to at most ``_JOIN_CANDIDATES`` (or one row)."""
+    cumulative = np.cumsum(counts)
+    start, n_rows = 0, len(counts)
+    while start < n_rows:
+        base = int(cumulative[start - 1]) if start else 0
+        stop = int(np.searchsorted(cumulative, base + _JOIN_CANDIDATES, side="right"))
+        stop = min(n_rows, max(stop, start + 1))
+        if cumulative[stop - 1] > base:
+            yield start, stop
+        start = stop
+
+
+def _extend(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Candidates of level ``k >= 3`` from child bitmaps.
+
+    Yields:
+        ``(candidates, prefix_rows, subsets)`` batches: sorted candidates,
+        the row in ``level`` of each less its last tag, and a function
+        giving, for the candidates selected by an index (``None``: all),
+        the rows of their subsets as :class:`_Level`'s ``sub``
+    """
+    sets, sub = level.sets, level.sub
+    n_sets, width = sets.shape
+    k = width + 1
+    words = bits.map_words
+    # Children of each set of the level before, as bitmaps over the local
+    # index of the added tag, and the rank structure that turns a
+    # (parent, tag) pair into the child's row.
+    prefix = sub[width - 1]  # the set less its last tag
+    local = (sets[:, -1] - bits.first_col[sets[:, -1]]).astype(np.int64)
+    child = np.zeros(level.n_prev * words, dtype=np.uint64)
+    np.add.at(child, prefix * words + (local >> 6),
+              np.left_shift(np.uint64(1), (local & 63).astype(np.uint64)))
+    child = child.reshape(level.n_prev, words)
+    first_child = np.zeros(level.n_prev + 1, dtype=np.int64)
+    np.cumsum(np.bincount(prefix, minlength=level.n_prev), out=first_child[1:])
+    rank_base = np.zeros((level.n_prev, words), dtype=np.int64)
+    if words > 1:
+        np.cumsum(np.bitwise_count(child[:, :-1]), axis=1, out=rank_base[:, 1:])
+    rank_base += first_child[:-1, None]
+
+    flat_rank, flat_child = rank_base.ravel(), child.ravel()
+    # Extensions of each set L: tags y > max(L) with L - {s} + {y} alive for every s.
+    masks = bits.above[local]
+    for i in range(width):
+        masks &= child[sub[i]]
+    counts = np.zeros(n_sets, dtype=np.int64)
+    for w in range(words):
+        counts += np.bitwise_count(masks[:, w])
+    _check_memory(bits, sets[:, 0], counts, k)
+    for start, stop in _batches(counts):
+        rows, added = _set_bits(masks[start:stop])
+        rows += start
+        cand = np.empty((len(rows), k), dtype=np.int32)
+        cand[:, :width] = sets[rows]
+        cand[:, width] = bits.first_col[cand[:, 0]] + added
+
+        def subsets(select, rows=rows, added=added):
+            if select is not None:
+                rows, added = rows[select], added[select]
+            cand_sub = np.empty((k, len(rows)), dtype=np.int64)
+            word, bit = added >> 6, (added & 63).astype(np.uint64)
+            below = np.left_shift(np.uint64(1), bit) - np.uint64(1)
+            for i in range(width):
+                at = sub[i][rows] * words + word
+                below_at = flat_child[at]
+                below_at &= below
+                cand_sub[i] = flat_rank[at] + np.bitwise_count(below_at)
+            cand_sub[width] = rows
+            return cand_sub
+
+        yield cand, rows, subsets
+
+
+# Per byte value: its number of set bits, and their positions.
+_BYTE_COUNTS = np.bitwise_count(np.arange(256, dtype=np.uint8)).astype(np.int64)
+_BYTE_BITS = np.array(
+    [[b for b in range(8) if v >> b & 1] + [0] * (8 - bin(v).count("1")) for v in range(256)],
+    dtype=np.int64,
+)
+
+
+def _set_bits(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The set bits of ``(n, words)`` bitmaps as ``(row, bit index)``, in order."""
+    row_bits = masks.shape[1] * 64
+    as_bytes = masks.view(np.uint8).ravel()
+    nonzero = np.flatnonzero(as_bytes)
+    values = as_bytes[nonzero]
+    counts = _BYTE_COUNTS[values]
+    total = int(counts.sum())
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(total) - np.repeat(starts, counts)
+    flat = np.repeat(nonzero * 8, counts) + _BYTE_BITS[np.repeat(values, counts), rank]
+    return flat // row_bits, flat % row_bits
+
+
+def _join(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Apriori join of the level's sorted ``(k-1)``-sets, in batches.
+
+    Two sets sharing their first ``k-2`` tags (for pairs: their group) give
+    the candidate ``prefix + (x, y)``; it is kept only if every one of its
+    ``(k-1)``-subsets is alive, found by a sorted-key lookup.
+
+    Yields:
+        batches as :func:`_extend` does
+    """
+    parents = level.sets
     n_parents, width = parents.shape
     k = width + 1
-    empty = (np.zeros((0, k), np.int32), np.zeros((0, k), np.int64))
-    if n_parents < 2:
-        return empty
-    prefix = parents[:, :-1]
-    starts_block = np.r_[True, np.any(prefix[1:] != prefix[:-1], axis=1)]
-    starts = np.flatnonzero(starts_block)
+    if width == 1:
+        new_block = bits.group[parents[1:, 0]] != bits.group[parents[:-1, 0]]
+    else:
+        new_block = np.any(parents[1:, :-1] != parents[:-1, :-1], axis=1)
+    starts = np.flatnonzero(np.r_[True, new_block])
     ends = np.r_[starts[1:], n_parents]
-    block_end = np.repeat(ends, ends - starts)
-    partners = block_end - np.arange(n_parents) - 1
-    total = int(partners.sum())
-    if total == 0:
-        return empty
-    if _candidate_bytes(total, k) > MAX_CANDIDATE_BYTES:
-        raise _TooManyCandidates(total, k)
-    left = np.repeat(np.arange(n_parents), partners)
-    offset = np.arange(total) - np.repeat(np.cumsum(partners) - partners, partners)
-    right = left + 1 + offset
-    candidates = np.concatenate([parents[left], parents[right, -1:]], axis=1)
-
-    subset_index = np.empty((total, k), dtype=np.int64)
-    subset_index[:, k - 1] = left  # drop the last tag
-    subset_index[:, k - 2] = right  # drop the second to last tag
-    keep = np.ones(total, dtype=bool)
-    if k > 2:
-        finder = _SetFinder(parents)
+    partners = np.repeat(ends, ends - starts) - np.arange(n_parents) - 1
+    _check_memory(bits, parents[:, 0], partners, k)
+    finder = _SetFinder(parents, bits.max_cols) if k > 2 else None
+    for start, stop in _batches(partners):
+        part = partners[start:stop]
+        total = int(part.sum())
+        left = np.repeat(np.arange(start, stop), part)
+        offset = np.arange(total) - np.repeat(np.cumsum(part) - part, part)
+        right = left + 1 + offset
+        cand = np.empty((total, k), dtype=np.int32)
+        cand[:, :width] = parents[left]
+        cand[:, width] = parents[right, width - 1]
+        sub = np.empty((k, total), dtype=np.int64)
+        sub[k - 1], sub[k - 2] = left, right
+        keep = np.ones(total, dtype=bool)
         for drop in range(k - 2):
-            idx = finder.find(np.delete(candidates, drop, axis=1))
+            idx = finder.find(cand, drop)
             keep &= idx >= 0
-            subset_index[:, drop] = idx
-    return candidates[keep], subset_index[keep]
+            sub[drop] = idx
+        if not keep.all():
+            cand, sub = cand[keep], sub[:, keep]
+        yield cand, sub[k - 1], (lambda select, sub=sub: sub if select is None else sub[:, select])
 
 
 class _SetFinder:
-    """Finds rows of sorted integer sets in a lexicographically sorted table."""
+    """Finds rows of sorted integer sets in a lexicographically sorted table.
 
-    def __init__(self, table: np.ndarray):
-        self._base = int(table.max()) + 1 if table.size else 1
-        self._fits = self._base ** table.shape[1] < (1 << 62)
+    All tags of a set belong to one group, whose columns are contiguous, so
+    a set is encoded by its first column and the others' offsets from it
+    (each below ``span``, the most columns a group has).
+    """
+
+    def __init__(self, table: np.ndarray, span: int):
+        self._span = max(1, int(span))
+        n_cols = int(table.max()) + 1 if table.size else 1
+        self._fits = n_cols * self._span ** max(0, table.shape[1] - 1) < (1 << 62)
         if self._fits:
-            self._keys = self._encode(table)
+            self._keys = self._encode(table, None)
         else:
             self._lookup = {tuple(row): i for i, row in enumerate(table.tolist())}
 
-    def _encode(self, rows: np.ndarray) -> np.ndarray:
-        keys = np.zeros(len(rows), dtype=np.int64)
-        for j in range(rows.shape[1]):
-            keys = keys * self._base + rows[:, j]
+    def _encode(self, rows: np.ndarray, drop: Optional[int]) -> np.ndarray:
+        cols = [j for j in range(rows.shape[1]) if j != drop]
+        first = rows[:, cols[0]].astype(np.int64)
+        keys = first.copy()
+        for j in cols[1:]:
+            keys *= self._span
+            keys += rows[:, j] - first - 1
         return keys
 
-    def find(self, rows: np.ndarray) -> np.ndarray:
-        """Returns the table row of each query row, or -1 where absent."""
+    def find(self, rows: np.ndarray, drop: int) -> np.ndarray:
+        """Returns the table row of each query row without column ``drop``,
+        or -1 where absent."""
         if not self._fits:
-            return np.array([self._lookup.get(tuple(r), -1) for r in rows.tolist()], np.int64)
-        keys = self._encode(rows)
+            queries = np.delete(rows, drop, axis=1)
+            return np.array([self._lookup.get(tuple(r), -1) for r in queries.tolist()], np.int64)
+        keys = self._encode(rows, drop)
         pos = np.searchsorted(self._keys, keys)
         pos_clipped = np.minimum(pos, len(self._keys) - 1)
         hit = self._keys[pos_clipped] == keys
@@ -604,10 +1025,10 @@ def _to_records(
     modes: list[tuple[np.ndarray, int, int, Optional[float]]],
     label: Optional[Hashable],
     names: list[str],
-    group_correct: np.ndarray,
+    n_group: int,
+    group_correct: int,
 ) -> list[FailureMode]:
-    n_group = len(group_correct)
-    group_acc = float(group_correct.sum()) / n_group if n_group else 0.0
+    group_acc = group_correct / n_group if n_group else 0.0
     records = []
     for cols, size, errs, gain in modes:
         pairs = sorted((names[c], int(c)) for c in cols)

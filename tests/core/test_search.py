@@ -189,6 +189,27 @@ def test_result_records_are_frozen_and_round_trip():
     assert mode.num_errors == 40 and mode.num_tags == 1
 
 
+def test_many_groups_of_mixed_sizes_match_brute_force():
+    """Groups of very different sizes share chunks (bitsets padded to the
+    largest) or not; both lookups; deep sets."""
+    rng = np.random.default_rng(17)
+    sizes = [40, 70, 130, 260, 600, 65, 64, 129]
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    n = len(groups)
+    tags = rng.random((n, 7)) < 0.55
+    correct = rng.random(n) < rng.uniform(0.5, 0.95, len(sizes))[groups]
+    correct[tags[:, 1] & tags[:, 4] & tags[:, 6]] = False
+    for minimal in (True, False):
+        kwargs = dict(min_size=6, min_drop=0.15, min_gain=0.05, max_tags=5, minimal=minimal)
+        expected = brute_force(tags, correct, groups, **kwargs)
+        assert summary(find_failure_modes(tags, correct, groups, **kwargs)) == expected
+        for one_group_per_chunk in (True, False):
+            for sorted_lookup in (True, False):
+                with tiny_buffers(one_group_per_chunk, sorted_lookup):
+                    got = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
+                assert summary(got) == expected
+
+
 def test_max_tags_five_matches_oracle():
     rng = np.random.default_rng(11)
     tags = rng.random((400, 8)) < 0.6
@@ -245,21 +266,34 @@ def test_engine_matches_brute_force(problem):
 
 
 @contextlib.contextmanager
-def tiny_buffers():
-    """Forces the sparse pair product, many bitset batches and packing blocks."""
+def tiny_buffers(one_group_per_chunk=True, sorted_lookup=False):
+    """Forces many bitset batches, packing passes and join batches; with
+    ``one_group_per_chunk``, also a chunk per group (else the groups share
+    chunks, as they do at the default sizes); with ``sorted_lookup``, the
+    Apriori join with sorted-key lookups instead of child bitmaps."""
     from fiftyone_prime.core import search
 
-    with mock.patch.multiple(search, _DENSE_ELEMENTS=0, _BATCH_WORDS=3, _PACK_ELEMENTS=64):
+    sizes = dict(_BATCH_WORDS=3, _PACK_ELEMENTS=5, _JOIN_CANDIDATES=2)
+    if one_group_per_chunk:
+        sizes.update(_CHUNK_WORDS=1, _CHUNK_MAP=1)
+    if sorted_lookup:
+        sizes.update(_BITMAP_WORDS=0)
+    with mock.patch.multiple(search, **sizes):
         yield
 
 
 @settings(max_examples=100, deadline=None)
-@given(problems())
-def test_sparse_paths_and_small_batches_match_brute_force(problem):
+@given(problems(), st.booleans(), st.booleans())
+def test_sparse_paths_and_small_batches_match_brute_force(
+    problem, one_group_per_chunk, sorted_lookup
+):
     tags, correct, groups, kwargs = problem
     expected = brute_force(tags, correct, groups, **kwargs)
-    with tiny_buffers():
+    with tiny_buffers(one_group_per_chunk, sorted_lookup):
         got = find_failure_modes(sp.csc_matrix(tags), correct, groups, **kwargs)
+    assert summary(got) == expected
+    with tiny_buffers(one_group_per_chunk, sorted_lookup):
+        got = find_failure_modes(tags, correct, groups, **kwargs)
     assert summary(got) == expected
 
 
@@ -272,9 +306,11 @@ def test_large_sparse_group_matches_brute_force():
     kwargs = dict(min_size=8, max_tags=4, minimal=False)
     expected = brute_force(tags, correct, **kwargs)
     assert (None, ("2", "5", "7"), int(hit.sum()), 0) in expected
-    with tiny_buffers():
-        got = find_failure_modes(sp.csr_matrix(tags), correct, **kwargs)
-    assert summary(got) == expected
+    for one_group_per_chunk in (True, False):
+        for sorted_lookup in (True, False):
+            with tiny_buffers(one_group_per_chunk, sorted_lookup):
+                got = find_failure_modes(sp.csr_matrix(tags), correct, **kwargs)
+            assert summary(got) == expected
 
 
 # ------------------------------------------------------------------ bad input
