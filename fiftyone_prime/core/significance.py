@@ -161,6 +161,8 @@ class TestedFamily:
         self.max_tags = int(max_tags)
         self._groups: list[_GroupFamily] = []
         self._log_factorials = np.zeros(1)
+        self._size: Optional[float] = None
+        self._steps: Optional[tuple[np.ndarray, np.ndarray]] = None
 
     def _log_comb(self, a, b):
         """``log C(a, b)`` from a table of log factorials (integer arguments)."""
@@ -206,6 +208,7 @@ class TestedFamily:
         self._groups.append(
             _GroupFamily(np.sort(supports[frequent]), incidences, log_psi, pivot)
         )
+        self._size = self._steps = None
 
     def count(self, deltas: np.ndarray) -> np.ndarray:
         """Bounds ``m(delta)``: the sets whose least attainable p-value is ``<= delta``.
@@ -219,33 +222,58 @@ class TestedFamily:
         deltas = np.atleast_1d(np.asarray(deltas, dtype=float))
         with np.errstate(divide="ignore"):
             log_deltas = np.log(np.clip(deltas, 0.0, 1.0))
-        total = np.zeros(len(deltas))
-        for group in self._groups:
-            total += self._count_group(group, log_deltas)
-        return total
+        limits = log_deltas + _LOG_SLACK * np.maximum(1.0, np.abs(log_deltas))
+        breakpoints, totals = self._step_function()
+        at = np.searchsorted(breakpoints, limits, side="right") - 1
+        return np.where(at >= 0, totals[np.maximum(at, 0)], 0.0)
 
-    def _count_group(self, group: _GroupFamily, log_deltas: np.ndarray) -> np.ndarray:
+    def _step_function(self) -> tuple[np.ndarray, np.ndarray]:
+        """``m`` as a step function of ``log delta``: sorted breakpoints (the
+        groups' least attainable log p-values) and ``m`` from each one on.
+
+        Each group's count is evaluated once at its own breakpoints; the
+        increments of all groups are then merged in one sort, so a count
+        costs a binary search however many groups and thresholds there are.
+        The counts are whole numbers, so the merged sums are exact.
+        """
+        if self._steps is None:
+            points, increments = [np.zeros(0)], [np.zeros(0)]
+            for group in self._groups:
+                at = np.unique(group.log_psi)
+                counts = self._count_group(group, at)
+                rise = np.diff(counts, prepend=0.0)
+                keep = rise != 0
+                points.append(at[keep])
+                increments.append(rise[keep])
+            points, increments = np.concatenate(points), np.concatenate(increments)
+            order = np.argsort(points, kind="stable")
+            self._steps = (points[order], np.cumsum(increments[order]))
+        return self._steps
+
+    def _count_group(self, group: _GroupFamily, limits: np.ndarray) -> np.ndarray:
+        """The group's sets whose least attainable log p-value is ``<= limit``."""
         min_size, pivot = self.min_size, group.pivot
-        limit = log_deltas + _LOG_SLACK * np.maximum(1.0, np.abs(log_deltas))
         # psi falls until n = e_g and rises after it: the testable sizes form
         # one interval [lo, hi] around the pivot.
         falling, rising = group.log_psi[: pivot + 1], group.log_psi[pivot:]
-        lo_idx = np.searchsorted(-falling, -limit, side="left")
+        lo_idx = np.searchsorted(-falling, -limits, side="left")
         testable = lo_idx <= pivot
         lo = min_size + np.minimum(lo_idx, pivot)
-        hi = min_size + pivot + np.searchsorted(rising, limit, side="right") - 1
+        hi = min_size + pivot + np.searchsorted(rising, limits, side="right") - 1
         sup = group.supports
         singles = np.searchsorted(sup, hi, side="right") - np.searchsorted(sup, lo, side="left")
         counts = singles.astype(float)
         at_least_lo = len(sup) - np.searchsorted(sup, lo, side="left")
         for k, incidence in enumerate(group.incidences, start=2):
-            counts += np.minimum(_choose(at_least_lo, k), np.floor(incidence / lo))
+            counts += np.minimum(np.round(_choose(at_least_lo, k)), np.floor(incidence / lo))
         return np.where(testable, counts, 0.0)
 
     @property
     def size(self) -> float:
         """A bound of the whole family: every set with ``>= min_size`` samples."""
-        return float(self.count(np.ones(1))[0])
+        if self._size is None:
+            self._size = float(self.count(np.ones(1))[0])
+        return self._size
 
     def adjust(self, p_values: np.ndarray) -> np.ndarray:
         """Tarone-Bonferroni adjusted p-values, ``min(1, p * m(p))``."""
@@ -257,21 +285,23 @@ class TestedFamily:
         return np.minimum(1.0, unique * m)[inverse]
 
     def corrected_level(self, alpha: float) -> float:
-        """The largest per-set level ``delta`` with ``delta * m(delta) <= alpha``.
+        """The per-set level a p-value must reach: the largest ``delta`` with
+        ``delta * m(delta) <= alpha`` (Tarone's corrected level).
 
-        A mode is reported iff its p-value is at most this level.
+        For display; reporting decides mode by mode, ``p * m(p) <= alpha``.
         """
-        if not self._groups:
+        points, totals = self._step_function()
+        if len(points) == 0:
             return float(alpha)
-        lo, hi = -745.0, math.log(alpha)  # log of the smallest positive double, and alpha
-        for _ in range(3):  # refine a log-spaced grid three times
-            grid = np.linspace(lo, hi, 32)
-            ok = np.exp(grid) * self.count(np.exp(grid)) <= alpha
-            if not ok.any():
-                return 0.0
-            best = int(np.flatnonzero(ok)[-1])
-            lo, hi = grid[best], grid[min(best + 1, len(grid) - 1)]
-        return float(math.exp(lo))
+        # m is totals[j] on [exp(points[j]), exp(points[j + 1])), and 0 before.
+        starts = np.exp(points)
+        ends = np.append(starts[1:], np.inf)
+        with np.errstate(divide="ignore"):
+            reach = np.where(totals > 0, alpha / np.maximum(totals, 1e-300), np.inf)
+        fits = starts * totals <= alpha
+        best = np.minimum(reach, ends)[fits]
+        level = max(float(best.max()) if best.size else 0.0, float(starts[0]))
+        return min(level, float(alpha))
 
 
 @dataclass(frozen=True)

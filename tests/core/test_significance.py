@@ -141,7 +141,24 @@ def test_outcome_describes_the_procedure():
     assert sig.procedure == PROCEDURE and sig.alpha == 0.05
     assert sig.num_candidates == len(outcome.failure_modes) + sig.num_not_significant
     assert 0 < sig.corrected_level < 0.05
-    assert all(m.p_value <= sig.corrected_level for m in outcome.failure_modes)
+    everything = run_search(tags, correct, params=SearchParams(alpha=None)).failure_modes
+    assert [m for m in everything if m.p_value <= sig.corrected_level] == [
+        m for m in outcome.failure_modes if m.p_value <= sig.corrected_level]
+    assert all(m in outcome.failure_modes for m in everything
+               if m.p_value <= sig.corrected_level)
+
+
+def test_corrected_level_is_the_largest_level_the_family_allows():
+    rng = np.random.default_rng(4)
+    tags = rng.random((3000, 12)) < 0.3
+    family = TestedFamily(min_size=10, max_tags=3)
+    for g in range(3):
+        gt = tags[g * 1000:(g + 1) * 1000]
+        family.add_group(gt, gt.sum(axis=0), 150 + 50 * g)
+    level = family.corrected_level(0.05)
+    assert level * family.count(np.array([level]))[0] <= 0.05
+    above = level * 1.06  # the grid is finer than 5%
+    assert above * family.count(np.array([above]))[0] > 0.05
 
 
 @pytest.mark.parametrize("alpha", [-0.1, 0.0, 1.5, float("nan"), "0.05", True])
