@@ -23,7 +23,7 @@ _PLUGIN_DIR = os.path.dirname(os.path.abspath(__file__))
 def _import_package():
     """Imports ``fiftyone_prime``: installed if it is, else from this folder."""
     try:
-        import fiftyone_prime  # noqa: F401
+        import fiftyone_prime
     except ModuleNotFoundError as e:
         if e.name != "fiftyone_prime":
             raise  # the package is there and one of its requirements is missing

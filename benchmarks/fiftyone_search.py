@@ -32,11 +32,11 @@ from bson import ObjectId
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import fiftyone as fo  # noqa: E402
+import fiftyone as fo
 
-import fiftyone_prime as fp  # noqa: E402
-from fiftyone_prime.core.search import find_failure_modes as core_search  # noqa: E402
-from fiftyone_prime.integration import fields as fpf  # noqa: E402
+import fiftyone_prime as fp
+from fiftyone_prime.core.search import find_failure_modes as core_search
+from fiftyone_prime.integration import fields as fpf
 
 
 def build_dataset(n, n_classes=100, vocab=500, tags_per_sample=12, seed=0):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fiftyone_prime.core.metrics import score_failure_modes  # noqa: E402
+from fiftyone_prime.core.metrics import score_failure_modes
 
 
 def make_case(n_images, n_modes, n_classes=100, dim=512, seed=0):

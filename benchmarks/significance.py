@@ -35,8 +35,8 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fiftyone_prime.core.search import run_search  # noqa: E402
-from fiftyone_prime.core.types import DEFAULT_PARAMS  # noqa: E402
+from fiftyone_prime.core.search import run_search
+from fiftyone_prime.core.types import DEFAULT_PARAMS
 
 
 def long_tail(rng, n, exponent=1.1):
@@ -127,7 +127,7 @@ def main(argv=None):
         precision, recall, n_testable = score(outcome.failure_modes, planted, tags, groups,
                                               min_size)
         sig = outcome.significance
-        print(f"  alpha={str(alpha):<5} modes={len(outcome.failure_modes):>5} "
+        print(f"  alpha={alpha!s:<5} modes={len(outcome.failure_modes):>5} "
               f"precision={precision:.3f} recall={recall:.3f} (of {n_testable} planted pairs "
               f"with >= {min_size} samples) time={times[alpha]:.2f}s "
               f"family<={sig.family_size:,.0f} corrected level={sig.corrected_level}",
@@ -139,7 +139,7 @@ def main(argv=None):
     print(f"null data: {args.classes} classes, correctness independent of the tags", flush=True)
     for alpha in (None, DEFAULT_PARAMS.alpha):
         outcome = run_search(tags, correct, groups, params=DEFAULT_PARAMS.replace(alpha=alpha))
-        print(f"  alpha={str(alpha):<5} modes reported={len(outcome.failure_modes)} "
+        print(f"  alpha={alpha!s:<5} modes reported={len(outcome.failure_modes)} "
               "(all by chance)", flush=True)
 
 

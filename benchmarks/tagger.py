@@ -34,13 +34,13 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import fiftyone as fo  # noqa: E402
+import fiftyone as fo
 
-import fiftyone_prime as fp  # noqa: E402
-from fiftyone_prime.core.vocab import default_vocabulary  # noqa: E402
-from fiftyone_prime.models import load_encoder, load_tagger  # noqa: E402
-from fiftyone_prime.models.images import load_image  # noqa: E402
-from fiftyone_prime.models.zero_shot import DEFAULT_TEMPLATES, text_features  # noqa: E402
+import fiftyone_prime as fp
+from fiftyone_prime.core.vocab import default_vocabulary
+from fiftyone_prime.models import load_encoder, load_tagger
+from fiftyone_prime.models.images import load_image
+from fiftyone_prime.models.zero_shot import DEFAULT_TEMPLATES, text_features
 
 
 def write_jpegs(folder: Path, n: int, seed=0):

@@ -19,8 +19,9 @@ OBJECTS = ("car", "person", "snow", "tree")
 
 def make_demo_dataset(name=None, per_class=300, seed=0, persistent=True):
     """Creates the demo dataset (with small PNG images) and returns it."""
-    import fiftyone as fo
     from PIL import Image
+
+    import fiftyone as fo
 
     rng = np.random.default_rng(seed)
     name = name or f"prime-demo-{uuid.uuid4().hex[:8]}"

@@ -12,8 +12,9 @@ and a held-out test. The report then fills its held-out columns.
 
 import tempfile
 
-import fiftyone_prime as fp
 from _demo import dataset_from_args
+
+import fiftyone_prime as fp
 
 dataset, args, cleanup = dataset_from_args(__doc__.splitlines()[0])
 try:

@@ -9,11 +9,12 @@ Delegated operations run in another process only on persistent datasets.
     python examples/operators_from_python.py --demo
 """
 
+from _demo import dataset_from_args
+
 import fiftyone.operators as foo
 from fiftyone.operators.delegated import DelegatedOperationService
 
 import fiftyone_prime as fp
-from _demo import dataset_from_args
 
 PLUGIN = "@fiftyone-prime/prime"
 FIND = f"{PLUGIN}/find_failure_modes"

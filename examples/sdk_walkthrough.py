@@ -13,8 +13,9 @@ image properties for a second search.
 
 import tempfile
 
-import fiftyone_prime as fp
 from _demo import dataset_from_args
+
+import fiftyone_prime as fp
 
 dataset, args, cleanup = dataset_from_args(__doc__.splitlines()[0])
 try:

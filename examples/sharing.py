@@ -11,10 +11,11 @@
     python examples/sharing.py --demo
 """
 
+from _demo import dataset_from_args
+
 import fiftyone as fo
 
 import fiftyone_prime as fp
-from _demo import dataset_from_args
 
 dataset, args, cleanup = dataset_from_args(__doc__.splitlines()[0])
 copy = None

@@ -16,7 +16,6 @@ from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from fiftyone_prime.models import DEFAULT_MODEL
 
-
 #: The start of FiftyOne's notice, logged on every connection, that the
 #: MongoDB it runs on is the oldest major version it supports.
 _OLDEST_MONGODB_NOTICE = "You are running the oldest supported major version of MongoDB"

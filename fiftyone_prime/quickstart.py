@@ -16,8 +16,9 @@ import gzip
 import logging
 import os
 import time
+from collections.abc import Callable
 from importlib import resources
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -107,8 +108,9 @@ def clip_available(checkpoint: Optional[str]) -> Optional[str]:
 def build_dataset(name, images, labels, preds, conf, image_dir, folds=None):
     """Writes the images as PNGs and creates the persistent dataset (with each
     image's cross-fitting ``fold`` when given)."""
-    import fiftyone as fo
     from PIL import Image
+
+    import fiftyone as fo
 
     if fo.dataset_exists(name):
         existing = fo.load_dataset(name)
@@ -180,7 +182,6 @@ def run_quickstart(
     """
     _validate_max_samples(max_samples)
     import fiftyone as fo
-
     from fiftyone import ViewField as F
 
     from fiftyone_prime.integration.holdout import validate_failure_modes

@@ -10,12 +10,12 @@ from .types import DEFAULT_PARAMS, FailureMode, SearchParams
 
 __all__ = [
     "DEFAULT_PARAMS",
-    "FailureMode",
     "PROCEDURE",
+    "TOLERANCE",
+    "FailureMode",
     "SearchOutcome",
     "SearchParams",
     "Significance",
-    "TOLERANCE",
     "find_failure_modes",
     "run_search",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 #: The default caption of a failure mode, with ``{cls}`` and ``{tags}``.
 DEFAULT_CAPTION_TEMPLATE = "a photo of a {cls} with {tags}"

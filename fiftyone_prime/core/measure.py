@@ -11,9 +11,10 @@ Nothing here imports fiftyone or torch.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Hashable, Optional, Sequence
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp

@@ -55,9 +55,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Hashable, Iterator, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 import scipy.sparse as sp

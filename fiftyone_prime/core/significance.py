@@ -44,7 +44,6 @@ Nothing here imports fiftyone or torch.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Optional
 

@@ -6,8 +6,9 @@ This module imports numpy at most; it never imports fiftyone or torch.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Hashable, Optional
+from typing import Any, Optional
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class FailureMode:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FailureMode":
+    def from_dict(cls, d: dict[str, Any]) -> FailureMode:
         """Builds a record from the output of :meth:`to_dict`; fields that
         records stored by older versions lack take their defaults."""
         kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}
@@ -139,7 +140,7 @@ class SearchParams:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SearchParams":
+    def from_dict(cls, d: dict[str, Any]) -> SearchParams:
         """Builds parameters from a dict; missing keys take the defaults and
         unknown keys are an error."""
         unknown = sorted(set(d) - set(cls.names()))
@@ -149,7 +150,7 @@ class SearchParams:
             )
         return cls(**d)
 
-    def replace(self, **changes: Any) -> "SearchParams":
+    def replace(self, **changes: Any) -> SearchParams:
         """Returns a copy with some parameters changed (and validated)."""
         return replace(self, **changes)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable, Sequence
 from importlib import resources
-from typing import Iterable, Optional, Sequence, Union
+from typing import Optional, Union
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def exclude_classes(tags: Sequence[str], classes: Optional[Iterable[str]]) -> li
 
 
 def resolve_thresholds(
-    threshold: Union[None, float, dict], tags: Sequence[str]
+    threshold: Union[float, dict, None], tags: Sequence[str]
 ) -> Optional[list[float]]:
     """Per-tag score thresholds from a number or a ``{tag: threshold}`` dict.
 

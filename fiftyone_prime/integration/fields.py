@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cached_property
 from itertools import chain
-from typing import Sequence, Union
+from typing import Union
 
 import numpy as np
 import scipy.sparse as sp

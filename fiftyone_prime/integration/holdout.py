@@ -8,13 +8,12 @@ with :func:`fiftyone_prime.core.measure.measure_tag_sets`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from typing import Optional
 
 import numpy as np
-
-import dataclasses
 
 from fiftyone_prime.core.measure import ABSENT, TagSetQuery, measure_tag_sets
 from fiftyone_prime.core.significance import benjamini_hochberg

@@ -10,14 +10,14 @@ import numpy as np
 
 import fiftyone.core.utils as fou
 
-from fiftyone_prime.models import DEFAULT_MODEL
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE, check_template, resolve_captions
 from fiftyone_prime.core.metrics import score_failure_modes
+from fiftyone_prime.models import DEFAULT_MODEL
 
 from . import fields as fpf
 from . import views as fpv
 from .run_store import load_failure_modes
-from .runs import FailureModeResults, SavedFailureMode
+from .runs import FailureModeResults
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,9 @@ the quickstart do on a dataset."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from fiftyone_prime.models import DEFAULT_MODEL

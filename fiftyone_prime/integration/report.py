@@ -10,8 +10,8 @@ from typing import Optional
 
 import numpy as np
 
-from .run_store import load_failure_modes
 from .rows import columns, format_interval, format_p, mode_row
+from .run_store import load_failure_modes
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ column added here (or a change of format) shows up everywhere at once.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 
 def format_p(p: Optional[float]) -> str:

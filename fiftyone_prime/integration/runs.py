@@ -10,7 +10,7 @@ installed ``fiftyone_prime`` package.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Optional, Union
 
 import fiftyone.core.runs as focr

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Optional, Union
 
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams

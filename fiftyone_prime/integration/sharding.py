@@ -450,8 +450,9 @@ def run_tagging_shard(samples, job_key, shard, token, *, operation_id=None,
     except ShardSuperseded:
         logger.warning("Slice %d of job '%s' was re-queued; this attempt stops", shard, job_key)
         return {"superseded": True}
-    except BaseException as e:
-        _update(store, key, lambda r: {**r, "state": FAILED, "error": repr(e)[:2000]}
+    except BaseException as error:
+        message = repr(error)[:2000]
+        _update(store, key, lambda r: {**r, "state": FAILED, "error": message}
                 if r["token"] == token else None)
         raise
 
@@ -494,8 +495,9 @@ def run_followup(samples, job_key, token, *, operation_id=None, set_progress=Non
                 set_progress(progress=0.5, label="Computing failure-mode metrics")
             compute_failure_mode_metrics(samples, results.key, **job["metrics"])
             out["metrics"] = True
-    except BaseException as e:
-        _update(store, key, lambda r: {**r, "state": FAILED, "error": repr(e)[:2000]}
+    except BaseException as error:
+        message = repr(error)[:2000]
+        _update(store, key, lambda r: {**r, "state": FAILED, "error": message}
                 if r["token"] == token else None)
         raise
     _update(store, key, lambda r: {**r, "state": COMPLETED, "result": out,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence, Union
+from typing import Optional, Union
 
 import numpy as np
 
 import fiftyone as fo
 import fiftyone.core.utils as fou
 
-from fiftyone_prime.models import DEFAULT_MODEL
 from fiftyone_prime.core import vocab as fpvocab
+from fiftyone_prime.models import DEFAULT_MODEL
 
 logger = logging.getLogger(__name__)
 
@@ -60,12 +61,12 @@ class TaggingSummary:
 def compute_tags(
     samples,
     *,
-    vocabulary: Union[None, str, Sequence[str]] = None,
+    vocabulary: Union[str, Sequence[str], None] = None,
     tags_field: str = "prime_tags",
     model=DEFAULT_MODEL,
     pretrained: Optional[str] = "default",
     top_k: Optional[int] = 5,
-    threshold: Union[None, float, dict] = None,
+    threshold: Union[float, dict, None] = None,
     templates: Optional[Sequence[str]] = None,
     label_field: Optional[str] = "ground_truth",
     exclude_classes: bool = True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 from bson import ObjectId, json_util
 

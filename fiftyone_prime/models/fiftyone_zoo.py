@@ -28,7 +28,7 @@ def is_fiftyone_model(model) -> bool:
     return hasattr(model, "embed_prompts") and hasattr(model, "embed_all")
 
 
-def load_zoo_encoder(name: str, device: Optional[str] = None) -> "FiftyOneModelEncoder":
+def load_zoo_encoder(name: str, device: Optional[str] = None) -> FiftyOneModelEncoder:
     """Loads a FiftyOne zoo model by name, from the zoo cache or by download.
 
     Raises:

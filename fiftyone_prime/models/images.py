@@ -7,8 +7,8 @@ plain process pool, so they run where torch is not installed.
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
-
+from collections.abc import Callable, Sequence
+from typing import Optional
 
 # PIL modes of high-bit-depth grayscale images (16-bit PNGs open as "I;16" or "I").
 _WIDE_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 
@@ -145,7 +146,7 @@ def check_bf16(encoder: ImageTextEncoder, pixels, text):
     keep = agreement >= BF16_MIN_TOP1_AGREEMENT and max_diff <= BF16_MAX_SIMILARITY_DIFF
     encoder.precision = "bf16" if keep else "fp32"
     encoder.precision_check = {
-        "candidate": "bf16", "chosen": encoder.precision, "images": int(len(sim_low)),
+        "candidate": "bf16", "chosen": encoder.precision, "images": len(sim_low),
         "top1_agreement": agreement, "max_similarity_diff": max_diff,
     }
     log = logger.info if keep else logger.warning

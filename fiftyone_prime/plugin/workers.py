@@ -8,8 +8,8 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.integration.sharding import (
-    queue_tagging,
     list_tagging_jobs,
+    queue_tagging,
     requeue_tagging,
     run_followup,
     run_tagging_shard,

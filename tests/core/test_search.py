@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from fiftyone_prime.core import FailureMode
 from fiftyone_prime.core import find_failure_modes as find_significant_modes
-
 from tests.core.oracle import brute_force
 
 # These tests check the failure-mode definition (conditions 1-4) against the

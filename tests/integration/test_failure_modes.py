@@ -11,7 +11,6 @@ from fiftyone import ViewField as F
 import fiftyone_prime as fp
 from fiftyone_prime.integration.rows import format_p
 from tests.fo_env import run_python
-
 from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples
 
 

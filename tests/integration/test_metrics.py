@@ -9,8 +9,8 @@ import json
 
 import numpy as np
 import pytest
-from scipy.stats import hypergeom
 import torch
+from scipy.stats import hypergeom
 
 import fiftyone as fo
 

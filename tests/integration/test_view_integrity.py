@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
+from bson import ObjectId
 
 import fiftyone as fo
 import fiftyone.core.odm as foo
-from bson import ObjectId
 
 import fiftyone_prime as fp
 from fiftyone_prime.integration import views as fpv

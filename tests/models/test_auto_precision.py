@@ -7,7 +7,6 @@ mocked; the bf16-vs-fp32 check runs for real on a tiny random open_clip model
 not measured here.
 """
 
-import numpy as np
 import pytest
 import torch
 
