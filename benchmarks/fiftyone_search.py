@@ -80,24 +80,27 @@ def build_dataset(n, n_classes=100, vocab=500, tags_per_sample=12, seed=0):
     for start in range(0, n, batch):
         docs = []
         for i in range(start, min(n, start + batch)):
-            docs.append({
-                "_id": ObjectId(),
-                "filepath": f"/bench/{i:07d}.jpg",
-                "tags": [],
-                "_media_type": "image",
-                "_rand": float(rng.random()),
-                "ground_truth": label(classes[labels[i]]),
-                "predictions": label(classes[preds[i]]),
-                "prime_tags": {
-                    "_cls": "Classifications",
-                    "classifications": [
-                        label(tag_names[t], confidence=0.5) for t in sorted(set(draws[i].tolist()))
-                    ],
-                },
-                "_dataset_id": dataset_id,
-                "created_at": now,
-                "last_modified_at": now,
-            })
+            docs.append(
+                {
+                    "_id": ObjectId(),
+                    "filepath": f"/bench/{i:07d}.jpg",
+                    "tags": [],
+                    "_media_type": "image",
+                    "_rand": float(rng.random()),
+                    "ground_truth": label(classes[labels[i]]),
+                    "predictions": label(classes[preds[i]]),
+                    "prime_tags": {
+                        "_cls": "Classifications",
+                        "classifications": [
+                            label(tag_names[t], confidence=0.5)
+                            for t in sorted(set(draws[i].tolist()))
+                        ],
+                    },
+                    "_dataset_id": dataset_id,
+                    "created_at": now,
+                    "last_modified_at": now,
+                }
+            )
         dataset._sample_collection.insert_many(docs)
     dataset.reload()
     return dataset
@@ -124,7 +127,9 @@ def main(argv=None):
 
         sources = fpf.tag_sources(dataset, "prime_tags")
         read = min(
-            timed(lambda: fpf.read_search_inputs(dataset, "ground_truth", "predictions", sources))[1]
+            timed(lambda: fpf.read_search_inputs(dataset, "ground_truth", "predictions", sources))[
+                1
+            ]
             for _ in range(args.repeats)
         )
         inputs = fpf.read_search_inputs(dataset, "ground_truth", "predictions", sources)
@@ -134,22 +139,28 @@ def main(argv=None):
         )
 
         totals = []
-        for i in range(args.repeats):
+        for _ in range(args.repeats):
             if "bench" in dataset.list_runs():
                 fp.delete_failure_modes(dataset, "bench")
             results, total = timed(lambda: fp.find_failure_modes(dataset, run_key="bench"))
             totals.append(total)
         total = min(totals)
         saving = total - read - search
-        print(f"samples={len(dataset):,} classes=100 tags/sample~12 "
-              f"failure_modes={len(results)} saved_views={len(results.view_names)}")
+        print(
+            f"samples={len(dataset):,} classes=100 tags/sample~12 "
+            f"failure_modes={len(results)} saved_views={len(results.view_names)}"
+        )
         print(f"floor  values() of the 3 label paths: {floor:7.2f}s")
         print(f"ours   read + sparse matrix:           {read:7.2f}s")
         print(f"ours   search:                         {search:7.2f}s")
-        print(f"ours   store run + save views:         {saving:7.2f}s"
-              "  (total - read - search; best-of timings, so noisy)")
-        print(f"ours   total (best of {args.repeats}):               {total:7.2f}s"
-              f"  ratio to floor = {total / floor:.2f}x (target <= 2x)")
+        print(
+            f"ours   store run + save views:         {saving:7.2f}s"
+            "  (total - read - search; best-of timings, so noisy)"
+        )
+        print(
+            f"ours   total (best of {args.repeats}):               {total:7.2f}s"
+            f"  ratio to floor = {total / floor:.2f}x (target <= 2x)"
+        )
         assert len(modes) == len(results)
     finally:
         fp.delete_failure_modes(dataset, "bench") if "bench" in dataset.list_runs() else None

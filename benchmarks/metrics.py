@@ -29,7 +29,8 @@ def make_case(n_images, n_modes, n_classes=100, dim=512, seed=0):
     rng = np.random.default_rng(seed)
     raw = rng.normal(size=(n_images, dim)).astype(np.float32)
     classes = np.array([f"c{i:03d}" for i in range(n_classes)], dtype=object)[
-        rng.integers(0, n_classes, n_images)]
+        rng.integers(0, n_classes, n_images)
+    ]
     captions = rng.normal(size=(n_modes, dim)).astype(np.float32)
     captions /= np.linalg.norm(captions, axis=1, keepdims=True)
     mode_classes = np.array([f"c{i % n_classes:03d}" for i in range(n_modes)], dtype=object)
@@ -56,8 +57,14 @@ def per_mode_loop(raw, classes, captions, mode_classes, members, num_random, see
             pick = np.zeros(len(rows), bool)
             pick[rng.choice(len(rows), k, replace=False)] = True
             aurocs.append(roc_auc_score(pick, sims))
-        out.append((sims[in_group].mean(), sims[in_group].std(), roc_auc_score(in_group, sims),
-                    float(np.mean(aurocs))))
+        out.append(
+            (
+                sims[in_group].mean(),
+                sims[in_group].std(),
+                roc_auc_score(in_group, sims),
+                float(np.mean(aurocs)),
+            )
+        )
     return out
 
 
@@ -71,8 +78,9 @@ def main(argv=None):
 
     start = time.perf_counter()
     emb = raw / np.linalg.norm(raw, axis=1, keepdims=True)
-    ours = score_failure_modes(emb, classes, captions, mode_classes, members,
-                               num_random=args.num_random)
+    ours = score_failure_modes(
+        emb, classes, captions, mode_classes, members, num_random=args.num_random
+    )
     ours_time = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -82,7 +90,9 @@ def main(argv=None):
     for s, (mean, std, auc, _) in zip(ours, loop):
         assert abs(s.similarity_mean - mean) < 1e-5 and abs(s.similarity_std - std) < 1e-5
         assert abs(s.auroc - auc) < 1e-3, (s.auroc, auc)  # float32 products in another order
-    print(f"failure_modes={args.modes} images={args.images:,} dim=512 random_groups={args.num_random}")
+    print(
+        f"failure_modes={args.modes} images={args.images:,} dim=512 random_groups={args.num_random}"
+    )
     print(f"ours (one product per class, ranks)     {ours_time:8.2f}s")
     print(f"per-mode loop (recompute, scikit-learn) {loop_time:8.2f}s")
     print(f"ratio {loop_time / ours_time:.1f}x (same mean, std and AUROC up to float32 rounding)")

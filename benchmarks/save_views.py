@@ -36,8 +36,11 @@ def _args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--views", type=int, default=10_000)
     p.add_argument("--baseline-sample", type=int, default=20)
-    p.add_argument("--private-db", action="store_true",
-                   help="start a throwaway mongod (tests/fo_env.py) instead of the default DB")
+    p.add_argument(
+        "--private-db",
+        action="store_true",
+        help="start a throwaway mongod (tests/fo_env.py) instead of the default DB",
+    )
     return p.parse_args()
 
 
@@ -47,13 +50,16 @@ def build_dataset(fo, n_samples=1000, n_classes=10, n_tags=40):
     for i in range(n_samples):
         label = f"class_{i % n_classes}"
         tags = [f"tag_{(i * k) % n_tags}" for k in (1, 3, 7)]
-        samples.append(fo.Sample(
-            filepath=f"/nonexistent/{i}.jpg",
-            ground_truth=fo.Classification(label=label),
-            predictions=fo.Classification(label=label if i % 4 else "class_0"),
-            prime_tags=fo.Classifications(
-                classifications=[fo.Classification(label=t) for t in tags]),
-        ))
+        samples.append(
+            fo.Sample(
+                filepath=f"/nonexistent/{i}.jpg",
+                ground_truth=fo.Classification(label=label),
+                predictions=fo.Classification(label=label if i % 4 else "class_0"),
+                prime_tags=fo.Classifications(
+                    classifications=[fo.Classification(label=t) for t in tags]
+                ),
+            )
+        )
     dataset.add_samples(samples, progress=False)
     return dataset
 
@@ -64,8 +70,14 @@ def view_items(dataset, n, fpv, fpf, prefix="bench"):
     items, k = [], 0
     while len(items) < n:
         group, a, b = f"class_{k % 10}", f"tag_{k // 10 % 400}", f"tag_{k // 4000}"
-        view = fpv.failure_mode_view(dataset, "ground_truth", "predictions", group, sources,
-                                     [("prime_tags", a), ("prime_tags", b)])
+        view = fpv.failure_mode_view(
+            dataset,
+            "ground_truth",
+            "predictions",
+            group,
+            sources,
+            [("prime_tags", a), ("prime_tags", b)],
+        )
         items.append((f"{prefix} {group}: {a} + {b} #{k}", view, "a failure mode"))
         k += 1
     return items
@@ -107,8 +119,10 @@ def main():
     try:
         items = view_items(dataset, n, fpv, fpf)
         ours_save, ours_delete = time_ours(dataset, items, fpv)
-        print(f"ours:     save {n:,} views {ours_save:6.2f} s ({ours_save / n * 1e3:.2f} ms/view); "
-              f"delete them {ours_delete:5.2f} s")
+        print(
+            f"ours:     save {n:,} views {ours_save:6.2f} s ({ours_save / n * 1e3:.2f} ms/view); "
+            f"delete them {ours_delete:5.2f} s"
+        )
 
         extra = view_items(dataset, 2 * k, fpv, fpf, prefix="fo")
         per_view_empty = time_fiftyone_calls(dataset, extra[:k])
@@ -117,9 +131,11 @@ def main():
         fpv.save_views(dataset, [(i, *it) for i, it in zip(fill_ids, items)], progress=False)
         per_view_full = time_fiftyone_calls(dataset, extra[k:])
         estimate = n * (per_view_empty + per_view_full) / 2
-        print(f"baseline: FiftyOne dataset.save_view loop, {k} calls timed at 0 and at {n:,} "
-              f"views: {per_view_empty * 1e3:.1f} and {per_view_full * 1e3:.1f} ms/view; "
-              f"{n:,} views EXTRAPOLATED: {estimate:6.1f} s ({estimate / ours_save:.0f}x ours)")
+        print(
+            f"baseline: FiftyOne dataset.save_view loop, {k} calls timed at 0 and at {n:,} "
+            f"views: {per_view_empty * 1e3:.1f} and {per_view_full * 1e3:.1f} ms/view; "
+            f"{n:,} views EXTRAPOLATED: {estimate:6.1f} s ({estimate / ours_save:.0f}x ours)"
+        )
     finally:
         fo.delete_dataset(dataset.name)
 

@@ -64,7 +64,10 @@ def previous_engine():
     try:
         src = subprocess.run(
             ["git", "-C", str(ROOT), "show", f"{PREVIOUS}:fiftyone_prime/core/search.py"],
-            capture_output=True, text=True, check=True).stdout
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     module = types.ModuleType("fiftyone_prime.core._search_previous")
@@ -77,8 +80,9 @@ def previous_engine():
 # ----------------------------------------------------------------- baseline
 
 
-def loop_search(tags, correct, groups, *, min_size, min_drop, min_gain, max_tags,
-                minimal=True, time_budget=None):
+def loop_search(
+    tags, correct, groups, *, min_size, min_drop, min_gain, max_tags, minimal=True, time_budget=None
+):
     """The straightforward search: a boolean mask per tag combination.
 
     Keeps only tags with ``>= min_size`` samples in the class (a free, exact
@@ -109,6 +113,7 @@ def loop_search(tags, correct, groups, *, min_size, min_drop, min_gain, max_tags
                 if time_budget and evaluated % 1000 == 0:
                     if time.perf_counter() - start > time_budget:
                         return evaluated, time.perf_counter() - start
+
         def acc(c):
             return stats[c][1] / stats[c][0]
 
@@ -120,8 +125,11 @@ def loop_search(tags, correct, groups, *, min_size, min_drop, min_gain, max_tags
             if all(acc(s) - acc(c) >= min_gain - TOL for s in subs):
                 modes.add(c)
         if minimal:
-            modes = {c for c in modes
-                     if not any(s in modes for r in range(1, len(c)) for s in combinations(c, r))}
+            modes = {
+                c
+                for c in modes
+                if not any(s in modes for r in range(1, len(c)) for s in combinations(c, r))
+            }
         out.extend((g.item(), tuple(sorted(c)), stats[c][0], stats[c][1]) for c in modes)
     if time_budget:
         return evaluated, time.perf_counter() - start
@@ -166,8 +174,15 @@ def _rows_to_csr_parts(rows, cols, n_rows, n_tags):
     return (keys % n_tags).astype(np.int32), np.bincount(keys // n_tags, minlength=n_rows)
 
 
-def case_b(rng, n_classes=1000, per_class=1281, vocab=4585, tags_per_class=300,
-           draws_per_image=16, planted_per_class=2):
+def case_b(
+    rng,
+    n_classes=1000,
+    per_class=1281,
+    vocab=4585,
+    tags_per_class=300,
+    draws_per_image=16,
+    planted_per_class=2,
+):
     """ImageNet-shaped: ~12 distinct tags per image, drawn independently."""
     indices, counts = [], []
     correct = np.empty(n_classes * per_class, dtype=bool)
@@ -177,7 +192,7 @@ def case_b(rng, n_classes=1000, per_class=1281, vocab=4585, tags_per_class=300,
         p = long_tail(rng, tags_per_class)
         draws = rng.choice(tags_per_class, size=(per_class, draws_per_image), p=p)
         base = g * per_class
-        correct[base:base + per_class] = rng.random(per_class) < rng.uniform(0.6, 0.95)
+        correct[base : base + per_class] = rng.random(per_class) < rng.uniform(0.6, 0.95)
         rows = [np.repeat(np.arange(per_class), draws_per_image)]
         cols = [class_tags[draws.ravel()]]
         top = class_tags[np.argsort(-p)[:20]]
@@ -193,9 +208,19 @@ def case_b(rng, n_classes=1000, per_class=1281, vocab=4585, tags_per_class=300,
     return _csr(indices, counts, vocab), correct, groups
 
 
-def case_c(rng, n_classes=1000, per_class=1281, vocab=4585, tags_per_class=300,
-           bundles_per_class=60, bundle_sizes=(2, 6), bundles_per_image=9, keep=0.85,
-           loose_per_image=4, planted_per_class=2):
+def case_c(
+    rng,
+    n_classes=1000,
+    per_class=1281,
+    vocab=4585,
+    tags_per_class=300,
+    bundles_per_class=60,
+    bundle_sizes=(2, 6),
+    bundles_per_image=9,
+    keep=0.85,
+    loose_per_image=4,
+    planted_per_class=2,
+):
     """ImageNet-shaped with correlated tags: bundles that co-occur, ~27 tags per image."""
     indices, counts = [], []
     correct = np.empty(n_classes * per_class, dtype=bool)
@@ -217,7 +242,7 @@ def case_c(rng, n_classes=1000, per_class=1281, vocab=4585, tags_per_class=300,
         rows.append(np.repeat(np.arange(per_class), loose_per_image))
         cols.append(class_tags[rng.choice(tags_per_class, per_class * loose_per_image, p=loose)])
         base = g * per_class
-        correct[base:base + per_class] = rng.random(per_class) < rng.uniform(0.6, 0.95)
+        correct[base : base + per_class] = rng.random(per_class) < rng.uniform(0.6, 0.95)
         for _ in range(planted_per_class):  # a pair of popular tags that fails
             a, b = rng.choice(members[:10], 2, replace=False)
             idx = rng.choice(per_class, 60, replace=False)
@@ -309,28 +334,39 @@ def line(name, tags, groups, max_tags, elapsed, peak, n_modes, text, extra=""):
 
 
 def key(modes):
-    return [(m.group, m.tags, m.size, m.num_correct, m.p_value, m.adjusted_p_value)
-            for m in modes]
+    return [(m.group, m.tags, m.size, m.num_correct, m.p_value, m.adjusted_p_value) for m in modes]
 
 
 def run_a(args):
     rng = np.random.default_rng(args.seed)
     tags, correct, groups = case_a(rng, n=max(2000, int(20_000 * args.scale)))
     for minimal in (True, False):
-        modes, elapsed, peak, _ = best_of(lambda: find_failure_modes(
-            tags, correct, groups, max_tags=3, minimal=minimal, alpha=None, **PARAMS),
-            args.repeat)
+        modes, elapsed, peak, _ = best_of(
+            lambda: find_failure_modes(
+                tags, correct, groups, max_tags=3, minimal=minimal, alpha=None, **PARAMS
+            ),
+            args.repeat,
+        )
         start = time.perf_counter()
         expected = loop_search(tags, correct, groups, max_tags=3, minimal=minimal, **PARAMS)
         loop_time = time.perf_counter() - start
-        got = sorted((m.group, tuple(sorted(m.tag_indices)), m.size, m.num_correct)
-                     for m in modes)
+        got = sorted((m.group, tuple(sorted(m.tag_indices)), m.size, m.num_correct) for m in modes)
         if got != expected:
-            raise SystemExit(f"MISMATCH on case (a): engine {len(got)} modes, "
-                             f"loop {len(expected)}")
-        print(line("(a) dense", tags, groups, 3, elapsed, peak, len(modes),
-                   f"loop={loop_time:.2f}s ratio={loop_time / elapsed:,.0f}x (same output)",
-                   f" minimal={minimal!s:<5} alpha=None"), flush=True)
+            raise SystemExit(f"MISMATCH on case (a): engine {len(got)} modes, loop {len(expected)}")
+        print(
+            line(
+                "(a) dense",
+                tags,
+                groups,
+                3,
+                elapsed,
+                peak,
+                len(modes),
+                f"loop={loop_time:.2f}s ratio={loop_time / elapsed:,.0f}x (same output)",
+                f" minimal={minimal!s:<5} alpha=None",
+            ),
+            flush=True,
+        )
 
 
 def generate(case, n_classes, per_class, seed):
@@ -347,32 +383,54 @@ def run_large(case, max_tags, n_classes, per_class, args, label):
     phases = Phases()
     modes, elapsed, peak, split = best_of(
         lambda: find_failure_modes(tags, correct, groups, max_tags=max_tags, **PARAMS),
-        args.repeat, phases)
+        args.repeat,
+        phases,
+    )
     phases.reset()
-    out = dict(time=elapsed, peak=peak, modes=len(modes), maxrss=max_rss_mb(),
-               per_image=tags.nnz / tags.shape[0], gen_time=gen_time)
-    texts = [f"generated in {gen_time:.0f}s, {out['per_image']:.1f} tags/image",
-             f"of which: {split}"]
+    out = dict(
+        time=elapsed,
+        peak=peak,
+        modes=len(modes),
+        maxrss=max_rss_mb(),
+        per_image=tags.nnz / tags.shape[0],
+        gen_time=gen_time,
+    )
+    texts = [
+        f"generated in {gen_time:.0f}s, {out['per_image']:.1f} tags/image",
+        f"of which: {split}",
+    ]
     if args.alpha_none:
-        none_modes, none_time, _, _ = best_of(lambda: find_failure_modes(
-            tags, correct, groups, max_tags=max_tags, alpha=None, **PARAMS), args.repeat)
+        none_modes, none_time, _, _ = best_of(
+            lambda: find_failure_modes(
+                tags, correct, groups, max_tags=max_tags, alpha=None, **PARAMS
+            ),
+            args.repeat,
+        )
         texts.append(f"alpha=None: {none_time:.3f}s, {len(none_modes)} modes")
     if args.previous and case in "bc" and label != "(g) 10M":
         previous = previous_engine()
         if previous is not None:
-            old, old_time, old_peak, _ = best_of(lambda: previous(
-                tags, correct, groups, max_tags=max_tags, **PARAMS), 1)
+            old, old_time, old_peak, _ = best_of(
+                lambda: previous(tags, correct, groups, max_tags=max_tags, **PARAMS), 1
+            )
             same = key(old) == key(modes)
             if not same:
                 raise SystemExit(f"MISMATCH with the previous engine on {label}")
-            texts.append(f"previous engine ({PREVIOUS})={old_time:.2f}s "
-                         f"peak={old_peak / 2**20:.0f}MiB ratio={old_time / elapsed:.1f}x "
-                         f"(same output)")
+            texts.append(
+                f"previous engine ({PREVIOUS})={old_time:.2f}s "
+                f"peak={old_peak / 2**20:.0f}MiB ratio={old_time / elapsed:.1f}x "
+                f"(same output)"
+            )
     if case == "b" and args.loop_estimate and label.startswith("(b)"):
         first = groups == groups[0]
-        evaluated, spent = loop_search(tags[first], correct[first], groups[first],
-                                       max_tags=3, time_budget=10 * min(1.0, args.scale * 4),
-                                       **PARAMS)
+        evaluated, spent = loop_search(
+            tags[first],
+            correct[first],
+            groups[first],
+            max_tags=3,
+            time_budget=10 * min(1.0, args.scale * 4),
+            **PARAMS,
+        )
         per_combo = spent / evaluated
         total = 0
         sample = np.unique(groups)[: min(n_classes, 20)]
@@ -381,18 +439,34 @@ def run_large(case, max_tags, n_classes, per_class, args, label):
             total += sum(comb(n_freq, k) for k in range(1, max_tags + 1))
         total *= n_classes / len(sample)
         estimate = total * per_combo
-        texts.append(f"loop~{estimate:,.0f}s (estimated: {per_combo * 1e6:.1f}us/combination "
-                     f"x {total:,.0f}) ratio~{estimate / elapsed:,.0f}x")
-    print(line(label, tags, groups, max_tags, elapsed, peak, len(modes), "; ".join(texts)),
-          flush=True)
+        texts.append(
+            f"loop~{estimate:,.0f}s (estimated: {per_combo * 1e6:.1f}us/combination "
+            f"x {total:,.0f}) ratio~{estimate / elapsed:,.0f}x"
+        )
+    print(
+        line(label, tags, groups, max_tags, elapsed, peak, len(modes), "; ".join(texts)), flush=True
+    )
     print("RESULT " + json.dumps(out), flush=True)
 
 
 def child(case, max_tags, n_classes, per_class, args, label):
     """Runs one large case in a fresh process; returns its RESULT."""
-    cmd = [sys.executable, __file__, "--child", case, str(max_tags), str(n_classes),
-           str(per_class), label, "--seed", str(args.seed), "--repeat", str(args.repeat),
-           "--scale", str(args.scale)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        case,
+        str(max_tags),
+        str(n_classes),
+        str(per_class),
+        label,
+        "--seed",
+        str(args.seed),
+        "--repeat",
+        str(args.repeat),
+        "--scale",
+        str(args.scale),
+    ]
     cmd += [] if args.previous else ["--no-previous"]
     cmd += ["--alpha-none"] if args.alpha_none else []
     cmd += [] if args.loop_estimate else ["--no-loop-estimate"]
@@ -400,7 +474,7 @@ def child(case, max_tags, n_classes, per_class, args, label):
     result = None
     for text in proc.stdout.splitlines():
         if text.startswith("RESULT "):
-            result = json.loads(text[len("RESULT "):])
+            result = json.loads(text[len("RESULT ") :])
         else:
             print(text, flush=True)
     if proc.returncode:
@@ -411,16 +485,22 @@ def child(case, max_tags, n_classes, per_class, args, label):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="shrink the cases (e.g. 0.05 for a smoke run)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="shrink the cases (e.g. 0.05 for a smoke run)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeat", type=int, default=2, help="best of this many runs")
     parser.add_argument("--cases", nargs="+", default=["a", "b", "c", "g"])
-    parser.add_argument("--no-previous", dest="previous", action="store_false",
-                        help="skip the previous engine's baseline")
+    parser.add_argument(
+        "--no-previous",
+        dest="previous",
+        action="store_false",
+        help="skip the previous engine's baseline",
+    )
     parser.add_argument("--no-loop-estimate", dest="loop_estimate", action="store_false")
-    parser.add_argument("--alpha-none", action="store_true",
-                        help="also time alpha=None (no significance filtering)")
+    parser.add_argument(
+        "--alpha-none", action="store_true", help="also time alpha=None (no significance filtering)"
+    )
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -439,9 +519,12 @@ def main(argv=None):
     if "g" in args.cases:
         small = child("b", 3, classes, 1281, args, "(g) 1.28M")
         large = child("b", 3, classes * 10, 1000, args, "(g) 10M")
-        print(f"(g) growth: {large['time'] / small['time']:.1f}x the time for "
-              f"{10 * 1000 / 1281:.1f}x the samples and 10x the classes; "
-              f"max RSS {large['maxrss'] / 1024:.1f} GiB", flush=True)
+        print(
+            f"(g) growth: {large['time'] / small['time']:.1f}x the time for "
+            f"{10 * 1000 / 1281:.1f}x the samples and 10x the classes; "
+            f"max RSS {large['maxrss'] / 1024:.1f} GiB",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -45,16 +45,26 @@ def long_tail(rng, n, exponent=1.1):
     return p / p.sum()
 
 
-def imagenet_shaped(rng, n_classes, *, per_class=1281, vocab=4585, tags_per_class=300,
-                    draws_per_image=16, accuracy=0.8, planted_share=0.3, planted_size=60,
-                    planted_accuracy=0.2):
+def imagenet_shaped(
+    rng,
+    n_classes,
+    *,
+    per_class=1281,
+    vocab=4585,
+    tags_per_class=300,
+    draws_per_image=16,
+    accuracy=0.8,
+    planted_share=0.3,
+    planted_size=60,
+    planted_accuracy=0.2,
+):
     """Returns ``(tags, correct, groups, planted)``; ``planted`` maps a class
     to its planted pair of tag columns."""
     rows, cols = [], []
     groups = np.repeat(np.arange(n_classes), per_class)
     correct = rng.random(n_classes * per_class) < accuracy
     planted = {}
-    planted_classes = rng.choice(n_classes, int(round(planted_share * n_classes)), replace=False)
+    planted_classes = rng.choice(n_classes, round(planted_share * n_classes), replace=False)
     for g in range(n_classes):
         class_tags = rng.choice(vocab, tags_per_class, replace=False)
         p = long_tail(rng, tags_per_class)
@@ -69,27 +79,33 @@ def imagenet_shaped(rng, n_classes, *, per_class=1281, vocab=4585, tags_per_clas
             cols.append(np.tile([a, b], planted_size))
             planted[g] = (int(a), int(b))
     rows, cols = np.concatenate(rows), np.concatenate(cols)
-    tags = sp.csr_matrix((np.ones(len(rows), bool), (rows, cols)),
-                         shape=(n_classes * per_class, vocab))
+    tags = sp.csr_matrix(
+        (np.ones(len(rows), bool), (rows, cols)), shape=(n_classes * per_class, vocab)
+    )
     tags.sum_duplicates()
     tags_csc = tags.tocsc()
     for g, (a, b) in planted.items():  # the pair's presence is what fails
-        both = np.flatnonzero(tags_csc[:, a].toarray().ravel() & tags_csc[:, b].toarray().ravel()
-                              & (groups == g))
+        both = np.flatnonzero(
+            tags_csc[:, a].toarray().ravel() & tags_csc[:, b].toarray().ravel() & (groups == g)
+        )
         correct[both] = rng.random(len(both)) < planted_accuracy
     return tags, correct, groups, planted
 
 
 def score(modes, planted, tags, groups, min_size):
     """``(precision, recall, n_planted_testable)`` of the reported modes."""
+
     def is_planted(m):
         pair = planted.get(m.group)
         return pair is not None and set(m.tag_indices) <= set(pair)
 
     hits = [m for m in modes if is_planted(m)]
     found = {m.group for m in hits}
-    testable = [g for g, (a, b) in planted.items()
-                if tags[groups == g][:, [a, b]].toarray().all(axis=1).sum() >= min_size]
+    testable = [
+        g
+        for g, (a, b) in planted.items()
+        if tags[groups == g][:, [a, b]].toarray().all(axis=1).sum() >= min_size
+    ]
     precision = len(hits) / len(modes) if modes else float("nan")
     recall = sum(g in found for g in testable) / len(testable) if testable else float("nan")
     return precision, recall, len(testable)
@@ -115,32 +131,42 @@ def main(argv=None):
 
     start = time.perf_counter()
     tags, correct, groups, planted = imagenet_shaped(rng, args.classes)
-    print(f"planted data: {tags.shape[0]:,} images x {tags.shape[1]:,} tags, "
-          f"{tags.nnz / tags.shape[0]:.1f} tags/image, {args.classes} classes, "
-          f"{len(planted)} planted pairs (generated in {time.perf_counter() - start:.1f}s)",
-          flush=True)
+    print(
+        f"planted data: {tags.shape[0]:,} images x {tags.shape[1]:,} tags, "
+        f"{tags.nnz / tags.shape[0]:.1f} tags/image, {args.classes} classes, "
+        f"{len(planted)} planted pairs (generated in {time.perf_counter() - start:.1f}s)",
+        flush=True,
+    )
     times = {}
     for alpha in (None, DEFAULT_PARAMS.alpha):
         params = DEFAULT_PARAMS.replace(alpha=alpha)
         outcome, times[alpha] = timed(
-            lambda: run_search(tags, correct, groups, params=params), args.repeat)
-        precision, recall, n_testable = score(outcome.failure_modes, planted, tags, groups,
-                                              min_size)
+            lambda: run_search(tags, correct, groups, params=params), args.repeat
+        )
+        precision, recall, n_testable = score(
+            outcome.failure_modes, planted, tags, groups, min_size
+        )
         sig = outcome.significance
-        print(f"  alpha={alpha!s:<5} modes={len(outcome.failure_modes):>5} "
-              f"precision={precision:.3f} recall={recall:.3f} (of {n_testable} planted pairs "
-              f"with >= {min_size} samples) time={times[alpha]:.2f}s "
-              f"family<={sig.family_size:,.0f} corrected level={sig.corrected_level}",
-              flush=True)
-    print(f"  time with alpha={DEFAULT_PARAMS.alpha} / time with alpha=None: "
-          f"{times[DEFAULT_PARAMS.alpha] / times[None]:.2f}x (target <= 1.5x)")
+        print(
+            f"  alpha={alpha!s:<5} modes={len(outcome.failure_modes):>5} "
+            f"precision={precision:.3f} recall={recall:.3f} (of {n_testable} planted pairs "
+            f"with >= {min_size} samples) time={times[alpha]:.2f}s "
+            f"family<={sig.family_size:,.0f} corrected level={sig.corrected_level}",
+            flush=True,
+        )
+    print(
+        f"  time with alpha={DEFAULT_PARAMS.alpha} / time with alpha=None: "
+        f"{times[DEFAULT_PARAMS.alpha] / times[None]:.2f}x (target <= 1.5x)"
+    )
 
     tags, correct, groups, _ = imagenet_shaped(rng, args.classes, planted_share=0.0)
     print(f"null data: {args.classes} classes, correctness independent of the tags", flush=True)
     for alpha in (None, DEFAULT_PARAMS.alpha):
         outcome = run_search(tags, correct, groups, params=DEFAULT_PARAMS.replace(alpha=alpha))
-        print(f"  alpha={alpha!s:<5} modes reported={len(outcome.failure_modes)} "
-              "(all by chance)", flush=True)
+        print(
+            f"  alpha={alpha!s:<5} modes reported={len(outcome.failure_modes)} (all by chance)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,14 @@ def write_jpegs(folder: Path, n: int, seed=0):
     yy, xx = np.mgrid[0:240, 0:320]
     paths = []
     for i in range(n):
-        base = np.stack([np.sin(xx / rng.uniform(5, 40) + rng.uniform(0, 6)),
-                         np.cos(yy / rng.uniform(5, 40)), np.sin((xx + yy) / 30.0)], axis=2)
+        base = np.stack(
+            [
+                np.sin(xx / rng.uniform(5, 40) + rng.uniform(0, 6)),
+                np.cos(yy / rng.uniform(5, 40)),
+                np.sin((xx + yy) / 30.0),
+            ],
+            axis=2,
+        )
         img = ((base * 0.5 + 0.5) * 200 + rng.integers(0, 55, (240, 320, 3))).astype(np.uint8)
         path = folder / f"{i:05d}.jpg"
         Image.fromarray(img).save(path, quality=90)
@@ -68,8 +74,15 @@ class GpuSampler:
             while not self._stop.is_set():
                 try:
                     out = subprocess.run(
-                        ["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
-                        capture_output=True, text=True, timeout=5).stdout
+                        [
+                            "nvidia-smi",
+                            "--query-gpu=utilization.gpu",
+                            "--format=csv,noheader,nounits",
+                        ],
+                        capture_output=True,
+                        text=True,
+                        timeout=5,
+                    ).stdout
                     self.samples.append(float(out.split()[0]))
                 except Exception:
                     pass
@@ -97,7 +110,7 @@ def bare_throughput(tagger, paths, batch_size, repeats=1):
     start = time.perf_counter()
     for _ in range(repeats):
         for i in range(0, len(pixels), batch_size):
-            encoder.encode_images(pixels[i:i + batch_size])
+            encoder.encode_images(pixels[i : i + batch_size])
     if encoder.device.startswith("cuda"):
         torch.cuda.synchronize()
     return repeats * len(pixels) / (time.perf_counter() - start)
@@ -107,7 +120,9 @@ def score_correlation(model, vocab, paths, device):
     """Pearson correlation of image-tag similarities, bf16 vs fp32, same weights."""
     torch.manual_seed(0)
     encoder = load_encoder(f"open_clip:{model}", pretrained=None, device=device)
-    pixels = torch.stack([encoder.image_transform(load_image(p, encoder.image_size)) for p in paths])
+    pixels = torch.stack(
+        [encoder.image_transform(load_image(p, encoder.image_size)) for p in paths]
+    )
     sims = {}
     for precision in ("fp32", "bf16"):
         encoder.precision = precision
@@ -124,7 +139,8 @@ def per_image_loop(dataset, tagger, field):
         pixels = tagger.image_transform(load_image(sample.filepath))[None]
         tags, _ = tagger.tag_batch(pixels)
         sample[field] = fo.Classifications(
-            classifications=[fo.Classification(label=t, confidence=c) for t, c in tags[0]])
+            classifications=[fo.Classification(label=t, confidence=c) for t, c in tags[0]]
+        )
         sample.save()
         n += 1
     return n / (time.perf_counter() - start)
@@ -137,9 +153,13 @@ def main(argv=None):
     parser.add_argument("--model", default="ViT-B-32")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--num-workers", type=int, default=None)
-    parser.add_argument("--precisions", nargs="+", default=None,
-                        help="default: fp16 on GPU; fp32, bf16 and auto on CPU (auto reports "
-                             "what it chose and the bf16-vs-fp32 agreement behind it)")
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        default=None,
+        help="default: fp16 on GPU; fp32, bf16 and auto on CPU (auto reports "
+        "what it chose and the bf16-vs-fp32 agreement behind it)",
+    )
     args = parser.parse_args(argv)
     fo.config.show_progress_bars = False
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -147,12 +167,18 @@ def main(argv=None):
     precisions = args.precisions or (["fp16"] if device == "cuda" else ["fp32", "bf16", "auto"])
     from fiftyone_prime.models.base import cpu_has_native_bf16
 
-    print(f"CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16: "
-          f"{cpu_has_native_bf16()}", flush=True)
+    print(
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, native bf16: "
+        f"{cpu_has_native_bf16()}",
+        flush=True,
+    )
     vocab = default_vocabulary()
-    print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"model=open_clip:{args.model} (random weights) vocabulary={len(vocab)} "
-          f"batch={batch_size}", flush=True)
+    print(
+        f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
+        f"model=open_clip:{args.model} (random weights) vocabulary={len(vocab)} "
+        f"batch={batch_size}",
+        flush=True,
+    )
 
     folder = Path(tempfile.mkdtemp(prefix="prime-tagger-bench-"))
     dataset = fo.Dataset(f"prime-tagger-bench-{uuid.uuid4().hex[:8]}")
@@ -162,46 +188,73 @@ def main(argv=None):
         torch.manual_seed(0)
         results = {}
         for precision in precisions:
-            tagger = load_tagger(f"open_clip:{args.model}", vocabulary=vocab, pretrained=None,
-                                 device=device, precision=precision, top_k=5)
+            tagger = load_tagger(
+                f"open_clip:{args.model}",
+                vocabulary=vocab,
+                pretrained=None,
+                device=device,
+                precision=precision,
+                top_k=5,
+            )
             bare = bare_throughput(tagger, paths, batch_size)
             field = f"tags_{precision}"
             with GpuSampler() if device == "cuda" else _null() as gpu:
-                summary = fp.compute_tags(dataset, model=tagger, tags_field=field,
-                                          batch_size=batch_size, num_workers=args.num_workers)
+                summary = fp.compute_tags(
+                    dataset,
+                    model=tagger,
+                    tags_field=field,
+                    batch_size=batch_size,
+                    num_workers=args.num_workers,
+                )
             ours = summary.images_per_second
             results[precision] = (bare, ours, field)
-            line = (f"{precision:>5}  bare model {bare:7.1f} img/s   compute_tags {ours:7.1f} img/s "
-                    f"= {ours / bare:5.1%} of bare")
+            line = (
+                f"{precision:>5}  bare model {bare:7.1f} img/s   compute_tags {ours:7.1f} img/s "
+                f"= {ours / bare:5.1%} of bare"
+            )
             if device == "cuda":
                 line += f"   GPU utilization {gpu.mean:.0f}%"
             if precision == "auto":
                 line += f"   auto chose {summary.precision}"
                 if summary.precision_check:
                     c = summary.precision_check
-                    line += (f" (bf16 vs fp32 on {c['images']} images: top tag agreement "
-                             f"{c['top1_agreement']:.1%}, largest similarity change "
-                             f"{c['max_similarity_diff']:.4f})")
+                    line += (
+                        f" (bf16 vs fp32 on {c['images']} images: top tag agreement "
+                        f"{c['top1_agreement']:.1%}, largest similarity change "
+                        f"{c['max_similarity_diff']:.4f})"
+                    )
             print(line, flush=True)
 
-        tagger = load_tagger(f"open_clip:{args.model}", vocabulary=vocab, pretrained=None,
-                             device=device, precision=precisions[0], top_k=5)
+        tagger = load_tagger(
+            f"open_clip:{args.model}",
+            vocabulary=vocab,
+            pretrained=None,
+            device=device,
+            precision=precisions[0],
+            top_k=5,
+        )
         loop_view = dataset.limit(args.loop_images)
         loop = per_image_loop(loop_view, tagger, "tags_loop")
         ours = results[precisions[0]][1]
-        print(f"{precisions[0]:>5}  per-image loop {loop:7.1f} img/s   compute_tags {ours:7.1f} img/s "
-              f"= {ours / loop:4.1f}x the loop", flush=True)
+        print(
+            f"{precisions[0]:>5}  per-image loop {loop:7.1f} img/s   compute_tags {ours:7.1f} img/s "
+            f"= {ours / loop:4.1f}x the loop",
+            flush=True,
+        )
         if "bf16" in results and "fp32" in results:
             a = dataset.values("tags_fp32.classifications.label")
             b = dataset.values("tags_bf16.classifications.label")
             same = np.mean([set(x) == set(y) for x, y in zip(a, b)])
             jacc = np.mean([len(set(x) & set(y)) / len(set(x) | set(y)) for x, y in zip(a, b)])
             corr = score_correlation(args.model, vocab, paths[:32], device)
-            print(f" bf16  top-5 tag sets identical to fp32 on {same:.1%} of images (mean Jaccard "
-                  f"{jacc:.3f}); image-tag similarities correlate with fp32 at r={corr:.4f}; "
-                  f"{results['bf16'][1] / results['fp32'][1]:.2f}x the fp32 pipeline. With random "
-                  "weights all tags score alike, so top-5 sets are fragile; the correlation is the "
-                  "numerical check", flush=True)
+            print(
+                f" bf16  top-5 tag sets identical to fp32 on {same:.1%} of images (mean Jaccard "
+                f"{jacc:.3f}); image-tag similarities correlate with fp32 at r={corr:.4f}; "
+                f"{results['bf16'][1] / results['fp32'][1]:.2f}x the fp32 pipeline. With random "
+                "weights all tags score alike, so top-5 sets are fragile; the correlation is the "
+                "numerical check",
+                flush=True,
+            )
     finally:
         dataset.delete()
         shutil.rmtree(folder, ignore_errors=True)

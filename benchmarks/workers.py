@@ -58,8 +58,14 @@ def write_jpegs(folder: Path, n: int, size: int, seed=0):
     yy, xx = np.mgrid[0:size, 0:size]
     paths = []
     for i in range(n):
-        base = np.stack([np.sin(xx / rng.uniform(5, 40) + rng.uniform(0, 6)),
-                         np.cos(yy / rng.uniform(5, 40)), np.sin((xx + yy) / 30.0)], axis=2)
+        base = np.stack(
+            [
+                np.sin(xx / rng.uniform(5, 40) + rng.uniform(0, 6)),
+                np.cos(yy / rng.uniform(5, 40)),
+                np.sin((xx + yy) / 30.0),
+            ],
+            axis=2,
+        )
         img = ((base * 0.5 + 0.5) * 200 + rng.integers(0, 55, (size, size, 3))).astype(np.uint8)
         path = folder / f"{i:05d}.jpg"
         Image.fromarray(img).save(path, quality=90)
@@ -69,8 +75,14 @@ def write_jpegs(folder: Path, n: int, size: int, seed=0):
 
 def run_job(dataset, shards, job_key, batch_size, num_workers, timeout=3600):
     start = time.perf_counter()
-    fp.queue_tagging(dataset, num_shards=shards, model="properties", tags_field=job_key,
-                     batch_size=batch_size, num_workers=num_workers)
+    fp.queue_tagging(
+        dataset,
+        num_shards=shards,
+        model="properties",
+        tags_field=job_key,
+        batch_size=batch_size,
+        num_workers=num_workers,
+    )
     while True:
         status = fp.tagging_status(dataset, job_key)
         if status.tagged:
@@ -92,15 +104,21 @@ def main():
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--num-workers", type=int, default=0,
-                        help="image-decoding processes per tagging process (default 0)")
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=0,
+        help="image-decoding processes per tagging process (default 0)",
+    )
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="prime-workers-bench-"))
-    print(f"CPU cores: {os.cpu_count()}; {args.images} JPEGs {args.size}x{args.size}, "
-          f"{args.shards} slices, batch {args.batch_size}, decoding processes "
-          f"{args.num_workers}, tagger 'properties'; load average before: "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(
+        f"CPU cores: {os.cpu_count()}; {args.images} JPEGs {args.size}x{args.size}, "
+        f"{args.shards} slices, batch {args.batch_size}, decoding processes "
+        f"{args.num_workers}, tagger 'properties'; load average before: "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
     paths = write_jpegs(tmp, args.images, args.size)
     dataset = fo.Dataset(f"prime-workers-bench-{os.getpid()}")
     dataset.persistent = True
@@ -108,8 +126,13 @@ def main():
     try:
         dataset.add_samples([fo.Sample(filepath=p) for p in paths])
 
-        summary = fp.compute_tags(dataset, model="properties", tags_field="single",
-                                  batch_size=args.batch_size, num_workers=args.num_workers)
+        summary = fp.compute_tags(
+            dataset,
+            model="properties",
+            tags_field="single",
+            batch_size=args.batch_size,
+            num_workers=args.num_workers,
+        )
         single = args.images / summary.seconds
         print(f"one process   {single:7.1f} images/s  ({summary.seconds:.1f} s)")
 
@@ -118,12 +141,15 @@ def main():
             new = [start_worker(tmp / f"worker{n}_{i}.log") for i in range(n)]
             procs.extend(new)
             wait_until_ready(new)
-            seconds, busy = run_job(dataset, args.shards, f"tags_{n}w", args.batch_size,
-                                    args.num_workers)
+            seconds, busy = run_job(
+                dataset, args.shards, f"tags_{n}w", args.batch_size, args.num_workers
+            )
             rates[n] = args.images / seconds
-            print(f"{n} worker{'s' if n > 1 else ' '}     {rates[n]:7.1f} images/s  "
-                  f"({seconds:.1f} s wall, {busy:.1f} s summed inside the slices: "
-                  f"{busy / seconds:.2f} slices at a time)")
+            print(
+                f"{n} worker{'s' if n > 1 else ' '}     {rates[n]:7.1f} images/s  "
+                f"({seconds:.1f} s wall, {busy:.1f} s summed inside the slices: "
+                f"{busy / seconds:.2f} slices at a time)"
+            )
             for proc in new:
                 stop_worker(proc)
         print(f"ratio 2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")

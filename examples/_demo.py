@@ -36,22 +36,30 @@ def make_demo_dataset(name=None, per_class=300, seed=0, persistent=True):
                 p_correct = 0.3
             else:
                 p_correct = 0.92
-            pred = label if rng.random() < p_correct else rng.choice(
-                [c for c in CLASSES if c != label])
+            pred = (
+                label
+                if rng.random() < p_correct
+                else rng.choice([c for c in CLASSES if c != label])
+            )
             pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
             path = os.path.join(image_dir, f"{label}-{i:04d}.png")
             Image.fromarray(pixels).save(path)
             detections = [
-                fo.Detection(label=o, bounding_box=list(rng.uniform(0, 0.5, 2)) + [0.3, 0.3],
-                             confidence=float(rng.uniform(0.5, 1.0)))
+                fo.Detection(
+                    label=o,
+                    bounding_box=[*rng.uniform(0, 0.5, 2), 0.3, 0.3],
+                    confidence=float(rng.uniform(0.5, 1.0)),
+                )
                 for o in present
             ]
-            samples.append(fo.Sample(
-                filepath=path,
-                ground_truth=fo.Classification(label=label),
-                predictions=fo.Classification(label=str(pred)),
-                objects=fo.Detections(detections=detections),
-            ))
+            samples.append(
+                fo.Sample(
+                    filepath=path,
+                    ground_truth=fo.Classification(label=label),
+                    predictions=fo.Classification(label=str(pred)),
+                    objects=fo.Detections(detections=detections),
+                )
+            )
     dataset = fo.Dataset(name)
     dataset.persistent = persistent
     dataset.add_samples(samples, progress=False)
@@ -69,15 +77,24 @@ def dataset_from_args(description):
     parser = argparse.ArgumentParser(description=description)
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--dataset", help="the name of your FiftyOne dataset")
-    group.add_argument("--demo", action="store_true",
-                       help="use a small generated dataset (examples/_demo.py)")
-    parser.add_argument("--label-field", default="ground_truth",
-                        help="the ground-truth Classification field (default: ground_truth)")
-    parser.add_argument("--pred-field", default="predictions",
-                        help="the predicted Classification field (default: predictions)")
-    parser.add_argument("--tags-field", default="objects",
-                        help="the field whose labels are the tags, e.g. a detector's "
-                             "Detections (default: objects)")
+    group.add_argument(
+        "--demo", action="store_true", help="use a small generated dataset (examples/_demo.py)"
+    )
+    parser.add_argument(
+        "--label-field",
+        default="ground_truth",
+        help="the ground-truth Classification field (default: ground_truth)",
+    )
+    parser.add_argument(
+        "--pred-field",
+        default="predictions",
+        help="the predicted Classification field (default: predictions)",
+    )
+    parser.add_argument(
+        "--tags-field",
+        default="objects",
+        help="the field whose labels are the tags, e.g. a detector's Detections (default: objects)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the demo dataset")
     args = parser.parse_args()
     if args.demo:

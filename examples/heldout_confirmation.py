@@ -24,16 +24,25 @@ try:
     print(f"Searching {len(find_on)} samples, confirming on {len(confirm_on)}")
 
     results = fp.find_failure_modes(
-        find_on, label_field=args.label_field, pred_field=args.pred_field,
-        tags_field=args.tags_field, run_key="heldout", overwrite=True, min_size=20,
+        find_on,
+        label_field=args.label_field,
+        pred_field=args.pred_field,
+        tags_field=args.tags_field,
+        run_key="heldout",
+        overwrite=True,
+        min_size=20,
     )
     validation = fp.validate_failure_modes(results, confirm_on)
-    print(f"{validation['num_confirmed']} of {len(validation['modes'])} failure modes confirmed "
-          f"on held-out data ({validation['procedure']}, alpha={validation['alpha']})")
+    print(
+        f"{validation['num_confirmed']} of {len(validation['modes'])} failure modes confirmed "
+        f"on held-out data ({validation['procedure']}, alpha={validation['alpha']})"
+    )
     for mode, row in zip(results.failure_modes, validation["modes"]):
-        print(f"  {mode.group}: {' + '.join(mode.tags)}: drop {mode.drop * 100:.1f} points when "
-              f"found, {row['drop'] * 100:.1f} held out -> "
-              f"{'confirmed' if row['confirmed'] else 'not confirmed'}")
+        print(
+            f"  {mode.group}: {' + '.join(mode.tags)}: drop {mode.drop * 100:.1f} points when "
+            f"found, {row['drop'] * 100:.1f} held out -> "
+            f"{'confirmed' if row['confirmed'] else 'not confirmed'}"
+        )
     report = fp.export_report(dataset, "heldout", tempfile.mkdtemp(prefix="prime-report-"))
     print(f"Report with held-out columns: {report}")
 finally:

@@ -22,8 +22,12 @@ try:
     # 1. Failure modes from the detector's objects: minimal sets of detected
     #    object labels where the classifier's accuracy drops.
     results = fp.find_failure_modes(
-        dataset, label_field=args.label_field, pred_field=args.pred_field,
-        tags_field=args.tags_field, run_key="walkthrough", overwrite=True,
+        dataset,
+        label_field=args.label_field,
+        pred_field=args.pred_field,
+        tags_field=args.tags_field,
+        run_key="walkthrough",
+        overwrite=True,
     )
     print(results.summary())
 
@@ -31,20 +35,26 @@ try:
     if len(results):
         worst = results.failure_modes[0]
         view = dataset.load_saved_view(worst.view_name)
-        print(f"\nWorst mode: {worst.group} with {worst.tags}: {len(view)} samples, "
-              f"accuracy {worst.accuracy:.1%} vs {worst.group_accuracy:.1%} for the class")
+        print(
+            f"\nWorst mode: {worst.group} with {worst.tags}: {len(view)} samples, "
+            f"accuracy {worst.accuracy:.1%} vs {worst.group_accuracy:.1%} for the class"
+        )
 
     # 3. A self-contained HTML report (thumbnails, table, chart).
     report = fp.export_report(dataset, "walkthrough", tempfile.mkdtemp(prefix="prime-report-"))
     print(f"Report: {report}")
 
     # 4. No CLIP weights? The image-property tagger needs none (numpy + Pillow).
-    summary = fp.compute_tags(dataset, model="properties", tags_field="prime_properties",
-                              skip_existing=True)
+    summary = fp.compute_tags(
+        dataset, model="properties", tags_field="prime_properties", skip_existing=True
+    )
     print(f"Tagged {summary.num_tagged} images with image properties")
     both = fp.find_failure_modes(
-        dataset, label_field=args.label_field, pred_field=args.pred_field,
-        tags_field=[args.tags_field, "prime_properties"], run_key="walkthrough_props",
+        dataset,
+        label_field=args.label_field,
+        pred_field=args.pred_field,
+        tags_field=[args.tags_field, "prime_properties"],
+        run_key="walkthrough_props",
         overwrite=True,
     )
     print(f"With objects and image properties together: {len(both)} failure modes")

@@ -21,16 +21,22 @@ dataset, args, cleanup = dataset_from_args(__doc__.splitlines()[0])
 copy = None
 try:
     results = fp.find_failure_modes(
-        dataset, label_field=args.label_field, pred_field=args.pred_field,
-        tags_field=args.tags_field, run_key="shared", overwrite=True,
+        dataset,
+        label_field=args.label_field,
+        pred_field=args.pred_field,
+        tags_field=args.tags_field,
+        run_key="shared",
+        overwrite=True,
     )
     # 1. What a teammate on the same database sees: the saved views.
     teammate = fo.load_dataset(dataset.name)  # as another process would
     views = [m.view_name for m in fp.load_failure_modes(teammate, "shared").failure_modes]
     print(f"{len(views)} saved views, listed with the dataset's other views:")
     for name in views:
-        print(f"  {name!r}: {len(teammate.load_saved_view(name))} samples "
-              f"({teammate.get_saved_view_info(name)['description'][:60]}...)")
+        print(
+            f"  {name!r}: {len(teammate.load_saved_view(name))} samples "
+            f"({teammate.get_saved_view_info(name)['description'][:60]}...)"
+        )
 
     # 2. A teammate's own copy: the modes re-measured and saved there.
     copy = dataset.clone(f"{dataset.name}-teammate")

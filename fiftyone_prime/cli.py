@@ -48,42 +48,86 @@ def quiet_bundled_mongodb_notice() -> bool:
 
 
 def _add_model_args(p, default_model=DEFAULT_MODEL):
-    p.add_argument("--model", default=default_model,
-                   help="open_clip:<arch>, transformers:<id or dir>, zoo:<FiftyOne zoo model>, "
-                        f"or properties (default: {default_model})")
-    p.add_argument("--pretrained", default="default",
-                   help="open_clip weights: a pretrained tag or a local checkpoint path")
+    p.add_argument(
+        "--model",
+        default=default_model,
+        help="open_clip:<arch>, transformers:<id or dir>, zoo:<FiftyOne zoo model>, "
+        f"or properties (default: {default_model})",
+    )
+    p.add_argument(
+        "--pretrained",
+        default="default",
+        help="open_clip weights: a pretrained tag or a local checkpoint path",
+    )
     p.add_argument("--device", default=None, help="cuda, cpu... (default: CUDA if available)")
-    p.add_argument("--batch-size", type=int, default=None,
-                   help="images per batch (default: 64 on GPU, 32 on CPU)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="images per batch (default: 64 on GPU, 32 on CPU)",
+    )
 
 
 def _add_search_args(p):
     d = DEFAULT_PARAMS
-    p.add_argument("--label-field", default="ground_truth",
-                   help="the ground-truth Classification field (default: ground_truth)")
-    p.add_argument("--pred-field", default="predictions",
-                   help="the predicted Classification field (default: predictions)")
-    p.add_argument("--tags-field", nargs="+", default=["prime_tags"],
-                   help="the field(s) whose labels are the tags (default: prime_tags)")
+    p.add_argument(
+        "--label-field",
+        default="ground_truth",
+        help="the ground-truth Classification field (default: ground_truth)",
+    )
+    p.add_argument(
+        "--pred-field",
+        default="predictions",
+        help="the predicted Classification field (default: predictions)",
+    )
+    p.add_argument(
+        "--tags-field",
+        nargs="+",
+        default=["prime_tags"],
+        help="the field(s) whose labels are the tags (default: prime_tags)",
+    )
     p.add_argument("--run-key", default="prime", help="the key of the run (default: prime)")
-    p.add_argument("--min-size", type=int, default=d.min_size,
-                   help=f"the least samples in a failure mode (default: {d.min_size})")
-    p.add_argument("--min-drop", type=float, default=d.min_drop,
-                   help=f"the least accuracy drop vs the class (default: {d.min_drop})")
-    p.add_argument("--min-gain", type=float, default=d.min_gain,
-                   help=f"the least gain from removing any tags (default: {d.min_gain})")
-    p.add_argument("--max-tags", type=int, default=d.max_tags,
-                   help=f"the most tags in a failure mode (default: {d.max_tags})")
+    p.add_argument(
+        "--min-size",
+        type=int,
+        default=d.min_size,
+        help=f"the least samples in a failure mode (default: {d.min_size})",
+    )
+    p.add_argument(
+        "--min-drop",
+        type=float,
+        default=d.min_drop,
+        help=f"the least accuracy drop vs the class (default: {d.min_drop})",
+    )
+    p.add_argument(
+        "--min-gain",
+        type=float,
+        default=d.min_gain,
+        help=f"the least gain from removing any tags (default: {d.min_gain})",
+    )
+    p.add_argument(
+        "--max-tags",
+        type=int,
+        default=d.max_tags,
+        help=f"the most tags in a failure mode (default: {d.max_tags})",
+    )
     p.add_argument("--not-minimal", action="store_true", help="also report non-minimal sets")
-    p.add_argument("--alpha", type=_alpha, default=d.alpha,
-                   help=f"family-wise significance level; 'none' keeps every mode of the "
-                        f"definition (default: {d.alpha})")
+    p.add_argument(
+        "--alpha",
+        type=_alpha,
+        default=d.alpha,
+        help=f"family-wise significance level; 'none' keeps every mode of the "
+        f"definition (default: {d.alpha})",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run")
-    p.add_argument("--max-views", type=int, default=None,
-                   help="save views for at most this many failure modes, those with the "
-                        "largest drops; all modes stay in the results (default: the SDK's "
-                        "DEFAULT_MAX_VIEWS)")
+    p.add_argument(
+        "--max-views",
+        type=int,
+        default=None,
+        help="save views for at most this many failure modes, those with the "
+        "largest drops; all modes stay in the results (default: the SDK's "
+        "DEFAULT_MAX_VIEWS)",
+    )
 
 
 def _alpha(text: str):
@@ -93,14 +137,21 @@ def _alpha(text: str):
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1] or 'none'; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a number in (0, 1] or 'none'; got {text!r}"
+        ) from None
 
 
 def search_params(args) -> SearchParams:
     """The :class:`SearchParams` from the parsed arguments (validated here)."""
-    return SearchParams(min_size=args.min_size, min_drop=args.min_drop,
-                        min_gain=args.min_gain, max_tags=args.max_tags,
-                        minimal=not args.not_minimal, alpha=args.alpha)
+    return SearchParams(
+        min_size=args.min_size,
+        min_drop=args.min_drop,
+        min_gain=args.min_gain,
+        max_tags=args.max_tags,
+        minimal=not args.not_minimal,
+        alpha=args.alpha,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,27 +162,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     q = sub.add_parser("quickstart", help="run the whole method on Fashion-MNIST (offline)")
-    q.add_argument("--samples", type=_positive_int, default=None,
-                   help="use a subset (default: all 10,000)")
-    q.add_argument("--dataset", default="prime-quickstart",
-                   help="the dataset to (re)create; one the quickstart did not make is never "
-                        "replaced (default: prime-quickstart)")
-    q.add_argument("--clip-checkpoint", default=None,
-                   help="a local open_clip checkpoint for CLIP tags and metrics")
+    q.add_argument(
+        "--samples", type=_positive_int, default=None, help="use a subset (default: all 10,000)"
+    )
+    q.add_argument(
+        "--dataset",
+        default="prime-quickstart",
+        help="the dataset to (re)create; one the quickstart did not make is never "
+        "replaced (default: prime-quickstart)",
+    )
+    q.add_argument(
+        "--clip-checkpoint",
+        default=None,
+        help="a local open_clip checkpoint for CLIP tags and metrics",
+    )
     q.add_argument("--clip-model", default="ViT-B-32", help="its architecture")
-    q.add_argument("--report-dir", default="prime_report",
-                   help="where to write the HTML report (default: prime_report)")
+    q.add_argument(
+        "--report-dir",
+        default="prime_report",
+        help="where to write the HTML report (default: prime_report)",
+    )
 
     t = sub.add_parser("tag", help="tag a dataset's images with concepts")
     t.add_argument("dataset", help="the FiftyOne dataset")
     _add_model_args(t)
     t.add_argument("--vocabulary", default=None, help="a text file, one tag per line")
-    t.add_argument("--tags-field", default="prime_tags",
-                   help="the Classifications field to write (default: prime_tags)")
-    t.add_argument("--top-k", type=int, default=5,
-                   help="the most tags kept per image (default: 5)")
-    t.add_argument("--embeddings-field", default=None,
-                   help="also store each image's embedding in this field")
+    t.add_argument(
+        "--tags-field",
+        default="prime_tags",
+        help="the Classifications field to write (default: prime_tags)",
+    )
+    t.add_argument("--top-k", type=int, default=5, help="the most tags kept per image (default: 5)")
+    t.add_argument(
+        "--embeddings-field", default=None, help="also store each image's embedding in this field"
+    )
     t.add_argument("--skip-existing", action="store_true", help="continue an interrupted run")
     t.add_argument("--overwrite", action="store_true", help="re-tag samples that have tags")
 
@@ -143,25 +207,37 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("dataset", help="the FiftyOne dataset")
     m.add_argument("run_key", help="the failure-mode run to score")
     _add_model_args(m)
-    m.add_argument("--caption-template", default=DEFAULT_CAPTION_TEMPLATE,
-                   help=f"the caption of a failure mode, with {{cls}} and {{tags}} "
-                        f"(default: {DEFAULT_CAPTION_TEMPLATE!r})")
-    m.add_argument("--embeddings-field", default=None,
-                   help="reuse image embeddings stored in this field by the same model")
+    m.add_argument(
+        "--caption-template",
+        default=DEFAULT_CAPTION_TEMPLATE,
+        help=f"the caption of a failure mode, with {{cls}} and {{tags}} "
+        f"(default: {DEFAULT_CAPTION_TEMPLATE!r})",
+    )
+    m.add_argument(
+        "--embeddings-field",
+        default=None,
+        help="reuse image embeddings stored in this field by the same model",
+    )
 
     r = sub.add_parser("report", help="write a self-contained HTML report of a run")
     r.add_argument("dataset", help="the FiftyOne dataset")
     r.add_argument("run_key", help="the failure-mode run")
     r.add_argument("out_dir", help="the folder to write (must be empty without --overwrite)")
-    r.add_argument("--overwrite", action="store_true",
-                   help="write into a non-empty folder (only the report's files are replaced)")
+    r.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a non-empty folder (only the report's files are replaced)",
+    )
 
     a = sub.add_parser("run", help="tag, search, metrics (with a CLIP model) and report")
     a.add_argument("dataset", help="the FiftyOne dataset")
     _add_model_args(a)
     _add_search_args(a)
-    a.add_argument("--report-dir", default="prime_report",
-                   help="where to write the HTML report (default: prime_report)")
+    a.add_argument(
+        "--report-dir",
+        default="prime_report",
+        help="where to write the HTML report (default: prime_report)",
+    )
 
     ls = sub.add_parser("list", help="list a dataset's failure-mode runs")
     ls.add_argument("dataset", help="the FiftyOne dataset")
@@ -184,7 +260,9 @@ def _load(name):
 
     if not fo.dataset_exists(name):
         known = fo.list_datasets()
-        raise SystemExit(f"error: no dataset named '{name}'. Datasets: {', '.join(known) or 'none'}")
+        raise SystemExit(
+            f"error: no dataset named '{name}'. Datasets: {', '.join(known) or 'none'}"
+        )
     return fo.load_dataset(name)
 
 
@@ -194,9 +272,15 @@ def _search(dataset, args):
     # --max-views is passed only when given, so the default lives in the SDK.
     extra = {} if args.max_views is None else {"max_views": args.max_views}
     return find_failure_modes(
-        dataset, label_field=args.label_field, pred_field=args.pred_field,
-        tags_field=args.tags_field, run_key=args.run_key,
-        overwrite=args.overwrite, **extra, **search_params(args).to_dict())
+        dataset,
+        label_field=args.label_field,
+        pred_field=args.pred_field,
+        tags_field=args.tags_field,
+        run_key=args.run_key,
+        overwrite=args.overwrite,
+        **extra,
+        **search_params(args).to_dict(),
+    )
 
 
 def _report(dataset, run_key, out_dir, overwrite):
@@ -206,9 +290,7 @@ def _report(dataset, run_key, out_dir, overwrite):
     try:
         return export_report(dataset, run_key, out_dir, overwrite=overwrite)
     except OSError as e:
-        raise ValueError(
-            f"cannot write the report to '{out_dir}': {e.strerror or e}"
-        ) from None
+        raise ValueError(f"cannot write the report to '{out_dir}': {e.strerror or e}") from None
 
 
 def _check_metrics_model(model: str) -> None:
@@ -230,8 +312,10 @@ def main(argv=None) -> int:
             print()
             print(out["summary"])
             print(f"\nReport: {out['report']}")
-            print(f"Open the failure modes in the App:\n  fiftyone app launch {out['dataset']}"
-                  "\n  (then pick a saved view 'quickstart <class>: <tags>' in the view bar)")
+            print(
+                f"Open the failure modes in the App:\n  fiftyone app launch {out['dataset']}"
+                "\n  (then pick a saved view 'quickstart <class>: <tags>' in the view bar)"
+            )
             return 0
         if args.command == "list":
             from fiftyone_prime.integration.run_store import (
@@ -248,13 +332,23 @@ def main(argv=None) -> int:
         if args.command == "tag":
             from fiftyone_prime.integration.tagging import compute_tags
 
-            s = compute_tags(dataset, model=args.model, pretrained=args.pretrained,
-                                vocabulary=args.vocabulary, tags_field=args.tags_field,
-                                top_k=args.top_k, embeddings_field=args.embeddings_field,
-                                skip_existing=args.skip_existing, overwrite=args.overwrite,
-                                device=args.device, batch_size=args.batch_size)
-            print(f"Tagged {s.num_tagged} samples with {s.tagger} into '{s.tags_field}' "
-                  f"({s.num_failed} unreadable, {s.num_skipped_existing} already tagged)")
+            s = compute_tags(
+                dataset,
+                model=args.model,
+                pretrained=args.pretrained,
+                vocabulary=args.vocabulary,
+                tags_field=args.tags_field,
+                top_k=args.top_k,
+                embeddings_field=args.embeddings_field,
+                skip_existing=args.skip_existing,
+                overwrite=args.overwrite,
+                device=args.device,
+                batch_size=args.batch_size,
+            )
+            print(
+                f"Tagged {s.num_tagged} samples with {s.tagger} into '{s.tags_field}' "
+                f"({s.num_failed} unreadable, {s.num_skipped_existing} already tagged)"
+            )
         elif args.command == "search":
             print(_search(dataset, args).summary())
         elif args.command == "metrics":
@@ -262,9 +356,15 @@ def main(argv=None) -> int:
 
             _check_metrics_model(args.model)
             r = compute_failure_mode_metrics(
-                dataset, args.run_key, model=args.model, pretrained=args.pretrained,
-                caption_template=args.caption_template, embeddings_field=args.embeddings_field,
-                device=args.device, batch_size=args.batch_size)
+                dataset,
+                args.run_key,
+                model=args.model,
+                pretrained=args.pretrained,
+                caption_template=args.caption_template,
+                embeddings_field=args.embeddings_field,
+                device=args.device,
+                batch_size=args.batch_size,
+            )
             print(r.summary())
         elif args.command == "report":
             print(_report(dataset, args.run_key, args.out_dir, args.overwrite))
@@ -274,11 +374,19 @@ def main(argv=None) -> int:
             if len(args.tags_field) != 1:
                 raise ValueError("`run` tags into one field: pass one --tags-field")
             outcome = run_pipeline(
-                dataset, model=args.model, pretrained=args.pretrained,
-                tags_field=args.tags_field[0], label_field=args.label_field,
-                pred_field=args.pred_field, run_key=args.run_key, params=search_params(args),
-                max_views=args.max_views, overwrite=args.overwrite, device=args.device,
-                batch_size=args.batch_size)
+                dataset,
+                model=args.model,
+                pretrained=args.pretrained,
+                tags_field=args.tags_field[0],
+                label_field=args.label_field,
+                pred_field=args.pred_field,
+                run_key=args.run_key,
+                params=search_params(args),
+                max_views=args.max_views,
+                overwrite=args.overwrite,
+                device=args.device,
+                batch_size=args.batch_size,
+            )
             print(outcome.results.summary())
             print(_report(dataset, args.run_key, args.report_dir, True))
     except (ValueError, TypeError, RuntimeError) as e:
@@ -290,9 +398,13 @@ def main(argv=None) -> int:
 def fp_quickstart(args):
     from fiftyone_prime.quickstart import run_quickstart
 
-    return run_quickstart(max_samples=args.samples, dataset_name=args.dataset,
-                          report_dir=args.report_dir, clip_checkpoint=args.clip_checkpoint,
-                          clip_model=args.clip_model)
+    return run_quickstart(
+        max_samples=args.samples,
+        dataset_name=args.dataset,
+        report_dir=args.report_dir,
+        clip_checkpoint=args.clip_checkpoint,
+        clip_model=args.clip_model,
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,18 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS
 
 logger = logging.getLogger(__name__)
 
-CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-           "Sneaker", "Bag", "Ankle boot"]
+CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 DATASET_NAME = "prime-quickstart"
 _MARKER = "fiftyone-prime quickstart"
 _OPEN_CLIP_CACHE = ("laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "open_clip_pytorch_model.bin")
@@ -71,15 +81,20 @@ def cross_fitted_predictions(images, labels, *, epochs: int = 4, seed: int = 0):
     for k in (0, 1):
         train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         model = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * 7 * 7, 10),
+            nn.Conv2d(1, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 7 * 7, 10),
         )
         opt = torch.optim.Adam(model.parameters(), lr=2e-3)
         for _ in range(epochs):
             order = torch.from_numpy(np.random.default_rng(seed + k).permutation(train))
             for start in range(0, len(order), 128):
-                idx = order[start:start + 128]
+                idx = order[start : start + 128]
                 opt.zero_grad()
                 loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
                 loss.backward()
@@ -132,8 +147,10 @@ def build_dataset(name, images, labels, preds, conf, image_dir, folds=None):
     dataset.save()
     dataset.add_samples([fo.Sample(filepath=p) for p in paths], progress=False)
     dataset.set_values("ground_truth", [fo.Classification(label=CLASSES[c]) for c in labels])
-    dataset.set_values("predictions", [
-        fo.Classification(label=CLASSES[c], confidence=float(s)) for c, s in zip(preds, conf)])
+    dataset.set_values(
+        "predictions",
+        [fo.Classification(label=CLASSES[c], confidence=float(s)) for c, s in zip(preds, conf)],
+    )
     if folds is not None:
         dataset.set_values("fold", [int(f) for f in folds])
     return dataset
@@ -201,8 +218,10 @@ def run_quickstart(
     preds, conf = cross_fitted_predictions(images, labels)
     folds = fold_ids(len(images))
     step("classifier")
-    say(f"[2/7] Trained a small CNN with 2-fold cross-fitting: accuracy "
-        f"{(preds == labels).mean():.1%} on images it never saw ({timings['classifier']}s)")
+    say(
+        f"[2/7] Trained a small CNN with 2-fold cross-fitting: accuracy "
+        f"{(preds == labels).mean():.1%} on images it never saw ({timings['classifier']}s)"
+    )
     image_dir = image_dir or os.path.join(fo.config.default_dataset_dir, dataset_name)
     dataset = build_dataset(dataset_name, images, labels, preds, conf, image_dir, folds)
     step("dataset")
@@ -215,40 +234,69 @@ def run_quickstart(
 
     # Every image is tagged once; the search sees fold 0 only, and fold 1 is
     # the held-out data its failure modes are confirmed on.
-    tagging = compute_tags(dataset, model=model, pretrained=weights, tags_field=tags_field,
-                           embeddings_field=embeddings, progress=progress)
+    tagging = compute_tags(
+        dataset,
+        model=model,
+        pretrained=weights,
+        tags_field=tags_field,
+        embeddings_field=embeddings,
+        progress=progress,
+    )
     step("tagging")
-    say(f"[4/7] Tagged {tagging.num_tagged:,} images with {tagging.tagger}"
-        + ("" if weights else " (no CLIP weights given or cached: the weight-free "
-           "image-property tagger; pass --clip-checkpoint FILE for CLIP tags)")
-        + f" ({timings['tagging']}s)")
+    say(
+        f"[4/7] Tagged {tagging.num_tagged:,} images with {tagging.tagger}"
+        + (
+            ""
+            if weights
+            else " (no CLIP weights given or cached: the weight-free "
+            "image-property tagger; pass --clip-checkpoint FILE for CLIP tags)"
+        )
+        + f" ({timings['tagging']}s)"
+    )
     find_fold, confirm_fold = dataset.match(F("fold") == 0), dataset.match(F("fold") == 1)
 
     def on_step(name, value):
         if name == "search":
             step("search")
-            say(f"[5/7] Found {len(value)} failure modes on fold 1 of 2 "
-                f"({len(find_fold):,} images) and saved them as views ({timings['search']}s)")
+            say(
+                f"[5/7] Found {len(value)} failure modes on fold 1 of 2 "
+                f"({len(find_fold):,} images) and saved them as views ({timings['search']}s)"
+            )
 
     outcome = run_pipeline(
-        find_fold, model=model, pretrained=weights, tags_field=tags_field,
-        run_key="quickstart", params=DEFAULT_PARAMS.replace(min_size=min_size), overwrite=True,
-        report_dir=None, progress=progress, on_step=on_step,
+        find_fold,
+        model=model,
+        pretrained=weights,
+        tags_field=tags_field,
+        run_key="quickstart",
+        params=DEFAULT_PARAMS.replace(min_size=min_size),
+        overwrite=True,
+        report_dir=None,
+        progress=progress,
+        on_step=on_step,
     )
     results = outcome.results
     validation = validate_failure_modes(results, confirm_fold)
     step("confirm")
-    say(f"[6/7] Confirmed {validation['num_confirmed']} of {len(validation['modes'])} failure "
+    say(
+        f"[6/7] Confirmed {validation['num_confirmed']} of {len(validation['modes'])} failure "
         f"modes on fold 2 ({validation['holdout_samples']:,} held-out images, "
-        f"{validation['procedure']}) ({timings['confirm']}s)")
+        f"{validation['procedure']}) ({timings['confirm']}s)"
+    )
     report = export_report(dataset, "quickstart", report_dir, overwrite=True)
     step("report")
     say(f"[7/7] Wrote the report to {report} ({timings['report']}s)")
     results = load_failure_modes(dataset, "quickstart")
     return {
-        "dataset": dataset_name, "run_key": "quickstart", "tagger": tagging.tagger,
-        "accuracy": float((preds == labels).mean()), "num_samples": len(images),
-        "num_failure_modes": len(results), "num_confirmed": validation["num_confirmed"],
-        "report": report, "timings": timings,
-        "summary": results.summary(), "clip_metrics": bool(weights),
+        "dataset": dataset_name,
+        "run_key": "quickstart",
+        "tagger": tagging.tagger,
+        "accuracy": float((preds == labels).mean()),
+        "num_samples": len(images),
+        "num_failure_modes": len(results),
+        "num_confirmed": validation["num_confirmed"],
+        "report": report,
+        "timings": timings,
+        "summary": results.summary(),
+        "clip_metrics": bool(weights),
     }

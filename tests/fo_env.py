@@ -64,9 +64,19 @@ def ensure_database():
 
     port = _free_port()
     mongod = subprocess.Popen(
-        [_mongod_binary(), "--dbpath", str(root / "mongo"), "--port", str(port),
-         "--bind_ip", "127.0.0.1", "--logpath", str(root / "mongod.log")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            _mongod_binary(),
+            "--dbpath",
+            str(root / "mongo"),
+            "--port",
+            str(port),
+            "--bind_ip",
+            "127.0.0.1",
+            "--logpath",
+            str(root / "mongod.log"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 60
     while True:
@@ -75,8 +85,12 @@ def ensure_database():
             break
         except OSError:
             if mongod.poll() is not None or time.time() > deadline:
-                log = (root / "mongod.log").read_text()[-2000:] if (root / "mongod.log").exists() else ""
-                raise RuntimeError(f"mongod did not start:\n{log}")
+                log = (
+                    (root / "mongod.log").read_text()[-2000:]
+                    if (root / "mongod.log").exists()
+                    else ""
+                )
+                raise RuntimeError(f"mongod did not start:\n{log}") from None
             time.sleep(0.2)
     env["FIFTYONE_DATABASE_URI"] = f"mongodb://127.0.0.1:{port}"
     os.environ.update(env)
@@ -104,6 +118,10 @@ def stop_database():
 def run_python(code, timeout=300):
     """Runs Python code in a fresh process sharing the test database."""
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ}, cwd=str(REPO_ROOT),
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ},
+        cwd=str(REPO_ROOT),
     )

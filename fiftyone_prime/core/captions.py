@@ -16,8 +16,7 @@ def check_template(template: str) -> None:
         )
 
 
-def caption(group: Hashable, tags: Sequence[str],
-            template: str = DEFAULT_CAPTION_TEMPLATE) -> str:
+def caption(group: Hashable, tags: Sequence[str], template: str = DEFAULT_CAPTION_TEMPLATE) -> str:
     """``template`` with ``{cls}`` (underscores as spaces) and ``{tags}``
     (joined as "a, b and c") filled in."""
     tags = list(tags)
@@ -29,8 +28,13 @@ def caption(group: Hashable, tags: Sequence[str],
 CAPTION_SOURCES = ("template", "callable", "dict")
 
 
-def resolve_captions(modes: Sequence, captions=None, template: str = DEFAULT_CAPTION_TEMPLATE,
-                     *, key=lambda mode: mode.view_name) -> list[tuple[str, str]]:
+def resolve_captions(
+    modes: Sequence,
+    captions=None,
+    template: str = DEFAULT_CAPTION_TEMPLATE,
+    *,
+    key=lambda mode: mode.view_name,
+) -> list[tuple[str, str]]:
     """The caption of each failure mode and where it came from.
 
     Args:

@@ -163,10 +163,14 @@ def measure_tag_sets(
             )
         p_value = ci = None
         if size:
-            p_value = float(fisher_p_values(
-                np.array([size]), np.array([size - right]), np.array([group_size]),
-                np.array([group_size - group_correct]),
-            )[0])
+            p_value = float(
+                fisher_p_values(
+                    np.array([size]),
+                    np.array([size - right]),
+                    np.array([group_size]),
+                    np.array([group_size - group_correct]),
+                )[0]
+            )
             low, high = accuracy_intervals(np.array([right]), np.array([size]))
             ci = (float(low[0]), float(high[0]))
         out.append(Measurement(size, right, group_size, group_correct, p_value, ci, bool(holds)))

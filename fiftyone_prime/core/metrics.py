@@ -116,7 +116,9 @@ def caption_scores(
         picked = np.take_along_axis(np.broadcast_to(s, random_mask.shape), order, axis=1)
         r_mean = float(picked.mean(axis=1).mean())
         r_std = float(picked.std(axis=1).mean())
-        r_auroc = float(np.nanmean(_auroc_from_ranks(ranks, random_mask))) if k < len(s) else float("nan")
+        r_auroc = (
+            float(np.nanmean(_auroc_from_ranks(ranks, random_mask))) if k < len(s) else float("nan")
+        )
     else:
         r_mean = r_std = r_auroc = float("nan")
     return CaptionScores(

@@ -202,8 +202,12 @@ def find_failure_modes(
         ValueError: if shapes, values or thresholds are invalid
     """
     params = SearchParams(
-        min_size=min_size, min_drop=min_drop, min_gain=min_gain, max_tags=max_tags,
-        minimal=minimal, alpha=alpha,
+        min_size=min_size,
+        min_drop=min_drop,
+        min_gain=min_gain,
+        max_tags=max_tags,
+        minimal=minimal,
+        alpha=alpha,
     )
     return run_search(tags, correct, groups, tag_names=tag_names, params=params).failure_modes
 
@@ -252,7 +256,8 @@ def run_search(
     outcome = _test(candidates, np.asarray(group_errors, dtype=np.int64), family, params)
     logger.debug(
         "Found %d failure modes (%d left out as not significant)",
-        len(outcome.failure_modes), outcome.significance.num_not_significant,
+        len(outcome.failure_modes),
+        outcome.significance.num_not_significant,
     )
     return outcome
 
@@ -285,7 +290,9 @@ def _test(
         low, high = accuracy_intervals(correct, sizes)
         candidates = [
             dataclasses.replace(
-                m, p_value=float(p[i]), adjusted_p_value=float(adjusted[i]),
+                m,
+                p_value=float(p[i]),
+                adjusted_p_value=float(adjusted[i]),
                 accuracy_ci=(float(low[i]), float(high[i])),
             )
             for i, m in enumerate(candidates)
@@ -390,7 +397,8 @@ class _Groups:
             if hi > lo:
                 self.matrix[lo:hi].sum(axis=0, dtype=np.int64, out=sizes[g])
                 self.matrix[lo : lo + int(self.num_errors[g])].sum(
-                    axis=0, dtype=np.int64, out=errs[g])
+                    axis=0, dtype=np.int64, out=errs[g]
+                )
         self.entry_group, self.entry_tag = (a.astype(np.int64) for a in np.nonzero(sizes))
         self.entry_size = sizes[self.entry_group, self.entry_tag]
         self.entry_errors = errs[self.entry_group, self.entry_tag]
@@ -457,9 +465,7 @@ def _judge(
         return is_mode, np.zeros(len(sizes), dtype=bool), acc
     # The lowest accuracy any superset with >= min_size samples can reach.
     lowest = np.maximum(0.0, 1.0 - errs / params.min_size)
-    allowed = np.minimum(
-        group_acc - params.min_drop, np.minimum(acc, floor) - params.min_gain
-    )
+    allowed = np.minimum(group_acc - params.min_drop, np.minimum(acc, floor) - params.min_gain)
     alive = big_enough & (lowest <= allowed + TOLERANCE + _PRUNE_SLACK)
     if params.minimal:
         alive &= ~is_mode
@@ -614,7 +620,7 @@ class _Chunk:
                 lo = stop
         batch: list = []
         batch_nnz = 0
-        for piece in pieces + [None]:
+        for piece in [*pieces, None]:
             if piece is not None:
                 nnz = int(indptr[piece[2]] - indptr[piece[1]])
                 if not batch or batch_nnz + nnz <= _PACK_ELEMENTS:
@@ -623,8 +629,11 @@ class _Chunk:
                     continue
             if batch:
                 self._pack_rows(data, chunk, batch, column_of, words)
-            batch, batch_nnz = ([piece], int(indptr[piece[2]] - indptr[piece[1]])) \
-                if piece is not None else ([], 0)
+            batch, batch_nnz = (
+                ([piece], int(indptr[piece[2]] - indptr[piece[1]]))
+                if piece is not None
+                else ([], 0)
+            )
         return words.reshape(n_cols, width)
 
     def _pack_rows(self, data, chunk, pieces, column_of, words) -> None:
@@ -728,9 +737,7 @@ def _search_chunk(
     """
     bits = _Chunk(data, singles, chunk)
     col_acc = group_acc[bits.group]
-    level = _Level(
-        np.arange(bits.n_cols, dtype=np.int32)[:, None], bits.acc, bits.errors, None, 0
-    )
+    level = _Level(np.arange(bits.n_cols, dtype=np.int32)[:, None], bits.acc, bits.errors, None, 0)
     k = 2
     while len(level.sets) >= 2 and k <= params.max_tags:
         bitmap_words = max(level.n_prev, len(level.sets)) * bits.map_words
@@ -768,8 +775,11 @@ def _search_chunk(
             if is_mode.any():
                 found = cand[is_mode]
                 modes.add(
-                    bits.group[found[:, 0]], bits.tag[found], sizes[is_mode],
-                    errs[is_mode], cand_floor[is_mode] - acc[is_mode],
+                    bits.group[found[:, 0]],
+                    bits.tag[found],
+                    sizes[is_mode],
+                    errs[is_mode],
+                    cand_floor[is_mode] - acc[is_mode],
                 )
             if alive.any():
                 next_sets.append(cand[alive])
@@ -779,8 +789,11 @@ def _search_chunk(
         if not next_sets:
             break
         level = _Level(
-            np.concatenate(next_sets), np.concatenate(next_floor), np.concatenate(next_errs),
-            np.concatenate(next_sub, axis=1), len(level.sets),
+            np.concatenate(next_sets),
+            np.concatenate(next_floor),
+            np.concatenate(next_errs),
+            np.concatenate(next_sub, axis=1),
+            len(level.sets),
         )
         k += 1
 
@@ -808,8 +821,11 @@ def _last_level(cand, prefix_rows, subsets, level, bits, col_acc, params, k, mod
     if is_mode.any():
         found = cand[maybe[is_mode]]
         modes.add(
-            bits.group[found[:, 0]], bits.tag[found], sizes[is_mode],
-            errs[is_mode], cand_floor[is_mode] - acc[is_mode],
+            bits.group[found[:, 0]],
+            bits.tag[found],
+            sizes[is_mode],
+            errs[is_mode],
+            cand_floor[is_mode] - acc[is_mode],
         )
 
 
@@ -835,8 +851,7 @@ class _Level:
 
 def _check_memory(bits: _Chunk, first_cols: np.ndarray, counts: np.ndarray, k: int) -> None:
     """The memory guard, per group as in a one-group search."""
-    per_group = np.bincount(bits.local_group[first_cols], weights=counts,
-                            minlength=len(bits.chunk))
+    per_group = np.bincount(bits.local_group[first_cols], weights=counts, minlength=len(bits.chunk))
     worst = int(np.argmax(per_group))
     if _candidate_bytes(int(per_group[worst]), k) > MAX_CANDIDATE_BYTES:
         raise _TooManyCandidates(int(per_group[worst]), k, int(bits.chunk[worst]))
@@ -874,8 +889,11 @@ def _extend(level: _Level, bits: _Chunk) -> Iterator[tuple[np.ndarray, np.ndarra
     prefix = sub[width - 1]  # the set less its last tag
     local = (sets[:, -1] - bits.first_col[sets[:, -1]]).astype(np.int64)
     child = np.zeros(level.n_prev * words, dtype=np.uint64)
-    np.add.at(child, prefix * words + (local >> 6),
-              np.left_shift(np.uint64(1), (local & 63).astype(np.uint64)))
+    np.add.at(
+        child,
+        prefix * words + (local >> 6),
+        np.left_shift(np.uint64(1), (local & 63).astype(np.uint64)),
+    )
     child = child.reshape(level.n_prev, words)
     first_child = np.zeros(level.n_prev + 1, dtype=np.int64)
     np.cumsum(np.bincount(prefix, minlength=level.n_prev), out=first_child[1:])

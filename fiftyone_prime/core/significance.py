@@ -80,7 +80,9 @@ def fisher_p_values(
         ``P(X >= e_T)`` with ``X ~ Hypergeom(n_g, e_g, n_T)``, per set
     """
     return hypergeom.sf(
-        np.asarray(errors) - 1, np.asarray(group_sizes), np.asarray(group_errors),
+        np.asarray(errors) - 1,
+        np.asarray(group_sizes),
+        np.asarray(group_errors),
         np.asarray(sizes),
     ).astype(float)
 
@@ -169,9 +171,7 @@ class TestedFamily:
         table = self._log_factorials
         return table[a] - table[b] - table[a - b]
 
-    def add_group(
-        self, group_tags: TagMatrix, supports: np.ndarray, num_errors: int
-    ) -> None:
+    def add_group(self, group_tags: TagMatrix, supports: np.ndarray, num_errors: int) -> None:
         """Records a group.
 
         Args:
@@ -191,9 +191,7 @@ class TestedFamily:
             per_sample = np.count_nonzero(group_tags[:, frequent], axis=1)
         counts = np.bincount(per_sample).astype(float)
         t = np.arange(len(counts), dtype=float)
-        incidences = np.array(
-            [float(counts @ _choose(t, k)) for k in range(2, self.max_tags + 1)]
-        )
+        incidences = np.array([float(counts @ _choose(t, k)) for k in range(2, self.max_tags + 1)])
         if len(self._log_factorials) <= size:
             self._log_factorials = gammaln(np.arange(size + 1, dtype=float) + 1.0)
         ns = np.arange(self.min_size, size + 1)
@@ -204,9 +202,7 @@ class TestedFamily:
             self._log_comb(ns, e_g) - self._log_comb(n_g, e_g),
         )
         pivot = int(np.clip(num_errors, self.min_size, size)) - self.min_size
-        self._groups.append(
-            _GroupFamily(np.sort(supports[frequent]), incidences, log_psi, pivot)
-        )
+        self._groups.append(_GroupFamily(np.sort(supports[frequent]), incidences, log_psi, pivot))
         self._size = self._steps = None
 
     def count(self, deltas: np.ndarray) -> np.ndarray:

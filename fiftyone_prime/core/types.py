@@ -145,9 +145,7 @@ class SearchParams:
         unknown keys are an error."""
         unknown = sorted(set(d) - set(cls.names()))
         if unknown:
-            raise TypeError(
-                f"Unknown search parameters {unknown}; known: {list(cls.names())}"
-            )
+            raise TypeError(f"Unknown search parameters {unknown}; known: {list(cls.names())}")
         return cls(**d)
 
     def replace(self, **changes: Any) -> SearchParams:

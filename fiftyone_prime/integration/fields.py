@@ -175,7 +175,10 @@ def tag_display_name(key: tuple[str, str], multiple_sources: bool) -> str:
 
 
 def read_inputs(
-    samples, label_field: str, pred_field: str, tags_field: Union[str, Sequence[str]],
+    samples,
+    label_field: str,
+    pred_field: str,
+    tags_field: Union[str, Sequence[str]],
     extra_paths: Sequence[str] = (),
 ) -> SearchInputs:
     """Checks the fields a search needs, then reads them in one ``values()`` pass.
@@ -208,12 +211,16 @@ def read_inputs(
 
 def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> SearchInputs:
     """:func:`read_inputs` with the fields of a failure-mode run's config."""
-    return read_inputs(samples, config.label_field, config.pred_field, config.tags_fields,
-                       extra_paths)
+    return read_inputs(
+        samples, config.label_field, config.pred_field, config.tags_fields, extra_paths
+    )
 
 
 def _read(
-    samples, label_field: str, pred_field: str, sources: list[TagSource],
+    samples,
+    label_field: str,
+    pred_field: str,
+    sources: list[TagSource],
     extra_paths: Sequence[str],
 ) -> SearchInputs:
     paths = [f"{label_field}.label", f"{pred_field}.label"]
@@ -222,9 +229,7 @@ def _read(
     values = samples.values(paths)
     num_samples = len(values[0])
     if num_samples == 0:
-        raise ValueError(
-            "The view is empty; there is nothing to search. Check the view's filters"
-        )
+        raise ValueError("The view is empty; there is nothing to search. Check the view's filters")
     labels = np.asarray(values[0], dtype=object)
     preds = np.asarray(values[1], dtype=object)
 
@@ -239,7 +244,10 @@ def _read(
     if not used.all():
         logger.warning(
             "Leaving out %d samples without a '%s' label and %d without a '%s' prediction",
-            int(missing_label.sum()), label_field, int(missing_pred.sum()), pred_field,
+            int(missing_label.sum()),
+            label_field,
+            int(missing_pred.sum()),
+            pred_field,
         )
 
     used_idx = np.flatnonzero(used)
@@ -298,8 +306,6 @@ def _tag_matrix(per_source_values, sources, used_idx) -> tuple[sp.csr_matrix, li
         cols.append(col)
     row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    matrix = sp.csr_matrix(
-        (np.ones(len(row), dtype=bool), (row, col)), shape=(n_used, len(keys))
-    )
+    matrix = sp.csr_matrix((np.ones(len(row), dtype=bool), (row, col)), shape=(n_used, len(keys)))
     matrix.sum_duplicates()
     return matrix, keys

@@ -99,7 +99,16 @@ def apply_failure_modes(
         source_dataset=results.samples._root_dataset.name,
         source_run_key=results.key,
     )
-    return finish_run(samples, run_key, new_config, records, inputs, overwrite=overwrite, save_views=save_views, progress=progress)
+    return finish_run(
+        samples,
+        run_key,
+        new_config,
+        records,
+        inputs,
+        overwrite=overwrite,
+        save_views=save_views,
+        progress=progress,
+    )
 
 
 def validate_failure_modes(
@@ -172,12 +181,14 @@ def validate_failure_modes(
         "plot_path": None,
     }
     if plot_path:
-        validation["plot_path"] = _plot(found, held, [r["confirmed"] for r in rows], plot_path,
-                                        results.key)
+        validation["plot_path"] = _plot(
+            found, held, [r["confirmed"] for r in rows], plot_path, results.key
+        )
     results.validation = validation
     results.save()
-    logger.info("%d of %d failure modes confirmed on held-out data", validation["num_confirmed"],
-                len(rows))
+    logger.info(
+        "%d of %d failure modes confirmed on held-out data", validation["num_confirmed"], len(rows)
+    )
     return validation
 
 
@@ -195,12 +206,10 @@ def measure_modes(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list
     """
     column = inputs.column_of
     queries = [
-        TagSetQuery(m.group, tuple(column.get(k, ABSENT)
-                                   for k in zip(m.tag_fields, m.tag_labels)))
+        TagSetQuery(m.group, tuple(column.get(k, ABSENT) for k in zip(m.tag_fields, m.tag_labels)))
         for m in modes
     ]
-    return measure_tag_sets(inputs.tags_by_column, inputs.correct, inputs.labels, queries,
-                            params)
+    return measure_tag_sets(inputs.tags_by_column, inputs.correct, inputs.labels, queries, params)
 
 
 def remeasure(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
@@ -232,12 +241,19 @@ def remeasure(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
 def _row(mode, measured, adjusted, alpha) -> dict:
     adjusted = None if np.isnan(adjusted) else float(adjusted)
     return {
-        "group": mode.group, "tags": list(mode.tags), "view_name": mode.view_name,
-        "found_drop": mode.drop, "size": measured.size, "accuracy": measured.accuracy,
+        "group": mode.group,
+        "tags": list(mode.tags),
+        "view_name": mode.view_name,
+        "found_drop": mode.drop,
+        "size": measured.size,
+        "accuracy": measured.accuracy,
         "accuracy_ci": list(measured.accuracy_ci) if measured.accuracy_ci else None,
-        "group_size": measured.group_size, "group_accuracy": measured.group_accuracy,
-        "drop": measured.drop if measured.size else float("nan"), "holds": measured.holds,
-        "p_value": measured.p_value, "adjusted_p_value": adjusted,
+        "group_size": measured.group_size,
+        "group_accuracy": measured.group_accuracy,
+        "drop": measured.drop if measured.size else float("nan"),
+        "holds": measured.holds,
+        "p_value": measured.p_value,
+        "adjusted_p_value": adjusted,
         "confirmed": bool(measured.holds and adjusted is not None and adjusted <= alpha),
     }
 
@@ -248,8 +264,10 @@ def _correlations(found: np.ndarray, held: np.ndarray) -> tuple[float, float]:
         return float("nan"), float("nan")
     from scipy.stats import pearsonr, spearmanr
 
-    return (float(pearsonr(found[valid], held[valid])[0]),
-            float(spearmanr(found[valid], held[valid])[0]))
+    return (
+        float(pearsonr(found[valid], held[valid])[0]),
+        float(spearmanr(found[valid], held[valid])[0]),
+    )
 
 
 def _plot(found, held, confirmed, path, run_key) -> str:
@@ -260,10 +278,8 @@ def _plot(found, held, confirmed, path, run_key) -> str:
 
     fig, ax = plt.subplots(figsize=(5, 5), dpi=120)
     confirmed = np.asarray(confirmed, dtype=bool)
-    ax.scatter(found[confirmed], held[confirmed], c="#2e7d32",
-               label="confirmed on held-out data")
-    ax.scatter(found[~confirmed], held[~confirmed], c="#c62828", marker="x",
-               label="not confirmed")
+    ax.scatter(found[confirmed], held[confirmed], c="#2e7d32", label="confirmed on held-out data")
+    ax.scatter(found[~confirmed], held[~confirmed], c="#c62828", marker="x", label="not confirmed")
     lim = [min(0.0, np.nanmin(held) if np.isfinite(held).any() else 0.0), 1.0]
     ax.plot(lim, lim, color="gray", lw=0.8, ls="--")
     ax.set_xlabel("accuracy drop where found")

@@ -21,6 +21,7 @@ from .runs import FailureModeResults
 
 logger = logging.getLogger(__name__)
 
+
 def compute_failure_mode_metrics(
     samples,
     run_key: str,
@@ -97,8 +98,9 @@ def compute_failure_mode_metrics(
     involved = np.flatnonzero(np.isin(inputs.labels, np.asarray(classes, dtype=object)))
 
     encoder = load_encoder(model, pretrained=pretrained, device=device, precision=precision)
-    embeddings, ok = _image_embeddings(encoder, inputs, involved, embeddings_field,
-                                       batch_size, num_workers, progress)
+    embeddings, ok = _image_embeddings(
+        encoder, inputs, involved, embeddings_field, batch_size, num_workers, progress
+    )
     texts = [t for t, _ in resolved]
     text = encoder.encode_texts(texts).cpu().numpy()
 
@@ -112,9 +114,13 @@ def compute_failure_mode_metrics(
             mask &= tags_csc[usable, j].toarray().ravel() if j is not None else False
         members.append(np.flatnonzero(mask))
     scores = score_failure_modes(
-        embeddings[usable], inputs.labels[usable], text,
-        np.asarray([m.group for m in modes], dtype=object), members,
-        num_random=num_random, rng=np.random.default_rng(seed),
+        embeddings[usable],
+        inputs.labels[usable],
+        text,
+        np.asarray([m.group for m in modes], dtype=object),
+        members,
+        num_random=num_random,
+        rng=np.random.default_rng(seed),
     )
     scored = []
     for mode, score, (text_, source) in zip(modes, scores, resolved):
@@ -135,15 +141,16 @@ def compute_failure_mode_metrics(
         "num_random": num_random,
     }
     results.save()
-    fpv.update_descriptions(run_view._root_dataset, {
-        mode.view_name: fpv.view_description(mode, run_key)
-        for mode in scored if mode.view_name
-    })
+    fpv.update_descriptions(
+        run_view._root_dataset,
+        {mode.view_name: fpv.view_description(mode, run_key) for mode in scored if mode.view_name},
+    )
     return results
 
 
-def _image_embeddings(encoder, inputs, involved, embeddings_field, batch_size, num_workers,
-                      progress):
+def _image_embeddings(
+    encoder, inputs, involved, embeddings_field, batch_size, num_workers, progress
+):
     """Embeddings ``(n_used, D)`` for the involved rows, each image encoded at most once."""
     from fiftyone_prime.models.images import image_loader
 
@@ -161,8 +168,14 @@ def _image_embeddings(encoder, inputs, involved, embeddings_field, batch_size, n
     on_gpu = encoder.device.startswith("cuda")
     if todo:
         paths = [inputs.extra["filepath"][r] for r in todo]
-        loader = image_loader(paths, encoder.image_transform, encoder.image_size,
-                              batch_size=batch_size, num_workers=num_workers, on_gpu=on_gpu)
+        loader = image_loader(
+            paths,
+            encoder.image_transform,
+            encoder.image_size,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            on_gpu=on_gpu,
+        )
         with fou.ProgressBar(total=len(todo), progress=progress) as pb:
             for indices, batch, failed in loader:
                 if indices:

@@ -83,21 +83,41 @@ def run_pipeline(
         a :class:`PipelineOutcome`
     """
     clip = model != "properties"
-    tagging = compute_tags(samples, model=model, pretrained=pretrained, tags_field=tags_field,
-                           skip_existing=True, device=device, batch_size=batch_size,
-                           embeddings_field=EMBEDDINGS_FIELD if clip else None,
-                           progress=progress)
+    tagging = compute_tags(
+        samples,
+        model=model,
+        pretrained=pretrained,
+        tags_field=tags_field,
+        skip_existing=True,
+        device=device,
+        batch_size=batch_size,
+        embeddings_field=EMBEDDINGS_FIELD if clip else None,
+        progress=progress,
+    )
     on_step("tagging", tagging)
     extra = {} if max_views is None else {"max_views": max_views}
-    results = find_failure_modes(samples, label_field=label_field, pred_field=pred_field,
-                                 tags_field=tags_field, run_key=run_key, overwrite=overwrite,
-                                 progress=progress, **extra, **params.to_dict())
+    results = find_failure_modes(
+        samples,
+        label_field=label_field,
+        pred_field=pred_field,
+        tags_field=tags_field,
+        run_key=run_key,
+        overwrite=overwrite,
+        progress=progress,
+        **extra,
+        **params.to_dict(),
+    )
     on_step("search", results)
     if clip and len(results):
-        results = compute_failure_mode_metrics(samples, run_key, model=model,
-                                               pretrained=pretrained,
-                                               embeddings_field=EMBEDDINGS_FIELD,
-                                               device=device, batch_size=batch_size)
+        results = compute_failure_mode_metrics(
+            samples,
+            run_key,
+            model=model,
+            pretrained=pretrained,
+            embeddings_field=EMBEDDINGS_FIELD,
+            device=device,
+            batch_size=batch_size,
+        )
         on_step("metrics", results)
     report = None
     if report_dir:

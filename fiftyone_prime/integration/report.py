@@ -27,8 +27,15 @@ th{background:#f4f4f4}td.l,th.l{text-align:left}.params td{text-align:left}
 """
 
 
-def export_report(samples, run_key: str, out_dir: str, *, max_images: int = 24,
-                  thumbnail_size: int = 128, overwrite: bool = False) -> str:
+def export_report(
+    samples,
+    run_key: str,
+    out_dir: str,
+    *,
+    max_images: int = 24,
+    thumbnail_size: int = 128,
+    overwrite: bool = False,
+) -> str:
     """Writes a self-contained HTML report of a failure-mode run.
 
     The folder holds ``index.html`` (parameters, a table of the failure
@@ -64,8 +71,11 @@ def export_report(samples, run_key: str, out_dir: str, *, max_images: int = 24,
 
     sections = []
     for i, mode in enumerate(results.failure_modes):
-        view = (dataset.load_saved_view(mode.view_name)
-                if mode.view_name and dataset.has_saved_view(mode.view_name) else None)
+        view = (
+            dataset.load_saved_view(mode.view_name)
+            if mode.view_name and dataset.has_saved_view(mode.view_name)
+            else None
+        )
         thumbs = _thumbnails(view, config, out_dir, max_images, thumbnail_size) if view else []
         sections.append(_mode_section(i, mode, thumbs, results))
 
@@ -75,9 +85,17 @@ def export_report(samples, run_key: str, out_dir: str, *, max_images: int = 24,
     with open(path, "w", encoding="utf-8") as f:
         f.write(page)
     with open(os.path.join(out_dir, "failure_modes.json"), "w", encoding="utf-8") as f:
-        json.dump({"run_key": results.key, "dataset": dataset.name,
-                   "failure_modes": [m.to_dict() for m in results.failure_modes],
-                   "validation": results.validation}, f, indent=1, default=str)
+        json.dump(
+            {
+                "run_key": results.key,
+                "dataset": dataset.name,
+                "failure_modes": [m.to_dict() for m in results.failure_modes],
+                "validation": results.validation,
+            },
+            f,
+            indent=1,
+            default=str,
+        )
     logger.info("Wrote the report of run '%s' to %s", run_key, path)
     return path
 
@@ -86,7 +104,8 @@ def _thumbnails(view, config, out_dir, max_images, size):
     from PIL import Image
 
     ids, paths, labels, preds = view.values(
-        ["id", "filepath", f"{config.label_field}.label", f"{config.pred_field}.label"])
+        ["id", "filepath", f"{config.label_field}.label", f"{config.pred_field}.label"]
+    )
     order = sorted(range(len(ids)), key=lambda i: (labels[i] == preds[i], i))[:max_images]
     thumbs = []
     for i in order:
@@ -118,10 +137,15 @@ def _mode_section(i, mode, thumbs, results):
         f"<figcaption>{'✓' if ok else 'pred: ' + html.escape(str(pred))}</figcaption></figure>"
         for src, ok, pred in thumbs
     )
-    source = {"callable": " (written by your captions function)",
-              "dict": " (from your captions)"}.get(m.get("caption_source"), "")
-    caption = (f'<p class="muted">caption{source}: “{html.escape(m["caption"])}”</p>'
-               if m.get("caption") else "")
+    source = {
+        "callable": " (written by your captions function)",
+        "dict": " (from your captions)",
+    }.get(m.get("caption_source"), "")
+    caption = (
+        f'<p class="muted">caption{source}: “{html.escape(m["caption"])}”</p>'
+        if m.get("caption")
+        else ""
+    )
     return (
         f'<h3 id="mode-{i}">{html.escape(str(mode.group))}: {html.escape(" + ".join(mode.tags))}</h3>'
         f"<p>accuracy {mode.accuracy:.1%} ({mode.num_correct}/{mode.size}; 95% CI "
@@ -129,8 +153,8 @@ def _mode_section(i, mode, thumbs, results):
         f"{mode.group_accuracy:.1%} for the class — "
         f'<span class="drop">−{mode.drop * 100:.1f} points</span>, adjusted p '
         f"{format_p(mode.adjusted_p_value)}"
-        f'{" — saved view: <code>" + html.escape(mode.view_name) + "</code>" if mode.view_name else ""}'
-        f"</p>{caption}<div class=\"grid\">{grid}</div>"
+        f"{' — saved view: <code>' + html.escape(mode.view_name) + '</code>' if mode.view_name else ''}"
+        f'</p>{caption}<div class="grid">{grid}</div>'
     )
 
 
@@ -153,19 +177,21 @@ def _table(results):
             cells.append(f"<td class=l>{html.escape((mode.metrics or {}).get('caption', ''))}</td>")
         h = held.get(i)
         if h:
-            cells += [f"<td>{h['size']}</td>",
-                      f"<td>{_fmt(h['drop'] * 100 if h['size'] else None, '.1f')}</td>",
-                      f"<td>{format_p(h.get('adjusted_p_value'))}</td>",
-                      f"<td>{'yes' if h.get('confirmed', h['holds']) else 'no'}</td>"]
+            cells += [
+                f"<td>{h['size']}</td>",
+                f"<td>{_fmt(h['drop'] * 100 if h['size'] else None, '.1f')}</td>",
+                f"<td>{format_p(h.get('adjusted_p_value'))}</td>",
+                f"<td>{'yes' if h.get('confirmed', h['holds']) else 'no'}</td>",
+            ]
         else:
             cells += ["<td>–</td>"] * 4
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    head = "".join(f"<th{'' if c.numeric else ' class=l'}>{html.escape(c.label)}</th>"
-                   for c in cols)
+    head = "".join(
+        f"<th{'' if c.numeric else ' class=l'}>{html.escape(c.label)}</th>" for c in cols
+    )
     if with_metrics:
         head += "<th class=l>caption</th>"
-    head += ("<th>held-out size</th><th>held-out drop</th><th>held-out adj. p</th>"
-             "<th>confirmed</th>")
+    head += "<th>held-out size</th><th>held-out drop</th><th>held-out adj. p</th><th>confirmed</th>"
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -203,8 +229,11 @@ def _plain_text(text: str) -> str:
 def _page(results, sections, chart, dataset_name):
     c = results.config
     params = {
-        "dataset": dataset_name, "run key": results.key, "ground truth": c.label_field,
-        "predictions": c.pred_field, "tags": ", ".join(c.tags_fields),
+        "dataset": dataset_name,
+        "run key": results.key,
+        "ground truth": c.label_field,
+        "predictions": c.pred_field,
+        "tags": ", ".join(c.tags_fields),
         "search parameters": ", ".join(f"{k}={v}" for k, v in c.search_params.items()),
         "samples searched": f"{results.num_used} of {results.num_samples}",
     }
@@ -212,9 +241,13 @@ def _page(results, sections, chart, dataset_name):
     if sig:
         params["significance"] = (
             f"{sig['procedure']}, family-wise over <= {sig['family_size']:,.0f} tag sets; "
-            + (f"{sig['num_not_significant']} modes of the definition left out as possible "
-               f"chance findings at alpha={sig['alpha']}" if sig.get("alpha") is not None
-               else "nothing left out (alpha=None)"))
+            + (
+                f"{sig['num_not_significant']} modes of the definition left out as possible "
+                f"chance findings at alpha={sig['alpha']}"
+                if sig.get("alpha") is not None
+                else "nothing left out (alpha=None)"
+            )
+        )
     if results.metrics_info:
         params["CLIP model"] = results.metrics_info.get("model")
         params["caption template"] = results.metrics_info.get("caption_template")
@@ -223,9 +256,12 @@ def _page(results, sections, chart, dataset_name):
         params["held-out data"] = (
             f"{v['holdout']}: {v.get('num_confirmed', v['num_holding'])} of {len(v['modes'])} "
             f"modes confirmed ({v.get('procedure', 'definition only')}, "
-            f"alpha={v.get('alpha', '–')}); drop correlation r={_fmt(v.get('pearson'), '.2f')}")
-    rows = "".join(f"<tr><th class=l>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-                   for k, v in params.items())
+            f"alpha={v.get('alpha', '–')}); drop correlation r={_fmt(v.get('pearson'), '.2f')}"
+        )
+    rows = "".join(
+        f"<tr><th class=l>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in params.items()
+    )
     chart_html = f'<img src="{chart}" alt="drops per class">' if chart else ""
     return (
         "<!doctype html><html><head><meta charset=utf-8>"

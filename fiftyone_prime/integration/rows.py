@@ -72,8 +72,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("accuracy", "acc", 7, lambda m: format_percent(m.accuracy)),
     Column("accuracy_ci", "acc 95% CI", 12, lambda m: format_interval(m.accuracy_ci)),
     Column("class_accuracy", "class acc", 9, lambda m: format_percent(m.group_accuracy)),
-    Column("drop", "drop (pts)", 10,
-           lambda m: "–" if math.isnan(m.drop) else f"{m.drop * 100:.1f}"),
+    Column(
+        "drop", "drop (pts)", 10, lambda m: "–" if math.isnan(m.drop) else f"{m.drop * 100:.1f}"
+    ),
     Column("p_value", "p", 8, lambda m: format_p(m.p_value)),
     Column("adjusted_p_value", "adj. p", 8, lambda m: format_p(m.adjusted_p_value)),
     Column("similarity", "sim", 6, _metric("similarity_mean"), metric=True),

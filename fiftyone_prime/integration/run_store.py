@@ -104,8 +104,9 @@ def validate_max_views(max_views) -> None:
         )
 
 
-def finish_run(samples, run_key, config, records, inputs, *, overwrite,
-                save_views, progress, significance=None) -> FailureModeResults:
+def finish_run(
+    samples, run_key, config, records, inputs, *, overwrite, save_views, progress, significance=None
+) -> FailureModeResults:
     """Builds the results, stores the run (with the ids of the views it will
     create), then saves the views.
 
@@ -152,14 +153,14 @@ def group_stats(labels: np.ndarray, correct: np.ndarray) -> dict:
     sizes = np.bincount(codes, minlength=len(names))
     right = np.bincount(codes, weights=correct, minlength=len(names))
     return {
-        str(n): {"size": int(s), "accuracy": float(r / s)}
-        for n, s, r in zip(names, sizes, right)
+        str(n): {"size": int(s), "accuracy": float(r / s)} for n, s, r in zip(names, sizes, right)
     }
 
 
 def _top_by_drop(records, limit: int) -> set[int]:
     """The indices of the ``limit`` records with the largest drops (ties keep
     the search's order; modes whose drop is NaN come last)."""
+
     def key(i):
         drop = records[i].drop
         return (drop != drop, -drop if drop == drop else 0.0, i)
@@ -184,7 +185,9 @@ def name_views(dataset, run_key, records, overwrite, max_views):
         logger.warning(
             "Saving views for the %d failure modes with the largest drops (max_views=%d); "
             "the other %d stay in the results without a view",
-            len(keep), max_views, len(records) - len(keep),
+            len(keep),
+            max_views,
+            len(records) - len(keep),
         )
     ids = iter(fpv.new_view_ids(len(keep)))
     named, used = [], set()
@@ -238,15 +241,16 @@ def _save_views(samples, results, sources, progress) -> list[str]:
         view = fpv.failure_mode_view(
             samples, config.label_field, config.pred_field, mode.group, sources, keys
         )
-        items.append((mode.view_id, mode.view_name, view,
-                      fpv.view_description(mode, results.key)))
+        items.append((mode.view_id, mode.view_name, view, fpv.view_description(mode, results.key)))
     return fpv.save_views(samples._root_dataset, items, progress=progress)
 
 
 def _forget_views(results, names) -> None:
     """Drops the views named ``names`` from the results' modes."""
     names = set(names)
-    results._set_failure_modes([
-        dataclasses.replace(m, view_name=None, view_id=None) if m.view_name in names else m
-        for m in results.failure_modes
-    ])
+    results._set_failure_modes(
+        [
+            dataclasses.replace(m, view_name=None, view_id=None) if m.view_name in names else m
+            for m in results.failure_modes
+        ]
+    )

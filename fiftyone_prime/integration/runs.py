@@ -236,6 +236,7 @@ class FailureModeResults(focr.RunResults):
         Returns:
             a list of :class:`SavedFailureMode`; modes without the metric come last
         """
+
         def value(m):
             v = getattr(m, by, None) if hasattr(m, by) else (m.metrics or {}).get(by)
             return v
@@ -291,8 +292,10 @@ class FailureModeResults(focr.RunResults):
                 f"{self.num_missing_prediction} without a prediction"
             )
         if self.config.save_views and len(self.view_names) < len(self._modes):
-            lines.append(f"{len(self._modes) - len(self.view_names)} failure modes have no saved "
-                         f"view (max_views={self.config.max_views}); all are listed below")
+            lines.append(
+                f"{len(self._modes) - len(self.view_names)} failure modes have no saved "
+                f"view (max_views={self.config.max_views}); all are listed below"
+            )
         lines += text_table(self._modes, with_metrics=any(m.metrics for m in self._modes))
         return "\n".join(lines)
 
@@ -317,4 +320,3 @@ class FailureModeResults(focr.RunResults):
     @classmethod
     def _from_dict(cls, d, samples, config, key):
         return cls(samples, config, key, **d)
-

@@ -109,8 +109,14 @@ def find_failure_modes(
             saved view of the user's
         TypeError: if a field has the wrong type
     """
-    params = SearchParams(min_size=min_size, min_drop=min_drop, min_gain=min_gain,
-                          max_tags=max_tags, minimal=minimal, alpha=alpha)
+    params = SearchParams(
+        min_size=min_size,
+        min_drop=min_drop,
+        min_gain=min_gain,
+        max_tags=max_tags,
+        minimal=minimal,
+        alpha=alpha,
+    )
     validate_max_views(max_views)
     dataset = samples._root_dataset
     validate_new_run_key(dataset, run_key, overwrite)
@@ -121,15 +127,16 @@ def find_failure_modes(
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
 
     logger.info("Searching %d tags over %d samples...", len(names), inputs.num_used)
-    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names,
-                         params=params)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
     records = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
     if save_views:
         records = name_views(dataset, run_key, records, overwrite, max_views)
     significance = outcome.significance
     logger.info(
-        "Found %d failure modes (%d more met the definition but are not significant at "
-        "alpha=%s)", len(records), significance.num_not_significant, params.alpha,
+        "Found %d failure modes (%d more met the definition but are not significant at alpha=%s)",
+        len(records),
+        significance.num_not_significant,
+        params.alpha,
     )
     config = FailureModeRunConfig(
         label_field=label_field,
@@ -140,9 +147,17 @@ def find_failure_modes(
         save_views=save_views,
         max_views=max_views,
     )
-    return finish_run(samples, run_key, config, records, inputs,
-                       overwrite=overwrite, save_views=save_views, progress=progress,
-                       significance=significance.to_dict())
+    return finish_run(
+        samples,
+        run_key,
+        config,
+        records,
+        inputs,
+        overwrite=overwrite,
+        save_views=save_views,
+        progress=progress,
+        significance=significance.to_dict(),
+    )
 
 
 def _saved_mode(mode, tag_keys) -> SavedFailureMode:

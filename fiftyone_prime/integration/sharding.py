@@ -79,7 +79,14 @@ DEFAULT_STALE_AFTER = 900.0
 _NOT_ALLOWED = {"progress", "skip_existing"}
 
 QUEUED, RUNNING, COMPLETED, FAILED, STALLED, WAITING, MISSING = (
-    "queued", "running", "completed", "failed", "stalled", "waiting", "missing")
+    "queued",
+    "running",
+    "completed",
+    "failed",
+    "stalled",
+    "waiting",
+    "missing",
+)
 
 
 class ShardSuperseded(RuntimeError):
@@ -160,8 +167,10 @@ class TaggingJobStatus:
         return [s for s in self.shards if s.state in (FAILED, STALLED)]
 
     def __str__(self):
-        lines = [f"Tagging job '{self.job_key}' -> '{self.tags_field}': "
-                 + ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))]
+        lines = [
+            f"Tagging job '{self.job_key}' -> '{self.tags_field}': "
+            + ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
+        ]
         parts = self.shards + ([self.followup] if self.followup is not None else [])
         for p in parts:
             line = f"  {p.name:<9} {p.state:<10}"
@@ -238,18 +247,24 @@ def queue_tagging(
 
     bad = _NOT_ALLOWED & set(compute_tags_kwargs)
     if bad:
-        raise TypeError(f"queue_tagging() takes no {sorted(bad)}: every slice continues where "
-                        "an earlier attempt stopped (skip_existing), and reports progress to "
-                        "its delegated operation")
+        raise TypeError(
+            f"queue_tagging() takes no {sorted(bad)}: every slice continues where "
+            "an earlier attempt stopped (skip_existing), and reports progress to "
+            "its delegated operation"
+        )
     if not isinstance(num_shards, int) or isinstance(num_shards, bool) or num_shards < 1:
         raise ValueError(f"num_shards must be a whole number >= 1; got {num_shards!r}")
     if not isinstance(compute_tags_kwargs.get("model", ""), str):
-        raise TypeError("queue_tagging() needs `model` as a string (e.g. 'open_clip:ViT-B-32' "
-                        "or 'properties'): the workers load it themselves")
+        raise TypeError(
+            "queue_tagging() needs `model` as a string (e.g. 'open_clip:ViT-B-32' "
+            "or 'properties'): the workers load it themselves"
+        )
     dataset = samples._root_dataset
     if not dataset.persistent:
-        raise ValueError(f"Dataset '{dataset.name}' is not persistent; delegated operations "
-                         "run in other processes and need a persistent dataset")
+        raise ValueError(
+            f"Dataset '{dataset.name}' is not persistent; delegated operations "
+            "run in other processes and need a persistent dataset"
+        )
     if search is None and metrics is not None:
         raise ValueError("metrics score the modes of the follow-up search; pass search={} too")
     if metrics is not None and not isinstance(metrics.get("model"), str):
@@ -278,14 +293,32 @@ def queue_tagging(
 
     bounds = _boundaries(samples, min(num_shards, total))
     store = _store(dataset)
-    job = dict(tags_field=tags_field, num_shards=len(bounds), kwargs=kwargs,
-               overwrite=overwrite, search=search, metrics=metrics,
-               delegation_target=delegation_target, created_at=_now())
+    job = dict(
+        tags_field=tags_field,
+        num_shards=len(bounds),
+        kwargs=kwargs,
+        overwrite=overwrite,
+        search=search,
+        metrics=metrics,
+        delegation_target=delegation_target,
+        created_at=_now(),
+    )
     _claim_job_key(store, job_key, job)
 
-    records = [dict(index=index, lo=lo, hi=hi, size=size, token=_token(), attempt=1,
-                    state=QUEUED, op_id=None, cleared=not overwrite)
-               for index, (lo, hi, size) in enumerate(bounds)]
+    records = [
+        dict(
+            index=index,
+            lo=lo,
+            hi=hi,
+            size=size,
+            token=_token(),
+            attempt=1,
+            state=QUEUED,
+            op_id=None,
+            cleared=not overwrite,
+        )
+        for index, (lo, hi, size) in enumerate(bounds)
+    ]
     for record in records:
         store.set(_shard_key(job_key, record["index"]), record)
     for record in records:
@@ -295,9 +328,12 @@ def queue_tagging(
             if record["index"] == 0:  # nothing queued: forget the job
                 _delete_job(store, job_key)
             else:  # the queued slices run; requeue_tagging() queues the others
-                for later in records[record["index"]:]:
-                    _update(store, _shard_key(job_key, later["index"]),
-                            lambda r: {**r, "state": FAILED, "error": "could not be queued"})
+                for later in records[record["index"] :]:
+                    _update(
+                        store,
+                        _shard_key(job_key, later["index"]),
+                        lambda r: {**r, "state": FAILED, "error": "could not be queued"},
+                    )
             raise
     return tagging_status(samples, job_key)
 
@@ -310,7 +346,8 @@ def _check_plugin():
             "The fiftyone-prime plugin is not in FiftyOne's plugins folder "
             f"({fo.config.plugins_dir}), so its delegated operations cannot be queued; link "
             "the repository there (see the README's 'In the App: operators'), here and on "
-            "every worker")
+            "every worker"
+        )
 
 
 def _search_kwargs(dataset, search):
@@ -321,12 +358,15 @@ def _search_kwargs(dataset, search):
     search = dict(search)
     for name in ("samples", "tags_field", "progress"):
         if name in search:
-            raise TypeError(f"search takes no '{name}': the search runs on the job's samples "
-                            "and tags field")
+            raise TypeError(
+                f"search takes no '{name}': the search runs on the job's samples and tags field"
+            )
     run_key = search.setdefault("run_key", "prime")
     if run_key in dataset.list_runs() and not search.get("overwrite", False):
-        raise ValueError(f"Dataset '{dataset.name}' already has a run '{run_key}'; pass "
-                         "search=dict(run_key=..., overwrite=True) or another run_key")
+        raise ValueError(
+            f"Dataset '{dataset.name}' already has a run '{run_key}'; pass "
+            "search=dict(run_key=..., overwrite=True) or another run_key"
+        )
     return search
 
 
@@ -350,8 +390,9 @@ def _declare_fields(dataset, tags_field, embeddings_field):
     """Declares the fields once here, so that slices running at the same time
     never race to add them to the dataset's schema."""
     if not dataset.has_sample_field(tags_field):
-        dataset.add_sample_field(tags_field, fo.EmbeddedDocumentField,
-                                 embedded_doc_type=fo.Classifications)
+        dataset.add_sample_field(
+            tags_field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Classifications
+        )
     if embeddings_field is not None and not dataset.has_sample_field(embeddings_field):
         dataset.add_sample_field(embeddings_field, fo.VectorField)
 
@@ -366,8 +407,10 @@ def _boundaries(samples, num_shards):
         (cut,) = ordered.skip(k * total // num_shards).limit(1).values("id")
         cuts.append(cut)
     cuts.append(None)
-    return [(cuts[k], cuts[k + 1], (k + 1) * total // num_shards - k * total // num_shards)
-            for k in range(num_shards)]
+    return [
+        (cuts[k], cuts[k + 1], (k + 1) * total // num_shards - k * total // num_shards)
+        for k in range(num_shards)
+    ]
 
 
 def _claim_job_key(store, job_key, job):
@@ -377,7 +420,8 @@ def _claim_job_key(store, job_key, job):
     if status is not None and not status.done:
         raise ValueError(
             f"A tagging job '{job_key}' is still unfinished ({dict(status.counts)}); see "
-            "tagging_status(), re-queue it with requeue_tagging(), or pass another job_key")
+            "tagging_status(), re-queue it with requeue_tagging(), or pass another job_key"
+        )
     _delete_job(store, job_key)
     if not store.set_if_absent(_job_key(job_key), job):
         raise ValueError(f"Another process queued a tagging job '{job_key}' just now")
@@ -387,16 +431,21 @@ def _queue_shard(samples, store, job_key, record, delegation_target):
     params = dict(job_key=job_key, shard=record["index"], token=record["token"])
     label = f"PRIME tagging '{job_key}': shard {record['index'] + 1}"
     op_id = _queue(SHARD_OPERATOR, samples, params, delegation_target, label)
-    _update(store, _shard_key(job_key, record["index"]),
-            lambda r: {**r, "op_id": op_id} if r["token"] == record["token"] else None)
+    _update(
+        store,
+        _shard_key(job_key, record["index"]),
+        lambda r: {**r, "op_id": op_id} if r["token"] == record["token"] else None,
+    )
 
 
 def _queue(uri, samples, params, delegation_target, label):
     import fiftyone.operators as foo
 
     result = foo.execute_operator(
-        uri, dict(view=samples.view()),
-        params=dict(params, run_label=label), request_delegation=True,
+        uri,
+        dict(view=samples.view()),
+        params=dict(params, run_label=label),
+        request_delegation=True,
         delegation_target=delegation_target,
     )
     return str(result.result["id"])
@@ -405,8 +454,9 @@ def _queue(uri, samples, params, delegation_target, label):
 # ----------------------------------------------------------------- execution
 
 
-def run_tagging_shard(samples, job_key, shard, token, *, operation_id=None,
-                      set_progress=None) -> dict:
+def run_tagging_shard(
+    samples, job_key, shard, token, *, operation_id=None, set_progress=None
+) -> dict:
     """Tags one slice of a queued job (the ``tag_shard`` operator calls this
     in a delegated worker). Returns what it did; ``{"superseded": True}`` when
     the slice was re-queued to another operation."""
@@ -419,12 +469,19 @@ def run_tagging_shard(samples, job_key, shard, token, *, operation_id=None,
         raise ValueError(f"Dataset '{dataset.name}' has no tagging job '{job_key}'")
     key = _shard_key(job_key, shard)
     worker = _worker()
-    record = _update(store, key, lambda r: (
-        {**r, "state": RUNNING, "worker": worker, "op_id": operation_id or r.get("op_id")}
-        if r["token"] == token and r["state"] == QUEUED else None))
+    record = _update(
+        store,
+        key,
+        lambda r: (
+            {**r, "state": RUNNING, "worker": worker, "op_id": operation_id or r.get("op_id")}
+            if r["token"] == token and r["state"] == QUEUED
+            else None
+        ),
+    )
     if record is None:
-        logger.info("Slice %d of job '%s' was re-queued to another operation; nothing to do",
-                    shard, job_key)
+        logger.info(
+            "Slice %d of job '%s' was re-queued to another operation; nothing to do", shard, job_key
+        )
         return {"superseded": True}
 
     view = shard_view(samples, record)
@@ -434,31 +491,48 @@ def run_tagging_shard(samples, job_key, shard, token, *, operation_id=None,
             view.clear_sample_field(tags_field)
             if job["kwargs"].get("embeddings_field"):
                 view.clear_sample_field(job["kwargs"]["embeddings_field"])
-            record = _update(store, key, lambda r: {**r, "cleared": True}
-                             if r["token"] == token else None)
+            record = _update(
+                store, key, lambda r: {**r, "cleared": True} if r["token"] == token else None
+            )
             if record is None:
                 raise ShardSuperseded(f"slice {shard} of job '{job_key}' was re-queued")
         if view.count() == 0:
             summary = dict(num_tagged=0, num_skipped_existing=0, num_failed=0, seconds=0.0)
         else:
-            s = compute_tags(view, tags_field=tags_field, skip_existing=True,
-                             progress=_progress(store, key, token, set_progress,
-                                                f"Tagging shard {shard + 1}"),
-                             **job["kwargs"])
-            summary = dict(num_tagged=s.num_tagged, num_skipped_existing=s.num_skipped_existing,
-                           num_failed=s.num_failed, seconds=round(s.seconds, 3))
+            s = compute_tags(
+                view,
+                tags_field=tags_field,
+                skip_existing=True,
+                progress=_progress(store, key, token, set_progress, f"Tagging shard {shard + 1}"),
+                **job["kwargs"],
+            )
+            summary = dict(
+                num_tagged=s.num_tagged,
+                num_skipped_existing=s.num_skipped_existing,
+                num_failed=s.num_failed,
+                seconds=round(s.seconds, 3),
+            )
     except ShardSuperseded:
         logger.warning("Slice %d of job '%s' was re-queued; this attempt stops", shard, job_key)
         return {"superseded": True}
     except BaseException as error:
         message = repr(error)[:2000]
-        _update(store, key, lambda r: {**r, "state": FAILED, "error": message}
-                if r["token"] == token else None)
+        _update(
+            store,
+            key,
+            lambda r: {**r, "state": FAILED, "error": message} if r["token"] == token else None,
+        )
         raise
 
-    done = _update(store, key, lambda r: {**r, "state": COMPLETED, "result": summary,
-                                          "completed_at": _now()}
-                   if r["token"] == token else None)
+    done = _update(
+        store,
+        key,
+        lambda r: (
+            {**r, "state": COMPLETED, "result": summary, "completed_at": _now()}
+            if r["token"] == token
+            else None
+        ),
+    )
     if done is None:
         return {"superseded": True}
     queued_search = _maybe_queue_followup(samples, store, job_key, job)
@@ -475,10 +549,21 @@ def run_followup(samples, job_key, token, *, operation_id=None, set_progress=Non
     store = _store(dataset)
     job = store.get(_job_key(job_key))
     key = _followup_key(job_key)
-    record = _update(store, key, lambda r: (
-        {**r, "state": RUNNING, "worker": _worker(), "started_at": _now(),
-         "op_id": operation_id or r.get("op_id")}
-        if r["token"] == token and r["state"] == QUEUED else None))
+    record = _update(
+        store,
+        key,
+        lambda r: (
+            {
+                **r,
+                "state": RUNNING,
+                "worker": _worker(),
+                "started_at": _now(),
+                "op_id": operation_id or r.get("op_id"),
+            }
+            if r["token"] == token and r["state"] == QUEUED
+            else None
+        ),
+    )
     if job is None or record is None:
         logger.info("The search of job '%s' was re-queued or already ran; nothing to do", job_key)
         return {"superseded": True}
@@ -497,11 +582,21 @@ def run_followup(samples, job_key, token, *, operation_id=None, set_progress=Non
             out["metrics"] = True
     except BaseException as error:
         message = repr(error)[:2000]
-        _update(store, key, lambda r: {**r, "state": FAILED, "error": message}
-                if r["token"] == token else None)
+        _update(
+            store,
+            key,
+            lambda r: {**r, "state": FAILED, "error": message} if r["token"] == token else None,
+        )
         raise
-    _update(store, key, lambda r: {**r, "state": COMPLETED, "result": out,
-                                   "completed_at": _now()} if r["token"] == token else None)
+    _update(
+        store,
+        key,
+        lambda r: (
+            {**r, "state": COMPLETED, "result": out, "completed_at": _now()}
+            if r["token"] == token
+            else None
+        ),
+    )
     return out
 
 
@@ -531,11 +626,18 @@ def _maybe_queue_followup(samples, store, job_key, job):
 
 
 def _queue_followup(samples, store, job_key, job, record):
-    op_id = _queue(FOLLOWUP_OPERATOR, samples, dict(job_key=job_key, token=record["token"]),
-                   job.get("delegation_target"),
-                   f"PRIME search after tagging '{job_key}'")
-    _update(store, _followup_key(job_key),
-            lambda r: {**r, "op_id": op_id} if r["token"] == record["token"] else None)
+    op_id = _queue(
+        FOLLOWUP_OPERATOR,
+        samples,
+        dict(job_key=job_key, token=record["token"]),
+        job.get("delegation_target"),
+        f"PRIME search after tagging '{job_key}'",
+    )
+    _update(
+        store,
+        _followup_key(job_key),
+        lambda r: {**r, "op_id": op_id} if r["token"] == record["token"] else None,
+    )
 
 
 def _progress(store, key, token, set_progress, label):
@@ -557,8 +659,9 @@ def _progress(store, key, token, set_progress, label):
 # -------------------------------------------------------------------- status
 
 
-def tagging_status(samples, job_key: str = "prime_tags", *,
-                   stale_after: float = DEFAULT_STALE_AFTER) -> TaggingJobStatus:
+def tagging_status(
+    samples, job_key: str = "prime_tags", *, stale_after: float = DEFAULT_STALE_AFTER
+) -> TaggingJobStatus:
     """The state of every slice of a tagging job, and of its follow-up search.
 
     A slice is ``"stalled"`` when its operation is still marked running but
@@ -576,13 +679,13 @@ def tagging_status(samples, job_key: str = "prime_tags", *,
     """
     status = _status(_store(samples._root_dataset), job_key, stale_after)
     if status is None:
-        raise ValueError(f"Dataset '{samples._root_dataset.name}' has no tagging job "
-                         f"'{job_key}'")
+        raise ValueError(f"Dataset '{samples._root_dataset.name}' has no tagging job '{job_key}'")
     return status
 
 
-def requeue_tagging(samples, job_key: str = "prime_tags", *,
-                    stale_after: float = DEFAULT_STALE_AFTER) -> TaggingJobStatus:
+def requeue_tagging(
+    samples, job_key: str = "prime_tags", *, stale_after: float = DEFAULT_STALE_AFTER
+) -> TaggingJobStatus:
     """Re-queues the slices of a job that failed or stalled, and its search
     if it failed, stalled or was never queued; completed, queued and live
     running parts are left alone. Stalled operations are marked failed in
@@ -602,22 +705,38 @@ def requeue_tagging(samples, job_key: str = "prime_tags", *,
             continue
         index = int(part.name.split()[-1])
         _fail_operation(part)
-        record = _update(store, _shard_key(job_key, index), lambda r: {
-            **{k: v for k, v in r.items() if k not in ("error", "worker")},
-            "state": QUEUED, "token": _token(), "attempt": r["attempt"] + 1, "op_id": None})
+        record = _update(
+            store,
+            _shard_key(job_key, index),
+            lambda r: {
+                **{k: v for k, v in r.items() if k not in ("error", "worker")},
+                "state": QUEUED,
+                "token": _token(),
+                "attempt": r["attempt"] + 1,
+                "op_id": None,
+            },
+        )
         _queue_shard(samples, store, job_key, record, job.get("delegation_target"))
 
     followup = status.followup
     if followup is not None and status.tagged:
         if followup.state == MISSING:
             _maybe_queue_followup(samples, store, job_key, job)
-        elif followup.state in (FAILED, STALLED) or (followup.state == QUEUED
-                                                    and followup.operation_id is None):
+        elif followup.state in (FAILED, STALLED) or (
+            followup.state == QUEUED and followup.operation_id is None
+        ):
             _fail_operation(followup)
-            record = _update(store, _followup_key(job_key), lambda r: {
-                **{k: v for k, v in r.items() if k not in ("error", "worker")},
-                "state": QUEUED, "token": _token(), "attempt": r["attempt"] + 1,
-                "op_id": None})
+            record = _update(
+                store,
+                _followup_key(job_key),
+                lambda r: {
+                    **{k: v for k, v in r.items() if k not in ("error", "worker")},
+                    "state": QUEUED,
+                    "token": _token(),
+                    "attempt": r["attempt"] + 1,
+                    "op_id": None,
+                },
+            )
             _queue_followup(samples, store, job_key, job, record)
     return tagging_status(samples, job_key, stale_after=stale_after)
 
@@ -625,7 +744,7 @@ def requeue_tagging(samples, job_key: str = "prime_tags", *,
 def list_tagging_jobs(samples) -> list:
     """The keys of the dataset's tagging jobs."""
     store = _store(samples._root_dataset)
-    return sorted(k[:-len("/job")] for k in store.list_keys() if k.endswith("/job"))
+    return sorted(k[: -len("/job")] for k in store.list_keys() if k.endswith("/job"))
 
 
 def delete_tagging_job(samples, job_key: str) -> None:
@@ -660,10 +779,16 @@ def _part(name, record, service, stale_after):
 
     if record is None:
         return PartStatus(name, MISSING)
-    part = PartStatus(name, record["state"], size=record.get("size"),
-                      attempt=record.get("attempt", 1), operation_id=record.get("op_id"),
-                      error=record.get("error"), worker=record.get("worker"),
-                      result=record.get("result") or {})
+    part = PartStatus(
+        name,
+        record["state"],
+        size=record.get("size"),
+        attempt=record.get("attempt", 1),
+        operation_id=record.get("op_id"),
+        error=record.get("error"),
+        worker=record.get("worker"),
+        result=record.get("result") or {},
+    )
     doc = service.get(ObjectId(part.operation_id)) if part.operation_id else None
     if doc is not None and doc.status is not None:
         part.progress = getattr(doc.status, "progress", None)
@@ -681,8 +806,9 @@ def _part(name, record, service, stale_after):
     # Running: is the worker alive?
     reason = _dead_worker(record.get("worker")) if record["state"] == RUNNING else None
     if reason is None and doc is not None:
-        heartbeat = (getattr(doc.status, "updated_at", None) if doc.status else None) \
-            or doc.started_at
+        heartbeat = (
+            getattr(doc.status, "updated_at", None) if doc.status else None
+        ) or doc.started_at
         if heartbeat is not None:
             age = (datetime.datetime.utcnow() - heartbeat.replace(tzinfo=None)).total_seconds()
             if age > stale_after:

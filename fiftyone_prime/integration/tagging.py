@@ -167,24 +167,47 @@ def compute_tags(
         )
     target = samples.exists(tags_field, False) if (skip_existing and num_existing) else samples
 
-    tagger = _build_tagger(samples, model, vocabulary, pretrained, top_k, threshold, templates,
-                           label_field, exclude_classes, device, precision)
-    summary = TaggingSummary(tagger.name, tags_field, len(tagger.vocabulary),
-                             num_skipped_existing=num_existing if skip_existing else 0)
+    tagger = _build_tagger(
+        samples,
+        model,
+        vocabulary,
+        pretrained,
+        top_k,
+        threshold,
+        templates,
+        label_field,
+        exclude_classes,
+        device,
+        precision,
+    )
+    summary = TaggingSummary(
+        tagger.name,
+        tags_field,
+        len(tagger.vocabulary),
+        num_skipped_existing=num_existing if skip_existing else 0,
+    )
     ids, filepaths = target.values(["id", "filepath"])
     if not ids:
         logger.info("Every sample already has '%s' tags", tags_field)
         return summary
     if not samples.has_field(tags_field):
-        dataset.add_sample_field(tags_field, fo.EmbeddedDocumentField,
-                                 embedded_doc_type=fo.Classifications)
+        dataset.add_sample_field(
+            tags_field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Classifications
+        )
 
     on_gpu = str(getattr(getattr(tagger, "encoder", None), "device", "cpu")).startswith("cuda")
-    loader = image_loader(filepaths, tagger.image_transform, getattr(tagger, "image_size", None),
-                          batch_size=batch_size, num_workers=num_workers, on_gpu=on_gpu,
-                          needs_torch=getattr(tagger, "needs_torch", True))
-    logger.info("Tagging %d images with %s (%d tags)...", len(ids), tagger.name,
-                len(tagger.vocabulary))
+    loader = image_loader(
+        filepaths,
+        tagger.image_transform,
+        getattr(tagger, "image_size", None),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        on_gpu=on_gpu,
+        needs_torch=getattr(tagger, "needs_torch", True),
+    )
+    logger.info(
+        "Tagging %d images with %s (%d tags)...", len(ids), tagger.name, len(tagger.vocabulary)
+    )
     start = time.perf_counter()
     try:
         with fou.ProgressBar(total=len(ids), progress=progress) as pb:
@@ -192,14 +215,21 @@ def compute_tags(
                 _record_failures(summary, failed, ids, filepaths, skip_failures)
                 if indices:
                     tags, embeddings = tagger.tag_batch(batch)
-                    _write_batch(dataset, [ids[i] for i in indices], tags, tags_field,
-                                 embeddings, embeddings_field)
+                    _write_batch(
+                        dataset,
+                        [ids[i] for i in indices],
+                        tags,
+                        tags_field,
+                        embeddings,
+                        embeddings_field,
+                    )
                     summary.num_tagged += len(indices)
                 pb.update(len(indices) + len(failed))
     except KeyboardInterrupt:
         logger.warning(
             "Interrupted after tagging %d samples; they are saved. Run again with "
-            "skip_existing=True to continue", summary.num_tagged,
+            "skip_existing=True to continue",
+            summary.num_tagged,
         )
         raise
     finally:
@@ -208,13 +238,28 @@ def compute_tags(
         summary.precision = getattr(encoder, "precision", None)
         summary.precision_check = getattr(encoder, "precision_check", None)
     if summary.num_failed:
-        logger.warning("Skipped %d images that could not be read, e.g. %s: %s",
-                       summary.num_failed, summary.failures[0][1], summary.failures[0][2])
+        logger.warning(
+            "Skipped %d images that could not be read, e.g. %s: %s",
+            summary.num_failed,
+            summary.failures[0][1],
+            summary.failures[0][2],
+        )
     return summary
 
 
-def _build_tagger(samples, model, vocabulary, pretrained, top_k, threshold, templates,
-                  label_field, exclude_classes, device, precision):
+def _build_tagger(
+    samples,
+    model,
+    vocabulary,
+    pretrained,
+    top_k,
+    threshold,
+    templates,
+    label_field,
+    exclude_classes,
+    device,
+    precision,
+):
     from fiftyone_prime.models import load_tagger
 
     if model == "properties" or hasattr(model, "tag_batch"):
@@ -225,8 +270,14 @@ def _build_tagger(samples, model, vocabulary, pretrained, top_k, threshold, temp
     if not tags:
         raise ValueError("No tags are left once the class names are removed from the vocabulary")
     return load_tagger(
-        model, vocabulary=tags, pretrained=pretrained, device=device, precision=precision,
-        top_k=top_k, thresholds=fpvocab.resolve_thresholds(threshold, tags), templates=templates,
+        model,
+        vocabulary=tags,
+        pretrained=pretrained,
+        device=device,
+        precision=precision,
+        top_k=top_k,
+        thresholds=fpvocab.resolve_thresholds(threshold, tags),
+        templates=templates,
     )
 
 
@@ -236,7 +287,9 @@ def _check_field(samples, name, label_cls, role):
     field_ = samples.get_field(name)
     if field_ is None:
         return
-    ok = isinstance(field_, fo.EmbeddedDocumentField) and issubclass(field_.document_type, label_cls)
+    ok = isinstance(field_, fo.EmbeddedDocumentField) and issubclass(
+        field_.document_type, label_cls
+    )
     if not ok:
         raise TypeError(
             f"`{role}`: the field '{name}' exists and is not a {label_cls.__name__} field "

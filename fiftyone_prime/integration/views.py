@@ -120,7 +120,8 @@ def clashing_views(dataset, names, owned_ids=()) -> list[str]:
     wanted = set(names) | {view_slug(n) for n in names}
     owned = set(_oids(owned_ids))
     return [
-        v["name"] for v in listed_views(dataset)
+        v["name"]
+        for v in listed_views(dataset)
         if v["_id"] not in owned and (v.get("name") in wanted or v.get("slug") in wanted)
     ]
 
@@ -209,7 +210,9 @@ def _remove_late_clashes(dataset, ids, names) -> list[str]:
     drop = [(i, n) for i, n in zip(ids, names) if n in clashes or view_slug(n) in clash_slugs]
     logger.warning(
         "%d saved view names were taken by another writer while saving (e.g. %s); "
-        "those failure modes keep no saved view", len(drop), [n for _, n in drop[:3]],
+        "those failure modes keep no saved view",
+        len(drop),
+        [n for _, n in drop[:3]],
     )
     delete_views(dataset, [i for i, _ in drop])
     return [n for _, n in drop]
@@ -239,13 +242,17 @@ def delete_views(dataset, view_ids) -> int:
         part = oids[start : start + 10 * _CHUNK]
         db.datasets.update_one(
             {"_id": dataset_id},
-            {"$pull": {"saved_views": {"$in": part}},
-             "$set": {"last_modified_at": datetime.datetime.utcnow()}},
+            {
+                "$pull": {"saved_views": {"$in": part}},
+                "$set": {"last_modified_at": datetime.datetime.utcnow()},
+            },
         )
     deleted = 0
     for start in range(0, len(oids), 10 * _CHUNK):
         part = oids[start : start + 10 * _CHUNK]
-        deleted += db.views.delete_many({"_id": {"$in": part}, "_dataset_id": dataset_id}).deleted_count
+        deleted += db.views.delete_many(
+            {"_id": {"$in": part}, "_dataset_id": dataset_id}
+        ).deleted_count
     dataset._doc.reload("saved_views")
     return deleted
 

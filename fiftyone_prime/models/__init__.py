@@ -12,8 +12,13 @@ from typing import Optional, Union
 DEFAULT_MODEL = "open_clip:ViT-B-32"
 
 
-def load_encoder(model: Union[str, object] = DEFAULT_MODEL, *, pretrained: Optional[str] = "default",
-                 device: Optional[str] = None, precision: str = "auto"):
+def load_encoder(
+    model: Union[str, object] = DEFAULT_MODEL,
+    *,
+    pretrained: Optional[str] = "default",
+    device: Optional[str] = None,
+    precision: str = "auto",
+):
     """Builds an image-text encoder from a model spec.
 
     Args:
@@ -62,14 +67,21 @@ def load_encoder(model: Union[str, object] = DEFAULT_MODEL, *, pretrained: Optio
         from .transformers_encoder import TransformersEncoder
 
         return TransformersEncoder(name, device=device, precision=precision)
-    raise ValueError(
-        f"Unknown model backend '{backend}'; use 'open_clip', 'transformers' or 'zoo'")
+    raise ValueError(f"Unknown model backend '{backend}'; use 'open_clip', 'transformers' or 'zoo'")
 
 
-def load_tagger(model: Union[str, object] = DEFAULT_MODEL, *, vocabulary=None,
-                pretrained: Optional[str] = "default", device: Optional[str] = None,
-                precision: str = "auto", top_k: Optional[int] = 5, thresholds=None,
-                templates=None, property_thresholds: Optional[dict] = None):
+def load_tagger(
+    model: Union[str, object] = DEFAULT_MODEL,
+    *,
+    vocabulary=None,
+    pretrained: Optional[str] = "default",
+    device: Optional[str] = None,
+    precision: str = "auto",
+    top_k: Optional[int] = 5,
+    thresholds=None,
+    templates=None,
+    property_thresholds: Optional[dict] = None,
+):
     """Builds a tagger: ``"properties"`` or a zero-shot tagger over an encoder.
 
     See :func:`load_encoder` for the model arguments; ``vocabulary`` is a list
@@ -84,5 +96,10 @@ def load_tagger(model: Union[str, object] = DEFAULT_MODEL, *, vocabulary=None,
     from .zero_shot import DEFAULT_TEMPLATES, ZeroShotTagger
 
     encoder = load_encoder(model, pretrained=pretrained, device=device, precision=precision)
-    return ZeroShotTagger(encoder, vocabulary, templates=templates or DEFAULT_TEMPLATES,
-                          top_k=top_k, thresholds=thresholds)
+    return ZeroShotTagger(
+        encoder,
+        vocabulary,
+        templates=templates or DEFAULT_TEMPLATES,
+        top_k=top_k,
+        thresholds=thresholds,
+    )

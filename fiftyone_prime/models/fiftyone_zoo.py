@@ -119,7 +119,9 @@ class FiftyOneModelEncoder(ImageTextEncoder):
     """
 
     def __init__(self, model, name: Optional[str] = None):
-        if not (getattr(model, "can_embed_prompts", False) and getattr(model, "has_embeddings", False)):
+        if not (
+            getattr(model, "can_embed_prompts", False) and getattr(model, "has_embeddings", False)
+        ):
             raise ValueError(
                 f"The FiftyOne model {type(model).__name__} does not embed both images and "
                 "prompts; PRIME needs a CLIP-like model (e.g. zoo models clip-vit-base32-torch "
@@ -160,6 +162,6 @@ class FiftyOneModelEncoder(ImageTextEncoder):
         out = []
         with _bare_prompts(self.fiftyone_model):
             for start in range(0, len(texts), batch_size):
-                chunk = list(texts[start: start + batch_size])
+                chunk = list(texts[start : start + batch_size])
                 out.append(np.asarray(self.fiftyone_model.embed_prompts(chunk), dtype=np.float32))
         return torch.nn.functional.normalize(torch.from_numpy(np.concatenate(out)), dim=-1)

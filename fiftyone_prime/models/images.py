@@ -55,8 +55,9 @@ class ImageFiles:
     Each item is ``(index, transformed image or None, error message or None)``.
     """
 
-    def __init__(self, filepaths: Sequence[str], transform: Callable,
-                 draft_size: Optional[int] = None):
+    def __init__(
+        self, filepaths: Sequence[str], transform: Callable, draft_size: Optional[int] = None
+    ):
         self.filepaths = list(filepaths)
         self.transform = transform
         self.draft_size = draft_size
@@ -94,8 +95,14 @@ def collate(items):
     return indices, batch, failed
 
 
-def image_batches(filepaths: Sequence[str], transform: Callable, draft_size: Optional[int], *,
-                  batch_size: Optional[int] = None, num_workers: Optional[int] = None):
+def image_batches(
+    filepaths: Sequence[str],
+    transform: Callable,
+    draft_size: Optional[int],
+    *,
+    batch_size: Optional[int] = None,
+    num_workers: Optional[int] = None,
+):
     """Like :func:`image_loader`, without torch: a process pool decodes.
 
     Args:
@@ -151,9 +158,16 @@ def worker_init(_):
     torch.set_num_threads(1)
 
 
-def image_loader(filepaths: Sequence[str], transform: Callable, draft_size: Optional[int], *,
-                 batch_size: Optional[int], num_workers: Optional[int], on_gpu: bool,
-                 needs_torch: bool = True):
+def image_loader(
+    filepaths: Sequence[str],
+    transform: Callable,
+    draft_size: Optional[int],
+    *,
+    batch_size: Optional[int],
+    num_workers: Optional[int],
+    on_gpu: bool,
+    needs_torch: bool = True,
+):
     """A DataLoader that decodes images in worker processes for a model.
 
     With ``needs_torch=False`` (a tagger whose transform returns numpy), the
@@ -166,8 +180,9 @@ def image_loader(filepaths: Sequence[str], transform: Callable, draft_size: Opti
     import os
 
     if not needs_torch:
-        return image_batches(filepaths, transform, draft_size, batch_size=batch_size,
-                             num_workers=num_workers)
+        return image_batches(
+            filepaths, transform, draft_size, batch_size=batch_size, num_workers=num_workers
+        )
     import torch
 
     if num_workers is None:

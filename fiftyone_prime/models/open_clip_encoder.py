@@ -11,8 +11,11 @@ from .base import ImageTextEncoder, resolve_device, resolve_precision
 logger = logging.getLogger(__name__)
 
 #: The pretrained tag used when a model name is given without one.
-DEFAULT_PRETRAINED = {"ViT-B-32": "laion2b_s34b_b79k", "ViT-B-16": "laion2b_s34b_b88k",
-                      "ViT-L-14": "laion2b_s32b_b82k"}
+DEFAULT_PRETRAINED = {
+    "ViT-B-32": "laion2b_s34b_b79k",
+    "ViT-B-16": "laion2b_s34b_b88k",
+    "ViT-L-14": "laion2b_s32b_b82k",
+}
 
 
 def _import_open_clip():
@@ -41,8 +44,13 @@ class OpenClipEncoder(ImageTextEncoder):
             ``"auto"`` (fp16 on GPU, fp32 on CPU)
     """
 
-    def __init__(self, model_name: str = "ViT-B-32", pretrained: Optional[str] = "default",
-                 device: Optional[str] = None, precision: str = "auto"):
+    def __init__(
+        self,
+        model_name: str = "ViT-B-32",
+        pretrained: Optional[str] = "default",
+        device: Optional[str] = None,
+        precision: str = "auto",
+    ):
         open_clip = _import_open_clip()
         if pretrained == "default":
             pretrained = DEFAULT_PRETRAINED.get(model_name)
@@ -81,7 +89,8 @@ class OpenClipEncoder(ImageTextEncoder):
         if pretrained is None:
             logger.warning(
                 "open_clip model '%s' has random weights: its tags are meaningless "
-                "(use this for tests only)", model_name,
+                "(use this for tests only)",
+                model_name,
             )
         model.eval()
         self._model = model
@@ -92,7 +101,9 @@ class OpenClipEncoder(ImageTextEncoder):
             and getattr(model, "attn_mask", None) is not None
             and getattr(model, "text_pool_type", None) == "argmax"
         )
-        self.name = f"open_clip:{model_name}" + (f"@{os.path.basename(str(pretrained))}" if pretrained else "@random")
+        self.name = f"open_clip:{model_name}" + (
+            f"@{os.path.basename(str(pretrained))}" if pretrained else "@random"
+        )
         self.logit_scale = float(model.logit_scale.exp().item())
         size = getattr(model.visual, "image_size", 224)
         self._image_size = size[0] if isinstance(size, (tuple, list)) else int(size)
@@ -120,7 +131,11 @@ class OpenClipEncoder(ImageTextEncoder):
         projection = model.text_projection
         if projection is None:
             return x
-        return projection(x) if callable(projection) and not hasattr(projection, "shape") else x @ projection
+        return (
+            projection(x)
+            if callable(projection) and not hasattr(projection, "shape")
+            else x @ projection
+        )
 
 
 def torch_arange(x):

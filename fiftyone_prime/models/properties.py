@@ -65,25 +65,70 @@ from .images import to_rgb
 
 #: Measurement names, in the order of :func:`measure`'s output.
 MEASURES = (
-    "luminance", "contrast", "saturation", "colorfulness", "laplacian_var",
-    "gradient", "foreground_area", "foreground_offset", "aspect_ratio",
-    "silhouette_aspect", "fill", "symmetry", "interior_gradient",
+    "luminance",
+    "contrast",
+    "saturation",
+    "colorfulness",
+    "laplacian_var",
+    "gradient",
+    "foreground_area",
+    "foreground_offset",
+    "aspect_ratio",
+    "silhouette_aspect",
+    "fill",
+    "symmetry",
+    "interior_gradient",
 )
 
 DEFAULT_THRESHOLDS = {
-    "dark": 0.25, "bright": 0.75, "low_contrast": 0.08, "high_contrast": 0.30,
-    "gray": 0.04, "colorful": 0.30, "blurry": 0.002, "sharp": 0.02,
-    "plain": 0.015, "textured": 0.08, "small": 0.10, "large": 0.60,
-    "off_center": 0.25, "wide": 1.3, "tall": 1.3,
-    "wide_shape": 1.5, "narrow_shape": 1.5, "filled": 0.80, "sparse": 0.40,
-    "symmetric": 0.90, "asymmetric": 0.60, "textured_object": 0.06, "uniform_object": 0.02,
+    "dark": 0.25,
+    "bright": 0.75,
+    "low_contrast": 0.08,
+    "high_contrast": 0.30,
+    "gray": 0.04,
+    "colorful": 0.30,
+    "blurry": 0.002,
+    "sharp": 0.02,
+    "plain": 0.015,
+    "textured": 0.08,
+    "small": 0.10,
+    "large": 0.60,
+    "off_center": 0.25,
+    "wide": 1.3,
+    "tall": 1.3,
+    "wide_shape": 1.5,
+    "narrow_shape": 1.5,
+    "filled": 0.80,
+    "sparse": 0.40,
+    "symmetric": 0.90,
+    "asymmetric": 0.60,
+    "textured_object": 0.06,
+    "uniform_object": 0.02,
 }
 
 TAGS = (
-    "dark", "bright", "low contrast", "high contrast", "grayscale", "colorful",
-    "blurry", "sharp", "plain", "textured", "small object", "large object",
-    "off-center object", "wide", "tall", "wide silhouette", "narrow silhouette",
-    "filled shape", "sparse shape", "symmetric", "asymmetric", "textured object",
+    "dark",
+    "bright",
+    "low contrast",
+    "high contrast",
+    "grayscale",
+    "colorful",
+    "blurry",
+    "sharp",
+    "plain",
+    "textured",
+    "small object",
+    "large object",
+    "off-center object",
+    "wide",
+    "tall",
+    "wide silhouette",
+    "narrow silhouette",
+    "filled shape",
+    "sparse shape",
+    "symmetric",
+    "asymmetric",
+    "textured object",
     "uniform object",
 )
 
@@ -121,7 +166,7 @@ def measure(image) -> np.ndarray:
     colorfulness = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
     if min(y.shape) >= 3:
-        lap = (y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:] - 4 * y[1:-1, 1:-1])
+        lap = y[:-2, 1:-1] + y[2:, 1:-1] + y[1:-1, :-2] + y[1:-1, 2:] - 4 * y[1:-1, 1:-1]
         laplacian_var = float(lap.var())
         gy, gx = np.gradient(y)
         gradient = float(np.hypot(gx, gy).mean())
@@ -138,7 +183,7 @@ def measure(image) -> np.ndarray:
         rows, cols = np.nonzero(fg)
         cy, cx = (rows.mean() + 0.5) / fg.shape[0], (cols.mean() + 0.5) / fg.shape[1]
         offset = float(np.hypot(cy - 0.5, cx - 0.5))
-        box = fg[rows.min(): rows.max() + 1, cols.min(): cols.max() + 1]
+        box = fg[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
         silhouette_aspect = box.shape[1] / box.shape[0]
         fill = float(box.mean())
         mirrored = box[:, ::-1]
@@ -155,8 +200,21 @@ def measure(image) -> np.ndarray:
     else:
         offset = 0.0
     return np.array(
-        [luminance, contrast, saturation, colorfulness, laplacian_var, gradient, area, offset,
-         width / height, silhouette_aspect, fill, symmetry, interior_gradient],
+        [
+            luminance,
+            contrast,
+            saturation,
+            colorfulness,
+            laplacian_var,
+            gradient,
+            area,
+            offset,
+            width / height,
+            silhouette_aspect,
+            fill,
+            symmetry,
+            interior_gradient,
+        ],
         dtype=np.float64,
     )
 
@@ -164,8 +222,21 @@ def measure(image) -> np.ndarray:
 def tags_from_measures(m: np.ndarray, thresholds: Optional[dict] = None) -> list[str]:
     """Applies the rules of this module to one row of :func:`measure` output."""
     t = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-    (lum, con, sat, colorful, lap, grad, area, offset, aspect,
-     shape_aspect, fill, symmetry, interior) = m
+    (
+        lum,
+        con,
+        sat,
+        colorful,
+        lap,
+        grad,
+        area,
+        offset,
+        aspect,
+        shape_aspect,
+        fill,
+        symmetry,
+        interior,
+    ) = m
     has_object = area > _MIN_OBJECT
     has_shape = has_object and area < _MAX_SHAPE
     has_surface = has_shape and not np.isnan(interior)

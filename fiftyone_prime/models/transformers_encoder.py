@@ -35,8 +35,9 @@ class TransformersEncoder(ImageTextEncoder):
         precision ("auto"): ``"fp32"``, ``"fp16"``, ``"bf16"`` or ``"auto"``
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: Optional[str] = None,
-                 precision: str = "auto"):
+    def __init__(
+        self, model: str = DEFAULT_MODEL, device: Optional[str] = None, precision: str = "auto"
+    ):
         try:
             import transformers
         except ImportError as e:
@@ -53,7 +54,9 @@ class TransformersEncoder(ImageTextEncoder):
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(source)
             processor = transformers.AutoImageProcessor.from_pretrained(source)
         except Exception as e:
-            where = f"the local directory '{source}'" if local else f"the Hugging Face Hub ('{source}')"
+            where = (
+                f"the local directory '{source}'" if local else f"the Hugging Face Hub ('{source}')"
+            )
             raise RuntimeError(
                 f"Could not load the transformers model from {where} ({e}). Model ids are "
                 "downloaded on first use, which needs internet access. On an offline machine, "

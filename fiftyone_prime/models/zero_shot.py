@@ -25,8 +25,9 @@ DEFAULT_TEMPLATES = (
 )
 
 
-def text_features(encoder: ImageTextEncoder, texts: Sequence[str],
-                  templates: Sequence[str] = ("{}",)):
+def text_features(
+    encoder: ImageTextEncoder, texts: Sequence[str], templates: Sequence[str] = ("{}",)
+):
     """Embeds each text through every template, averaged and normalized.
 
     Results are cached on the encoder per ``(texts, templates)``, so a
@@ -61,9 +62,14 @@ class ZeroShotTagger:
         thresholds (None): a per-tag list of least confidences, or None
     """
 
-    def __init__(self, encoder: ImageTextEncoder, vocabulary: Sequence[str],
-                 templates: Sequence[str] = DEFAULT_TEMPLATES, top_k: Optional[int] = 5,
-                 thresholds: Optional[Sequence[float]] = None):
+    def __init__(
+        self,
+        encoder: ImageTextEncoder,
+        vocabulary: Sequence[str],
+        templates: Sequence[str] = DEFAULT_TEMPLATES,
+        top_k: Optional[int] = 5,
+        thresholds: Optional[Sequence[float]] = None,
+    ):
         if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
             raise ValueError(f"`top_k` must be a positive integer or None; got {top_k!r}")
         if not templates or any("{}" not in t for t in templates):
@@ -109,14 +115,21 @@ class ZeroShotTagger:
 
     def _needs_precision_check(self) -> bool:
         e = self.encoder
-        return (getattr(e, "precision_auto", False) and e.precision == "bf16"
-                and str(e.device).startswith("cpu") and e.precision_check is None)
+        return (
+            getattr(e, "precision_auto", False)
+            and e.precision == "bf16"
+            and str(e.device).startswith("cpu")
+            and e.precision_check is None
+        )
 
     def select(self, probs: np.ndarray) -> list[list[tuple[str, float]]]:
         """Applies top-k and the thresholds to a ``(B, V)`` probability matrix."""
         k = self.top_k
-        top = np.argpartition(-probs, k - 1, axis=1)[:, :k] if k < probs.shape[1] else \
-            np.tile(np.arange(probs.shape[1]), (len(probs), 1))
+        top = (
+            np.argpartition(-probs, k - 1, axis=1)[:, :k]
+            if k < probs.shape[1]
+            else np.tile(np.arange(probs.shape[1]), (len(probs), 1))
+        )
         out = []
         for row, idx in zip(probs, top):
             idx = idx[np.argsort(-row[idx], kind="stable")]
@@ -146,11 +159,20 @@ def check_bf16(encoder: ImageTextEncoder, pixels, text):
     keep = agreement >= BF16_MIN_TOP1_AGREEMENT and max_diff <= BF16_MAX_SIMILARITY_DIFF
     encoder.precision = "bf16" if keep else "fp32"
     encoder.precision_check = {
-        "candidate": "bf16", "chosen": encoder.precision, "images": len(sim_low),
-        "top1_agreement": agreement, "max_similarity_diff": max_diff,
+        "candidate": "bf16",
+        "chosen": encoder.precision,
+        "images": len(sim_low),
+        "top1_agreement": agreement,
+        "max_similarity_diff": max_diff,
     }
     log = logger.info if keep else logger.warning
-    log("precision='auto': bf16 %s fp32 on the first %d images (top tag agreement %.1f%%, "
-        "largest similarity change %.4f); using %s", "agrees with" if keep else "disagrees with",
-        len(sim_low), 100 * agreement, max_diff, encoder.precision)
+    log(
+        "precision='auto': bf16 %s fp32 on the first %d images (top tag agreement %.1f%%, "
+        "largest similarity change %.4f); using %s",
+        "agrees with" if keep else "disagrees with",
+        len(sim_low),
+        100 * agreement,
+        max_diff,
+        encoder.precision,
+    )
     return low if keep else full

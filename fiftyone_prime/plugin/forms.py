@@ -73,31 +73,43 @@ def field_pickers(ctx, inputs, view) -> bool:
             "field, and a tags field (Classifications, Classification, Detections or a list "
             "of strings). Run 'PRIME: tag samples' to create tags."
         )
-        prop = inputs.view("no_fields", types.Error(
-            label="This dataset lacks the fields a search needs", description=message))
+        prop = inputs.view(
+            "no_fields",
+            types.Error(label="This dataset lacks the fields a search needs", description=message),
+        )
         return invalid(prop, message)
 
     def default(name, choices):
         return name if name in choices else choices[0]
 
     inputs.enum(
-        "label_field", classification_fields, required=True, label="Ground-truth field",
+        "label_field",
+        classification_fields,
+        required=True,
+        label="Ground-truth field",
         default=default("ground_truth", classification_fields),
         description="The Classification field whose labels are the classes searched",
         view=dropdown(classification_fields),
     )
     pred = inputs.enum(
-        "pred_field", classification_fields, required=True, label="Prediction field",
+        "pred_field",
+        classification_fields,
+        required=True,
+        label="Prediction field",
         default=default("predictions", classification_fields),
         description="The Classification field with the classifier's predictions",
         view=dropdown(classification_fields),
     )
     tags = inputs.list(
-        "tags_field", types.String(), required=True, label="Tag fields",
+        "tags_field",
+        types.String(),
+        required=True,
+        label="Tag fields",
         default=[default("prime_tags", tag_fields)],
         description="The field(s) whose labels serve as tags",
-        view=types.DropdownView(multiple=True,
-                                choices=[types.Choice(f, label=f) for f in tag_fields]),
+        view=types.DropdownView(
+            multiple=True, choices=[types.Choice(f, label=f) for f in tag_fields]
+        ),
     )
     params = ctx.params
     if params.get("label_field") and params.get("label_field") == params.get("pred_field"):
@@ -123,34 +135,56 @@ def _tags_fields_valid(names, prop, view) -> bool:
 def search_knobs(inputs) -> None:
     """Adds the search parameters with the project's defaults."""
     inputs.int(
-        "min_size", default=DEFAULT_PARAMS.min_size, min=1, label="Minimum size",
+        "min_size",
+        default=DEFAULT_PARAMS.min_size,
+        min=1,
+        label="Minimum size",
         description="The least number of samples in a failure mode (PRIME's s)",
     )
     inputs.float(
-        "min_drop", default=DEFAULT_PARAMS.min_drop, min=0.0, max=1.0, label="Minimum drop",
+        "min_drop",
+        default=DEFAULT_PARAMS.min_drop,
+        min=0.0,
+        max=1.0,
+        label="Minimum drop",
         description="The least accuracy drop against the class's accuracy (PRIME's a)",
     )
     inputs.float(
-        "min_gain", default=DEFAULT_PARAMS.min_gain, min=0.0, max=1.0, label="Minimum gain",
+        "min_gain",
+        default=DEFAULT_PARAMS.min_gain,
+        min=0.0,
+        max=1.0,
+        label="Minimum gain",
         description="The least accuracy gain from removing any tag subset (PRIME's b)",
     )
     inputs.int(
-        "max_tags", default=DEFAULT_PARAMS.max_tags, min=1, max=5, label="Maximum tags",
+        "max_tags",
+        default=DEFAULT_PARAMS.max_tags,
+        min=1,
+        max=5,
+        label="Maximum tags",
         description="The largest number of tags in a failure mode",
     )
     inputs.bool(
-        "minimal", default=DEFAULT_PARAMS.minimal, label="Minimal sets only",
+        "minimal",
+        default=DEFAULT_PARAMS.minimal,
+        label="Minimal sets only",
         description="Leave out sets that contain a smaller failure mode",
     )
     inputs.bool(
-        "significant_only", default=DEFAULT_PARAMS.alpha is not None,
+        "significant_only",
+        default=DEFAULT_PARAMS.alpha is not None,
         label="Significant modes only",
         description="Leave out failure modes that could be chance findings (family-wise "
-                    "adjusted p-value above the level below); untick to see every mode "
-                    "of the definition, as the PRIME paper does",
+        "adjusted p-value above the level below); untick to see every mode "
+        "of the definition, as the PRIME paper does",
     )
     inputs.float(
-        "alpha", default=DEFAULT_PARAMS.alpha, min=0.0, max=1.0, label="Significance level",
+        "alpha",
+        default=DEFAULT_PARAMS.alpha,
+        min=0.0,
+        max=1.0,
+        label="Significance level",
         description="The family-wise error rate: the chance that any reported mode is noise",
     )
 
@@ -159,8 +193,7 @@ def search_params(params) -> SearchParams:
     """The :class:`SearchParams` from the form's values (absent ones take the
     defaults), validated once, before the run starts. ``significant_only``
     is the form's switch for ``alpha=None``."""
-    values = {name: params[name] for name in SearchParams.names()
-              if params.get(name) is not None}
+    values = {name: params[name] for name in SearchParams.names() if params.get(name) is not None}
     if not params.get("significant_only", True):
         values["alpha"] = None
     return SearchParams.from_dict(values)
@@ -168,12 +201,16 @@ def search_params(params) -> SearchParams:
 
 def view_options(ctx, inputs) -> None:
     """Adds whether to save views, and the cap on how many."""
-    inputs.bool("save_views", default=True, label="Save views",
-                description="Save one view per failure mode")
+    inputs.bool(
+        "save_views", default=True, label="Save views", description="Save one view per failure mode"
+    )
     prop = inputs.int(
-        "max_views", default=DEFAULT_MAX_VIEWS, min=0, label="Maximum saved views",
+        "max_views",
+        default=DEFAULT_MAX_VIEWS,
+        min=0,
+        label="Maximum saved views",
         description="Save views for at most this many failure modes (the largest drops); "
-                    "all modes stay in the results",
+        "all modes stay in the results",
     )
     value = ctx.params.get("max_views", DEFAULT_MAX_VIEWS)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -183,11 +220,16 @@ def view_options(ctx, inputs) -> None:
 def new_run_key(ctx, inputs, default="prime") -> bool:
     """Adds the run key input, checked by the SDK's own run-key check."""
     prop = inputs.str(
-        "run_key", default=default, required=True, label="Run key",
+        "run_key",
+        default=default,
+        required=True,
+        label="Run key",
         description="The key under which the run is stored (letters, digits, underscores)",
     )
     inputs.bool(
-        "overwrite", default=False, label="Overwrite",
+        "overwrite",
+        default=False,
+        label="Overwrite",
         description="Replace an existing run with this key, and the views it saved",
     )
     key = ctx.params.get("run_key", default)
@@ -204,21 +246,27 @@ def existing_run_key(ctx, inputs) -> Optional[str]:
     """Adds a picker of the dataset's failure-mode runs; returns the chosen key."""
     keys = list_failure_mode_runs(ctx.dataset)
     if not keys:
-        prop = inputs.view("no_runs", types.Warning(
-            label="This dataset has no failure-mode runs",
-            description="Run 'PRIME: find failure modes' first"))
-        invalid(prop, "This dataset has no failure-mode runs; run 'PRIME: find failure "
-                      "modes' first")
+        prop = inputs.view(
+            "no_runs",
+            types.Warning(
+                label="This dataset has no failure-mode runs",
+                description="Run 'PRIME: find failure modes' first",
+            ),
+        )
+        invalid(
+            prop, "This dataset has no failure-mode runs; run 'PRIME: find failure modes' first"
+        )
         return None
-    inputs.enum("run_key", keys, required=True, label="Run", default=keys[0],
-                view=dropdown(keys))
+    inputs.enum("run_key", keys, required=True, label="Run", default=keys[0], view=dropdown(keys))
     return ctx.params.get("run_key", keys[0])
 
 
 def delegation(ctx, inputs) -> None:
     """Adds the choice between running now and scheduling a delegated run."""
     inputs.bool(
-        "delegate", default=False, label="Delegate execution?",
+        "delegate",
+        default=False,
+        label="Delegate execution?",
         description="Schedule the run in the background (for large datasets)",
         view=types.CheckboxView(),
     )
@@ -232,35 +280,55 @@ def delegation(ctx, inputs) -> None:
 def model_choice(ctx, inputs, *, allow_properties: bool) -> str:
     """Adds the ``model`` spec and, for open_clip, its ``pretrained`` weights;
     returns the chosen spec."""
-    suggestions = {k: v for k, v in MODEL_SUGGESTIONS.items()
-                   if allow_properties or k != "properties"}
+    suggestions = {
+        k: v for k, v in MODEL_SUGGESTIONS.items() if allow_properties or k != "properties"
+    }
     inputs.str(
-        "model", default=DEFAULT_MODEL, required=True, label="Model",
+        "model",
+        default=DEFAULT_MODEL,
+        required=True,
+        label="Model",
         description="open_clip:<architecture>, transformers:<model id or local directory>, "
-                    "zoo:<FiftyOne zoo model>"
-                    + (", or properties (no weights)" if allow_properties else ""),
-        view=types.AutocompleteView(choices=[types.Choice(k, label=k, description=v)
-                                             for k, v in suggestions.items()]),
+        "zoo:<FiftyOne zoo model>" + (", or properties (no weights)" if allow_properties else ""),
+        view=types.AutocompleteView(
+            choices=[types.Choice(k, label=k, description=v) for k, v in suggestions.items()]
+        ),
     )
     model = ctx.params.get("model") or DEFAULT_MODEL
     if model.startswith("open_clip:"):
-        inputs.str("pretrained", default="default", required=True, label="Pretrained weights",
-                   description="A pretrained tag (downloaded on first use) or a local "
-                               "checkpoint path")
+        inputs.str(
+            "pretrained",
+            default="default",
+            required=True,
+            label="Pretrained weights",
+            description="A pretrained tag (downloaded on first use) or a local checkpoint path",
+        )
     return model
 
 
 def vocabulary_choice(ctx, inputs) -> None:
     """Adds the tag vocabulary: the shipped default, a list, or a file."""
-    sources = {"default": "Default vocabulary (shipped)", "list": "My tags",
-               "file": "A text file, one tag per line"}
-    inputs.enum("vocabulary_source", list(sources), default="default", label="Vocabulary",
-                view=dropdown(list(sources), sources))
+    sources = {
+        "default": "Default vocabulary (shipped)",
+        "list": "My tags",
+        "file": "A text file, one tag per line",
+    }
+    inputs.enum(
+        "vocabulary_source",
+        list(sources),
+        default="default",
+        label="Vocabulary",
+        view=dropdown(list(sources), sources),
+    )
     source = ctx.params.get("vocabulary_source", "default")
     if source == "list":
-        inputs.str("vocabulary", required=True, label="Tags",
-                   description="One tag per line, or comma separated",
-                   view=types.TextFieldView(multiline=True))
+        inputs.str(
+            "vocabulary",
+            required=True,
+            label="Tags",
+            description="One tag per line, or comma separated",
+            view=types.TextFieldView(multiline=True),
+        )
     elif source == "file":
         inputs.str("vocabulary", required=True, label="Vocabulary file")
 
@@ -288,6 +356,10 @@ def model_params(params) -> dict:
 
 
 def caption_template_input(inputs) -> None:
-    inputs.str("caption_template", default=DEFAULT_CAPTION_TEMPLATE, required=True,
-               label="Caption template",
-               description="The caption of a failure mode, with {cls} and {tags}")
+    inputs.str(
+        "caption_template",
+        default=DEFAULT_CAPTION_TEMPLATE,
+        required=True,
+        label="Caption template",
+        description="The caption of a failure mode, with {cls} and {tags}",
+    )

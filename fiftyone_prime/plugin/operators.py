@@ -32,8 +32,12 @@ def _execute(operator, sample_collection, params, delegate=False):
     """Runs an operator from Python through FiftyOne's operator machinery;
     parameters left as ``None`` take the form's defaults."""
     params = {k: v for k, v in params.items() if v is not None}
-    return foo.execute_operator(operator.uri, dict(view=sample_collection.view()),
-                                params=params, request_delegation=delegate)
+    return foo.execute_operator(
+        operator.uri,
+        dict(view=sample_collection.view()),
+        params=params,
+        request_delegation=delegate,
+    )
 
 
 def _progress_callback(ctx, label):
@@ -114,13 +118,25 @@ class FindFailureModes(foo.Operator):
         outputs.list("failure_modes", types.Object(), label="Failure modes", view=table)
         return types.Property(outputs, view=types.View(label="PRIME search complete"))
 
-    def __call__(self, sample_collection, *, label_field="ground_truth",
-                 pred_field="predictions", tags_field="prime_tags", run_key="prime",
-                 min_size=DEFAULT_PARAMS.min_size, min_drop=DEFAULT_PARAMS.min_drop,
-                 min_gain=DEFAULT_PARAMS.min_gain, max_tags=DEFAULT_PARAMS.max_tags,
-                 minimal=DEFAULT_PARAMS.minimal, alpha=DEFAULT_PARAMS.alpha,
-                 save_views=True, max_views=DEFAULT_MAX_VIEWS, overwrite=False,
-                 delegate=False):
+    def __call__(
+        self,
+        sample_collection,
+        *,
+        label_field="ground_truth",
+        pred_field="predictions",
+        tags_field="prime_tags",
+        run_key="prime",
+        min_size=DEFAULT_PARAMS.min_size,
+        min_drop=DEFAULT_PARAMS.min_drop,
+        min_gain=DEFAULT_PARAMS.min_gain,
+        max_tags=DEFAULT_PARAMS.max_tags,
+        minimal=DEFAULT_PARAMS.minimal,
+        alpha=DEFAULT_PARAMS.alpha,
+        save_views=True,
+        max_views=DEFAULT_MAX_VIEWS,
+        overwrite=False,
+        delegate=False,
+    ):
         """Runs the operator from Python, through FiftyOne's operator machinery;
         the arguments are those of :func:`fiftyone_prime.find_failure_modes`.
 
@@ -128,10 +144,20 @@ class FindFailureModes(foo.Operator):
             an :class:`fiftyone.operators.executor.ExecutionResult`
         """
         params = dict(
-            label_field=label_field, pred_field=pred_field, tags_field=_as_list(tags_field),
-            run_key=run_key, min_size=min_size, min_drop=min_drop, min_gain=min_gain,
-            max_tags=max_tags, minimal=minimal, significant_only=alpha is not None,
-            alpha=alpha, save_views=save_views, max_views=max_views, overwrite=overwrite,
+            label_field=label_field,
+            pred_field=pred_field,
+            tags_field=_as_list(tags_field),
+            run_key=run_key,
+            min_size=min_size,
+            min_drop=min_drop,
+            min_gain=min_gain,
+            max_tags=max_tags,
+            minimal=minimal,
+            significant_only=alpha is not None,
+            alpha=alpha,
+            save_views=save_views,
+            max_views=max_views,
+            overwrite=overwrite,
             delegate=delegate,
         )
         return _execute(self, sample_collection, params, delegate)
@@ -156,8 +182,10 @@ class LoadFailureMode(foo.Operator):
             results = load_failure_modes(ctx.dataset, run_key)
             modes = [m for m in results.sorted("drop") if m.view_name]
             if not modes:
-                prop = inputs.view("no_modes", types.Warning(
-                    label=f"Run '{run_key}' has no failure modes with saved views"))
+                prop = inputs.view(
+                    "no_modes",
+                    types.Warning(label=f"Run '{run_key}' has no failure modes with saved views"),
+                )
                 forms.invalid(prop, f"Run '{run_key}' has no failure modes with saved views")
             else:
                 choices = types.DropdownView()
@@ -165,12 +193,20 @@ class LoadFailureMode(foo.Operator):
                     choices.add_choice(
                         m.view_name,
                         label=f"{m.group}: {' + '.join(m.tags)}",
-                        description=(f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the "
-                                     f"class, {m.size} samples, adjusted p "
-                                     f"{format_p(m.adjusted_p_value)}"),
+                        description=(
+                            f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the "
+                            f"class, {m.size} samples, adjusted p "
+                            f"{format_p(m.adjusted_p_value)}"
+                        ),
                     )
-                inputs.enum("view_name", choices.values(), required=True,
-                            default=choices.values()[0], label="Failure mode", view=choices)
+                inputs.enum(
+                    "view_name",
+                    choices.values(),
+                    required=True,
+                    default=choices.values()[0],
+                    label="Failure mode",
+                    view=choices,
+                )
         return types.Property(inputs, view=types.View(label="Load failure mode"))
 
     def execute(self, ctx):
@@ -202,9 +238,13 @@ class DeleteFailureModes(foo.Operator):
         run_key = forms.existing_run_key(ctx, inputs)
         if run_key is not None:
             results = load_failure_modes(ctx.dataset, run_key)
-            inputs.view("confirm", types.Warning(
-                label=f"This deletes run '{run_key}' and its {len(results.view_names)} saved "
-                      "views. Views you saved yourself are kept."))
+            inputs.view(
+                "confirm",
+                types.Warning(
+                    label=f"This deletes run '{run_key}' and its {len(results.view_names)} saved "
+                    "views. Views you saved yourself are kept."
+                ),
+            )
         return types.Property(inputs, view=types.View(label="Delete failure modes"))
 
     def execute(self, ctx):
@@ -237,13 +277,25 @@ class TagSamples(foo.Operator):
         model = forms.model_choice(ctx, inputs, allow_properties=True)
         if model != "properties":
             forms.vocabulary_choice(ctx, inputs)
-            inputs.int("top_k", default=5, min=1, label="Tags per image",
-                       description="The most tags kept per image")
-            inputs.str("embeddings_field", label="Embeddings field",
-                       description="Optional: also store each image's embedding here")
+            inputs.int(
+                "top_k",
+                default=5,
+                min=1,
+                label="Tags per image",
+                description="The most tags kept per image",
+            )
+            inputs.str(
+                "embeddings_field",
+                label="Embeddings field",
+                description="Optional: also store each image's embedding here",
+            )
         inputs.str("tags_field", default="prime_tags", required=True, label="Tags field")
-        inputs.bool("skip_existing", default=False, label="Skip samples that have tags",
-                    description="Continue an interrupted run")
+        inputs.bool(
+            "skip_existing",
+            default=False,
+            label="Skip samples that have tags",
+            description="Continue an interrupted run",
+        )
         inputs.bool("overwrite", default=False, label="Re-tag samples that have tags")
         if workers.sharding_inputs(ctx, inputs, model) == 1:
             forms.delegation(ctx, inputs)
@@ -292,22 +344,49 @@ class TagSamples(foo.Operator):
         outputs.int("num_skipped_existing", label="Samples that already had tags")
         return types.Property(outputs, view=types.View(label="Tagging complete"))
 
-    def __call__(self, sample_collection, *, model=DEFAULT_MODEL, pretrained="default",
-                 vocabulary=None, tags_field="prime_tags", top_k=5, skip_existing=False,
-                 overwrite=False, embeddings_field=None, delegate=False, num_shards=1,
-                 search_after=False, run_key="prime", label_field="ground_truth",
-                 pred_field="predictions", overwrite_run=False, metrics_after=False):
+    def __call__(
+        self,
+        sample_collection,
+        *,
+        model=DEFAULT_MODEL,
+        pretrained="default",
+        vocabulary=None,
+        tags_field="prime_tags",
+        top_k=5,
+        skip_existing=False,
+        overwrite=False,
+        embeddings_field=None,
+        delegate=False,
+        num_shards=1,
+        search_after=False,
+        run_key="prime",
+        label_field="ground_truth",
+        pred_field="predictions",
+        overwrite_run=False,
+        metrics_after=False,
+    ):
         """Runs the operator from Python; the arguments are those of
         :func:`fiftyone_prime.compute_tags`, and with ``num_shards > 1`` those
         of :func:`fiftyone_prime.queue_tagging` (``search_after`` queues the
         search with ``run_key``, ``label_field``, ``pred_field`` and
         ``overwrite_run``). Returns the execution result."""
-        params = dict(model=model, pretrained=pretrained, tags_field=tags_field, top_k=top_k,
-                      skip_existing=skip_existing, overwrite=overwrite,
-                      embeddings_field=embeddings_field, delegate=delegate,
-                      num_shards=num_shards, search_after=search_after, run_key=run_key,
-                      label_field=label_field, pred_field=pred_field,
-                      overwrite_run=overwrite_run, metrics_after=metrics_after)
+        params = dict(
+            model=model,
+            pretrained=pretrained,
+            tags_field=tags_field,
+            top_k=top_k,
+            skip_existing=skip_existing,
+            overwrite=overwrite,
+            embeddings_field=embeddings_field,
+            delegate=delegate,
+            num_shards=num_shards,
+            search_after=search_after,
+            run_key=run_key,
+            label_field=label_field,
+            pred_field=pred_field,
+            overwrite_run=overwrite_run,
+            metrics_after=metrics_after,
+        )
         if vocabulary is None:
             params["vocabulary_source"] = "default"
         elif isinstance(vocabulary, str):
@@ -336,8 +415,11 @@ class ComputeFailureModeMetrics(foo.Operator):
         if forms.existing_run_key(ctx, inputs) is not None:
             forms.model_choice(ctx, inputs, allow_properties=False)
             forms.caption_template_input(inputs)
-            inputs.str("embeddings_field", label="Embeddings field",
-                       description="Optional: reuse image embeddings stored by the same model")
+            inputs.str(
+                "embeddings_field",
+                label="Embeddings field",
+                description="Optional: reuse image embeddings stored by the same model",
+            )
             forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Compute failure-mode metrics"))
 
@@ -356,17 +438,32 @@ class ComputeFailureModeMetrics(foo.Operator):
         )
         if not ctx.delegated:
             ctx.trigger("reload_dataset")
-        return {"run_key": results.key,
-                "num_scored": sum(bool(m.metrics) for m in results.failure_modes),
-                "model": (results.metrics_info or {}).get("model")}
+        return {
+            "run_key": results.key,
+            "num_scored": sum(bool(m.metrics) for m in results.failure_modes),
+            "model": (results.metrics_info or {}).get("model"),
+        }
 
-    def __call__(self, sample_collection, run_key, *, model=DEFAULT_MODEL, pretrained="default",
-                 caption_template=DEFAULT_CAPTION_TEMPLATE, embeddings_field=None,
-                 delegate=False):
+    def __call__(
+        self,
+        sample_collection,
+        run_key,
+        *,
+        model=DEFAULT_MODEL,
+        pretrained="default",
+        caption_template=DEFAULT_CAPTION_TEMPLATE,
+        embeddings_field=None,
+        delegate=False,
+    ):
         """Runs the operator from Python; the arguments are those of
         :func:`fiftyone_prime.compute_failure_mode_metrics`. Returns the
         execution result."""
-        params = dict(run_key=run_key, model=model, pretrained=pretrained,
-                      caption_template=caption_template, embeddings_field=embeddings_field,
-                      delegate=delegate)
+        params = dict(
+            run_key=run_key,
+            model=model,
+            pretrained=pretrained,
+            caption_template=caption_template,
+            embeddings_field=embeddings_field,
+            delegate=delegate,
+        )
         return _execute(self, sample_collection, params, delegate)

@@ -9,8 +9,15 @@ from fiftyone_prime.integration.rows import columns, mode_row
 from fiftyone_prime.integration.run_store import list_failure_mode_runs, load_failure_modes
 
 #: Sort keys offered by the panel: failure-mode attributes, then CLIP metrics.
-SORT_KEYS = ("drop", "adjusted_p_value", "size", "accuracy", "auroc", "similarity_mean",
-             "similarity_std")
+SORT_KEYS = (
+    "drop",
+    "adjusted_p_value",
+    "size",
+    "accuracy",
+    "auroc",
+    "similarity_mean",
+    "similarity_std",
+)
 
 #: Sort keys whose best values are the smallest.
 _ASCENDING = ("adjusted_p_value", "accuracy", "similarity_std")
@@ -82,13 +89,28 @@ class FailureModesPanel(foo.Panel):
         panel = types.Object()
         runs = ctx.panel.state.runs or []
         if not runs:
-            panel.md("No failure-mode runs on this dataset yet. Run **PRIME: tag samples**, "
-                     "then **PRIME: find failure modes** from the operator menu.", name="empty")
+            panel.md(
+                "No failure-mode runs on this dataset yet. Run **PRIME: tag samples**, "
+                "then **PRIME: find failure modes** from the operator menu.",
+                name="empty",
+            )
             return types.Property(panel, view=types.GridView(orientation="vertical"))
-        panel.enum("run_key", runs, default=ctx.panel.state.run_key, label="Run",
-                   view=types.DropdownView(), on_change=self.on_change_run)
-        panel.enum("sort_by", list(SORT_KEYS), default=ctx.panel.state.sort_by, label="Sort by",
-                   view=types.DropdownView(), on_change=self.on_change_sort)
+        panel.enum(
+            "run_key",
+            runs,
+            default=ctx.panel.state.run_key,
+            label="Run",
+            view=types.DropdownView(),
+            on_change=self.on_change_run,
+        )
+        panel.enum(
+            "sort_by",
+            list(SORT_KEYS),
+            default=ctx.panel.state.sort_by,
+            label="Sort by",
+            view=types.DropdownView(),
+            on_change=self.on_change_sort,
+        )
         rows = ctx.panel.state.rows or []
         table = types.TableView()
         for column in columns(with_metrics=True):
@@ -97,6 +119,10 @@ class FailureModesPanel(foo.Panel):
         panel.list("rows", types.Object(), view=table, default=rows)
         for i, row in enumerate(rows[:_MAX_BUTTONS]):
             if row["view"]:
-                panel.btn(f"open_{i}", label=f"Open {row['class']}: {row['tags']}",
-                          on_click=self.open_mode, params={"view_name": row["view"]})
+                panel.btn(
+                    f"open_{i}",
+                    label=f"Open {row['class']}: {row['tags']}",
+                    on_click=self.open_mode,
+                    params={"view_name": row["view"]},
+                )
         return types.Property(panel, view=types.GridView(orientation="vertical", gap=1))

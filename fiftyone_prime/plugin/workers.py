@@ -51,9 +51,14 @@ class TagShard(_WorkerOperator):
 
     def execute(self, ctx):
         p = ctx.params
-        return run_tagging_shard(ctx.target_view(), p["job_key"], int(p["shard"]), p["token"],
-                                 operation_id=_operation_id(ctx),
-                                 set_progress=_set_progress(ctx))
+        return run_tagging_shard(
+            ctx.target_view(),
+            p["job_key"],
+            int(p["shard"]),
+            p["token"],
+            operation_id=_operation_id(ctx),
+            set_progress=_set_progress(ctx),
+        )
 
 
 class SearchAfterTagging(_WorkerOperator):
@@ -71,8 +76,13 @@ class SearchAfterTagging(_WorkerOperator):
 
     def execute(self, ctx):
         p = ctx.params
-        return run_followup(ctx.target_view(), p["job_key"], p["token"],
-                            operation_id=_operation_id(ctx), set_progress=_set_progress(ctx))
+        return run_followup(
+            ctx.target_view(),
+            p["job_key"],
+            p["token"],
+            operation_id=_operation_id(ctx),
+            set_progress=_set_progress(ctx),
+        )
 
 
 def _job_choice(ctx, inputs):
@@ -83,16 +93,26 @@ def _job_choice(ctx, inputs):
     choices = types.DropdownView()
     for job in jobs:
         choices.add_choice(job, label=job)
-    inputs.enum("job_key", choices.values(), required=True, default=jobs[0], label="Job",
-                view=choices)
+    inputs.enum(
+        "job_key", choices.values(), required=True, default=jobs[0], label="Job", view=choices
+    )
     return ctx.params.get("job_key", jobs[0])
 
 
 def _status_rows(status):
     parts = status.shards + ([status.followup] if status.followup is not None else [])
-    return [{"part": p.name, "state": p.state, "size": p.size, "attempt": p.attempt,
-             "progress": None if p.progress is None else round(p.progress, 3),
-             "operation": p.operation_id, "error": (p.error or "")[-300:]} for p in parts]
+    return [
+        {
+            "part": p.name,
+            "state": p.state,
+            "size": p.size,
+            "attempt": p.attempt,
+            "progress": None if p.progress is None else round(p.progress, 3),
+            "operation": p.operation_id,
+            "error": (p.error or "")[-300:],
+        }
+        for p in parts
+    ]
 
 
 def _status_output(ctx, title):
@@ -124,8 +144,11 @@ class TaggingStatus(foo.Operator):
 
     def execute(self, ctx):
         status = tagging_status(ctx.dataset, ctx.params["job_key"])
-        return {"summary": str(status).splitlines()[0], "parts": _status_rows(status),
-                "done": status.done}
+        return {
+            "summary": str(status).splitlines()[0],
+            "parts": _status_rows(status),
+            "done": status.done,
+        }
 
     def resolve_output(self, ctx):
         return _status_output(ctx, "Sharded tagging status")
@@ -148,15 +171,22 @@ class RequeueTagging(foo.Operator):
         job_key = _job_choice(ctx, inputs)
         if job_key is not None:
             status = tagging_status(ctx.dataset, job_key)
-            inputs.view("what", types.Notice(
-                label=f"{len(status.unfinished)} unfinished slices will be queued again; "
-                      "they continue where they stopped"))
+            inputs.view(
+                "what",
+                types.Notice(
+                    label=f"{len(status.unfinished)} unfinished slices will be queued again; "
+                    "they continue where they stopped"
+                ),
+            )
         return types.Property(inputs, view=types.View(label="Re-queue unfinished slices"))
 
     def execute(self, ctx):
         status = requeue_tagging(ctx.dataset, ctx.params["job_key"])
-        return {"summary": str(status).splitlines()[0], "parts": _status_rows(status),
-                "done": status.done}
+        return {
+            "summary": str(status).splitlines()[0],
+            "parts": _status_rows(status),
+            "done": status.done,
+        }
 
     def resolve_output(self, ctx):
         return _status_output(ctx, "Re-queued")
@@ -166,27 +196,44 @@ def sharding_inputs(ctx, inputs, model) -> int:
     """The tag form's "split into N delegated jobs" choice and its follow-up
     search; returns the chosen number of jobs (1: no split)."""
     inputs.int(
-        "num_shards", default=1, min=1, label="Split into N delegated jobs",
+        "num_shards",
+        default=1,
+        min=1,
+        label="Split into N delegated jobs",
         description="Queue N delegated operations, each tagging a slice; run one "
-                    "'fiftyone delegated launch' per GPU or machine to execute them",
+        "'fiftyone delegated launch' per GPU or machine to execute them",
     )
     num_shards = ctx.params.get("num_shards") or 1
     if num_shards > 1:
-        inputs.bool("search_after", default=False, label="Then find failure modes",
-                    description="Run the search once, when the last slice completes")
+        inputs.bool(
+            "search_after",
+            default=False,
+            label="Then find failure modes",
+            description="Run the search once, when the last slice completes",
+        )
         if ctx.params.get("search_after", False):
             inputs.str("run_key", default="prime", required=True, label="Run key")
-            inputs.str("label_field", default="ground_truth", required=True,
-                       label="Ground truth field")
-            inputs.str("pred_field", default="predictions", required=True,
-                       label="Predictions field")
+            inputs.str(
+                "label_field", default="ground_truth", required=True, label="Ground truth field"
+            )
+            inputs.str(
+                "pred_field", default="predictions", required=True, label="Predictions field"
+            )
             inputs.bool("overwrite_run", default=False, label="Overwrite the run if it exists")
             if model != "properties":
-                inputs.bool("metrics_after", default=False, label="Then compute CLIP metrics",
-                            description="Score the failure modes with the tagging model")
-        inputs.view("workers_notice", types.Notice(
-            label="The slices are queued now; run 'fiftyone delegated launch' on each machine, "
-                  "and watch them with 'PRIME: sharded tagging status'"))
+                inputs.bool(
+                    "metrics_after",
+                    default=False,
+                    label="Then compute CLIP metrics",
+                    description="Score the failure modes with the tagging model",
+                )
+        inputs.view(
+            "workers_notice",
+            types.Notice(
+                label="The slices are queued now; run 'fiftyone delegated launch' on each machine, "
+                "and watch them with 'PRIME: sharded tagging status'"
+            ),
+        )
     return num_shards
 
 
@@ -194,10 +241,12 @@ def sharding_params(p) -> dict:
     """``search`` and ``metrics`` arguments of :func:`queue_tagging` from the form."""
     if not p.get("search_after", False):
         return {"search": None, "metrics": None}
-    search = dict(run_key=p.get("run_key") or "prime",
-                  label_field=p.get("label_field") or "ground_truth",
-                  pred_field=p.get("pred_field") or "predictions",
-                  overwrite=bool(p.get("overwrite_run", False)))
+    search = dict(
+        run_key=p.get("run_key") or "prime",
+        label_field=p.get("label_field") or "ground_truth",
+        pred_field=p.get("pred_field") or "predictions",
+        overwrite=bool(p.get("overwrite_run", False)),
+    )
     metrics = None
     if p.get("metrics_after", False) and p.get("model") != "properties":
         metrics = forms.model_params(p)
@@ -207,10 +256,15 @@ def sharding_params(p) -> dict:
 def queue_from_form(ctx, tagging_kwargs) -> dict:
     """Queues the tag form's sharded job; returns the operator's result."""
     p = ctx.params
-    status = queue_tagging(ctx.target_view(), num_shards=int(p["num_shards"]),
-                           **sharding_params(p), **tagging_kwargs)
-    return {"job_key": status.job_key, "num_shards": len(status.shards),
-            "summary": str(status).splitlines()[0], "parts": _status_rows(status)}
+    status = queue_tagging(
+        ctx.target_view(), num_shards=int(p["num_shards"]), **sharding_params(p), **tagging_kwargs
+    )
+    return {
+        "job_key": status.job_key,
+        "num_shards": len(status.shards),
+        "summary": str(status).splitlines()[0],
+        "parts": _status_rows(status),
+    }
 
 
 def queued_output():

@@ -45,17 +45,24 @@ class AppServer:
         extra = [",".join(str(s) for s in sizes)] if sizes else []
         self.proc = subprocess.Popen(
             [sys.executable, "-c", APP_SCRIPT, dataset_name, view_name, str(self.port), *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             # this checkout's fiftyone_prime, not another install of it
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(
-                [str(REPO_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(
+                    [str(REPO_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+                ),
+            },
         )
 
     def __enter__(self):
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the App server exited: {self.proc.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(
+                    f"the App server exited: {self.proc.stderr.read().decode()[-2000:]}"
+                )
             try:
                 urllib.request.urlopen(self.url, timeout=2).read()
                 return self
@@ -77,11 +84,25 @@ def screenshot(url, path, width=1400, height=900, budget_ms=25000):
     profile = tempfile.mkdtemp(prefix="prime-chromium-")
     try:
         subprocess.run(
-            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", f"--window-size={width},{height}",
-             f"--virtual-time-budget={budget_ms}", f"--screenshot={path}", url],
-            capture_output=True, timeout=180, check=True,
+            [
+                chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                f"--virtual-time-budget={budget_ms}",
+                f"--screenshot={path}",
+                url,
+            ],
+            capture_output=True,
+            timeout=180,
+            check=True,
         )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
@@ -93,11 +114,26 @@ def rendered_dom(url, budget_ms=25000):
     profile = tempfile.mkdtemp(prefix="prime-chromium-")
     try:
         out = subprocess.run(
-            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", "--window-size=1400,900",
-             f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
-            capture_output=True, text=True, timeout=180, check=True,
+            [
+                chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--window-size=1400,900",
+                f"--virtual-time-budget={budget_ms}",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=True,
         )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
@@ -121,27 +157,46 @@ class DevTools:
         self._profile = tempfile.mkdtemp(prefix="prime-chromium-")
         to_chrome_r, self._to_chrome = os.pipe()
         self._from_chrome, from_chrome_w = os.pipe()
-        args = " ".join([
-            chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={self._profile}", "--remote-debugging-pipe",
-            f"--window-size={width},{height}", "about:blank",
-        ])
+        args = " ".join(
+            [
+                chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={self._profile}",
+                "--remote-debugging-pipe",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ]
+        )
         self.proc = subprocess.Popen(
             ["bash", "-c", f"exec {args} 3<&{to_chrome_r} 4>&{from_chrome_w}"],
             pass_fds=(to_chrome_r, from_chrome_w),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buffer = b""
         targets = self.send("Target.getTargets")["targetInfos"]
         page = next(t for t in targets if t["type"] == "page")
-        self.session = self.send("Target.attachToTarget", targetId=page["targetId"],
-                                 flatten=True)["sessionId"]
+        self.session = self.send("Target.attachToTarget", targetId=page["targetId"], flatten=True)[
+            "sessionId"
+        ]
         self.send("Page.enable", session=True)
-        self.send("Emulation.setDeviceMetricsOverride", session=True, width=width,
-                  height=height, deviceScaleFactor=1, mobile=False)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def send(self, method, session=False, **params):
         import json
@@ -171,8 +226,9 @@ class DevTools:
         self.send("Page.navigate", session=True, url=url)
 
     def evaluate(self, expression):
-        result = self.send("Runtime.evaluate", session=True, expression=expression,
-                           returnByValue=True)
+        result = self.send(
+            "Runtime.evaluate", session=True, expression=expression, returnByValue=True
+        )
         return result.get("result", {}).get("value")
 
     def wait_for(self, expression, timeout=60):

@@ -8,8 +8,9 @@ from fiftyone_prime import cli
 
 
 def _record(msg):
-    return logging.LogRecord("fiftyone.core.odm.database", logging.WARNING, __file__, 1, msg,
-                             None, None)
+    return logging.LogRecord(
+        "fiftyone.core.odm.database", logging.WARNING, __file__, 1, msg, None, None
+    )
 
 
 def test_notice_filtered_for_the_bundled_database_only(monkeypatch):
@@ -25,8 +26,11 @@ def test_notice_filtered_for_the_bundled_database_only(monkeypatch):
         assert cli.quiet_bundled_mongodb_notice() is True  # installed once
         added = [f for f in logger.filters if f not in before]
         assert len(added) == 1
-        assert not logger.filter(_record(
-            "You are running the oldest supported major version of MongoDB. Please refer to..."))
+        assert not logger.filter(
+            _record(
+                "You are running the oldest supported major version of MongoDB. Please refer to..."
+            )
+        )
         assert logger.filter(_record("Your MongoDB server version is more than 1 ahead..."))
     finally:
         logger.filters[:] = before

@@ -35,8 +35,9 @@ def test_panel_rows_sort_by_attributes_and_metrics(planted):
         ("dog", "blur", "50.0", "prime dog: blur"),
     ]
     assert [r["class"] for r in panel_rows(planted, "prime", "accuracy")] == ["cat", "dog"]
-    by_p = sorted(fp.load_failure_modes(planted, "prime").failure_modes,
-                  key=lambda m: m.adjusted_p_value)
+    by_p = sorted(
+        fp.load_failure_modes(planted, "prime").failure_modes, key=lambda m: m.adjusted_p_value
+    )
     assert by_p[0].adjusted_p_value < by_p[1].adjusted_p_value
     rows = panel_rows(planted, "prime", "adjusted_p_value")
     assert [r["class"] for r in rows] == [m.group for m in by_p]
@@ -49,9 +50,9 @@ def _panel_event(dataset, method, **params):
     """Runs a panel event through FiftyOne's operator machinery; returns the
     App requests it made, as ``[(operator, params)]``."""
     result = foo.execute_operator(
-        PANEL, dict(view=dataset.view()),
-        params={"__method__": method, "panel_id": "test", "state": {}, "event_args": {},
-                **params},
+        PANEL,
+        dict(view=dataset.view()),
+        params={"__method__": method, "panel_id": "test", "state": {}, "event_args": {}, **params},
     )
     assert result.error is None, result.error
     return [(r.operator_uri, r.params) for r in result.executor._requests]
@@ -63,16 +64,20 @@ def test_panel_events_run_through_the_operator_machinery(planted):
     states = [p["state"] for op, p in requests if op == "patch_panel_state"]
     rows = next(s["rows"] for s in states if "rows" in s)
     assert [(r["class"], r["tags"], r["view"]) for r in rows] == [
-        ("cat", "night + snow", "prime cat: night + snow"), ("dog", "blur", "prime dog: blur")]
+        ("cat", "night + snow", "prime cat: night + snow"),
+        ("dog", "blur", "prime dog: blur"),
+    ]
     output = next(p["output"] for op, p in requests if op == "show_panel_output")
     assert {"open_0", "open_1"} <= set(output["type"]["properties"])
 
     requests = _panel_event(planted, "on_change_sort", value="adjusted_p_value")
-    assert {"sort_by": "adjusted_p_value"} in [p["state"] for op, p in requests
-                                               if op == "patch_panel_state"]
+    assert {"sort_by": "adjusted_p_value"} in [
+        p["state"] for op, p in requests if op == "patch_panel_state"
+    ]
 
     assert ("set_view", {"name": "prime dog: blur"}) in _panel_event(
-        planted, "open_mode", view_name="prime dog: blur")
+        planted, "open_mode", view_name="prime dog: blur"
+    )
     gone = _panel_event(planted, "open_mode", view_name="no such view")
     assert [op for op, _ in gone if op in ("set_view", "notify")] == ["notify"]
 
@@ -83,8 +88,11 @@ def test_the_app_renders_a_failure_mode_view_and_the_panel(planted, tmp_path):
     results = fp.find_failure_modes(planted)
     with AppServer(planted.name, results.failure_modes[0].view_name) as app:
         query = {"query": f'query {{ savedViews(datasetName: "{planted.name}") {{ name slug }} }}'}
-        request = urllib.request.Request(app.url + "/graphql", data=json.dumps(query).encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            app.url + "/graphql",
+            data=json.dumps(query).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         views = json.loads(urllib.request.urlopen(request, timeout=30).read())["data"]["savedViews"]
         assert [v["name"] for v in views] == ["prime cat: night + snow", "prime dog: blur"]
 

@@ -16,8 +16,13 @@ from tests.integration.planted import PLANTED_MODES, add_planted
 
 
 def cli(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "fiftyone_prime", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=str(REPO_ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "fiftyone_prime", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(REPO_ROOT),
+    )
 
 
 def test_fashion_mnist_ships_and_the_classifier_predicts_out_of_sample():
@@ -32,8 +37,15 @@ def test_fashion_mnist_ships_and_the_classifier_predicts_out_of_sample():
 
 @pytest.mark.slow  # a subprocess
 def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
-    proc = cli("quickstart", "--samples", "400", "--dataset", "prime-qs-test",
-               "--report-dir", str(tmp_path / "report"))
+    proc = cli(
+        "quickstart",
+        "--samples",
+        "400",
+        "--dataset",
+        "prime-qs-test",
+        "--report-dir",
+        str(tmp_path / "report"),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     for step in range(1, 8):
@@ -55,8 +67,15 @@ def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
         assert "on fold 2" in out
         assert (tmp_path / "report" / "index.html").exists()
         # A second run replaces the quickstart's own dataset.
-        again = cli("quickstart", "--samples", "300", "--dataset", "prime-qs-test",
-                    "--report-dir", str(tmp_path / "report2"))
+        again = cli(
+            "quickstart",
+            "--samples",
+            "300",
+            "--dataset",
+            "prime-qs-test",
+            "--report-dir",
+            str(tmp_path / "report2"),
+        )
         assert again.returncode == 0, again.stderr[-3000:]
         assert len(fo.load_dataset("prime-qs-test")) == 300
     finally:
@@ -66,8 +85,15 @@ def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
 @pytest.mark.slow  # a subprocess
 def test_quickstart_never_replaces_a_users_dataset(make_dataset, tmp_path):
     dataset = make_dataset(persistent=True)
-    proc = cli("quickstart", "--samples", "50", "--dataset", dataset.name,
-               "--report-dir", str(tmp_path / "r"))
+    proc = cli(
+        "quickstart",
+        "--samples",
+        "50",
+        "--dataset",
+        dataset.name,
+        "--report-dir",
+        str(tmp_path / "r"),
+    )
     assert proc.returncode == 2
     assert "was not made by the quickstart" in proc.stderr
     assert fo.dataset_exists(dataset.name)

@@ -45,16 +45,23 @@ def test_readme_screenshot_shows_the_panel_whole_without_the_popup(tmp_path):
     import fiftyone_prime as fp
     from fiftyone_prime.quickstart import run_quickstart
 
-    out = run_quickstart(max_samples=4000, min_size=20, dataset_name="prime-qs-screenshot",
-                         report_dir=str(tmp_path / "report"), say=lambda s: None)
+    run_quickstart(
+        max_samples=4000,
+        min_size=20,
+        dataset_name="prime-qs-screenshot",
+        report_dir=str(tmp_path / "report"),
+        say=lambda s: None,
+    )
     dataset = fo.load_dataset("prime-qs-screenshot")
     try:
         results = fp.load_failure_modes(dataset, "quickstart")
         assert len(results) >= 1 and results.validation is not None
         view = results.failure_modes[0].view_name
         png = str(tmp_path / "app.png")
-        with AppServer(dataset.name, view, sizes=[0.36, 0.64]) as app, \
-                DevTools(WIDTH, HEIGHT) as browser:
+        with (
+            AppServer(dataset.name, view, sizes=[0.36, 0.64]) as app,
+            DevTools(WIDTH, HEIGHT) as browser,
+        ):
             browser.before_each_page(DISMISS_ENTERPRISE_POPUP)
             browser.open(app.url + "/")
             browser.wait_for("document.body.innerText.includes('Open ')", timeout=90)

@@ -13,8 +13,18 @@ import numpy as np
 TOL = 1e-9
 
 
-def brute_force(tags, correct, groups=None, *, tag_names=None, min_size=30, min_drop=0.2,
-                min_gain=0.1, max_tags=3, minimal=True):
+def brute_force(
+    tags,
+    correct,
+    groups=None,
+    *,
+    tag_names=None,
+    min_size=30,
+    min_drop=0.2,
+    min_gain=0.1,
+    max_tags=3,
+    minimal=True,
+):
     """Returns ``(group, tags, size, num_correct)`` tuples in the contract's order."""
     tags = np.asarray(tags.toarray() if hasattr(tags, "toarray") else tags, dtype=bool)
     correct = np.asarray(correct, dtype=bool)
@@ -57,7 +67,8 @@ def brute_force(tags, correct, groups=None, *, tag_names=None, min_size=30, min_
         modes = {c for c in stats if meets_conditions(c)}
         if minimal:
             modes = {
-                c for c in modes
+                c
+                for c in modes
                 if not any(sub in modes for r in range(1, len(c)) for sub in combinations(c, r))
             }
         rows_out = []

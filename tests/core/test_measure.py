@@ -30,11 +30,16 @@ def test_holds_is_exactly_the_oracles_definition(seed, minimal):
     params = SearchParams(min_size=10, min_drop=0.15, min_gain=0.05, minimal=minimal)
     expected = {
         (g, tuple(int(t) for t in names))
-        for g, names, _, _ in brute_force(tags, correct, groups, min_size=10, min_drop=0.15,
-                                          min_gain=0.05, minimal=minimal)
+        for g, names, _, _ in brute_force(
+            tags, correct, groups, min_size=10, min_drop=0.15, min_gain=0.05, minimal=minimal
+        )
     }
-    queries = [TagSetQuery(g, combo) for g in (0, 1)
-               for k in (1, 2, 3) for combo in combinations(range(6), k)]
+    queries = [
+        TagSetQuery(g, combo)
+        for g in (0, 1)
+        for k in (1, 2, 3)
+        for combo in combinations(range(6), k)
+    ]
     for fmt in (np.asarray, sp.csr_matrix):
         got = measure_tag_sets(fmt(tags), correct, groups, queries, params)
         holding = {(q.group, q.columns) for q, m in zip(queries, got) if m.holds}
@@ -45,13 +50,15 @@ def test_counts_p_values_and_absent_tags():
     tags, correct, groups = random_problem(0)
     params = SearchParams(min_size=10)
     pair, absent = measure_tag_sets(
-        tags, correct, groups, [TagSetQuery(1, (0, 1)), TagSetQuery(1, (0, ABSENT))], params)
+        tags, correct, groups, [TagSetQuery(1, (0, 1)), TagSetQuery(1, (0, ABSENT))], params
+    )
     mask = (groups == 1) & tags[:, 0] & tags[:, 1]
     assert (pair.size, pair.num_correct) == (mask.sum(), correct[mask].sum())
     n_g = (groups == 1).sum()
     e_g = (~correct[groups == 1]).sum()
     assert pair.p_value == pytest.approx(
-        hypergeom.sf(pair.size - pair.num_correct - 1, n_g, e_g, pair.size))
+        hypergeom.sf(pair.size - pair.num_correct - 1, n_g, e_g, pair.size)
+    )
     assert pair.accuracy_ci[0] < pair.accuracy < pair.accuracy_ci[1]
     assert absent.size == 0 and not absent.holds and absent.p_value is None
     assert np.isnan(absent.accuracy) and absent.group_size == n_g

@@ -10,7 +10,9 @@ from fiftyone_prime.core.metrics import auroc, caption_scores, similarity_matrix
 
 def test_auroc_by_hand_with_ties():
     # positives 0.9, 0.5; negatives 0.5, 0.1: pairs (0.9>0.5, 0.9>0.1, 0.5=0.5, 0.5>0.1)
-    assert auroc(np.array([0.9, 0.5, 0.5, 0.1]), np.array([1, 1, 0, 0], bool)) == pytest.approx(3.5 / 4)
+    assert auroc(np.array([0.9, 0.5, 0.5, 0.1]), np.array([1, 1, 0, 0], bool)) == pytest.approx(
+        3.5 / 4
+    )
     assert auroc(np.array([1.0, 2.0]), np.array([True, False])) == 0.0
     assert np.isnan(auroc(np.array([1.0, 2.0]), np.array([True, True])))
 

@@ -47,11 +47,16 @@ def test_planted_pair_is_found_and_nothing_else():
     # 200 samples. Tags 0 and 1 each appear alone with high accuracy; together
     # (40 samples) the classifier is right on only 10 of them.
     blocks = [
-        (10, [0, 1], True), (30, [0, 1], False),  # pair: 10/40 = 0.25
-        (50, [0], True), (5, [0], False),          # tag 0 alone
-        (50, [1], True), (5, [1], False),          # tag 1 alone
-        (10, [2], True), (0, [2], False),
-        (40, [3], True), (0, [3], False),
+        (10, [0, 1], True),
+        (30, [0, 1], False),  # pair: 10/40 = 0.25
+        (50, [0], True),
+        (5, [0], False),  # tag 0 alone
+        (50, [1], True),
+        (5, [1], False),  # tag 1 alone
+        (10, [2], True),
+        (0, [2], False),
+        (40, [3], True),
+        (0, [3], False),
     ]
     tags, correct = build(blocks, 4)
     modes = find_failure_modes(tags, correct, tag_names=["snow", "night", "dog", "sky"])
@@ -70,8 +75,11 @@ def test_planted_triple_requires_every_tag():
     # Only the three tags together fail; every pair is fine.
     blocks = [
         (40, [0, 1, 2], False),
-        (80, [0, 1], True), (80, [0, 2], True), (80, [1, 2], True),
-        (60, [], True), (20, [], False),
+        (80, [0, 1], True),
+        (80, [0, 2], True),
+        (80, [1, 2], True),
+        (60, [], True),
+        (20, [], False),
     ]
     tags, correct = build(blocks, 3)
     modes = find_failure_modes(tags, correct, tag_names=["a", "b", "c"])
@@ -105,10 +113,14 @@ def test_thresholds_hit_exactly_count():
 
     # Gain exactly at min_gain: tag 0 alone has accuracy 0.5, the pair 0.4.
     blocks = [
-        (20, [0, 1], True), (30, [0, 1], False),   # pair: 20/50 = 0.4
-        (30, [0], True), (0, [0], False),          # tag 0: 50/80 = 0.625
-        (200, [1], True), (0, [1], False),         # tag 1: 220/250
-        (300, [], True), (100, [], False),
+        (20, [0, 1], True),
+        (30, [0, 1], False),  # pair: 20/50 = 0.4
+        (30, [0], True),
+        (0, [0], False),  # tag 0: 50/80 = 0.625
+        (200, [1], True),
+        (0, [1], False),  # tag 1: 220/250
+        (300, [], True),
+        (100, [], False),
     ]
     tags, correct = build(blocks, 2)
     acc0 = 50 / 80
@@ -126,7 +138,9 @@ def test_tags_that_always_cooccur_give_single_tags_not_the_pair():
     assert summary(modes) == [(None, ("0",), 40, 0), (None, ("1",), 40, 0)]
     modes = find_failure_modes(tags, correct, min_drop=0.5, minimal=False, min_gain=0.0)
     assert summary(modes) == [
-        (None, ("0",), 40, 0), (None, ("1",), 40, 0), (None, ("0", "1"), 40, 0)
+        (None, ("0",), 40, 0),
+        (None, ("1",), 40, 0),
+        (None, ("0", "1"), 40, 0),
     ]
 
 
@@ -145,8 +159,11 @@ def test_groups_with_accuracy_zero_or_one():
 
 def test_minimal_false_keeps_supersets_of_failure_modes():
     blocks = [
-        (40, [0, 1], False), (40, [0], True), (10, [0], False),
-        (40, [1], True), (200, [], True),
+        (40, [0, 1], False),
+        (40, [0], True),
+        (10, [0], False),
+        (40, [1], True),
+        (200, [], True),
     ]
     tags, correct = build(blocks, 2)
     minimal = find_failure_modes(tags, correct, min_drop=0.3)
@@ -370,8 +387,12 @@ def test_thresholds_that_prune_nothing_stop_quickly_with_advice():
     tags = rng.random((2000, 30)) < 0.5
     correct = rng.random(2000) < 0.8
     start = time.perf_counter()
-    with pytest.raises(SearchTooLargeError, match=r"candidate sets of \d+ tags .* raise "
-                       r"min_size \(now 1\), lower max_tags \(now 30\)"):
-        find_failure_modes(tags, correct, min_size=1, min_drop=0.0, min_gain=0.0,
-                           minimal=False, max_tags=30)
+    with pytest.raises(
+        SearchTooLargeError,
+        match=r"candidate sets of \d+ tags .* raise "
+        r"min_size \(now 1\), lower max_tags \(now 30\)",
+    ):
+        find_failure_modes(
+            tags, correct, min_size=1, min_drop=0.0, min_gain=0.0, minimal=False, max_tags=30
+        )
     assert time.perf_counter() - start < 60

@@ -79,8 +79,7 @@ def test_null_runs_report_a_mode_at_most_about_alpha_of_the_time():
         tags = rng.random((1200, 12)) < rng.uniform(0.1, 0.5, 12)
         groups = np.repeat(np.arange(8), 150)
         correct = rng.random(1200) < 0.75
-        outcome = run_search(tags, correct, groups,
-                             params=SearchParams(min_size=10, alpha=None))
+        outcome = run_search(tags, correct, groups, params=SearchParams(min_size=10, alpha=None))
         with_any_raw += bool(outcome.failure_modes)
         with_any += any(m.adjusted_p_value <= 0.05 for m in outcome.failure_modes)
     assert with_any_raw >= 0.8 * runs
@@ -143,9 +142,9 @@ def test_outcome_describes_the_procedure():
     assert 0 < sig.corrected_level < 0.05
     everything = run_search(tags, correct, params=SearchParams(alpha=None)).failure_modes
     assert [m for m in everything if m.p_value <= sig.corrected_level] == [
-        m for m in outcome.failure_modes if m.p_value <= sig.corrected_level]
-    assert all(m in outcome.failure_modes for m in everything
-               if m.p_value <= sig.corrected_level)
+        m for m in outcome.failure_modes if m.p_value <= sig.corrected_level
+    ]
+    assert all(m in outcome.failure_modes for m in everything if m.p_value <= sig.corrected_level)
 
 
 def test_corrected_level_is_the_largest_level_the_family_allows():
@@ -153,7 +152,7 @@ def test_corrected_level_is_the_largest_level_the_family_allows():
     tags = rng.random((3000, 12)) < 0.3
     family = TestedFamily(min_size=10, max_tags=3)
     for g in range(3):
-        gt = tags[g * 1000:(g + 1) * 1000]
+        gt = tags[g * 1000 : (g + 1) * 1000]
         family.add_group(gt, gt.sum(axis=0), 150 + 50 * g)
     level = family.corrected_level(0.05)
     assert level * family.count(np.array([level]))[0] <= 0.05

@@ -8,18 +8,27 @@ import pytest
 
 from tests.fo_env import REPO_ROOT
 
-EXAMPLES = sorted(p.name for p in (REPO_ROOT / "examples").glob("*.py")
-                  if not p.name.startswith("_"))
+EXAMPLES = sorted(
+    p.name for p in (REPO_ROOT / "examples").glob("*.py") if not p.name.startswith("_")
+)
 
 # What each example must print (beyond exiting cleanly).
 EXPECTED = {
-    "sdk_walkthrough.py": ["2 failure modes", "Worst mode: ",
-                           "Tagged 900 images with image properties"],
-    "operators_from_python.py": ["Immediate run: 2 failure modes", "Queued a delegated run: True",
-                                 "Delegated run results: 2 failure modes; 900 images tagged"],
+    "sdk_walkthrough.py": [
+        "2 failure modes",
+        "Worst mode: ",
+        "Tagged 900 images with image properties",
+    ],
+    "operators_from_python.py": [
+        "Immediate run: 2 failure modes",
+        "Queued a delegated run: True",
+        "Delegated run results: 2 failure modes; 900 images tagged",
+    ],
     "sharing.py": ["2 saved views", "On the copy", "Saved views there"],
-    "heldout_confirmation.py": ["failure modes confirmed on held-out data",
-                                "Report with held-out columns"],
+    "heldout_confirmation.py": [
+        "failure modes confirmed on held-out data",
+        "Report with held-out columns",
+    ],
 }
 
 
@@ -31,9 +40,14 @@ def test_every_example_has_expectations():
 @pytest.mark.parametrize("script", EXAMPLES)
 def test_example_runs_on_the_demo_dataset(script):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    run = subprocess.run([sys.executable, str(REPO_ROOT / "examples" / script), "--demo"],
-                         capture_output=True, text=True, timeout=600, env=env,
-                         cwd=str(REPO_ROOT))
+    run = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "examples" / script), "--demo"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=str(REPO_ROOT),
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     for text in EXPECTED[script]:
         assert text in run.stdout, run.stdout[-3000:]

@@ -64,8 +64,12 @@ def _copy_repository(dest):
     if tracked.returncode == 0 and tracked.stdout.strip():
         files = tracked.stdout.splitlines()
         # files added since the last commit count too
-        untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"],
-                                   cwd=REPO_ROOT, capture_output=True, text=True).stdout
+        untracked = subprocess.run(
+            ["git", "ls-files", "--others", "--exclude-standard"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
         files += untracked.splitlines()
         for name in files:
             src = REPO_ROOT / name
@@ -73,8 +77,12 @@ def _copy_repository(dest):
                 (dest / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest / name)
     else:
-        shutil.copytree(REPO_ROOT, dest, ignore=shutil.ignore_patterns(
-            ".git", ".venv", "__pycache__", "*.egg-info"), dirs_exist_ok=True)
+        shutil.copytree(
+            REPO_ROOT,
+            dest,
+            ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info"),
+            dirs_exist_ok=True,
+        )
 
 
 def test_downloaded_plugin_registers_and_runs_without_pip_install(tmp_path):
@@ -87,23 +95,35 @@ def test_downloaded_plugin_registers_and_runs_without_pip_install(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["FIFTYONE_PLUGINS_DIR"] = str(plugins)
     run = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(REPO_ROOT)], capture_output=True, text=True,
-        env=env, cwd=str(tmp_path), timeout=300,
+        [sys.executable, "-c", _SCRIPT, str(REPO_ROOT)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
-    assert out["operators"] == sorted([
-        "tag_samples", "find_failure_modes", "compute_failure_mode_metrics",
-        "load_failure_mode", "delete_failure_modes", "prime_failure_modes",
-    ])
+    assert out["operators"] == sorted(
+        [
+            "tag_samples",
+            "find_failure_modes",
+            "compute_failure_mode_metrics",
+            "load_failure_mode",
+            "delete_failure_modes",
+            "prime_failure_modes",
+        ]
+    )
     assert out["modes"] == ["night"]
     # the package came from the plugin folder, not from an install
     assert out["package"].startswith(str(plugin_dir))
 
 
 def test_requirements_file_lists_the_package_dependencies():
-    lines = [line.split("#")[0].strip() for line in
-             (REPO_ROOT / "requirements.txt").read_text().splitlines()]
+    lines = [
+        line.split("#")[0].strip()
+        for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
+    ]
     names = {line.split(">")[0].split("=")[0].split("<")[0] for line in lines if line}
     assert {"numpy", "scipy"} <= names
     assert "torch" not in names  # an unpinned torch pulls a multi-GB CUDA build

@@ -12,12 +12,17 @@ import fiftyone as fo
 PLANTED_BLOCKS = [
     (10, "cat", ["snow", "night"], True),
     (30, "cat", ["snow", "night"], False),
-    (50, "cat", ["snow"], True), (5, "cat", ["snow"], False),
-    (50, "cat", ["night"], True), (5, "cat", ["night"], False),
+    (50, "cat", ["snow"], True),
+    (5, "cat", ["snow"], False),
+    (50, "cat", ["night"], True),
+    (5, "cat", ["night"], False),
     (50, "cat", ["grass"], True),
-    (12, "dog", ["blur"], True), (28, "dog", ["blur"], False),
-    (60, "dog", ["snow"], True), (0, "dog", ["snow"], False),
-    (48, "dog", ["grass"], True), (2, "dog", ["grass"], False),
+    (12, "dog", ["blur"], True),
+    (28, "dog", ["blur"], False),
+    (60, "dog", ["snow"], True),
+    (0, "dog", ["snow"], False),
+    (48, "dog", ["grass"], True),
+    (2, "dog", ["grass"], False),
 ]
 
 #: (class, tags, size, num_correct) of every planted failure mode, in result order.
@@ -43,7 +48,9 @@ def planted_samples(blocks=PLANTED_BLOCKS, tags_field="prime_tags", prefix="s"):
                 predictions=fo.Classification(label=pred, confidence=0.9),
                 tag_list=list(tags),
                 objects=fo.Detections(
-                    detections=[fo.Detection(label=t, bounding_box=[0.1, 0.1, 0.5, 0.5]) for t in tags]
+                    detections=[
+                        fo.Detection(label=t, bounding_box=[0.1, 0.1, 0.5, 0.5]) for t in tags
+                    ]
                 ),
             )
             sample[tags_field] = fo.Classifications(

@@ -46,8 +46,9 @@ def test_callable_captions_are_scored_stored_and_shown(planted_run, encoder, tmp
         seen.append(mode.view_name)
         return f"{mode.group} photographed with {' and '.join(mode.caption_tags)}"
 
-    results = fp.compute_failure_mode_metrics(planted_run, "prime", model=encoder, captions=llm,
-                                              num_workers=0)
+    results = fp.compute_failure_mode_metrics(
+        planted_run, "prime", model=encoder, captions=llm, num_workers=0
+    )
     cat, dog = results.failure_modes
     assert cat.metrics["caption"] == "cat photographed with night and snow"
     assert dog.metrics["caption"] == "dog photographed with blur"
@@ -71,20 +72,30 @@ def test_dict_captions_fall_back_to_the_template_and_reject_unknown_views(plante
     modes = fp.load_failure_modes(planted_run, "prime").failure_modes
     cat_view = modes[0].view_name
     results = fp.compute_failure_mode_metrics(
-        planted_run, "prime", model=encoder, captions={cat_view: "a cat at night in the snow"},
-        num_workers=0)
+        planted_run,
+        "prime",
+        model=encoder,
+        captions={cat_view: "a cat at night in the snow"},
+        num_workers=0,
+    )
     cat, dog = results.failure_modes
     assert (cat.metrics["caption"], cat.metrics["caption_source"]) == (
-        "a cat at night in the snow", "dict")
+        "a cat at night in the snow",
+        "dict",
+    )
     assert (dog.metrics["caption"], dog.metrics["caption_source"]) == (
-        "a photo of a dog with blur", "template")
+        "a photo of a dog with blur",
+        "template",
+    )
 
     with pytest.raises(ValueError, match="not failure modes of this run"):
-        fp.compute_failure_mode_metrics(planted_run, "prime", model=encoder,
-                                        captions={"prime-no-such-view": "x"}, num_workers=0)
+        fp.compute_failure_mode_metrics(
+            planted_run, "prime", model=encoder, captions={"prime-no-such-view": "x"}, num_workers=0
+        )
     with pytest.raises(TypeError, match="must be None, a callable"):
-        fp.compute_failure_mode_metrics(planted_run, "prime", model=encoder,
-                                        captions=["a", "b"], num_workers=0)
+        fp.compute_failure_mode_metrics(
+            planted_run, "prime", model=encoder, captions=["a", "b"], num_workers=0
+        )
 
 
 class _Mode:
@@ -94,11 +105,16 @@ class _Mode:
 
 def test_resolve_captions_rules():
     modes = [_Mode("red_fox", ["snow"], "v1"), _Mode("dog", ["blur", "night"], "v2")]
-    assert resolve_captions(modes) == [("a photo of a red fox with snow", "template"),
-                                       ("a photo of a dog with blur and night", "template")]
+    assert resolve_captions(modes) == [
+        ("a photo of a red fox with snow", "template"),
+        ("a photo of a dog with blur and night", "template"),
+    ]
     # a callable may decline (None or ""): the template is used for that mode
     out = resolve_captions(modes, lambda m: "" if m.group == "dog" else "a fox in snow")
-    assert out == [("a fox in snow", "callable"), ("a photo of a dog with blur and night", "template")]
+    assert out == [
+        ("a fox in snow", "callable"),
+        ("a photo of a dog with blur and night", "template"),
+    ]
     with pytest.raises(TypeError, match="must be text"):
         resolve_captions(modes, lambda m: 3)
     assert np.asarray(resolve_captions(modes, {"v2": "x"}))[:, 1].tolist() == ["template", "dict"]

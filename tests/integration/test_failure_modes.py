@@ -133,7 +133,10 @@ def test_list_load_and_delete_touch_only_our_runs_and_views(planted):
     assert fp.list_failure_mode_runs(planted) == ["a", "b"]
     assert len(fp.load_failure_modes(planted, "b")) == 1
     assert planted.list_saved_views() == [
-        "my cats", "a cat: night + snow", "a dog: blur", "b dog: blur"
+        "my cats",
+        "a cat: night + snow",
+        "a dog: blur",
+        "b dog: blur",
     ]
     # A user's copy of one of our views is the user's.
     planted.save_view("kept", planted.load_saved_view("a dog: blur"))
@@ -149,7 +152,7 @@ def test_list_load_and_delete_touch_only_our_runs_and_views(planted):
 def test_existing_run_key_needs_overwrite_which_replaces_only_its_views(planted):
     fp.find_failure_modes(planted, run_key="prime")
     planted.save_view("mine", planted.limit(3))
-    with pytest.raises(ValueError, match="already has a run with key 'prime'.*overwrite=True"):
+    with pytest.raises(ValueError, match=r"already has a run with key 'prime'.*overwrite=True"):
         fp.find_failure_modes(planted, run_key="prime", max_tags=1)
     assert planted.list_saved_views() == ["prime cat: night + snow", "prime dog: blur", "mine"]
     results = fp.find_failure_modes(planted, run_key="prime", max_tags=1, overwrite=True)
@@ -189,8 +192,10 @@ def test_apply_failure_modes_to_another_dataset(planted, make_dataset):
     results = fp.find_failure_modes(planted)
     # A held-out copy where the cat mode still fails and the dog mode does not.
     blocks = [
-        (40, "cat", ["snow", "night"], False), (60, "cat", ["grass"], True),
-        (40, "dog", ["blur"], True), (10, "dog", ["grass"], False),
+        (40, "cat", ["snow", "night"], False),
+        (60, "cat", ["grass"], True),
+        (40, "dog", ["blur"], True),
+        (10, "dog", ["grass"], False),
     ]
     holdout = make_dataset()
     holdout.add_samples(planted_samples(blocks, prefix="h"))
@@ -233,10 +238,22 @@ def test_results_sort_and_summary(planted):
     "kwargs, error, match",
     [
         (dict(label_field="gt"), ValueError, "field 'gt' does not exist"),
-        (dict(pred_field="tag_list"), TypeError, r"'tag_list' must be a Classification field; found ListField\(StringField\)"),
-        (dict(label_field="prime_tags"), TypeError, r"found EmbeddedDocumentField\(Classifications\)"),
+        (
+            dict(pred_field="tag_list"),
+            TypeError,
+            r"'tag_list' must be a Classification field; found ListField\(StringField\)",
+        ),
+        (
+            dict(label_field="prime_tags"),
+            TypeError,
+            r"found EmbeddedDocumentField\(Classifications\)",
+        ),
         (dict(tags_field="ground_truth_missing"), ValueError, "does not exist"),
-        (dict(tags_field="filepath"), TypeError, "must be a Classifications, Classification or Detections"),
+        (
+            dict(tags_field="filepath"),
+            TypeError,
+            "must be a Classifications, Classification or Detections",
+        ),
         (dict(tags_field=[]), ValueError, "at least one field"),
         (dict(tags_field=["prime_tags", "prime_tags"]), ValueError, "names a field twice"),
         (dict(run_key="my key"), ValueError, "valid Python identifier"),
@@ -283,7 +300,8 @@ def test_views_written_by_id_work_with_fiftyones_own_api(planted):
     assert fresh.list_saved_views() == results.view_names
     info = fresh.list_saved_views(info=True)
     assert [v["description"] for v in info] == [
-        planted.get_saved_view_info(n)["description"] for n in results.view_names]
+        planted.get_saved_view_info(n)["description"] for n in results.view_names
+    ]
     # FiftyOne's own delete works on our views, and our cleanup tolerates it.
     fresh.delete_saved_view(results.view_names[0])
     planted.reload()

@@ -47,8 +47,9 @@ def planted_images(make_dataset, tmp_path):
 
 def test_metrics_encode_each_image_once_and_are_stored(planted_images, tiny_encoder):
     fp.find_failure_modes(planted_images)
-    results = fp.compute_failure_mode_metrics(planted_images, "prime", model=tiny_encoder,
-                                              num_workers=0)
+    results = fp.compute_failure_mode_metrics(
+        planted_images, "prime", model=tiny_encoder, num_workers=0
+    )
     assert tiny_encoder.encoded == 350  # every cat and dog image, once
     cat, dog = results.failure_modes
     assert cat.metrics["caption"] == "a photo of a cat with night and snow"
@@ -79,12 +80,22 @@ print(json.dumps([m.metrics for m in r.failure_modes]))
 
 
 def test_stored_embeddings_are_reused(planted_images, tiny_encoder):
-    fp.compute_tags(planted_images, model=fp_tagger(tiny_encoder), tags_field="clip_tags",
-                    embeddings_field="clip_embedding", num_workers=0)
+    fp.compute_tags(
+        planted_images,
+        model=fp_tagger(tiny_encoder),
+        tags_field="clip_tags",
+        embeddings_field="clip_embedding",
+        num_workers=0,
+    )
     encoded_by_tagger = tiny_encoder.encoded
     fp.find_failure_modes(planted_images)
-    fp.compute_failure_mode_metrics(planted_images, "prime", model=tiny_encoder,
-                                    embeddings_field="clip_embedding", num_workers=0)
+    fp.compute_failure_mode_metrics(
+        planted_images,
+        "prime",
+        model=tiny_encoder,
+        embeddings_field="clip_embedding",
+        num_workers=0,
+    )
     assert tiny_encoder.encoded == encoded_by_tagger  # nothing encoded again
 
 
@@ -99,17 +110,22 @@ def test_metrics_need_a_failure_mode_run(planted_images, tiny_encoder):
         fp.compute_failure_mode_metrics(planted_images, "nope", model=tiny_encoder)
     fp.find_failure_modes(planted_images)
     with pytest.raises(ValueError, match="caption_template"):
-        fp.compute_failure_mode_metrics(planted_images, "prime", model=tiny_encoder,
-                                        caption_template="a photo")
+        fp.compute_failure_mode_metrics(
+            planted_images, "prime", model=tiny_encoder, caption_template="a photo"
+        )
 
 
 def _holdout(make_dataset, snow_only, night_only):
     """Held-out data: the cat mode is there again (even worse), the dog mode is not."""
     blocks = [
-        (35, "cat", ["snow", "night"], False), (5, "cat", ["snow", "night"], True),
-        (snow_only, "cat", ["snow"], True), (night_only, "cat", ["night"], True),
+        (35, "cat", ["snow", "night"], False),
+        (5, "cat", ["snow", "night"], True),
+        (snow_only, "cat", ["snow"], True),
+        (night_only, "cat", ["night"], True),
         (60, "cat", ["grass"], True),
-        (40, "dog", ["blur"], True), (60, "dog", ["grass"], True), (10, "dog", ["grass"], False),
+        (40, "dog", ["blur"], True),
+        (60, "dog", ["grass"], True),
+        (10, "dog", ["grass"], False),
     ]
     holdout = make_dataset()
     holdout.add_samples(planted_samples(blocks, prefix="h"))
@@ -158,15 +174,22 @@ def test_validation_correlation_across_modes(make_dataset):
     n = 3000
     tags = rng.random((n, 6)) < 0.5
     groups = np.array(["a", "b", "c"])[rng.integers(0, 3, n)]
+
     def dataset_from(correct):
         ds = make_dataset()
-        ds.add_samples([
-            fo.Sample(filepath=f"/x/{i}.jpg", ground_truth=fo.Classification(label=g),
-                      predictions=fo.Classification(label=g if c else "other"),
-                      tag_list=[str(j) for j in np.flatnonzero(t)])
-            for i, (t, g, c) in enumerate(zip(tags, groups, correct))
-        ])
+        ds.add_samples(
+            [
+                fo.Sample(
+                    filepath=f"/x/{i}.jpg",
+                    ground_truth=fo.Classification(label=g),
+                    predictions=fo.Classification(label=g if c else "other"),
+                    tag_list=[str(j) for j in np.flatnonzero(t)],
+                )
+                for i, (t, g, c) in enumerate(zip(tags, groups, correct))
+            ]
+        )
         return ds
+
     correct = rng.random(n) < 0.9
     for j in range(6):  # tag j costs accuracy in proportion to j
         correct &= ~(tags[:, j] & (rng.random(n) < 0.1 * j))

@@ -24,23 +24,30 @@ def chance_dataset(make_dataset, seed=2, n=400):
     tags = rng.random((n, 10)) < 0.4
     correct = rng.random(n) < 0.75
     dataset = make_dataset()
-    dataset.add_samples([
-        fo.Sample(filepath=f"/chance/{i}.jpg", ground_truth=fo.Classification(label="a"),
-                  predictions=fo.Classification(label="a" if c else "b"),
-                  tag_list=[f"t{j}" for j in np.flatnonzero(t)])
-        for i, (t, c) in enumerate(zip(tags, correct))
-    ])
+    dataset.add_samples(
+        [
+            fo.Sample(
+                filepath=f"/chance/{i}.jpg",
+                ground_truth=fo.Classification(label="a"),
+                predictions=fo.Classification(label="a" if c else "b"),
+                tag_list=[f"t{j}" for j in np.flatnonzero(t)],
+            )
+            for i, (t, c) in enumerate(zip(tags, correct))
+        ]
+    )
     return dataset
 
 
 def test_modes_carry_exact_p_values_and_intervals(planted):
     results = fp.find_failure_modes(planted)
-    assert [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes] == \
-        PLANTED_MODES
+    assert [
+        (m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes
+    ] == PLANTED_MODES
     group_errors = {"cat": 40, "dog": 30}
     for mode in results.failure_modes:
-        expected = hypergeom.sf(mode.num_errors - 1, mode.group_size, group_errors[mode.group],
-                                mode.size)
+        expected = hypergeom.sf(
+            mode.num_errors - 1, mode.group_size, group_errors[mode.group], mode.size
+        )
         assert mode.p_value == pytest.approx(expected, rel=1e-12)
         assert mode.p_value <= mode.adjusted_p_value <= 0.05
         assert mode.accuracy_ci[0] < mode.accuracy < mode.accuracy_ci[1]
@@ -55,13 +62,16 @@ def test_modes_carry_exact_p_values_and_intervals(planted):
 
 def test_alpha_filters_chance_modes_and_none_keeps_them(make_dataset):
     dataset = chance_dataset(make_dataset)
-    everything = fp.find_failure_modes(dataset, tags_field="tag_list", min_size=10,
-                                       alpha=None, run_key="everything")
-    significant = fp.find_failure_modes(dataset, tags_field="tag_list", min_size=10,
-                                        run_key="significant")
+    everything = fp.find_failure_modes(
+        dataset, tags_field="tag_list", min_size=10, alpha=None, run_key="everything"
+    )
+    significant = fp.find_failure_modes(
+        dataset, tags_field="tag_list", min_size=10, run_key="significant"
+    )
     assert len(everything) >= 2, "the seed should give chance modes of the definition"
     assert significant.failure_modes == [
-        m for m in everything.failure_modes if m.adjusted_p_value <= 0.05]
+        m for m in everything.failure_modes if m.adjusted_p_value <= 0.05
+    ]
     left_out = len(everything) - len(significant)
     assert significant.significance["num_not_significant"] == left_out > 0
     assert f"{left_out} more met the definition but could be chance" in significant.summary()
@@ -78,7 +88,7 @@ def test_summary_descriptions_and_report_show_p_values_and_intervals(planted, tm
     assert "12.7–41.2%" in text  # the cat mode's Clopper-Pearson interval
     description = planted.get_saved_view_info(cat.view_name)["description"]
     assert "95% CI 12.7–41.2%" in description and "adjusted p = " in description
-    page = (tmp_path / "r" / "index.html")
+    page = tmp_path / "r" / "index.html"
     fp.export_report(planted, "prime", str(page.parent))
     html = page.read_text()
     assert "adj. p" in html and "12.7–41.2%" in html and PROCEDURE in html
@@ -94,8 +104,10 @@ def test_bad_alpha_is_a_clear_error_before_anything_is_written(planted, alpha):
 def test_applied_modes_are_tested_on_the_target(planted, make_dataset):
     results = fp.find_failure_modes(planted)
     blocks = [
-        (40, "cat", ["snow", "night"], False), (60, "cat", ["grass"], True),
-        (40, "dog", ["blur"], True), (10, "dog", ["grass"], False),
+        (40, "cat", ["snow", "night"], False),
+        (60, "cat", ["grass"], True),
+        (40, "dog", ["blur"], True),
+        (10, "dog", ["grass"], False),
     ]
     holdout = make_dataset()
     holdout.add_samples(planted_samples(blocks, prefix="h"))
@@ -111,10 +123,17 @@ def test_runs_stored_by_version_0_1_still_load(planted):
     """0.1 stored the thresholds as config attributes and had no p-values."""
     from fiftyone_prime.integration.runs import FailureModeRunConfig
 
-    config = FailureModeRunConfig(label_field="ground_truth", pred_field="predictions",
-                                  tags_fields=["prime_tags"], tag_kinds=["classifications"],
-                                  min_size=25, min_drop=0.3, min_gain=0.1, max_tags=2,
-                                  minimal=True)
+    config = FailureModeRunConfig(
+        label_field="ground_truth",
+        pred_field="predictions",
+        tags_fields=["prime_tags"],
+        tag_kinds=["classifications"],
+        min_size=25,
+        min_drop=0.3,
+        min_gain=0.1,
+        max_tags=2,
+        minimal=True,
+    )
     assert config.params == SearchParams(min_size=25, min_drop=0.3, max_tags=2, alpha=None)
 
 

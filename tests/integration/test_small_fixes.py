@@ -31,7 +31,8 @@ def test_search_max_views_option(planted, capsys):
     code, _, err = run_cli(capsys, "search", planted.name, "--run-key", "neg", "--max-views", "-1")
     assert code == 2 and err.strip() == (
         "error: `max_views` must be a whole number >= 0 (the most saved views a run creates); "
-        "got -1")
+        "got -1"
+    )
 
 
 def test_report_to_a_path_that_cannot_be_a_folder_is_a_one_line_error(planted, capsys, tmp_path):
@@ -66,8 +67,12 @@ def test_quickstart_samples_must_be_positive_before_anything_is_created(capsys, 
 def test_run_quickstart_refuses_bad_sizes_before_anything_is_created(bad, tmp_path):
     before = fo.list_datasets()
     with pytest.raises(ValueError, match="`max_samples` must be a whole number >= 2"):
-        run_quickstart(max_samples=bad, dataset_name="prime-qs-never",
-                       report_dir=str(tmp_path / "r"), say=lambda s: None)
+        run_quickstart(
+            max_samples=bad,
+            dataset_name="prime-qs-never",
+            report_dir=str(tmp_path / "r"),
+            say=lambda s: None,
+        )
     assert fo.list_datasets() == before and not os.path.exists(tmp_path / "r")
 
 

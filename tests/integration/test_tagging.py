@@ -30,10 +30,12 @@ def write_images(folder, n, kind="mixed"):
 def image_dataset(make_dataset, tmp_path):
     dataset = make_dataset()
     paths = write_images(tmp_path, 20)
-    dataset.add_samples([
-        fo.Sample(filepath=p, ground_truth=fo.Classification(label="night" if i % 2 else "cat"))
-        for i, p in enumerate(paths)
-    ])
+    dataset.add_samples(
+        [
+            fo.Sample(filepath=p, ground_truth=fo.Classification(label="night" if i % 2 else "cat"))
+            for i, p in enumerate(paths)
+        ]
+    )
     return dataset
 
 
@@ -65,15 +67,21 @@ def test_worker_processes_give_the_same_tags(image_dataset, make_dataset):
 def test_corrupt_and_missing_images_are_skipped_and_counted(image_dataset, tmp_path):
     bad = tmp_path / "corrupt.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    image_dataset.add_samples([fo.Sample(filepath=str(bad)),
-                               fo.Sample(filepath=str(tmp_path / "missing.png"))])
+    image_dataset.add_samples(
+        [fo.Sample(filepath=str(bad)), fo.Sample(filepath=str(tmp_path / "missing.png"))]
+    )
     summary = fp.compute_tags(image_dataset, model="properties", num_workers=0)
     assert (summary.num_tagged, summary.num_failed) == (20, 2)
     assert {f[1] for f in summary.failures} == {str(bad), str(tmp_path / "missing.png")}
     assert image_dataset.exists("prime_tags").count() == 20
     with pytest.raises(RuntimeError, match="Could not read image"):
-        fp.compute_tags(image_dataset, model="properties", num_workers=0, tags_field="again",
-                        skip_failures=False)
+        fp.compute_tags(
+            image_dataset,
+            model="properties",
+            num_workers=0,
+            tags_field="again",
+            skip_failures=False,
+        )
 
 
 class InterruptingTagger(ImagePropertyTagger):
@@ -101,8 +109,9 @@ def test_an_interrupted_run_keeps_its_batches_and_resumes(image_dataset):
         fp.compute_tags(image_dataset, model="properties", num_workers=0)
     resumed = InterruptingTagger()
     resumed.calls = -100  # no interruption this time
-    summary = fp.compute_tags(image_dataset, model=resumed, batch_size=4, num_workers=0,
-                              skip_existing=True)
+    summary = fp.compute_tags(
+        image_dataset, model=resumed, batch_size=4, num_workers=0, skip_existing=True
+    )
     assert (summary.num_tagged, summary.num_skipped_existing, resumed.tagged) == (12, 8, 12)
     assert image_dataset.exists("prime_tags").count() == 20
     again = fp.compute_tags(image_dataset, model="properties", num_workers=0, skip_existing=True)
@@ -130,9 +139,15 @@ def test_zero_shot_with_random_weights_writes_top_k_and_embeddings(image_dataset
     name = register_tiny_open_clip(tmp_path)
     torch.manual_seed(0)
     summary = fp.compute_tags(
-        image_dataset, model=f"open_clip:{name}", pretrained=None, device="cpu",
-        vocabulary=["snow", "night", "grass", "indoors", "beach"], top_k=3,
-        embeddings_field="prime_embedding", num_workers=0, batch_size=8,
+        image_dataset,
+        model=f"open_clip:{name}",
+        pretrained=None,
+        device="cpu",
+        vocabulary=["snow", "night", "grass", "indoors", "beach"],
+        top_k=3,
+        embeddings_field="prime_embedding",
+        num_workers=0,
+        batch_size=8,
     )
     # "night" is a class of the dataset, so it is not a tag.
     assert summary.vocabulary_size == 4 and summary.num_tagged == 20
@@ -150,11 +165,16 @@ def test_property_tags_feed_the_search(make_dataset, tmp_path):
     # Class "cat": 10 dark images all misclassified, 10 bright ones all right.
     dataset = make_dataset()
     paths = write_images(tmp_path, 20)  # even: black, odd: white
-    dataset.add_samples([
-        fo.Sample(filepath=p, ground_truth=fo.Classification(label="cat"),
-                  predictions=fo.Classification(label="cat" if i % 2 else "dog"))
-        for i, p in enumerate(paths)
-    ])
+    dataset.add_samples(
+        [
+            fo.Sample(
+                filepath=p,
+                ground_truth=fo.Classification(label="cat"),
+                predictions=fo.Classification(label="cat" if i % 2 else "dog"),
+            )
+            for i, p in enumerate(paths)
+        ]
+    )
     fp.compute_tags(dataset, model="properties", num_workers=0)
     results = fp.find_failure_modes(dataset, min_size=5)
     assert [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes] == [

@@ -77,8 +77,7 @@ def test_users_same_named_view_survives_overwrite(planted):
     assert len(planted.load_saved_view("my dogs")) == 5
 
 
-def test_a_clash_appearing_mid_run_never_makes_the_run_claim_the_other_view(
-        planted, monkeypatch):
+def test_a_clash_appearing_mid_run_never_makes_the_run_claim_the_other_view(planted, monkeypatch):
     monkeypatch.setattr(fpv, "_CHUNK", 1)
     other = []
 
@@ -97,8 +96,7 @@ def test_a_clash_appearing_mid_run_never_makes_the_run_claim_the_other_view(
     assert len(view_docs(planted)) == 1
 
 
-def test_orphans_of_an_interrupted_save_are_deleted_by_delete_and_overwrite(
-        planted, monkeypatch):
+def test_orphans_of_an_interrupted_save_are_deleted_by_delete_and_overwrite(planted, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # after the documents, before the list update
 
@@ -126,8 +124,7 @@ def test_saving_reads_the_saved_view_list_a_fixed_number_of_times(planted, monke
     original = fpv.listed_views
     monkeypatch.setattr(fpv, "listed_views", lambda ds: calls.append(1) or original(ds))
     monkeypatch.setattr(fpv, "_CHUNK", 7)
-    items = [(i, f"v{k}", planted.limit(k + 1), None)
-             for k, i in enumerate(fpv.new_view_ids(100))]
+    items = [(i, f"v{k}", planted.limit(k + 1), None) for k, i in enumerate(fpv.new_view_ids(100))]
     fpv.save_views(planted, items)
     assert len(calls) == 2  # once before, once after: not per chunk
     assert planted.list_saved_views() == [f"v{k}" for k in range(100)]
@@ -160,10 +157,11 @@ def test_dollar_labels_give_views_of_the_modes_sizes(make_dataset, tags_field):
     dataset = make_dataset()
     dataset.add_samples(_dollar_samples())
     results = fp.find_failure_modes(dataset, tags_field=tags_field)
-    expected = [(DOLLAR.get(g, g), tuple(sorted(DOLLAR.get(t, t) for t in tags)), n, k)
-                for g, tags, n, k in PLANTED_MODES]
-    got = [(m.group, tuple(sorted(m.tags)), m.size, m.num_correct)
-           for m in results.failure_modes]
+    expected = [
+        (DOLLAR.get(g, g), tuple(sorted(DOLLAR.get(t, t) for t in tags)), n, k)
+        for g, tags, n, k in PLANTED_MODES
+    ]
+    got = [(m.group, tuple(sorted(m.tags)), m.size, m.num_correct) for m in results.failure_modes]
     assert got == expected
     for mode in results.failure_modes:
         view = dataset.load_saved_view(mode.view_name)
@@ -174,9 +172,14 @@ def test_dollar_labels_give_views_of_the_modes_sizes(make_dataset, tags_field):
 def test_dollar_label_in_a_classification_tag_field(make_dataset):
     dataset = make_dataset()
     dataset.add_samples(_dollar_samples())
-    view = fpv.failure_mode_view(dataset, "ground_truth", "predictions", "$cat",
-                                 fp.integration.fields.tag_sources(dataset, "weather"),
-                                 [("weather", "$snow")])
+    view = fpv.failure_mode_view(
+        dataset,
+        "ground_truth",
+        "predictions",
+        "$cat",
+        fp.integration.fields.tag_sources(dataset, "weather"),
+        [("weather", "$snow")],
+    )
     assert len(view) == 95  # 40 + 55 $cat samples with $snow
 
 
@@ -192,8 +195,7 @@ def test_max_views_saves_the_top_modes_by_drop_and_keeps_all_modes(planted):
     stored = fp.load_failure_modes(planted, "prime")
     assert stored.config.max_views == 1
     assert "1 failure modes have no saved view (max_views=1)" in stored.summary()
-    assert "no saved view" not in fp.find_failure_modes(
-        planted, run_key="all").summary()
+    assert "no saved view" not in fp.find_failure_modes(planted, run_key="all").summary()
 
 
 def test_max_views_zero_saves_none(planted):
@@ -258,9 +260,14 @@ pathlib.Path({flag!r}).touch()
 
 
 def _popen(code):
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ},
-                            cwd=str(REPO_ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+        cwd=str(REPO_ROOT),
+    )
 
 
 @pytest.mark.slow
@@ -269,8 +276,9 @@ def test_two_processes_saving_thousands_of_views_keep_every_view(make_dataset, t
     dataset.add_samples(planted_samples()[:50])
     flag = str(tmp_path / "user-done")
     n, n_user = 2500, 40
-    procs = {tag: _popen(_SAVER.format(name=dataset.name, flag=flag, n=n, tag=tag))
-             for tag in ("a", "b")}
+    procs = {
+        tag: _popen(_SAVER.format(name=dataset.name, flag=flag, n=n, tag=tag)) for tag in ("a", "b")
+    }
     user = _popen(_USER.format(name=dataset.name, flag=flag, n=n_user))
     ids = {}
     try:
@@ -341,5 +349,6 @@ def test_kill_9_while_saving_views_then_delete_leaves_no_view_document(make_data
     assert [d["name"] for d in docs] == ["killed dog: blur 2"]
     assert not {str(d["_id"]) for d in docs} & ids
     assert dataset.list_saved_views() == ["killed dog: blur 2"]
-    assert foo.get_db_conn().views.count_documents(
-        {"_id": {"$in": [ObjectId(i) for i in ids]}}) == 0
+    assert (
+        foo.get_db_conn().views.count_documents({"_id": {"$in": [ObjectId(i) for i in ids]}}) == 0
+    )

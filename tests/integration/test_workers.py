@@ -46,8 +46,10 @@ def reference(dataset, make_dataset, **search):
 def tags_by_path(dataset):
     """``{filepath: [(tag, confidence)]}`` (the Classification ids differ by run)."""
     paths, tags = dataset.values(["filepath", "prime_tags.classifications"])
-    return {p: None if t is None else [(c.label, round(c.confidence, 6)) for c in t]
-            for p, t in zip(paths, tags)}
+    return {
+        p: None if t is None else [(c.label, round(c.confidence, 6)) for c in t]
+        for p, t in zip(paths, tags)
+    }
 
 
 def run_queued(dataset):
@@ -56,8 +58,7 @@ def run_queued(dataset):
 
 
 def operations(dataset, operator):
-    return DelegatedOperationService().list_operations(operator=operator,
-                                                       dataset_name=dataset.name)
+    return DelegatedOperationService().list_operations(operator=operator, dataset_name=dataset.name)
 
 
 def test_slices_are_disjoint_stable_and_cover_the_collection(image_dataset):
@@ -92,21 +93,29 @@ def test_shards_then_search_once_match_a_single_run(image_dataset, make_dataset)
     ref_tags, ref_modes = reference(image_dataset, make_dataset, max_tags=2)
     assert ref_modes, "the generated images should carry failure modes"
 
-    status = fp.queue_tagging(image_dataset, num_shards=4, model="properties", batch_size=16,
-                              search=dict(max_tags=2))
+    status = fp.queue_tagging(
+        image_dataset, num_shards=4, model="properties", batch_size=16, search=dict(max_tags=2)
+    )
     assert [s.state for s in status.shards] == ["queued"] * 4
     assert status.followup.state == "waiting"
     assert sum(s.size for s in status.shards) == len(image_dataset)
     assert len(operations(image_dataset, SHARD_OP)) == 4
     # Parameters are bounded: job key, slice index, token, label
     for op in operations(image_dataset, SHARD_OP):
-        assert set(op.context.request_params["params"]) == {"job_key", "shard", "token",
-                                                             "run_label"}
+        assert set(op.context.request_params["params"]) == {
+            "job_key",
+            "shard",
+            "token",
+            "run_label",
+        }
 
     run_queued(image_dataset)  # the 4 slices; the last one queues the search
     status = fp.tagging_status(image_dataset, "prime_tags")
     assert status.tagged and status.followup.state == "queued"
-    assert "search" not in "".join(image_dataset.list_runs()) and "prime" not in image_dataset.list_runs()
+    assert (
+        "search" not in "".join(image_dataset.list_runs())
+        and "prime" not in image_dataset.list_runs()
+    )
     run_queued(image_dataset)  # the search
     status = fp.tagging_status(image_dataset)
     assert status.done, str(status)
@@ -157,8 +166,9 @@ def test_a_running_slice_stops_when_it_is_requeued_elsewhere(image_dataset, monk
         if len(reports) == 2:  # someone re-queues the slice meanwhile
             sharding._update(store, key, lambda r: {**r, "token": "newer"})
 
-    out = sharding.run_tagging_shard(image_dataset, "prime_tags", 0, token,
-                                     set_progress=set_progress)
+    out = sharding.run_tagging_shard(
+        image_dataset, "prime_tags", 0, token, set_progress=set_progress
+    )
     assert out == {"superseded": True}
     assert len(reports) == 2
     assert store.get(key)["state"] == "running"  # left to the newer attempt
@@ -208,6 +218,7 @@ def test_a_failed_slice_is_requeued(image_dataset, tmp_path):
     assert sorted(s.state for s in status.shards) == ["completed", "failed"]
     assert "Could not read image" in status.unfinished[0].error
     from PIL import Image
+
     Image.new("RGB", (32, 32)).save(bad.filepath)
     fp.requeue_tagging(image_dataset)
     run_queued(image_dataset)
@@ -229,8 +240,11 @@ def test_a_job_key_is_not_reused_while_unfinished(image_dataset):
 
 def test_overwrite_clears_each_slice_once(image_dataset):
     fp.compute_tags(image_dataset, model="properties")
-    image_dataset.set_values("prime_tags", [fo.Classifications(
-        classifications=[fo.Classification(label="stale")])] * len(image_dataset))
+    image_dataset.set_values(
+        "prime_tags",
+        [fo.Classifications(classifications=[fo.Classification(label="stale")])]
+        * len(image_dataset),
+    )
     fp.queue_tagging(image_dataset, num_shards=2, model="properties", overwrite=True)
     run_queued(image_dataset)
     assert "stale" not in image_dataset.distinct("prime_tags.classifications.label")

@@ -11,7 +11,7 @@ from fiftyone.operators.executor import ExecutionRunState
 import fiftyone_prime as fp
 from fiftyone_prime.integration import sharding
 from tests.integration.test_workers import (
-    image_dataset,  # noqa: F401 (fixture)
+    image_dataset,  # noqa: F401 (a fixture, used by name)
     modes,
     operations,
     reference,
@@ -58,10 +58,12 @@ def test_two_workers_four_shards_then_one_search(image_dataset, make_dataset, wo
     ref_tags, ref_modes = reference(image_dataset, make_dataset, max_tags=2)
     assert ref_modes
     workers(2)
-    fp.queue_tagging(image_dataset, num_shards=4, model="properties", batch_size=8,
-                     search=dict(max_tags=2))
-    status = wait_for(lambda: (s := fp.tagging_status(image_dataset)).done and s,
-                      what="the job to finish")
+    fp.queue_tagging(
+        image_dataset, num_shards=4, model="properties", batch_size=8, search=dict(max_tags=2)
+    )
+    status = wait_for(
+        lambda: (s := fp.tagging_status(image_dataset)).done and s, what="the job to finish"
+    )
     print(status)
 
     (search_op,) = operations(image_dataset, sharding.FOLLOWUP_OPERATOR)
@@ -82,13 +84,17 @@ def test_two_workers_four_shards_then_one_search(image_dataset, make_dataset, wo
     assert modes(fp.load_failure_modes(image_dataset, "prime")) == ref_modes
 
 
-def test_a_killed_worker_its_slice_requeued_every_sample_once(image_dataset, make_dataset,  # noqa: F811
-                                                              workers):
+def test_a_killed_worker_its_slice_requeued_every_sample_once(
+    image_dataset,  # noqa: F811 (the fixture)
+    make_dataset,
+    workers,
+):
     ref_tags, ref_modes = reference(image_dataset, make_dataset, max_tags=2)
-    victim, survivor = workers(2)
+    victim, _survivor = workers(2)
     # batch_size=1: a slice takes long enough to be caught in the middle
-    fp.queue_tagging(image_dataset, num_shards=4, model="properties", batch_size=1,
-                     search=dict(max_tags=2))
+    fp.queue_tagging(
+        image_dataset, num_shards=4, model="properties", batch_size=1, search=dict(max_tags=2)
+    )
 
     def victim_mid_slice():
         shards, _ = records(image_dataset)
@@ -116,8 +122,9 @@ def test_a_killed_worker_its_slice_requeued_every_sample_once(image_dataset, mak
 
     status = fp.requeue_tagging(image_dataset)
     assert [p.name for p in status.shards if p.attempt == 2] == [f"shard {index}"]
-    status = wait_for(lambda: (s := fp.tagging_status(image_dataset)).done and s,
-                      what="the job to finish")
+    status = wait_for(
+        lambda: (s := fp.tagging_status(image_dataset)).done and s, what="the job to finish"
+    )
     print(status)
 
     shards, followup = records(image_dataset)
@@ -125,12 +132,12 @@ def test_a_killed_worker_its_slice_requeued_every_sample_once(image_dataset, mak
     assert tagged_before_kill > 0
     # Every sample was tagged once: by the completed attempts, or by the killed
     # attempt (which its re-queued attempt then skipped)
-    assert sum(r["result"]["num_tagged"] for r in shards) + tagged_before_kill \
-        == len(image_dataset)
+    assert sum(r["result"]["num_tagged"] for r in shards) + tagged_before_kill == len(image_dataset)
     assert image_dataset.exists("prime_tags").count() == len(image_dataset)
     assert len(operations(image_dataset, sharding.FOLLOWUP_OPERATOR)) == 1
     assert followup["attempt"] == 1 and followup["started_at"] >= max(
-        r["completed_at"] for r in shards)
+        r["completed_at"] for r in shards
+    )
     ops = operations(image_dataset, sharding.SHARD_OPERATOR)
     states = sorted(op.run_state for op in ops)
     assert len(ops) == 5 and states.count(ExecutionRunState.FAILED) == 1

@@ -51,13 +51,19 @@ def start_worker(log_path):
 
     from tests.fo_env import REPO_ROOT
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO_ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(REPO_ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+        ),
+    }
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from fiftyone.core.cli import main; main()",
-         "delegated", "launch"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(log_path.parent),
+        [sys.executable, "-c", "from fiftyone.core.cli import main; main()", "delegated", "launch"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=str(log_path.parent),
     )
     proc.log_path = log_path
     return proc

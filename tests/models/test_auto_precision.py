@@ -51,17 +51,22 @@ def images(make_dataset, tmp_path):
 def tag(images, tmp_path, field, precision="auto"):
     name = register_tiny_open_clip(tmp_path)
     torch.manual_seed(0)
-    encoder = load_encoder(f"open_clip:{name}", pretrained=None, device="cpu",
-                           precision=precision)
-    return fp.compute_tags(images, model=encoder, vocabulary=["snow", "night", "blur", "dog"],
-                           tags_field=field, num_workers=0, batch_size=16), encoder
+    encoder = load_encoder(f"open_clip:{name}", pretrained=None, device="cpu", precision=precision)
+    return fp.compute_tags(
+        images,
+        model=encoder,
+        vocabulary=["snow", "night", "blur", "dog"],
+        tags_field=field,
+        num_workers=0,
+        batch_size=16,
+    ), encoder
 
 
 def test_auto_keeps_bf16_when_it_agrees_with_fp32(images, tmp_path, monkeypatch):
     monkeypatch.setattr(base, "cpu_has_native_bf16", lambda: True)
     monkeypatch.setattr(base, "BF16_MIN_TOP1_AGREEMENT", 0.0)
     monkeypatch.setattr(base, "BF16_MAX_SIMILARITY_DIFF", 1.0)
-    summary, encoder = tag(images, tmp_path, "t1")
+    summary, _encoder = tag(images, tmp_path, "t1")
     check = summary.precision_check
     assert summary.precision == "bf16" and check["chosen"] == "bf16"
     assert check["images"] == 16  # the first batch
@@ -72,7 +77,7 @@ def test_auto_keeps_bf16_when_it_agrees_with_fp32(images, tmp_path, monkeypatch)
 def test_auto_falls_back_to_fp32_when_bf16_disagrees(images, tmp_path, monkeypatch):
     monkeypatch.setattr(base, "cpu_has_native_bf16", lambda: True)
     monkeypatch.setattr(base, "BF16_MAX_SIMILARITY_DIFF", -1.0)  # nothing can agree
-    summary, encoder = tag(images, tmp_path, "t2")
+    summary, _encoder = tag(images, tmp_path, "t2")
     assert summary.precision == "fp32" and summary.precision_check["chosen"] == "fp32"
     # fp32 from then on: the tags equal an fp32 run's
     fp32, _ = tag(images, tmp_path, "t3", precision="fp32")

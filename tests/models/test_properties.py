@@ -18,31 +18,63 @@ def tags_of(array, **thresholds):
 
 
 def test_flat_images():
-    assert tags_of(np.zeros((64, 64, 3))) == ["dark", "low contrast", "grayscale", "blurry", "plain"]
+    assert tags_of(np.zeros((64, 64, 3))) == [
+        "dark",
+        "low contrast",
+        "grayscale",
+        "blurry",
+        "plain",
+    ]
     assert tags_of(np.full((64, 64, 3), 255)) == [
-        "bright", "low contrast", "grayscale", "blurry", "plain"]
+        "bright",
+        "low contrast",
+        "grayscale",
+        "blurry",
+        "plain",
+    ]
 
 
 def test_small_off_center_object():
     img = np.zeros((64, 64, 3))
     img[2:12, 2:12] = 255
     assert tags_of(img) == [
-        "dark", "grayscale", "sharp", "plain", "small object", "off-center object",
-        "filled shape", "symmetric", "uniform object"]
+        "dark",
+        "grayscale",
+        "sharp",
+        "plain",
+        "small object",
+        "off-center object",
+        "filled shape",
+        "symmetric",
+        "uniform object",
+    ]
 
 
 def test_large_colorful_object():
     img = np.full((64, 64, 3), 128)
     img[4:60, 4:60] = [200, 30, 30]
-    assert tags_of(img) == ["low contrast", "colorful", "plain", "large object",
-                            "filled shape", "symmetric", "uniform object"]
+    assert tags_of(img) == [
+        "low contrast",
+        "colorful",
+        "plain",
+        "large object",
+        "filled shape",
+        "symmetric",
+        "uniform object",
+    ]
 
 
 def test_noise_is_sharp_and_textured_and_split_image_is_high_contrast():
     rng = np.random.default_rng(0)
     gray = np.repeat(rng.integers(0, 256, (64, 64, 1)), 3, axis=2)
-    assert tags_of(gray) == ["grayscale", "sharp", "textured", "large object", "asymmetric",
-                             "textured object"]
+    assert tags_of(gray) == [
+        "grayscale",
+        "sharp",
+        "textured",
+        "large object",
+        "asymmetric",
+        "textured object",
+    ]
     half = np.zeros((64, 64, 3))
     half[:, 32:] = 255
     assert "high contrast" in tags_of(half)

@@ -19,8 +19,16 @@ from fiftyone_prime.models.properties import (
 )
 from tests.fo_env import REPO_ROOT
 
-SHAPE_TAGS = {"wide silhouette", "narrow silhouette", "filled shape", "sparse shape",
-              "symmetric", "asymmetric", "textured object", "uniform object"}
+SHAPE_TAGS = {
+    "wide silhouette",
+    "narrow silhouette",
+    "filled shape",
+    "sparse shape",
+    "symmetric",
+    "asymmetric",
+    "textured object",
+    "uniform object",
+}
 
 
 def shape_tags(array):
@@ -48,8 +56,12 @@ def test_wide_and_narrow_silhouettes_in_a_square_image():
     assert shape_tags(wide) == ["wide silhouette", "filled shape", "symmetric", "uniform object"]
     narrow = canvas()
     narrow[8:88, 40:56] = 255
-    assert shape_tags(narrow) == ["narrow silhouette", "filled shape", "symmetric",
-                                  "uniform object"]
+    assert shape_tags(narrow) == [
+        "narrow silhouette",
+        "filled shape",
+        "symmetric",
+        "uniform object",
+    ]
 
 
 def test_sparse_asymmetric_shape():
@@ -64,7 +76,7 @@ def test_sparse_asymmetric_shape():
 def test_disc_is_filled_enough_and_symmetric():
     yy, xx = np.mgrid[:96, :96]
     img = canvas()
-    img[(yy - 48) ** 2 + (xx - 48) ** 2 < 30 ** 2] = 255
+    img[(yy - 48) ** 2 + (xx - 48) ** 2 < 30**2] = 255
     m = dict(zip(MEASURES, measure(Image.fromarray(img.astype(np.uint8)))))
     assert m["fill"] == pytest.approx(np.pi / 4, abs=0.03)
     assert m["symmetry"] > 0.95
@@ -132,7 +144,11 @@ print(json.dumps({"tagged": summary.num_tagged, "failed": summary.num_failed,
 def test_properties_tagger_runs_where_torch_cannot_be_imported(tmp_path):
     run = subprocess.run(
         [sys.executable, "-c", _NO_TORCH, str(REPO_ROOT), str(tmp_path)],
-        capture_output=True, text=True, timeout=300, env={**os.environ}, cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ},
+        cwd=str(tmp_path),
     )
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])

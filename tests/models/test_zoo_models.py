@@ -29,10 +29,15 @@ _CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 def zoo_config(arch, pretrained=""):
     """The config of FiftyOne's open_clip zoo entry, for a tiny architecture."""
     return {
-        "entrypoint_fcn": "", "clip_model": arch, "pretrained": pretrained,
-        "classes": ["thing", "other"], "text_prompt": "A photo of",
+        "entrypoint_fcn": "",
+        "clip_model": arch,
+        "pretrained": pretrained,
+        "classes": ["thing", "other"],
+        "text_prompt": "A photo of",
         "output_processor_cls": "fiftyone.utils.torch.ClassifierOutputProcessor",
-        "image_size": [32, 32], "image_mean": _CLIP_MEAN, "image_std": _CLIP_STD,
+        "image_size": [32, 32],
+        "image_mean": _CLIP_MEAN,
+        "image_std": _CLIP_STD,
         "embeddings_layer": "visual",
     }
 
@@ -82,9 +87,15 @@ def test_a_loaded_fiftyone_model_is_an_encoder(zoo_model):
 
 
 def test_tags_and_metrics_with_a_loaded_zoo_model(planted_images, zoo_model):
-    summary = fp.compute_tags(planted_images, model=zoo_model, vocabulary=["snow", "night", "blur"],
-                              top_k=2, tags_field="zoo_tags", embeddings_field="emb",
-                              num_workers=0)
+    summary = fp.compute_tags(
+        planted_images,
+        model=zoo_model,
+        vocabulary=["snow", "night", "blur"],
+        top_k=2,
+        tags_field="zoo_tags",
+        embeddings_field="emb",
+        num_workers=0,
+    )
     assert summary.num_tagged == len(planted_images) and summary.tagger.startswith("fiftyone:")
     labels = planted_images.values("zoo_tags.classifications.label")
     assert all(len(t) == 2 and set(t) <= {"snow", "night", "blur"} for t in labels)
@@ -92,8 +103,7 @@ def test_tags_and_metrics_with_a_loaded_zoo_model(planted_images, zoo_model):
 
     # metrics of the planted failure modes (random tags find nothing to score)
     fp.find_failure_modes(planted_images, tags_field="prime_tags", run_key="zoo")
-    results = fp.compute_failure_mode_metrics(planted_images, "zoo", model=zoo_model,
-                                              num_workers=0)
+    results = fp.compute_failure_mode_metrics(planted_images, "zoo", model=zoo_model, num_workers=0)
     assert len(results.failure_modes) == 2
     for m in results.failure_modes:
         assert 0.0 <= m.metrics["auroc"] <= 1.0 and m.metrics["caption"]
@@ -112,20 +122,39 @@ def tiny_zoo(tmp_path, tiny_arch, monkeypatch):
     torch.manual_seed(0)
     torch.save(open_clip.create_model(tiny_arch).state_dict(), weights)
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"models": [{
-        "base_name": "prime-tiny-clip-torch", "base_filename": weights.name, "version": None,
-        "description": "a tiny random open_clip model for tests", "source": "tests",
-        "author": "tests", "license": "MIT", "size_bytes": weights.stat().st_size,
-        "manager": {"type": "fiftyone.core.models.ModelManager",
-                    "config": {"url": "http://127.0.0.1:9/prime-tiny-clip.pt"}},
-        "default_deployment_config_dict": {
-            "type": "fiftyone.utils.open_clip.TorchOpenClipModel",
-            "config": zoo_config(tiny_arch, pretrained=str(weights)),
-        },
-        "requirements": {"packages": ["torch", "open_clip_torch"],
-                         "cpu": {"support": True}, "gpu": {"support": True}},
-        "tags": ["embeddings", "zero-shot", "torch", "clip"], "date_added": "2026-01-01 00:00:00",
-    }]}))
+    manifest.write_text(
+        json.dumps(
+            {
+                "models": [
+                    {
+                        "base_name": "prime-tiny-clip-torch",
+                        "base_filename": weights.name,
+                        "version": None,
+                        "description": "a tiny random open_clip model for tests",
+                        "source": "tests",
+                        "author": "tests",
+                        "license": "MIT",
+                        "size_bytes": weights.stat().st_size,
+                        "manager": {
+                            "type": "fiftyone.core.models.ModelManager",
+                            "config": {"url": "http://127.0.0.1:9/prime-tiny-clip.pt"},
+                        },
+                        "default_deployment_config_dict": {
+                            "type": "fiftyone.utils.open_clip.TorchOpenClipModel",
+                            "config": zoo_config(tiny_arch, pretrained=str(weights)),
+                        },
+                        "requirements": {
+                            "packages": ["torch", "open_clip_torch"],
+                            "cpu": {"support": True},
+                            "gpu": {"support": True},
+                        },
+                        "tags": ["embeddings", "zero-shot", "torch", "clip"],
+                        "date_added": "2026-01-01 00:00:00",
+                    }
+                ]
+            }
+        )
+    )
     monkeypatch.setattr(fo.config, "model_zoo_dir", str(zoo_dir))
     monkeypatch.setattr(fo.config, "model_zoo_manifest_paths", [str(manifest)])
     return weights
@@ -134,9 +163,14 @@ def tiny_zoo(tmp_path, tiny_arch, monkeypatch):
 def test_zoo_model_by_name_from_the_zoo_cache(planted_images, tiny_zoo):
     encoder = load_encoder("zoo:prime-tiny-clip-torch")
     assert encoder.name == "zoo:prime-tiny-clip-torch"
-    summary = fp.compute_tags(planted_images, model="zoo:prime-tiny-clip-torch",
-                              vocabulary=["snow", "night", "blur"], top_k=1,
-                              tags_field="zoo_tags", num_workers=0)
+    summary = fp.compute_tags(
+        planted_images,
+        model="zoo:prime-tiny-clip-torch",
+        vocabulary=["snow", "night", "blur"],
+        top_k=1,
+        tags_field="zoo_tags",
+        num_workers=0,
+    )
     assert summary.tagger == "zoo:prime-tiny-clip-torch"
     assert summary.num_tagged == len(planted_images)
 

@@ -37,10 +37,13 @@ def test_an_empty_tag_field_list_is_refused_not_replaced(planted):
     assert "at least one tag field" in _one_line_error(planted, tags_field=[])
 
 
-@pytest.mark.parametrize("field, match", [
-    ("no_such_field", "does not exist"),
-    ("filepath", "must be a Classifications"),
-])
+@pytest.mark.parametrize(
+    "field, match",
+    [
+        ("no_such_field", "does not exist"),
+        ("filepath", "must be a Classifications"),
+    ],
+)
 def test_a_bad_tag_field_is_a_one_line_error(planted, field, match):
     assert match in _one_line_error(planted, tags_field=field)
 
@@ -59,8 +62,9 @@ def test_find_form_caps_saved_views_with_the_sdk_default(planted):
 def test_form_errors_always_give_a_reason(planted, make_dataset):
     from tests.plugin.test_operators import LOAD
 
-    props = resolve_inputs(FIND, planted, {"label_field": "ground_truth",
-                                           "pred_field": "ground_truth"})
+    props = resolve_inputs(
+        FIND, planted, {"label_field": "ground_truth", "pred_field": "ground_truth"}
+    )
     assert props["pred_field"].invalid and "must differ" in props["pred_field"].error_message
     props = resolve_inputs(LOAD, planted, {})
     assert props["no_runs"].invalid and "no failure-mode runs" in props["no_runs"].error_message

@@ -1,6 +1,5 @@
 """The operators, executed through FiftyOne's real operator machinery."""
 
-
 import pytest
 import yaml
 
@@ -43,18 +42,32 @@ def test_every_registered_operator_is_listed_in_the_manifest():
     registered = {op.uri for op in foo.list_operators() if op.plugin_name == PLUGIN}
     listed = manifest["operators"] + manifest["panels"]
     assert registered == {f"{PLUGIN}/{name}" for name in listed}
-    assert registered == {FIND, LOAD, DELETE, f"{PLUGIN}/tag_samples",
-                          f"{PLUGIN}/compute_failure_mode_metrics",
-                          f"{PLUGIN}/prime_failure_modes", f"{PLUGIN}/tagging_status",
-                          f"{PLUGIN}/requeue_tagging", f"{PLUGIN}/tag_shard",
-                          f"{PLUGIN}/search_after_tagging"}
+    assert registered == {
+        FIND,
+        LOAD,
+        DELETE,
+        f"{PLUGIN}/tag_samples",
+        f"{PLUGIN}/compute_failure_mode_metrics",
+        f"{PLUGIN}/prime_failure_modes",
+        f"{PLUGIN}/tagging_status",
+        f"{PLUGIN}/requeue_tagging",
+        f"{PLUGIN}/tag_shard",
+        f"{PLUGIN}/search_after_tagging",
+    }
 
 
 def test_find_form_offers_only_fitting_fields(planted):
     props = resolve_inputs(FIND, planted, {})
     assert props["label_field"].type.values == ["ground_truth", "predictions"]
     tag_choices = [c.value for c in props["tags_field"].view.choices]
-    assert tag_choices == ["ground_truth", "objects", "predictions", "prime_tags", "tag_list", "tags"]
+    assert tag_choices == [
+        "ground_truth",
+        "objects",
+        "predictions",
+        "prime_tags",
+        "tag_list",
+        "tags",
+    ]
     assert props["tags_field"].default == ["prime_tags"]
     assert props["min_size"].default == 30 and props["max_tags"].default == 3
 
@@ -73,8 +86,12 @@ def test_find_runs_immediately_through_execute_operator(planted):
     result = foo.execute_operator(
         FIND,
         dict(view=planted.view()),
-        params={"label_field": "ground_truth", "pred_field": "predictions",
-                "tags_field": ["prime_tags"], "run_key": "ops"},
+        params={
+            "label_field": "ground_truth",
+            "pred_field": "predictions",
+            "tags_field": ["prime_tags"],
+            "run_key": "ops",
+        },
     )
     assert result.result["num_failure_modes"] == 2
     assert [r["tags"] for r in result.result["failure_modes"]] == ["night + snow", "blur"]
@@ -92,7 +109,7 @@ def test_find_via_call_on_a_view(planted):
 
 def test_find_errors_change_nothing(planted):
     op = foo.get_operator(FIND)
-    with pytest.raises(ExecutionError, match="label_field. Reason: Invalid enum value"):
+    with pytest.raises(ExecutionError, match=r"label_field\. Reason: Invalid enum value"):
         op(planted, label_field="tag_list")
     assert planted.list_runs() == [] and planted.list_saved_views() == []
     op(planted, run_key="prime", max_tags=1)
@@ -125,7 +142,7 @@ def test_load_failure_mode_sets_the_saved_view(planted):
     assert props["view_name"].type.values == ["prime cat: night + snow", "prime dog: blur"]
     result = foo.get_operator(LOAD)(planted, "prime", "prime dog: blur")
     assert result.result == {"view_name": "prime dog: blur"}
-    with pytest.raises(ExecutionError, match="view_name. Reason: Invalid enum value"):
+    with pytest.raises(ExecutionError, match=r"view_name\. Reason: Invalid enum value"):
         foo.get_operator(LOAD)(planted, "prime", "gone")
 
 
@@ -181,8 +198,9 @@ def test_tag_samples_immediately_and_delegated(image_dataset):
     op = foo.get_operator(TAG)
     result = op(image_dataset.limit(6), model="properties", tags_field="props")
     assert result.result["num_tagged"] == 6 and result.result["tagger"] == "properties"
-    queued = op(image_dataset, model="properties", tags_field="props", skip_existing=True,
-                delegate=True)
+    queued = op(
+        image_dataset, model="properties", tags_field="props", skip_existing=True, delegate=True
+    )
     assert queued.delegated
     service = DelegatedOperationService()
     service.execute_queued_operations(operator=TAG, dataset_name=image_dataset.name)
@@ -204,15 +222,18 @@ def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
     name = register_tiny_open_clip(tmp_path)
     torch.manual_seed(0)
     checkpoint = tmp_path / "tiny.pt"
-    torch.save(load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")._model.state_dict(),
-               checkpoint)
+    torch.save(
+        load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")._model.state_dict(),
+        checkpoint,
+    )
     dataset = make_dataset(persistent=True)
     dataset.add_samples(planted_samples_with_images(tmp_path, size=(16, 16)))
     fp.find_failure_modes(dataset)
     props = resolve_inputs(f"{PLUGIN}/compute_failure_mode_metrics", dataset, {})
     assert props["run_key"].default == "prime" and props["model"].default == DEFAULT_MODEL
     result = foo.get_operator(f"{PLUGIN}/compute_failure_mode_metrics")(
-        dataset, "prime", model=f"open_clip:{name}", pretrained=str(checkpoint))
+        dataset, "prime", model=f"open_clip:{name}", pretrained=str(checkpoint)
+    )
     assert result.result["num_scored"] == 2
     assert result.result["model"] == f"open_clip:{name}@tiny.pt"
     assert all("auroc" in m.metrics for m in fp.load_failure_modes(dataset, "prime").failure_modes)
@@ -229,23 +250,37 @@ def test_find_form_defaults_are_the_sdks_and_include_significance(planted):
 
 def test_find_operator_can_keep_every_mode_and_shows_p_values(planted):
     result = foo.execute_operator(
-        FIND, dict(view=planted.view()),
-        params={"label_field": "ground_truth", "pred_field": "predictions",
-                "tags_field": ["prime_tags"], "run_key": "all", "significant_only": False,
-                "min_size": 5},
+        FIND,
+        dict(view=planted.view()),
+        params={
+            "label_field": "ground_truth",
+            "pred_field": "predictions",
+            "tags_field": ["prime_tags"],
+            "run_key": "all",
+            "significant_only": False,
+            "min_size": 5,
+        },
     )
     results = fp.load_failure_modes(planted, "all")
     assert results.config.params.alpha is None and results.config.params.min_size == 5
     rows = result.result["failure_modes"]
     assert len(rows) == len(results) >= 2
     assert [r["adjusted_p_value"] for r in rows] == [
-        fp_format_p(m.adjusted_p_value) for m in results.failure_modes]
+        fp_format_p(m.adjusted_p_value) for m in results.failure_modes
+    ]
     assert rows[0]["accuracy_ci"] == "12.7–41.2%"
     with pytest.raises(ExecutionError, match="alpha"):
-        foo.execute_operator(FIND, dict(view=planted.view()),
-                             params={"label_field": "ground_truth", "pred_field": "predictions",
-                                     "tags_field": ["prime_tags"], "run_key": "bad",
-                                     "alpha": 2.0})
+        foo.execute_operator(
+            FIND,
+            dict(view=planted.view()),
+            params={
+                "label_field": "ground_truth",
+                "pred_field": "predictions",
+                "tags_field": ["prime_tags"],
+                "run_key": "bad",
+                "alpha": 2.0,
+            },
+        )
     assert "bad" not in planted.list_runs()
 
 

@@ -27,8 +27,9 @@ def test_tag_form_offers_the_split_and_the_search_after(image_dataset):
     assert "search_after" not in props
     props = resolve_inputs(TAG, image_dataset, {"model": "properties", "num_shards": 3})
     assert "delegate" not in props and props["search_after"].default is False
-    props = resolve_inputs(TAG, image_dataset, {"model": "properties", "num_shards": 3,
-                                                "search_after": True})
+    props = resolve_inputs(
+        TAG, image_dataset, {"model": "properties", "num_shards": 3, "search_after": True}
+    )
     assert props["run_key"].default == "prime" and "metrics_after" not in props
     props = resolve_inputs(TAG, image_dataset, {"num_shards": 3, "search_after": True})
     assert "metrics_after" in props
@@ -36,18 +37,23 @@ def test_tag_form_offers_the_split_and_the_search_after(image_dataset):
 
 def test_tag_operator_queues_the_split_job_and_status_reports_it(image_dataset):
     op = foo.get_operator(TAG)
-    result = op(image_dataset, model="properties", num_shards=3, search_after=True,
-                run_key="sharded")
+    result = op(
+        image_dataset, model="properties", num_shards=3, search_after=True, run_key="sharded"
+    )
     assert not result.delegated and result.result["num_shards"] == 3
     service = DelegatedOperationService()
-    queued = service.list_operations(operator=sharding.SHARD_OPERATOR,
-                                     dataset_name=image_dataset.name)
+    queued = service.list_operations(
+        operator=sharding.SHARD_OPERATOR, dataset_name=image_dataset.name
+    )
     assert len(queued) == 3
 
     props = resolve_inputs(f"{PLUGIN}/tagging_status", image_dataset, {})
     assert props["job_key"].default == "prime_tags"
-    res = foo.execute_operator(f"{PLUGIN}/tagging_status", dict(view=image_dataset.view()),
-                               params={"job_key": "prime_tags"})
+    res = foo.execute_operator(
+        f"{PLUGIN}/tagging_status",
+        dict(view=image_dataset.view()),
+        params={"job_key": "prime_tags"},
+    )
     assert [r["state"] for r in res.result["parts"]] == ["queued"] * 3 + ["waiting"]
 
     service.execute_queued_operations(dataset_name=image_dataset.name)
@@ -56,6 +62,9 @@ def test_tag_operator_queues_the_split_job_and_status_reports_it(image_dataset):
     assert status.done, str(status)
     image_dataset.reload()
     assert "sharded" in image_dataset.list_runs()
-    res = foo.execute_operator(f"{PLUGIN}/requeue_tagging", dict(view=image_dataset.view()),
-                               params={"job_key": "prime_tags"})
+    res = foo.execute_operator(
+        f"{PLUGIN}/requeue_tagging",
+        dict(view=image_dataset.view()),
+        params={"job_key": "prime_tags"},
+    )
     assert res.result["done"] is True
