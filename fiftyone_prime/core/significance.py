@@ -219,6 +219,8 @@ class TestedFamily:
             log_deltas = np.log(np.clip(deltas, 0.0, 1.0))
         limits = log_deltas + _LOG_SLACK * np.maximum(1.0, np.abs(log_deltas))
         breakpoints, totals = self._step_function()
+        if len(totals) == 0:
+            return np.zeros(len(deltas))
         at = np.searchsorted(breakpoints, limits, side="right") - 1
         return np.where(at >= 0, totals[np.maximum(at, 0)], 0.0)
 
