@@ -375,6 +375,7 @@ def test_core_imports_neither_fiftyone_nor_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow  # a stress test that fills memory up to the guard
 def test_thresholds_that_prune_nothing_stop_quickly_with_advice():
     """Issue #10's runaway case: 2,000 x 30 dense tags, every threshold at its
     loosest and max_tags=30. It stops at the level whose candidates would

@@ -80,15 +80,29 @@ def add_planted(dataset, **kwargs):
     return dataset
 
 
+#: Image files already written in this process, by what they depict.
+IMAGE_FILES = {}
+
+
 def planted_samples_with_images(folder, size=(24, 24), seed=0):
-    """The planted samples, each with a real random-noise PNG in ``folder``."""
+    """The planted samples, each with a real random-noise PNG.
+
+    The PNGs are written to ``folder`` the first time a process asks for
+    them and reused afterwards (tests never modify them).
+    """
     import numpy as np
     from PIL import Image
 
-    rng = np.random.default_rng(seed)
     samples = planted_samples()
-    for i, sample in enumerate(samples):
-        path = f"{folder}/{i}.png"
-        Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+    key = ("planted", tuple(size), seed)
+    if key not in IMAGE_FILES:
+        rng = np.random.default_rng(seed)
+        paths = []
+        for i in range(len(samples)):
+            path = f"{folder}/{i}.png"
+            Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(path)
+            paths.append(path)
+        IMAGE_FILES[key] = paths
+    for sample, path in zip(samples, IMAGE_FILES[key]):
         sample.filepath = path
     return samples

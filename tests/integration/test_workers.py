@@ -5,6 +5,7 @@ own ``DelegatedOperationService``; the slow ones start real
 ``fiftyone delegated launch`` workers (see test_workers_subprocess.py)."""
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -209,8 +210,13 @@ def test_a_dead_worker_is_reported_and_its_slice_requeued(image_dataset, make_da
 
 
 def test_a_failed_slice_is_requeued(image_dataset, tmp_path):
-    # One unreadable image fails its slice (skip_failures=False)
+    # One unreadable image fails its slice (skip_failures=False); the image is
+    # a copy of its own, since the generated images are shared between tests.
     bad = image_dataset.first()
+    own = tmp_path / "own.png"
+    shutil.copy(bad.filepath, own)
+    bad.filepath = str(own)
+    bad.save()
     os.remove(bad.filepath)
     fp.queue_tagging(image_dataset, num_shards=2, model="properties", skip_failures=False)
     run_queued(image_dataset)

@@ -5,7 +5,7 @@ dark, ``snow`` images grayscale, ``blur`` images smooth, ``grass`` images wide."
 import numpy as np
 from PIL import Image
 
-from tests.integration.planted import PLANTED_BLOCKS, planted_samples
+from tests.integration.planted import IMAGE_FILES, PLANTED_BLOCKS, planted_samples
 
 
 def _blocks_tags():
@@ -16,14 +16,21 @@ def _blocks_tags():
 
 
 def property_samples(folder, size=32, seed=0, repeat=1):
-    """The planted samples (``repeat`` times over) with images in ``folder``;
-    the planted tags are kept in ``planted_tags`` (the tagger writes ``prime_tags``)."""
+    """The planted samples (``repeat`` times over) with images in ``folder``
+    (written the first time a process asks, reused after); the planted tags
+    are kept in ``planted_tags`` (the tagger writes ``prime_tags``)."""
+    key = ("properties", size, seed, repeat)
+    written = IMAGE_FILES.get(key)
     rng = np.random.default_rng(seed)
     out = []
     tags = _blocks_tags()
     for r in range(repeat):
         samples = planted_samples(tags_field="planted_tags", prefix=f"r{r}_")
         for i, (sample, block_tags) in enumerate(zip(samples, tags)):
+            if written is not None:
+                sample.filepath = written[len(out)]
+                out.append(sample)
+                continue
             width = size * 3 // 2 if "grass" in block_tags else size
             if "blur" in block_tags:
                 ramp = np.linspace(90, 160, width, dtype=np.float32)
@@ -39,6 +46,7 @@ def property_samples(folder, size=32, seed=0, repeat=1):
             Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
             sample.filepath = path
             out.append(sample)
+    IMAGE_FILES[key] = [s.filepath for s in out]
     return out
 
 
