@@ -57,6 +57,9 @@ from .validation import TagMatrix
 #: The name of the multiple-testing procedure, stored with every run.
 PROCEDURE = "bonferroni-tarone"
 
+#: The procedure of re-measured and held-out modes (:func:`benjamini_hochberg`).
+BH_PROCEDURE = "benjamini-hochberg"
+
 #: The coverage of :func:`accuracy_intervals`.
 CONFIDENCE = 0.95
 

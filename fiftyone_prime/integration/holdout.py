@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from fiftyone_prime.core.measure import ABSENT, TagSetQuery, measure_tag_sets
-from fiftyone_prime.core.significance import benjamini_hochberg
+from fiftyone_prime.core.significance import BH_PROCEDURE, benjamini_hochberg
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
@@ -33,7 +33,7 @@ from .runs import FailureModeResults, FailureModeRunConfig
 logger = logging.getLogger(__name__)
 
 #: The procedure that corrects the held-out p-values.
-HOLDOUT_PROCEDURE = "benjamini-hochberg"
+HOLDOUT_PROCEDURE = BH_PROCEDURE
 
 
 def apply_failure_modes(
@@ -93,7 +93,7 @@ def apply_failure_modes(
         pred_field=config.pred_field,
         tags_fields=config.tags_fields,
         search_params=config.search_params,
-        procedure="benjamini-hochberg",
+        procedure=HOLDOUT_PROCEDURE,
         save_views=save_views,
         max_views=max_views,
         source_dataset=results.samples._root_dataset.name,
@@ -157,12 +157,11 @@ def validate_failure_modes(
     if alpha is None:
         alpha = params.alpha if params.alpha is not None else DEFAULT_PARAMS.alpha
     alpha = params.replace(alpha=alpha).alpha  # validated like the search's alpha
-    inputs = fpf.read_run_inputs(holdout, config)
+    inputs = fpf.read_run_inputs(holdout, config, extra_paths=["id"])
+    overlap = _overlap(results.samples, holdout, inputs.extra["id"])
 
     modes = results.failure_modes
-    measured = measure_modes(modes, inputs, params)
-    p = np.array([np.nan if m.p_value is None else m.p_value for m in measured], dtype=float)
-    adjusted = benjamini_hochberg(p)
+    measured, adjusted = _test_on(modes, inputs, params)
     rows = [_row(mode, m, q, alpha) for mode, m, q in zip(modes, measured, adjusted)]
     found = np.array([m.drop for m in modes], dtype=float)
     held = np.array([r["drop"] for r in rows], dtype=float)
@@ -171,6 +170,7 @@ def validate_failure_modes(
         "holdout": holdout._root_dataset.name
         + ("" if holdout is holdout._root_dataset else " (view)"),
         "holdout_samples": inputs.num_used,
+        "overlap": overlap,
         "modes": rows,
         "num_holding": int(sum(r["holds"] for r in rows)),
         "num_confirmed": int(sum(r["confirmed"] for r in rows)),
@@ -215,9 +215,7 @@ def measure_modes(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list
 def remeasure(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
     """The modes with their statistics replaced by those measured on other
     data; adjusted p-values are Benjamini-Hochberg over these modes."""
-    measured = measure_modes(modes, inputs, params)
-    p = [np.nan if m.p_value is None else m.p_value for m in measured]
-    adjusted = benjamini_hochberg(np.asarray(p, dtype=float))
+    measured, adjusted = _test_on(modes, inputs, params)
     return [
         dataclasses.replace(
             mode,
@@ -238,6 +236,30 @@ def remeasure(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
     ]
 
 
+def _test_on(modes, inputs: fpf.SearchInputs, params: SearchParams):
+    """Measures the modes on other data; returns the measurements and their
+    Benjamini-Hochberg adjusted p-values over these modes."""
+    measured = measure_modes(modes, inputs, params)
+    p = np.array([np.nan if m.p_value is None else m.p_value for m in measured], dtype=float)
+    return measured, benjamini_hochberg(p)
+
+
+def _overlap(searched, holdout, holdout_ids) -> int:
+    """How many held-out samples the search itself saw (0 across datasets);
+    a confirmation on them is not independent, so it is logged and stored."""
+    if searched._root_dataset.name != holdout._root_dataset.name:
+        return 0
+    overlap = len(set(searched.values("id")) & set(holdout_ids.tolist()))
+    if overlap:
+        logger.warning(
+            "%d of the %d held-out samples were also searched; a confirmation on them is "
+            "not independent. Search one split and validate on another",
+            overlap,
+            len(holdout_ids),
+        )
+    return overlap
+
+
 def _row(mode, measured, adjusted, alpha) -> dict:
     adjusted = None if np.isnan(adjusted) else float(adjusted)
     return {
@@ -250,7 +272,7 @@ def _row(mode, measured, adjusted, alpha) -> dict:
         "accuracy_ci": list(measured.accuracy_ci) if measured.accuracy_ci else None,
         "group_size": measured.group_size,
         "group_accuracy": measured.group_accuracy,
-        "drop": measured.drop if measured.size else float("nan"),
+        "drop": measured.drop,
         "holds": measured.holds,
         "p_value": measured.p_value,
         "adjusted_p_value": adjusted,

@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 
 import fiftyone.core.runs as focr
 
-from fiftyone_prime.core.significance import PROCEDURE
+from fiftyone_prime.core.significance import BH_PROCEDURE, PROCEDURE
 from fiftyone_prime.core.types import FailureMode, SearchParams
 
 from .rows import text_table
@@ -280,6 +280,12 @@ class FailureModeResults(focr.RunResults):
                 f"significant at alpha={sig['alpha']:g} ({sig['procedure']}, family-wise over "
                 f"<= {sig['family_size']:,.0f} tag sets); {sig['num_not_significant']} more met "
                 "the definition but could be chance (alpha=None keeps them)"
+            )
+        elif self.config.procedure == BH_PROCEDURE:
+            lines.append(
+                f"re-measured modes of run '{getattr(self.config, 'source_run_key', '?')}'; adjusted "
+                f"p-values are "
+                f"Benjamini-Hochberg over these {len(self._modes)} modes (false discovery rate)"
             )
         elif sig:
             lines.append(

@@ -54,6 +54,10 @@ from bson import ObjectId
 import fiftyone as fo
 import fiftyone.core.utils as fou
 
+from fiftyone_prime.core.types import SearchParams
+
+from .run_store import validate_max_views, validate_new_run_key
+
 logger = logging.getLogger(__name__)
 
 #: The plugin's operators that execute the slices and the follow-up search.
@@ -273,6 +277,8 @@ def queue_tagging(
         raise ValueError(f"Tagging needs an image collection; this one holds {samples.media_type}")
     _check_plugin()
     job_key = job_key or tags_field
+    if not isinstance(job_key, str) or not job_key or "/" in job_key:
+        raise ValueError(f"`job_key` must be a non-empty name without '/'; got {job_key!r}")
     fpt._check_field(samples, tags_field, fo.Classifications, "tags_field")
     embeddings_field = compute_tags_kwargs.get("embeddings_field")
     if embeddings_field is not None:
@@ -362,11 +368,11 @@ def _search_kwargs(dataset, search):
                 f"search takes no '{name}': the search runs on the job's samples and tags field"
             )
     run_key = search.setdefault("run_key", "prime")
-    if run_key in dataset.list_runs() and not search.get("overwrite", False):
-        raise ValueError(
-            f"Dataset '{dataset.name}' already has a run '{run_key}'; pass "
-            "search=dict(run_key=..., overwrite=True) or another run_key"
-        )
+    # Checked now, not hours later when the last slice completes.
+    validate_new_run_key(dataset, run_key, search.get("overwrite", False))
+    SearchParams.from_dict({k: v for k, v in search.items() if k in SearchParams.names()})
+    if "max_views" in search:
+        validate_max_views(search["max_views"])
     return search
 
 
@@ -704,18 +710,10 @@ def requeue_tagging(
         if part.state not in (FAILED, STALLED):
             continue
         index = int(part.name.split()[-1])
+        record = _update(store, _shard_key(job_key, index), _requeued(part))
+        if record is None:
+            continue  # it completed, or was re-queued by someone else, meanwhile
         _fail_operation(part)
-        record = _update(
-            store,
-            _shard_key(job_key, index),
-            lambda r: {
-                **{k: v for k, v in r.items() if k not in ("error", "worker")},
-                "state": QUEUED,
-                "token": _token(),
-                "attempt": r["attempt"] + 1,
-                "op_id": None,
-            },
-        )
         _queue_shard(samples, store, job_key, record, job.get("delegation_target"))
 
     followup = status.followup
@@ -725,19 +723,10 @@ def requeue_tagging(
         elif followup.state in (FAILED, STALLED) or (
             followup.state == QUEUED and followup.operation_id is None
         ):
-            _fail_operation(followup)
-            record = _update(
-                store,
-                _followup_key(job_key),
-                lambda r: {
-                    **{k: v for k, v in r.items() if k not in ("error", "worker")},
-                    "state": QUEUED,
-                    "token": _token(),
-                    "attempt": r["attempt"] + 1,
-                    "op_id": None,
-                },
-            )
-            _queue_followup(samples, store, job_key, job, record)
+            record = _update(store, _followup_key(job_key), _requeued(followup))
+            if record is not None:
+                _fail_operation(followup)
+                _queue_followup(samples, store, job_key, job, record)
     return tagging_status(samples, job_key, stale_after=stale_after)
 
 
@@ -866,6 +855,25 @@ def _store(dataset):
     from fiftyone.operators.store import ExecutionStore
 
     return ExecutionStore.create(STORE_NAME, dataset._doc.id)
+
+
+def _requeued(part):
+    """The record change that re-queues ``part``, or None (no change) when the
+    record moved on since ``part`` was read: it completed meanwhile, or its
+    attempt changed (someone else re-queued it)."""
+
+    def change(r):
+        if r.get("state") == COMPLETED or r.get("attempt", 1) != part.attempt:
+            return None
+        return {
+            **{k: v for k, v in r.items() if k not in ("error", "worker")},
+            "state": QUEUED,
+            "token": _token(),
+            "attempt": r["attempt"] + 1,
+            "op_id": None,
+        }
+
+    return change
 
 
 def _update(store, key, change, retries=100):

@@ -17,7 +17,11 @@ import fiftyone.operators.types as types
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from fiftyone_prime.integration import fields as fpf
-from fiftyone_prime.integration.run_store import list_failure_mode_runs, validate_new_run_key
+from fiftyone_prime.integration.run_store import (
+    list_failure_mode_runs,
+    validate_max_views,
+    validate_new_run_key,
+)
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.models import DEFAULT_MODEL
 
@@ -132,8 +136,13 @@ def _tags_fields_valid(names, prop, view) -> bool:
     return True
 
 
-def search_knobs(inputs) -> None:
-    """Adds the search parameters with the project's defaults."""
+#: The form's switch for ``alpha=None`` is on when the default alpha is set.
+_SIGNIFICANT_ONLY = DEFAULT_PARAMS.alpha is not None
+
+
+def search_knobs(ctx, inputs) -> None:
+    """Adds the search parameters with the project's defaults, checked by
+    :class:`SearchParams` itself (the reason shows on the form)."""
     inputs.int(
         "min_size",
         default=DEFAULT_PARAMS.min_size,
@@ -173,13 +182,13 @@ def search_knobs(inputs) -> None:
     )
     inputs.bool(
         "significant_only",
-        default=DEFAULT_PARAMS.alpha is not None,
+        default=_SIGNIFICANT_ONLY,
         label="Significant modes only",
         description="Leave out failure modes that could be chance findings (family-wise "
         "adjusted p-value above the level below); untick to see every mode "
         "of the definition, as the PRIME paper does",
     )
-    inputs.float(
+    alpha = inputs.float(
         "alpha",
         default=DEFAULT_PARAMS.alpha,
         min=0.0,
@@ -187,6 +196,11 @@ def search_knobs(inputs) -> None:
         label="Significance level",
         description="The family-wise error rate: the chance that any reported mode is noise",
     )
+    try:
+        search_params(ctx.params)
+    except (TypeError, ValueError) as e:
+        name = next((n for n in SearchParams.names() if f"`{n}`" in str(e)), "alpha")
+        invalid(inputs.properties.get(name, alpha), str(e))
 
 
 def search_params(params) -> SearchParams:
@@ -194,7 +208,7 @@ def search_params(params) -> SearchParams:
     defaults), validated once, before the run starts. ``significant_only``
     is the form's switch for ``alpha=None``."""
     values = {name: params[name] for name in SearchParams.names() if params.get(name) is not None}
-    if not params.get("significant_only", True):
+    if not params.get("significant_only", _SIGNIFICANT_ONLY):
         values["alpha"] = None
     return SearchParams.from_dict(values)
 
@@ -212,9 +226,10 @@ def view_options(ctx, inputs) -> None:
         description="Save views for at most this many failure modes (the largest drops); "
         "all modes stay in the results",
     )
-    value = ctx.params.get("max_views", DEFAULT_MAX_VIEWS)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        invalid(prop, f"Maximum saved views must be a whole number >= 0; got {value!r}")
+    try:
+        validate_max_views(ctx.params.get("max_views", DEFAULT_MAX_VIEWS))
+    except ValueError as e:
+        invalid(prop, str(e))
 
 
 def new_run_key(ctx, inputs, default="prime") -> bool:

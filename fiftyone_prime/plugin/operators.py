@@ -72,7 +72,7 @@ class FindFailureModes(foo.Operator):
         inputs = types.Object()
         view = ctx.target_view()
         if forms.field_pickers(ctx, inputs, view) and forms.new_run_key(ctx, inputs):
-            forms.search_knobs(inputs)
+            forms.search_knobs(ctx, inputs)
             forms.view_options(ctx, inputs)
             forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Find failure modes"))

@@ -163,6 +163,16 @@ def test_validation_on_a_holdout_split(make_dataset, tmp_path):
     assert reloaded.validation["modes"][0]["confirmed"] is True
 
 
+def test_validating_on_searched_samples_is_flagged(make_dataset, caplog):
+    found = add_planted(make_dataset())
+    results = fp.find_failure_modes(found)
+    validation = fp.validate_failure_modes(results, found.take(100, seed=0))
+    assert validation["overlap"] == 100
+    assert "not independent" in caplog.text
+    other = fp.validate_failure_modes(results, add_planted(make_dataset()))
+    assert other["overlap"] == 0
+
+
 def test_validation_checks_minimality_on_the_holdout(make_dataset):
     """With fewer snow-only images, {snow} alone drops accuracy by >= 20 points on
     the held-out data, so {snow, night} is no longer a minimal failure mode there."""

@@ -117,6 +117,7 @@ def test_applied_modes_are_tested_on_the_target(planted, make_dataset):
     assert dog.p_value == pytest.approx(1.0)
     assert cat.adjusted_p_value == pytest.approx(cat.p_value * 2)  # BH over 2 modes
     assert applied.config.procedure == "benjamini-hochberg"
+    assert "Benjamini-Hochberg over these 2 modes (false discovery rate)" in applied.summary()
 
 
 def test_runs_stored_by_version_0_1_still_load(planted):

@@ -285,3 +285,20 @@ def test_slices_that_could_not_be_queued_are_requeued(image_dataset, monkeypatch
     run_queued(image_dataset)
     assert fp.tagging_status(image_dataset).done
     assert image_dataset.exists("prime_tags").count() == len(image_dataset)
+
+
+def test_requeue_never_resets_a_slice_that_moved_on_since_the_status_was_read():
+    """requeue_tagging reads the status, then re-queues: a slice that completed
+    in between, or that someone else re-queued (a new attempt), is left alone."""
+    part = sharding.PartStatus("shard 0", "stalled", attempt=1)
+    change = sharding._requeued(part)
+    assert change({"state": "completed", "attempt": 1, "token": "a"}) is None
+    assert change({"state": "queued", "attempt": 2, "token": "b"}) is None
+    new = change({"state": "running", "attempt": 1, "token": "a", "error": "x", "worker": "h:1"})
+    assert new["state"] == "queued" and new["attempt"] == 2 and new["token"] != "a"
+    assert "error" not in new and "worker" not in new
+
+
+def test_a_job_key_with_a_slash_is_refused(image_dataset):
+    with pytest.raises(ValueError, match="without '/'"):
+        fp.queue_tagging(image_dataset, num_shards=2, model="properties", job_key="a/b")

@@ -71,3 +71,9 @@ def test_form_errors_always_give_a_reason(planted, make_dataset):
     bare = make_dataset(persistent=True)
     props = resolve_inputs(FIND, bare, {})
     assert props["no_fields"].invalid and "Classification" in props["no_fields"].error_message
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0])
+def test_an_impossible_alpha_is_a_form_error_before_the_run(planted, alpha):
+    props = resolve_inputs(FIND, planted, {"alpha": alpha})
+    assert props["alpha"].invalid and "`alpha` must be in (0, 1]" in props["alpha"].error_message
