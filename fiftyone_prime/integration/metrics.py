@@ -143,7 +143,7 @@ def compute_failure_mode_metrics(
     results.save()
     fpv.update_descriptions(
         run_view._root_dataset,
-        {mode.view_name: fpv.view_description(mode, run_key) for mode in scored if mode.view_name},
+        {mode.view_id: fpv.view_description(mode, run_key) for mode in scored if mode.view_id},
     )
     return results
 

@@ -258,9 +258,22 @@ def delete_views(dataset, view_ids) -> int:
 
 
 def update_descriptions(dataset, descriptions: dict) -> None:
-    """Sets the descriptions of existing saved views, ``{name: description}``;
-    views that no longer exist are skipped."""
-    existing = set(dataset.list_saved_views())
-    for name, text in descriptions.items():
-        if name in existing:
-            dataset.update_saved_view_info(name, {"description": text})
+    """Sets the descriptions of a run's saved views, ``{view id: description}``,
+    in one bulk write; views that no longer exist are skipped, and a view
+    with another id is never touched, whatever its name."""
+    from pymongo import UpdateOne
+
+    if not descriptions:
+        return
+    now = datetime.datetime.utcnow()
+    _db().views.bulk_write(
+        [
+            UpdateOne(
+                {"_id": ObjectId(view_id), "_dataset_id": dataset._doc.id},
+                {"$set": {"description": text, "last_modified_at": now}},
+            )
+            for view_id, text in descriptions.items()
+        ],
+        ordered=False,
+    )
+    dataset._doc.reload("saved_views")

@@ -217,3 +217,14 @@ def test_validation_correlation_across_modes(make_dataset):
     validation = fp.validate_failure_modes(first, second, run_key="prime")
     assert validation["pearson"] == pytest.approx(1.0)
     assert validation["num_holding"] == len(results)
+
+
+def test_metrics_never_touch_a_users_view_of_the_same_name(planted_images, tiny_encoder):
+    results = fp.find_failure_modes(planted_images)
+    name = results.failure_modes[0].view_name
+    planted_images.delete_saved_view(name)
+    planted_images.save_view(name, planted_images.limit(5), description="mine")
+    fp.compute_failure_mode_metrics(planted_images, "prime", model=tiny_encoder, num_workers=0)
+    assert planted_images.get_saved_view_info(name)["description"] == "mine"
+    other = results.failure_modes[1].view_name
+    assert "CLIP metrics" in planted_images.get_saved_view_info(other)["description"]
