@@ -247,7 +247,10 @@ class TestedFamily:
                 increments.append(rise[keep])
             points, increments = np.concatenate(points), np.concatenate(increments)
             order = np.argsort(points, kind="stable")
-            self._steps = (points[order], np.cumsum(increments[order]))
+            points, totals = points[order], np.cumsum(increments[order])
+            last = np.ones(len(points), dtype=bool)  # one step per distinct breakpoint
+            last[:-1] = points[1:] != points[:-1]
+            self._steps = (points[last], totals[last])
         return self._steps
 
     def _count_group(self, group: _GroupFamily, limits: np.ndarray) -> np.ndarray:
@@ -293,14 +296,18 @@ class TestedFamily:
         points, totals = self._step_function()
         if len(points) == 0:
             return float(alpha)
-        # m is totals[j] on [exp(points[j]), exp(points[j + 1])), and 0 before.
+        # m is totals[j] on [exp(points[j]), exp(points[j + 1])), and 0 before;
+        # each interval's largest delta that fits, just below its end when
+        # alpha / m reaches past it (m jumps there).
         starts = np.exp(points)
         ends = np.append(starts[1:], np.inf)
-        with np.errstate(divide="ignore"):
-            reach = np.where(totals > 0, alpha / np.maximum(totals, 1e-300), np.inf)
+        reach = alpha / np.maximum(totals, 1.0)
+        inside = np.where(reach < ends, reach, np.nextafter(ends, 0.0))
         fits = starts * totals <= alpha
-        best = np.minimum(reach, ends)[fits]
-        level = max(float(best.max()) if best.size else 0.0, float(starts[0]))
+        level = max(
+            float(inside[fits].max()) if fits.any() else 0.0,
+            float(np.nextafter(starts[0], 0.0)),  # below every breakpoint, m is 0
+        )
         return min(level, float(alpha))
 
 
