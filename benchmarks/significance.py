@@ -35,14 +35,11 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search import long_tail  # benchmarks/search.py: the same tag frequencies
+
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS
-
-
-def long_tail(rng, n, exponent=1.1):
-    p = 1.0 / np.arange(1, n + 1) ** exponent
-    rng.shuffle(p)
-    return p / p.sum()
 
 
 def imagenet_shaped(

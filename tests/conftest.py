@@ -33,3 +33,12 @@ def make_dataset():
     for name in created:
         if fo.dataset_exists(name):
             fo.delete_dataset(name)
+
+
+@pytest.fixture
+def planted(make_dataset):
+    """The planted dataset of ``tests/integration/planted.py`` (persistent, so
+    delegated operations can run on it; deleted after the test)."""
+    from tests.integration.planted import add_planted
+
+    return add_planted(make_dataset(persistent=True))

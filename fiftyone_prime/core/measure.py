@@ -78,34 +78,58 @@ class Measurement:
         return self.group_accuracy - self.accuracy
 
 
-class _Counter:
-    """Counts samples and correct samples of tag sets within groups."""
+class TagSetCounter:
+    """Finds and counts the samples of a group that carry every tag of a set.
+
+    Each group's rows of the tag matrix are cut out once, so a set costs a
+    few column reads of its group only; counts are cached per set.
+
+    Args:
+        tags: an ``(n_samples, n_tags)`` boolean array or sparse matrix
+        correct: ``(n_samples,)`` booleans, whether each sample is classified right
+        groups: ``(n_samples,)`` group labels
+    """
 
     def __init__(self, tags, correct: np.ndarray, groups: np.ndarray):
-        self._tags = sp.csc_matrix(tags) if sp.issparse(tags) else np.asarray(tags, dtype=bool)
+        self._tags = sp.csr_matrix(tags) if sp.issparse(tags) else np.asarray(tags, dtype=bool)
         self._correct = np.asarray(correct, dtype=bool)
         self._groups = np.asarray(groups, dtype=object)
         self._group_rows: dict = {}
+        self._group_tags: dict = {}
         self._cache: dict = {}
 
     def group_rows(self, group) -> np.ndarray:
+        """The rows of ``group``."""
         if group not in self._group_rows:
             self._group_rows[group] = np.flatnonzero(self._groups == group)
         return self._group_rows[group]
 
-    def count(self, group, columns: tuple[int, ...]) -> tuple[int, int]:
+    def group_correct(self, group) -> int:
+        """How many samples of ``group`` are classified right."""
+        return int(self._correct[self.group_rows(group)].sum())
+
+    def members(self, group, columns: Sequence[int]) -> np.ndarray:
+        """The rows of ``group`` that carry every tag of ``columns`` (none
+        when a column is :data:`ABSENT`)."""
+        rows = self.group_rows(group)
+        if ABSENT in columns or len(rows) == 0:
+            return rows[:0]
+        if group not in self._group_tags:
+            sub = self._tags[rows]
+            self._group_tags[group] = sp.csc_matrix(sub) if sp.issparse(sub) else sub
+        sub = self._group_tags[group]
+        mask = np.ones(len(rows), dtype=bool)
+        for j in columns:
+            column = sub[:, j]
+            mask &= column.toarray().ravel() if sp.issparse(column) else column
+        return rows[mask]
+
+    def count(self, group, columns: Sequence[int]) -> tuple[int, int]:
+        """``(size, num_correct)`` of the set within ``group``."""
         key = (group, tuple(sorted(columns)))
         if key not in self._cache:
-            rows = self.group_rows(group)
-            if ABSENT in columns or len(rows) == 0:
-                self._cache[key] = (0, 0)
-            else:
-                mask = np.ones(len(rows), dtype=bool)
-                for j in columns:
-                    column = self._tags[:, j]
-                    column = column.toarray().ravel() if sp.issparse(column) else column
-                    mask &= column[rows]
-                self._cache[key] = (int(mask.sum()), int(self._correct[rows][mask].sum()))
+            found = self.members(group, columns)
+            self._cache[key] = (len(found), int(self._correct[found].sum()))
         return self._cache[key]
 
 
@@ -128,7 +152,7 @@ def measure_tag_sets(
     Returns:
         a :class:`Measurement` per query, in order
     """
-    counter = _Counter(tags, correct, groups)
+    counter = TagSetCounter(tags, correct, groups)
 
     def accuracy(group, columns):
         size, right = counter.count(group, columns)
@@ -150,9 +174,8 @@ def measure_tag_sets(
     for query in queries:
         columns = tuple(query.columns)
         size, right = counter.count(query.group, columns)
-        rows = counter.group_rows(query.group)
-        group_size = len(rows)
-        group_correct = int(counter._correct[rows].sum())
+        group_size = len(counter.group_rows(query.group))
+        group_correct = counter.group_correct(query.group)
         group_acc = group_correct / group_size if group_size else float("nan")
         holds = size > 0 and meets_conditions(query.group, columns, group_acc)
         if holds and params.minimal:

@@ -16,6 +16,8 @@ import scipy.sparse as sp
 import fiftyone as fo
 from fiftyone import ViewField as F
 
+from fiftyone_prime.core.measure import ABSENT, TagSetQuery
+
 logger = logging.getLogger(__name__)
 
 #: Field kinds whose labels can serve as tags, and the path of those labels.
@@ -96,10 +98,13 @@ class SearchInputs:
         """The column of each ``(field, label)`` tag key."""
         return {key: j for j, key in enumerate(self.tag_keys)}
 
-    @cached_property
-    def tags_by_column(self) -> sp.csc_matrix:
-        """The tag matrix in CSC form, for fast column reads."""
-        return self.tags.tocsc()
+    def query_of(self, mode) -> TagSetQuery:
+        """A saved failure mode's class and the columns of its tags here
+        (:data:`ABSENT` for tags this data lacks)."""
+        columns = tuple(
+            self.column_of.get(k, ABSENT) for k in zip(mode.tag_fields, mode.tag_labels)
+        )
+        return TagSetQuery(mode.group, columns)
 
 
 def _field_or_raise(samples, field_name: str, role: str):

@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from fiftyone_prime.core.measure import ABSENT, TagSetQuery, measure_tag_sets
+from fiftyone_prime.core.measure import measure_tag_sets
 from fiftyone_prime.core.significance import BH_PROCEDURE, benjamini_hochberg
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
@@ -204,12 +204,8 @@ def measure_modes(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list
     Returns:
         a :class:`fiftyone_prime.core.measure.Measurement` per mode
     """
-    column = inputs.column_of
-    queries = [
-        TagSetQuery(m.group, tuple(column.get(k, ABSENT) for k in zip(m.tag_fields, m.tag_labels)))
-        for m in modes
-    ]
-    return measure_tag_sets(inputs.tags_by_column, inputs.correct, inputs.labels, queries, params)
+    queries = [inputs.query_of(m) for m in modes]
+    return measure_tag_sets(inputs.tags, inputs.correct, inputs.labels, queries, params)
 
 
 def remeasure(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:

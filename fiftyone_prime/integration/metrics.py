@@ -11,6 +11,7 @@ import numpy as np
 import fiftyone.core.utils as fou
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE, check_template, resolve_captions
+from fiftyone_prime.core.measure import TagSetCounter
 from fiftyone_prime.core.metrics import score_failure_modes
 from fiftyone_prime.models import DEFAULT_MODEL
 
@@ -104,15 +105,9 @@ def compute_failure_mode_metrics(
     texts = [t for t, _ in resolved]
     text = encoder.encode_texts(texts).cpu().numpy()
 
-    column, tags_csc = inputs.column_of, inputs.tags_by_column
     usable = involved[ok[involved]]
-    members = []
-    for mode in modes:
-        mask = inputs.labels[usable] == mode.group
-        for key in zip(mode.tag_fields, mode.tag_labels):
-            j = column.get(key)
-            mask &= tags_csc[usable, j].toarray().ravel() if j is not None else False
-        members.append(np.flatnonzero(mask))
+    counter = TagSetCounter(inputs.tags[usable], inputs.correct[usable], inputs.labels[usable])
+    members = [counter.members(m.group, inputs.query_of(m).columns) for m in modes]
     scores = score_failure_modes(
         embeddings[usable],
         inputs.labels[usable],

@@ -522,23 +522,10 @@ def run_tagging_shard(
         logger.warning("Slice %d of job '%s' was re-queued; this attempt stops", shard, job_key)
         return {"superseded": True}
     except BaseException as error:
-        message = repr(error)[:2000]
-        _update(
-            store,
-            key,
-            lambda r: {**r, "state": FAILED, "error": message} if r["token"] == token else None,
-        )
+        _settle(store, key, token, state=FAILED, error=repr(error)[:2000])
         raise
 
-    done = _update(
-        store,
-        key,
-        lambda r: (
-            {**r, "state": COMPLETED, "result": summary, "completed_at": _now()}
-            if r["token"] == token
-            else None
-        ),
-    )
+    done = _settle(store, key, token, state=COMPLETED, result=summary, completed_at=_now())
     if done is None:
         return {"superseded": True}
     queued_search = _maybe_queue_followup(samples, store, job_key, job)
@@ -587,22 +574,9 @@ def run_followup(samples, job_key, token, *, operation_id=None, set_progress=Non
             compute_failure_mode_metrics(samples, results.key, **job["metrics"])
             out["metrics"] = True
     except BaseException as error:
-        message = repr(error)[:2000]
-        _update(
-            store,
-            key,
-            lambda r: {**r, "state": FAILED, "error": message} if r["token"] == token else None,
-        )
+        _settle(store, key, token, state=FAILED, error=repr(error)[:2000])
         raise
-    _update(
-        store,
-        key,
-        lambda r: (
-            {**r, "state": COMPLETED, "result": out, "completed_at": _now()}
-            if r["token"] == token
-            else None
-        ),
-    )
+    _settle(store, key, token, state=COMPLETED, result=out, completed_at=_now())
     return out
 
 
@@ -874,6 +848,12 @@ def _requeued(part):
         }
 
     return change
+
+
+def _settle(store, key, token, **changes):
+    """Records how an attempt ended, unless its record now belongs to another
+    attempt (a different token); returns the record written, or None."""
+    return _update(store, key, lambda r: {**r, **changes} if r["token"] == token else None)
 
 
 def _update(store, key, change, retries=100):

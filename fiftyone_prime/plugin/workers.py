@@ -30,7 +30,19 @@ def _set_progress(ctx):
 
 class _WorkerOperator(foo.Operator):
     """An operation queued by :func:`fiftyone_prime.queue_tagging`; not in the
-    App's operator list."""
+    App's operator list. Subclasses name it and say what it runs."""
+
+    NAME = LABEL = ""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name=self.NAME,
+            label=self.LABEL,
+            unlisted=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
 
     def resolve_run_name(self, ctx):
         return ctx.params.get("run_label") or self.config.label
@@ -39,15 +51,7 @@ class _WorkerOperator(foo.Operator):
 class TagShard(_WorkerOperator):
     """Tags one slice of a sharded tagging job."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="tag_shard",
-            label="PRIME: tag one slice",
-            unlisted=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-        )
+    NAME, LABEL = "tag_shard", "PRIME: tag one slice"
 
     def execute(self, ctx):
         p = ctx.params
@@ -64,15 +68,7 @@ class TagShard(_WorkerOperator):
 class SearchAfterTagging(_WorkerOperator):
     """Runs a sharded tagging job's follow-up search once, after its last slice."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="search_after_tagging",
-            label="PRIME: search after tagging",
-            unlisted=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-        )
+    NAME, LABEL = "search_after_tagging", "PRIME: search after tagging"
 
     def execute(self, ctx):
         p = ctx.params

@@ -13,14 +13,8 @@ import fiftyone.operators as foo
 import fiftyone_prime as fp
 from fiftyone_prime.plugin.panel import panel_rows
 from tests.app.browser import AppServer, chromium, rendered_dom, screenshot
-from tests.integration.planted import add_planted
 
 PANEL = "@fiftyone-prime/prime/prime_failure_modes"
-
-
-@pytest.fixture
-def planted(make_dataset):
-    return add_planted(make_dataset(persistent=True))
 
 
 def test_panel_is_registered():

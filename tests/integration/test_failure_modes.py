@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.stats import hypergeom
 
 import fiftyone as fo
 from fiftyone import ViewField as F
@@ -16,11 +17,6 @@ from tests.integration.planted import PLANTED_MODES, add_planted, planted_sample
 
 def summary(results):
     return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
-
-
-@pytest.fixture
-def planted(make_dataset):
-    return add_planted(make_dataset())
 
 
 def test_planted_failure_modes_are_recovered_exactly(planted):
@@ -205,6 +201,13 @@ def test_apply_failure_modes_to_another_dataset(planted, make_dataset):
     assert summary(applied) == [("cat", ("night", "snow"), 40, 0), ("dog", ("blur",), 40, 40)]
     assert applied.failure_modes[0].drop == pytest.approx(0.6)
     assert applied.failure_modes[1].drop == pytest.approx(0.8 - 1.0)
+    # Tested on the target: Fisher's p-value there, BH over the 2 modes applied.
+    cat, dog = applied.failure_modes
+    assert cat.p_value == pytest.approx(hypergeom.sf(39, 100, 40, 40))
+    assert dog.p_value == pytest.approx(1.0)
+    assert cat.adjusted_p_value == pytest.approx(cat.p_value * 2)
+    assert applied.config.procedure == "benjamini-hochberg"
+    assert "Benjamini-Hochberg over these 2 modes (false discovery rate)" in applied.summary()
     for mode in applied.failure_modes:
         assert len(holdout.load_saved_view(mode.view_name)) == mode.size
     # Again on the same dataset: a new key by default.

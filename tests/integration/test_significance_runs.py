@@ -10,12 +10,7 @@ import fiftyone as fo
 
 import fiftyone_prime as fp
 from fiftyone_prime.core import DEFAULT_PARAMS, PROCEDURE, SearchParams
-from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples
-
-
-@pytest.fixture
-def planted(make_dataset):
-    return add_planted(make_dataset())
+from tests.integration.planted import PLANTED_MODES
 
 
 def chance_dataset(make_dataset, seed=2, n=400):
@@ -99,25 +94,6 @@ def test_bad_alpha_is_a_clear_error_before_anything_is_written(planted, alpha):
     with pytest.raises(ValueError, match="`alpha` must be"):
         fp.find_failure_modes(planted, alpha=alpha)
     assert planted.list_runs() == [] and planted.list_saved_views() == []
-
-
-def test_applied_modes_are_tested_on_the_target(planted, make_dataset):
-    results = fp.find_failure_modes(planted)
-    blocks = [
-        (40, "cat", ["snow", "night"], False),
-        (60, "cat", ["grass"], True),
-        (40, "dog", ["blur"], True),
-        (10, "dog", ["grass"], False),
-    ]
-    holdout = make_dataset()
-    holdout.add_samples(planted_samples(blocks, prefix="h"))
-    applied = fp.apply_failure_modes(results, holdout)
-    cat, dog = applied.failure_modes
-    assert cat.p_value == pytest.approx(hypergeom.sf(39, 100, 40, 40))
-    assert dog.p_value == pytest.approx(1.0)
-    assert cat.adjusted_p_value == pytest.approx(cat.p_value * 2)  # BH over 2 modes
-    assert applied.config.procedure == "benjamini-hochberg"
-    assert "Benjamini-Hochberg over these 2 modes (false discovery rate)" in applied.summary()
 
 
 def test_runs_stored_by_version_0_1_still_load(planted):

@@ -9,12 +9,7 @@ import fiftyone as fo
 import fiftyone_prime as fp
 from fiftyone_prime import cli
 from fiftyone_prime.quickstart import run_quickstart
-from tests.integration.planted import add_planted, planted_samples
-
-
-@pytest.fixture
-def planted(make_dataset):
-    return add_planted(make_dataset())
+from tests.integration.planted import planted_samples
 
 
 def run_cli(capsys, *args):

@@ -21,11 +21,6 @@ from tests.fo_env import REPO_ROOT
 from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples
 
 
-@pytest.fixture
-def planted(make_dataset):
-    return add_planted(make_dataset())
-
-
 def view_docs(dataset):
     """Every saved-view document of the dataset in the database, listed or not."""
     return list(foo.get_db_conn().views.find({"_dataset_id": dataset._doc.id}))

@@ -7,13 +7,7 @@ from fiftyone.operators.executor import ExecutionError
 
 import fiftyone_prime as fp
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
-from tests.integration.planted import add_planted
 from tests.plugin.test_operators import FIND, resolve_inputs
-
-
-@pytest.fixture
-def planted(make_dataset):
-    return add_planted(make_dataset(persistent=True))
 
 
 def _one_line_error(planted, **kwargs):

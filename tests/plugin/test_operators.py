@@ -10,7 +10,7 @@ from fiftyone.operators.registry import OperatorRegistry
 
 import fiftyone_prime as fp
 from tests.fo_env import REPO_ROOT
-from tests.integration.planted import PLANTED_MODES, add_planted
+from tests.integration.planted import PLANTED_MODES
 
 PLUGIN = "@fiftyone-prime/prime"
 FIND = f"{PLUGIN}/find_failure_modes"
@@ -20,11 +20,6 @@ DELETE = f"{PLUGIN}/delete_failure_modes"
 
 def summary(results):
     return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
-
-
-@pytest.fixture
-def planted(make_dataset):
-    return add_planted(make_dataset(persistent=True))
 
 
 def resolve_inputs(uri, dataset, params):
