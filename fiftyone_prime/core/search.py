@@ -55,13 +55,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Hashable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
 import scipy.sparse as sp
 
+from . import kernels
 from .significance import (
     PROCEDURE,
     Significance,
@@ -128,9 +131,13 @@ class SearchTooLargeError(ValueError):
 
 
 class _TooManyCandidates(Exception):
-    def __init__(self, count: int, k: int, group: int = 0):
-        super().__init__(count, k, group)
-        self.count, self.k, self.group = count, k, group
+    """A group needs more candidate sets of ``k`` tags than the limit:
+    ``count`` at once (the numpy engine), or more than ``count`` in all
+    (the compiled engine, with ``in_all``)."""
+
+    def __init__(self, count: int, k: int, group: int = 0, in_all: bool = False):
+        super().__init__(count, k, group, in_all)
+        self.count, self.k, self.group, self.in_all = count, k, group, in_all
 
 
 @dataclass(frozen=True)
@@ -238,10 +245,8 @@ def run_search(
     group_arr = validate_groups(groups, n_samples)
     names = validate_tag_names(tag_names, n_tags)
 
-    family = TestedFamily(params.min_size, params.max_tags)
     data = _Groups(matrix, correct_arr, group_arr)
-    for g in range(len(data.labels)):
-        family.add_group(data.group_tags(g), data.supports(g), int(data.num_errors[g]))
+    family = _tested_family(data, params)
     try:
         found = _search(data, params).by_group()
     except _TooManyCandidates as e:
@@ -262,12 +267,42 @@ def run_search(
     return outcome
 
 
+def _tested_family(data: _Groups, params: SearchParams) -> TestedFamily:
+    """The family of tag sets the search tests, counted group by group."""
+    family = TestedFamily(params.min_size, params.max_tags)
+    if kernels.AVAILABLE:
+        entries = (data.entry_bounds, data.entry_tag, data.entry_size, params.min_size)
+        if data.sparse:
+            matrix = data.matrix
+            per_row = kernels.frequent_per_row(
+                matrix.indptr, matrix.indices, data.bounds, *entries, data.n_tags
+            )
+        else:
+            per_row = kernels.dense_frequent_per_row(data.matrix, data.bounds, *entries)
+        for g in range(len(data.labels)):
+            rows = slice(data.bounds[g], data.bounds[g + 1])
+            family.add_group_counts(per_row[rows], data.supports(g), int(data.num_errors[g]))
+    else:
+        for g in range(len(data.labels)):
+            family.add_group(data.group_tags(g), data.supports(g), int(data.num_errors[g]))
+    return family
+
+
 def _too_large(e: _TooManyCandidates, label, params: SearchParams) -> SearchTooLargeError:
     where = "" if label is None else f" in group {label!r}"
+    if e.in_all:
+        what = (
+            f"The search counted more than {e.count:,} candidate sets of {e.k} tags{where} "
+            f"(the limit per group and size)"
+        )
+    else:
+        what = (
+            f"The search would count {e.count:,} candidate sets of {e.k} tags{where} at once "
+            f"(about {_candidate_bytes(e.count, e.k) / 2**30:,.1f} GiB; the limit is "
+            f"{MAX_CANDIDATE_BYTES / 2**30:g} GiB)"
+        )
     return SearchTooLargeError(
-        f"The search would count {e.count:,} candidate sets of {e.k} tags{where} at once "
-        f"(about {_candidate_bytes(e.count, e.k) / 2**30:,.1f} GiB; the limit is "
-        f"{MAX_CANDIDATE_BYTES / 2**30:g} GiB): the thresholds prune too little. "
+        f"{what}: the thresholds prune too little. "
         f"Tighten them: raise min_size (now {params.min_size}), lower max_tags (now "
         f"{params.max_tags}), raise min_drop (now {params.min_drop}) or min_gain (now "
         f"{params.min_gain})" + ("" if params.minimal else ", or keep minimal=True")
@@ -390,6 +425,16 @@ class _Groups:
         """The same for a dense matrix: sums over each group's rows (its
         misclassified rows come first)."""
         n_groups = len(self.labels)
+        if kernels.AVAILABLE:
+            sizes, errs = kernels.dense_counts(self.matrix, self.bounds, self.num_errors)
+        else:
+            sizes, errs = self._dense_sums(n_groups)
+        self.entry_group, self.entry_tag = (a.astype(np.int64) for a in np.nonzero(sizes))
+        self.entry_size = sizes[self.entry_group, self.entry_tag]
+        self.entry_errors = errs[self.entry_group, self.entry_tag]
+        self.entry_bounds = np.searchsorted(self.entry_group, np.arange(n_groups + 1))
+
+    def _dense_sums(self, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
         sizes = np.zeros((n_groups, self.n_tags), dtype=np.int64)
         errs = np.zeros((n_groups, self.n_tags), dtype=np.int64)
         for g in range(n_groups):
@@ -399,10 +444,7 @@ class _Groups:
                 self.matrix[lo : lo + int(self.num_errors[g])].sum(
                     axis=0, dtype=np.int64, out=errs[g]
                 )
-        self.entry_group, self.entry_tag = (a.astype(np.int64) for a in np.nonzero(sizes))
-        self.entry_size = sizes[self.entry_group, self.entry_tag]
-        self.entry_errors = errs[self.entry_group, self.entry_tag]
-        self.entry_bounds = np.searchsorted(self.entry_group, np.arange(n_groups + 1))
+        return sizes, errs
 
     def group_tags(self, g: int) -> TagMatrix:
         return self.matrix[self.bounds[g] : self.bounds[g + 1]]
@@ -495,8 +537,90 @@ def _search(data: _Groups, params: SearchParams) -> _Modes:
     if params.max_tags < 2:
         return modes
     singles = _Singles(groups[alive], tags[alive], sizes[alive], errs[alive], acc[alive])
-    for chunk in _chunks(singles, data, params):
-        _search_chunk(data, singles, chunk, group_acc, params, modes)
+    chunks = list(_chunks(singles, data, params))
+    if not _use_kernels(params):
+        for chunk in chunks:
+            _search_chunk(data, singles, chunk, group_acc, params, modes)
+        return modes
+    threads = min(len(chunks), _num_threads())
+    if threads <= 1:
+        for chunk in chunks:
+            modes.batches.extend(
+                _search_chunk_compiled(data, singles, chunk, group_acc, params).batches
+            )
+        return modes
+    # The compiled kernels release the GIL: chunks run on every core.
+    pool = ThreadPoolExecutor(threads)
+    try:
+        found = pool.map(
+            lambda chunk: _search_chunk_compiled(data, singles, chunk, group_acc, params),
+            chunks,
+        )
+        for batches in found:
+            modes.batches.extend(batches.batches)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return modes
+
+
+def _use_kernels(params: SearchParams) -> bool:
+    """Whether levels >= 2 run in the compiled kernel (else in numpy)."""
+    return kernels.AVAILABLE and params.max_tags <= kernels.MAX_TAGS
+
+
+def _num_threads() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _search_chunk_compiled(
+    data: _Groups,
+    singles: _Singles,
+    chunk: np.ndarray,
+    group_acc: np.ndarray,
+    params: SearchParams,
+) -> _Modes:
+    """Levels ``2..max_tags`` for a chunk of groups, in the compiled kernel."""
+    modes = _Modes()
+    bits = _Chunk(data, singles, chunk, compiled=True)
+    col_bounds = np.searchsorted(bits.local_group, np.arange(len(chunk) + 1))
+    limits = np.array(
+        [MAX_CANDIDATE_BYTES // _candidate_bytes(1, k) for k in range(params.max_tags + 1)]
+    )
+    err_words, ok_words = _words(data, chunk)
+    found_group, cols, sizes, errs, gains, status, where = kernels.search_chunk(
+        bits.bits,
+        bits.err_words,
+        err_words,
+        ok_words,
+        col_bounds,
+        bits.errors,
+        bits.acc,
+        group_acc[chunk],
+        min_size=params.min_size,
+        min_drop=params.min_drop,
+        min_gain=params.min_gain,
+        max_tags=params.max_tags,
+        minimal=params.minimal,
+        tolerance=TOLERANCE,
+        slack=_PRUNE_SLACK,
+        limits=limits,
+    )
+    if status[0] == kernels.TOO_MANY:
+        raise _TooManyCandidates(int(limits[status[2]]), int(status[2]), int(chunk[where]), True)
+    n_tags = (cols >= 0).sum(axis=1)
+    for k in np.unique(n_tags).tolist():
+        rows = np.flatnonzero(n_tags == k)
+        modes.add(
+            chunk[found_group[rows]],
+            bits.tag[cols[rows, :k]],
+            sizes[rows],
+            errs[rows],
+            gains[rows],
+        )
     return modes
 
 
@@ -573,7 +697,8 @@ class _Chunk:
     ``[err_words, width)``, so one popcount pass gives both counts.
     """
 
-    def __init__(self, data: _Groups, singles: _Singles, chunk: np.ndarray):
+    def __init__(self, data: _Groups, singles: _Singles, chunk: np.ndarray, compiled: bool = False):
+        self.compiled = compiled
         parts = [singles.rows_of(int(g)) for g in chunk]
         index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
         self.group = singles.group[index]
@@ -589,8 +714,10 @@ class _Chunk:
         self.local_group = np.repeat(np.arange(len(chunk)), lengths)  # position in chunk
         self.chunk = chunk
         self.bits = self._pack(data, chunk)
-        # Each column's group's first column, and for each local tag index
-        # x a bitmap of the local indices above x.
+        if compiled:
+            return
+        # For the numpy engine: each column's group's first column, and for
+        # each local tag index x a bitmap of the local indices above x.
         self.first_col = (np.r_[0, np.cumsum(lengths)[:-1]])[self.local_group].astype(np.int32)
         self.map_words = -(-self.max_cols // 64)
         local = np.arange(self.max_cols)
@@ -610,6 +737,20 @@ class _Chunk:
         column_of = np.full(len(chunk) * n_tags, -1, dtype=np.int64)
         column_of[self.local_group * n_tags + self.tag] = np.arange(n_cols)
         indptr = data.matrix.indptr
+        if self.compiled:
+            out = words.reshape(n_cols, width)
+            kernels.pack_sparse(
+                indptr,
+                data.matrix.indices,
+                data.bounds[chunk],
+                data.sizes[chunk],
+                data.num_errors[chunk],
+                column_of,
+                n_tags,
+                self.err_words,
+                out,
+            )
+            return out
         pieces = []  # (local group, first row, stop row) with bounded nonzeros
         for i, g in enumerate(chunk.tolist()):
             lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
@@ -661,6 +802,19 @@ class _Chunk:
 
     def _pack_dense(self, data: _Groups, chunk: np.ndarray, words: np.ndarray) -> np.ndarray:
         """Packs a dense matrix's columns group by group."""
+        if self.compiled:
+            out = words.reshape(self.n_cols, self.width)
+            kernels.pack_dense(
+                data.matrix,
+                data.bounds[chunk],
+                data.sizes[chunk],
+                data.num_errors[chunk],
+                np.searchsorted(self.local_group, np.arange(len(chunk) + 1)),
+                self.tag,
+                self.err_words,
+                out,
+            )
+            return out
         as_bytes = words.view(np.uint8).reshape(self.n_cols, self.width * 8)
         first = 0
         for g in chunk.tolist():

@@ -182,16 +182,31 @@ class TestedFamily:
             supports: each tag's number of samples in the group
             num_errors: the group's number of misclassified samples
         """
-        size = group_tags.shape[0]
+        frequent = supports >= self.min_size
+        if sp.issparse(group_tags):
+            per_sample = np.asarray(group_tags @ frequent.astype(np.int64)).ravel()
+        else:
+            per_sample = np.count_nonzero(group_tags[:, frequent], axis=1)
+        self.add_group_counts(per_sample, supports, num_errors)
+
+    def add_group_counts(
+        self, frequent_per_sample: np.ndarray, supports: np.ndarray, num_errors: int
+    ) -> None:
+        """Records a group from each sample's number of frequent tags.
+
+        Args:
+            frequent_per_sample: per sample of the group, how many of its
+                tags have ``>= min_size`` samples in the group
+            supports: each tag's number of samples in the group
+            num_errors: the group's number of misclassified samples
+        """
+        per_sample = np.asarray(frequent_per_sample)
+        size = len(per_sample)
         if size < self.min_size:
             return  # no set of this group has min_size samples
         frequent = supports >= self.min_size
         if not frequent.any():
             return
-        if sp.issparse(group_tags):
-            per_sample = np.asarray(group_tags @ frequent.astype(np.int64)).ravel()
-        else:
-            per_sample = np.count_nonzero(group_tags[:, frequent], axis=1)
         counts = np.bincount(per_sample).astype(float)
         t = np.arange(len(counts), dtype=float)
         incidences = np.array([float(counts @ _choose(t, k)) for k in range(2, self.max_tags + 1)])
@@ -239,7 +254,7 @@ class TestedFamily:
         if self._steps is None:
             points, increments = [np.zeros(0)], [np.zeros(0)]
             for group in self._groups:
-                at = np.unique(group.log_psi)
+                at = self._breakpoints(group)
                 counts = self._count_group(group, at)
                 rise = np.diff(counts, prepend=0.0)
                 keep = rise != 0
@@ -252,6 +267,21 @@ class TestedFamily:
             last[:-1] = points[1:] != points[:-1]
             self._steps = (points[last], totals[last])
         return self._steps
+
+    def _breakpoints(self, group: _GroupFamily) -> np.ndarray:
+        """The log p-values where the group's count may change, sorted.
+
+        The count at a limit depends on the testable sizes ``[lo, hi]``
+        (see :meth:`_count_group`): on ``lo`` wherever it moves (psi's
+        falling side), and on ``hi`` only through the single tags' supports
+        it passes (psi's rising side at those supports).
+        """
+        pivot = group.pivot
+        rising_supports = group.supports[group.supports >= self.min_size + pivot]
+        points = np.concatenate(
+            [group.log_psi[: pivot + 1], group.log_psi[rising_supports - self.min_size]]
+        )
+        return np.unique(points)
 
     def _count_group(self, group: _GroupFamily, limits: np.ndarray) -> np.ndarray:
         """The group's sets whose least attainable log p-value is ``<= limit``."""

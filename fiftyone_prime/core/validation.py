@@ -50,7 +50,7 @@ def validate_tags(tags: Any) -> TagMatrix:
             raise ValueError(f"`tags` must be 2-D; got a {_describe(tags)}")
         csr = sp.csr_matrix(tags)  # copies only when the format differs
         _check_binary_values(csr.data, "tags")
-        if csr.dtype != bool or not csr.has_canonical_format:
+        if csr.dtype != bool or not csr.has_canonical_format or not csr.data.all():
             csr = csr.copy()
             csr.sum_duplicates()
             csr.eliminate_zeros()

@@ -24,6 +24,22 @@ from tests.core.oracle import brute_force
 find_failure_modes = functools.partial(find_significant_modes, alpha=None)
 
 
+ENGINES = ("compiled", "numpy")
+
+
+@contextlib.contextmanager
+def engine(name):
+    """Runs the search's levels >= 2 in the compiled kernels or in numpy."""
+    from fiftyone_prime.core import kernels
+
+    if name == "compiled":
+        assert kernels.AVAILABLE, "numba is a dependency: the compiled engine must be tested"
+        yield
+    else:
+        with mock.patch.object(kernels, "AVAILABLE", False):
+            yield
+
+
 def summary(modes):
     return [(m.group, m.tags, m.size, m.num_correct) for m in modes]
 
@@ -218,12 +234,14 @@ def test_many_groups_of_mixed_sizes_match_brute_force():
     for minimal in (True, False):
         kwargs = dict(min_size=6, min_drop=0.15, min_gain=0.05, max_tags=5, minimal=minimal)
         expected = brute_force(tags, correct, groups, **kwargs)
-        assert summary(find_failure_modes(tags, correct, groups, **kwargs)) == expected
-        for one_group_per_chunk in (True, False):
-            for sorted_lookup in (True, False):
-                with tiny_buffers(one_group_per_chunk, sorted_lookup):
-                    got = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
-                assert summary(got) == expected
+        for name in ENGINES:
+            with engine(name):
+                assert summary(find_failure_modes(tags, correct, groups, **kwargs)) == expected
+            for one_group_per_chunk in (True, False):
+                for sorted_lookup in (True, False):
+                    with engine(name), tiny_buffers(one_group_per_chunk, sorted_lookup):
+                        got = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
+                    assert summary(got) == expected
 
 
 def test_max_tags_five_matches_oracle():
@@ -233,13 +251,15 @@ def test_max_tags_five_matches_oracle():
     planted = tags[:, :5].all(axis=1)
     correct[planted] = False
     kwargs = dict(min_size=5, min_drop=0.2, min_gain=0.05, max_tags=5)
-    assert summary(find_failure_modes(tags, correct, **kwargs)) == brute_force(
-        tags, correct, **kwargs
-    )
-    # Its 4-tag subsets fail too, so only the non-minimal search reports it.
-    got = summary(find_failure_modes(tags, correct, **kwargs, minimal=False))
-    assert got == brute_force(tags, correct, **kwargs, minimal=False)
-    assert (None, ("0", "1", "2", "3", "4"), int(planted.sum()), 0) in got
+    for name in ENGINES:
+        with engine(name):
+            assert summary(find_failure_modes(tags, correct, **kwargs)) == brute_force(
+                tags, correct, **kwargs
+            )
+            # Its 4-tag subsets fail too, so only the non-minimal search reports it.
+            got = summary(find_failure_modes(tags, correct, **kwargs, minimal=False))
+        assert got == brute_force(tags, correct, **kwargs, minimal=False)
+        assert (None, ("0", "1", "2", "3", "4"), int(planted.sum()), 0) in got
 
 
 # ------------------------------------------------------------- oracle property
@@ -276,9 +296,11 @@ def problems(draw):
 def test_engine_matches_brute_force(problem):
     tags, correct, groups, kwargs = problem
     expected = brute_force(tags, correct, groups, **kwargs)
-    assert summary(find_failure_modes(tags, correct, groups, **kwargs)) == expected
-    sparse = sp.csr_matrix(tags)
-    assert summary(find_failure_modes(sparse, correct, groups, **kwargs)) == expected
+    for name in ENGINES:
+        with engine(name):
+            assert summary(find_failure_modes(tags, correct, groups, **kwargs)) == expected
+            sparse = sp.csr_matrix(tags)
+            assert summary(find_failure_modes(sparse, correct, groups, **kwargs)) == expected
 
 
 @contextlib.contextmanager
@@ -299,18 +321,59 @@ def tiny_buffers(one_group_per_chunk=True, sorted_lookup=False):
 
 
 @settings(max_examples=100, deadline=None)
-@given(problems(), st.booleans(), st.booleans())
+@given(problems(), st.booleans(), st.booleans(), st.sampled_from(ENGINES))
 def test_sparse_paths_and_small_batches_match_brute_force(
-    problem, one_group_per_chunk, sorted_lookup
+    problem, one_group_per_chunk, sorted_lookup, engine_name
 ):
     tags, correct, groups, kwargs = problem
     expected = brute_force(tags, correct, groups, **kwargs)
-    with tiny_buffers(one_group_per_chunk, sorted_lookup):
+    with engine(engine_name), tiny_buffers(one_group_per_chunk, sorted_lookup):
         got = find_failure_modes(sp.csc_matrix(tags), correct, groups, **kwargs)
-    assert summary(got) == expected
-    with tiny_buffers(one_group_per_chunk, sorted_lookup):
+        assert summary(got) == expected
         got = find_failure_modes(tags, correct, groups, **kwargs)
-    assert summary(got) == expected
+        assert summary(got) == expected
+
+
+@st.composite
+def deeper_problems(draw):
+    """Larger sets than :func:`problems`: up to 9 tags, sets of up to 6,
+    with bundles of co-occurring tags (where the compiled engine's pruning
+    differs most from the levelwise engine's)."""
+    n = draw(st.integers(20, 160))
+    m = draw(st.integers(3, 9))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    bundles = rng.random((n, 3)) < draw(st.sampled_from([0.3, 0.6]))
+    member = rng.integers(0, 3, m)  # each tag belongs to a bundle
+    keep = rng.random((n, m)) < draw(st.sampled_from([0.7, 0.95]))
+    tags = (bundles[:, member] & keep) | (rng.random((n, m)) < 0.1)
+    correct = rng.random(n) < draw(st.sampled_from([0.6, 0.85, 0.95]))
+    if draw(st.booleans()):
+        hit = tags[:, : draw(st.integers(2, min(4, m)))].all(axis=1)
+        correct[hit] = rng.random(hit.sum()) < 0.2
+    groups = rng.integers(0, draw(st.integers(1, 3)), n) if draw(st.booleans()) else None
+    kwargs = dict(
+        min_size=draw(st.integers(1, 10)),
+        min_drop=draw(st.sampled_from([0.0, 0.05, 0.1, 0.2])),
+        min_gain=draw(st.sampled_from([0.0, 0.02, 0.05, 0.1])),
+        max_tags=draw(st.integers(2, 6)),
+        minimal=draw(st.booleans()),
+    )
+    return tags, correct, groups, kwargs
+
+
+@settings(max_examples=150, deadline=None)
+@given(deeper_problems())
+def test_deeper_sets_match_brute_force_on_both_engines(problem):
+    tags, correct, groups, kwargs = problem
+    expected = brute_force(tags, correct, groups, **kwargs)
+    results = {}
+    for name in ENGINES:
+        with engine(name):
+            results[name] = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
+        assert summary(results[name]) == expected
+    # Gains (and every other field) agree exactly, not only the sets.
+    assert results["compiled"] == results["numpy"]
 
 
 def test_large_sparse_group_matches_brute_force():
@@ -322,11 +385,12 @@ def test_large_sparse_group_matches_brute_force():
     kwargs = dict(min_size=8, max_tags=4, minimal=False)
     expected = brute_force(tags, correct, **kwargs)
     assert (None, ("2", "5", "7"), int(hit.sum()), 0) in expected
-    for one_group_per_chunk in (True, False):
-        for sorted_lookup in (True, False):
-            with tiny_buffers(one_group_per_chunk, sorted_lookup):
-                got = find_failure_modes(sp.csr_matrix(tags), correct, **kwargs)
-            assert summary(got) == expected
+    for name in ENGINES:
+        for one_group_per_chunk in (True, False):
+            for sorted_lookup in (True, False):
+                with engine(name), tiny_buffers(one_group_per_chunk, sorted_lookup):
+                    got = find_failure_modes(sp.csr_matrix(tags), correct, **kwargs)
+                assert summary(got) == expected
 
 
 # ------------------------------------------------------------------ bad input
@@ -397,3 +461,115 @@ def test_thresholds_that_prune_nothing_stop_quickly_with_advice():
             tags, correct, min_size=1, min_drop=0.0, min_gain=0.0, minimal=False, max_tags=30
         )
     assert time.perf_counter() - start < 60
+
+
+def test_compiled_engine_stops_quickly_with_advice_when_nothing_is_pruned():
+    """The compiled engine's limit: sets counted per group and size,
+    settling a possible failure mode counting its subsets too."""
+    from fiftyone_prime.core.search import SearchTooLargeError
+
+    rng = np.random.default_rng(0)
+    tags = rng.random((2000, 30)) < 0.5
+    correct = rng.random(2000) < 0.8
+    loosest = dict(min_size=1, min_drop=0.0, min_gain=0.0, minimal=False, max_tags=8)
+    with (
+        engine("compiled"),
+        pytest.raises(
+            SearchTooLargeError,
+            match=r"counted more than [\d,]+ candidate sets of \d tags .* raise "
+            r"min_size \(now 1\), lower max_tags \(now 8\)",
+        ),
+    ):
+        find_failure_modes(tags, correct, **loosest)
+
+
+# ------------------------------------------------------------------- engines
+
+
+def test_the_compiled_engine_runs_up_to_its_max_tags_and_numpy_beyond():
+    from fiftyone_prime.core import kernels
+
+    rng = np.random.default_rng(2)
+    tags = rng.random((300, 10)) < 0.5
+    correct = rng.random(300) < 0.8
+    calls = []
+    original = kernels.search_chunk
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["max_tags"])
+        return original(*args, **kwargs)
+
+    kwargs = dict(min_size=5, min_drop=0.1, min_gain=0.05)
+    with mock.patch.object(kernels, "search_chunk", spy):
+        compiled = find_failure_modes(tags, correct, max_tags=kernels.MAX_TAGS, **kwargs)
+        assert calls and set(calls) == {kernels.MAX_TAGS}
+        calls.clear()
+        deeper = find_failure_modes(tags, correct, max_tags=kernels.MAX_TAGS + 1, **kwargs)
+        assert calls == []  # the numpy engine
+    with engine("numpy"):
+        assert find_failure_modes(tags, correct, max_tags=kernels.MAX_TAGS, **kwargs) == compiled
+    assert summary(deeper) == brute_force(tags, correct, max_tags=kernels.MAX_TAGS + 1, **kwargs)
+
+
+def test_chunks_on_several_threads_give_the_same_modes_and_errors():
+    from fiftyone_prime.core import search
+    from fiftyone_prime.core.search import SearchTooLargeError
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    groups = rng.integers(0, 12, n)
+    tags = rng.random((n, 14)) < 0.4
+    correct = rng.random(n) < 0.85
+    correct[tags[:, 2] & tags[:, 9]] = False
+    kwargs = dict(min_size=8, max_tags=4, alpha=None)
+    one = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
+    assert one
+    with (
+        tiny_buffers(one_group_per_chunk=True),
+        mock.patch.object(search, "_num_threads", lambda: 3),
+        mock.patch.object(search, "ThreadPoolExecutor", wraps=search.ThreadPoolExecutor) as pool,
+    ):
+        many = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
+        assert pool.call_args.args == (3,)
+        # A group over the limit stops the search from its thread.
+        with (
+            mock.patch.object(search, "MAX_CANDIDATE_BYTES", 1 << 14),
+            pytest.raises(SearchTooLargeError, match="counted more than 240 candidate sets of 3"),
+        ):
+            loosest = dict(min_size=1, min_drop=0.0, min_gain=0.0, minimal=False)
+            find_failure_modes(tags, correct, groups, **loosest)
+    assert many == one
+
+
+def test_explicit_false_entries_of_a_sparse_matrix_are_not_tags():
+    rng = np.random.default_rng(6)
+    tags = rng.random((400, 6)) < 0.4
+    correct = rng.random(400) < 0.8
+    correct[tags[:, 0] & tags[:, 1]] = False
+    kwargs = dict(min_size=10, max_tags=3)
+    expected = find_failure_modes(tags, correct, **kwargs)
+    assert expected
+    # Every missing tag stored as an explicit False.
+    rows, cols = np.indices(tags.shape)
+    padded = sp.csr_matrix((tags.ravel(), (rows.ravel(), cols.ravel())), shape=tags.shape)
+    assert padded.nnz == tags.size and padded.has_canonical_format
+    for name in ENGINES:
+        with engine(name):
+            assert find_failure_modes(padded, correct, **kwargs) == expected
+
+
+@pytest.mark.slow  # a subprocess
+def test_numba_switched_off_runs_the_numpy_engine():
+    code = (
+        "import numpy as np;"
+        "from fiftyone_prime.core import kernels, find_failure_modes;"
+        "assert not kernels.AVAILABLE;"
+        "rng = np.random.default_rng(0);"
+        "t = rng.random((200, 5)) < 0.5; c = rng.random(200) < 0.8; c[t[:, 0] & t[:, 1]] = False;"
+        "print(len(find_failure_modes(t, c, min_size=10)))"
+    )
+    env = {**__import__("os").environ, "NUMBA_DISABLE_JIT": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+    )
+    assert int(out.stdout) >= 1

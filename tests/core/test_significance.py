@@ -123,6 +123,24 @@ def test_family_count_bounds_the_exact_count_and_is_exact_for_single_tags(seed):
                 assert bound >= exact
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_step_function_equals_the_count_at_every_attainable_level(seed):
+    """The merged step function is evaluated only where a group's count can
+    change; it must equal the count evaluated at every size's least
+    attainable p-value, and be constant between its breakpoints."""
+    rng = np.random.default_rng(seed)
+    family = TestedFamily(min_size=int(rng.integers(5, 40)), max_tags=int(rng.integers(1, 5)))
+    for _ in range(4):
+        n = int(rng.integers(50, 400))
+        tags = rng.random((n, 15)) < rng.uniform(0.02, 0.7, 15)
+        family.add_group(tags, tags.sum(axis=0), int(rng.integers(0, n)))
+    points, totals = family._step_function()
+    every = np.unique(np.concatenate([g.log_psi for g in family._groups]))
+    expected = sum(family._count_group(g, every) for g in family._groups)
+    at = np.searchsorted(points, every, side="right") - 1
+    assert np.array_equal(np.where(at >= 0, totals[np.maximum(at, 0)], 0.0), expected)
+
+
 def test_high_accuracy_classes_are_not_testable():
     """Tarone: a class with two errors cannot make a 30-sample set significant
     at a small level, so it adds nothing to the family there."""

@@ -1,0 +1,675 @@
+"""Compiled kernels of the exact search (numba), used when numba imports.
+
+:mod:`fiftyone_prime.core.search` runs the sets of two or more tags in
+:func:`search_chunk` when :data:`AVAILABLE` is true and ``max_tags`` is at
+most :data:`MAX_TAGS`, and in its pure-numpy levelwise engine otherwise.
+Both return exactly the same failure modes: the oracle tests run both. The
+other kernels here count, pack and measure the input for the search and the
+significance family; each replaces a numpy routine that stays in use
+without numba.
+
+:func:`search_chunk` enumerates each group's tag sets depth first (Eclat).
+The sets that extend one prefix are kept with their bitsets, and a set of
+``k`` tags is the AND of two such siblings: one pass over the group's
+words, misclassified samples first, with no Python or numpy call per
+candidate. It prunes with the levelwise engine's bounds, over the subsets a
+depth-first search knows (the two siblings, and every pair of tags: single
+tags are taken last to first, so the pairs of later tags are judged
+first), which prunes a little less than the levelwise engine and never
+wrongly:
+
+-   a set is not counted when its subsets' errors and accuracies already
+    rule it and its supersets out, and its correct samples are not counted
+    when its own errors do;
+-   where those bounds say a set may be a failure mode, it is settled
+    exactly from the counts of all of its subsets, so every failure mode,
+    its gain and its minimality are decided as the definition says.
+
+The work is the number of candidate sets times a group's words; chunks of
+groups run on separate threads (the kernels release the GIL).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: The most tags a set may have for the compiled engine (it checks a
+#: possible failure mode against all of its ``2**k - 1`` subsets);
+#: searches with a larger ``max_tags`` use the numpy engine.
+MAX_TAGS = 8
+
+try:  # without numba the numpy engine runs
+    import numba
+    from numba import types
+    from numba.extending import intrinsic
+except ImportError:  # pragma: no cover - exercised where numba is absent
+    numba = None
+
+#: Whether the compiled kernels can be used: numba imports and is not
+#: switched off (``NUMBA_DISABLE_JIT=1`` runs the numpy engine).
+AVAILABLE = numba is not None and not numba.config.DISABLE_JIT
+
+# Statuses returned with the found modes.
+OK = 0
+TOO_MANY = 1
+
+if AVAILABLE:
+
+    @intrinsic
+    def _popcount(typingctx, x):
+        """The number of set bits of a uint64, as an int64 (one popcnt instruction)."""
+        sig = types.int64(types.uint64)
+
+        def codegen(context, builder, signature, args):
+            return builder.ctpop(args[0])
+
+        return sig, codegen
+
+    # Compiled once per machine and cached next to this file (or in the
+    # user's cache directory when that is read-only); they release the GIL.
+    _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+    # Small helpers are inlined into their callers.
+    _inline = numba.njit(cache=True, nogil=True, boundscheck=False, inline="always")
+
+    @_inline
+    def _bit(i):
+        """The word with bit ``i % 64`` set."""
+        return np.uint64(1) << np.uint64(i & 63)
+
+    # The helpers take 2-D arrays and row numbers rather than rows: a row
+    # view would cost a reference count update per candidate.
+
+    @_inline
+    def _and_count(a, ra, b, rb, out, ro, start, stop):
+        """``out[ro] = a[ra] & b[rb]`` in words ``start:stop``; returns its
+        number of set bits there."""
+        n = 0
+        for w in range(start, stop):
+            v = a[ra, w] & b[rb, w]
+            out[ro, w] = v
+            n += _popcount(v)
+        return n
+
+    @_inline
+    def _and_count_only(a, ra, b, rb, start, stop):
+        """The number of set bits of ``a[ra] & b[rb]`` in words ``start:stop``."""
+        n = 0
+        for w in range(start, stop):
+            n += _popcount(a[ra, w] & b[rb, w])
+        return n
+
+    @_jit
+    def _settle(
+        bits,
+        cols,
+        k,
+        err_stop,
+        ok_start,
+        ok_stop,
+        group_acc,
+        min_size,
+        min_drop,
+        min_gain,
+        minimal,
+        tol,
+        work,
+    ):
+        """Decides exactly whether the set ``cols[:k]`` is a failure mode.
+
+        Counts every nonempty subset (``work`` holds their bitsets), takes
+        each one's least accuracy among its own proper subsets, and applies
+        the definition to the whole set; with ``minimal``, also to every
+        subset.
+
+        Returns:
+            ``(is_mode, floor)``: whether the set is a failure mode and the
+            least accuracy among its nonempty proper subsets
+        """
+        n_masks = 1 << k
+        acc = np.empty(n_masks)
+        floor = np.empty(n_masks)
+        cond = np.zeros(n_masks, dtype=np.bool_)
+        contains = np.zeros(n_masks, dtype=np.bool_)
+        for mask in range(1, n_masks):
+            low = mask & -mask
+            b = 0
+            while (1 << b) != low:
+                b += 1
+            rest = mask ^ low
+            if rest == 0:
+                errs = _and_count(bits, cols[b], bits, cols[b], work, mask, 0, err_stop)
+                size = errs + _and_count(
+                    bits, cols[b], bits, cols[b], work, mask, ok_start, ok_stop
+                )
+            else:
+                errs = _and_count(work, rest, bits, cols[b], work, mask, 0, err_stop)
+                size = errs + _and_count(work, rest, bits, cols[b], work, mask, ok_start, ok_stop)
+            if size == 0:
+                acc[mask] = np.nan
+            else:
+                acc[mask] = (size - errs) / size
+            least = np.inf
+            inside = False
+            for j in range(k):
+                sub = mask ^ (1 << j)
+                if sub == 0 or (mask >> j) & 1 == 0:
+                    continue
+                least = min(least, min(acc[sub], floor[sub]))
+                inside = inside or cond[sub] or contains[sub]
+            floor[mask] = least
+            contains[mask] = inside
+            a = acc[mask]
+            cond[mask] = (
+                size >= min_size
+                and group_acc - a >= min_drop - tol
+                and (rest == 0 or least - a >= min_gain - tol)
+            )
+        full = n_masks - 1
+        return cond[full] and not (minimal and contains[full]), floor[full]
+
+    @_jit
+    def _search_chunk(
+        bits,
+        err_words,
+        group_err_words,
+        group_ok_words,
+        col_bounds,
+        col_errs,
+        col_acc,
+        group_acc,
+        min_size,
+        min_drop,
+        min_gain,
+        max_tags,
+        minimal,
+        tol,
+        slack,
+        limits,
+    ):
+        n_groups = len(col_bounds) - 1
+        width = bits.shape[1]
+        max_cols = 0
+        for g in range(n_groups):
+            max_cols = max(max_cols, col_bounds[g + 1] - col_bounds[g])
+        # Depth d holds the sets of d + 1 tags that extend one prefix, in
+        # column order, with their bitsets (row d * max_cols + i of `inter`;
+        # sets of max_tags tags are never extended, so not kept) and bounds.
+        inter = np.empty(((max_tags - 1) * max_cols, width), dtype=np.uint64)
+        entry_col = np.empty((max_tags, max_cols), dtype=np.int64)
+        entry_floor = np.empty((max_tags, max_cols))
+        entry_lowest = np.empty((max_tags, max_cols))
+        n_entries = np.zeros(max_tags, dtype=np.int64)
+        position = np.zeros(max_tags, dtype=np.int64)
+        prefix = np.empty(max_tags, dtype=np.int64)
+        cols = np.empty(max_tags, dtype=np.int64)
+        work = np.empty((1 << max_tags, width), dtype=np.uint64)
+        counted = np.zeros(max_tags + 1, dtype=np.int64)
+        # Alive pairs of the group, as a bitmap over its columns.
+        pair_words = (max_cols + 63) // 64
+        alive_pairs = np.zeros((max_cols, pair_words), dtype=np.uint64)
+
+        cap = 1024
+        out_group = np.empty(cap, dtype=np.int64)
+        out_cols = np.full((cap, max_tags), -1, dtype=np.int64)
+        out_size = np.empty(cap, dtype=np.int64)
+        out_errs = np.empty(cap, dtype=np.int64)
+        out_gain = np.empty(cap)
+        n_out = 0
+        # (TOO_MANY or OK, count, k), then the sets counted per size k.
+        status = np.zeros(3 + max_tags + 1, dtype=np.int64)
+
+        for g in range(n_groups):
+            lo, hi = col_bounds[g], col_bounds[g + 1]
+            n = hi - lo
+            if n < 2:
+                continue
+            gacc = group_acc[g]
+            # The group's words: its misclassified samples in [0, err_stop),
+            # the others in [err_words, ok_stop).
+            err_stop = group_err_words[g]
+            ok_stop = err_words + group_ok_words[g]
+            most_acc = gacc - min_drop  # the accuracy a failure mode may have, at most
+            counted[:] = 0
+            alive_pairs[:n, :] = 0
+            for i in range(n):
+                entry_col[0, i] = lo + i
+                entry_floor[0, i] = col_acc[lo + i]
+                entry_lowest[0, i] = max(0.0, 1.0 - col_errs[lo + i] / min_size)
+                inter[i, :] = bits[lo + i]
+            n_entries[0] = n
+            position[0] = 0
+            d = 0
+            while d >= 0:
+                if position[d] >= n_entries[d]:
+                    d -= 1
+                    continue
+                # The single tags are taken last to first, so that when a
+                # set's first tag is taken, every pair of later tags has
+                # been judged and the pair bitmap can prune.
+                i = n - 1 - position[d] if d == 0 else position[d]
+                position[d] += 1
+                k = d + 2  # the size of the sets built from entry i
+                last = k >= max_tags
+                col_i = entry_col[d, i]
+                prefix[d] = col_i
+                floor_i = entry_floor[d, i]
+                lowest_i = entry_lowest[d, i]
+                row_i = d * max_cols + i  # the set's bitset
+                row_out = (d + 1) * max_cols
+                pair_row = col_i - lo
+                n_next = 0
+                for j in range(i + 1, n_entries[d]):
+                    col_j = entry_col[d, j]
+                    local_j = col_j - lo
+                    if d > 0 and (alive_pairs[pair_row, local_j >> 6] & _bit(local_j)) == 0:
+                        continue  # a pair of the set is not alive
+                    cand_floor = min(floor_i, entry_floor[d, j])
+                    # No subset's superset with >= min_size samples has an
+                    # accuracy below `lowest`, nor may a failure mode have
+                    # one above `allowed`.
+                    lowest = max(lowest_i, entry_lowest[d, j])
+                    allowed = min(most_acc, cand_floor - min_gain) + tol + slack
+                    if lowest > allowed:
+                        continue
+                    counted[k] += 1
+                    if counted[k] > limits[k]:
+                        status[0] = TOO_MANY
+                        status[1] = counted[k]
+                        status[2] = k
+                        return (
+                            out_group[:n_out],
+                            out_cols[:n_out],
+                            out_size[:n_out],
+                            out_errs[:n_out],
+                            out_gain[:n_out],
+                            status,
+                            g,
+                        )
+                    out = row_out + n_next
+                    if last:
+                        errs = _and_count_only(inter, row_i, bits, col_j, 0, err_stop)
+                    else:
+                        errs = _and_count(inter, row_i, bits, col_j, inter, out, 0, err_stop)
+                    # The same bound with the set's own errors, before its
+                    # correct samples are counted.
+                    lowest = max(0.0, 1.0 - errs / min_size)
+                    if lowest > allowed:
+                        continue
+                    if last:
+                        size = errs + _and_count_only(inter, row_i, bits, col_j, err_words, ok_stop)
+                    else:
+                        size = errs + _and_count(
+                            inter, row_i, bits, col_j, inter, out, err_words, ok_stop
+                        )
+                    if size < min_size:
+                        continue
+                    acc = (size - errs) / size
+                    is_mode = False
+                    floor = cand_floor
+                    if gacc - acc >= min_drop - tol and cand_floor - acc >= min_gain - tol:
+                        for t in range(d + 1):
+                            cols[t] = prefix[t]
+                        cols[d + 1] = col_j
+                        if k == 2:  # a pair's subsets are its two tags
+                            is_mode = True
+                        else:
+                            counted[k] += (1 << k) - 2  # its subsets are counted too
+                            is_mode, floor = _settle(
+                                bits,
+                                cols,
+                                k,
+                                err_stop,
+                                err_words,
+                                ok_stop,
+                                gacc,
+                                min_size,
+                                min_drop,
+                                min_gain,
+                                minimal,
+                                tol,
+                                work,
+                            )
+                        if is_mode:
+                            if n_out == cap:
+                                cap *= 2
+                                out_group = _grow(out_group, cap)
+                                out_size = _grow(out_size, cap)
+                                out_errs = _grow(out_errs, cap)
+                                out_gain = _grow(out_gain, cap)
+                                grown = np.full((cap, max_tags), -1, dtype=np.int64)
+                                grown[:n_out] = out_cols[:n_out]
+                                out_cols = grown
+                            out_group[n_out] = g
+                            for t in range(k):
+                                out_cols[n_out, t] = cols[t]
+                            out_size[n_out] = size
+                            out_errs[n_out] = errs
+                            out_gain[n_out] = floor - acc
+                            n_out += 1
+                    if last or (minimal and is_mode):
+                        continue
+                    # Alive: some superset may still be a failure mode.
+                    least = min(acc, floor)
+                    if lowest <= min(most_acc, least - min_gain) + tol + slack:
+                        entry_col[d + 1, n_next] = col_j
+                        entry_floor[d + 1, n_next] = least
+                        entry_lowest[d + 1, n_next] = lowest
+                        n_next += 1
+                        if d == 0:
+                            alive_pairs[pair_row, local_j >> 6] |= _bit(local_j)
+                if n_next >= 2:
+                    d += 1
+                    n_entries[d] = n_next
+                    position[d] = 0
+            for k in range(max_tags + 1):
+                status[3 + k] += counted[k]
+        return (
+            out_group[:n_out],
+            out_cols[:n_out],
+            out_size[:n_out],
+            out_errs[:n_out],
+            out_gain[:n_out],
+            status,
+            0,
+        )
+
+    @_jit
+    def _pack_sparse(indptr, indices, row_starts, sizes, errors, column_of, n_tags, err_words, out):
+        for g in range(len(row_starts)):
+            first, n_errors = row_starts[g], errors[g]
+            for r in range(sizes[g]):
+                if r < n_errors:
+                    word, bit = r >> 6, r & 63
+                else:
+                    word, bit = err_words + ((r - n_errors) >> 6), (r - n_errors) & 63
+                mask = _bit(bit)
+                row = first + r
+                for z in range(indptr[row], indptr[row + 1]):
+                    col = column_of[g * n_tags + indices[z]]
+                    if col >= 0:
+                        out[col, word] |= mask
+
+    @_jit
+    def _frequent_per_row(
+        indptr, indices, bounds, entry_bounds, entry_tag, entry_size, min_size, n_tags, out
+    ):
+        frequent = np.zeros(n_tags, dtype=np.bool_)
+        for g in range(len(bounds) - 1):
+            for e in range(entry_bounds[g], entry_bounds[g + 1]):
+                frequent[entry_tag[e]] = entry_size[e] >= min_size
+            for row in range(bounds[g], bounds[g + 1]):
+                count = 0
+                for z in range(indptr[row], indptr[row + 1]):
+                    count += frequent[indices[z]]
+                out[row] = count
+            for e in range(entry_bounds[g], entry_bounds[g + 1]):
+                frequent[entry_tag[e]] = False
+
+    @_jit
+    def _dense_frequent_per_row(matrix, bounds, entry_bounds, entry_tag, entry_size, min_size, out):
+        frequent = np.zeros(matrix.shape[1], dtype=np.uint8)
+        for g in range(len(bounds) - 1):
+            for e in range(entry_bounds[g], entry_bounds[g + 1]):
+                frequent[entry_tag[e]] = entry_size[e] >= min_size
+            for row in range(bounds[g], bounds[g + 1]):
+                count = 0
+                for t in range(matrix.shape[1]):
+                    count += matrix[row, t] & frequent[t]
+                out[row] = count
+            for e in range(entry_bounds[g], entry_bounds[g + 1]):
+                frequent[entry_tag[e]] = 0
+
+    @_jit
+    def _dense_counts(matrix, bounds, num_errors, sizes, errors):
+        n_tags = matrix.shape[1]
+        column = np.zeros(n_tags, dtype=np.int64)
+        for g in range(len(bounds) - 1):
+            column[:] = 0
+            first_correct = bounds[g] + num_errors[g]
+            for row in range(bounds[g], bounds[g + 1]):
+                if row == first_correct:
+                    errors[g, :] = column
+                for t in range(n_tags):
+                    column[t] += matrix[row, t]
+            if bounds[g + 1] == first_correct:
+                errors[g, :] = column
+            sizes[g, :] = column
+
+    @_jit
+    def _pack_dense(matrix, row_starts, sizes, errors, col_bounds, col_tags, err_words, out):
+        for g in range(len(row_starts)):
+            first, n_errors = row_starts[g], errors[g]
+            for r in range(sizes[g]):
+                if r < n_errors:
+                    word, bit = r >> 6, r & 63
+                else:
+                    word, bit = err_words + ((r - n_errors) >> 6), (r - n_errors) & 63
+                mask = _bit(bit)
+                row = first + r
+                for col in range(col_bounds[g], col_bounds[g + 1]):
+                    if matrix[row, col_tags[col]]:
+                        out[col, word] |= mask
+
+    @_jit
+    def _grow(a, cap):
+        out = np.empty(cap, dtype=a.dtype)
+        out[: len(a)] = a
+        return out
+
+
+def search_chunk(
+    bits: np.ndarray,
+    err_words: int,
+    group_err_words: np.ndarray,
+    group_ok_words: np.ndarray,
+    col_bounds: np.ndarray,
+    col_errs: np.ndarray,
+    col_acc: np.ndarray,
+    group_acc: np.ndarray,
+    *,
+    min_size: int,
+    min_drop: float,
+    min_gain: float,
+    max_tags: int,
+    minimal: bool,
+    tolerance: float,
+    slack: float,
+    limits: np.ndarray,
+):
+    """Finds the failure modes of two or more tags of some groups.
+
+    Args:
+        bits: ``(n_cols, width)`` uint64 bitsets of the groups' extendable
+            tags, each group's misclassified samples in the first
+            ``err_words`` words
+        err_words: the words of misclassified samples; the others follow
+        group_err_words, group_ok_words: the words each group's
+            misclassified and other samples fill
+        col_bounds: group ``g`` owns columns ``col_bounds[g]:col_bounds[g + 1]``
+        col_errs, col_acc: each column's errors and accuracy
+        group_acc: each group's accuracy
+        min_size, min_drop, min_gain, max_tags, minimal: the search parameters
+        tolerance, slack: the comparison tolerance and the pruning slack
+        limits: per set size ``k``, the most candidate sets a group may count
+
+    Returns:
+        ``(groups, cols, sizes, errors, gains, status, group)``: per mode
+        its group (an index into ``col_bounds``), columns (padded with -1),
+        size, errors and gain; ``status[0]`` is :data:`TOO_MANY` when a
+        group passed its limit (``status[1]`` sets of ``status[2]`` tags in
+        group ``group``)
+    """
+    return _search_chunk(
+        np.ascontiguousarray(bits),
+        int(err_words),
+        group_err_words.astype(np.int64),
+        group_ok_words.astype(np.int64),
+        col_bounds.astype(np.int64),
+        col_errs.astype(np.int64),
+        col_acc.astype(np.float64),
+        group_acc.astype(np.float64),
+        int(min_size),
+        float(min_drop),
+        float(min_gain),
+        int(max_tags),
+        bool(minimal),
+        float(tolerance),
+        float(slack),
+        limits.astype(np.int64),
+    )
+
+
+def pack_sparse(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    row_starts: np.ndarray,
+    sizes: np.ndarray,
+    errors: np.ndarray,
+    column_of: np.ndarray,
+    n_tags: int,
+    err_words: int,
+    out: np.ndarray,
+) -> None:
+    """Sets the bits of some groups' rows of a CSR matrix in ``out``.
+
+    Args:
+        indptr, indices: the CSR matrix's arrays
+        row_starts, sizes, errors: per group, its first row, number of rows
+            and number of misclassified rows (which come first)
+        column_of: ``column_of[g * n_tags + tag]``: the bitset row of the
+            group's tag, or -1
+        n_tags: the number of tags
+        err_words: the word where the correctly classified rows start
+        out: ``(n_cols, width)`` uint64 bitsets, zeroed
+    """
+    _pack_sparse(
+        indptr,
+        indices,
+        row_starts.astype(np.int64),
+        sizes.astype(np.int64),
+        errors.astype(np.int64),
+        column_of,
+        int(n_tags),
+        int(err_words),
+        out,
+    )
+
+
+def pack_dense(
+    matrix: np.ndarray,
+    row_starts: np.ndarray,
+    sizes: np.ndarray,
+    errors: np.ndarray,
+    col_bounds: np.ndarray,
+    col_tags: np.ndarray,
+    err_words: int,
+    out: np.ndarray,
+) -> None:
+    """:func:`pack_sparse` for a dense bool matrix.
+
+    Args:
+        matrix: the ``(n_rows, n_tags)`` bool matrix
+        row_starts, sizes, errors: as in :func:`pack_sparse`
+        col_bounds: group ``g``'s bitset rows are ``col_bounds[g]:col_bounds[g + 1]``
+        col_tags: each bitset row's tag
+        err_words: the word where the correctly classified rows start
+        out: ``(n_cols, width)`` uint64 bitsets, zeroed
+    """
+    _pack_dense(
+        np.ascontiguousarray(matrix).view(np.uint8),
+        row_starts.astype(np.int64),
+        sizes.astype(np.int64),
+        errors.astype(np.int64),
+        col_bounds.astype(np.int64),
+        col_tags.astype(np.int64),
+        int(err_words),
+        out,
+    )
+
+
+def frequent_per_row(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    bounds: np.ndarray,
+    entry_bounds: np.ndarray,
+    entry_tag: np.ndarray,
+    entry_size: np.ndarray,
+    min_size: int,
+    n_tags: int,
+) -> np.ndarray:
+    """Per row of a CSR matrix sorted by group, how many of its tags have
+    ``>= min_size`` samples in the row's group.
+
+    Args:
+        indptr, indices: the CSR matrix's arrays
+        bounds: group ``g`` holds rows ``bounds[g]:bounds[g + 1]``
+        entry_bounds, entry_tag, entry_size: each group's tags and their
+            supports, group ``g``'s at ``entry_bounds[g]:entry_bounds[g + 1]``
+        min_size: the least support of a frequent tag
+        n_tags: the number of tags
+
+    Returns:
+        an int64 array with one count per row
+    """
+    out = np.zeros(len(indptr) - 1, dtype=np.int64)
+    _frequent_per_row(
+        indptr,
+        indices,
+        bounds.astype(np.int64),
+        entry_bounds.astype(np.int64),
+        entry_tag.astype(np.int64),
+        entry_size.astype(np.int64),
+        int(min_size),
+        int(n_tags),
+        out,
+    )
+    return out
+
+
+def dense_counts(
+    matrix: np.ndarray, bounds: np.ndarray, num_errors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each tag's support and errors in each group of a dense matrix whose
+    rows are sorted by group, misclassified rows first.
+
+    Args:
+        matrix: the ``(n_rows, n_tags)`` bool matrix
+        bounds: group ``g`` holds rows ``bounds[g]:bounds[g + 1]``
+        num_errors: per group, its number of misclassified rows
+
+    Returns:
+        ``(sizes, errors)``: two ``(n_groups, n_tags)`` int64 arrays
+    """
+    n_groups = len(bounds) - 1
+    sizes = np.zeros((n_groups, matrix.shape[1]), dtype=np.int64)
+    errors = np.zeros_like(sizes)
+    _dense_counts(
+        np.ascontiguousarray(matrix).view(np.uint8),
+        bounds.astype(np.int64),
+        num_errors.astype(np.int64),
+        sizes,
+        errors,
+    )
+    return sizes, errors
+
+
+def dense_frequent_per_row(
+    matrix: np.ndarray,
+    bounds: np.ndarray,
+    entry_bounds: np.ndarray,
+    entry_tag: np.ndarray,
+    entry_size: np.ndarray,
+    min_size: int,
+) -> np.ndarray:
+    """:func:`frequent_per_row` for a dense bool matrix."""
+    out = np.zeros(matrix.shape[0], dtype=np.int64)
+    _dense_frequent_per_row(
+        np.ascontiguousarray(matrix).view(np.uint8),
+        bounds.astype(np.int64),
+        entry_bounds.astype(np.int64),
+        entry_tag.astype(np.int64),
+        entry_size.astype(np.int64),
+        int(min_size),
+        out,
+    )
+    return out
