@@ -11,11 +11,13 @@ Cases:
   (a) 20k samples, 80 tags, 10 classes, dense, max_tags=3, minimal=True and
       minimal=False; compared with the straightforward loop
       (itertools.combinations plus a mask per combination, what published
-      implementations of PRIME do), outputs checked equal.
+      implementations of PRIME do) and with the numpy engine, outputs
+      checked equal.
   (b) ImageNet-train shaped and sparse: 1,000 classes x 1,281 images, a
       4,585-tag vocabulary, ~300 tags per class with a long-tailed
       frequency, ~12 distinct tags per image (16 draws with repeats),
-      planted failure pairs; max_tags=3 and 4. Compared with the previous
+      planted failure pairs; max_tags=3 and 4. Compared with the numpy
+      engine (this version without numba, same output checked), the previous
       engine (the search as of commit 66367e5, loaded from git history, same
       output checked) and with the loop, extrapolated from a timed slice of
       one class and marked as an estimate.
@@ -23,14 +25,17 @@ Cases:
       co-occurring tags (synonyms, scene words) with long-tailed popularity;
       an image takes 9 bundles, keeps each bundle tag with probability 0.85,
       plus 4 loose tags: ~27 tags per image; max_tags=4. Compared with the
-      previous engine (same output checked).
+      numpy engine and the previous engine (same output checked).
   (g) growth: generator (b) at 1,000 classes x 1,281 images (1.28M) and at
       10,000 classes x 1,000 images (10M), max_tags=3.
 
 Each large case runs in its own process, so its max RSS (data generation
-included) is its own. Prints, per case: samples, tags, classes, max_tags,
-wall time (best of --repeat), tracemalloc peak of the search call, the
-process's max RSS, number of failure modes, and the comparison.
+included) is its own; it is read before the baselines run. The compiled
+kernels are compiled (or loaded from numba's cache) by a small warm-up search
+first, so the times are of the search, not of the compiler. Prints, per case:
+samples, tags, classes, max_tags, wall time (best of --repeat), tracemalloc
+peak of the search call, the process's max RSS, number of failure modes, the
+phases of the search and the comparisons.
 """
 
 from __future__ import annotations
@@ -52,11 +57,30 @@ import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fiftyone_prime.core import find_failure_modes  # noqa: E402
+from fiftyone_prime.core import find_failure_modes, kernels  # noqa: E402
 
 TOL = 1e-9
 PARAMS = dict(min_size=30, min_drop=0.2, min_gain=0.1)
 PREVIOUS = "66367e5"  # the search before issue #12
+
+
+def numpy_engine(search):
+    """Runs ``search`` with the numpy engine (as without numba)."""
+    compiled = kernels.AVAILABLE
+    kernels.AVAILABLE = False
+    try:
+        return search()
+    finally:
+        kernels.AVAILABLE = compiled
+
+
+def warm_up():
+    """Compiles the kernels (or loads them from numba's cache), dense and sparse."""
+    rng = np.random.default_rng(0)
+    tags = rng.random((500, 8)) < 0.5
+    correct = rng.random(500) < 0.8
+    for matrix in (tags, sp.csr_matrix(tags)):
+        find_failure_modes(matrix, correct, min_size=5, max_tags=3)
 
 
 def previous_engine():
@@ -273,17 +297,18 @@ def max_rss_mb():
 
 
 class Phases:
-    """Times the significance family (TestedFamily.add_group and .count, in
-    significance.py) and the exact search proper inside a run."""
+    """Times the phases of a run: sorting and counting the input, the
+    significance family (recorded, then counted at the p-values), and the
+    exact search proper."""
 
     def __init__(self):
         from fiftyone_prime.core import search, significance
 
         self.totals = {}
-        self._wrap(significance.TestedFamily, "add_group", "family.add_group")
-        self._wrap(significance.TestedFamily, "count", "family.count")
-        self._wrap(search, "_search", "search levels")
         self._wrap(search, "_Groups", "sort+counts")
+        self._wrap(search, "_tested_family", "family")
+        self._wrap(significance.TestedFamily, "count", "family.count")
+        self._wrap(search, "_search", "search")
 
     def _wrap(self, owner, name, label):
         original = getattr(owner, name)
@@ -324,12 +349,13 @@ def best_of(fn, repeat, phases=None):
     return result, best, peak, best_phases
 
 
-def line(name, tags, groups, max_tags, elapsed, peak, n_modes, text, extra=""):
+def line(name, tags, groups, max_tags, elapsed, peak, n_modes, text, extra="", maxrss=None):
+    maxrss = max_rss_mb() if maxrss is None else maxrss
     return (
         f"{name:<24} samples={tags.shape[0]:>10,} tags={tags.shape[1]:>5} "
         f"classes={len(np.unique(groups)):>6} max_tags={max_tags}{extra} "
         f"time={elapsed:8.3f}s peak={peak / 2**20:7.0f}MiB "
-        f"maxrss={max_rss_mb():6.0f}MiB modes={n_modes:>5}  {text}"
+        f"maxrss={maxrss:6.0f}MiB modes={n_modes:>5}  {text}"
     )
 
 
@@ -338,15 +364,20 @@ def key(modes):
 
 
 def run_a(args):
+    warm_up()
     rng = np.random.default_rng(args.seed)
     tags, correct, groups = case_a(rng, n=max(2000, int(20_000 * args.scale)))
     for minimal in (True, False):
-        modes, elapsed, peak, _ = best_of(
-            lambda: find_failure_modes(
+
+        def search():
+            return find_failure_modes(
                 tags, correct, groups, max_tags=3, minimal=minimal, alpha=None, **PARAMS
-            ),
-            args.repeat,
-        )
+            )
+
+        modes, elapsed, peak, _ = best_of(search, args.repeat)
+        numpy_modes, numpy_time, _, _ = best_of(lambda: numpy_engine(search), args.repeat)
+        if numpy_modes != modes:
+            raise SystemExit("MISMATCH on case (a) with the numpy engine")
         start = time.perf_counter()
         expected = loop_search(tags, correct, groups, max_tags=3, minimal=minimal, **PARAMS)
         loop_time = time.perf_counter() - start
@@ -362,7 +393,8 @@ def run_a(args):
                 elapsed,
                 peak,
                 len(modes),
-                f"loop={loop_time:.2f}s ratio={loop_time / elapsed:,.0f}x (same output)",
+                f"loop={loop_time:.2f}s ratio={loop_time / elapsed:,.0f}x (same output); "
+                f"numpy engine={numpy_time:.3f}s ratio={numpy_time / elapsed:.1f}x",
                 f" minimal={minimal!s:<5} alpha=None",
             ),
             flush=True,
@@ -377,15 +409,16 @@ def generate(case, n_classes, per_class, seed):
 
 def run_large(case, max_tags, n_classes, per_class, args, label):
     """One large case in this process (called in a child process)."""
+    warm_up()
     start = time.perf_counter()
     tags, correct, groups = generate(case, n_classes, per_class, args.seed)
     gen_time = time.perf_counter() - start
     phases = Phases()
-    modes, elapsed, peak, split = best_of(
-        lambda: find_failure_modes(tags, correct, groups, max_tags=max_tags, **PARAMS),
-        args.repeat,
-        phases,
-    )
+
+    def search():
+        return find_failure_modes(tags, correct, groups, max_tags=max_tags, **PARAMS)
+
+    modes, elapsed, peak, split = best_of(search, args.repeat, phases)
     phases.reset()
     out = dict(
         time=elapsed,
@@ -399,6 +432,14 @@ def run_large(case, max_tags, n_classes, per_class, args, label):
         f"generated in {gen_time:.0f}s, {out['per_image']:.1f} tags/image",
         f"of which: {split}",
     ]
+    baselines = not label.startswith("(g)")  # the growth rows repeat (b)'s data
+    if args.numpy_engine and baselines:
+        numpy_modes, numpy_time, _, _ = best_of(lambda: numpy_engine(search), 1)
+        if key(numpy_modes) != key(modes):
+            raise SystemExit(f"MISMATCH with the numpy engine on {label}")
+        texts.append(
+            f"numpy engine={numpy_time:.2f}s ratio={numpy_time / elapsed:.1f}x (same output)"
+        )
     if args.alpha_none:
         none_modes, none_time, _, _ = best_of(
             lambda: find_failure_modes(
@@ -407,7 +448,7 @@ def run_large(case, max_tags, n_classes, per_class, args, label):
             args.repeat,
         )
         texts.append(f"alpha=None: {none_time:.3f}s, {len(none_modes)} modes")
-    if args.previous and case in "bc" and label != "(g) 10M":
+    if args.previous and baselines:
         previous = previous_engine()
         if previous is not None:
             old, old_time, old_peak, _ = best_of(
@@ -444,7 +485,18 @@ def run_large(case, max_tags, n_classes, per_class, args, label):
             f"x {total:,.0f}) ratio~{estimate / elapsed:,.0f}x"
         )
     print(
-        line(label, tags, groups, max_tags, elapsed, peak, len(modes), "; ".join(texts)), flush=True
+        line(
+            label,
+            tags,
+            groups,
+            max_tags,
+            elapsed,
+            peak,
+            len(modes),
+            "; ".join(texts),
+            maxrss=out["maxrss"],
+        ),
+        flush=True,
     )
     print("RESULT " + json.dumps(out), flush=True)
 
@@ -468,6 +520,7 @@ def child(case, max_tags, n_classes, per_class, args, label):
         str(args.scale),
     ]
     cmd += [] if args.previous else ["--no-previous"]
+    cmd += [] if args.numpy_engine else ["--no-numpy-engine"]
     cmd += ["--alpha-none"] if args.alpha_none else []
     cmd += [] if args.loop_estimate else ["--no-loop-estimate"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -496,6 +549,12 @@ def main(argv=None):
         dest="previous",
         action="store_false",
         help="skip the previous engine's baseline",
+    )
+    parser.add_argument(
+        "--no-numpy-engine",
+        dest="numpy_engine",
+        action="store_false",
+        help="skip the numpy engine's baseline",
     )
     parser.add_argument("--no-loop-estimate", dest="loop_estimate", action="store_false")
     parser.add_argument(

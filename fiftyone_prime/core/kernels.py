@@ -373,20 +373,44 @@ if AVAILABLE:
             0,
         )
 
+    @_inline
+    def _position(row_error, n_errors_seen, n_correct_seen, err_words):
+        """A row's word and bit: misclassified rows fill the first words."""
+        if row_error:
+            return n_errors_seen >> 6, n_errors_seen & 63
+        return err_words + (n_correct_seen >> 6), n_correct_seen & 63
+
     @_jit
-    def _pack_sparse(indptr, indices, row_starts, sizes, errors, column_of, n_tags, err_words, out):
+    def _pack_sparse(
+        indptr, indices, row_starts, sizes, row_errors, column_of, n_tags, err_words, out
+    ):
         for g in range(len(row_starts)):
-            first, n_errors = row_starts[g], errors[g]
-            for r in range(sizes[g]):
-                if r < n_errors:
-                    word, bit = r >> 6, r & 63
+            n_errors_seen = n_correct_seen = 0
+            for row in range(row_starts[g], row_starts[g] + sizes[g]):
+                word, bit = _position(row_errors[row], n_errors_seen, n_correct_seen, err_words)
+                if row_errors[row]:
+                    n_errors_seen += 1
                 else:
-                    word, bit = err_words + ((r - n_errors) >> 6), (r - n_errors) & 63
+                    n_correct_seen += 1
                 mask = _bit(bit)
-                row = first + r
                 for z in range(indptr[row], indptr[row + 1]):
                     col = column_of[g * n_tags + indices[z]]
                     if col >= 0:
+                        out[col, word] |= mask
+
+    @_jit
+    def _pack_dense(matrix, row_starts, sizes, row_errors, col_bounds, col_tags, err_words, out):
+        for g in range(len(row_starts)):
+            n_errors_seen = n_correct_seen = 0
+            for row in range(row_starts[g], row_starts[g] + sizes[g]):
+                word, bit = _position(row_errors[row], n_errors_seen, n_correct_seen, err_words)
+                if row_errors[row]:
+                    n_errors_seen += 1
+                else:
+                    n_correct_seen += 1
+                mask = _bit(bit)
+                for col in range(col_bounds[g], col_bounds[g + 1]):
+                    if matrix[row, col_tags[col]]:
                         out[col, word] |= mask
 
     @_jit
@@ -420,35 +444,55 @@ if AVAILABLE:
                 frequent[entry_tag[e]] = 0
 
     @_jit
-    def _dense_counts(matrix, bounds, num_errors, sizes, errors):
-        n_tags = matrix.shape[1]
-        column = np.zeros(n_tags, dtype=np.int64)
+    def _dense_counts(matrix, bounds, row_errors, sizes, errors):
         for g in range(len(bounds) - 1):
-            column[:] = 0
-            first_correct = bounds[g] + num_errors[g]
             for row in range(bounds[g], bounds[g + 1]):
-                if row == first_correct:
-                    errors[g, :] = column
-                for t in range(n_tags):
-                    column[t] += matrix[row, t]
-            if bounds[g + 1] == first_correct:
-                errors[g, :] = column
-            sizes[g, :] = column
+                if row_errors[row]:
+                    for t in range(matrix.shape[1]):
+                        sizes[g, t] += matrix[row, t]
+                        errors[g, t] += matrix[row, t]
+                else:
+                    for t in range(matrix.shape[1]):
+                        sizes[g, t] += matrix[row, t]
 
     @_jit
-    def _pack_dense(matrix, row_starts, sizes, errors, col_bounds, col_tags, err_words, out):
-        for g in range(len(row_starts)):
-            first, n_errors = row_starts[g], errors[g]
-            for r in range(sizes[g]):
-                if r < n_errors:
-                    word, bit = r >> 6, r & 63
-                else:
-                    word, bit = err_words + ((r - n_errors) >> 6), (r - n_errors) & 63
-                mask = _bit(bit)
-                row = first + r
-                for col in range(col_bounds[g], col_bounds[g + 1]):
-                    if matrix[row, col_tags[col]]:
-                        out[col, word] |= mask
+    def _sparse_counts(indptr, indices, bounds, row_errors, n_tags):
+        size = np.zeros(n_tags, dtype=np.int64)
+        errs = np.zeros(n_tags, dtype=np.int64)
+        touched = np.empty(n_tags, dtype=np.int64)
+        cap = 1024
+        out_group = np.empty(cap, dtype=np.int64)
+        out_tag = np.empty(cap, dtype=np.int64)
+        out_size = np.empty(cap, dtype=np.int64)
+        out_errs = np.empty(cap, dtype=np.int64)
+        n_out = 0
+        for g in range(len(bounds) - 1):
+            n_touched = 0
+            for row in range(bounds[g], bounds[g + 1]):
+                error = row_errors[row]
+                for z in range(indptr[row], indptr[row + 1]):
+                    t = indices[z]
+                    if size[t] == 0:
+                        touched[n_touched] = t
+                        n_touched += 1
+                    size[t] += 1
+                    errs[t] += error
+            tags = np.sort(touched[:n_touched])
+            if n_out + n_touched > cap:
+                cap = max(2 * cap, n_out + n_touched)
+                out_group = _grow(out_group, cap)
+                out_tag = _grow(out_tag, cap)
+                out_size = _grow(out_size, cap)
+                out_errs = _grow(out_errs, cap)
+            for t in tags:
+                out_group[n_out] = g
+                out_tag[n_out] = t
+                out_size[n_out] = size[t]
+                out_errs[n_out] = errs[t]
+                n_out += 1
+                size[t] = 0
+                errs[t] = 0
+        return out_group[:n_out], out_tag[:n_out], out_size[:n_out], out_errs[:n_out]
 
     @_jit
     def _grow(a, cap):
@@ -519,23 +563,44 @@ def search_chunk(
     )
 
 
+def sparse_counts(
+    indptr: np.ndarray, indices: np.ndarray, bounds: np.ndarray, row_errors: np.ndarray, n_tags: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each tag's support and errors in each group of a CSR matrix whose rows
+    are sorted by group.
+
+    Args:
+        indptr, indices: the CSR matrix's arrays (no explicit zeros)
+        bounds: group ``g`` holds rows ``bounds[g]:bounds[g + 1]``
+        row_errors: per row, whether it is misclassified
+        n_tags: the number of tags
+
+    Returns:
+        ``(group, tag, size, errors)``: one entry per tag present in a
+        group, sorted by group then tag
+    """
+    return _sparse_counts(indptr, indices, bounds.astype(np.int64), row_errors, int(n_tags))
+
+
 def pack_sparse(
     indptr: np.ndarray,
     indices: np.ndarray,
     row_starts: np.ndarray,
     sizes: np.ndarray,
-    errors: np.ndarray,
+    row_errors: np.ndarray,
     column_of: np.ndarray,
     n_tags: int,
     err_words: int,
     out: np.ndarray,
 ) -> None:
-    """Sets the bits of some groups' rows of a CSR matrix in ``out``.
+    """Sets the bits of some groups' rows of a CSR matrix in ``out``: each
+    group's misclassified rows fill words ``[0, err_words)`` and its other
+    rows the words from ``err_words`` on, each in row order.
 
     Args:
         indptr, indices: the CSR matrix's arrays
-        row_starts, sizes, errors: per group, its first row, number of rows
-            and number of misclassified rows (which come first)
+        row_starts, sizes: per group, its first row and number of rows
+        row_errors: per row of the matrix, whether it is misclassified
         column_of: ``column_of[g * n_tags + tag]``: the bitset row of the
             group's tag, or -1
         n_tags: the number of tags
@@ -547,7 +612,7 @@ def pack_sparse(
         indices,
         row_starts.astype(np.int64),
         sizes.astype(np.int64),
-        errors.astype(np.int64),
+        row_errors,
         column_of,
         int(n_tags),
         int(err_words),
@@ -559,7 +624,7 @@ def pack_dense(
     matrix: np.ndarray,
     row_starts: np.ndarray,
     sizes: np.ndarray,
-    errors: np.ndarray,
+    row_errors: np.ndarray,
     col_bounds: np.ndarray,
     col_tags: np.ndarray,
     err_words: int,
@@ -569,7 +634,7 @@ def pack_dense(
 
     Args:
         matrix: the ``(n_rows, n_tags)`` bool matrix
-        row_starts, sizes, errors: as in :func:`pack_sparse`
+        row_starts, sizes, row_errors: as in :func:`pack_sparse`
         col_bounds: group ``g``'s bitset rows are ``col_bounds[g]:col_bounds[g + 1]``
         col_tags: each bitset row's tag
         err_words: the word where the correctly classified rows start
@@ -579,7 +644,7 @@ def pack_dense(
         np.ascontiguousarray(matrix).view(np.uint8),
         row_starts.astype(np.int64),
         sizes.astype(np.int64),
-        errors.astype(np.int64),
+        row_errors,
         col_bounds.astype(np.int64),
         col_tags.astype(np.int64),
         int(err_words),
@@ -627,15 +692,15 @@ def frequent_per_row(
 
 
 def dense_counts(
-    matrix: np.ndarray, bounds: np.ndarray, num_errors: np.ndarray
+    matrix: np.ndarray, bounds: np.ndarray, row_errors: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each tag's support and errors in each group of a dense matrix whose
-    rows are sorted by group, misclassified rows first.
+    rows are sorted by group.
 
     Args:
         matrix: the ``(n_rows, n_tags)`` bool matrix
         bounds: group ``g`` holds rows ``bounds[g]:bounds[g + 1]``
-        num_errors: per group, its number of misclassified rows
+        row_errors: per row, whether it is misclassified
 
     Returns:
         ``(sizes, errors)``: two ``(n_groups, n_tags)`` int64 arrays
@@ -646,7 +711,7 @@ def dense_counts(
     _dense_counts(
         np.ascontiguousarray(matrix).view(np.uint8),
         bounds.astype(np.int64),
-        num_errors.astype(np.int64),
+        row_errors,
         sizes,
         errors,
     )

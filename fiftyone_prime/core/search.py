@@ -245,7 +245,7 @@ def run_search(
     group_arr = validate_groups(groups, n_samples)
     names = validate_tag_names(tag_names, n_tags)
 
-    data = _Groups(matrix, correct_arr, group_arr)
+    data = _Groups(matrix, correct_arr, group_arr, errors_first=not _use_kernels(params))
     family = _tested_family(data, params)
     try:
         found = _search(data, params).by_group()
@@ -281,7 +281,10 @@ def _tested_family(data: _Groups, params: SearchParams) -> TestedFamily:
             per_row = kernels.dense_frequent_per_row(data.matrix, data.bounds, *entries)
         for g in range(len(data.labels)):
             rows = slice(data.bounds[g], data.bounds[g + 1])
-            family.add_group_counts(per_row[rows], data.supports(g), int(data.num_errors[g]))
+            present = slice(data.entry_bounds[g], data.entry_bounds[g + 1])  # support > 0
+            family.add_group_counts(
+                per_row[rows], data.entry_size[present], int(data.num_errors[g])
+            )
     else:
         for g in range(len(data.labels)):
             family.add_group(data.group_tags(g), data.supports(g), int(data.num_errors[g]))
@@ -349,13 +352,22 @@ def _test(
 
 
 class _Groups:
-    """The input with its rows sorted by group, misclassified rows first
-    within each group, and each tag's support and errors per group.
+    """The input with its rows sorted by group (misclassified rows first
+    within each group, for the numpy engine), and each tag's support and
+    errors per group.
+
+    Args:
+        matrix, correct, groups: the validated input
+        errors_first (True): whether each group's misclassified rows must
+            come first (the numpy engine's layout; the compiled kernels read
+            ``row_errors`` instead, so rows already in group order are not
+            copied)
 
     Attributes:
         labels: the group labels, sorted (``[None]`` without groups)
         bounds: group ``g`` holds sorted rows ``bounds[g]:bounds[g + 1]``
         matrix: the sorted tag matrix, in the input's kind (array or CSR)
+        row_errors: per sorted row, whether it is misclassified
         sparse: whether it is CSR
         sizes, num_errors: samples and misclassified samples per group
         entry_group, entry_tag, entry_size, entry_errors: one entry per
@@ -364,7 +376,13 @@ class _Groups:
         entry_bounds: group ``g``'s entries are ``entry_bounds[g]:entry_bounds[g + 1]``
     """
 
-    def __init__(self, matrix: TagMatrix, correct: np.ndarray, groups: Optional[np.ndarray]):
+    def __init__(
+        self,
+        matrix: TagMatrix,
+        correct: np.ndarray,
+        groups: Optional[np.ndarray],
+        errors_first: bool = True,
+    ):
         n_rows, n_tags = matrix.shape
         if groups is None:
             labels: list = [None]
@@ -377,25 +395,42 @@ class _Groups:
             labels = [u.item() if isinstance(u, np.generic) else u for u in unique]
             codes = codes.ravel().astype(np.int64)
         n_groups = len(labels)
-        order = np.argsort(codes * 2 + correct, kind="stable")  # errors first
+        keys = codes * 2 + correct if errors_first else codes
+        in_order = n_rows < 2 or bool(np.all(keys[1:] >= keys[:-1]))
+        order = None if in_order else np.argsort(keys, kind="stable")
         self.labels = labels
-        self.bounds = np.searchsorted(codes[order], np.arange(n_groups + 1))
+        self.bounds = np.searchsorted(
+            codes if order is None else codes[order], np.arange(n_groups + 1)
+        )
         self.sizes = np.diff(self.bounds)
         self.num_errors = np.bincount(codes[~correct], minlength=n_groups).astype(np.int64)
         self.n_tags = n_tags
-        self.matrix = matrix[order]
-        self.sparse = sp.issparse(self.matrix)
-        if self.sparse:
+        self.sparse = sp.issparse(matrix)
+        self.matrix = matrix if order is None else matrix[order]
+        if self.sparse and order is not None:
             self.matrix.sort_indices()
-        sorted_errors = ~correct[order]
+        self.row_errors = ~correct if order is None else ~correct[order]
         if self.sparse:
-            self._column_counts(sorted_errors)
+            self._column_counts(self.row_errors)
         else:
-            self._dense_column_counts(sorted_errors)
+            self._dense_column_counts(self.row_errors)
 
     def _column_counts(self, sorted_errors: np.ndarray) -> None:
-        """Every tag's support and errors in every group: one sparse product each."""
+        """Every tag's support and errors in every group: one pass of the
+        compiled kernel, or one sparse product each."""
         n_groups, n_rows = len(self.labels), len(sorted_errors)
+        if kernels.AVAILABLE:
+            self.entry_group, self.entry_tag, self.entry_size, self.entry_errors = (
+                kernels.sparse_counts(
+                    self.matrix.indptr,
+                    self.matrix.indices,
+                    self.bounds,
+                    sorted_errors,
+                    self.n_tags,
+                )
+            )
+            self.entry_bounds = np.searchsorted(self.entry_group, np.arange(n_groups + 1))
+            return
         indicator = sp.csr_matrix(
             (np.ones(n_rows, np.int32), np.arange(n_rows), self.bounds),
             shape=(n_groups, n_rows),
@@ -426,7 +461,7 @@ class _Groups:
         misclassified rows come first)."""
         n_groups = len(self.labels)
         if kernels.AVAILABLE:
-            sizes, errs = kernels.dense_counts(self.matrix, self.bounds, self.num_errors)
+            sizes, errs = kernels.dense_counts(self.matrix, self.bounds, sorted_errors)
         else:
             sizes, errs = self._dense_sums(n_groups)
         self.entry_group, self.entry_tag = (a.astype(np.int64) for a in np.nonzero(sizes))
@@ -744,7 +779,7 @@ class _Chunk:
                 data.matrix.indices,
                 data.bounds[chunk],
                 data.sizes[chunk],
-                data.num_errors[chunk],
+                data.row_errors,
                 column_of,
                 n_tags,
                 self.err_words,
@@ -808,7 +843,7 @@ class _Chunk:
                 data.matrix,
                 data.bounds[chunk],
                 data.sizes[chunk],
-                data.num_errors[chunk],
+                data.row_errors,
                 np.searchsorted(self.local_group, np.arange(len(chunk) + 1)),
                 self.tag,
                 self.err_words,

@@ -197,7 +197,8 @@ class TestedFamily:
         Args:
             frequent_per_sample: per sample of the group, how many of its
                 tags have ``>= min_size`` samples in the group
-            supports: each tag's number of samples in the group
+            supports: each tag's number of samples in the group (tags
+                absent from the group may be left out)
             num_errors: the group's number of misclassified samples
         """
         per_sample = np.asarray(frequent_per_sample)
