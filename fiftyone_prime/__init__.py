@@ -27,7 +27,7 @@ there directly):
 ``TaggingJobStatus``
 ``export_report``              :mod:`fiftyone_prime.integration.report`
 run and result classes         :mod:`fiftyone_prime.integration.runs`
-``FailureMode``,               :mod:`fiftyone_prime.core` (numpy only)
+``FailureMode``,               :mod:`fiftyone_prime.core` (no fiftyone or torch)
 ``SearchParams``
 =============================  ==============================================
 

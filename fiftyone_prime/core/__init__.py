@@ -1,5 +1,6 @@
-"""The numpy-only core of fiftyone-prime: the failure-mode search, its
-significance, and its records.
+"""The core of fiftyone-prime: the failure-mode search, its significance,
+and its records, on numpy and scipy (and numba's compiled kernels where it
+imports).
 
 Nothing here imports fiftyone or torch.
 """

@@ -49,9 +49,12 @@ except ImportError:  # pragma: no cover - exercised where numba is absent
 #: switched off (``NUMBA_DISABLE_JIT=1`` runs the numpy engine).
 AVAILABLE = numba is not None and not numba.config.DISABLE_JIT
 
-# Statuses returned with the found modes.
+# What search_chunk's status array holds: status[0] is OK or TOO_MANY (then
+# status[1] sets were counted while building sets of status[2] tags), and
+# status[COUNTED + k] the sets counted while building sets of k tags.
 OK = 0
 TOO_MANY = 1
+COUNTED = 3
 
 if AVAILABLE:
 
@@ -192,9 +195,10 @@ if AVAILABLE:
         for g in range(n_groups):
             max_cols = max(max_cols, col_bounds[g + 1] - col_bounds[g])
         # Depth d holds the sets of d + 1 tags that extend one prefix, in
-        # column order, with their bitsets (row d * max_cols + i of `inter`;
-        # sets of max_tags tags are never extended, so not kept) and bounds.
-        inter = np.empty(((max_tags - 1) * max_cols, width), dtype=np.uint64)
+        # column order, with their pruning bounds and bitsets: the single
+        # tags' are rows of `bits`, deeper ones row (d - 1) * max_cols + i of
+        # `inter` (sets of max_tags tags are never extended, so not kept).
+        inter = np.empty((max(0, max_tags - 2) * max_cols, width), dtype=np.uint64)
         entry_col = np.empty((max_tags, max_cols), dtype=np.int64)
         entry_floor = np.empty((max_tags, max_cols))
         entry_lowest = np.empty((max_tags, max_cols))
@@ -202,7 +206,7 @@ if AVAILABLE:
         position = np.zeros(max_tags, dtype=np.int64)
         prefix = np.empty(max_tags, dtype=np.int64)
         cols = np.empty(max_tags, dtype=np.int64)
-        work = np.empty((1 << max_tags, width), dtype=np.uint64)
+        work = np.empty((0, width), dtype=np.uint64)  # _settle's, made when first needed
         counted = np.zeros(max_tags + 1, dtype=np.int64)
         # Alive pairs of the group, as a bitmap over its columns.
         pair_words = (max_cols + 63) // 64
@@ -215,8 +219,7 @@ if AVAILABLE:
         out_errs = np.empty(cap, dtype=np.int64)
         out_gain = np.empty(cap)
         n_out = 0
-        # (TOO_MANY or OK, count, k), then the sets counted per size k.
-        status = np.zeros(3 + max_tags + 1, dtype=np.int64)
+        status = np.zeros(COUNTED + max_tags + 1, dtype=np.int64)
 
         for g in range(n_groups):
             lo, hi = col_bounds[g], col_bounds[g + 1]
@@ -235,7 +238,6 @@ if AVAILABLE:
                 entry_col[0, i] = lo + i
                 entry_floor[0, i] = col_acc[lo + i]
                 entry_lowest[0, i] = max(0.0, 1.0 - col_errs[lo + i] / min_size)
-                inter[i, :] = bits[lo + i]
             n_entries[0] = n
             position[0] = 0
             d = 0
@@ -254,8 +256,9 @@ if AVAILABLE:
                 prefix[d] = col_i
                 floor_i = entry_floor[d, i]
                 lowest_i = entry_lowest[d, i]
-                row_i = d * max_cols + i  # the set's bitset
-                row_out = (d + 1) * max_cols
+                # The set's bitset, and where its extensions' go.
+                source, row_i = (bits, col_i) if d == 0 else (inter, (d - 1) * max_cols + i)
+                row_out = d * max_cols
                 pair_row = col_i - lo
                 n_next = 0
                 for j in range(i + 1, n_entries[d]):
@@ -287,19 +290,21 @@ if AVAILABLE:
                         )
                     out = row_out + n_next
                     if last:
-                        errs = _and_count_only(inter, row_i, bits, col_j, 0, err_stop)
+                        errs = _and_count_only(source, row_i, bits, col_j, 0, err_stop)
                     else:
-                        errs = _and_count(inter, row_i, bits, col_j, inter, out, 0, err_stop)
+                        errs = _and_count(source, row_i, bits, col_j, inter, out, 0, err_stop)
                     # The same bound with the set's own errors, before its
                     # correct samples are counted.
                     lowest = max(0.0, 1.0 - errs / min_size)
                     if lowest > allowed:
                         continue
                     if last:
-                        size = errs + _and_count_only(inter, row_i, bits, col_j, err_words, ok_stop)
+                        size = errs + _and_count_only(
+                            source, row_i, bits, col_j, err_words, ok_stop
+                        )
                     else:
                         size = errs + _and_count(
-                            inter, row_i, bits, col_j, inter, out, err_words, ok_stop
+                            source, row_i, bits, col_j, inter, out, err_words, ok_stop
                         )
                     if size < min_size:
                         continue
@@ -314,6 +319,8 @@ if AVAILABLE:
                             is_mode = True
                         else:
                             counted[k] += (1 << k) - 2  # its subsets are counted too
+                            if work.shape[0] == 0:
+                                work = np.empty((1 << max_tags, width), dtype=np.uint64)
                             is_mode, floor = _settle(
                                 bits,
                                 cols,
@@ -362,7 +369,7 @@ if AVAILABLE:
                     n_entries[d] = n_next
                     position[d] = 0
             for k in range(max_tags + 1):
-                status[3 + k] += counted[k]
+                status[COUNTED + k] += counted[k]
         return (
             out_group[:n_out],
             out_cols[:n_out],

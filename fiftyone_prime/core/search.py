@@ -49,6 +49,13 @@ How the search stays exact and fast:
 
 -   The last level counts first and looks up the subsets' accuracies (for
     the gain) only for sets that are large enough and drop enough.
+
+Those last two points describe the numpy engine. Where numba imports (a
+dependency) and ``max_tags <= kernels.MAX_TAGS``, the sets of two or more
+tags are searched by the compiled depth-first kernel of
+:mod:`fiftyone_prime.core.kernels` instead, on every core; it uses the same
+bounds and settles each possible failure mode exactly, so both engines
+return the same modes.
 """
 
 from __future__ import annotations
@@ -295,8 +302,8 @@ def _too_large(e: _TooManyCandidates, label, params: SearchParams) -> SearchTooL
     where = "" if label is None else f" in group {label!r}"
     if e.in_all:
         what = (
-            f"The search counted more than {e.count:,} candidate sets of {e.k} tags{where} "
-            f"(the limit per group and size)"
+            f"The search counted more than {e.count:,} tag sets{where} while building sets "
+            f"of {e.k} tags (the limit per group and set size)"
         )
     else:
         what = (
@@ -646,6 +653,11 @@ def _search_chunk_compiled(
     )
     if status[0] == kernels.TOO_MANY:
         raise _TooManyCandidates(int(limits[status[2]]), int(status[2]), int(chunk[where]), True)
+    logger.debug(
+        "Chunk of %d groups: counted %s sets of 2, 3, ... tags",
+        len(chunk),
+        status[kernels.COUNTED + 2 :].tolist(),
+    )
     n_tags = (cols >= 0).sum(axis=1)
     for k in np.unique(n_tags).tolist():
         rows = np.flatnonzero(n_tags == k)

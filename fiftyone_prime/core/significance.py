@@ -182,6 +182,8 @@ class TestedFamily:
             supports: each tag's number of samples in the group
             num_errors: the group's number of misclassified samples
         """
+        if group_tags.shape[0] < self.min_size:
+            return  # no set of this group has min_size samples
         frequent = supports >= self.min_size
         if sp.issparse(group_tags):
             per_sample = np.asarray(group_tags @ frequent.astype(np.int64)).ravel()
@@ -221,6 +223,11 @@ class TestedFamily:
             self._log_comb(ns, e_g) - self._log_comb(n_g, e_g),
         )
         pivot = int(np.clip(num_errors, self.min_size, size)) - self.min_size
+        # psi falls to the pivot and rises after it; rounding can break that
+        # by an ulp in groups of tens of millions of samples, and the counts
+        # (and _breakpoints) rely on it: each side is made monotone.
+        log_psi[: pivot + 1] = np.minimum.accumulate(log_psi[: pivot + 1])
+        log_psi[pivot:] = np.maximum.accumulate(log_psi[pivot:])
         self._groups.append(_GroupFamily(np.sort(supports[frequent]), incidences, log_psi, pivot))
         self._size = self._steps = None
 

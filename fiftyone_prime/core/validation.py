@@ -62,6 +62,10 @@ def validate_tags(tags: Any) -> TagMatrix:
                 f"`tags` must be a 2-D (n_samples, n_tags) array; got a {_describe(tags)}"
             )
         _check_binary_values(tags, "tags")
+        if tags.dtype == bool and tags.size and tags.view(np.uint8).max() > 1:
+            # Bools whose bytes are not 0 or 1 (e.g. a uint8 array viewed as
+            # bool): numpy reads them as True, compiled code would not.
+            return tags != 0
         return tags.astype(bool, copy=False)
     raise TypeError(
         "`tags` must be a numpy array or a scipy sparse matrix of shape "
