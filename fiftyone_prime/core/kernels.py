@@ -68,11 +68,23 @@ if AVAILABLE:
 
         return sig, codegen
 
-    # Compiled once per machine and cached next to this file (or in the
-    # user's cache directory when that is read-only); they release the GIL.
-    _jit = numba.njit(cache=True, nogil=True, boundscheck=False)
+    def _compiled(**options):
+        """numba.njit that caches the machine code next to this file (or in
+        the user's cache directory when that is read-only), and compiles in
+        each process where neither can be written."""
+
+        def decorate(func):
+            try:
+                return numba.njit(cache=True, **options)(func)
+            except RuntimeError:  # "cannot cache function ...: no locator available"
+                return numba.njit(cache=False, **options)(func)
+
+        return decorate
+
+    # The kernels release the GIL, so that chunks run on several threads.
+    _jit = _compiled(nogil=True, boundscheck=False)
     # Small helpers are inlined into their callers.
-    _inline = numba.njit(cache=True, nogil=True, boundscheck=False, inline="always")
+    _inline = _compiled(nogil=True, boundscheck=False, inline="always")
 
     @_inline
     def _bit(i):

@@ -645,3 +645,26 @@ def test_numba_switched_off_runs_the_numpy_engine():
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
     )
     assert int(out.stdout) >= 1
+
+
+@pytest.mark.slow  # a subprocess that compiles the kernels
+def test_kernels_compile_where_no_cache_can_be_written():
+    """Where numba finds no writable cache directory, the kernels compile in
+    the process instead of failing the import."""
+    code = (
+        "import numpy as np;"
+        "from fiftyone_prime.core import kernels, find_failure_modes;"
+        "assert kernels.AVAILABLE;"
+        "rng = np.random.default_rng(0);"
+        "t = rng.random((200, 5)) < 0.5; c = rng.random(200) < 0.8; c[t[:, 0] & t[:, 1]] = False;"
+        "print(len(find_failure_modes(t, c, min_size=10)))"
+    )
+    # A locator that never applies outside IPython: no cache directory at all.
+    env = {
+        **__import__("os").environ,
+        "NUMBA_CACHE_LOCATOR_CLASSES": "numba.core.caching.IPythonCacheLocator",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+    )
+    assert int(out.stdout) >= 1
