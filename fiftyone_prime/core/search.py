@@ -275,26 +275,27 @@ def run_search(
 
 
 def _tested_family(data: _Groups, params: SearchParams) -> TestedFamily:
-    """The family of tag sets the search tests, counted group by group."""
+    """The family of tag sets the search tests, recorded for every group at once."""
     family = TestedFamily(params.min_size, params.max_tags)
-    if kernels.AVAILABLE:
-        entries = (data.entry_bounds, data.entry_tag, data.entry_size, params.min_size)
-        if data.sparse:
-            matrix = data.matrix
-            per_row = kernels.frequent_per_row(
-                matrix.indptr, matrix.indices, data.bounds, *entries, data.n_tags
-            )
-        else:
-            per_row = kernels.dense_frequent_per_row(data.matrix, data.bounds, *entries)
+    entries = (data.entry_bounds, data.entry_tag, data.entry_size, params.min_size)
+    if kernels.AVAILABLE and data.sparse:
+        matrix = data.matrix
+        per_row = kernels.frequent_per_row(
+            matrix.indptr, matrix.indices, data.bounds, *entries, data.n_tags
+        )
+    elif kernels.AVAILABLE:
+        per_row = kernels.dense_frequent_per_row(data.matrix, data.bounds, *entries)
+    else:
+        per_row = np.zeros(data.matrix.shape[0], dtype=np.int64)
         for g in range(len(data.labels)):
             rows = slice(data.bounds[g], data.bounds[g + 1])
-            present = slice(data.entry_bounds[g], data.entry_bounds[g + 1])  # support > 0
-            family.add_group_counts(
-                per_row[rows], data.entry_size[present], int(data.num_errors[g])
-            )
-    else:
-        for g in range(len(data.labels)):
-            family.add_group(data.group_tags(g), data.supports(g), int(data.num_errors[g]))
+            frequent = data.supports(g) >= params.min_size
+            if data.sparse:
+                per_row[rows] = data.matrix[rows] @ frequent.astype(np.int64)
+            else:
+                per_row[rows] = np.count_nonzero(data.matrix[rows][:, frequent], axis=1)
+    # Only the supports of the tags present in a group (> 0).
+    family.add_groups(per_row, data.bounds, data.entry_size, data.entry_bounds, data.num_errors)
     return family
 
 

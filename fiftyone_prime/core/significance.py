@@ -44,6 +44,7 @@ Nothing here imports fiftyone or torch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -52,6 +53,7 @@ import scipy.sparse as sp
 from scipy.special import gammaln
 from scipy.stats import beta, hypergeom
 
+from . import kernels
 from .validation import TagMatrix
 
 #: The name of the multiple-testing procedure, stored with every run.
@@ -131,6 +133,21 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _binomials(n_max: int, k_max: int) -> np.ndarray:
+    """``C(n, k)`` as floats for ``0 <= n <= n_max`` and ``0 <= k <= k_max``,
+    rounded once from the exact integers."""
+    return np.array(
+        [[float(math.comb(n, k)) for k in range(k_max + 1)] for n in range(n_max + 1)]
+    ).reshape(n_max + 1, k_max + 1)
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The concatenation of ``arange(starts[i], stops[i])``."""
+    lengths = stops - starts
+    total = int(lengths.sum())
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+
+
 def _choose(n: np.ndarray, k: int) -> np.ndarray:
     """``C(n, k)`` as floats, elementwise (0 where ``n < k``), for small ``k``."""
     n = np.asarray(n, dtype=float)
@@ -204,32 +221,101 @@ class TestedFamily:
             num_errors: the group's number of misclassified samples
         """
         per_sample = np.asarray(frequent_per_sample)
-        size = len(per_sample)
-        if size < self.min_size:
-            return  # no set of this group has min_size samples
+        supports = np.asarray(supports)
+        self.add_groups(
+            per_sample,
+            np.array([0, len(per_sample)]),
+            supports,
+            np.array([0, len(supports)]),
+            np.array([num_errors]),
+        )
+
+    def add_groups(
+        self,
+        frequent_per_sample: np.ndarray,
+        bounds: np.ndarray,
+        supports: np.ndarray,
+        support_bounds: np.ndarray,
+        num_errors: np.ndarray,
+    ) -> None:
+        """Records many groups at once (the same as one by one).
+
+        Args:
+            frequent_per_sample: per sample, how many of its tags have
+                ``>= min_size`` samples in its group; samples sorted by group
+            bounds: group ``g``'s samples are ``bounds[g]:bounds[g + 1]``
+            supports: the groups' tags' numbers of samples (tags absent
+                from a group may be left out); group ``g``'s are
+                ``support_bounds[g]:support_bounds[g + 1]``
+            support_bounds: see ``supports``
+            num_errors: each group's number of misclassified samples
+        """
+        per_sample = np.asarray(frequent_per_sample, dtype=np.int64)
+        bounds = np.asarray(bounds, dtype=np.int64)
+        support_bounds = np.asarray(support_bounds, dtype=np.int64)
+        supports = np.asarray(supports, dtype=np.int64)
+        num_errors = np.asarray(num_errors, dtype=np.int64)
+        n_groups, sizes = len(bounds) - 1, np.diff(bounds)
+        support_group = np.repeat(np.arange(n_groups), np.diff(support_bounds))
         frequent = supports >= self.min_size
-        if not frequent.any():
+        n_frequent = np.bincount(support_group[frequent], minlength=n_groups)
+        # A group can have a tested set only with min_size samples and a frequent tag.
+        kept = np.flatnonzero((sizes >= self.min_size) & (n_frequent > 0))
+        if not len(kept):
             return
-        counts = np.bincount(per_sample).astype(float)
-        t = np.arange(len(counts), dtype=float)
-        incidences = np.array([float(counts @ _choose(t, k)) for k in range(2, self.max_tags + 1)])
-        if len(self._log_factorials) <= size:
-            self._log_factorials = gammaln(np.arange(size + 1, dtype=float) + 1.0)
-        ns = np.arange(self.min_size, size + 1)
-        e_g, n_g = int(num_errors), int(size)
+        incidences = self._incidences(per_sample, bounds, kept)
+        size_of, errors_of = sizes[kept], num_errors[kept]
+        if len(self._log_factorials) <= size_of.max():
+            self._log_factorials = gammaln(np.arange(size_of.max() + 1, dtype=float) + 1.0)
+        # Each kept group's sizes min_size..n_g, in one flat array.
+        lengths = size_of - self.min_size + 1
+        ns = _ranges(np.full(len(kept), self.min_size), size_of + 1)
+        e_g, n_g = np.repeat(errors_of, lengths), np.repeat(size_of, lengths)
         log_psi = np.where(
             ns <= e_g,
             self._log_comb(e_g, np.minimum(ns, e_g)) - self._log_comb(n_g, ns),
             self._log_comb(ns, e_g) - self._log_comb(n_g, e_g),
         )
-        pivot = int(np.clip(num_errors, self.min_size, size)) - self.min_size
-        # psi falls to the pivot and rises after it; rounding can break that
-        # by an ulp in groups of tens of millions of samples, and the counts
-        # (and _breakpoints) rely on it: each side is made monotone.
-        log_psi[: pivot + 1] = np.minimum.accumulate(log_psi[: pivot + 1])
-        log_psi[pivot:] = np.maximum.accumulate(log_psi[pivot:])
-        self._groups.append(_GroupFamily(np.sort(supports[frequent]), incidences, log_psi, pivot))
+        pivots = np.clip(errors_of, self.min_size, size_of) - self.min_size
+        sorted_supports = supports[frequent][
+            np.lexsort((supports[frequent], support_group[frequent]))
+        ]
+        support_starts = np.r_[0, np.cumsum(n_frequent[kept])]
+        psi_starts = np.r_[0, np.cumsum(lengths)]
+        for i in range(len(kept)):
+            psi = log_psi[psi_starts[i] : psi_starts[i + 1]]
+            pivot = int(pivots[i])
+            # psi falls to the pivot and rises after it; rounding can break
+            # that by an ulp in groups of tens of millions of samples, and the
+            # counts (and _breakpoints) rely on it: each side is made monotone.
+            psi[: pivot + 1] = np.minimum.accumulate(psi[: pivot + 1])
+            psi[pivot:] = np.maximum.accumulate(psi[pivot:])
+            self._groups.append(
+                _GroupFamily(
+                    sorted_supports[support_starts[i] : support_starts[i + 1]],
+                    incidences[i],
+                    psi,
+                    pivot,
+                )
+            )
         self._size = self._steps = None
+
+    def _incidences(
+        self, per_sample: np.ndarray, bounds: np.ndarray, kept: np.ndarray
+    ) -> np.ndarray:
+        """Per kept group, ``sum_i C(t_i, k)`` for ``k = 2..max_tags``, where
+        ``t_i`` is sample ``i``'s number of frequent tags: ``(len(kept), max_tags - 1)``."""
+        out = np.zeros((len(kept), max(0, self.max_tags - 1)))
+        if not out.size:
+            return out
+        nonempty = np.flatnonzero(np.diff(bounds) > 0)
+        position = np.searchsorted(nonempty, kept)  # kept groups are nonempty
+        table = _binomials(int(per_sample.max()), self.max_tags)
+        for k in range(2, self.max_tags + 1):
+            # Adjacent, nonempty segments: each sum runs over its group only.
+            sums = np.add.reduceat(table[per_sample, k], bounds[nonempty])
+            out[:, k - 2] = sums[position]
+        return out
 
     def count(self, deltas: np.ndarray) -> np.ndarray:
         """Bounds ``m(delta)``: the sets whose least attainable p-value is ``<= delta``.
@@ -260,21 +346,46 @@ class TestedFamily:
         The counts are whole numbers, so the merged sums are exact.
         """
         if self._steps is None:
-            points, increments = [np.zeros(0)], [np.zeros(0)]
-            for group in self._groups:
-                at = self._breakpoints(group)
-                counts = self._count_group(group, at)
-                rise = np.diff(counts, prepend=0.0)
-                keep = rise != 0
-                points.append(at[keep])
-                increments.append(rise[keep])
-            points, increments = np.concatenate(points), np.concatenate(increments)
+            if kernels.AVAILABLE and self._groups:
+                points, increments = self._compiled_rises()
+            else:
+                points, increments = self._rises()
             order = np.argsort(points, kind="stable")
             points, totals = points[order], np.cumsum(increments[order])
             last = np.ones(len(points), dtype=bool)  # one step per distinct breakpoint
             last[:-1] = points[1:] != points[:-1]
             self._steps = (points[last], totals[last])
         return self._steps
+
+    def _rises(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each group's breakpoints where its count rises, and by how much,
+        in group order."""
+        points, increments = [np.zeros(0)], [np.zeros(0)]
+        for group in self._groups:
+            at = self._breakpoints(group)
+            counts = self._count_group(group, at)
+            rise = np.diff(counts, prepend=0.0)
+            keep = rise != 0
+            points.append(at[keep])
+            increments.append(rise[keep])
+        return np.concatenate(points), np.concatenate(increments)
+
+    def _compiled_rises(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_rises` in one compiled pass over all groups."""
+        groups = self._groups
+
+        def starts(arrays):
+            return np.r_[0, np.cumsum([len(a) for a in arrays])]
+
+        return kernels.family_steps(
+            np.concatenate([g.log_psi for g in groups]),
+            starts([g.log_psi for g in groups]),
+            np.array([g.pivot for g in groups]),
+            np.concatenate([g.supports for g in groups]),
+            starts([g.supports for g in groups]),
+            np.array([g.incidences for g in groups]).reshape(len(groups), -1),
+            self.min_size,
+        )
 
     def _breakpoints(self, group: _GroupFamily) -> np.ndarray:
         """The log p-values where the group's count may change, sorted.

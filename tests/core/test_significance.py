@@ -141,6 +141,45 @@ def test_step_function_equals_the_count_at_every_attainable_level(seed):
     assert np.array_equal(np.where(at >= 0, totals[np.maximum(at, 0)], 0.0), expected)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+def test_compiled_family_equals_the_numpy_family_exactly(seed):
+    from fiftyone_prime.core import kernels
+
+    assert kernels.AVAILABLE
+    rng = np.random.default_rng(seed)
+    family = TestedFamily(min_size=int(rng.integers(1, 40)), max_tags=int(rng.integers(1, 9)))
+    for _ in range(int(rng.integers(1, 12))):
+        n = int(rng.integers(1, 600))
+        tags = rng.random((n, 20)) < rng.uniform(0.0, 0.8, 20)
+        family.add_group(tags, tags.sum(axis=0), int(rng.integers(0, n + 1)))
+    numpy_points, numpy_rises = family._rises()
+    points, rises = family._compiled_rises() if family._groups else (numpy_points, numpy_rises)
+    assert np.array_equal(points, numpy_points) and np.array_equal(rises, numpy_rises)
+
+
+def test_groups_recorded_together_or_one_by_one_give_the_same_family():
+    rng = np.random.default_rng(3)
+    one_by_one, together = TestedFamily(10, 4), TestedFamily(10, 4)
+    per_row, bounds, supports, support_bounds, errors = [], [0], [], [0], []
+    for n in (0, 5, 40, 300, 120):
+        tags = rng.random((n, 9)) < rng.uniform(0.05, 0.7, 9)
+        e = int(rng.integers(0, n + 1))
+        one_by_one.add_group(tags, tags.sum(axis=0), e)
+        frequent = tags.sum(axis=0) >= 10
+        per_row.append(tags[:, frequent].sum(axis=1))
+        bounds.append(bounds[-1] + n)
+        supports.append(tags.sum(axis=0)[tags.sum(axis=0) > 0])
+        support_bounds.append(support_bounds[-1] + len(supports[-1]))
+        errors.append(e)
+    together.add_groups(
+        np.concatenate(per_row), bounds, np.concatenate(supports), support_bounds, errors
+    )
+    assert len(together._groups) == len(one_by_one._groups) == 3  # 0 and 5 samples: untestable
+    for a, b in zip(together._groups, one_by_one._groups):
+        assert np.array_equal(a.supports, b.supports) and np.array_equal(a.log_psi, b.log_psi)
+        assert np.array_equal(a.incidences, b.incidences) and a.pivot == b.pivot
+
+
 def test_high_accuracy_classes_are_not_testable():
     """Tarone: a class with two errors cannot make a 30-sample set significant
     at a small level, so it adds nothing to the family there."""
