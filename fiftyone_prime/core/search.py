@@ -123,7 +123,9 @@ _BITMAP_WORDS = 1 << 24
 #: (512 MiB: 4.5M sets of 4 tags with their bookkeeping). Real runs stay far
 #: below it; thresholds that prune nothing (min_size=1, min_drop=0,
 #: min_gain=0, many tags) reach it within seconds, and the search stops
-#: there with advice instead of exhausting the machine's memory.
+#: there with advice instead of exhausting the machine's memory. The
+#: compiled engine, which keeps no level in memory, stops at the same number
+#: of sets of a size counted in one group (time, not memory, is its limit).
 MAX_CANDIDATE_BYTES = 1 << 29
 
 
@@ -414,7 +416,11 @@ class _Groups:
         self.num_errors = np.bincount(codes[~correct], minlength=n_groups).astype(np.int64)
         self.n_tags = n_tags
         self.sparse = sp.issparse(matrix)
-        self.matrix = matrix if order is None else matrix[order]
+        if order is not None:
+            matrix = matrix[order]
+        elif not self.sparse:
+            matrix = np.ascontiguousarray(matrix)  # the kernels read rows
+        self.matrix = matrix
         if self.sparse and order is not None:
             self.matrix.sort_indices()
         self.row_errors = ~correct if order is None else ~correct[order]
@@ -465,8 +471,8 @@ class _Groups:
         self.entry_errors[np.searchsorted(keys, err_group * self.n_tags + err_tag)] = err_values
 
     def _dense_column_counts(self, sorted_errors: np.ndarray) -> None:
-        """The same for a dense matrix: sums over each group's rows (its
-        misclassified rows come first)."""
+        """The same for a dense matrix: one pass of the compiled kernel, or
+        sums over each group's rows (misclassified rows first)."""
         n_groups = len(self.labels)
         if kernels.AVAILABLE:
             sizes, errs = kernels.dense_counts(self.matrix, self.bounds, sorted_errors)

@@ -133,6 +133,10 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     return out
 
 
+# Sizes whose least attainable p-values are computed together (8 MiB each).
+_PSI_BATCH = 1 << 20
+
+
 def _binomials(n_max: int, k_max: int) -> np.ndarray:
     """``C(n, k)`` as floats for ``0 <= n <= n_max`` and ``0 <= k <= k_max``,
     rounded once from the exact integers."""
@@ -267,38 +271,48 @@ class TestedFamily:
         size_of, errors_of = sizes[kept], num_errors[kept]
         if len(self._log_factorials) <= size_of.max():
             self._log_factorials = gammaln(np.arange(size_of.max() + 1, dtype=float) + 1.0)
-        # Each kept group's sizes min_size..n_g, in one flat array.
-        lengths = size_of - self.min_size + 1
-        ns = _ranges(np.full(len(kept), self.min_size), size_of + 1)
-        e_g, n_g = np.repeat(errors_of, lengths), np.repeat(size_of, lengths)
-        log_psi = np.where(
-            ns <= e_g,
-            self._log_comb(e_g, np.minimum(ns, e_g)) - self._log_comb(n_g, ns),
-            self._log_comb(ns, e_g) - self._log_comb(n_g, e_g),
-        )
         pivots = np.clip(errors_of, self.min_size, size_of) - self.min_size
         sorted_supports = supports[frequent][
             np.lexsort((supports[frequent], support_group[frequent]))
         ]
         support_starts = np.r_[0, np.cumsum(n_frequent[kept])]
-        psi_starts = np.r_[0, np.cumsum(lengths)]
-        for i in range(len(kept)):
-            psi = log_psi[psi_starts[i] : psi_starts[i + 1]]
-            pivot = int(pivots[i])
-            # psi falls to the pivot and rises after it; rounding can break
-            # that by an ulp in groups of tens of millions of samples, and the
-            # counts (and _breakpoints) rely on it: each side is made monotone.
-            psi[: pivot + 1] = np.minimum.accumulate(psi[: pivot + 1])
-            psi[pivot:] = np.maximum.accumulate(psi[pivot:])
-            self._groups.append(
-                _GroupFamily(
-                    sorted_supports[support_starts[i] : support_starts[i + 1]],
-                    incidences[i],
-                    psi,
-                    pivot,
+        lengths = size_of - self.min_size + 1  # sizes min_size..n_g
+        # Batches of groups with about _PSI_BATCH sizes in all bound the
+        # temporary arrays.
+        batch_of = np.cumsum(lengths) // _PSI_BATCH
+        for batch in np.split(np.arange(len(kept)), np.flatnonzero(np.diff(batch_of)) + 1):
+            log_psi = self._log_psi(size_of[batch], errors_of[batch])
+            psi_starts = np.r_[0, np.cumsum(lengths[batch])]
+            for j, i in enumerate(batch.tolist()):
+                psi = log_psi[psi_starts[j] : psi_starts[j + 1]]
+                pivot = int(pivots[i])
+                # psi falls to the pivot and rises after it; rounding can break
+                # that by an ulp in groups of tens of millions of samples, and
+                # the counts (and _breakpoints) rely on it: each side is made
+                # monotone.
+                psi[: pivot + 1] = np.minimum.accumulate(psi[: pivot + 1])
+                psi[pivot:] = np.maximum.accumulate(psi[pivot:])
+                self._groups.append(
+                    _GroupFamily(
+                        sorted_supports[support_starts[i] : support_starts[i + 1]],
+                        incidences[i],
+                        psi,
+                        pivot,
+                    )
                 )
-            )
         self._size = self._steps = None
+
+    def _log_psi(self, sizes: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        """Per group, the least attainable log p-value of a set of each size
+        ``min_size..n_g``, concatenated."""
+        lengths = sizes - self.min_size + 1
+        ns = _ranges(np.full(len(sizes), self.min_size), sizes + 1)
+        e_g, n_g = np.repeat(errors, lengths), np.repeat(sizes, lengths)
+        return np.where(
+            ns <= e_g,
+            self._log_comb(e_g, np.minimum(ns, e_g)) - self._log_comb(n_g, ns),
+            self._log_comb(ns, e_g) - self._log_comb(n_g, e_g),
+        )
 
     def _incidences(
         self, per_sample: np.ndarray, bounds: np.ndarray, kept: np.ndarray

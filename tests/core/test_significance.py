@@ -1,6 +1,7 @@
 """Significance of failure modes: exact p-values, family-wise control, intervals."""
 
 from itertools import combinations
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -159,7 +160,7 @@ def test_compiled_family_equals_the_numpy_family_exactly(seed):
 
 def test_groups_recorded_together_or_one_by_one_give_the_same_family():
     rng = np.random.default_rng(3)
-    one_by_one, together = TestedFamily(10, 4), TestedFamily(10, 4)
+    one_by_one = TestedFamily(10, 4)
     per_row, bounds, supports, support_bounds, errors = [], [0], [], [0], []
     for n in (0, 5, 40, 300, 120):
         tags = rng.random((n, 9)) < rng.uniform(0.05, 0.7, 9)
@@ -171,13 +172,19 @@ def test_groups_recorded_together_or_one_by_one_give_the_same_family():
         supports.append(tags.sum(axis=0)[tags.sum(axis=0) > 0])
         support_bounds.append(support_bounds[-1] + len(supports[-1]))
         errors.append(e)
-    together.add_groups(
-        np.concatenate(per_row), bounds, np.concatenate(supports), support_bounds, errors
-    )
-    assert len(together._groups) == len(one_by_one._groups) == 3  # 0 and 5 samples: untestable
-    for a, b in zip(together._groups, one_by_one._groups):
-        assert np.array_equal(a.supports, b.supports) and np.array_equal(a.log_psi, b.log_psi)
-        assert np.array_equal(a.incidences, b.incidences) and a.pivot == b.pivot
+    from fiftyone_prime.core import significance
+
+    for batch in (1 << 20, 7):  # the default, and a batch of sizes smaller than a group
+        together = TestedFamily(10, 4)
+        with mock.patch.object(significance, "_PSI_BATCH", batch):
+            together.add_groups(
+                np.concatenate(per_row), bounds, np.concatenate(supports), support_bounds, errors
+            )
+        # 0 and 5 samples: untestable
+        assert len(together._groups) == len(one_by_one._groups) == 3
+        for a, b in zip(together._groups, one_by_one._groups):
+            assert np.array_equal(a.supports, b.supports) and np.array_equal(a.log_psi, b.log_psi)
+            assert np.array_equal(a.incidences, b.incidences) and a.pivot == b.pivot
 
 
 def test_high_accuracy_classes_are_not_testable():
