@@ -393,25 +393,26 @@ if AVAILABLE:
         )
 
     @_inline
-    def _position(row_error, n_errors_seen, n_correct_seen, err_words):
-        """A row's word and bit: misclassified rows fill the first words."""
+    def _next_position(row_error, n_errors_seen, n_correct_seen, err_words):
+        """A group's next row's word and bit mask (misclassified rows fill the
+        first words, the others the words from ``err_words`` on, each in row
+        order), and the counts of rows seen with it."""
         if row_error:
-            return n_errors_seen >> 6, n_errors_seen & 63
-        return err_words + (n_correct_seen >> 6), n_correct_seen & 63
+            word, bit = n_errors_seen >> 6, n_errors_seen & 63
+            return word, _bit(bit), n_errors_seen + 1, n_correct_seen
+        word, bit = err_words + (n_correct_seen >> 6), n_correct_seen & 63
+        return word, _bit(bit), n_errors_seen, n_correct_seen + 1
 
     @_jit
     def _pack_sparse(
         indptr, indices, row_starts, sizes, row_errors, column_of, n_tags, err_words, out
     ):
         for g in range(len(row_starts)):
-            n_errors_seen = n_correct_seen = 0
+            n_errors = n_correct = 0
             for row in range(row_starts[g], row_starts[g] + sizes[g]):
-                word, bit = _position(row_errors[row], n_errors_seen, n_correct_seen, err_words)
-                if row_errors[row]:
-                    n_errors_seen += 1
-                else:
-                    n_correct_seen += 1
-                mask = _bit(bit)
+                word, mask, n_errors, n_correct = _next_position(
+                    row_errors[row], n_errors, n_correct, err_words
+                )
                 for z in range(indptr[row], indptr[row + 1]):
                     col = column_of[g * n_tags + indices[z]]
                     if col >= 0:
@@ -420,14 +421,11 @@ if AVAILABLE:
     @_jit
     def _pack_dense(matrix, row_starts, sizes, row_errors, col_bounds, col_tags, err_words, out):
         for g in range(len(row_starts)):
-            n_errors_seen = n_correct_seen = 0
+            n_errors = n_correct = 0
             for row in range(row_starts[g], row_starts[g] + sizes[g]):
-                word, bit = _position(row_errors[row], n_errors_seen, n_correct_seen, err_words)
-                if row_errors[row]:
-                    n_errors_seen += 1
-                else:
-                    n_correct_seen += 1
-                mask = _bit(bit)
+                word, mask, n_errors, n_correct = _next_position(
+                    row_errors[row], n_errors, n_correct, err_words
+                )
                 for col in range(col_bounds[g], col_bounds[g + 1]):
                     if matrix[row, col_tags[col]]:
                         out[col, word] |= mask

@@ -72,6 +72,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels
+from .arrays import concatenated_ranges
 from .significance import (
     PROCEDURE,
     Significance,
@@ -591,24 +592,19 @@ def _search(data: _Groups, params: SearchParams) -> _Modes:
         for chunk in chunks:
             _search_chunk(data, singles, chunk, group_acc, params, modes)
         return modes
+
+    def search(chunk: np.ndarray) -> _Modes:
+        return _search_chunk_compiled(data, singles, chunk, group_acc, params)
+
+    # The compiled kernels release the GIL: chunks run on every core, in order.
     threads = min(len(chunks), _num_threads())
-    if threads <= 1:
-        for chunk in chunks:
-            modes.batches.extend(
-                _search_chunk_compiled(data, singles, chunk, group_acc, params).batches
-            )
-        return modes
-    # The compiled kernels release the GIL: chunks run on every core.
-    pool = ThreadPoolExecutor(threads)
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
     try:
-        found = pool.map(
-            lambda chunk: _search_chunk_compiled(data, singles, chunk, group_acc, params),
-            chunks,
-        )
-        for batches in found:
-            modes.batches.extend(batches.batches)
+        for found in pool.map(search, chunks) if pool else map(search, chunks):
+            modes.batches.extend(found.batches)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
     return modes
 
 
@@ -735,13 +731,6 @@ def _chunks(singles: _Singles, data: _Groups, params: SearchParams) -> Iterator[
         yield np.array(chunk)
 
 
-def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """The concatenation of ``arange(starts[i], stops[i])``."""
-    lengths = stops - starts
-    total = int(lengths.sum())
-    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-
-
 class _Chunk:
     """Some groups' extendable tags as bitsets, packed 64 rows to a word.
 
@@ -835,7 +824,7 @@ class _Chunk:
         local = np.array([p[0] for p in pieces], dtype=np.int64)
         starts = np.array([p[1] for p in pieces], dtype=np.int64)
         stops = np.array([p[2] for p in pieces], dtype=np.int64)
-        rows = _ranges(starts, stops)
+        rows = concatenated_ranges(starts, stops)
         row_local = np.repeat(local, stops - starts)
         groups = chunk[row_local]
         offset = rows - data.bounds[groups]
@@ -846,7 +835,9 @@ class _Chunk:
         bit = np.left_shift(np.uint64(1), (position & 63).astype(np.uint64))
         indptr = data.matrix.indptr
         counts = indptr[rows + 1] - indptr[rows]
-        nonzeros = _ranges(indptr[rows].astype(np.int64), indptr[rows + 1].astype(np.int64))
+        nonzeros = concatenated_ranges(
+            indptr[rows].astype(np.int64), indptr[rows + 1].astype(np.int64)
+        )
         row_of = np.repeat(np.arange(len(rows)), counts)
         column = column_of[row_local[row_of] * data.n_tags + data.matrix.indices[nonzeros]]
         hit = column >= 0

@@ -54,6 +54,7 @@ from scipy.special import gammaln
 from scipy.stats import beta, hypergeom
 
 from . import kernels
+from .arrays import concatenated_ranges
 from .validation import TagMatrix
 
 #: The name of the multiple-testing procedure, stored with every run.
@@ -145,13 +146,6 @@ def _binomials(n_max: int, k_max: int) -> np.ndarray:
     ).reshape(n_max + 1, k_max + 1)
 
 
-def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
-    """The concatenation of ``arange(starts[i], stops[i])``."""
-    lengths = stops - starts
-    total = int(lengths.sum())
-    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-
-
 def _choose(n: np.ndarray, k: int) -> np.ndarray:
     """``C(n, k)`` as floats, elementwise (0 where ``n < k``), for small ``k``."""
     n = np.asarray(n, dtype=float)
@@ -210,28 +204,9 @@ class TestedFamily:
             per_sample = np.asarray(group_tags @ frequent.astype(np.int64)).ravel()
         else:
             per_sample = np.count_nonzero(group_tags[:, frequent], axis=1)
-        self.add_group_counts(per_sample, supports, num_errors)
-
-    def add_group_counts(
-        self, frequent_per_sample: np.ndarray, supports: np.ndarray, num_errors: int
-    ) -> None:
-        """Records a group from each sample's number of frequent tags.
-
-        Args:
-            frequent_per_sample: per sample of the group, how many of its
-                tags have ``>= min_size`` samples in the group
-            supports: each tag's number of samples in the group (tags
-                absent from the group may be left out)
-            num_errors: the group's number of misclassified samples
-        """
-        per_sample = np.asarray(frequent_per_sample)
         supports = np.asarray(supports)
         self.add_groups(
-            per_sample,
-            np.array([0, len(per_sample)]),
-            supports,
-            np.array([0, len(supports)]),
-            np.array([num_errors]),
+            per_sample, [0, len(per_sample)], supports, [0, len(supports)], [num_errors]
         )
 
     def add_groups(
@@ -306,7 +281,7 @@ class TestedFamily:
         """Per group, the least attainable log p-value of a set of each size
         ``min_size..n_g``, concatenated."""
         lengths = sizes - self.min_size + 1
-        ns = _ranges(np.full(len(sizes), self.min_size), sizes + 1)
+        ns = concatenated_ranges(np.full(len(sizes), self.min_size), sizes + 1)
         e_g, n_g = np.repeat(errors, lengths), np.repeat(sizes, lengths)
         return np.where(
             ns <= e_g,
