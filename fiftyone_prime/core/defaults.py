@@ -1,0 +1,31 @@
+"""The project's literal defaults, in one place.
+
+Field names, the default run key and the limits that the operator form, the
+CLI, the SDK and the compiled search must agree on are defined here and
+imported everywhere else. The search thresholds themselves live on
+:class:`fiftyone_prime.core.types.SearchParams`.
+
+This module imports nothing, so every layer (core, models, integration,
+plugin) can use it.
+"""
+
+#: The ``Classification`` field holding the ground truth.
+LABEL_FIELD = "ground_truth"
+
+#: The ``Classification`` field holding the model's predictions.
+PRED_FIELD = "predictions"
+
+#: The ``Classifications`` field the taggers write and the search reads.
+TAGS_FIELD = "prime_tags"
+
+#: The key under which a failure-mode run is stored.
+RUN_KEY = "prime"
+
+#: The most tags a zero-shot tagger keeps per image.
+TOP_K = 5
+
+#: The largest ``max_tags`` any search accepts (SDK, operator form, CLI and
+#: the compiled engine, which checks a candidate against its ``2**k - 1``
+#: subsets). Failure modes of more than a handful of tags are rarely
+#: interpretable; the paper's use at most 3.
+MAX_TAGS_LIMIT = 8
