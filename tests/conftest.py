@@ -1,19 +1,33 @@
-"""The one conftest: a private MongoDB for every test that touches FiftyOne.
+"""The one conftest: a private MongoDB, started only when a test needs it.
 
 ``ensure_database()`` starts FiftyOne's bundled mongod in a temporary folder
 and points ``FIFTYONE_DATABASE_URI``, ``HOME`` and the plugins folder at
-temporary places before any test module imports fiftyone; the mongod is
-stopped by its process id when the session ends. The core tests do not use
-it (the core imports neither fiftyone nor torch).
+temporary places; it must run before fiftyone is imported. The hook below
+calls it just before pytest imports the first test module outside
+``tests/core`` (the core imports neither fiftyone nor torch), so
+``pytest tests/core`` starts no database and runs where FiftyOne is not even
+installed. The mongod is stopped by its process id when the session ends.
 """
+
+import uuid
+from pathlib import Path
+
+import pytest
 
 from tests.fo_env import ensure_database
 
-ensure_database()  # before fiftyone is imported anywhere
+_DATABASE_FREE = (Path(__file__).parent / "core").resolve()
 
-import uuid  # noqa: E402
 
-import pytest  # noqa: E402
+def pytest_collectstart(collector):
+    """Starts the private database before the first module that may need it
+    is imported (collection imports modules, so this runs before any
+    ``import fiftyone`` in a test module)."""
+    if not isinstance(collector, pytest.Module):
+        return
+    path = Path(collector.path).resolve()
+    if _DATABASE_FREE not in path.parents:
+        ensure_database()
 
 
 @pytest.fixture
