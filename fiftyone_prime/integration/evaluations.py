@@ -1,0 +1,427 @@
+"""Failure modes of any FiftyOne evaluation: units and outcomes read from an
+evaluation run (or a boolean outcome), searched, stored and saved as views
+that hold exactly each mode's units.
+
+:func:`find_evaluation_failure_modes` is what
+``fp.find_failure_modes(samples, eval_key=..., units=..., correct_field=...)``
+runs. See :mod:`fiftyone_prime.integration.units` for what the units are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Optional, Union
+
+from fiftyone import ViewField as F
+
+from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
+from fiftyone_prime.core.search import run_search
+from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+
+from . import fields as fpf
+from . import units as fpu
+from . import views as fpv
+from .run_store import (
+    delete_failure_modes,
+    group_stats,
+    name_views,
+    validate_max_views,
+    validate_new_run_key,
+)
+from .runs import FailureModeResults, FailureModeRun, FailureModeRunConfig, SavedFailureMode
+
+logger = logging.getLogger(__name__)
+
+#: What :func:`evaluation_state` says of a run's evaluation.
+CURRENT, DELETED, RERUN, NO_EVALUATION = "current", "deleted", "rerun", "none"
+
+
+def find_evaluation_failure_modes(
+    samples,
+    *,
+    eval_key: Optional[str] = None,
+    units: Optional[str] = None,
+    correct_field=None,
+    label_field: Optional[str] = None,
+    pred_field: Optional[str] = None,
+    tags_field: Union[str, Sequence[str]] = TAGS_FIELD,
+    run_key: str = RUN_KEY,
+    params: SearchParams = DEFAULT_PARAMS,
+    save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
+    overwrite: bool = False,
+    progress=None,
+) -> EvalFailureModeResults:
+    """Finds failure modes over the units of an evaluation run.
+
+    Examples::
+
+        import fiftyone_prime as fp
+
+        dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key="eval")
+        results = fp.find_failure_modes(
+            dataset, eval_key="eval", units="gt",
+            tags_field="ground_truth.detections.attrs", run_key="det",
+        )
+        view = results.load_view(0)  # exactly the missed-or-found objects of mode 0
+
+    Args:
+        samples: a dataset or view
+        eval_key (None): the evaluation whose units and outcomes are read
+            (``evaluate_classifications``: samples; ``evaluate_detections``:
+            objects)
+        units (None): ``"samples"``, ``"gt"`` (ground-truth objects, wrong
+            when missed; the default for detections) or ``"pred"`` (predicted
+            objects, wrong when false positives)
+        correct_field (None): a boolean field or object attribute path, or a
+            ``ViewExpression`` on the unit, used as the outcome instead of the
+            evaluation's
+        label_field (None), pred_field (None): with ``eval_key``, optional
+            and must match the evaluation's fields; without it,
+            ``label_field`` groups the units of ``correct_field``
+        tags_field ("prime_tags"): image-level tag fields, object attributes
+            by their path (``"ground_truth.detections.attrs"``: a list of
+            strings, a string, a bool or a Classification(s)), or a list of
+            both; objects inherit their image's tags
+        run_key ("prime"): the key to store the run under
+        params (the defaults): the :class:`fiftyone_prime.SearchParams`
+        save_views (True), max_views, overwrite, progress: as in
+            :func:`fiftyone_prime.find_failure_modes`
+
+    Returns:
+        an :class:`EvalFailureModeResults`
+
+    Raises:
+        ValueError: a missing evaluation key, units that do not fit, an
+            attribute path that does not exist, an existing run key; nothing
+            is written then
+        TypeError: an unsupported evaluation type or a field of the wrong type
+    """
+    if not isinstance(params, SearchParams):
+        raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    validate_max_views(max_views)
+    dataset = samples._root_dataset
+    validate_new_run_key(dataset, run_key, overwrite)
+    spec = fpu.resolve_units(
+        samples,
+        eval_key=eval_key,
+        units=units,
+        correct_field=correct_field,
+        label_field=label_field,
+        pred_field=pred_field,
+    )
+    sources = fpu.unit_tag_sources(samples, spec, tags_field)
+    logger.info("Reading the %s of %s...", spec.noun, _describe_spec(spec))
+    inputs = fpu.read_units(samples, spec, sources)
+    multiple = len(sources) > 1
+    names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
+    logger.info("Searching %d tags over %d %s...", len(names), inputs.num_used, spec.noun)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
+    records = [saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
+    if save_views:
+        records = name_views(dataset, run_key, records, overwrite, max_views)
+    significance = outcome.significance
+    config = EvalFailureModeRunConfig(
+        label_field=spec.group_field,
+        pred_field=spec.pred_field,
+        tags_fields=[s.field for s in sources],
+        search_params=params.to_dict(),
+        procedure=significance.procedure,
+        save_views=save_views,
+        max_views=max_views,
+        unit_spec=spec.to_dict(),
+        unit_tag_kinds=dict(inputs.kinds),
+    )
+    results = EvalFailureModeResults(
+        samples,
+        config,
+        run_key,
+        failure_modes=records,
+        groups=group_stats(inputs.labels, inputs.correct),
+        num_samples=inputs.num_samples,
+        num_used=inputs.num_used,
+        num_missing_label=inputs.num_missing_label,
+        num_missing_prediction=inputs.num_missing_prediction,
+        num_tags=len(inputs.tag_keys),
+        significance=significance.to_dict(),
+        num_units=inputs.num_units,
+        num_crowd=inputs.num_crowd,
+    )
+    run = _store_run(samples, run_key, config, results, overwrite)
+    if save_views:
+        removed = _save_views(samples, results, progress)
+        if removed:
+            names_removed = set(removed)
+            results._set_failure_modes(
+                [
+                    dataclasses.replace(m, view_name=None, view_id=None)
+                    if m.view_name in names_removed
+                    else m
+                    for m in results.failure_modes
+                ]
+            )
+            run.save_run_results(samples, run_key, results, overwrite=True)
+    logger.info(
+        "Found %d failure modes over %d %s (%d more met the definition but are not significant)",
+        len(results),
+        inputs.num_used,
+        spec.noun,
+        significance.num_not_significant,
+    )
+    return results
+
+
+def saved_mode(mode, tag_keys) -> SavedFailureMode:
+    """The mode with its tags identified by field and label, as stored."""
+    keys = [tag_keys[i] for i in mode.tag_indices]
+    d = mode.to_dict()
+    d["tag_fields"] = [k[0] for k in keys]
+    d["tag_labels"] = [k[1] for k in keys]
+    return SavedFailureMode.from_dict(d)
+
+
+def _describe_spec(spec: fpu.UnitSpec) -> str:
+    if spec.eval_key is None:
+        return f"'{spec.group_field}' with outcome {spec.correct_field!r}"
+    what = {fpu.GT: "ground truth", fpu.PRED: "predictions", fpu.SAMPLES: "samples"}[spec.units]
+    return f"evaluation '{spec.eval_key}' ({spec.eval_method}, {what})"
+
+
+# -------------------------------------------------------------------- views
+
+
+def unit_view(samples, spec: fpu.UnitSpec, sources, kinds: dict, group, tag_keys):
+    """The view holding exactly the units of ``group`` that carry every tag.
+
+    Sample units: the matching samples. Object units: the samples with at
+    least one matching object, their ``group_field`` filtered to exactly
+    those objects (units only: evaluated, not crowd), so the number of
+    objects in the view is the mode's size.
+
+    Args:
+        samples: the view the run searched
+        spec: the :class:`fiftyone_prime.integration.units.UnitSpec`
+        sources: the :class:`fiftyone_prime.integration.units.UnitTagSource` list
+        kinds: per tag field, the kind read (as recorded by the run)
+        group: the group label
+        tag_keys: ``(field, label)`` per tag of the mode
+    """
+    by_field: dict[str, list[str]] = {}
+    for field, label in tag_keys:
+        by_field.setdefault(field, []).append(label)
+    source_of = {s.field: s for s in sources}
+    image_expr = None
+    object_expr = None
+    for field, labels in by_field.items():
+        source = source_of[field]
+        if source.level == "image":
+            expr = source.tag_source.match_expression(labels)
+            image_expr = expr if image_expr is None else image_expr & expr
+        else:
+            expr = source.object_expression(labels, kinds.get(field))
+            object_expr = expr if object_expr is None else object_expr & expr
+    if not spec.is_objects:
+        expr = spec.sample_filter() & (F(spec.group_path) == F.literal(group))
+        if image_expr is not None:
+            expr &= image_expr
+        return samples.match(expr)
+    view = samples if image_expr is None else samples.match(image_expr)
+    expr = spec.unit_filter() & (F("label") == F.literal(group))
+    if object_expr is not None:
+        expr &= object_expr
+    return view.filter_labels(spec.group_field, expr, only_matches=True)
+
+
+def _store_run(samples, run_key, config, results, overwrite):
+    """Registers the run and saves its results (with the ids of the views it
+    is about to create) before any view is written."""
+    dataset = samples._root_dataset
+    if overwrite and run_key in dataset.list_runs():
+        delete_failure_modes(dataset, run_key)
+    run = config.build()
+    run.register_run(samples, run_key, overwrite=False)
+    run.save_run_results(samples, run_key, results)
+    return run
+
+
+def _save_views(samples, results, progress) -> list[str]:
+    config = results.config
+    spec = config.spec
+    sources = run_tag_sources(samples, config)
+    items = []
+    for mode in results.failure_modes:
+        if not mode.view_id:
+            continue
+        keys = list(zip(mode.tag_fields, mode.tag_labels))
+        view = unit_view(samples, spec, sources, config.unit_tag_kinds, mode.group, keys)
+        text = fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
+        items.append((mode.view_id, mode.view_name, view, text))
+    return fpv.save_views(samples._root_dataset, items, progress=progress)
+
+
+def run_tag_sources(samples, config) -> list:
+    """The tag sources of a stored run, validated against ``samples``."""
+    return fpu.unit_tag_sources(samples, config.spec, config.tags_fields)
+
+
+def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.UnitInputs:
+    """Reads the units of a stored evaluation run from ``samples`` (for
+    re-measuring its modes on other data)."""
+    sources = run_tag_sources(samples, config)
+    return fpu.read_units(samples, config.spec, sources, extra_paths)
+
+
+# --------------------------------------------------------------------- runs
+
+
+def evaluation_state(dataset, spec: fpu.UnitSpec) -> str:
+    """Whether the evaluation a run read still exists as it was.
+
+    Returns:
+        ``"current"``, ``"deleted"`` (no evaluation with that key),
+        ``"rerun"`` (the key now holds a later evaluation) or ``"none"``
+        (the run read no evaluation)
+    """
+    if not spec.eval_key:
+        return NO_EVALUATION
+    root = dataset._root_dataset
+    if spec.eval_key not in root.list_evaluations():
+        return DELETED
+    info = root.get_evaluation_info(spec.eval_key)
+    stamp = info.timestamp.isoformat() if info.timestamp else None
+    return CURRENT if stamp == spec.eval_timestamp else RERUN
+
+
+class EvalFailureModeRunConfig(FailureModeRunConfig):
+    """A failure-mode run over the units of an evaluation (or an outcome field).
+
+    Args:
+        unit_spec: the :class:`fiftyone_prime.integration.units.UnitSpec` as a
+            dict: which evaluation (and when it ran), which units, the outcome
+        unit_tag_kinds: per tag field, the kind of values read
+        **kwargs: as in :class:`fiftyone_prime.FailureModeRunConfig`
+    """
+
+    def __init__(self, unit_spec=None, unit_tag_kinds=None, **kwargs):
+        super().__init__(**kwargs)
+        self.unit_spec = dict(unit_spec or {})
+        self.unit_tag_kinds = dict(unit_tag_kinds or {})
+
+    @property
+    def spec(self) -> fpu.UnitSpec:
+        """The :class:`fiftyone_prime.integration.units.UnitSpec`."""
+        return fpu.UnitSpec.from_dict(self.unit_spec)
+
+    @property
+    def eval_key(self) -> Optional[str]:
+        """The evaluation the run read, if any."""
+        return self.unit_spec.get("eval_key")
+
+    @property
+    def units(self) -> str:
+        """``"samples"``, ``"gt"`` or ``"pred"``."""
+        return self.unit_spec.get("units", fpu.SAMPLES)
+
+
+class EvalFailureModeRun(FailureModeRun):
+    """A failure-mode run over evaluation units; cleans up like any run."""
+
+    def get_fields(self, samples, key):
+        spec = self.config.spec
+        fields_ = [f for f in (spec.gt_field, spec.pred_field) if f]
+        return fields_ + [f for f in self.config.tags_fields if f not in fields_]
+
+
+class EvalFailureModeResults(FailureModeResults):
+    """:class:`fiftyone_prime.FailureModeResults` whose units may be objects,
+    and which know the evaluation they came from.
+
+    Args:
+        num_units (0): candidate units in the view (objects for object units)
+        num_crowd (0): crowd ground-truth objects left out
+        **kwargs: as in :class:`fiftyone_prime.FailureModeResults`
+    """
+
+    def __init__(self, samples, config, key, num_units=0, num_crowd=0, **kwargs):
+        super().__init__(samples, config, key, **kwargs)
+        self.num_units = num_units
+        self.num_crowd = num_crowd
+
+    @property
+    def units(self) -> str:
+        """``"samples"``, ``"gt"`` or ``"pred"``."""
+        return self.config.units
+
+    @property
+    def eval_key(self) -> Optional[str]:
+        """The evaluation this run read, if any."""
+        return self.config.eval_key
+
+    @property
+    def units_description(self) -> str:
+        """The units in words."""
+        spec = self.config.spec
+        where = f"evaluation '{spec.eval_key}'" if spec.eval_key else f"'{spec.group_field}'"
+        outcome = " (outcome: correct_field)" if spec.correct_field is not None else ""
+        if spec.units == fpu.GT:
+            return f"ground-truth objects of {where}, wrong when missed{outcome}"
+        if spec.units == fpu.PRED:
+            return f"predicted objects of {where}, wrong when false positives{outcome}"
+        return f"samples of {where}{outcome}"
+
+    @property
+    def evaluation_state(self) -> str:
+        """See :func:`evaluation_state`."""
+        return evaluation_state(self.samples, self.config.spec)
+
+    def evaluation_warning(self) -> Optional[str]:
+        """A sentence saying the evaluation was deleted or re-run, or ``None``."""
+        state = self.evaluation_state
+        key = self.eval_key
+        if state == DELETED:
+            return (
+                f"The evaluation '{key}' that run '{self.key}' read has been deleted: its "
+                "failure modes describe an evaluation that no longer exists, and their saved "
+                "views (which filter on its fields) may be empty"
+            )
+        if state == RERUN:
+            return (
+                f"The evaluation '{key}' has been re-run since run '{self.key}' read it: the "
+                "failure modes describe the earlier evaluation; run the search again "
+                "(overwrite=True) to update them"
+            )
+        return None
+
+    def load_view(self, mode):
+        warning = self.evaluation_warning()
+        if warning:
+            logger.warning(warning)
+        return super().load_view(mode)
+
+    def summary(self) -> str:
+        text = super().summary()
+        lines = text.split("\n")
+        lines[0] = lines[0].replace(
+            f"over {self.num_used} samples", f"over {self.num_used} {self.config.spec.noun}"
+        )
+        lines.insert(1, f"units: {self.units_description}")
+        warning = self.evaluation_warning()
+        if warning:
+            lines.insert(1, "WARNING: " + warning)
+        return "\n".join(lines)
+
+    def serialize(self, reflective=False):
+        d = super().serialize(reflective=reflective)
+        d["num_units"] = self.num_units
+        d["num_crowd"] = self.num_crowd
+        return d
+
+    @classmethod
+    def _from_dict(cls, d, samples, config, key):
+        results = cls(samples, config, key, **d)
+        warning = results.evaluation_warning()
+        if warning:
+            logger.warning(warning)
+        return results
