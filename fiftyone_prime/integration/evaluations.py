@@ -425,3 +425,43 @@ class EvalFailureModeResults(FailureModeResults):
         if warning:
             logger.warning(warning)
         return results
+
+
+# ------------------------------------------------------------ statistics
+
+
+def evaluation_failure_mode_stats(
+    samples,
+    eval_key: str,
+    *,
+    units: Optional[str] = None,
+    tags_field: Union[str, Sequence[str]] = TAGS_FIELD,
+    params: SearchParams = DEFAULT_PARAMS,
+) -> dict:
+    """Searches an evaluation's units without storing anything, and returns
+    how many significant failure modes it has and the largest drop among them.
+
+    What the Model Evaluation panel's PRIME metrics show (see
+    :mod:`fiftyone_prime.plugin.evaluation_metrics`).
+
+    Args:
+        samples: a dataset or view
+        eval_key: the evaluation
+        units (None), tags_field ("prime_tags"), params (the defaults): as in
+            :func:`find_evaluation_failure_modes`
+
+    Returns:
+        ``{"num_failure_modes": int, "max_drop": float (0.0 when none),
+        "num_units": int, "units": str}``
+    """
+    spec = fpu.resolve_units(samples, eval_key=eval_key, units=units)
+    sources = fpu.unit_tag_sources(samples, spec, tags_field)
+    inputs = fpu.read_units(samples, spec, sources)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, params=params)
+    drops = [m.drop for m in outcome.failure_modes if m.drop == m.drop]
+    return {
+        "num_failure_modes": len(outcome.failure_modes),
+        "max_drop": float(max(drops)) if drops else 0.0,
+        "num_units": inputs.num_used,
+        "units": spec.units,
+    }
