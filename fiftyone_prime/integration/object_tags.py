@@ -11,9 +11,13 @@ killed at any point continues where it stopped.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -86,7 +90,9 @@ def compute_object_tags(
     border: float = 0.005,
     aspect: float = 2.0,
     chunk_size: int = 1000,
+    crop_dir: Optional[str] = None,
     progress=None,
+    **tagger_kwargs,
 ) -> ObjectTaggingSummary:
     """Writes geometry tags on every object of a ``Detections`` field.
 
@@ -107,9 +113,22 @@ def compute_object_tags(
     -   ``overlapped``: at least ``overlap`` of the box's area is covered by
         another object's box (any label), a proxy for occlusion.
 
+    With any other ``model`` (``"properties"``, ``"open_clip:ViT-B-32"``, a
+    zoo model... anything :func:`fiftyone_prime.compute_tags` accepts), each
+    object's crop is tagged instead, through ``compute_tags`` itself (the same
+    batched tagger and backends): crops are written once as PNG files under
+    ``crop_dir``, tagged in a temporary dataset (whose class field holds the
+    object's label, so class names are excluded from the vocabulary as for
+    images), and the tags are copied to the objects. An interrupted run keeps
+    its crops and the temporary dataset's tags and continues from them.
+
     Examples::
 
         fp.compute_object_tags(dataset, "ground_truth")
+        fp.compute_object_tags(
+            dataset, "ground_truth", tags_attr="clip_tags",
+            model="open_clip:ViT-B-32", pretrained="/models/vit_b32.bin",
+        )
         dataset.evaluate_detections("predictions", eval_key="eval")
         results = fp.find_failure_modes(
             dataset, eval_key="eval", tags_field="ground_truth.detections.prime_tags"
@@ -119,29 +138,30 @@ def compute_object_tags(
         samples: a dataset or view
         label_field ("ground_truth"): a ``Detections`` field
         tags_attr ("prime_tags"): the object attribute to write
-        model ("geometry"): the tagger; only ``"geometry"`` (no weights) is
-            available for objects so far
+        model ("geometry"): ``"geometry"`` (boxes only, no weights) or a
+            model of :func:`fiftyone_prime.compute_tags` run on the crops
         skip_existing (True): leave alone samples whose objects all have tags
             (continue an interrupted run)
         overwrite (False): retag every object (``skip_existing`` is ignored)
         crowded (5), overlap (0.3), border (0.005), aspect (2.0): thresholds,
             as described above
         chunk_size (1000): samples written per update
+        crop_dir (None): where crops are cached (crop tagging only); by
+            default a folder under FiftyOne's default dataset directory,
+            removed once the tags are written
         progress (None): a FiftyOne ``progress`` argument
+        **tagger_kwargs: passed to :func:`fiftyone_prime.compute_tags`
+            (``pretrained``, ``vocabulary``, ``top_k``, ``device``,
+            ``batch_size``...), crop tagging only
 
     Returns:
         an :class:`ObjectTaggingSummary`
 
     Raises:
-        ValueError: an unknown model or a bad threshold
+        ValueError: a bad threshold, or tagger arguments with ``"geometry"``
         TypeError: ``label_field`` is not a ``Detections`` field
     """
     start = time.perf_counter()
-    if model != "geometry":
-        raise ValueError(
-            f"compute_object_tags: model {model!r} is not available for objects; use "
-            "model='geometry' (CLIP and properties tags of object crops are not implemented yet)"
-        )
     if not isinstance(tags_attr, str) or not tags_attr.isidentifier():
         raise ValueError(f"`tags_attr` must be an attribute name; got {tags_attr!r}")
     if not (isinstance(crowded, int) and crowded >= 2):
@@ -151,6 +171,10 @@ def compute_object_tags(
             raise ValueError(f"`{name}` must be in [0, 1]; got {value!r}")
     if aspect <= 1:
         raise ValueError(f"`aspect` must be > 1; got {aspect!r}")
+    if model == "geometry" and (tagger_kwargs or crop_dir):
+        raise ValueError(
+            f"model='geometry' takes no tagger arguments; got {sorted(tagger_kwargs) or 'crop_dir'}"
+        )
     field = samples.get_field(label_field)
     doc_type = getattr(field, "document_type", None)
     if doc_type is None or not issubclass(doc_type, fol.Detections):
@@ -159,6 +183,21 @@ def compute_object_tags(
     list_path = f"{label_field}.detections"
     tags_path = f"{list_path}.{tags_attr}"
     summary = ObjectTaggingSummary(tags_path)
+    if model != "geometry":
+        _crop_tags(
+            samples,
+            label_field,
+            tags_attr,
+            summary,
+            model=model,
+            skip_existing=skip_existing and not overwrite,
+            chunk_size=chunk_size,
+            progress=progress,
+            crop_dir=crop_dir,
+            **tagger_kwargs,
+        )
+        summary.seconds = time.perf_counter() - start
+        return summary
 
     ids, boxes, labels, existing, widths, heights = samples.values(
         [
@@ -305,3 +344,117 @@ def _max_covered(box, sample_of, counts) -> np.ndarray:
         np.maximum.at(covered, i, share)
         lo = hi
     return covered
+
+
+# ------------------------------------------------------------------ crops
+
+
+def _crop_tags(
+    samples,
+    label_field,
+    tags_attr,
+    summary,
+    *,
+    model,
+    skip_existing,
+    chunk_size,
+    progress,
+    crop_dir,
+    **tagger_kwargs,
+):
+    """Tags each object's crop with :func:`fiftyone_prime.compute_tags`."""
+    import fiftyone as fo
+
+    from .tagging import compute_tags
+
+    list_path = f"{label_field}.detections"
+    root = samples._root_dataset
+    key = hashlib.sha1(f"{root._doc.id}:{label_field}:{tags_attr}".encode()).hexdigest()[:12]
+    name = f"prime-object-crops-{key}"
+    own_dir = crop_dir is None
+    crop_dir = crop_dir or os.path.join(fo.config.default_dataset_dir, name)
+    os.makedirs(crop_dir, exist_ok=True)
+
+    ids, paths, objects = samples.values(["id", "filepath", label_field])
+    todo_samples = []
+    for sample_id, dets in zip(ids, objects):
+        dets = (dets.detections if dets is not None else None) or []
+        if not dets:
+            continue
+        if skip_existing and all(d.get_attribute_value(tags_attr, None) is not None for d in dets):
+            summary.num_skipped_existing += 1
+            continue
+        todo_samples.append(sample_id)
+    if not todo_samples:
+        return
+    crops = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name)
+    crops.persistent = True  # an interrupted run continues from its tags
+    have = set(crops.values("object_id")) if crops.has_field("object_id") else set()
+    todo = set(todo_samples)
+    new = []
+    for sample_id, path, dets in zip(ids, paths, objects):
+        if sample_id in todo:
+            missing = [d for d in dets.detections if d.id not in have]
+            if missing:
+                new.extend(_write_crops(sample_id, path, missing, crop_dir))
+    if new:
+        crops.add_samples(new, progress=False)
+    summary.num_without_metadata = 0
+    view = crops.match(fo.ViewField("sample_id").is_in(todo_samples))
+    compute_tags(
+        view,
+        model=model,
+        tags_field="prime_tags",
+        label_field="ground_truth",
+        skip_existing=True,
+        progress=progress,
+        **tagger_kwargs,
+    )
+    tags_of = dict(zip(view.values("object_id"), view.values("prime_tags.classifications.label")))
+    per_sample = dict(zip(ids, objects))
+    for s in range(0, len(todo_samples), chunk_size):
+        chunk = todo_samples[s : s + chunk_size]
+        values = {}
+        for sample_id in chunk:
+            dets = per_sample[sample_id].detections
+            values[sample_id] = [list(tags_of.get(d.id) or []) for d in dets]
+            summary.num_objects_tagged += len(dets)
+        samples.set_values(f"{list_path}.{tags_attr}", values, key_field="id")
+        summary.num_samples_tagged += len(chunk)
+    crops.delete()
+    if own_dir:
+        shutil.rmtree(crop_dir, ignore_errors=True)
+
+
+def _write_crops(sample_id, path, dets, crop_dir) -> list:
+    """Writes the crops of one image (atomically, once) and returns their samples."""
+    from PIL import Image
+
+    import fiftyone as fo
+
+    out = []
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        width, height = image.size
+        for det in dets:
+            x, y, w, h = det.bounding_box
+            box = (
+                int(max(0, x) * width),
+                int(max(0, y) * height),
+                max(int(max(0, x) * width) + 1, int(min(1, x + w) * width)),
+                max(int(max(0, y) * height) + 1, int(min(1, y + h) * height)),
+            )
+            target = os.path.join(crop_dir, f"{det.id}.png")
+            if not os.path.exists(target):
+                tmp = target + ".tmp.png"
+                image.crop(box).save(tmp)
+                os.replace(tmp, target)
+            out.append(
+                fo.Sample(
+                    filepath=target,
+                    object_id=det.id,
+                    sample_id=sample_id,
+                    ground_truth=fo.Classification(label=det.label),
+                )
+            )
+    return out

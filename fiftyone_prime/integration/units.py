@@ -707,12 +707,57 @@ def _read_objects(samples, spec: UnitSpec, sources, extra_paths) -> _Columns:
     for k, path in enumerate(extra_paths):
         value = {"$toString": "$_id"} if path == "id" else "$" + path
         project[f"c{2 + len(sources) + k}"] = value
-    docs = list(samples._aggregate(post_pipeline=[{"$project": project}]))
+    docs = _aggregate_in_parts(samples, {"$project": project})
     num_cols = 2 + len(sources) + len(extra_paths)
     per_sample = [[d.get(f"c{i}") for d in docs] for i in range(num_cols)]
     lengths = np.fromiter(map(len, per_sample[0]), np.int64, len(docs))
     flat = {i: list(chain.from_iterable(per_sample[i])) for i in object_cols}
     return _Columns(per_sample, flat, lengths)
+
+
+#: Samples per part when a whole dataset is read in parallel ``_id`` ranges.
+_PART_SIZE = 100_000
+_MAX_PARTS = 4
+
+
+def _aggregate_in_parts(samples, stage: dict) -> list:
+    """The documents of ``samples`` passed through ``stage``, in ``_id`` order.
+
+    A whole dataset (no view stages) of more than :data:`_PART_SIZE`
+    samples is read as up to :data:`_MAX_PARTS` ``_id`` ranges at once
+    (mongod scans and encodes them in parallel; the index finds each range);
+    anything else in one aggregation.
+    """
+    from bson import ObjectId
+
+    dataset = samples._root_dataset
+    n = len(samples) if samples is dataset else 0
+    parts = min(_MAX_PARTS, n // _PART_SIZE)
+    if parts < 2:
+        return list(samples._aggregate(post_pipeline=[stage]))
+    coll = dataset._sample_collection
+    ends = [
+        next(iter(coll.find({}, {"_id": 1}).sort("_id", order).limit(1)))["_id"]
+        for order in (1, -1)
+    ]
+    lo, hi = (int.from_bytes(e.binary, "big") for e in ends)
+    cuts = [ObjectId((lo + (hi - lo) * k // parts).to_bytes(12, "big")) for k in range(1, parts)]
+    ranges = list(zip([None, *cuts], [*cuts, None]))
+
+    def read(bounds):
+        start, stop = bounds
+        match = {}
+        if start is not None:
+            match["$gte"] = start
+        if stop is not None:
+            match["$lt"] = stop
+        pipeline = [{"$match": {"_id": match}}, {"$sort": {"_id": 1}}, stage]
+        return list(samples._aggregate(pipeline=pipeline))
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(ranges)) as pool:
+        return list(chain.from_iterable(pool.map(read, ranges)))
 
 
 def _outcome_path(spec: UnitSpec):

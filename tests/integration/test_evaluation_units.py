@@ -396,3 +396,18 @@ def test_run_remembers_its_evaluation_and_cleans_up(gt_dataset):
     gt_dataset.save_view("mine", gt_dataset.limit(3))
     fp.delete_failure_modes(gt_dataset, "det")
     assert gt_dataset.list_runs() == [] and gt_dataset.list_saved_views() == ["mine"]
+
+
+def test_reading_a_dataset_in_parallel_id_ranges_reads_the_same(gt_dataset, monkeypatch):
+    from fiftyone_prime.integration import units as fpu
+
+    spec = fpu.resolve_units(gt_dataset, eval_key="eval")
+    sources = fpu.unit_tag_sources(
+        gt_dataset, spec, ["ground_truth.detections.attrs", "image_tags"]
+    )
+    whole = fpu.read_units(gt_dataset, spec, sources)
+    monkeypatch.setattr(fpu, "_PART_SIZE", 10)
+    parts = fpu.read_units(gt_dataset, spec, sources)
+    assert (whole.tags != parts.tags).nnz == 0 and whole.tag_keys == parts.tag_keys
+    assert (whole.correct == parts.correct).all() and (whole.labels == parts.labels).all()
+    assert (whole.sample_index == parts.sample_index).all() and parts.num_crowd == 1

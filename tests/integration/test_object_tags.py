@@ -73,8 +73,8 @@ def test_resumes_where_it_stopped_and_overwrites_on_request(boxes):
 
 
 def test_bad_arguments(boxes):
-    with pytest.raises(ValueError, match="not available for objects"):
-        compute_object_tags(boxes, "ground_truth", model="clip")
+    with pytest.raises(ValueError, match="takes no tagger arguments"):
+        compute_object_tags(boxes, "ground_truth", pretrained="x")
     boxes.add_sample_field("label", fo.EmbeddedDocumentField, embedded_doc_type=fo.Classification)
     with pytest.raises(TypeError, match="must be a Detections field"):
         compute_object_tags(boxes, "label")
@@ -82,3 +82,42 @@ def test_bad_arguments(boxes):
         compute_object_tags(boxes, "nope")
     with pytest.raises(ValueError, match="crowded"):
         compute_object_tags(boxes, "ground_truth", crowded=1)
+
+
+def test_crops_tagged_by_the_properties_tagger(make_dataset, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.zeros((64, 64, 3), np.uint8)
+    pixels[:, 32:] = 255
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"img{i}.png"
+        Image.fromarray(pixels).save(path)
+        paths.append(str(path))
+    dataset = make_dataset()
+    dataset.add_samples(
+        [
+            fo.Sample(
+                filepath=p,
+                ground_truth=fo.Detections(
+                    detections=[
+                        _det("left", [0.05, 0.1, 0.35, 0.8]),
+                        _det("right", [0.6, 0.1, 0.35, 0.8]),
+                    ]
+                ),
+            )
+            for p in paths
+        ]
+    )
+    summary = compute_object_tags(
+        dataset, "ground_truth", tags_attr="looks", model="properties", batch_size=4
+    )
+    assert summary.num_objects_tagged == 4 and summary.num_samples_tagged == 2
+    for dets in dataset.values("ground_truth.detections"):
+        left, right = dets
+        assert "dark" in left["looks"] and "bright" not in left["looks"]
+        assert "bright" in right["looks"] and "dark" not in right["looks"]
+    again = compute_object_tags(dataset, "ground_truth", tags_attr="looks", model="properties")
+    assert again.num_skipped_existing == 2 and again.num_objects_tagged == 0
+    assert not [n for n in fo.list_datasets() if n.startswith("prime-object-crops-")]
