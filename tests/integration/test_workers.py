@@ -315,6 +315,8 @@ def test_the_plugin_gives_the_worker_operators_and_the_job_keeps_them(image_data
     fp.queue_tagging(image_dataset, num_shards=2, model="properties")
     job = jobstore.open_store(image_dataset).get(records.job_key(TAGS_FIELD))
     assert job["operators"] == {"shard": SHARD_OP, "followup": FOLLOWUP_OP}
+    legacy = {k: v for k, v in job.items() if k != "operators"}  # queued by an older version
+    assert dispatch.WorkerOperators.from_job(legacy) == dispatch.WorkerOperators.from_job(job)
 
 
 def test_no_integration_module_knows_the_plugin():

@@ -48,7 +48,10 @@ class WorkerOperators:
 
     @classmethod
     def from_job(cls, job: dict) -> WorkerOperators:
-        """The operators a job was queued with."""
+        """The operators a job was queued with (those of the registry for a
+        job queued before its record kept them)."""
+        if "operators" not in job:
+            return find_worker_operators()
         return cls(**job["operators"])
 
 
