@@ -23,7 +23,7 @@ from typing import Any, Optional, Protocol
 import numpy as np
 
 from . import kernels
-from .candidates import Chunk, Singles, chunks
+from .candidates import Chunk, Singles, chunks, words
 from .defaults import MAX_TAGS_LIMIT
 from .definition import (
     PRUNE_SLACK,
@@ -160,8 +160,7 @@ class CompiledEngine:
         limits = np.array(
             [MAX_CANDIDATE_BYTES // candidate_bytes(1, k) for k in range(params.max_tags + 1)]
         )
-        err_words = -(-data.num_errors[chunk] // 64)
-        ok_words = -(-(data.sizes[chunk] - data.num_errors[chunk]) // 64)
+        err_words, ok_words = words(data, chunk)
         found_group, cols, sizes, errs, gains, status, where = kernels.search_chunk(
             bits.bits,
             bits.err_words,

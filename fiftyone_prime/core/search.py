@@ -42,6 +42,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from . import engine as engine_module
 from .definition import TOLERANCE
 from .engine import (
     MAX_CANDIDATE_BYTES,
@@ -219,7 +220,7 @@ def _too_large(e: TooManyCandidates, label, params: SearchParams) -> SearchTooLa
         what = (
             f"The search would count {e.count:,} candidate sets of {e.k} tags{where} at once "
             f"(about {candidate_bytes(e.count, e.k) / 2**30:,.1f} GiB; the limit is "
-            f"{MAX_CANDIDATE_BYTES / 2**30:g} GiB)"
+            f"{engine_module.MAX_CANDIDATE_BYTES / 2**30:g} GiB)"
         )
     return SearchTooLargeError(
         f"{what}: the thresholds prune too little. "
