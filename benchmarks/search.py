@@ -13,20 +13,23 @@ Cases:
       (itertools.combinations plus a mask per combination, what published
       implementations of PRIME do) and with the levelwise numpy engine
       (tests/core/levelwise.py: the product's engine where numba was
-      missing until issue #18, now a test oracle), outputs checked equal.
+      missing until issue #18, now a test oracle; since then it shares the
+      compiled counting and packing, so only its levels >= 2 differ from
+      the product and its times are lower than this baseline's before
+      #18), outputs checked equal.
   (b) ImageNet-train shaped and sparse: 1,000 classes x 1,281 images, a
       4,585-tag vocabulary, ~300 tags per class with a long-tailed
       frequency, ~12 distinct tags per image (16 draws with repeats),
       planted failure pairs; max_tags=3 and 4. Compared with the levelwise
-      numpy engine (same output checked), the previous
-      engine (the search as of commit 66367e5, loaded from git history, same
-      output checked) and with the loop, extrapolated from a timed slice of
-      one class and marked as an estimate.
+      numpy engine (same output checked), the previous engine (the search
+      as of commit 66367e5, loaded from git history, same output checked)
+      and with the loop, extrapolated from a timed slice of one class and
+      marked as an estimate.
   (c) the same shape with correlated tags: each class has 60 bundles of 2-6
       co-occurring tags (synonyms, scene words) with long-tailed popularity;
       an image takes 9 bundles, keeps each bundle tag with probability 0.85,
       plus 4 loose tags: ~27 tags per image; max_tags=4. Compared with the
-      numpy engine and the previous engine (same output checked).
+      levelwise numpy engine and the previous engine (same output checked).
   (g) growth: generator (b) at 1,000 classes x 1,281 images (1.28M) and at
       10,000 classes x 1,000 images (10M), max_tags=3.
 
