@@ -118,7 +118,8 @@ def find_failure_modes(
         min_drop (0.2): the least accuracy drop against the group's accuracy
         min_gain (0.1): the least gain in accuracy from removing any
             nonempty subset of the tags
-        max_tags (3): the largest number of tags in a failure mode
+        max_tags (3): the largest number of tags in a failure mode (at most 8,
+            :data:`fiftyone_prime.core.defaults.MAX_TAGS_LIMIT`)
         minimal (True): whether to leave out sets that contain a smaller
             failure mode
         alpha (0.05): the family-wise significance level; ``None`` returns
