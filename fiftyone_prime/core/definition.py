@@ -32,7 +32,8 @@ compare the kernels with these functions).
 from __future__ import annotations
 
 import numpy as np
-from numba.extending import register_jitable
+from numba import types
+from numba.extending import overload, register_jitable
 
 #: Tolerance of every threshold comparison: a value exactly at a threshold counts.
 TOLERANCE = 1e-9
@@ -40,6 +41,31 @@ TOLERANCE = 1e-9
 #: Extra slack for pruning only, so that float rounding never prunes a set
 #: whose exact bound sits at the threshold.
 PRUNE_SLACK = 1e-12
+
+
+def lesser(a, b):
+    """The elementwise minimum (numpy's; compiled, the builtin ``min`` of two
+    scalars, which skips numpy's NaN handling: no NaN reaches the bound)."""
+    return np.minimum(a, b)
+
+
+def greater(a, b):
+    """The elementwise maximum, as :func:`lesser`."""
+    return np.maximum(a, b)
+
+
+@overload(lesser, inline="always")
+def _lesser_compiled(a, b):
+    if isinstance(a, types.Number) and isinstance(b, types.Number):
+        return lambda a, b: min(a, b)
+    return None
+
+
+@overload(greater, inline="always")
+def _greater_compiled(a, b):
+    if isinstance(a, types.Number) and isinstance(b, types.Number):
+        return lambda a, b: max(a, b)
+    return None
 
 
 @register_jitable(inline="always")
@@ -80,24 +106,36 @@ def lowest_reachable(errors, min_size):
     A superset of a set has no more errors than the set, so this bounds the
     accuracy of every superset a failure mode could be (condition 1).
     """
-    return np.maximum(0.0, 1.0 - errors / min_size)
+    return greater(0.0, 1.0 - errors / min_size)
 
 
 @register_jitable(inline="always")
-def may_extend(lowest, group_score, floor, min_drop, min_gain, tol, slack):
-    """Whether a superset of a set may still be a failure mode: the pruning
-    bound of conditions 2 and 3.
+def superset_ceiling(group_score, floor, min_drop, min_gain, tol, slack):
+    """The highest score a superset of a set may have and still be a failure
+    mode (conditions 2 and 3), with the tolerance and the pruning slack.
 
     Args:
-        lowest: the least score a superset can reach
-            (:func:`lowest_reachable`)
         group_score: the group's score
         floor: the least score among the set and its nonempty subsets (a
             superset's gain is measured against them)
         min_drop, min_gain: the thresholds
         tol, slack: :data:`TOLERANCE` and :data:`PRUNE_SLACK`
+    """
+    return lesser(group_score - min_drop, floor - min_gain) + tol + slack
+
+
+@register_jitable(inline="always")
+def may_extend(lowest, group_score, floor, min_drop, min_gain, tol, slack):
+    """Whether a superset of a set may still be a failure mode: the pruning
+    bound, ``lowest <= superset_ceiling(...)``.
+
+    Args:
+        lowest: the least score a superset can reach
+            (:func:`lowest_reachable`)
+        group_score, floor, min_drop, min_gain, tol, slack: as in
+            :func:`superset_ceiling`
 
     Returns:
         ``False`` only where no superset can meet conditions 2 and 3
     """
-    return lowest <= np.minimum(group_score - min_drop, floor - min_gain) + tol + slack
+    return lowest <= superset_ceiling(group_score, floor, min_drop, min_gain, tol, slack)

@@ -28,7 +28,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .definition import accuracy, lowest_reachable, may_extend, meets_conditions
+from .definition import (
+    accuracy,
+    lowest_reachable,
+    may_extend,
+    meets_conditions,
+    superset_ceiling,
+)
 from .jit import bit, grow, inline, jit, popcount
 
 # What search_chunk's status array holds: status[0] is OK or TOO_MANY (then
@@ -229,7 +235,8 @@ def _search_chunk(
                 # No subset's superset with >= min_size samples has an
                 # accuracy below `lowest`.
                 lowest = max(lowest_i, entry_lowest[d, j])
-                if not may_extend(lowest, gacc, cand_floor, min_drop, min_gain, tol, slack):
+                allowed = superset_ceiling(gacc, cand_floor, min_drop, min_gain, tol, slack)
+                if lowest > allowed:
                     continue
                 counted[k] += 1
                 if counted[k] > limits[k]:
@@ -253,7 +260,7 @@ def _search_chunk(
                 # The same bound with the set's own errors, before its
                 # correct samples are counted.
                 lowest = lowest_reachable(errs, min_size)
-                if not may_extend(lowest, gacc, cand_floor, min_drop, min_gain, tol, slack):
+                if lowest > allowed:
                     continue
                 if last:
                     size = errs + _and_count_only(source, row_i, bits, col_j, err_words, ok_stop)
