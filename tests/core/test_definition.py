@@ -12,6 +12,7 @@ from fiftyone_prime.core.definition import (
     lowest_reachable,
     may_extend,
     meets_conditions,
+    superset_ceiling,
 )
 
 
@@ -31,6 +32,7 @@ def _compiled(size, errors, group_acc, floor, min_size, min_drop, min_gain):
             TOLERANCE,
             PRUNE_SLACK,
         ),
+        superset_ceiling(group_acc, floor, min_drop, min_gain, TOLERANCE, PRUNE_SLACK),
     )
 
 
@@ -65,6 +67,7 @@ def test_compiled_python_and_numpy_agree(seed):
             TOLERANCE,
             PRUNE_SLACK,
         ),
+        superset_ceiling(group_acc, floor, min_drop, min_gain, TOLERANCE, PRUNE_SLACK),
     )
     for i in range(len(size)):
         args = (
@@ -91,6 +94,7 @@ def test_compiled_python_and_numpy_agree(seed):
                 TOLERANCE,
                 PRUNE_SLACK,
             ),
+            superset_ceiling(args[2], args[3], args[5], args[6], TOLERANCE, PRUNE_SLACK),
         )
         expected = tuple(x[i] for x in arrays)
         assert compiled == python == expected, (args, compiled, python, expected)
