@@ -87,7 +87,7 @@ def run_job(dataset, shards, job_key, batch_size, num_workers, timeout=3600):
         status = fp.tagging_status(dataset, job_key)
         if status.tagged:
             break
-        if any(s.state in ("failed", "stalled") for s in status.shards):
+        if status.unfinished:  # a slice failed or stalled
             raise RuntimeError(str(status))
         if time.perf_counter() - start > timeout:
             raise TimeoutError(str(status))

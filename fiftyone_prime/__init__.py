@@ -21,10 +21,10 @@ there directly):
 ``compute_tags``,              :mod:`fiftyone_prime.integration.tagging`
 ``TaggingSummary``
 ``compute_failure_mode_metrics``  :mod:`fiftyone_prime.integration.metrics`
-``queue_tagging``,             :mod:`fiftyone_prime.integration.sharding`
-``tagging_status``,
-``requeue_tagging``,
+``queue_tagging``              :mod:`fiftyone_prime.integration.jobs.plan`
+``tagging_status``,            :mod:`fiftyone_prime.integration.jobs.status`
 ``TaggingJobStatus``
+``requeue_tagging``            :mod:`fiftyone_prime.integration.jobs.recover`
 ``export_report``              :mod:`fiftyone_prime.integration.report`
 run and result classes         :mod:`fiftyone_prime.integration.runs`
 ``FailureMode``,               :mod:`fiftyone_prime.core` (no fiftyone or torch)
@@ -49,6 +49,9 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
         apply_failure_modes,
         validate_failure_modes,
     )
+    from fiftyone_prime.integration.jobs.plan import queue_tagging
+    from fiftyone_prime.integration.jobs.recover import requeue_tagging
+    from fiftyone_prime.integration.jobs.status import TaggingJobStatus, tagging_status
     from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
     from fiftyone_prime.integration.report import export_report
     from fiftyone_prime.integration.run_store import (
@@ -63,12 +66,6 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
         SavedFailureMode,
     )
     from fiftyone_prime.integration.search import find_failure_modes
-    from fiftyone_prime.integration.sharding import (
-        TaggingJobStatus,
-        queue_tagging,
-        requeue_tagging,
-        tagging_status,
-    )
     from fiftyone_prime.integration.tagging import TaggingSummary, compute_tags
 
 _DEFINED_IN = {
@@ -81,10 +78,10 @@ _DEFINED_IN = {
     "compute_tags": "fiftyone_prime.integration.tagging",
     "TaggingSummary": "fiftyone_prime.integration.tagging",
     "compute_failure_mode_metrics": "fiftyone_prime.integration.metrics",
-    "queue_tagging": "fiftyone_prime.integration.sharding",
-    "tagging_status": "fiftyone_prime.integration.sharding",
-    "requeue_tagging": "fiftyone_prime.integration.sharding",
-    "TaggingJobStatus": "fiftyone_prime.integration.sharding",
+    "queue_tagging": "fiftyone_prime.integration.jobs.plan",
+    "tagging_status": "fiftyone_prime.integration.jobs.status",
+    "requeue_tagging": "fiftyone_prime.integration.jobs.recover",
+    "TaggingJobStatus": "fiftyone_prime.integration.jobs.status",
     "export_report": "fiftyone_prime.integration.report",
     "FailureModeResults": "fiftyone_prime.integration.runs",
     "FailureModeRun": "fiftyone_prime.integration.runs",

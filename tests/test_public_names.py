@@ -1,4 +1,4 @@
-"""Every name the README tells users to call exists where it says."""
+"""Every name the README and the docs tell users to call exists where they say."""
 
 import re
 
@@ -6,9 +6,10 @@ import fiftyone_prime as fp
 from tests.fo_env import REPO_ROOT
 
 
-def test_every_fp_name_in_the_readme_exists_and_is_documented():
-    readme = (REPO_ROOT / "README.md").read_text()
-    names = sorted(set(re.findall(r"\bfp\.([A-Za-z_]\w*)", readme)))
+def test_every_fp_name_in_the_readme_and_docs_exists_and_is_documented():
+    pages = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages)
+    names = sorted(set(re.findall(r"\bfp\.([A-Za-z_]\w*)", text)))
     assert len(names) >= 10
     for name in names:
         assert name in fp.__all__, name

@@ -104,7 +104,8 @@ class SearchParams:
         min_drop (0.2): the least accuracy drop against the group's accuracy
         min_gain (0.1): the least accuracy gain from removing any nonempty
             subset of the tags (every tag is needed)
-        max_tags (3): the largest number of tags in a failure mode
+        max_tags (3): the largest number of tags in a failure mode, at most
+            :data:`fiftyone_prime.core.defaults.MAX_TAGS_LIMIT` (8)
         minimal (True): whether to drop sets that contain a smaller failure
             mode
         alpha (0.05): the family-wise significance level: modes whose

@@ -9,6 +9,8 @@ from typing import Any, Optional, Union
 import numpy as np
 import scipy.sparse as sp
 
+from .defaults import MAX_TAGS_LIMIT
+
 TagMatrix = Union[np.ndarray, sp.spmatrix, sp.sparray]
 
 
@@ -156,6 +158,12 @@ def checked_params(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in (("min_size", min_size), ("max_tags", max_tags)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}")
+    if max_tags > MAX_TAGS_LIMIT:
+        raise ValueError(
+            f"`max_tags` must be at most {MAX_TAGS_LIMIT} (a failure mode of more tags is "
+            f"rarely interpretable, and the search settles a set against all its "
+            f"2**max_tags - 1 subsets); got {max_tags!r}"
+        )
     for name in ("min_drop", "min_gain"):
         value = values[name]
         if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -1,13 +1,18 @@
 """Operators of tagging split over many delegated workers: the slice and the
 follow-up search that the workers execute, and the status and re-queue forms.
-Each calls one function of :mod:`fiftyone_prime.integration.sharding`."""
+Each calls one function of :mod:`fiftyone_prime.integration.jobs`; the slice
+and search operators carry the ``job_role`` by which the SDK finds them when
+it queues a job (their URIs are known here, never in the SDK)."""
 
 from __future__ import annotations
 
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from fiftyone_prime.integration.sharding import (
+from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY
+from fiftyone_prime.integration.jobs import (
+    FOLLOWUP_ROLE,
+    SHARD_ROLE,
     list_tagging_jobs,
     queue_tagging,
     requeue_tagging,
@@ -30,9 +35,12 @@ def _set_progress(ctx):
 
 class _WorkerOperator(foo.Operator):
     """An operation queued by :func:`fiftyone_prime.queue_tagging`; not in the
-    App's operator list. Subclasses name it and say what it runs."""
+    App's operator list. Subclasses name it, give its ``job_role`` (how
+    :func:`~fiftyone_prime.integration.jobs.dispatch.find_worker_operators`
+    finds it) and say what it runs."""
 
     NAME = LABEL = ""
+    job_role = ""
 
     @property
     def config(self):
@@ -52,6 +60,7 @@ class TagShard(_WorkerOperator):
     """Tags one slice of a sharded tagging job."""
 
     NAME, LABEL = "tag_shard", "PRIME: tag one slice"
+    job_role = SHARD_ROLE
 
     def execute(self, ctx):
         p = ctx.params
@@ -69,6 +78,7 @@ class SearchAfterTagging(_WorkerOperator):
     """Runs a sharded tagging job's follow-up search once, after its last slice."""
 
     NAME, LABEL = "search_after_tagging", "PRIME: search after tagging"
+    job_role = FOLLOWUP_ROLE
 
     def execute(self, ctx):
         p = ctx.params
@@ -208,13 +218,11 @@ def sharding_inputs(ctx, inputs, model) -> int:
             description="Run the search once, when the last slice completes",
         )
         if ctx.params.get("search_after", False):
-            inputs.str("run_key", default="prime", required=True, label="Run key")
+            inputs.str("run_key", default=RUN_KEY, required=True, label="Run key")
             inputs.str(
-                "label_field", default="ground_truth", required=True, label="Ground truth field"
+                "label_field", default=LABEL_FIELD, required=True, label="Ground truth field"
             )
-            inputs.str(
-                "pred_field", default="predictions", required=True, label="Predictions field"
-            )
+            inputs.str("pred_field", default=PRED_FIELD, required=True, label="Predictions field")
             inputs.bool("overwrite_run", default=False, label="Overwrite the run if it exists")
             if model != "properties":
                 inputs.bool(
@@ -238,9 +246,9 @@ def sharding_params(p) -> dict:
     if not p.get("search_after", False):
         return {"search": None, "metrics": None}
     search = dict(
-        run_key=p.get("run_key") or "prime",
-        label_field=p.get("label_field") or "ground_truth",
-        pred_field=p.get("pred_field") or "predictions",
+        run_key=p.get("run_key") or RUN_KEY,
+        label_field=p.get("label_field") or LABEL_FIELD,
+        pred_field=p.get("pred_field") or PRED_FIELD,
         overwrite=bool(p.get("overwrite_run", False)),
     )
     metrics = None

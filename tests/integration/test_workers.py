@@ -9,17 +9,23 @@ import shutil
 import socket
 
 import pytest
+from bson import ObjectId
 
 import fiftyone as fo
 from fiftyone.operators.delegated import DelegatedOperationService
 from fiftyone.operators.executor import ExecutionRunState
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration import sharding
+from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
+from fiftyone_prime.integration.jobs import dispatch, plan, records, recover, worker
+from fiftyone_prime.integration.jobs import store as jobstore
+from fiftyone_prime.integration.jobs.status import PartStatus
+from tests.fo_env import REPO_ROOT
 from tests.integration.workers_data import property_samples
 
-SHARD_OP = sharding.SHARD_OPERATOR
-FOLLOWUP_OP = sharding.FOLLOWUP_OPERATOR
+# The plugin's worker operators (their URIs are part of the plugin's API)
+SHARD_OP = "@fiftyone-prime/prime/tag_shard"
+FOLLOWUP_OP = "@fiftyone-prime/prime/search_after_tagging"
 
 
 @pytest.fixture
@@ -46,7 +52,7 @@ def reference(dataset, make_dataset, **search):
 
 def tags_by_path(dataset):
     """``{filepath: [(tag, confidence)]}`` (the Classification ids differ by run)."""
-    paths, tags = dataset.values(["filepath", "prime_tags.classifications"])
+    paths, tags = dataset.values(["filepath", f"{TAGS_FIELD}.classifications"])
     return {
         p: None if t is None else [(c.label, round(c.confidence, 6)) for c in t]
         for p, t in zip(paths, tags)
@@ -64,18 +70,18 @@ def operations(dataset, operator):
 
 def test_slices_are_disjoint_stable_and_cover_the_collection(image_dataset):
     total = len(image_dataset)
-    bounds = sharding._boundaries(image_dataset, 4)
+    bounds = plan.boundaries(image_dataset, 4)
     sizes = [size for _, _, size in bounds]
     assert sum(sizes) == total and max(sizes) - min(sizes) <= 1
     seen = []
     for lo, hi, size in bounds:
-        ids = sharding.shard_view(image_dataset, dict(lo=lo, hi=hi)).values("id")
+        ids = plan.shard_view(image_dataset, dict(lo=lo, hi=hi)).values("id")
         assert len(ids) == size
         seen.extend(ids)
     assert len(seen) == len(set(seen)) == total
     assert bounds[0][0] is None and bounds[-1][1] is None
     # The same cut again: slices are defined by ids, not positions
-    assert sharding._boundaries(image_dataset, 4) == bounds
+    assert plan.boundaries(image_dataset, 4) == bounds
 
 
 def test_queue_rejects_what_a_job_cannot_carry(image_dataset, make_dataset):
@@ -111,11 +117,11 @@ def test_shards_then_search_once_match_a_single_run(image_dataset, make_dataset)
         }
 
     run_queued(image_dataset)  # the 4 slices; the last one queues the search
-    status = fp.tagging_status(image_dataset, "prime_tags")
+    status = fp.tagging_status(image_dataset, TAGS_FIELD)
     assert status.tagged and status.followup.state == "queued"
     assert (
         "search" not in "".join(image_dataset.list_runs())
-        and "prime" not in image_dataset.list_runs()
+        and RUN_KEY not in image_dataset.list_runs()
     )
     run_queued(image_dataset)  # the search
     status = fp.tagging_status(image_dataset)
@@ -126,7 +132,7 @@ def test_shards_then_search_once_match_a_single_run(image_dataset, make_dataset)
 
     image_dataset.reload()
     assert tags_by_path(image_dataset) == ref_tags
-    assert modes(fp.load_failure_modes(image_dataset, "prime")) == ref_modes
+    assert modes(fp.load_failure_modes(image_dataset, RUN_KEY)) == ref_modes
     assert "completed" in str(status)
 
 
@@ -135,45 +141,43 @@ def test_the_search_is_queued_once_when_slices_finish_together(image_dataset):
     exactly one of them queues the search."""
     fp.queue_tagging(image_dataset, num_shards=2, model="properties", search={})
     run_queued(image_dataset)
-    store = sharding._store(image_dataset)
-    job = store.get(sharding._job_key("prime_tags"))
+    store = jobstore.open_store(image_dataset)
+    job = store.get(records.job_key(TAGS_FIELD))
     # Both slices (and a late re-check) asking again queue nothing more
-    assert not sharding._maybe_queue_followup(image_dataset, store, "prime_tags", job)
-    assert not sharding._maybe_queue_followup(image_dataset, store, "prime_tags", job)
+    assert not dispatch.maybe_queue_followup(image_dataset, store, TAGS_FIELD, job)
+    assert not dispatch.maybe_queue_followup(image_dataset, store, TAGS_FIELD, job)
     assert len(operations(image_dataset, FOLLOWUP_OP)) == 1
 
 
 def test_a_superseded_operation_does_nothing(image_dataset):
     fp.queue_tagging(image_dataset, num_shards=2, model="properties")
-    store = sharding._store(image_dataset)
-    record = store.get(sharding._shard_key("prime_tags", 0))
-    out = sharding.run_tagging_shard(image_dataset, "prime_tags", 0, "not-the-token")
+    store = jobstore.open_store(image_dataset)
+    record = store.get(records.shard_key(TAGS_FIELD, 0))
+    out = worker.run_tagging_shard(image_dataset, TAGS_FIELD, 0, "not-the-token")
     assert out == {"superseded": True}
-    assert store.get(sharding._shard_key("prime_tags", 0)) == record
-    assert not image_dataset.exists("prime_tags").count()
+    assert store.get(records.shard_key(TAGS_FIELD, 0)) == record
+    assert not image_dataset.exists(TAGS_FIELD).count()
 
 
 def test_a_running_slice_stops_when_it_is_requeued_elsewhere(image_dataset, monkeypatch):
-    monkeypatch.setattr(sharding, "CHECK_EVERY", 0.0)
-    monkeypatch.setattr(sharding, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(worker, "CHECK_EVERY", 0.0)
+    monkeypatch.setattr(worker, "PROGRESS_EVERY", 0.0)
     fp.queue_tagging(image_dataset, num_shards=1, model="properties", batch_size=8)
-    store = sharding._store(image_dataset)
-    key = sharding._shard_key("prime_tags", 0)
+    store = jobstore.open_store(image_dataset)
+    key = records.shard_key(TAGS_FIELD, 0)
     token = store.get(key)["token"]
     reports = []
 
     def set_progress(progress=None, label=None):
         reports.append(progress)
         if len(reports) == 2:  # someone re-queues the slice meanwhile
-            sharding._update(store, key, lambda r: {**r, "token": "newer"})
+            jobstore.update(store, key, lambda r: {**r, "token": "newer"})
 
-    out = sharding.run_tagging_shard(
-        image_dataset, "prime_tags", 0, token, set_progress=set_progress
-    )
+    out = worker.run_tagging_shard(image_dataset, TAGS_FIELD, 0, token, set_progress=set_progress)
     assert out == {"superseded": True}
     assert len(reports) == 2
     assert store.get(key)["state"] == "running"  # left to the newer attempt
-    assert 0 < image_dataset.exists("prime_tags").count() < len(image_dataset)
+    assert 0 < image_dataset.exists(TAGS_FIELD).count() < len(image_dataset)
 
 
 def test_a_dead_worker_is_reported_and_its_slice_requeued(image_dataset, make_dataset):
@@ -181,13 +185,13 @@ def test_a_dead_worker_is_reported_and_its_slice_requeued(image_dataset, make_da
     fp.queue_tagging(image_dataset, num_shards=3, model="properties", batch_size=8)
     service = DelegatedOperationService()
     # Slice 1 was claimed by a worker that tagged some samples, then died
-    store = sharding._store(image_dataset)
-    key = sharding._shard_key("prime_tags", 1)
+    store = jobstore.open_store(image_dataset)
+    key = records.shard_key(TAGS_FIELD, 1)
     record = store.get(key)
-    view = sharding.shard_view(image_dataset, record)
+    view = plan.shard_view(image_dataset, record)
     fp.compute_tags(view.limit(20), model="properties")
     op_id = record["op_id"]
-    service.set_running(sharding.ObjectId(op_id))
+    service.set_running(ObjectId(op_id))
     dead = _dead_pid()
     store.set(key, {**record, "state": "running", "worker": f"{socket.gethostname()}:{dead}"})
 
@@ -200,7 +204,7 @@ def test_a_dead_worker_is_reported_and_its_slice_requeued(image_dataset, make_da
     status = fp.requeue_tagging(image_dataset)
     assert [s.state for s in status.shards] == ["completed", "queued", "completed"]
     assert status.shards[1].attempt == 2 and status.shards[1].operation_id != op_id
-    assert service.get(sharding.ObjectId(op_id)).run_state == ExecutionRunState.FAILED
+    assert service.get(ObjectId(op_id)).run_state == ExecutionRunState.FAILED
     run_queued(image_dataset)
     status = fp.tagging_status(image_dataset)
     assert status.done
@@ -229,7 +233,7 @@ def test_a_failed_slice_is_requeued(image_dataset, tmp_path):
     fp.requeue_tagging(image_dataset)
     run_queued(image_dataset)
     assert fp.tagging_status(image_dataset).done
-    assert image_dataset.exists("prime_tags").count() == len(image_dataset)
+    assert image_dataset.exists(TAGS_FIELD).count() == len(image_dataset)
 
 
 def test_a_job_key_is_not_reused_while_unfinished(image_dataset):
@@ -247,13 +251,13 @@ def test_a_job_key_is_not_reused_while_unfinished(image_dataset):
 def test_overwrite_clears_each_slice_once(image_dataset):
     fp.compute_tags(image_dataset, model="properties")
     image_dataset.set_values(
-        "prime_tags",
+        TAGS_FIELD,
         [fo.Classifications(classifications=[fo.Classification(label="stale")])]
         * len(image_dataset),
     )
     fp.queue_tagging(image_dataset, num_shards=2, model="properties", overwrite=True)
     run_queued(image_dataset)
-    assert "stale" not in image_dataset.distinct("prime_tags.classifications.label")
+    assert "stale" not in image_dataset.distinct(f"{TAGS_FIELD}.classifications.label")
     assert fp.tagging_status(image_dataset).done
 
 
@@ -267,7 +271,7 @@ def _dead_pid():
 
 
 def test_slices_that_could_not_be_queued_are_requeued(image_dataset, monkeypatch):
-    real_queue = sharding._queue
+    real_queue = dispatch.queue_operation
     calls = []
 
     def flaky_queue(*args, **kwargs):
@@ -276,7 +280,7 @@ def test_slices_that_could_not_be_queued_are_requeued(image_dataset, monkeypatch
             raise ConnectionError("database went away")
         return real_queue(*args, **kwargs)
 
-    monkeypatch.setattr(sharding, "_queue", flaky_queue)
+    monkeypatch.setattr(dispatch, "queue_operation", flaky_queue)
     with pytest.raises(ConnectionError):
         fp.queue_tagging(image_dataset, num_shards=3, model="properties")
     status = fp.tagging_status(image_dataset)
@@ -284,14 +288,14 @@ def test_slices_that_could_not_be_queued_are_requeued(image_dataset, monkeypatch
     fp.requeue_tagging(image_dataset)
     run_queued(image_dataset)
     assert fp.tagging_status(image_dataset).done
-    assert image_dataset.exists("prime_tags").count() == len(image_dataset)
+    assert image_dataset.exists(TAGS_FIELD).count() == len(image_dataset)
 
 
 def test_requeue_never_resets_a_slice_that_moved_on_since_the_status_was_read():
     """requeue_tagging reads the status, then re-queues: a slice that completed
     in between, or that someone else re-queued (a new attempt), is left alone."""
-    part = sharding.PartStatus("shard 0", "stalled", attempt=1)
-    change = sharding._requeued(part)
+    part = PartStatus("shard 0", "stalled", attempt=1)
+    change = recover._requeued(part)
     assert change({"state": "completed", "attempt": 1, "token": "a"}) is None
     assert change({"state": "queued", "attempt": 2, "token": "b"}) is None
     new = change({"state": "running", "attempt": 1, "token": "a", "error": "x", "worker": "h:1"})
@@ -302,3 +306,37 @@ def test_requeue_never_resets_a_slice_that_moved_on_since_the_status_was_read():
 def test_a_job_key_with_a_slash_is_refused(image_dataset):
     with pytest.raises(ValueError, match="without '/'"):
         fp.queue_tagging(image_dataset, num_shards=2, model="properties", job_key="a/b")
+
+
+def test_the_plugin_gives_the_worker_operators_and_the_job_keeps_them(image_dataset):
+    """The SDK finds the operators by the role the plugin gives them, and a
+    job's record keeps their URIs (for the workers and re-queues)."""
+    assert dispatch.find_worker_operators() == dispatch.WorkerOperators(SHARD_OP, FOLLOWUP_OP)
+    fp.queue_tagging(image_dataset, num_shards=2, model="properties")
+    job = jobstore.open_store(image_dataset).get(records.job_key(TAGS_FIELD))
+    assert job["operators"] == {"shard": SHARD_OP, "followup": FOLLOWUP_OP}
+    legacy = {k: v for k, v in job.items() if k != "operators"}  # queued by an older version
+    assert dispatch.WorkerOperators.from_job(legacy) == dispatch.WorkerOperators.from_job(job)
+
+
+def test_no_integration_module_knows_the_plugin():
+    """Dependencies point one way: integration never imports the plugin nor
+    spells its operator URIs."""
+    import ast
+
+    root = REPO_ROOT / "fiftyone_prime" / "integration"
+    for path in sorted(root.rglob("*.py")):
+        package = ".".join(path.relative_to(REPO_ROOT).parent.parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                modules = [".".join(filter(None, [base, node.module]))]
+            else:
+                modules = []
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    assert "@fiftyone-prime/prime" not in node.value, path
+                    assert node.value not in ("tag_shard", "search_after_tagging"), path
+            for module in modules:
+                assert not module.startswith("fiftyone_prime.plugin"), (path, module)

@@ -9,8 +9,13 @@ import pytest
 from fiftyone.operators.executor import ExecutionRunState
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration import sharding
+from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
+from fiftyone_prime.integration.jobs import plan
+from fiftyone_prime.integration.jobs import records as keys
+from fiftyone_prime.integration.jobs.store import open_store
 from tests.integration.test_workers import (
+    FOLLOWUP_OP,
+    SHARD_OP,
     image_dataset,  # noqa: F401 (a fixture, used by name)
     modes,
     operations,
@@ -47,11 +52,11 @@ def workers(tmp_path):
         stop_worker(proc)
 
 
-def records(dataset, job_key="prime_tags"):
-    store = sharding._store(dataset)
-    job = store.get(sharding._job_key(job_key))
-    shards = [store.get(sharding._shard_key(job_key, i)) for i in range(job["num_shards"])]
-    return shards, store.get(sharding._followup_key(job_key))
+def records(dataset, job_key=TAGS_FIELD):
+    store = open_store(dataset)
+    job = store.get(keys.job_key(job_key))
+    shards = [store.get(keys.shard_key(job_key, i)) for i in range(job["num_shards"])]
+    return shards, store.get(keys.followup_key(job_key))
 
 
 def test_two_workers_four_shards_then_one_search(image_dataset, make_dataset, workers):  # noqa: F811
@@ -66,14 +71,14 @@ def test_two_workers_four_shards_then_one_search(image_dataset, make_dataset, wo
     )
     print(status)
 
-    (search_op,) = operations(image_dataset, sharding.FOLLOWUP_OPERATOR)
+    (search_op,) = operations(image_dataset, FOLLOWUP_OP)
     assert search_op.run_state == ExecutionRunState.COMPLETED
     shards, followup = records(image_dataset)
     assert followup["attempt"] == 1 and followup["state"] == "completed"
     assert followup["started_at"] >= max(r["completed_at"] for r in shards)
     image_dataset.reload()
-    assert image_dataset.list_runs() == ["prime"]
-    shard_ops = operations(image_dataset, sharding.SHARD_OPERATOR)
+    assert image_dataset.list_runs() == [RUN_KEY]
+    shard_ops = operations(image_dataset, SHARD_OP)
     assert len(shard_ops) == 4
     assert all(op.run_state == ExecutionRunState.COMPLETED for op in shard_ops)
     assert sum(r["result"]["num_tagged"] for r in shards) == len(image_dataset)
@@ -81,7 +86,7 @@ def test_two_workers_four_shards_then_one_search(image_dataset, make_dataset, wo
 
     image_dataset.reload()
     assert tags_by_path(image_dataset) == ref_tags
-    assert modes(fp.load_failure_modes(image_dataset, "prime")) == ref_modes
+    assert modes(fp.load_failure_modes(image_dataset, RUN_KEY)) == ref_modes
 
 
 def test_a_killed_worker_its_slice_requeued_every_sample_once(
@@ -100,7 +105,7 @@ def test_a_killed_worker_its_slice_requeued_every_sample_once(
         shards, _ = records(image_dataset)
         for r in shards:
             if r["state"] == "running" and r.get("worker", "").endswith(f":{victim.pid}"):
-                n = sharding.shard_view(image_dataset, r).exists("prime_tags").count()
+                n = plan.shard_view(image_dataset, r).exists(TAGS_FIELD).count()
                 if 0 < n < r["size"] // 2:
                     return r
         return None
@@ -133,15 +138,15 @@ def test_a_killed_worker_its_slice_requeued_every_sample_once(
     # Every sample was tagged once: by the completed attempts, or by the killed
     # attempt (which its re-queued attempt then skipped)
     assert sum(r["result"]["num_tagged"] for r in shards) + tagged_before_kill == len(image_dataset)
-    assert image_dataset.exists("prime_tags").count() == len(image_dataset)
-    assert len(operations(image_dataset, sharding.FOLLOWUP_OPERATOR)) == 1
+    assert image_dataset.exists(TAGS_FIELD).count() == len(image_dataset)
+    assert len(operations(image_dataset, FOLLOWUP_OP)) == 1
     assert followup["attempt"] == 1 and followup["started_at"] >= max(
         r["completed_at"] for r in shards
     )
-    ops = operations(image_dataset, sharding.SHARD_OPERATOR)
+    ops = operations(image_dataset, SHARD_OP)
     states = sorted(op.run_state for op in ops)
     assert len(ops) == 5 and states.count(ExecutionRunState.FAILED) == 1
 
     image_dataset.reload()
     assert tags_by_path(image_dataset) == ref_tags
-    assert modes(fp.load_failure_modes(image_dataset, "prime")) == ref_modes
+    assert modes(fp.load_failure_modes(image_dataset, RUN_KEY)) == ref_modes

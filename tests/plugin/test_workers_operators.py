@@ -7,7 +7,7 @@ import fiftyone.operators as foo
 from fiftyone.operators.delegated import DelegatedOperationService
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration import sharding
+from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
 from tests.integration.workers_data import property_samples
 from tests.plugin.test_operators import PLUGIN, resolve_inputs
 
@@ -30,7 +30,7 @@ def test_tag_form_offers_the_split_and_the_search_after(image_dataset):
     props = resolve_inputs(
         TAG, image_dataset, {"model": "properties", "num_shards": 3, "search_after": True}
     )
-    assert props["run_key"].default == "prime" and "metrics_after" not in props
+    assert props["run_key"].default == RUN_KEY and "metrics_after" not in props
     props = resolve_inputs(TAG, image_dataset, {"num_shards": 3, "search_after": True})
     assert "metrics_after" in props
 
@@ -43,16 +43,16 @@ def test_tag_operator_queues_the_split_job_and_status_reports_it(image_dataset):
     assert not result.delegated and result.result["num_shards"] == 3
     service = DelegatedOperationService()
     queued = service.list_operations(
-        operator=sharding.SHARD_OPERATOR, dataset_name=image_dataset.name
+        operator=f"{PLUGIN}/tag_shard", dataset_name=image_dataset.name
     )
     assert len(queued) == 3
 
     props = resolve_inputs(f"{PLUGIN}/tagging_status", image_dataset, {})
-    assert props["job_key"].default == "prime_tags"
+    assert props["job_key"].default == TAGS_FIELD
     res = foo.execute_operator(
         f"{PLUGIN}/tagging_status",
         dict(view=image_dataset.view()),
-        params={"job_key": "prime_tags"},
+        params={"job_key": TAGS_FIELD},
     )
     assert [r["state"] for r in res.result["parts"]] == ["queued"] * 3 + ["waiting"]
 
@@ -65,6 +65,6 @@ def test_tag_operator_queues_the_split_job_and_status_reports_it(image_dataset):
     res = foo.execute_operator(
         f"{PLUGIN}/requeue_tagging",
         dict(view=image_dataset.view()),
-        params={"job_key": "prime_tags"},
+        params={"job_key": TAGS_FIELD},
     )
     assert res.result["done"] is True

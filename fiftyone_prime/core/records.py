@@ -1,0 +1,124 @@
+"""The search's records: failure modes as :class:`FailureMode`, tested for significance."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .significance import (
+    PROCEDURE,
+    Significance,
+    TestedFamily,
+    accuracy_intervals,
+    fisher_p_values,
+)
+from .types import FailureMode, SearchParams
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """What a search found and how it was tested.
+
+    Attributes:
+        failure_modes: the significant failure modes (all modes of the
+            definition when ``alpha`` is ``None``), in the search's order
+        significance: a :class:`Significance`
+        params: the :class:`SearchParams` used
+    """
+
+    failure_modes: list[FailureMode]
+    significance: Significance
+    params: SearchParams
+
+
+def to_records(
+    modes: list[tuple[np.ndarray, int, int, Optional[float]]],
+    label: Optional[Hashable],
+    names: list[str],
+    n_group: int,
+    group_correct: int,
+) -> list[FailureMode]:
+    """One group's modes as records, in the contract's order (by drop,
+    descending, then number of tags, then tag names).
+
+    Args:
+        modes: ``(tag columns, size, errors, gain)`` per mode
+        label: the group's label
+        names: the tag names
+        n_group, group_correct: the group's samples and correct samples
+
+    Returns:
+        a list of :class:`FailureMode` without p-values
+    """
+    group_acc = group_correct / n_group if n_group else 0.0
+    records = []
+    for cols, size, errs, gain in modes:
+        pairs = sorted((names[c], int(c)) for c in cols)
+        num_correct = size - errs
+        accuracy = num_correct / size
+        records.append(
+            FailureMode(
+                group=label,
+                tags=tuple(p[0] for p in pairs),
+                tag_indices=tuple(p[1] for p in pairs),
+                size=size,
+                num_correct=num_correct,
+                accuracy=accuracy,
+                group_size=n_group,
+                group_accuracy=group_acc,
+                drop=group_acc - accuracy,
+                gain=gain,
+            )
+        )
+    records.sort(key=lambda r: (-r.drop, len(r.tags), r.tags))
+    return records
+
+
+def tested(
+    candidates: list[FailureMode],
+    group_errors: np.ndarray,
+    family: TestedFamily,
+    params: SearchParams,
+) -> SearchOutcome:
+    """Adds p-values and intervals to the modes; keeps the significant ones.
+
+    Args:
+        candidates: the modes of the definition
+        group_errors: per mode, its group's number of misclassified samples
+        family: the family of tag sets the search tested
+        params: the search parameters (``alpha``)
+
+    Returns:
+        a :class:`SearchOutcome`
+    """
+    if candidates:
+        sizes = np.array([m.size for m in candidates])
+        correct = np.array([m.num_correct for m in candidates])
+        group_sizes = np.array([m.group_size for m in candidates])
+        p = fisher_p_values(sizes, sizes - correct, group_sizes, group_errors)
+        adjusted = family.adjust(p)
+        low, high = accuracy_intervals(correct, sizes)
+        candidates = [
+            dataclasses.replace(
+                m,
+                p_value=float(p[i]),
+                adjusted_p_value=float(adjusted[i]),
+                accuracy_ci=(float(low[i]), float(high[i])),
+            )
+            for i, m in enumerate(candidates)
+        ]
+    alpha = params.alpha
+    kept = candidates if alpha is None else [m for m in candidates if m.adjusted_p_value <= alpha]
+    significance = Significance(
+        procedure=PROCEDURE,
+        alpha=alpha,
+        family_size=family.size,
+        corrected_level=None if alpha is None else family.corrected_level(alpha),
+        num_candidates=len(candidates),
+        num_not_significant=len(candidates) - len(kept),
+    )
+    return SearchOutcome(kept, significance, params)
