@@ -4,6 +4,7 @@ The plugin folder's ``__init__.py`` (the repository root) imports
 :func:`register` from here.
 """
 
+from .evaluation_metrics import FailureModeCount, FailureModeMaxDrop
 from .operators import (
     ComputeFailureModeMetrics,
     DeleteFailureModes,
@@ -25,6 +26,8 @@ OPERATORS = (
     TagShard,
     SearchAfterTagging,
     FailureModesPanel,
+    FailureModeCount,
+    FailureModeMaxDrop,
 )
 
 

@@ -6,7 +6,7 @@ accuracy drop among them. Ask for them when evaluating::
 
     dataset.evaluate_detections(
         "predictions", eval_key="eval",
-        custom_metrics=["@fiftyone-prime/prime/prime_failure_modes",
+        custom_metrics=["@fiftyone-prime/prime/prime_failure_modes_count",
                         "@fiftyone-prime/prime/prime_max_drop"],
     )
 
@@ -62,7 +62,7 @@ class FailureModeCount(_PrimeMetric):
     @property
     def config(self):
         return foo.EvaluationMetricConfig(
-            name="prime_failure_modes",
+            name="prime_failure_modes_count",
             label="PRIME failure modes",
             description="Significant failure modes (tag sets where accuracy drops)",
             eval_types=_EVAL_TYPES,
