@@ -633,7 +633,7 @@ def read_units(
         spec=spec,
         tags=tags.astype(bool),
         tag_keys=keys,
-        labels=np.asarray(groups[used_idx].tolist(), dtype=object),
+        labels=_label_array(groups[used_idx]),
         correct=correct[used_idx],
         num_samples=num_samples,
         num_units=num_units,
@@ -878,3 +878,13 @@ def _csr(lists: list, n_rows: int) -> tuple[sp.csr_matrix, list]:
     matrix = sp.csr_matrix((np.ones(len(row), dtype=bool), (row, col)), shape=(n_rows, len(labels)))
     matrix.sum_duplicates()
     return matrix, labels
+
+
+def _label_array(groups: np.ndarray) -> np.ndarray:
+    """Group labels as a fixed-width string array when they are all strings
+    (as the core turns them anyway, skipping its per-label checks), else as
+    objects."""
+    values = groups.tolist()
+    if all(isinstance(g, str) for g in values):
+        return np.array(values, dtype=str)
+    return np.asarray(values, dtype=object)
