@@ -1,0 +1,53 @@
+"""The find form's evaluation inputs."""
+
+import fiftyone.operators.types as types
+from fiftyone.operators.executor import ExecutionContext
+
+from fiftyone_prime.plugin.evaluation_form import (
+    NO_EVALUATION,
+    evaluation_keys,
+    evaluation_pickers,
+    object_attribute_paths,
+)
+from tests.integration.planted_objects import add_evaluated
+
+
+def _ctx(dataset, params):
+    return ExecutionContext(
+        dict(dataset_name=dataset.name, view=dataset.view()._serialize(), params=params)
+    )
+
+
+def test_form_lists_evaluations_units_and_fitting_tag_fields(make_dataset):
+    dataset = add_evaluated(make_dataset(), "gt")
+    dataset.add_dynamic_sample_fields()
+    assert evaluation_keys(dataset) == ["eval"]
+    assert "ground_truth.detections.attrs" in object_attribute_paths(
+        dataset, "ground_truth.detections"
+    )
+
+    inputs = types.Object()
+    assert evaluation_pickers(_ctx(dataset, {}), inputs, dataset, ["image_tags"]) is None
+    assert inputs.properties["eval_key"].type.values == [NO_EVALUATION, "eval"]
+
+    inputs = types.Object()
+    chosen = evaluation_pickers(
+        _ctx(dataset, {"eval_key": "eval", "units": "gt"}), inputs, dataset, ["image_tags"]
+    )
+    assert chosen["units"] == "gt" and chosen["valid"]
+    assert inputs.properties["units"].type.values == ["gt", "pred"]
+    choices = [c.value for c in inputs.properties["tags_field"].view.choices]
+    assert "ground_truth.detections.attrs" in choices and "image_tags" in choices
+
+    inputs = types.Object()
+    wrong = evaluation_pickers(
+        _ctx(
+            dataset,
+            {"eval_key": "eval", "units": "pred", "tags_field": ["ground_truth.detections.attrs"]},
+        ),
+        inputs,
+        dataset,
+        ["image_tags"],
+    )
+    assert not wrong["valid"]
+    assert "tag only their own objects" in inputs.properties["tags_field"].error_message
