@@ -26,6 +26,8 @@ import fiftyone.core.utils as fou
 
 from fiftyone_prime.core.arrays import concatenated_ranges
 
+from .crops import crop_box
+
 logger = logging.getLogger(__name__)
 
 #: The geometry tags :func:`compute_object_tags` may write.
@@ -437,13 +439,7 @@ def _write_crops(sample_id, path, dets, crop_dir) -> list:
         image = image.convert("RGB")
         width, height = image.size
         for det in dets:
-            x, y, w, h = det.bounding_box
-            box = (
-                int(max(0, x) * width),
-                int(max(0, y) * height),
-                max(int(max(0, x) * width) + 1, int(min(1, x + w) * width)),
-                max(int(max(0, y) * height) + 1, int(min(1, y + h) * height)),
-            )
+            box = crop_box(det.bounding_box, width, height)
             target = os.path.join(crop_dir, f"{det.id}.png")
             if not os.path.exists(target):
                 tmp = target + ".tmp.png"
