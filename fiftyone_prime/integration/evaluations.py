@@ -268,9 +268,21 @@ def run_tag_sources(samples, config) -> list:
 
 def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.UnitInputs:
     """Reads the units of a stored evaluation run from ``samples`` (for
-    re-measuring its modes on other data)."""
+    re-measuring its modes on other data).
+
+    Raises:
+        NotImplementedError: for the images of object units (``filepath`` or
+            an embeddings field): CLIP metrics of object crops are not
+            implemented, and full images would score the wrong pixels
+    """
+    spec = config.spec
+    if spec.is_objects and any(p != "id" for p in extra_paths):
+        raise NotImplementedError(
+            f"Run '{getattr(config, 'run_key', '')}' counts objects; CLIP metrics of object "
+            "crops are not implemented yet (full images would score the wrong pixels)"
+        )
     sources = run_tag_sources(samples, config)
-    return fpu.read_units(samples, config.spec, sources, extra_paths)
+    return fpu.read_units(samples, spec, sources, extra_paths)
 
 
 # --------------------------------------------------------------------- runs
