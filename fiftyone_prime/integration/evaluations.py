@@ -278,8 +278,8 @@ def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.Unit
     spec = config.spec
     if spec.is_objects and any(p != "id" for p in extra_paths):
         raise NotImplementedError(
-            f"Run '{getattr(config, 'run_key', '')}' counts objects; CLIP metrics of object "
-            "crops are not implemented yet (full images would score the wrong pixels)"
+            "This failure-mode run counts objects; CLIP metrics of object crops are not "
+            "implemented yet (full images would score the wrong pixels)"
         )
     sources = run_tag_sources(samples, config)
     return fpu.read_units(samples, spec, sources, extra_paths)
