@@ -14,6 +14,8 @@ import logging
 from collections.abc import Sequence
 from typing import Optional, Union
 
+import numpy as np
+
 from fiftyone import ViewField as F
 
 from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
@@ -267,22 +269,73 @@ def run_tag_sources(samples, config) -> list:
 
 
 def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.UnitInputs:
-    """Reads the units of a stored evaluation run from ``samples`` (for
-    re-measuring its modes on other data).
+    """Reads the units of a stored evaluation run from ``samples`` (to
+    re-measure its modes on other data, or to score them with CLIP).
 
-    Raises:
-        NotImplementedError: for the images of object units (``filepath`` or
-            an embeddings field): CLIP metrics of object crops are not
-            implemented, and full images would score the wrong pixels
+    For object units, ``"filepath"`` is each object's crop (a PNG written
+    on first use to a temporary folder that goes away with the returned
+    inputs), so whatever encodes "the unit's image" encodes the crop; any
+    other path but ``"id"`` (an image embeddings field) reads as missing,
+    since an image's embedding is not its object's.
     """
     spec = config.spec
-    if spec.is_objects and any(p != "id" for p in extra_paths):
-        raise NotImplementedError(
-            "This failure-mode run counts objects; CLIP metrics of object crops are not "
-            "implemented yet (full images would score the wrong pixels)"
-        )
     sources = run_tag_sources(samples, config)
-    return fpu.read_units(samples, spec, sources, extra_paths)
+    if not spec.is_objects:
+        return fpu.read_units(samples, spec, sources, extra_paths)
+    sample_paths = [p for p in extra_paths if p in ("id", "filepath")]
+    object_paths = ["id", "bounding_box"] if "filepath" in extra_paths else []
+    inputs = fpu.read_units(samples, spec, sources, sample_paths, object_paths)
+    if "filepath" in extra_paths:
+        inputs.extra["filepath"] = CropFiles(
+            inputs.extra["filepath"],
+            inputs.object_extra["bounding_box"],
+            inputs.object_extra["id"],
+        )
+    for path in extra_paths:
+        if path not in inputs.extra:
+            inputs.extra[path] = np.full(inputs.num_used, None, dtype=object)
+    return inputs
+
+
+class CropFiles:
+    """Per unit, the path of its object's crop, written on first access.
+
+    Args:
+        image_paths: per unit, its image's path
+        boxes: per unit, its relative ``[x, y, w, h]`` box
+        object_ids: per unit, its object's id (the crop's file name)
+    """
+
+    def __init__(self, image_paths, boxes, object_ids):
+        import tempfile
+
+        self._images = image_paths
+        self._boxes = boxes
+        self._ids = object_ids
+        self._dir = tempfile.TemporaryDirectory(prefix="prime-crops-")
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, r):
+        import os
+
+        from PIL import Image
+
+        from .crops import crop_box
+
+        target = os.path.join(self._dir.name, f"{self._ids[r]}.png")
+        if not os.path.exists(target):
+            try:
+                with Image.open(self._images[r]) as img:
+                    img = img.convert("RGB")
+                    img.crop(crop_box(self._boxes[r], *img.size)).save(target)
+            except OSError as e:  # the loader reports the unreadable file
+                logger.warning(
+                    "Cannot crop object %s of '%s': %s", self._ids[r], self._images[r], e
+                )
+                return self._images[r] + ".unreadable"
+        return target
 
 
 # --------------------------------------------------------------------- runs

@@ -510,6 +510,7 @@ class UnitInputs:
         extra: values of the sample-level ``extra_paths`` asked for, per used unit
         sources: the :class:`UnitTagSource` of each tag field read
         kinds: per tag field, the kind read (undeclared attributes resolved)
+        object_extra: values of the ``object_paths`` asked for, per used unit
     """
 
     spec: UnitSpec
@@ -526,6 +527,7 @@ class UnitInputs:
     extra: dict = dc_field(default_factory=dict)
     sources: list = dc_field(default_factory=list)
     kinds: dict = dc_field(default_factory=dict)
+    object_extra: dict = dc_field(default_factory=dict)
 
     @property
     def num_used(self) -> int:
@@ -546,7 +548,11 @@ class UnitInputs:
 
 
 def read_units(
-    samples, spec: UnitSpec, sources: list[UnitTagSource], extra_paths: Sequence[str] = ()
+    samples,
+    spec: UnitSpec,
+    sources: list[UnitTagSource],
+    extra_paths: Sequence[str] = (),
+    object_paths: Sequence[str] = (),
 ) -> UnitInputs:
     """Reads groups, outcomes and tags of the units in one pass (one
     aggregation for objects, one ``values()`` call otherwise).
@@ -557,6 +563,8 @@ def read_units(
         sources: the tag sources from :func:`unit_tag_sources`
         extra_paths (()): sample-level paths to read as well (``"id"``,
             ``"filepath"``), returned per used unit
+        object_paths (()): object attributes to read as well (``"id"``,
+            ``"bounding_box"``), object units only
 
     Returns:
         a :class:`UnitInputs`
@@ -566,9 +574,11 @@ def read_units(
             attribute named as tags exists on no object
     """
     if spec.is_objects:
-        cols = _read_objects(samples, spec, sources, extra_paths)
+        cols = _read_objects(samples, spec, sources, extra_paths, object_paths)
         tag_start, extra_start = 2, 2 + len(sources)
     else:
+        if object_paths:
+            raise ValueError("`object_paths` need object units")
         paths: list[Any] = [spec.group_path, _outcome_path(spec)]
         tag_start = len(paths)
         paths += [s.read_path for s in sources]
@@ -644,6 +654,10 @@ def read_units(
         extra=extra,
         sources=list(sources),
         kinds=kinds,
+        object_extra={
+            path: np.asarray(cols.flat(extra_start + len(extra_paths) + k), dtype=object)[used_idx]
+            for k, path in enumerate(object_paths)
+        },
     )
 
 
@@ -671,7 +685,7 @@ class _Columns:
         return self._flat[i]
 
 
-def _read_objects(samples, spec: UnitSpec, sources, extra_paths) -> _Columns:
+def _read_objects(samples, spec: UnitSpec, sources, extra_paths, object_paths=()) -> _Columns:
     """Reads the objects' group, outcome and tags (and the samples' image
     tags and ``extra_paths``) in one aggregation.
 
@@ -707,8 +721,13 @@ def _read_objects(samples, spec: UnitSpec, sources, extra_paths) -> _Columns:
     for k, path in enumerate(extra_paths):
         value = {"$toString": "$_id"} if path == "id" else "$" + path
         project[f"c{2 + len(sources) + k}"] = value
+    first_object_extra = 2 + len(sources) + len(extra_paths)
+    for k, path in enumerate(object_paths):
+        value = {"$toString": "$$u._id"} if path == "id" else var + path
+        project[f"c{first_object_extra + k}"] = each(value)
+        object_cols.append(first_object_extra + k)
+    num_cols = first_object_extra + len(object_paths)
     docs = _aggregate_in_parts(samples, {"$project": project})
-    num_cols = 2 + len(sources) + len(extra_paths)
     per_sample = [[d.get(f"c{i}") for d in docs] for i in range(num_cols)]
     lengths = np.fromiter(map(len, per_sample[0]), np.int64, len(docs))
     flat = {i: list(chain.from_iterable(per_sample[i])) for i in object_cols}

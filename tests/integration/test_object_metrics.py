@@ -1,0 +1,77 @@
+"""CLIP metrics and held-out validation of object-level failure modes.
+
+The CLIP model is a tiny open_clip architecture with random weights (no
+pretrained weights can be had here): the tests check the mechanics (each
+object's crop encoded once, every mode scored over its objects), not scores.
+"""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import fiftyone_prime as fp
+from fiftyone_prime.integration.evaluations import find_evaluation_failure_modes
+from fiftyone_prime.models import load_encoder
+from tests.integration.planted import PLANTED_MODES
+from tests.integration.planted_objects import planted_object_samples
+from tests.tiny_models import register_tiny_open_clip
+
+ATTRS = "ground_truth.detections.attrs"
+
+
+@pytest.fixture
+def tiny_encoder(tmp_path):
+    name = register_tiny_open_clip(tmp_path)
+    torch.manual_seed(0)
+    encoder = load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")
+    encoder.encoded = 0
+    original = encoder.encode_images
+
+    def counting(pixels):
+        encoder.encoded += len(pixels)
+        return original(pixels)
+
+    encoder.encode_images = counting
+    return encoder
+
+
+@pytest.fixture
+def objects_with_images(make_dataset, tmp_path):
+    rng = np.random.default_rng(0)
+    samples = planted_object_samples("gt")
+    for i, sample in enumerate(samples):
+        path = tmp_path / f"img{i:04d}.png"
+        Image.fromarray(rng.integers(0, 256, (48, 96, 3), dtype=np.uint8)).save(path)
+        sample.filepath = str(path)
+    dataset = make_dataset(persistent=True)
+    dataset.add_samples(samples)
+    dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key="eval")
+    return dataset
+
+
+def test_clip_metrics_score_each_object_crop(objects_with_images, tiny_encoder):
+    find_evaluation_failure_modes(objects_with_images, eval_key="eval", tags_field=ATTRS)
+    results = fp.compute_failure_mode_metrics(
+        objects_with_images, "prime", model=tiny_encoder, num_workers=0
+    )
+    assert tiny_encoder.encoded == 350  # every cat and dog object's crop, once
+    assert results.metrics_info["num_images_encoded"] == 350
+    for mode in results.failure_modes:
+        assert mode.metrics["num_images"] == mode.size
+        assert 0.0 <= mode.metrics["auroc"] <= 1.0
+    assert results.failure_modes[0].metrics["caption"] == "a photo of a cat with night and snow"
+
+
+def test_held_out_validation_of_object_modes(make_dataset):
+    from tests.integration.planted_objects import add_evaluated
+
+    found_on = add_evaluated(make_dataset(), "gt")
+    held_out = add_evaluated(make_dataset(), "gt")
+    results = find_evaluation_failure_modes(found_on, eval_key="eval", tags_field=ATTRS)
+    assert [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes] == (
+        PLANTED_MODES
+    )
+    validation = fp.validate_failure_modes(results, held_out)
+    assert validation["num_confirmed"] == 2 and validation["holdout_samples"] == 350
+    assert [r["drop"] for r in validation["modes"]] == pytest.approx([0.55, 0.5])
