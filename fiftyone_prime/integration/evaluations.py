@@ -136,6 +136,32 @@ def find_evaluation_failure_modes(
         unit_spec=spec.to_dict(),
         unit_tag_kinds=dict(inputs.kinds),
     )
+    results = _finish(
+        samples,
+        run_key,
+        config,
+        records,
+        inputs,
+        overwrite=overwrite,
+        save_views=save_views,
+        progress=progress,
+        significance=significance.to_dict(),
+    )
+    logger.info(
+        "Found %d failure modes over %d %s (%d more met the definition but are not significant)",
+        len(results),
+        inputs.num_used,
+        spec.noun,
+        significance.num_not_significant,
+    )
+    return results
+
+
+def _finish(
+    samples, run_key, config, records, inputs, *, overwrite, save_views, progress, significance
+) -> EvalFailureModeResults:
+    """Builds the results, stores the run (with the ids of the views it will
+    create), then saves the views that hold each mode's units."""
     results = EvalFailureModeResults(
         samples,
         config,
@@ -147,32 +173,76 @@ def find_evaluation_failure_modes(
         num_missing_label=inputs.num_missing_label,
         num_missing_prediction=inputs.num_missing_prediction,
         num_tags=len(inputs.tag_keys),
-        significance=significance.to_dict(),
+        significance=significance,
         num_units=inputs.num_units,
         num_crowd=inputs.num_crowd,
     )
     run = _store_run(samples, run_key, config, results, overwrite)
     if save_views:
-        removed = _save_views(samples, results, progress)
+        removed = set(_save_views(samples, results, progress))
         if removed:
-            names_removed = set(removed)
             results._set_failure_modes(
                 [
                     dataclasses.replace(m, view_name=None, view_id=None)
-                    if m.view_name in names_removed
+                    if m.view_name in removed
                     else m
                     for m in results.failure_modes
                 ]
             )
             run.save_run_results(samples, run_key, results, overwrite=True)
-    logger.info(
-        "Found %d failure modes over %d %s (%d more met the definition but are not significant)",
-        len(results),
-        inputs.num_used,
-        spec.noun,
-        significance.num_not_significant,
-    )
     return results
+
+
+def apply_evaluation_failure_modes(
+    results, samples, *, run_key, save_views, max_views, overwrite, progress
+) -> EvalFailureModeResults:
+    """:func:`fiftyone_prime.apply_failure_modes` for a run over evaluation
+    units: the modes re-measured on the units of ``samples`` (read as the
+    run read them: same evaluation key, units and tag paths) and saved there
+    with views that hold their units. The caller validated ``run_key`` and
+    ``max_views``."""
+    from .holdout import HOLDOUT_PROCEDURE, remeasure
+
+    config = results.config
+    dataset = samples._root_dataset
+    unit_spec = dict(config.unit_spec)
+    if unit_spec.get("eval_key"):  # the target's own evaluation, by the same key
+        key = unit_spec["eval_key"]
+        if key not in dataset.list_evaluations():
+            raise ValueError(
+                f"Run '{results.key}' read evaluation '{key}', which dataset '{dataset.name}' "
+                f"does not have; evaluate it there with the same key first"
+            )
+        info = dataset.get_evaluation_info(key)
+        unit_spec["eval_timestamp"] = info.timestamp.isoformat() if info.timestamp else None
+    inputs = read_run_units(samples, config)
+    records = remeasure(results.failure_modes, inputs, config.params)
+    if save_views:
+        records = name_views(dataset, run_key, records, overwrite, max_views)
+    new_config = EvalFailureModeRunConfig(
+        label_field=config.label_field,
+        pred_field=config.pred_field,
+        tags_fields=config.tags_fields,
+        search_params=config.search_params,
+        procedure=HOLDOUT_PROCEDURE,
+        save_views=save_views,
+        max_views=max_views,
+        unit_spec=unit_spec,
+        unit_tag_kinds=config.unit_tag_kinds,
+        source_dataset=results.samples._root_dataset.name,
+        source_run_key=results.key,
+    )
+    return _finish(
+        samples,
+        run_key,
+        new_config,
+        records,
+        inputs,
+        overwrite=overwrite,
+        save_views=save_views,
+        progress=progress,
+        significance=None,
+    )
 
 
 def saved_mode(mode, tag_keys) -> SavedFailureMode:

@@ -75,3 +75,26 @@ def test_held_out_validation_of_object_modes(make_dataset):
     validation = fp.validate_failure_modes(results, held_out)
     assert validation["num_confirmed"] == 2 and validation["holdout_samples"] == 350
     assert [r["drop"] for r in validation["modes"]] == pytest.approx([0.55, 0.5])
+
+
+def test_applying_object_modes_to_another_dataset(make_dataset):
+    from tests.integration.planted_objects import add_evaluated
+
+    found_on = add_evaluated(make_dataset(), "gt")
+    target = add_evaluated(make_dataset(), "gt")
+    results = find_evaluation_failure_modes(found_on, eval_key="eval", tags_field=ATTRS)
+    applied = fp.apply_failure_modes(results, target)
+    assert applied.key == "prime" and applied.units == "gt"
+    assert applied.evaluation_state == "current"
+    assert [(m.group, m.tags, m.size, m.num_correct) for m in applied.failure_modes] == (
+        PLANTED_MODES
+    )
+    for mode in applied.failure_modes:
+        assert applied.load_view(mode).count("ground_truth.detections") == mode.size
+    assert applied.config.source_run_key == "prime"
+
+    bare = make_dataset()
+    bare.add_samples(planted_object_samples("gt"))
+    with pytest.raises(ValueError, match="evaluate it there"):
+        fp.apply_failure_modes(results, bare)
+    assert bare.list_runs() == [] and bare.list_saved_views() == []
