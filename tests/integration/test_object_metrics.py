@@ -98,3 +98,15 @@ def test_applying_object_modes_to_another_dataset(make_dataset):
     with pytest.raises(ValueError, match="evaluate it there"):
         fp.apply_failure_modes(results, bare)
     assert bare.list_runs() == [] and bare.list_saved_views() == []
+
+
+def test_report_shows_the_crops_of_each_mode(objects_with_images, tmp_path):
+    results = find_evaluation_failure_modes(objects_with_images, eval_key="eval", tags_field=ATTRS)
+    path = fp.export_report(objects_with_images, "prime", str(tmp_path / "report"), max_images=5)
+    page = open(path, encoding="utf-8").read()
+    for mode in results.failure_modes:
+        view = results.load_view(mode)
+        ids = [d.id for dets in view.values("ground_truth.detections") for d in dets]
+        shown = [i for i in ids if f"images/{i}.jpg" in page]
+        assert len(shown) == 5
+    assert page.count("pred: missed") == 10  # the misses come first in both modes
