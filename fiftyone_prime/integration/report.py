@@ -101,6 +101,10 @@ def export_report(
 
 
 def _thumbnails(view, config, out_dir, max_images, size):
+    if getattr(config, "unit_spec", None) and config.spec.is_objects:
+        from .crops import crop_thumbnails  # a run over objects shows their crops
+
+        return crop_thumbnails(view, config.spec, out_dir, max_images, size)
     from PIL import Image
 
     ids, paths, labels, preds = view.values(
