@@ -69,6 +69,7 @@ _DETECTION_OUTCOMES = {GT: (("tp", "fn"), "tp"), PRED: (("tp", "fp"), "tp")}
 _BINARY_RIGHT = ("TP", "TN")
 # What the reader puts in place of a crowd object's outcome.
 _CROWD = "__crowd__"
+_CROWD_CODE = 2
 # An object-level correct_field expression is stored against this variable.
 _UNIT_VAR = "$$unit"
 
@@ -597,10 +598,15 @@ def read_units(
         sample_of = np.arange(num_samples)
     num_units = len(flat[0])
     groups = np.asarray(flat[0], dtype=object) if num_units else np.zeros(0, object)
-    outcome = np.asarray(flat[1], dtype=object) if num_units else np.zeros(0, object)
     has_label = groups != None  # noqa: E711
-    crowd = outcome == _CROWD if spec.crowd_attr else np.zeros(num_units, bool)
-    is_unit, correct = _outcomes(spec, outcome)
+    if spec.is_objects and _coded(spec):
+        codes = np.fromiter(flat[1], np.int8, num_units)
+        crowd = codes == _CROWD_CODE
+        is_unit, correct = (codes == 0) | (codes == 1), codes == 0
+    else:
+        outcome = np.asarray(flat[1], dtype=object) if num_units else np.zeros(0, object)
+        crowd = outcome == _CROWD if spec.crowd_attr else np.zeros(num_units, bool)
+        is_unit, correct = _outcomes(spec, outcome)
     used = has_label & is_unit & ~crowd
     if not used.any():
         raise ValueError(
@@ -623,12 +629,12 @@ def read_units(
     for i, source in enumerate(sources):
         if source.level == "image" or not spec.is_objects:
             lists = _image_lists(cols.sample(tag_start + i), source)
-            matrix, labels = _csr(lists, num_samples)
+            matrix, labels = _csr(lists, num_samples, source.field)
             matrix = matrix[sample_of[used_idx]]
             kinds[source.field] = source.kind
         else:
             kind, lists = _object_lists(cols.flat(tag_start + i), source, num_units)
-            matrix, labels = _csr(lists, num_units)
+            matrix, labels = _csr(lists, num_units, source.field)
             matrix = matrix[used_idx]
             kinds[source.field] = kind
         blocks.append(matrix)
@@ -702,13 +708,20 @@ def _read_objects(samples, spec: UnitSpec, sources, extra_paths, object_paths=()
         return {"$map": {"input": {"$ifNull": ["$" + spec.list_path, []]}, "as": "u", "in": expr}}
 
     outcome = spec.correct_expression
+    crowd_value = _CROWD
     if outcome is not None:
         outcome = {"$let": {"vars": {"unit": "$$u"}, "in": spec.correct_field["$expr"]}}
+    elif _coded(spec):
+        # 0 right, 1 wrong, -1 not a unit (not evaluated): small ints decode fast
+        values, right = _DETECTION_OUTCOMES[spec.units]
+        wrong = next(v for v in values if v != right)
+        outcome = {"$indexOfArray": [[right, wrong], var + spec.eval_key]}
+        crowd_value = _CROWD_CODE
     else:
         outcome = var + spec._relative(_outcome_path(spec))
     if spec.crowd_attr:
         crowd = {"$ifNull": [var + spec.crowd_attr, False]}
-        outcome = {"$cond": [crowd, _CROWD, outcome]}
+        outcome = {"$cond": [crowd, crowd_value, outcome]}
     project: dict[str, Any] = {"_id": 0, "c0": each(var + "label"), "c1": each(outcome)}
     object_cols = [0, 1]
     for i, source in enumerate(sources):
@@ -736,7 +749,7 @@ def _read_objects(samples, spec: UnitSpec, sources, extra_paths, object_paths=()
 
 #: Samples per part when a whole dataset is read in parallel ``_id`` ranges.
 _PART_SIZE = 100_000
-_MAX_PARTS = 4
+_MAX_PARTS = 2
 
 
 def _aggregate_in_parts(samples, stage: dict) -> list:
@@ -798,6 +811,11 @@ def _describe_outcome(spec: UnitSpec) -> str:
     return f"evaluation '{spec.eval_key}'"
 
 
+def _coded(spec: UnitSpec) -> bool:
+    """Whether the reader codes the outcomes as small ints (detection evaluations)."""
+    return spec.eval_type == DETECTION and spec.correct_field is None
+
+
 def _outcomes(spec: UnitSpec, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which values make a unit, and which of those are right."""
     if spec.correct_field is not None or spec.eval_type == CLASSIFICATION:
@@ -850,9 +868,7 @@ def _infer_kind(flat: list, path: str) -> str:
     if kinds <= {bool}:
         return "bool"
     if kinds <= {list, tuple}:
-        items = set(map(type, chain.from_iterable(v for v in flat if v)))
-        if items <= {str}:
-            return "strings"
+        return "strings"  # _csr checks that the distinct items are strings
     return "mixed"
 
 
@@ -879,13 +895,19 @@ def _as_labels(value, source):
     )
 
 
-def _csr(lists: list, n_rows: int) -> tuple[sp.csr_matrix, list]:
+def _csr(lists: list, n_rows: int, name: str = "") -> tuple[sp.csr_matrix, list]:
     """A boolean CSR matrix from per-row label lists (``None`` for none);
-    columns are the sorted distinct labels."""
+    columns are the sorted distinct labels, which must be strings."""
     lengths = np.fromiter((len(x) if x else 0 for x in lists), np.int64, n_rows)
     flat = list(chain.from_iterable(filter(None, lists)))
     distinct = set(flat)
     distinct.discard(None)
+    odd = [x for x in distinct if not isinstance(x, str)]
+    if odd:
+        raise TypeError(
+            f"`tags_field` '{name}' holds values that are not strings (e.g. {odd[0]!r}); tags "
+            "must be strings"
+        )
     labels = sorted(distinct)
     column_of = {label: j for j, label in enumerate(labels)}
     column_of[None] = -1
