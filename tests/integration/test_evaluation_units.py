@@ -411,3 +411,36 @@ def test_reading_a_dataset_in_parallel_id_ranges_reads_the_same(gt_dataset, monk
     assert (whole.tags != parts.tags).nnz == 0 and whole.tag_keys == parts.tag_keys
     assert (whole.correct == parts.correct).all() and (whole.labels == parts.labels).all()
     assert (whole.sample_index == parts.sample_index).all() and parts.num_crowd == 1
+
+
+def test_keypoint_evaluations_have_object_units(make_dataset):
+    dataset = make_dataset()
+    samples = []
+    for i in range(40):
+        points = [[0.1 + 0.01 * k, 0.2 + 0.01 * k] for k in range(4)]
+        found = i % 2 == 0  # half of the "dark" skeletons are missed
+        dark = i < 20
+        gt = fo.Keypoint(label="person", points=points, attrs=["dark"] if dark else ["plain"])
+        preds = (
+            [fo.Keypoint(label="person", points=points, confidence=[0.9] * 4)]
+            if found or not dark
+            else []
+        )
+        samples.append(
+            fo.Sample(
+                filepath=f"/nonexistent/k{i}.jpg",
+                ground_truth=fo.Keypoints(keypoints=[gt]),
+                predictions=fo.Keypoints(keypoints=preds),
+            )
+        )
+    dataset.add_samples(samples)
+    dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key="eval")
+    results = find(
+        dataset,
+        eval_key="eval",
+        tags_field="ground_truth.keypoints.attrs",
+        params=fp.SearchParams(min_size=5, alpha=None),
+    )
+    assert results.num_used == 40
+    assert summary(results) == [("person", ("dark",), 20, 10)]
+    assert results.load_view(0).count("ground_truth.keypoints") == 20
