@@ -444,3 +444,29 @@ def test_keypoint_evaluations_have_object_units(make_dataset):
     assert results.num_used == 40
     assert summary(results) == [("person", ("dark",), 20, 10)]
     assert results.load_view(0).count("ground_truth.keypoints") == 20
+
+
+@pytest.mark.slow  # a subprocess
+def test_object_runs_reload_in_a_fresh_process(make_dataset):
+    import json
+
+    from tests.fo_env import run_python
+
+    dataset = add_evaluated(make_dataset(persistent=True), "gt")
+    find(dataset, eval_key="eval", tags_field="ground_truth.detections.attrs", run_key="det")
+    code = f"""
+import json, fiftyone as fo, fiftyone_prime as fp
+ds = fo.load_dataset({dataset.name!r})
+r = fp.load_failure_modes(ds, "det")
+print(json.dumps(dict(
+    cls=type(r).__name__, units=r.units, state=r.evaluation_state,
+    modes=[[m.group, list(m.tags), m.size, m.num_correct] for m in r.failure_modes],
+    objects=r.load_view(0).count("ground_truth.detections"))))
+"""
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["cls"] == "EvalFailureModeResults"
+    assert out["units"] == "gt" and out["state"] == "current"
+    assert out["modes"] == [[g, list(t), s, c] for g, t, s, c in PLANTED_MODES]
+    assert out["objects"] == 40
