@@ -26,13 +26,13 @@ from . import fields as fpf
 from . import units as fpu
 from . import views as fpv
 from .run_store import (
+    check_is_prime_run,
     delete_failure_modes,
     group_stats,
     name_views,
     validate_max_views,
-    validate_new_run_key,
 )
-from .runs import FailureModeResults, FailureModeRun, FailureModeRunConfig, SavedFailureMode
+from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def find_evaluation_failure_modes(
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
     validate_max_views(max_views)
     dataset = samples._root_dataset
-    validate_new_run_key(dataset, run_key, overwrite)
+    _validate_run_key(dataset, run_key, overwrite)
     spec = fpu.resolve_units(
         samples,
         eval_key=eval_key,
@@ -125,7 +125,9 @@ def find_evaluation_failure_modes(
     if save_views:
         records = name_views(dataset, run_key, records, overwrite, max_views)
     significance = outcome.significance
-    config = EvalFailureModeRunConfig(
+    config = _config(
+        spec,
+        inputs.kinds,
         label_field=spec.group_field,
         pred_field=spec.pred_field,
         tags_fields=[s.field for s in sources],
@@ -133,8 +135,6 @@ def find_evaluation_failure_modes(
         procedure=significance.procedure,
         save_views=save_views,
         max_views=max_views,
-        unit_spec=spec.to_dict(),
-        unit_tag_kinds=dict(inputs.kinds),
     )
     results = _finish(
         samples,
@@ -155,6 +155,25 @@ def find_evaluation_failure_modes(
         significance.num_not_significant,
     )
     return results
+
+
+def _validate_run_key(dataset, run_key, overwrite: bool) -> None:
+    """Raises unless a run may be stored under ``run_key``: a valid key, free
+    or (with ``overwrite``) held by a failure-mode run of either kind."""
+    root = dataset._root_dataset
+    if not isinstance(run_key, str) or not run_key.isidentifier():
+        raise ValueError(
+            f"`run_key` must be a valid Python identifier (letters, digits, underscores); "
+            f"got {run_key!r}"
+        )
+    if run_key not in root.list_runs():
+        return
+    if not overwrite:
+        raise ValueError(
+            f"Dataset '{root.name}' already has a run with key '{run_key}'. Pass "
+            "overwrite=True to replace it and its saved views, or choose another run_key"
+        )
+    check_is_prime_run(root, run_key)
 
 
 def _finish(
@@ -219,7 +238,9 @@ def apply_evaluation_failure_modes(
     records = remeasure(results.failure_modes, inputs, config.params)
     if save_views:
         records = name_views(dataset, run_key, records, overwrite, max_views)
-    new_config = EvalFailureModeRunConfig(
+    new_config = _config(
+        fpu.UnitSpec.from_dict(unit_spec),
+        config.unit_tag_kinds,
         label_field=config.label_field,
         pred_field=config.pred_field,
         tags_fields=config.tags_fields,
@@ -227,8 +248,6 @@ def apply_evaluation_failure_modes(
         procedure=HOLDOUT_PROCEDURE,
         save_views=save_views,
         max_views=max_views,
-        unit_spec=unit_spec,
-        unit_tag_kinds=config.unit_tag_kinds,
         source_dataset=results.samples._root_dataset.name,
         source_run_key=results.key,
     )
@@ -320,7 +339,7 @@ def _store_run(samples, run_key, config, results, overwrite):
 
 def _save_views(samples, results, progress) -> list[str]:
     config = results.config
-    spec = config.spec
+    spec = run_spec(config)
     sources = run_tag_sources(samples, config)
     items = []
     for mode in results.failure_modes:
@@ -335,7 +354,7 @@ def _save_views(samples, results, progress) -> list[str]:
 
 def run_tag_sources(samples, config) -> list:
     """The tag sources of a stored run, validated against ``samples``."""
-    return fpu.unit_tag_sources(samples, config.spec, config.tags_fields)
+    return fpu.unit_tag_sources(samples, run_spec(config), config.tags_fields)
 
 
 def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.UnitInputs:
@@ -348,7 +367,7 @@ def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.Unit
     other path but ``"id"`` (an image embeddings field) reads as missing,
     since an image's embedding is not its object's.
     """
-    spec = config.spec
+    spec = run_spec(config)
     sources = run_tag_sources(samples, config)
     if not spec.is_objects:
         return fpu.read_units(samples, spec, sources, extra_paths)
@@ -429,44 +448,24 @@ def evaluation_state(dataset, spec: fpu.UnitSpec) -> str:
     return CURRENT if stamp == spec.eval_timestamp else RERUN
 
 
-class EvalFailureModeRunConfig(FailureModeRunConfig):
-    """A failure-mode run over the units of an evaluation (or an outcome field).
+def run_spec(config) -> Optional[fpu.UnitSpec]:
+    """The :class:`fiftyone_prime.integration.units.UnitSpec` a run's config
+    stores (``unit_spec``), or ``None`` for a run over label and prediction
+    fields.
 
-    Args:
-        unit_spec: the :class:`fiftyone_prime.integration.units.UnitSpec` as a
-            dict: which evaluation (and when it ran), which units, the outcome
-        unit_tag_kinds: per tag field, the kind of values read
-        **kwargs: as in :class:`fiftyone_prime.FailureModeRunConfig`
+    Runs over evaluation units use :class:`fiftyone_prime.FailureModeRunConfig`
+    itself, with two more attributes: ``unit_spec`` (which evaluation, when
+    it ran, which units, the outcome) and ``unit_tag_kinds`` (per tag field,
+    the kind of values read). One config type for both kinds of runs keeps
+    FiftyOne's run validation (which refuses to overwrite a run with one of
+    another config type) out of the way when a key changes kind.
     """
-
-    def __init__(self, unit_spec=None, unit_tag_kinds=None, **kwargs):
-        super().__init__(**kwargs)
-        self.unit_spec = dict(unit_spec or {})
-        self.unit_tag_kinds = dict(unit_tag_kinds or {})
-
-    @property
-    def spec(self) -> fpu.UnitSpec:
-        """The :class:`fiftyone_prime.integration.units.UnitSpec`."""
-        return fpu.UnitSpec.from_dict(self.unit_spec)
-
-    @property
-    def eval_key(self) -> Optional[str]:
-        """The evaluation the run read, if any."""
-        return self.unit_spec.get("eval_key")
-
-    @property
-    def units(self) -> str:
-        """``"samples"``, ``"gt"`` or ``"pred"``."""
-        return self.unit_spec.get("units", fpu.SAMPLES)
+    unit_spec = getattr(config, "unit_spec", None)
+    return fpu.UnitSpec.from_dict(unit_spec) if unit_spec else None
 
 
-class EvalFailureModeRun(FailureModeRun):
-    """A failure-mode run over evaluation units; cleans up like any run."""
-
-    def get_fields(self, samples, key):
-        spec = self.config.spec
-        fields_ = [f for f in (spec.gt_field, spec.pred_field) if f]
-        return fields_ + [f for f in self.config.tags_fields if f not in fields_]
+def _config(spec: fpu.UnitSpec, kinds: dict, **kwargs) -> FailureModeRunConfig:
+    return FailureModeRunConfig(unit_spec=spec.to_dict(), unit_tag_kinds=dict(kinds), **kwargs)
 
 
 class EvalFailureModeResults(FailureModeResults):
@@ -485,19 +484,24 @@ class EvalFailureModeResults(FailureModeResults):
         self.num_crowd = num_crowd
 
     @property
+    def spec(self) -> fpu.UnitSpec:
+        """The run's :class:`fiftyone_prime.integration.units.UnitSpec`."""
+        return run_spec(self.config)
+
+    @property
     def units(self) -> str:
         """``"samples"``, ``"gt"`` or ``"pred"``."""
-        return self.config.units
+        return self.spec.units
 
     @property
     def eval_key(self) -> Optional[str]:
         """The evaluation this run read, if any."""
-        return self.config.eval_key
+        return self.spec.eval_key
 
     @property
     def units_description(self) -> str:
         """The units in words."""
-        spec = self.config.spec
+        spec = self.spec
         where = f"evaluation '{spec.eval_key}'" if spec.eval_key else f"'{spec.group_field}'"
         outcome = " (outcome: correct_field)" if spec.correct_field is not None else ""
         if spec.units == fpu.GT:
@@ -509,7 +513,7 @@ class EvalFailureModeResults(FailureModeResults):
     @property
     def evaluation_state(self) -> str:
         """See :func:`evaluation_state`."""
-        return evaluation_state(self.samples, self.config.spec)
+        return evaluation_state(self.samples, self.spec)
 
     def evaluation_warning(self) -> Optional[str]:
         """A sentence saying the evaluation was deleted or re-run, or ``None``."""
@@ -539,7 +543,7 @@ class EvalFailureModeResults(FailureModeResults):
         text = super().summary()
         lines = text.split("\n")
         lines[0] = lines[0].replace(
-            f"over {self.num_used} samples", f"over {self.num_used} {self.config.spec.noun}"
+            f"over {self.num_used} samples", f"over {self.num_used} {self.spec.noun}"
         )
         lines.insert(1, f"units: {self.units_description}")
         warning = self.evaluation_warning()

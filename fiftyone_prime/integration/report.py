@@ -101,10 +101,12 @@ def export_report(
 
 
 def _thumbnails(view, config, out_dir, max_images, size):
-    if getattr(config, "unit_spec", None) and config.spec.is_objects:
-        from .crops import crop_thumbnails  # a run over objects shows their crops
+    spec = getattr(config, "unit_spec", None)
+    if spec and spec.get("list_path"):  # a run over objects shows their crops
+        from .crops import crop_thumbnails
+        from .evaluations import run_spec
 
-        return crop_thumbnails(view, config.spec, out_dir, max_images, size)
+        return crop_thumbnails(view, run_spec(config), out_dir, max_images, size)
     from PIL import Image
 
     ids, paths, labels, preds = view.values(

@@ -370,7 +370,8 @@ def test_run_remembers_its_evaluation_and_cleans_up(gt_dataset):
     results = find(gt_dataset, eval_key="eval", tags_field=attrs, run_key="det")
     loaded = fp.load_failure_modes(gt_dataset, "det")
     assert isinstance(loaded, EvalFailureModeResults)
-    assert loaded.config.eval_key == "eval" and loaded.config.units == "gt"
+    assert loaded.eval_key == "eval" and loaded.units == "gt"
+    assert type(loaded.config) is fp.FailureModeRunConfig  # one config type for all runs
     assert summary(loaded) == PLANTED_MODES and loaded.evaluation_state == "current"
     assert fp.list_failure_mode_runs(gt_dataset) == ["det"]
     assert loaded.load_view(0).count("ground_truth.detections") == 40
@@ -396,6 +397,17 @@ def test_run_remembers_its_evaluation_and_cleans_up(gt_dataset):
     gt_dataset.save_view("mine", gt_dataset.limit(3))
     fp.delete_failure_modes(gt_dataset, "det")
     assert gt_dataset.list_runs() == [] and gt_dataset.list_saved_views() == ["mine"]
+
+
+def test_a_run_key_changes_kind_on_overwrite(evaluated_planted):
+    labels = fp.find_failure_modes(evaluated_planted, run_key="k")
+    by_eval = find(evaluated_planted, eval_key="eval", run_key="k", overwrite=True)
+    assert by_eval.units == "samples"
+    assert set(evaluated_planted.list_saved_views()) == set(by_eval.view_names)
+    assert set(labels.view_ids).isdisjoint(by_eval.view_ids)
+    again = fp.find_failure_modes(evaluated_planted, run_key="k", overwrite=True)
+    assert set(evaluated_planted.list_saved_views()) == set(again.view_names)
+    assert type(fp.load_failure_modes(evaluated_planted, "k")).__name__ == "FailureModeResults"
 
 
 def test_reading_a_dataset_in_parallel_id_ranges_reads_the_same(gt_dataset, monkeypatch):
