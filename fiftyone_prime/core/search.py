@@ -60,7 +60,6 @@ return the same modes.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Hashable, Iterator, Sequence
@@ -71,15 +70,10 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from . import kernels
+from . import error_control, kernels
+from .aliases import MemberIndex
 from .arrays import concatenated_ranges
-from .significance import (
-    PROCEDURE,
-    Significance,
-    TestedFamily,
-    accuracy_intervals,
-    fisher_p_values,
-)
+from .significance import Significance, TestedFamily
 from .types import DEFAULT_PARAMS, FailureMode, SearchParams
 from .validation import (
     TagMatrix,
@@ -178,15 +172,17 @@ def find_failure_modes(
     max_tags: int = DEFAULT_PARAMS.max_tags,
     minimal: bool = DEFAULT_PARAMS.minimal,
     alpha: Optional[float] = DEFAULT_PARAMS.alpha,
+    error_control: str = DEFAULT_PARAMS.error_control,
 ) -> list[FailureMode]:
     """Finds the tag sets that satisfy PRIME's failure-mode definition and
     are significant.
 
     The search is exact: it finds precisely the sets that satisfy the
     definition in this module's docstring. Each one gets an exact p-value,
-    a family-wise adjusted p-value and an accuracy interval (see
-    :mod:`fiftyone_prime.core.significance`); with ``alpha`` set, those
-    whose adjusted p-value exceeds it are left out afterwards. Minimality
+    an adjusted p-value (a false-discovery q-value by default) and an
+    accuracy interval (see :mod:`fiftyone_prime.core.error_control`); with
+    ``alpha`` set, those whose adjusted p-value exceeds it are left out
+    afterwards. Minimality
     is decided by the definition alone. The order is deterministic (groups
     sorted; within a group by drop, descending, then number of tags, then
     tag names).
@@ -208,8 +204,14 @@ def find_failure_modes(
         max_tags (3): the largest number of tags in a failure mode
         minimal (True): whether to leave out sets that contain a smaller
             failure mode
-        alpha (0.05): the family-wise significance level; ``None`` returns
-            every mode of the definition, still with its p-values
+        alpha (0.05): the significance level; ``None`` returns every mode
+            of the definition, still with its p-values
+        error_control ("fdr"): what ``alpha`` bounds: ``"fdr"`` (the
+            false-discovery rate), ``"fdr_by"`` (the same under any
+            dependence) or ``"fwer"`` (the family-wise error rate); see
+            :mod:`fiftyone_prime.core.error_control`. With ``alpha`` set,
+            proxies of a stronger mode of the same group are listed as its
+            ``aliases`` (:mod:`fiftyone_prime.core.aliases`)
 
     Returns:
         a list of :class:`FailureMode`
@@ -225,6 +227,7 @@ def find_failure_modes(
         max_tags=max_tags,
         minimal=minimal,
         alpha=alpha,
+        error_control=error_control,
     )
     return run_search(tags, correct, groups, tag_names=tag_names, params=params).failure_modes
 
@@ -268,7 +271,8 @@ def run_search(
         records = _to_records(found[g], data.labels[g], names, n_group, n_group - num_errors)
         candidates.extend(records)
         group_errors.extend([num_errors] * len(records))
-    outcome = _test(candidates, np.asarray(group_errors, dtype=np.int64), family, params)
+    members = MemberIndex(data.matrix, data.bounds, data.row_errors, data.labels)
+    outcome = _test(candidates, np.asarray(group_errors, dtype=np.int64), family, params, members)
     logger.debug(
         "Found %d failure modes (%d left out as not significant)",
         len(outcome.failure_modes),
@@ -328,34 +332,11 @@ def _test(
     group_errors: np.ndarray,
     family: TestedFamily,
     params: SearchParams,
+    members: Optional[MemberIndex] = None,
 ) -> SearchOutcome:
-    """Adds p-values and intervals to the modes; keeps the significant ones."""
-    if candidates:
-        sizes = np.array([m.size for m in candidates])
-        correct = np.array([m.num_correct for m in candidates])
-        group_sizes = np.array([m.group_size for m in candidates])
-        p = fisher_p_values(sizes, sizes - correct, group_sizes, group_errors)
-        adjusted = family.adjust(p)
-        low, high = accuracy_intervals(correct, sizes)
-        candidates = [
-            dataclasses.replace(
-                m,
-                p_value=float(p[i]),
-                adjusted_p_value=float(adjusted[i]),
-                accuracy_ci=(float(low[i]), float(high[i])),
-            )
-            for i, m in enumerate(candidates)
-        ]
-    alpha = params.alpha
-    kept = candidates if alpha is None else [m for m in candidates if m.adjusted_p_value <= alpha]
-    significance = Significance(
-        procedure=PROCEDURE,
-        alpha=alpha,
-        family_size=family.size,
-        corrected_level=None if alpha is None else family.corrected_level(alpha),
-        num_candidates=len(candidates),
-        num_not_significant=len(candidates) - len(kept),
-    )
+    """Adds p-values and intervals to the modes; keeps those the error
+    control reports, with proxies as aliases (:mod:`.error_control`)."""
+    kept, significance = error_control.control(candidates, group_errors, family, params, members)
     return SearchOutcome(kept, significance, params)
 
 
