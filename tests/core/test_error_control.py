@@ -235,3 +235,47 @@ def test_aliases_round_trip_and_old_records_load():
     assert again.alias_tags == tuple(a.tags for a in mode.aliases)
     old = {k: v for k, v in d.items() if k != "aliases"}
     assert FailureMode.from_dict(old) == dataclasses.replace(mode, aliases=())
+
+
+# ------------------------------------------------------ the realised rates
+
+
+def _benchmark():
+    """benchmarks/significance.py, loaded as a module."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "significance.py"
+    spec = importlib.util.spec_from_file_location("_significance_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _bernstein_margin(n, alpha, tail=1e-6):
+    """``t`` with ``P(mean - mu >= t) <= tail`` for ``n`` values in [0, 1]
+    with mean ``mu <= alpha`` (so variance ``<= alpha``): Bernstein."""
+    log_odds = -np.log(tail)
+    # n t^2 / (2 (alpha + t / 3)) = log_odds
+    a, b, c = n, -2 * log_odds / 3, -2 * log_odds * alpha
+    return (-b + np.sqrt(b * b - 4 * a * c)) / (2 * a)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.2])
+def test_the_realised_rates_are_within_what_a_correct_procedure_meets(alpha):
+    """A small version of the benchmark's simulation (80 seeded datasets):
+    a correct procedure exceeds these bounds with probability below 1e-6."""
+    from scipy.stats import binom
+
+    bench = _benchmark()
+    n = 80
+    rates = bench.rate_intervals(bench.simulate(n, seed=11, alpha=alpha))
+    for how in ("fdr", "fdr_by"):
+        assert rates[how]["fdr"] <= alpha + _bernstein_margin(n, alpha)
+    limit = binom.isf(1e-6, n, alpha)  # datasets with a false mode, at most
+    assert rates["fwer"]["fwer"] * n <= limit
+    # The measurement sees a procedure that ignores the tested family.
+    assert rates["naive"]["fdr"] > alpha + _bernstein_margin(n, alpha)
+    assert rates["fdr"]["reported"] >= rates["fwer"]["reported"] > 0
