@@ -67,15 +67,20 @@ class MemberIndex:
     def members(self, group: Hashable, columns: Sequence[int]) -> np.ndarray:
         """The positions, within ``group``, of its samples carrying every tag."""
         g = self._index[group]
-        if g not in self._columns:
-            rows = self._matrix[self._bounds[g] : self._bounds[g + 1]]
-            self._columns[g] = sp.csc_matrix(rows) if sp.issparse(rows) else rows
-        block = self._columns[g]
-        mask = np.ones(block.shape[0], dtype=bool)
+        lo, hi = int(self._bounds[g]), int(self._bounds[g + 1])
+        if not sp.issparse(self._matrix):
+            return np.flatnonzero(np.all(self._matrix[lo:hi][:, list(columns)], axis=1))
+        if g not in self._columns:  # the group's nonzeros: (row within group, tag)
+            indptr = self._matrix.indptr
+            start, stop = indptr[lo], indptr[hi]
+            rows = np.repeat(np.arange(hi - lo), np.diff(indptr[lo : hi + 1]))
+            self._columns[g] = (rows, self._matrix.indices[start:stop])
+        rows, tags = self._columns[g]
+        found = None
         for j in columns:
-            column = block[:, int(j)]
-            mask &= column.toarray().ravel() if sp.issparse(column) else column
-        return np.flatnonzero(mask)
+            with_tag = rows[tags == j]  # sorted, unique (canonical CSR)
+            found = with_tag if found is None else np.intersect1d(found, with_tag, True)
+        return np.arange(hi - lo) if found is None else found
 
 
 def group_proxies(modes: list[FailureMode], index: MemberIndex, cutoff: float) -> list[FailureMode]:
@@ -93,43 +98,58 @@ def group_proxies(modes: list[FailureMode], index: MemberIndex, cutoff: float) -
     positions: dict = {}
     for i, m in enumerate(modes):
         positions.setdefault(m.group, []).append(i)
-    replaced: dict[int, FailureMode] = {}
-    folded: set[int] = set()
-    for group, at in positions.items():
-        if len(at) < 2:
-            continue
-        primaries, aliases = _group(group, [modes[i] for i in at], index, cutoff)
-        for local, members in aliases.items():
-            replaced[at[local]] = dataclasses.replace(modes[at[local]], aliases=tuple(members))
-        folded.update(at[i] for i in range(len(at)) if i not in primaries)
-    return [replaced.get(i, m) for i, m in enumerate(modes) if i not in folded]
-
-
-def _group(group, modes: list[FailureMode], index: MemberIndex, cutoff: float):
-    """Primaries (local positions) and each primary's :class:`Alias` records."""
-    errors = index.errors(group)
-    n_g, e_g = len(errors), int(errors.sum())
-    members = [index.members(group, m.tag_indices) for m in modes]
-    n = len(modes)
-    overlap = np.zeros((n, n), dtype=np.int64)
-    residual = np.ones((n, n))
-    for a in range(n):
-        err_a = int(errors[members[a]].sum())
-        others = [b for b in range(n) if b != a]
-        inside = [np.isin(members[b], members[a], assume_unique=True) for b in others]
-        rest_sizes = np.array([int((~k).sum()) for k in inside])
-        rest_errors = np.array([int(errors[members[b][~k]].sum()) for b, k in zip(others, inside)])
-        overlap[a, others] = [int(k.sum()) for k in inside]
-        residual[a, others] = np.where(
-            rest_sizes > 0,
+    shared = {g: at for g, at in positions.items() if len(at) >= 2}
+    # Every ordered pair (A, B) of modes of a group: the overlap, and B's
+    # errors outside A within the group less A; one Fisher call for all.
+    pairs = {}
+    rest_sizes, rest_errors, pop_sizes, pop_errors = [], [], [], []
+    for group, at in shared.items():
+        errors = index.errors(group)
+        n_g, e_g = len(errors), int(errors.sum())
+        members = [index.members(group, modes[i].tag_indices) for i in at]
+        n = len(at)
+        overlap = np.zeros((n, n), dtype=np.int64)
+        for a in range(n):
+            err_a = int(errors[members[a]].sum())
+            for b in range(n):
+                if a == b:
+                    continue
+                inside = np.isin(members[b], members[a], assume_unique=True)
+                overlap[a, b] = int(inside.sum())
+                rest_sizes.append(len(members[b]) - overlap[a, b])
+                rest_errors.append(int(errors[members[b][~inside]].sum()))
+                pop_sizes.append(n_g - len(members[a]))
+                pop_errors.append(e_g - err_a)
+        pairs[group] = overlap
+    if rest_sizes:
+        sizes = np.array(rest_sizes)
+        residuals = np.where(
+            sizes > 0,
             fisher_p_values(
-                rest_sizes,
-                rest_errors,
-                np.full(len(others), n_g - len(members[a])),
-                np.full(len(others), e_g - err_a),
+                sizes, np.array(rest_errors), np.array(pop_sizes), np.array(pop_errors)
             ),
             1.0,
         )
+    replaced: dict[int, FailureMode] = {}
+    folded: set[int] = set()
+    done = 0
+    for group, at in shared.items():
+        n = len(at)
+        residual = np.ones((n, n))
+        off_diagonal = ~np.eye(n, dtype=bool)
+        residual[off_diagonal] = residuals[done : done + n * (n - 1)]
+        done += n * (n - 1)
+        group_modes = [modes[i] for i in at]
+        primaries, aliases = _group(group_modes, pairs[group], residual, cutoff)
+        for local, members in aliases.items():
+            replaced[at[local]] = dataclasses.replace(modes[at[local]], aliases=tuple(members))
+        folded.update(at[i] for i in range(n) if i not in primaries)
+    return [replaced.get(i, m) for i, m in enumerate(modes) if i not in folded]
+
+
+def _group(modes: list[FailureMode], overlap: np.ndarray, residual: np.ndarray, cutoff: float):
+    """Primaries (local positions) and each primary's :class:`Alias` records."""
+    n = len(modes)
     explains = (overlap > 0) & (residual > cutoff)
     np.fill_diagonal(explains, False)
     order = sorted(

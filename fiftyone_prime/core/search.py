@@ -70,7 +70,7 @@ from typing import Any, Optional
 import numpy as np
 import scipy.sparse as sp
 
-from . import error_control, kernels
+from . import error_control, exact_family, kernels
 from .aliases import MemberIndex
 from .arrays import concatenated_ranges
 from .significance import Significance, TestedFamily
@@ -260,6 +260,9 @@ def run_search(
 
     data = _Groups(matrix, correct_arr, group_arr, errors_first=not _use_kernels(params))
     family = _tested_family(data, params)
+    exact_family.refine(
+        family, data.matrix, data.bounds, data.entry_bounds, data.entry_tag, data.entry_size
+    )
     try:
         found = _search(data, params).by_group()
     except _TooManyCandidates as e:

@@ -279,3 +279,14 @@ def test_the_realised_rates_are_within_what_a_correct_procedure_meets(alpha):
     # The measurement sees a procedure that ignores the tested family.
     assert rates["naive"]["fdr"] > alpha + _bernstein_margin(n, alpha)
     assert rates["fdr"]["reported"] >= rates["fwer"]["reported"] > 0
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_sparse_and_dense_input_group_the_same_aliases(seed):
+    import scipy.sparse as sp
+
+    tags, correct = bundled(seed)
+    groups = np.repeat([0, 1], 750)
+    dense = run_search(tags, correct, groups).failure_modes
+    sparse = run_search(sp.csr_matrix(tags), correct, groups).failure_modes
+    assert dense == sparse and any(m.aliases for m in dense)
