@@ -40,7 +40,9 @@ testability, as in LAMP, Terada et al., PNAS 2013; ``error_control="fwer"``):
     ``lo`` samples), ``t_i`` is how many tags with ``>= min_size`` samples
     sample ``i`` carries, and each set with ``>= lo`` samples accounts for at
     least ``lo`` of the ``sum_i C(t_i, k)`` (sample, k-set) incidences. An
-    upper bound only makes the correction conservative.
+    upper bound only makes the correction conservative. Where the work is
+    small, :mod:`fiftyone_prime.core.exact_family` replaces the bound by the
+    exact count (``Significance.family_count``).
 
 Nothing here imports fiftyone or torch.
 """
