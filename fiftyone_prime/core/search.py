@@ -182,10 +182,9 @@ def find_failure_modes(
     an adjusted p-value (a false-discovery q-value by default) and an
     accuracy interval (see :mod:`fiftyone_prime.core.error_control`); with
     ``alpha`` set, those whose adjusted p-value exceeds it are left out
-    afterwards. Minimality
-    is decided by the definition alone. The order is deterministic (groups
-    sorted; within a group by drop, descending, then number of tags, then
-    tag names).
+    afterwards. Minimality is decided by the definition alone. The order is
+    deterministic (groups sorted; within a group by drop, descending, then
+    number of tags, then tag names).
 
     Args:
         tags: a ``(n_samples, n_tags)`` boolean numpy array or scipy sparse
