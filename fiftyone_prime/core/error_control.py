@@ -18,15 +18,17 @@ failure-mode definition. ``SearchParams.error_control`` says what
     :meth:`~fiftyone_prime.core.significance.TestedFamily.adjust`).
 
 The false-discovery procedure (Benjamini-Hochberg over Tarone's testable
-sets, after Gilbert, JRSS C 2005):
+sets, after Gilbert, "A modified false discovery rate multiple-comparisons
+procedure for discrete data", JRSS C 2005):
 
 1.  Tarone's level ``delta* = max {delta : delta * m(delta) <= alpha}``,
     where ``m(delta)`` counts the sets whose least attainable p-value
     ``psi`` is ``<= delta`` (Gilbert's ``alpha / K*``, ``K*`` the least
     integer with ``m(alpha / K) <= K``, with ``K`` taken real, which only
     adds sets). The *tested family* is ``F = {T : psi_T <= delta*}``, of
-    ``m = m(delta*)`` sets (counted exactly for single tags, bounded from
-    above for larger sets).
+    ``m = m(delta*)`` sets (counted exactly for single tags, and for
+    larger sets where :mod:`.exact_family` can afford it; elsewhere bounded
+    from above).
 2.  A mode outside ``F`` is not reported (its q-value is 1). The modes in
     ``F`` are ranked by p-value; with ``c = 1`` (BH) or
     ``c = sum_{j <= m} 1/j`` (BY), a mode's q-value is
@@ -44,9 +46,10 @@ procedure more conservative. Within ``F``:
 
 -   ``"fdr_by"``: every self-consistent rejection set with the shape
     ``r / H_m`` has ``FDR <= alpha * m_0 / m <= alpha`` under *any*
-    dependence, however the set was chosen (Blanchard and Roquain, EJS 2008,
-    Theorem 3.3 and Proposition 3.7): the definition's data-driven choice of
-    modes (drop, gain, minimality) and the proxy grouping cannot break it.
+    dependence, however the set was chosen (Blanchard and Roquain, "Two
+    simple sufficient conditions for FDR control", EJS 2008: self-consistency
+    with the shape ``beta(r) = r / H_m``): the definition's data-driven choice
+    of modes (drop, gain, minimality) and the proxy grouping cannot break it.
 -   ``"fdr"``: Benjamini-Hochberg's bound ``FDR <= alpha * m_0 / m`` needs
     the null p-values to be positively regression dependent (PRDS;
     Benjamini and Yekutieli, AoS 2001) and the number of rejections to
