@@ -35,7 +35,9 @@ class FailureMode:
             Hypergeom(group_size, group errors, size)``; ``None`` in runs
             stored before p-values existed
         adjusted_p_value: ``p_value`` corrected for the family of tag sets
-            the search tested (see :mod:`fiftyone_prime.core.significance`)
+            the search tested, under the run's ``error_control``: a
+            false-discovery q-value by default, a family-wise value with
+            ``"fwer"`` (see :mod:`fiftyone_prime.core.error_control`)
         accuracy_ci: the 95% Clopper-Pearson interval of ``accuracy``, as
             ``(low, high)``
         aliases: the reported modes of the same group that are proxies of
