@@ -492,7 +492,9 @@ class Significance:
         tested_family: ``m``, the number of sets counted in that family (an
             upper bound, see ``family_count``); the false-discovery
             procedures divide by it
-        family_count: ``"bound"`` (the incidence bound) or ``"exact"``
+        family_count: how sets of 2+ tags were counted: ``"exact"``,
+            ``"bound"`` (the incidence bound) or ``"mixed"`` (exact in the
+            classes the work budget allowed; :mod:`.exact_family`)
         num_aliases: reported modes shown as aliases of a stronger mode
     """
 
