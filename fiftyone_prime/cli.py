@@ -14,6 +14,7 @@ import sys
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.validation import ERROR_CONTROLS
 from fiftyone_prime.models import DEFAULT_MODEL
 
 #: The start of FiftyOne's notice, logged on every connection, that the
@@ -116,8 +117,14 @@ def _add_search_args(p):
         "--alpha",
         type=_alpha,
         default=d.alpha,
-        help=f"family-wise significance level; 'none' keeps every mode of the "
-        f"definition (default: {d.alpha})",
+        help=f"significance level; 'none' keeps every mode of the definition (default: {d.alpha})",
+    )
+    p.add_argument(
+        "--error-control",
+        choices=ERROR_CONTROLS,
+        default=d.error_control,
+        help="what --alpha bounds: the false-discovery rate (fdr; fdr_by under any "
+        f"dependence) or the family-wise error rate (fwer) (default: {d.error_control})",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run")
     p.add_argument(
@@ -151,6 +158,7 @@ def search_params(args) -> SearchParams:
         max_tags=args.max_tags,
         minimal=not args.not_minimal,
         alpha=args.alpha,
+        error_control=args.error_control,
     )
 
 

@@ -30,6 +30,7 @@ def find_failure_modes(
     max_tags: int = DEFAULT_PARAMS.max_tags,
     minimal: bool = DEFAULT_PARAMS.minimal,
     alpha: Optional[float] = DEFAULT_PARAMS.alpha,
+    error_control: str = DEFAULT_PARAMS.error_control,
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
@@ -40,9 +41,9 @@ def find_failure_modes(
     For each ground-truth class, finds the minimal combinations of tags whose
     presence drops the classifier's accuracy (see
     :func:`fiftyone_prime.core.find_failure_modes` for the exact definition),
-    keeps those that are significant (each mode has an exact p-value, a
-    family-wise adjusted p-value and an accuracy interval, see
-    :mod:`fiftyone_prime.core.significance`), stores them as a run on the
+    keeps those that are significant (each mode has an exact p-value, an
+    adjusted p-value and an accuracy interval, see
+    :mod:`fiftyone_prime.core.error_control`), stores them as a run on the
     dataset, and saves one view per failure mode (the samples of that class
     carrying every tag of the set, correct and incorrect alike) so teammates
     can open them in the App.
@@ -85,9 +86,13 @@ def find_failure_modes(
         max_tags (3): the largest number of tags in a failure mode
         minimal (True): whether to leave out sets containing a smaller
             failure mode
-        alpha (0.05): the family-wise significance level: modes whose
-            adjusted p-value exceeds it are left out after the exact search.
-            ``None`` keeps every mode of the definition, with its p-values
+        alpha (0.05): the significance level: modes whose adjusted p-value
+            exceeds it are left out after the exact search. ``None`` keeps
+            every mode of the definition, with its p-values
+        error_control ("fdr"): what ``alpha`` bounds: ``"fdr"`` (the
+            false-discovery rate), ``"fdr_by"`` (the same under any
+            dependence) or ``"fwer"`` (the family-wise error rate); see
+            :mod:`fiftyone_prime.core.error_control`
         save_views (True): whether to save a view per failure mode
         max_views (:data:`fiftyone_prime.integration.views.DEFAULT_MAX_VIEWS`):
             the most saved views to create; when there are more failure
@@ -116,6 +121,7 @@ def find_failure_modes(
         max_tags=max_tags,
         minimal=minimal,
         alpha=alpha,
+        error_control=error_control,
     )
     validate_max_views(max_views)
     dataset = samples._root_dataset

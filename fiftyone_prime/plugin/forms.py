@@ -16,6 +16,7 @@ import fiftyone.operators.types as types
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.validation import ERROR_CONTROLS
 from fiftyone_prime.integration import fields as fpf
 from fiftyone_prime.integration.run_store import (
     list_failure_mode_runs,
@@ -184,8 +185,8 @@ def search_knobs(ctx, inputs) -> None:
         "significant_only",
         default=_SIGNIFICANT_ONLY,
         label="Significant modes only",
-        description="Leave out failure modes that could be chance findings (family-wise "
-        "adjusted p-value above the level below); untick to see every mode "
+        description="Leave out failure modes that could be chance findings (adjusted "
+        "p-value above the level below); untick to see every mode "
         "of the definition, as the PRIME paper does",
     )
     alpha = inputs.float(
@@ -194,7 +195,18 @@ def search_knobs(ctx, inputs) -> None:
         min=0.0,
         max=1.0,
         label="Significance level",
-        description="The family-wise error rate: the chance that any reported mode is noise",
+        description="The error rate the reported modes keep to (see the next option)",
+    )
+    controls = list(ERROR_CONTROLS)
+    inputs.enum(
+        "error_control",
+        controls,
+        default=DEFAULT_PARAMS.error_control,
+        label="Error control",
+        description="fdr: the expected share of reported modes that are noise (default); "
+        "fdr_by: the same under any dependence between tags; fwer: the chance that any "
+        "reported mode is noise",
+        view=dropdown(controls),
     )
     try:
         search_params(ctx.params)

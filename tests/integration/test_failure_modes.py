@@ -79,10 +79,17 @@ def test_classification_field_serves_as_tags(make_dataset):
 
 def test_several_tag_fields_are_searched_together(planted):
     results = fp.find_failure_modes(planted, tags_field=["prime_tags", "objects"], max_tags=2)
-    names = {m.tags for m in results.failure_modes}
+    names = {x.tags for m in results.failure_modes for x in (m, *m.aliases)}
     # Same tags from two fields always co-occur: each alone is a mode, never both.
     assert ("objects:blur",) in names and ("prime_tags:blur",) in names
     assert ("objects:night", "prime_tags:snow") in names
+    # They hold the same samples: one row, the other its alias.
+    rows = {m.tags: m for m in results.failure_modes}
+    blur = rows.get(("objects:blur",)) or rows[("prime_tags:blur",)]
+    assert {("objects:blur",), ("prime_tags:blur",)} == {blur.tags, *blur.alias_tags}
+    assert all(a.overlap == a.size == blur.size for a in blur.aliases if "blur" in a.tags[0])
+    # Aliases are stored with the run and load back.
+    assert fp.load_failure_modes(planted, "prime").failure_modes == results.failure_modes
     for mode in results.failure_modes:
         assert mode.tag_fields and set(mode.tag_fields) <= {"prime_tags", "objects"}
         assert len(planted.load_saved_view(mode.view_name)) == mode.size
