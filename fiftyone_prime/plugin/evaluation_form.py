@@ -28,6 +28,22 @@ _UNIT_LABELS = {
 }
 
 
+def image_tag_fields(view) -> list[str]:
+    """Image-level fields that can hold tags (as the label search offers)."""
+    from . import forms
+
+    labels = forms.label_fields(view, (fo.Classifications, fo.Classification, fo.Detections))
+    return sorted(set(labels) | set(forms.string_list_fields(view)))
+
+
+def evaluation_params(params) -> dict:
+    """The SDK keywords of the form's evaluation choice (empty for none)."""
+    eval_key = params.get("eval_key")
+    if not eval_key or eval_key == NO_EVALUATION:
+        return {}
+    return {"eval_key": eval_key, "units": params.get("units") or None}
+
+
 def evaluation_keys(view) -> list[str]:
     """The dataset's evaluations whose units a search can read."""
     root = view._root_dataset

@@ -6,7 +6,9 @@ from fiftyone.operators.executor import ExecutionContext
 from fiftyone_prime.plugin.evaluation_form import (
     NO_EVALUATION,
     evaluation_keys,
+    evaluation_params,
     evaluation_pickers,
+    image_tag_fields,
     object_attribute_paths,
 )
 from tests.integration.planted_objects import add_evaluated
@@ -51,3 +53,14 @@ def test_form_lists_evaluations_units_and_fitting_tag_fields(make_dataset):
     )
     assert not wrong["valid"]
     assert "tag only their own objects" in inputs.properties["tags_field"].error_message
+
+
+def test_image_tag_fields_and_params(make_dataset):
+    dataset = add_evaluated(make_dataset(), "gt")
+    assert "image_tags" in image_tag_fields(dataset) and "ground_truth" in image_tag_fields(dataset)
+    assert evaluation_params({"eval_key": NO_EVALUATION}) == {}
+    assert evaluation_params({}) == {}
+    assert evaluation_params({"eval_key": "eval", "units": "pred"}) == {
+        "eval_key": "eval",
+        "units": "pred",
+    }
