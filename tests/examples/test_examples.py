@@ -25,6 +25,11 @@ EXPECTED = {
         "Delegated run results: 2 failure modes; 900 images tagged",
     ],
     "sharing.py": ["2 saved views", "On the copy", "Saved views there"],
+    "detection.py": [
+        "Missed-object mode person: ground_truth.detections.attrs:night + "
+        "ground_truth.detections.attrs:occluded",
+        "False-positive mode dog: at border",
+    ],
     "heldout_confirmation.py": [
         "failure modes confirmed on held-out data",
         "Report with held-out columns",
