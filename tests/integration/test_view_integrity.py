@@ -134,6 +134,7 @@ def test_view_documents_are_fiftyones_own_saved_view_documents(planted):
     ours, theirs = docs[results.view_names[0]], docs["mine"]
     assert set(ours) - {"description"} == set(theirs) - {"description"}
     loaded = foo.SavedViewDocument._from_son(ours)
+    assert loaded.to_mongo().to_dict() == ours  # exactly what the class writes
     assert str(loaded.id) == results.failure_modes[0].view_id
     assert loaded.dataset_id == str(planted._doc.id) and loaded.slug == fpv.view_slug(loaded.name)
     assert loaded.description == fpv.view_description(results.failure_modes[0], "prime")
