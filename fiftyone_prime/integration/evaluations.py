@@ -25,13 +25,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from . import fields as fpf
 from . import units as fpu
 from . import views as fpv
-from .run_store import (
-    check_is_prime_run,
-    delete_failure_modes,
-    group_stats,
-    name_views,
-    validate_max_views,
-)
+from .run_store import group_stats, name_views, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
 logger = logging.getLogger(__name__)
@@ -105,7 +99,7 @@ def find_evaluation_failure_modes(
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
     validate_max_views(max_views)
     dataset = samples._root_dataset
-    _validate_run_key(dataset, run_key, overwrite)
+    replaced = replaced_run(dataset, run_key, overwrite)
     spec = fpu.resolve_units(
         samples,
         eval_key=eval_key,
@@ -123,7 +117,7 @@ def find_evaluation_failure_modes(
     outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
     records = [saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
     if save_views:
-        records = name_views(dataset, run_key, records, overwrite, max_views)
+        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     significance = outcome.significance
     config = _config(
         spec,
@@ -143,6 +137,7 @@ def find_evaluation_failure_modes(
         records,
         inputs,
         overwrite=overwrite,
+        replaced=replaced,
         save_views=save_views,
         progress=progress,
         significance=significance.to_dict(),
@@ -157,27 +152,18 @@ def find_evaluation_failure_modes(
     return results
 
 
-def _validate_run_key(dataset, run_key, overwrite: bool) -> None:
-    """Raises unless a run may be stored under ``run_key``: a valid key, free
-    or (with ``overwrite``) held by a failure-mode run of either kind."""
-    root = dataset._root_dataset
-    if not isinstance(run_key, str) or not run_key.isidentifier():
-        raise ValueError(
-            f"`run_key` must be a valid Python identifier (letters, digits, underscores); "
-            f"got {run_key!r}"
-        )
-    if run_key not in root.list_runs():
-        return
-    if not overwrite:
-        raise ValueError(
-            f"Dataset '{root.name}' already has a run with key '{run_key}'. Pass "
-            "overwrite=True to replace it and its saved views, or choose another run_key"
-        )
-    check_is_prime_run(root, run_key)
-
-
 def _finish(
-    samples, run_key, config, records, inputs, *, overwrite, save_views, progress, significance
+    samples,
+    run_key,
+    config,
+    records,
+    inputs,
+    *,
+    overwrite,
+    replaced,
+    save_views,
+    progress,
+    significance,
 ) -> EvalFailureModeResults:
     """Builds the results, stores the run (with the ids of the views it will
     create), then saves the views that hold each mode's units."""
@@ -196,7 +182,7 @@ def _finish(
         num_units=inputs.num_units,
         num_crowd=inputs.num_crowd,
     )
-    run = _store_run(samples, run_key, config, results, overwrite)
+    run = _store_run(samples, run_key, config, results, overwrite, replaced)
     if save_views:
         removed = set(_save_views(samples, results, progress))
         if removed:
@@ -213,13 +199,13 @@ def _finish(
 
 
 def apply_evaluation_failure_modes(
-    results, samples, *, run_key, save_views, max_views, overwrite, progress
+    results, samples, *, run_key, replaced, save_views, max_views, overwrite, progress
 ) -> EvalFailureModeResults:
     """:func:`fiftyone_prime.apply_failure_modes` for a run over evaluation
     units: the modes re-measured on the units of ``samples`` (read as the
     run read them: same evaluation key, units and tag paths) and saved there
     with views that hold their units. The caller validated ``run_key`` and
-    ``max_views``."""
+    ``max_views`` and loaded the results of the run being ``replaced``."""
     from .holdout import HOLDOUT_PROCEDURE, remeasure
 
     config = results.config
@@ -237,7 +223,7 @@ def apply_evaluation_failure_modes(
     inputs = read_run_units(samples, config)
     records = remeasure(results.failure_modes, inputs, config.params)
     if save_views:
-        records = name_views(dataset, run_key, records, overwrite, max_views)
+        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     new_config = _config(
         fpu.UnitSpec.from_dict(unit_spec),
         config.unit_tag_kinds,
@@ -258,6 +244,7 @@ def apply_evaluation_failure_modes(
         records,
         inputs,
         overwrite=overwrite,
+        replaced=replaced,
         save_views=save_views,
         progress=progress,
         significance=None,
@@ -325,14 +312,15 @@ def unit_view(samples, spec: fpu.UnitSpec, sources, kinds: dict, group, tag_keys
     return view.filter_labels(spec.group_field, expr, only_matches=True)
 
 
-def _store_run(samples, run_key, config, results, overwrite):
+def _store_run(samples, run_key, config, results, overwrite, replaced):
     """Registers the run and saves its results (with the ids of the views it
-    is about to create) before any view is written."""
-    dataset = samples._root_dataset
-    if overwrite and run_key in dataset.list_runs():
-        delete_failure_modes(dataset, run_key)
+    is about to create) before any view is written; the views of the run
+    being replaced are deleted first (as
+    :func:`fiftyone_prime.integration.run_store.finish_run` does)."""
+    if replaced is not None:
+        fpv.delete_views(samples._root_dataset, replaced.view_ids)
     run = config.build()
-    run.register_run(samples, run_key, overwrite=False)
+    run.register_run(samples, run_key, overwrite=overwrite, cleanup=False)
     run.save_run_results(samples, run_key, results)
     return run
 

@@ -81,7 +81,8 @@ class FailureModeRunConfig(focr.RunConfig):
         label_field: the ground-truth ``Classification`` field
         pred_field: the predicted ``Classification`` field
         tags_fields: the fields the tags were read from
-        search_params: the :class:`fiftyone_prime.core.SearchParams` as a dict
+        search_params: the :class:`fiftyone_prime.core.SearchParams`, or
+            its dict (as stored; validated when read)
         procedure: the multiple-testing procedure that adjusted the p-values
         save_views: whether saved views were created
         max_views: the most saved views the run creates (the modes with the
@@ -115,7 +116,9 @@ class FailureModeRunConfig(focr.RunConfig):
         self.label_field = label_field
         self.pred_field = pred_field
         self.tags_fields = list(tags_fields or [])
-        self.search_params = SearchParams.from_dict(dict(search_params)).to_dict()
+        if not isinstance(search_params, SearchParams):  # read from the database
+            search_params = SearchParams.from_dict(dict(search_params))
+        self.search_params = search_params.to_dict()
         self.procedure = procedure
         self.save_views = save_views
         self.max_views = max_views

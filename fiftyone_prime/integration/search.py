@@ -6,12 +6,13 @@ import logging
 from collections.abc import Sequence
 from typing import Optional, Union
 
+from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, TAGS_FIELD
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
-from .run_store import finish_run, name_views, validate_max_views, validate_new_run_key
+from .run_store import finish_run, name_views, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
 logger = logging.getLogger(__name__)
@@ -20,10 +21,10 @@ logger = logging.getLogger(__name__)
 def find_failure_modes(
     samples,
     *,
-    label_field: str = "ground_truth",
-    pred_field: str = "predictions",
-    tags_field: Union[str, Sequence[str]] = "prime_tags",
-    run_key: str = "prime",
+    label_field: str = LABEL_FIELD,
+    pred_field: str = PRED_FIELD,
+    tags_field: Union[str, Sequence[str]] = TAGS_FIELD,
+    run_key: str = RUN_KEY,
     min_size: int = DEFAULT_PARAMS.min_size,
     min_drop: float = DEFAULT_PARAMS.min_drop,
     min_gain: float = DEFAULT_PARAMS.min_gain,
@@ -35,6 +36,9 @@ def find_failure_modes(
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
     progress=None,
+    eval_key: Optional[str] = None,
+    units: Optional[str] = None,
+    correct_field=None,
 ) -> FailureModeResults:
     """Finds PRIME failure modes of a classifier on a dataset or view.
 
@@ -104,9 +108,29 @@ def find_failure_modes(
         progress (None): whether to render a progress bar (True/False), use
             the default value ``fiftyone.config.show_progress_bars`` (None),
             or a progress callback function to invoke instead
+        eval_key (None): read the units and their outcomes from this
+            evaluation run instead of comparing ``label_field`` and
+            ``pred_field``: samples of ``evaluate_classifications`` (simple,
+            top-k, binary), objects of ``evaluate_detections`` (see
+            ``units``). ``label_field``/``pred_field`` are then the
+            evaluation's own and may be left out
+        units (None): with a detection evaluation, ``"gt"`` (the default:
+            ground-truth objects, wrong when missed) or ``"pred"`` (predicted
+            objects, wrong when false positives), each grouped by its label;
+            ``"samples"`` for classification evaluations. ``tags_field`` may
+            then name object attributes by their path
+            (``"ground_truth.detections.attrs"``) as well as image-level
+            fields, whose tags every object of the image inherits
+        correct_field (None): the outcome from a boolean field or object
+            attribute path, or a ``ViewExpression`` on the unit, instead of
+            the evaluation's (or, without ``eval_key``, of the label
+            comparison: ``label_field`` then holds the units' groups). See
+            :func:`fiftyone_prime.integration.evaluations.find_evaluation_failure_modes`
 
     Returns:
-        a :class:`fiftyone_prime.FailureModeResults`
+        a :class:`fiftyone_prime.FailureModeResults` (an
+        :class:`fiftyone_prime.EvalFailureModeResults` with ``eval_key``,
+        ``units`` or ``correct_field``)
 
     Raises:
         ValueError: if a field is missing, the view is empty, the run key
@@ -123,9 +147,82 @@ def find_failure_modes(
         alpha=alpha,
         error_control=error_control,
     )
+    return search_failure_modes(
+        samples,
+        params,
+        label_field=label_field,
+        pred_field=pred_field,
+        tags_field=tags_field,
+        run_key=run_key,
+        save_views=save_views,
+        max_views=max_views,
+        overwrite=overwrite,
+        progress=progress,
+        eval_key=eval_key,
+        units=units,
+        correct_field=correct_field,
+    )
+
+
+def search_failure_modes(
+    samples,
+    params: SearchParams = DEFAULT_PARAMS,
+    *,
+    label_field: str = LABEL_FIELD,
+    pred_field: str = PRED_FIELD,
+    tags_field: Union[str, Sequence[str]] = TAGS_FIELD,
+    run_key: str = RUN_KEY,
+    save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
+    overwrite: bool = False,
+    progress=None,
+    eval_key: Optional[str] = None,
+    units: Optional[str] = None,
+    correct_field=None,
+) -> FailureModeResults:
+    """:func:`find_failure_modes` with the search parameters as one
+    :class:`SearchParams`: what the operator, the CLI and the pipeline call.
+
+    The parameters travel as that one object from where they are built (the
+    keywords of :func:`find_failure_modes`, the operator's form, the CLI's
+    arguments) to the core search and the stored run config; nothing here
+    spreads or rebuilds them.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        params (the defaults): a :class:`SearchParams`
+        label_field, pred_field, tags_field, run_key, save_views, max_views,
+            overwrite, progress, eval_key, units, correct_field: as in
+            :func:`find_failure_modes`
+
+    Returns:
+        a :class:`fiftyone_prime.FailureModeResults`
+    """
+    if not isinstance(params, SearchParams):
+        raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    if eval_key is not None or units is not None or correct_field is not None:
+        from .evaluations import find_evaluation_failure_modes
+
+        # With an evaluation its own fields are used: the defaults are not a choice.
+        evaluated = eval_key is not None
+        return find_evaluation_failure_modes(
+            samples,
+            eval_key=eval_key,
+            units=units,
+            correct_field=correct_field,
+            label_field=None if evaluated and label_field == LABEL_FIELD else label_field,
+            pred_field=None if evaluated and pred_field == PRED_FIELD else pred_field,
+            tags_field=tags_field,
+            run_key=run_key,
+            params=params,
+            save_views=save_views,
+            max_views=max_views,
+            overwrite=overwrite,
+            progress=progress,
+        )
     validate_max_views(max_views)
     dataset = samples._root_dataset
-    validate_new_run_key(dataset, run_key, overwrite)
+    replaced = replaced_run(dataset, run_key, overwrite)
     logger.info("Reading labels, predictions and tags...")
     inputs = fpf.read_inputs(samples, label_field, pred_field, tags_field)
     sources = inputs.sources
@@ -136,7 +233,7 @@ def find_failure_modes(
     outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
     records = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
     if save_views:
-        records = name_views(dataset, run_key, records, overwrite, max_views)
+        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     significance = outcome.significance
     logger.info(
         "Found %d failure modes (%d more met the definition but are not significant at alpha=%s)",
@@ -148,7 +245,7 @@ def find_failure_modes(
         label_field=label_field,
         pred_field=pred_field,
         tags_fields=[s.field for s in sources],
-        search_params=params.to_dict(),
+        search_params=params,
         procedure=significance.procedure,
         save_views=save_views,
         max_views=max_views,
@@ -160,6 +257,7 @@ def find_failure_modes(
         records,
         inputs,
         overwrite=overwrite,
+        replaced=replaced,
         save_views=save_views,
         progress=progress,
         significance=significance.to_dict(),

@@ -15,6 +15,13 @@ import fiftyone as fo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
+from fiftyone_prime.core.defaults import (
+    LABEL_FIELD,
+    MAX_TAGS_LIMIT,
+    PRED_FIELD,
+    RUN_KEY,
+    TAGS_FIELD,
+)
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from fiftyone_prime.core.validation import ERROR_CONTROLS
 from fiftyone_prime.integration import fields as fpf
@@ -92,7 +99,7 @@ def field_pickers(ctx, inputs, view) -> bool:
         classification_fields,
         required=True,
         label="Ground-truth field",
-        default=default("ground_truth", classification_fields),
+        default=default(LABEL_FIELD, classification_fields),
         description="The Classification field whose labels are the classes searched",
         view=dropdown(classification_fields),
     )
@@ -101,7 +108,7 @@ def field_pickers(ctx, inputs, view) -> bool:
         classification_fields,
         required=True,
         label="Prediction field",
-        default=default("predictions", classification_fields),
+        default=default(PRED_FIELD, classification_fields),
         description="The Classification field with the classifier's predictions",
         view=dropdown(classification_fields),
     )
@@ -110,7 +117,7 @@ def field_pickers(ctx, inputs, view) -> bool:
         types.String(),
         required=True,
         label="Tag fields",
-        default=[default("prime_tags", tag_fields)],
+        default=[default(TAGS_FIELD, tag_fields)],
         description="The field(s) whose labels serve as tags",
         view=types.DropdownView(
             multiple=True, choices=[types.Choice(f, label=f) for f in tag_fields]
@@ -171,7 +178,7 @@ def search_knobs(ctx, inputs) -> None:
         "max_tags",
         default=DEFAULT_PARAMS.max_tags,
         min=1,
-        max=5,
+        max=MAX_TAGS_LIMIT,
         label="Maximum tags",
         description="The largest number of tags in a failure mode",
     )
@@ -218,7 +225,12 @@ def search_knobs(ctx, inputs) -> None:
 def search_params(params) -> SearchParams:
     """The :class:`SearchParams` from the form's values (absent ones take the
     defaults), validated once, before the run starts. ``significant_only``
-    is the form's switch for ``alpha=None``."""
+    is the form's switch for ``alpha=None``.
+
+    This is where an operator's search parameters are built: the operator
+    passes the object on to
+    :func:`fiftyone_prime.integration.search.search_failure_modes`, which
+    hands it to the core search and the run config unchanged."""
     values = {name: params[name] for name in SearchParams.names() if params.get(name) is not None}
     if not params.get("significant_only", _SIGNIFICANT_ONLY):
         values["alpha"] = None
@@ -244,7 +256,7 @@ def view_options(ctx, inputs) -> None:
         invalid(prop, str(e))
 
 
-def new_run_key(ctx, inputs, default="prime") -> bool:
+def new_run_key(ctx, inputs, default=RUN_KEY) -> bool:
     """Adds the run key input, checked by the SDK's own run-key check."""
     prop = inputs.str(
         "run_key",

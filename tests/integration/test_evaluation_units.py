@@ -17,12 +17,11 @@ from fiftyone_prime.integration.evaluations import (
     DELETED,
     RERUN,
     EvalFailureModeResults,
-    find_evaluation_failure_modes,
 )
 from tests.integration.planted import PLANTED_MODES
 from tests.integration.planted_objects import add_evaluated
 
-find = find_evaluation_failure_modes
+find = fp.find_failure_modes  # the public entry point (search_failure_modes dispatches)
 
 
 def summary(results):
@@ -175,7 +174,7 @@ def test_string_bool_and_list_attributes(gt_dataset, attr, declared, min_drop, e
         gt_dataset,
         eval_key="eval",
         tags_field=f"ground_truth.detections.{attr}",
-        params=fp.SearchParams(min_drop=min_drop),
+        min_drop=min_drop,
     )
     assert summary(results) == expected
     for mode in results.failure_modes:
@@ -206,7 +205,7 @@ def test_classification_attribute_as_tags(make_dataset):
         eval_key="eval",
         tags_field="ground_truth.detections.main",
         run_key="main",
-        params=fp.SearchParams(min_drop=0.1),
+        min_drop=0.1,
     )
     assert summary(main) == [("cat", ("snow",), 95, 60), ("dog", ("blur",), 40, 12)]
 
@@ -332,7 +331,7 @@ def test_bad_input_raises_and_writes_nothing(gt_dataset, make_dataset):
             ValueError,
             "must be an attribute of the units",
         ),
-        (dict(tags_field=attrs), ValueError, "eval_key"),
+        (dict(units="gt", tags_field=attrs), ValueError, "eval_key"),
     ]
     for kwargs, error, message in cases:
         with pytest.raises(error, match=message):
@@ -451,7 +450,8 @@ def test_keypoint_evaluations_have_object_units(make_dataset):
         dataset,
         eval_key="eval",
         tags_field="ground_truth.keypoints.attrs",
-        params=fp.SearchParams(min_size=5, alpha=None),
+        min_size=5,
+        alpha=None,
     )
     assert results.num_used == 40
     assert summary(results) == [("person", ("dark",), 20, 10)]
