@@ -144,6 +144,7 @@ def test_zero_shot_with_random_weights_writes_top_k_and_embeddings(image_dataset
         pretrained=None,
         device="cpu",
         vocabulary=["snow", "night", "grass", "indoors", "beach"],
+        scoring="softmax",  # version 0.1's rule: exactly top_k tags per image
         top_k=3,
         embeddings_field="prime_embedding",
         num_workers=0,
