@@ -214,6 +214,10 @@ def compute_tags(
     """
     from fiftyone_prime.models.images import image_loader
 
+    if not isinstance(calibration_size, int) or isinstance(calibration_size, bool):
+        raise TypeError(f"`calibration_size` must be an integer; got {calibration_size!r}")
+    if calibration_size < 2:
+        raise ValueError(f"`calibration_size` must be at least 2; got {calibration_size}")
     dataset = samples._root_dataset
     _check_field(samples, tags_field, fo.Classifications, "tags_field")
     if embeddings_field is not None:
@@ -234,10 +238,6 @@ def compute_tags(
         )
     target = samples.exists(tags_field, False) if (skip_existing and num_existing) else samples
 
-    if not isinstance(calibration_size, int) or isinstance(calibration_size, bool):
-        raise TypeError(f"`calibration_size` must be an integer; got {calibration_size!r}")
-    if calibration_size < 2:
-        raise ValueError(f"`calibration_size` must be at least 2; got {calibration_size}")
     tagger = _build_tagger(
         samples,
         model,

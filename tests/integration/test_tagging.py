@@ -181,3 +181,49 @@ def test_property_tags_feed_the_search(make_dataset, tmp_path):
     assert [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes] == [
         ("cat", ("dark",), 10, 0)
     ]
+
+
+def test_calibrated_scoring_tags_every_image_once(image_dataset, tmp_path):
+    """Default scoring for CLIP: the calibration images are drawn from the
+    view, held until the statistics are known, then written like the rest."""
+    name = register_tiny_open_clip(tmp_path)
+    torch.manual_seed(0)
+    summary = fp.compute_tags(
+        image_dataset,
+        model=f"open_clip:{name}",
+        pretrained=None,
+        device="cpu",
+        vocabulary=["snow", "grass", "indoors", "beach", "fog", "dog|puppy", "cat|kitty"],
+        threshold=0.0,
+        calibration_size=8,
+        num_workers=0,
+        batch_size=3,
+    )
+    # "cat" is a class (dropped); "dog" is not.
+    assert summary.scoring == "calibrated" and summary.vocabulary == "custom"
+    assert summary.vocabulary_size == 6 and summary.num_tagged == 20
+    assert summary.calibration["images"] == 9  # whole batches of 3 until >= 8
+    assert image_dataset.exists("prime_tags").count() == 20
+    confs = image_dataset.values("prime_tags.classifications.confidence", unwind=True)
+    assert summary.num_tags_written == len(confs) and min(confs) >= 0.0
+    assert summary.tags_per_image == pytest.approx(len(confs) / 20)
+    info = image_dataset.get_field("prime_tags").info["prime_tagger"]
+    assert info["scoring"] == "calibrated" and info["threshold"] == 0.0
+
+    # The statistics carry over to another field: the same tags.
+    torch.manual_seed(0)  # the same random weights
+    again = fp.compute_tags(
+        image_dataset,
+        model=f"open_clip:{name}",
+        pretrained=None,
+        device="cpu",
+        vocabulary=["snow", "grass", "indoors", "beach", "fog", "dog|puppy", "cat|kitty"],
+        threshold=0.0,
+        calibration=summary.calibration,
+        tags_field="again",
+        num_workers=0,
+    )
+    assert again.calibration["images"] == 9
+    assert tags_by_path(image_dataset, "again") == tags_by_path(image_dataset)
+    with pytest.raises(ValueError, match="`calibration_size` must be at least 2"):
+        fp.compute_tags(image_dataset, model=f"open_clip:{name}", calibration_size=1)
