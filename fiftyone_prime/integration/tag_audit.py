@@ -325,11 +325,20 @@ def evaluate_tags(
     threshold=results.thresholds())``; they are in the units of the stored
     confidences (probabilities, or z-scores for calibrated CLIP).
 
+    ``compute_tags`` removes the tags that name a class of its
+    ``label_field``, so a tags field made with the defaults names no class
+    of that field: audit against another field (detections, attributes such
+    as weather or time of day), or tag a field for the audit with
+    ``exclude_classes=False``. Thresholds for tags that name classes are
+    ignored (with a log line) when passed back to ``compute_tags``.
+
     Examples::
 
         import fiftyone_prime as fp
 
-        audit = fp.evaluate_tags(dataset, "prime_tags", "ground_truth")
+        fp.compute_tags(dataset, tags_field="audit_tags", exclude_classes=False,
+                        threshold=0.0)  # keep low scores too, to audit the range
+        audit = fp.evaluate_tags(dataset, "audit_tags", "ground_truth")
         print(audit.summary())
         fp.compute_tags(dataset, threshold=audit.thresholds(min_support=20),
                         tags_field="prime_tags_tuned")

@@ -368,7 +368,8 @@ def _build_tagger(
     if model == "properties" or hasattr(model, "tag_batch"):
         return load_tagger(model, device=device)
     entries = fpvocab.load_vocabulary_entries(vocabulary)
-    tags = [concept for concept, _ in entries]
+    all_tags = [concept for concept, _ in entries]
+    tags = all_tags
     if exclude_classes and label_field and samples.has_field(label_field):
         tags = fpvocab.exclude_classes(
             tags, samples.distinct(f"{label_field}.label"), aliases=dict(entries)
@@ -376,12 +377,17 @@ def _build_tagger(
     if not tags:
         raise ValueError("No tags are left once the class names are removed from the vocabulary")
     if isinstance(threshold, dict):
-        unknown = set(threshold) - set(tags) - {"*"}
+        unknown = set(threshold) - set(all_tags) - {"*"}
         if unknown:
-            raise ValueError(
-                f"`threshold` names tags not in the vocabulary (or removed as class names): "
-                f"{sorted(unknown)[:5]}"
+            raise ValueError(f"`threshold` names tags not in the vocabulary: {sorted(unknown)[:5]}")
+        removed = set(threshold) - set(tags) - {"*"}
+        if removed:  # e.g. thresholds an audit suggested for tags that name classes
+            logger.info(
+                "`threshold` names %d tags removed as class names (e.g. %s); ignored",
+                len(removed),
+                sorted(removed)[:3],
             )
+            threshold = {k: v for k, v in threshold.items() if k not in removed}
     tagger = load_tagger(
         model,
         vocabulary=tags,

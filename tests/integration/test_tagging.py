@@ -227,3 +227,16 @@ def test_calibrated_scoring_tags_every_image_once(image_dataset, tmp_path):
     assert tags_by_path(image_dataset, "again") == tags_by_path(image_dataset)
     with pytest.raises(ValueError, match="`calibration_size` must be at least 2"):
         fp.compute_tags(image_dataset, model=f"open_clip:{name}", calibration_size=1)
+
+
+def test_thresholds_of_tags_removed_as_classes_are_ignored_typos_are_not(image_dataset, tmp_path):
+    from fiftyone_prime.integration.tagging import _build_tagger
+
+    name = register_tiny_open_clip(tmp_path)
+    vocab = ["snow", "night", "grass"]  # "night" is a class of the dataset
+    args = (f"open_clip:{name}", vocab, None, None)
+    rest = (None, "ground_truth", True, "cpu", "fp32", "calibrated", None)
+    tagger = _build_tagger(image_dataset, *args, {"night": 9.0, "snow": 1.0}, *rest)
+    assert tagger.vocabulary == ["snow", "grass"] and list(tagger.thresholds) == [1.0, 3.5]
+    with pytest.raises(ValueError, match="not in the vocabulary: \\['snwo'\\]"):
+        _build_tagger(image_dataset, *args, {"snwo": 1.0}, *rest)
