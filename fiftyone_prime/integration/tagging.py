@@ -126,8 +126,8 @@ def compute_tags(
       model's learned scale and bias; kept when at least ``threshold``
       (default 0.5). Confidence: that probability.
     - softmax-trained CLIP (``"calibrated"``): each image-tag similarity is
-      centered on the image's mean similarity and standardized with the
-      tag's mean and spread over ``calibration_size`` images drawn from the
+      standardized per image over the vocabulary (the image's mean and
+      spread removed), then with the tag's mean and spread over ``calibration_size`` images drawn from the
       view; kept when that z-score is at least ``threshold`` (default 3.5).
       Confidence: the z-score.
     - ``scoring="softmax"``: version 0.1's rule, a softmax over the

@@ -60,6 +60,10 @@ DEFAULT_CALIBRATION_SIZE = 2048
 #: warning is logged).
 MIN_CALIBRATION_IMAGES = 100
 
+#: Text encodings of at least this many prompts are logged (the large
+#: vocabulary's 37,000 prompts take minutes on a CPU, seconds on a GPU).
+_LOG_PROMPTS = 2000
+
 #: Bumped when the layout of cached text features changes.
 _CACHE_VERSION = 1
 
@@ -113,6 +117,15 @@ def text_features(
         emb = torch.from_numpy(emb).to(encoder.device)
     else:
         prompts = [tpl.format(t) for t in texts for tpl in templates]
+        if len(prompts) >= _LOG_PROMPTS:
+            logger.info(
+                "Encoding %d prompts (%d tags x %d templates) for %s, once per model%s",
+                len(prompts),
+                len(texts),
+                len(templates),
+                encoder.name,
+                f"; cached in {path}" if path else " (random weights: not cached)",
+            )
         emb = encoder.encode_texts(prompts).reshape(len(texts), len(templates), -1).mean(dim=1)
         emb = torch.nn.functional.normalize(emb, dim=-1)
         if path:
@@ -171,8 +184,8 @@ class ZeroShotTagger:
       :data:`DEFAULT_SIGMOID_THRESHOLD`); confidence is that probability.
     - ``"calibrated"`` (CLIP, trained with a softmax, whose raw similarities
       are comparable neither across tags nor across images): each
-      similarity is centered on the image's mean similarity over the
-      vocabulary, then standardized with the tag's own mean and standard
+      similarity is standardized over the vocabulary per image (the image's
+      mean and spread removed), then with the tag's own mean and standard
       deviation over calibration images (:meth:`calibrate`). A tag is kept
       when that z-score reaches its threshold (default
       :data:`DEFAULT_CALIBRATED_THRESHOLD`); confidence is the z-score.
@@ -282,8 +295,11 @@ class ZeroShotTagger:
         return embeddings @ self._text.T
 
     def _centered(self, embeddings):
+        """Similarities standardized per image over the vocabulary (each
+        image's mean and spread removed)."""
         sim = self.similarities(embeddings)
-        return sim - sim.mean(dim=1, keepdim=True)
+        sim = sim - sim.mean(dim=1, keepdim=True)
+        return sim / sim.std(dim=1, keepdim=True).clamp_min(1e-6)
 
     def calibrate(self, embeddings) -> dict:
         """Estimates each tag's similarity distribution for ``"calibrated"``

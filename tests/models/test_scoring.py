@@ -155,9 +155,10 @@ def test_calibrated_clip_standardizes_each_tag(clip_encoder):
     # On its calibration images each tag's z-scores have mean 0 and std 1.
     np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=1e-4)
     np.testing.assert_allclose(z.std(axis=0, ddof=1), 1.0, rtol=1e-3)
-    # The image's own mean similarity is removed first.
+    # Each image's mean and spread over the vocabulary are removed first.
     sim = (emb @ tagger._text.T).numpy()
     centered = sim - sim.mean(axis=1, keepdims=True)
+    centered /= centered.std(axis=1, ddof=1, keepdims=True)
     np.testing.assert_allclose(
         z, (centered - centered.mean(0)) / centered.std(0, ddof=1), rtol=1e-3, atol=1e-4
     )
