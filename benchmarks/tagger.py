@@ -220,6 +220,28 @@ def compare_vocabularies(args, device, batch_size):
                 key = (name, scoring)
                 if key not in best or summary.images_per_second > best[key].images_per_second:
                     best[key] = summary
+        # The part that differs between configurations, measured back to back on
+        # one batch of embeddings: scoring and selecting the tags.
+        pixels = torch.stack(
+            [encoder.image_transform(load_image(p, encoder.image_size)) for p in paths[:batch_size]]
+        )
+        start = time.perf_counter()
+        emb = encoder.encode_images(pixels.to(device))
+        encode_ms = 1000 * (time.perf_counter() - start)
+        overhead = {}
+        for name, scoring, _top_k in configs:
+            tagger = taggers[(name, scoring)]
+            tagger.tag_embeddings(emb)
+            start = time.perf_counter()
+            for _ in range(10):
+                tagger.tag_embeddings(emb)
+            overhead[(name, scoring)] = 100 * (time.perf_counter() - start)  # ms per batch
+        print(
+            f"per batch of {len(pixels)}: image encoding {encode_ms:.0f} ms; scoring and "
+            "selection "
+            + ", ".join(f"{n}/{sc} {overhead[(n, sc)]:.1f} ms" for n, sc, _ in configs),
+            flush=True,
+        )
         today = best[("context", "softmax")].images_per_second
         for name, scoring, top_k in configs:
             s = best[(name, scoring)]
@@ -239,6 +261,7 @@ def compare_vocabularies(args, device, batch_size):
                         "device": device,
                         "precision": precision,
                         "images": args.images,
+                        "encode_ms_per_batch": encode_ms,
                         "results": [
                             {
                                 "vocabulary": n,
@@ -247,6 +270,7 @@ def compare_vocabularies(args, device, batch_size):
                                 "images_per_second": best[(n, sc)].images_per_second,
                                 "tags_per_image": best[(n, sc)].tags_per_image,
                                 "ratio_to_v01": best[(n, sc)].images_per_second / today,
+                                "scoring_ms_per_batch": overhead[(n, sc)],
                             }
                             for n, sc, _ in configs
                         ],
