@@ -14,7 +14,8 @@ the tags present, copy them to the host. Configurations:
   context softmax top-5   version 0.1's default (265 concepts)
   large   calibrated      CLIP, 4,637 concepts, multi-label (the default now)
   large   softmax top-5   CLIP, 4,637 concepts, version 0.1's rule
-  large   sigmoid         SigLIP base, 4,637 concepts, the model's own bias
+  large   sigmoid         SigLIP base (B/32 vision tower, as the CLIP's), 4,637
+                          concepts, the model's own bias
 
 Each configuration runs ``--rounds`` times, interleaved; the best counts.
 Prints a table and writes ``tagger_gpu.json`` and ``tagger_gpu.txt`` to
@@ -64,7 +65,7 @@ def word_tokenizer(texts, max_length):
 
 
 def save_model(kind, folder, prompts):
-    """A random CLIP ViT-B/32 or SigLIP base/16 in a save_pretrained folder."""
+    """A random CLIP ViT-B/32 or SigLIP base (B/32 vision) in a save_pretrained folder."""
     import transformers as tr
 
     torch.manual_seed(0)
@@ -78,8 +79,11 @@ def save_model(kind, folder, prompts):
         processor = tr.CLIPImageProcessor()
     else:
         tokenizer, size = word_tokenizer(prompts, 64)
+        # A B/32 vision tower like the CLIP's, so that the sigmoid row's ratio
+        # compares the scoring rule, not a bigger backbone (real SigLIPs are B/16).
         config = tr.SiglipConfig(
-            text_config=dict(vocab_size=size + 8, pad_token_id=0, eos_token_id=2)
+            text_config=dict(vocab_size=size + 8, pad_token_id=0, eos_token_id=2),
+            vision_config=dict(patch_size=32),
         )
         model = tr.SiglipModel(config)
         with torch.no_grad():
