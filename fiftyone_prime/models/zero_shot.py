@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from fiftyone_prime.core.defaults import TOP_K
+from fiftyone_prime.core.defaults import SCORINGS, TOP_K
 
 from .base import ImageTextEncoder
 
@@ -40,7 +40,7 @@ DEFAULT_TEMPLATES = (
 #: z-score), ``"softmax"`` (a softmax over the vocabulary and the ``top_k``
 #: most probable tags, the behaviour of version 0.1); ``"auto"`` picks
 #: ``"sigmoid"`` when the model has a logit bias, else ``"calibrated"``.
-SCORINGS = ("auto", "sigmoid", "calibrated", "softmax")
+# SCORINGS lives in core/defaults.py (the form and the CLI offer it too).
 
 #: A tag is present under ``"sigmoid"`` scoring when the model gives it at
 #: least this probability (the model's own decision boundary).
