@@ -13,6 +13,7 @@ from .operators import (
     TagSamples,
 )
 from .panel import FailureModesPanel
+from .tag_audit import EvaluateTags
 from .workers import RequeueTagging, SearchAfterTagging, TaggingStatus, TagShard
 
 OPERATORS = (
@@ -25,6 +26,7 @@ OPERATORS = (
     RequeueTagging,
     TagShard,
     SearchAfterTagging,
+    EvaluateTags,
     FailureModesPanel,
     FailureModeCount,
     FailureModeMaxDrop,
