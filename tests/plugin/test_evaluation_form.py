@@ -64,3 +64,31 @@ def test_image_tag_fields_and_params(make_dataset):
         "eval_key": "eval",
         "units": "pred",
     }
+
+
+def test_find_operator_searches_an_evaluation_s_objects(make_dataset):
+    import fiftyone.operators as foo
+
+    import fiftyone_prime as fp
+    from tests.integration.planted import PLANTED_MODES
+    from tests.plugin.test_operators import FIND, resolve_inputs
+
+    dataset = add_evaluated(make_dataset(), "pred")
+    props = resolve_inputs(FIND, dataset, {"eval_key": "eval", "units": "pred"})
+    assert "label_field" not in props and props["units"].type.values == ["gt", "pred"]
+    result = foo.execute_operator(
+        FIND,
+        dict(view=dataset.view()),
+        params={
+            "eval_key": "eval",
+            "units": "pred",
+            "tags_field": ["predictions.detections.attrs"],
+            "run_key": "ops",
+        },
+    )
+    assert result.result["num_failure_modes"] == 2
+    results = fp.load_failure_modes(dataset, "ops")
+    assert results.units == "pred"
+    assert [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes] == (
+        PLANTED_MODES
+    )
