@@ -592,3 +592,17 @@ def evaluation_failure_mode_stats(
         "num_units": inputs.num_used,
         "units": spec.units,
     }
+
+
+def units_notice(dataset, run_key: str) -> str:
+    """A line on a run's units for the App panel (markdown): what they are,
+    and a warning when its evaluation was deleted or re-run; ``""`` for
+    runs over label and prediction fields."""
+    from .run_store import load_failure_modes
+
+    results = load_failure_modes(dataset, run_key)
+    if not isinstance(results, EvalFailureModeResults):
+        return ""
+    text = f"Units: {results.units_description}."
+    warning = results.evaluation_warning()
+    return text + (f" **{warning}.**" if warning else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
+from fiftyone_prime.integration.evaluations import units_notice
 from fiftyone_prime.integration.rows import columns, mode_row
 from fiftyone_prime.integration.run_store import list_failure_mode_runs, load_failure_modes
 
@@ -84,6 +85,7 @@ class FailureModesPanel(foo.Panel):
         ctx.panel.state.run_key = key
         ctx.panel.state.sort_by = sort_by
         ctx.panel.state.rows = panel_rows(ctx.dataset, key, sort_by) if key else []
+        ctx.panel.state.notice = units_notice(ctx.dataset, key) if key else ""
 
     def render(self, ctx):
         panel = types.Object()
@@ -111,6 +113,8 @@ class FailureModesPanel(foo.Panel):
             view=types.DropdownView(),
             on_change=self.on_change_sort,
         )
+        if ctx.panel.state.notice:  # objects or an evaluation's samples, and its state
+            panel.md(ctx.panel.state.notice, name="units")
         rows = ctx.panel.state.rows or []
         table = types.TableView()
         for column in columns(with_metrics=True):

@@ -482,3 +482,15 @@ print(json.dumps(dict(
     assert out["units"] == "gt" and out["state"] == "current"
     assert out["modes"] == [[g, list(t), s, c] for g, t, s, c in PLANTED_MODES]
     assert out["objects"] == 40
+
+
+def test_units_notice_for_the_panel(gt_dataset, planted):
+    from fiftyone_prime.integration.evaluations import units_notice
+
+    find(gt_dataset, eval_key="eval", tags_field="ground_truth.detections.attrs", run_key="det")
+    notice = units_notice(gt_dataset, "det")
+    assert notice == "Units: ground-truth objects of evaluation 'eval', wrong when missed."
+    gt_dataset.delete_evaluation("eval")
+    assert "has been deleted" in units_notice(gt_dataset, "det")
+    fp.find_failure_modes(planted, run_key="labels")
+    assert units_notice(planted, "labels") == ""
