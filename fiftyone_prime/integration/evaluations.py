@@ -25,7 +25,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from . import fields as fpf
 from . import units as fpu
 from . import views as fpv
-from .run_store import group_stats, name_views, replaced_run, validate_max_views
+from .run_store import name_views, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
 logger = logging.getLogger(__name__)
@@ -152,6 +152,22 @@ def find_evaluation_failure_modes(
     return results
 
 
+def _group_stats(labels: np.ndarray, correct: np.ndarray) -> dict:
+    """Size and accuracy of each group, by name (as
+    :func:`fiftyone_prime.integration.run_store.group_stats`, with the
+    groups coded by a dict pass instead of sorting every label)."""
+    index: dict = {}
+    codes = np.fromiter(
+        (index.setdefault(g, len(index)) for g in labels.tolist()), np.int64, len(labels)
+    )
+    sizes = np.bincount(codes, minlength=len(index))
+    right = np.bincount(codes, weights=correct, minlength=len(index))
+    stats = {
+        str(n): {"size": int(k), "accuracy": float(r / k)} for n, k, r in zip(index, sizes, right)
+    }
+    return dict(sorted(stats.items()))
+
+
 def _finish(
     samples,
     run_key,
@@ -172,7 +188,7 @@ def _finish(
         config,
         run_key,
         failure_modes=records,
-        groups=group_stats(inputs.labels, inputs.correct),
+        groups=_group_stats(inputs.labels, inputs.correct),
         num_samples=inputs.num_samples,
         num_used=inputs.num_used,
         num_missing_label=inputs.num_missing_label,

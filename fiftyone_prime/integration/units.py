@@ -649,7 +649,7 @@ def read_units(
         spec=spec,
         tags=tags.astype(bool),
         tag_keys=keys,
-        labels=_label_array(groups[used_idx]),
+        labels=_label_array(groups[used_idx].tolist()),
         correct=correct[used_idx],
         num_samples=num_samples,
         num_units=num_units,
@@ -921,11 +921,15 @@ def _csr(lists: list, n_rows: int, name: str = "") -> tuple[sp.csr_matrix, list]
     return matrix, labels
 
 
-def _label_array(groups: np.ndarray) -> np.ndarray:
+def _label_array(values: list) -> np.ndarray:
     """Group labels as a fixed-width string array when they are all strings
     (as the core turns them anyway, skipping its per-label checks), else as
-    objects."""
-    values = groups.tolist()
-    if all(isinstance(g, str) for g in values):
-        return np.array(values, dtype=str)
-    return np.asarray(values, dtype=object)
+    objects. Built from the distinct labels (a dict pass), not per label."""
+    index: dict = {}
+    codes = np.fromiter((index.setdefault(g, len(index)) for g in values), np.int64, len(values))
+    uniques = list(index)
+    if set(map(type, uniques)) <= {str}:
+        return np.array(uniques, dtype=str)[codes] if uniques else np.zeros(0, str)
+    out = np.empty(len(uniques), dtype=object)
+    out[:] = uniques
+    return out[codes]

@@ -10,6 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
+import fiftyone as fo
+
 import fiftyone_prime as fp
 from fiftyone_prime.integration.evaluations import find_evaluation_failure_modes
 from fiftyone_prime.models import load_encoder
@@ -110,3 +112,38 @@ def test_report_shows_the_crops_of_each_mode(objects_with_images, tmp_path):
         shown = [i for i in ids if f"images/{i}.jpg" in page]
         assert len(shown) == 5
     assert page.count("pred: missed") == 10  # the misses come first in both modes
+
+
+def test_crops_tagged_by_a_clip_model(make_dataset, tmp_path, tiny_encoder):
+    from fiftyone_prime.integration.object_tags import compute_object_tags
+
+    rng = np.random.default_rng(1)
+    path = tmp_path / "img.png"
+    Image.fromarray(rng.integers(0, 256, (48, 96, 3), dtype=np.uint8)).save(path)
+    dataset = make_dataset()
+    dataset.add_sample(
+        fo.Sample(
+            filepath=str(path),
+            ground_truth=fo.Detections(
+                detections=[
+                    fo.Detection(label="a", bounding_box=[0.0, 0.0, 0.5, 1.0]),
+                    fo.Detection(label="b", bounding_box=[0.5, 0.0, 0.5, 1.0]),
+                ]
+            ),
+        )
+    )
+    summary = compute_object_tags(
+        dataset,
+        "ground_truth",
+        tags_attr="clip_tags",
+        model=tiny_encoder,
+        vocabulary=["snow", "grass", "night"],
+        top_k=2,
+        scoring="softmax",  # the top 2 of 3 for every crop
+        num_workers=0,
+    )
+    assert summary.num_objects_tagged == 2
+    assert tiny_encoder.encoded >= 2  # the crops went through the model
+    for det in dataset.first().ground_truth.detections:
+        assert len(det["clip_tags"]) == 2
+        assert set(det["clip_tags"]) <= {"snow", "grass", "night"}
