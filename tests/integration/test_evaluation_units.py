@@ -494,3 +494,20 @@ def test_units_notice_for_the_panel(gt_dataset, planted):
     assert "has been deleted" in units_notice(gt_dataset, "det")
     fp.find_failure_modes(planted, run_key="labels")
     assert units_notice(planted, "labels") == ""
+
+
+def test_tag_matrix_rows_with_none_duplicates_and_odd_values():
+    from fiftyone_prime.integration.units import _csr
+
+    matrix, labels = _csr([["b", "a", "b"], None, [], ("a", None)], 4)
+    assert labels == ["a", "b"]
+    assert matrix.toarray().tolist() == [
+        [True, True],
+        [False, False],
+        [False, False],
+        [True, False],
+    ]
+    matrix, labels = _csr([["x"], ["y", "x"]], 2)
+    assert matrix.toarray().tolist() == [[True, False], [True, True]]
+    with pytest.raises(TypeError, match="not strings"):
+        _csr([["x", 3]], 1, "ground_truth.detections.attrs")
