@@ -1,0 +1,626 @@
+"""Where did the new model regress? An exact search for regression modes.
+
+Two models classify the same units. A unit's ``d = new_correct -
+baseline_correct`` is -1 (a *loss*: only the baseline is right), +1 (a
+*win*: only the new model is right) or 0 (both right, or both wrong). A
+set's *change* is ``mean(d) = acc_new - acc_baseline``. For a group ``c``
+(a ground-truth class) a tag set ``T`` with ``1 <= |T| <= max_tags`` is a
+*regression mode* iff
+
+1. ``n_T >= min_size``;
+2. ``change(T) <= change(c) - min_drop``;
+3. ``change(U) >= change(T) + min_gain`` for every nonempty proper subset
+   ``U`` of ``T`` (every tag is needed);
+4. with ``minimal=True``: no nonempty proper subset of ``T`` is itself one.
+
+This is PRIME's failure-mode definition with accuracy replaced by change:
+conditions 1-3 are :func:`~fiftyone_prime.core.definition.meets_conditions`
+over the change, with the ``1e-9`` tolerance. The search is exact, the same
+depth-first search as the failure-mode search
+(:mod:`~fiftyone_prime.core.regression_kernels`), pruned by the bound
+:func:`~fiftyone_prime.core.definition.lowest_change`: a superset with
+``>= min_size`` units has at most the set's losses ``L``, so its change is
+at least ``-L / min_size``.
+
+Significance. Each mode's ``p_value`` is exact and conditional on its
+class's *discordant* units (those exactly one model gets right). Null
+hypothesis: given the class's ``D_c`` discordant units of which ``L_c``
+are losses, which discordant units are losses does not depend on the tag
+set, i.e. ``T``'s ``D_T`` discordant units are as a draw without
+replacement from the class's. Then ``L_T ~ Hypergeom(D_c, L_c, D_T)`` and
+``p = P(X >= L_T)`` (one-sided: more losses than the class's share). This
+is McNemar's exact test made conditional on the class, the analogue of the
+failure-mode search's Fisher test; concordant units (both right or both
+wrong) carry no information on which model is better and drop out.
+
+Family. As in :mod:`fiftyone_prime.core.significance` (Tarone's
+testability with Bonferroni, LAMP): a set cannot reach a p-value below
+``psi(D_T) = P(X = min(D_T, L_c))``, which depends on its discordant units
+``D_T``, not on its size ``n_T``. The tested family is every set of
+``1..max_tags`` tags with ``n_T >= min_size`` in its class; the count of
+those with ``psi(D_T) <= delta`` is bounded from above by
+:class:`~fiftyone_prime.core.significance.TestedFamily` run over the
+*discordant units only*: with ``min_size`` 1, a set's "size" its ``D_T``,
+its "errors" ``L_T``, and only the tags with ``>= min_size`` units in the
+class (every tag of a tested set has them). Single tags are counted exactly
+by their discordant supports in the testable interval of ``D``; sets of
+``k`` tags by ``min(C(F, k), sum_i C(t_i, k) / lo)`` over the discordant
+units ``i`` (``F``: such tags with ``>= lo`` discordant units). Dropping the
+condition ``n_T >= min_size`` from the count only adds sets, so the count
+is an upper bound and the control conservative.
+
+Nothing here imports fiftyone or torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Optional
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import input_kernels, regression_kernels
+from .candidates import Singles, chunks
+from .definition import (
+    PRUNE_SLACK,
+    TOLERANCE,
+    change,
+    lowest_change,
+    may_extend,
+    meets_conditions,
+)
+from .engine import MAX_CANDIDATE_BYTES, TooManyCandidates, candidate_bytes, num_threads
+from .layout import GroupedInput
+from .significance import (
+    PROCEDURE,
+    Significance,
+    TestedFamily,
+    accuracy_intervals,
+    fisher_p_values,
+)
+from .types import DEFAULT_PARAMS, SearchParams
+from .validation import validate_correct, validate_groups, validate_tag_names, validate_tags
+
+__all__ = ["RegressionMode", "RegressionOutcome", "find_regressions", "run_regression_search"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RegressionMode:
+    """A tag set on which the new model lost accuracy against the baseline,
+    more than on its class.
+
+    Attributes:
+        group: the group (class), or ``None`` for a single unnamed group
+        tags: the tag names, sorted
+        tag_indices: their columns in the input, in the same order
+        size: units of the group carrying every tag
+        num_losses: of those, units only the baseline classifies right
+        num_wins: units only the new model classifies right
+        baseline_num_correct, num_correct: units each model classifies right
+        baseline_accuracy, accuracy: the two models' accuracies on the set
+        change: ``accuracy - baseline_accuracy``
+        group_size: units of the group
+        group_num_losses, group_num_wins: the group's losses and wins
+        group_baseline_accuracy, group_accuracy: the two models'
+            accuracies on the group
+        group_change: ``group_accuracy - group_baseline_accuracy``
+        drop: ``group_change - change`` (``>= min_drop``)
+        gain: the least ``change(U) - change`` over nonempty proper subsets
+            ``U``; ``None`` for a single tag
+        p_value: ``P(X >= num_losses)``, ``X ~ Hypergeom(D_c, L_c, D_T)``
+            over the discordant units (see the module)
+        adjusted_p_value: ``p_value`` corrected for the tested family
+        accuracy_ci, baseline_accuracy_ci: 95% Clopper-Pearson intervals
+    """
+
+    group: Optional[Hashable]
+    tags: tuple[str, ...]
+    tag_indices: tuple[int, ...]
+    size: int
+    num_losses: int
+    num_wins: int
+    baseline_num_correct: int
+    num_correct: int
+    baseline_accuracy: float
+    accuracy: float
+    change: float
+    group_size: int
+    group_num_losses: int
+    group_num_wins: int
+    group_baseline_accuracy: float
+    group_accuracy: float
+    group_change: float
+    drop: float
+    gain: Optional[float]
+    p_value: Optional[float] = None
+    adjusted_p_value: Optional[float] = None
+    accuracy_ci: Optional[tuple[float, float]] = None
+    baseline_accuracy_ci: Optional[tuple[float, float]] = None
+
+    @property
+    def num_tags(self) -> int:
+        """The number of tags in the set."""
+        return len(self.tags)
+
+    @property
+    def num_discordant(self) -> int:
+        """Units exactly one model classifies right."""
+        return self.num_losses + self.num_wins
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-serializable dict of this record."""
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        d["tag_indices"] = list(self.tag_indices)
+        for key in ("accuracy_ci", "baseline_accuracy_ci"):
+            d[key] = list(d[key]) if d[key] else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RegressionMode:
+        """Builds a record from :meth:`to_dict`'s output."""
+        kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        kwargs["tags"] = tuple(kwargs["tags"])
+        kwargs["tag_indices"] = tuple(int(i) for i in kwargs.get("tag_indices") or ())
+        for key in ("accuracy_ci", "baseline_accuracy_ci"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = tuple(float(v) for v in kwargs[key])
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class RegressionOutcome:
+    """What a regression search found and how it was tested.
+
+    Attributes:
+        regressions: the significant regression modes (all of the
+            definition's when ``alpha`` is ``None``), in the search's order
+        significance: a :class:`~fiftyone_prime.core.significance.Significance`
+        params: the :class:`SearchParams` used
+    """
+
+    regressions: list[RegressionMode]
+    significance: Significance
+    params: SearchParams
+
+
+class RegressionInput:
+    """Two models' outcomes on the units, laid out for the search.
+
+    Rows are sorted by group (stably); a :class:`GroupedInput` over them
+    with "errors" = losses gives each (group, tag) its support and losses.
+
+    Attributes:
+        data: the :class:`GroupedInput` (``num_errors``, ``entry_errors``:
+            losses)
+        row_kind: per sorted row, 0 (loss), 1 (win) or 2 (other), int8
+        row_baseline, row_new: per sorted row, each model's correctness
+        num_wins: wins per group
+        entry_wins: wins per (group, tag) entry of ``data``
+    """
+
+    def __init__(self, matrix, baseline: np.ndarray, new: np.ndarray, groups):
+        if groups is not None:
+            try:
+                _, codes = np.unique(groups, return_inverse=True)
+            except TypeError as e:
+                raise TypeError(f"`groups` labels cannot be sorted: {e}") from e
+            codes = codes.ravel()
+            if len(codes) > 1 and not bool(np.all(codes[1:] >= codes[:-1])):
+                order = np.argsort(codes, kind="stable")
+                matrix = matrix[order]
+                if sp.issparse(matrix):
+                    matrix.sort_indices()
+                baseline, new, groups = baseline[order], new[order], groups[order]
+        loss = baseline & ~new
+        win = new & ~baseline
+        self.data = GroupedInput(matrix, ~loss, groups)
+        self.row_baseline, self.row_new = baseline, new
+        self.row_kind = np.where(loss, 0, np.where(win, 1, 2)).astype(np.int8)
+        data = self.data
+        codes = np.repeat(np.arange(len(data.sizes)), data.sizes)
+        self.num_wins = np.bincount(codes[win], minlength=len(data.sizes)).astype(np.int64)
+        self.num_baseline_correct = np.bincount(codes[baseline], minlength=len(data.sizes))
+        self.num_new_correct = np.bincount(codes[new], minlength=len(data.sizes))
+        if data.sparse:
+            *_, wins = input_kernels.sparse_counts(
+                data.matrix.indptr, data.matrix.indices, data.bounds, win, data.n_tags
+            )
+            self.entry_wins = wins
+        else:
+            _, wins = input_kernels.dense_counts(data.matrix, data.bounds, win)
+            self.entry_wins = wins[data.entry_group, data.entry_tag]
+
+    def group_change(self) -> np.ndarray:
+        """Each group's change (NaN for an empty group)."""
+        data = self.data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return change(data.sizes, data.num_errors, self.num_wins)
+
+    def rows_of(self, g: int, cols: Sequence[int]) -> np.ndarray:
+        """Group ``g``'s rows (global, sorted) carrying every tag of ``cols``."""
+        data = self.data
+        lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
+        block = data.matrix[lo:hi][:, list(cols)]
+        if sp.issparse(block):
+            block = block.toarray()
+        return lo + np.flatnonzero(np.asarray(block, dtype=bool).all(axis=1))
+
+
+@dataclass
+class _Found:
+    group: np.ndarray
+    tags: np.ndarray  # (n, max_tags), padded with -1
+    size: np.ndarray
+    losses: np.ndarray
+    wins: np.ndarray
+    gain: np.ndarray  # NaN for single tags
+
+
+def _search(inp: RegressionInput, params: SearchParams) -> list[_Found]:
+    """Every regression mode of the definition, as batches of arrays."""
+    data = inp.data
+    gscore = inp.group_change()
+    n_g = data.sizes
+    eligible = (n_g > 0) & (n_g >= params.min_size) & (gscore - params.min_drop >= -1 - TOLERANCE)
+    sel = np.flatnonzero(eligible[data.entry_group] & (data.entry_size >= params.min_size))
+    groups, tags = data.entry_group[sel], data.entry_tag[sel]
+    sizes, losses, wins = data.entry_size[sel], data.entry_errors[sel], inp.entry_wins[sel]
+    score, g_of = change(sizes, losses, wins), gscore[groups]
+    is_mode = meets_conditions(
+        sizes, score, g_of, np.inf, params.min_size, params.min_drop, params.min_gain, TOLERANCE
+    )
+    found = [
+        _Found(
+            groups[is_mode],
+            tags[is_mode][:, None],
+            sizes[is_mode],
+            losses[is_mode],
+            wins[is_mode],
+            np.full(int(is_mode.sum()), np.nan),
+        )
+    ]
+    if params.max_tags < 2:
+        return found
+    alive = may_extend(
+        lowest_change(losses, params.min_size),
+        g_of,
+        score,
+        params.min_drop,
+        params.min_gain,
+        TOLERANCE,
+        PRUNE_SLACK,
+    )
+    if params.minimal:
+        alive &= ~is_mode
+    # Singles' `errors` are losses: chunks() sizes groups by their words.
+    singles = Singles(groups[alive], tags[alive], sizes[alive], losses[alive], score[alive])
+    todo = list(chunks(singles, data))
+    limits = np.array(
+        [MAX_CANDIDATE_BYTES // candidate_bytes(1, k) for k in range(params.max_tags + 1)]
+    )
+
+    def search(chunk: np.ndarray) -> _Found:
+        parts = [singles.rows_of(int(g)) for g in chunk]
+        index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
+        lengths = [p.stop - p.start for p in parts]
+        local_group = np.repeat(np.arange(len(chunk)), lengths)
+        col_bounds = np.searchsorted(local_group, np.arange(len(chunk) + 1))
+        col_tag = singles.tag[index]
+        n_loss = data.num_errors[chunk]
+        n_win = inp.num_wins[chunk]
+        n_rest = data.sizes[chunk] - n_loss - n_win
+        gl, gw, gr = -(-n_loss // 64), -(-n_win // 64), -(-n_rest // 64)
+        lw, ww = int(gl.max()), int(gw.max())
+        width = lw + ww + int(gr.max())
+        bits = np.zeros((len(index), width), dtype=np.uint64)
+        starts, counts = data.bounds[chunk], data.sizes[chunk]
+        if data.sparse:
+            column_of = np.full(len(chunk) * data.n_tags, -1, dtype=np.int64)
+            column_of[local_group * data.n_tags + col_tag] = np.arange(len(index))
+            regression_kernels.pack_sparse(
+                data.matrix.indptr,
+                data.matrix.indices,
+                starts,
+                counts,
+                inp.row_kind,
+                column_of,
+                data.n_tags,
+                lw,
+                ww,
+                bits,
+            )
+        else:
+            regression_kernels.pack_dense(
+                data.matrix, starts, counts, inp.row_kind, col_bounds, col_tag, lw, ww, bits
+            )
+        g_idx, cols, size, loss, win, gain, status, where = regression_kernels.search_chunk(
+            bits,
+            lw,
+            ww,
+            gl,
+            gw,
+            gr,
+            col_bounds,
+            singles.errors[index],
+            singles.acc[index],
+            gscore[chunk],
+            min_size=params.min_size,
+            min_drop=params.min_drop,
+            min_gain=params.min_gain,
+            max_tags=params.max_tags,
+            minimal=params.minimal,
+            tolerance=TOLERANCE,
+            slack=PRUNE_SLACK,
+            limits=limits,
+        )
+        if status[0] == regression_kernels.TOO_MANY:
+            raise TooManyCandidates(int(limits[status[2]]), int(status[2]), int(chunk[where]), True)
+        tag_of = np.where(cols >= 0, col_tag[np.maximum(cols, 0)], -1)
+        return _Found(chunk[g_idx], tag_of, size, loss, win, gain)
+
+    threads = min(len(todo), num_threads())
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            found.extend(pool.map(search, todo))
+    else:
+        found.extend(map(search, todo))
+    return found
+
+
+def _family(inp: RegressionInput, params: SearchParams) -> TestedFamily:
+    """The tested family, counted over the discordant units (see the module)."""
+    data = inp.data
+    family = TestedFamily(1, params.max_tags)
+    discordant = inp.row_kind < 2
+    per_row = data.frequent_per_row(params.min_size)[discordant]
+    codes = np.repeat(np.arange(len(data.sizes)), data.sizes)[discordant]
+    bounds = np.searchsorted(codes, np.arange(len(data.sizes) + 1))
+    frequent = data.entry_size >= params.min_size
+    supports = (data.entry_errors + inp.entry_wins)[frequent]
+    support_bounds = np.searchsorted(data.entry_group[frequent], np.arange(len(data.sizes) + 1))
+    family.add_groups(per_row, bounds, supports, support_bounds, data.num_errors)
+    return family
+
+
+def _records(
+    inp: RegressionInput, found: list[_Found], names: list[str]
+) -> tuple[list[RegressionMode], np.ndarray]:
+    """The modes as records in the contract's order (groups sorted; by drop,
+    descending, then number of tags, then names), and per record its
+    group's index."""
+    data = inp.data
+    by_group: dict[int, list[RegressionMode]] = {}
+    for batch in found:
+        for i in range(len(batch.group)):
+            g = int(batch.group[i])
+            cols = [int(c) for c in batch.tags[i] if c >= 0]
+            rows = inp.rows_of(g, cols)
+            size, losses, wins = int(batch.size[i]), int(batch.losses[i]), int(batch.wins[i])
+            if len(rows) != size:  # the kernel and numpy must agree
+                raise AssertionError(f"group {g}, tags {cols}: {len(rows)} != {size} units")
+            base_ok = int(inp.row_baseline[rows].sum())
+            new_ok = int(inp.row_new[rows].sum())
+            n_g = int(data.sizes[g])
+            gb, gn = int(inp.num_baseline_correct[g]), int(inp.num_new_correct[g])
+            g_change = (gn - gb) / n_g
+            m_change = (wins - losses) / size
+            pairs = sorted((names[c], c) for c in cols)
+            gain = None if math.isnan(batch.gain[i]) else float(batch.gain[i])
+            by_group.setdefault(g, []).append(
+                RegressionMode(
+                    group=data.labels[g],
+                    tags=tuple(p[0] for p in pairs),
+                    tag_indices=tuple(p[1] for p in pairs),
+                    size=size,
+                    num_losses=losses,
+                    num_wins=wins,
+                    baseline_num_correct=base_ok,
+                    num_correct=new_ok,
+                    baseline_accuracy=base_ok / size,
+                    accuracy=new_ok / size,
+                    change=m_change,
+                    group_size=n_g,
+                    group_num_losses=int(data.num_errors[g]),
+                    group_num_wins=int(inp.num_wins[g]),
+                    group_baseline_accuracy=gb / n_g,
+                    group_accuracy=gn / n_g,
+                    group_change=g_change,
+                    drop=g_change - m_change,
+                    gain=gain,
+                )
+            )
+    records: list[RegressionMode] = []
+    group_of: list[int] = []
+    for g in sorted(by_group):
+        modes = sorted(by_group[g], key=lambda r: (-r.drop, len(r.tags), r.tags))
+        records.extend(modes)
+        group_of.extend([g] * len(modes))
+    return records, np.asarray(group_of, dtype=np.int64)
+
+
+def regression_p_values(modes: Sequence[RegressionMode]) -> np.ndarray:
+    """The exact conditional p-values of regression modes (see the module):
+    ``P(X >= L_T)`` with ``X ~ Hypergeom(D_c, L_c, D_T)``; 1 for a set
+    without discordant units."""
+    if not modes:
+        return np.zeros(0)
+    d_t = np.array([m.num_losses + m.num_wins for m in modes])
+    l_t = np.array([m.num_losses for m in modes])
+    d_c = np.array([m.group_num_losses + m.group_num_wins for m in modes])
+    l_c = np.array([m.group_num_losses for m in modes])
+    return fisher_p_values(d_t, l_t, d_c, l_c)
+
+
+def adjust(p_values: np.ndarray, family: TestedFamily, params: SearchParams) -> np.ndarray:
+    """The adjusted p-values of a regression search's modes: the family-wise
+    Tarone-Bonferroni adjustment :meth:`TestedFamily.adjust`, the one the
+    failure-mode search uses.
+
+    The one place a regression search's error control is applied: it takes
+    the modes' p-values and the family whose ``size`` / ``errors`` are the
+    discordant units and losses, exactly the inputs a false-discovery
+    procedure over Tarone's testable sets takes (their least attainable
+    p-values are ``psi(D_T)`` of ``Hypergeom(D_c, L_c, .)``), so such a
+    procedure applies here by the same call.
+    """
+    return family.adjust(p_values)
+
+
+def _tested(
+    candidates: list[RegressionMode], family: TestedFamily, params: SearchParams
+) -> RegressionOutcome:
+    import dataclasses
+
+    if candidates:
+        p = regression_p_values(candidates)
+        adjusted = adjust(p, family, params)
+        sizes = np.array([m.size for m in candidates])
+        low, high = accuracy_intervals(np.array([m.num_correct for m in candidates]), sizes)
+        b_low, b_high = accuracy_intervals(
+            np.array([m.baseline_num_correct for m in candidates]), sizes
+        )
+        candidates = [
+            dataclasses.replace(
+                m,
+                p_value=float(p[i]),
+                adjusted_p_value=float(adjusted[i]),
+                accuracy_ci=(float(low[i]), float(high[i])),
+                baseline_accuracy_ci=(float(b_low[i]), float(b_high[i])),
+            )
+            for i, m in enumerate(candidates)
+        ]
+    alpha = params.alpha
+    kept = candidates if alpha is None else [m for m in candidates if m.adjusted_p_value <= alpha]
+    significance = Significance(
+        procedure=PROCEDURE,
+        alpha=alpha,
+        family_size=family.size,
+        corrected_level=None if alpha is None else family.corrected_level(alpha),
+        num_candidates=len(candidates),
+        num_not_significant=len(candidates) - len(kept),
+    )
+    return RegressionOutcome(kept, significance, params)
+
+
+def validate_pair(baseline_correct: Any, correct: Any, n_samples: int):
+    """Checks the two models' correctness vectors (same shape, booleans)."""
+    try:
+        baseline = validate_correct(baseline_correct, n_samples)
+    except (TypeError, ValueError) as e:
+        raise type(e)(str(e).replace("`correct`", "`baseline_correct`")) from None
+    return baseline, validate_correct(correct, n_samples)
+
+
+def run_regression_search(
+    tags: Any,
+    baseline_correct: Any,
+    correct: Any,
+    groups: Any = None,
+    *,
+    tag_names: Optional[Sequence[str]] = None,
+    params: SearchParams = DEFAULT_PARAMS,
+) -> RegressionOutcome:
+    """:func:`find_regressions` with its parameters as one object; also
+    returns how the modes were tested."""
+    from .search import _too_large
+
+    if not isinstance(params, SearchParams):
+        raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    matrix = validate_tags(tags)
+    n_samples, n_tags = matrix.shape
+    baseline, new = validate_pair(baseline_correct, correct, n_samples)
+    group_arr = validate_groups(groups, n_samples)
+    names = validate_tag_names(tag_names, n_tags)
+    inp = RegressionInput(matrix, baseline, new, group_arr)
+    family = _family(inp, params)
+    try:
+        found = _search(inp, params)
+    except TooManyCandidates as e:
+        raise _too_large(e, inp.data.labels[e.group], params) from None
+    candidates, _ = _records(inp, found, names)
+    outcome = _tested(candidates, family, params)
+    logger.debug(
+        "Found %d regression modes (%d not significant)",
+        len(outcome.regressions),
+        outcome.significance.num_not_significant,
+    )
+    return outcome
+
+
+def find_regressions(
+    tags: Any,
+    baseline_correct: Any,
+    correct: Any,
+    groups: Any = None,
+    *,
+    tag_names: Optional[Sequence[str]] = None,
+    min_size: int = DEFAULT_PARAMS.min_size,
+    min_drop: float = DEFAULT_PARAMS.min_drop,
+    min_gain: float = DEFAULT_PARAMS.min_gain,
+    max_tags: int = DEFAULT_PARAMS.max_tags,
+    minimal: bool = DEFAULT_PARAMS.minimal,
+    alpha: Optional[float] = DEFAULT_PARAMS.alpha,
+) -> list[RegressionMode]:
+    """Finds the tag sets where a new model regressed against a baseline,
+    exactly and with family-wise error control.
+
+    With ``change(S) = acc_new(S) - acc_baseline(S)``, a tag set ``T`` of a
+    class ``c`` is a regression mode when ``n_T >= min_size``,
+    ``change(T) <= change(c) - min_drop``, every nonempty proper subset
+    ``T'`` has ``change(T') >= change(T) + min_gain`` and (``minimal``) no
+    smaller regression mode is inside it: PRIME's definition with accuracy
+    replaced by change. The search returns precisely those sets.
+
+    Each mode carries both models' accuracies on the set and on its class,
+    its size, and an exact one-sided p-value conditional on the class's
+    discordant units (units exactly one model gets right). The null
+    hypothesis: among the class's ``D_c`` discordant units, ``L_c`` of them
+    losses (only the baseline right), the set's ``D_T`` discordant units are
+    a random draw; ``p = P(X >= L_T)``, ``X ~ Hypergeom(D_c, L_c, D_T)``.
+    ``adjusted_p_value`` controls the family-wise error over every tag set
+    the definition tests (Tarone-Bonferroni; see
+    :mod:`fiftyone_prime.core.regression`), and with ``alpha`` set the
+    modes above it are left out after the exact search.
+
+    Args:
+        tags: a ``(n_samples, n_tags)`` boolean array or scipy sparse matrix
+        baseline_correct: ``(n_samples,)`` booleans, whether the baseline
+            model classifies each sample right
+        correct: ``(n_samples,)`` booleans, the same for the new model
+        groups (None): ``(n_samples,)`` group labels; ``None``: one group
+        tag_names (None): a name per tag column
+        min_size (30): the least number of samples in a mode
+        min_drop (0.2): the least drop of the change below the class's
+        min_gain (0.1): the least rise of the change from removing tags
+        max_tags (3): the largest number of tags in a mode (at most 8)
+        minimal (True): whether to leave out sets holding a smaller mode
+        alpha (0.05): the family-wise level; ``None`` returns every mode
+            of the definition, still with its p-values
+
+    Returns:
+        a list of :class:`RegressionMode`, groups sorted, within a group by
+        drop (descending), then number of tags, then tag names
+
+    Raises:
+        TypeError: if an argument has the wrong type
+        ValueError: if shapes, values or thresholds are invalid
+    """
+    params = SearchParams(
+        min_size=min_size,
+        min_drop=min_drop,
+        min_gain=min_gain,
+        max_tags=max_tags,
+        minimal=minimal,
+        alpha=alpha,
+    )
+    return run_regression_search(
+        tags, baseline_correct, correct, groups, tag_names=tag_names, params=params
+    ).regressions
