@@ -57,7 +57,9 @@ def _position(kind, seen, loss_words, win_words):
 
 
 @jit
-def _pack_dense(matrix, row_starts, sizes, row_kind, col_bounds, col_tags, loss_words, win_words, out):
+def _pack_dense(
+    matrix, row_starts, sizes, row_kind, col_bounds, col_tags, loss_words, win_words, out
+):
     seen = np.zeros(3, dtype=np.int64)
     for g in range(len(row_starts)):
         seen[:] = 0
@@ -87,7 +89,9 @@ def _pack_sparse(
                     out[col, word] |= mask
 
 
-def pack_dense(matrix, row_starts, sizes, row_kind, col_bounds, col_tags, loss_words, win_words, out):
+def pack_dense(
+    matrix, row_starts, sizes, row_kind, col_bounds, col_tags, loss_words, win_words, out
+):
     """Packs a dense bool matrix's columns into ``out`` (zeroed), three
     regions per group (see the module).
 

@@ -46,13 +46,17 @@ def brute_force_regressions(
         for k in range(1, max_tags + 1):
             for combo in combinations(range(m), k):
                 mask = gt[:, list(combo)].all(axis=1)
-                stats[combo] = (int(mask.sum()), int((gd[mask] == -1).sum()), int((gd[mask] == 1).sum()))
+                stats[combo] = (
+                    int(mask.sum()),
+                    int((gd[mask] == -1).sum()),
+                    int((gd[mask] == 1).sum()),
+                )
 
-        def score(combo):
+        def score(combo, stats=stats):
             size, losses, wins = stats[combo]
             return (wins - losses) / size
 
-        def meets(combo):
+        def meets(combo, stats=stats, change_g=change_g):
             size = stats[combo][0]
             if size < min_size:
                 return False
@@ -76,7 +80,14 @@ def brute_force_regressions(
         for combo in modes:
             size, losses, wins = stats[combo]
             rows_out.append(
-                (change_g - score(combo), len(combo), tuple(sorted(names[i] for i in combo)), size, losses, wins)
+                (
+                    change_g - score(combo),
+                    len(combo),
+                    tuple(sorted(names[i] for i in combo)),
+                    size,
+                    losses,
+                    wins,
+                )
             )
         rows_out.sort(key=lambda r: (-r[0], r[1], r[2]))
         label = None if single_group else g

@@ -1,0 +1,221 @@
+"""The regression search: the definition against a brute-force oracle, the
+conditional p-value against scipy, the tested family's count against an
+enumeration, planted truth, and a seeded null simulation."""
+
+from itertools import combinations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.stats import hypergeom
+
+from fiftyone_prime.core import SearchParams
+from fiftyone_prime.core.regression import (
+    RegressionInput,
+    RegressionMode,
+    _family,
+    find_regressions,
+    run_regression_search,
+)
+from tests.core.regression_oracle import brute_force_regressions
+
+
+def summary(modes):
+    return [(m.group, m.tags, m.size, m.num_losses, m.num_wins) for m in modes]
+
+
+def random_case(rng):
+    n = int(rng.integers(40, 260))
+    m = int(rng.integers(2, 7))
+    tags = rng.random((n, m)) < rng.uniform(0.2, 0.7)
+    base = rng.random(n) < rng.uniform(0.5, 0.9)
+    new = rng.random(n) < rng.uniform(0.5, 0.9)
+    groups = rng.integers(0, 3, n)
+    kwargs = dict(
+        min_size=int(rng.integers(2, 20)),
+        min_drop=float(rng.choice([0.0, 0.05, 0.2])),
+        min_gain=float(rng.choice([0.0, 0.02, 0.1])),
+        max_tags=int(rng.integers(1, 5)),
+        minimal=bool(rng.integers(0, 2)),
+    )
+    return tags, base, new, groups, kwargs
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_search_returns_exactly_the_definitions_modes(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(12):
+        tags, base, new, groups, kwargs = random_case(rng)
+        expected = brute_force_regressions(tags, base, new, groups, **kwargs)
+        assert summary(find_regressions(tags, base, new, groups, alpha=None, **kwargs)) == expected
+        # sparse input, and one group
+        got = find_regressions(sp.csr_matrix(tags), base, new, groups, alpha=None, **kwargs)
+        assert summary(got) == expected
+        expected = brute_force_regressions(tags, base, new, **kwargs)
+        assert summary(find_regressions(tags, base, new, alpha=None, **kwargs)) == expected
+
+
+def test_unsorted_groups_and_string_labels_give_the_same_modes():
+    rng = np.random.default_rng(11)
+    tags, base, new, groups, kwargs = random_case(rng)
+    labels = np.array(["c", "a", "b"])[groups]
+    got = find_regressions(tags, base, new, labels, alpha=None, **kwargs)
+    expected = brute_force_regressions(tags, base, new, labels, **kwargs)
+    assert summary(got) == expected
+
+
+def test_records_carry_both_models_accuracies_on_the_set_and_the_class():
+    rng = np.random.default_rng(5)
+    tags = rng.random((500, 5)) < 0.4
+    base = rng.random(500) < 0.8
+    new = rng.random(500) < 0.8
+    modes = find_regressions(tags, base, new, alpha=None, min_size=10, min_drop=0.05)
+    assert modes
+    for m in modes:
+        rows = tags[:, list(m.tag_indices)].all(axis=1)
+        assert m.size == rows.sum()
+        assert m.baseline_num_correct == base[rows].sum()
+        assert m.num_correct == new[rows].sum()
+        assert m.baseline_accuracy == pytest.approx(base[rows].mean())
+        assert m.accuracy == pytest.approx(new[rows].mean())
+        assert m.change == pytest.approx(new[rows].mean() - base[rows].mean())
+        assert m.group_baseline_accuracy == pytest.approx(base.mean())
+        assert m.group_accuracy == pytest.approx(new.mean())
+        assert m.drop == pytest.approx(m.group_change - m.change)
+        assert m.accuracy_ci[0] <= m.accuracy <= m.accuracy_ci[1]
+        assert m.baseline_accuracy_ci[0] <= m.baseline_accuracy <= m.baseline_accuracy_ci[1]
+        assert RegressionMode.from_dict(m.to_dict()) == m
+
+
+def test_p_values_are_the_conditional_hypergeometric_test_on_discordant_units():
+    rng = np.random.default_rng(2)
+    n = 900
+    tags = rng.random((n, 6)) < 0.35
+    groups = rng.integers(0, 3, n)
+    base = rng.random(n) < 0.8
+    new = rng.random(n) < 0.8
+    modes = find_regressions(tags, base, new, groups, alpha=None, min_size=15, min_drop=0.05)
+    assert modes
+    for m in modes:
+        g = groups == m.group
+        loss_c = int((g & base & ~new).sum())
+        win_c = int((g & new & ~base).sum())
+        rows = g & tags[:, list(m.tag_indices)].all(axis=1)
+        loss_t = int((rows & base & ~new).sum())
+        win_t = int((rows & new & ~base).sum())
+        expected = hypergeom.sf(loss_t - 1, loss_c + win_c, loss_c, loss_t + win_t)
+        assert m.p_value == pytest.approx(expected, rel=1e-12, abs=1e-300)
+        assert m.p_value <= m.adjusted_p_value <= 1.0
+
+
+def test_the_tested_family_count_bounds_the_testable_sets_from_above():
+    # Every set of <= max_tags tags with n_T >= min_size in its class is a
+    # hypothesis; it is testable at delta when psi(D_T) <= delta.
+    rng = np.random.default_rng(9)
+    n, n_tags, max_tags, min_size = 600, 7, 3, 12
+    tags = rng.random((n, n_tags)) < 0.4
+    groups = rng.integers(0, 3, n)
+    base = rng.random(n) < 0.75
+    new = rng.random(n) < 0.7
+    params = SearchParams(min_size=min_size, max_tags=max_tags, alpha=None)
+    inp = RegressionInput(tags, base, new, groups)
+    family = _family(inp, params)
+    psis = []
+    for g in range(3):
+        rows = groups == g
+        loss, win = rows & base & ~new, rows & new & ~base
+        d_c, l_c = int((loss | win).sum()), int(loss.sum())
+        for k in range(1, max_tags + 1):
+            for combo in combinations(range(n_tags), k):
+                mask = rows & tags[:, list(combo)].all(axis=1)
+                if mask.sum() < min_size:
+                    continue
+                d_t = int((mask & (loss | win)).sum())
+                psis.append(hypergeom.pmf(min(d_t, l_c), d_c, l_c, d_t) if d_t else 1.0)
+    psis = np.array(psis)
+    deltas = np.array([1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.05, 0.2, 1.0])
+    exact = np.array([(psis <= d * (1 + 1e-9)).sum() for d in deltas])
+    counted = family.count(deltas)
+    assert (counted >= exact).all()
+    # single tags are counted exactly: with max_tags=1 the count is exact
+    single = _family(inp, params.replace(max_tags=1))
+    n_single = [len([c for c in combinations(range(n_tags), 1)])]
+    assert n_single  # (documentation: the per-class single tags are enumerated above)
+    psis_1 = []
+    for g in range(3):
+        rows = groups == g
+        loss, win = rows & base & ~new, rows & new & ~base
+        d_c, l_c = int((loss | win).sum()), int(loss.sum())
+        for t in range(n_tags):
+            mask = rows & tags[:, t]
+            if mask.sum() < min_size:
+                continue
+            d_t = int((mask & (loss | win)).sum())
+            psis_1.append(hypergeom.pmf(min(d_t, l_c), d_c, l_c, d_t) if d_t else 1.0)
+    psis_1 = np.array(psis_1)
+    exact_1 = np.array([(psis_1 <= d * (1 + 1e-9)).sum() for d in deltas[:-1]])
+    assert single.count(deltas[:-1]) == pytest.approx(exact_1)
+
+
+def planted_pairs(seed, n_classes=6, per_class=1000, n_tags=8):
+    """A new model better overall (0.88 vs 0.80) but at 0.3 on one planted
+    tag pair in each of the first half of the classes."""
+    rng = np.random.default_rng(seed)
+    n = n_classes * per_class
+    groups = np.repeat(np.arange(n_classes), per_class)
+    tags = rng.random((n, n_tags)) < 0.25
+    base = rng.random(n) < 0.8
+    new = rng.random(n) < 0.88
+    planted = {}
+    for c in range(n_classes // 2):
+        a, b = sorted(rng.choice(n_tags, 2, replace=False).tolist())
+        rows = (groups == c) & tags[:, a] & tags[:, b]
+        new[rows] = rng.random(rows.sum()) < 0.3
+        base[rows] = rng.random(rows.sum()) < 0.8
+        planted[c] = (str(a), str(b))
+    return tags, base, new, groups, planted
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_planted_pairs_are_found_and_nothing_else(seed):
+    tags, base, new, groups, planted = planted_pairs(seed)
+    assert new.mean() > base.mean()  # better overall
+    modes = find_regressions(tags, base, new, groups)
+    assert {m.group: m.tags for m in modes} == planted
+    assert len(modes) == len(planted)
+    for m in modes:
+        assert m.accuracy < m.baseline_accuracy
+        assert m.adjusted_p_value <= 0.05
+
+
+def test_null_two_models_with_independent_errors_rarely_report_a_mode():
+    # Family-wise control at alpha: P(any mode) <= alpha in each run. 200
+    # seeded runs, each 4 classes x 300 units, 8 tags; same accuracy.
+    alpha, runs, any_mode, definition_modes = 0.05, 200, 0, 0
+    for seed in range(runs):
+        rng = np.random.default_rng(1000 + seed)
+        n = 1200
+        tags = rng.random((n, 8)) < 0.35
+        groups = np.repeat(np.arange(4), 300)
+        base = rng.random(n) < 0.8
+        new = rng.random(n) < 0.8
+        outcome = run_regression_search(
+            tags, base, new, groups, params=SearchParams(min_size=20, alpha=alpha)
+        )
+        definition_modes += outcome.significance.num_candidates
+        any_mode += bool(outcome.regressions)
+    assert definition_modes > runs  # the definition alone reports chance sets
+    # alpha * runs = 10 expected at most; 20 is past its 99.9% binomial quantile
+    assert any_mode <= 20, any_mode
+
+
+def test_bad_input_is_refused_with_the_shapes():
+    tags = np.zeros((10, 3), dtype=bool)
+    with pytest.raises(ValueError, match="baseline_correct"):
+        find_regressions(tags, np.ones(9, bool), np.ones(10, bool))
+    with pytest.raises(ValueError, match="`correct`"):
+        find_regressions(tags, np.ones(10, bool), np.ones(11, bool))
+    with pytest.raises(ValueError, match="baseline_correct"):
+        find_regressions(tags, np.full(10, 2), np.ones(10, bool))
+    with pytest.raises(TypeError, match="params"):
+        run_regression_search(tags, np.ones(10, bool), np.ones(10, bool), params={})
