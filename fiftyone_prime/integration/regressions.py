@@ -124,7 +124,7 @@ class RegressionRun(focr.Run):
 
     def get_fields(self, samples, key):
         c = self.config
-        return [c.label_field, c.baseline_field, c.pred_field] + list(c.tags_fields)
+        return [c.label_field, c.baseline_field, c.pred_field, *c.tags_fields]
 
     def cleanup(self, samples, key):
         results = self.load_run_results(samples, key, cache=False, load_view=False)

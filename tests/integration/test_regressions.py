@@ -58,7 +58,7 @@ def test_the_planted_regression_is_found_with_both_accuracies(two_models):
 
 def test_bad_input_is_refused_and_nothing_is_written(two_models):
     two_models.add_sample_field("dets", fo.EmbeddedDocumentField, embedded_doc_type=fo.Detections)
-    with pytest.raises(TypeError, match="baseline_field.*Classification"):
+    with pytest.raises(TypeError, match=r"baseline_field.*Classification"):
         find_regressions(two_models, baseline_field="dets")
     with pytest.raises(ValueError, match="same field"):
         find_regressions(two_models, baseline_field="predictions_v2")
