@@ -464,6 +464,8 @@ def find_regressions(
     label_field: str = "ground_truth",
     tags_field: Union[str, Sequence[str]] = "prime_tags",
     run_key: str = RUN_KEY,
+    baseline_eval_key: Optional[str] = None,
+    eval_key: Optional[str] = None,
     min_size: int = DEFAULT_PARAMS.min_size,
     min_drop: float = DEFAULT_PARAMS.min_drop,
     min_gain: float = DEFAULT_PARAMS.min_gain,
@@ -503,6 +505,10 @@ def find_regressions(
         tags_field ("prime_tags"): the tag field(s), as in
             :func:`fiftyone_prime.find_failure_modes`
         run_key ("prime_regression"): the key of the run
+        baseline_eval_key (None), eval_key (None): classification
+            evaluation runs (``evaluate_classifications``) whose prediction
+            fields to compare instead of ``baseline_field`` and
+            ``pred_field``; their ground truth must be ``label_field``
         min_size, min_drop, min_gain, max_tags, minimal, alpha: the
             definition's thresholds and the family-wise level, as in
             :func:`fiftyone_prime.core.find_regressions`
@@ -531,6 +537,22 @@ def find_regressions(
     validate_max_views(max_views)
     dataset = samples._root_dataset
     _validate_new_key(dataset, run_key, overwrite)
+    if baseline_eval_key is not None or eval_key is not None:
+        if baseline_eval_key is None or eval_key is None:
+            raise ValueError("Pass both `baseline_eval_key` and `eval_key`, or neither")
+        from .checks import resolve_eval_key
+
+        for role, key in (("baseline_eval_key", baseline_eval_key), ("eval_key", eval_key)):
+            gt, field = resolve_eval_key(samples, key, role)
+            if gt != label_field:
+                raise ValueError(
+                    f"`{role}`: evaluation '{key}' compares with '{gt}', not with "
+                    f"label_field '{label_field}'"
+                )
+            if role == "eval_key":
+                pred_field = field
+            else:
+                baseline_field = field
     read = read_regression_inputs(samples, label_field, baseline_field, pred_field, tags_field)
     inputs = read.inputs
     multiple = len(inputs.sources) > 1
