@@ -63,8 +63,10 @@ from typing import Any, Optional
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import gammaln
 
 from . import input_kernels, regression_kernels
+from .arrays import concatenated_ranges
 from .candidates import Singles, chunks
 from .definition import (
     PRUNE_SLACK,
@@ -77,6 +79,7 @@ from .definition import (
 from .engine import MAX_CANDIDATE_BYTES, TooManyCandidates, candidate_bytes, num_threads
 from .layout import GroupedInput
 from .significance import (
+    _LOG_SLACK,
     PROCEDURE,
     Significance,
     TestedFamily,
@@ -264,6 +267,64 @@ class _Found:
     gain: np.ndarray  # NaN for single tags
 
 
+class _Packed:
+    """Some groups' columns (entries of ``singles``) as bitsets in the three
+    regions of :mod:`~fiftyone_prime.core.regression_kernels`.
+
+    Attributes:
+        index: the entries of ``singles`` packed, group by group
+        col_tag, col_bounds: each column's tag; group ``i`` of the chunk owns
+            columns ``col_bounds[i]:col_bounds[i + 1]``
+        bits: ``(n_cols, width)`` uint64
+        lw, ww: the widths of the loss and win regions
+        gl, gw, gr: per group, the words it fills in each region
+    """
+
+    def __init__(self, inp: RegressionInput, singles: Singles, chunk: np.ndarray):
+        data = inp.data
+        parts = [singles.rows_of(int(g)) for g in chunk]
+        self.index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
+        lengths = [p.stop - p.start for p in parts]
+        local_group = np.repeat(np.arange(len(chunk)), lengths)
+        self.col_bounds = np.searchsorted(local_group, np.arange(len(chunk) + 1))
+        self.col_tag = singles.tag[self.index]
+        n_loss = data.num_errors[chunk]
+        n_win = inp.num_wins[chunk]
+        n_rest = data.sizes[chunk] - n_loss - n_win
+        self.gl, self.gw, self.gr = -(-n_loss // 64), -(-n_win // 64), -(-n_rest // 64)
+        self.lw, self.ww = int(self.gl.max()), int(self.gw.max())
+        width = self.lw + self.ww + int(self.gr.max())
+        self.bits = np.zeros((len(self.index), width), dtype=np.uint64)
+        starts, counts = data.bounds[chunk], data.sizes[chunk]
+        if data.sparse:
+            column_of = np.full(len(chunk) * data.n_tags, -1, dtype=np.int64)
+            column_of[local_group * data.n_tags + self.col_tag] = np.arange(len(self.index))
+            regression_kernels.pack_sparse(
+                data.matrix.indptr,
+                data.matrix.indices,
+                starts,
+                counts,
+                inp.row_kind,
+                column_of,
+                data.n_tags,
+                self.lw,
+                self.ww,
+                self.bits,
+            )
+        else:
+            regression_kernels.pack_dense(
+                data.matrix,
+                starts,
+                counts,
+                inp.row_kind,
+                self.col_bounds,
+                self.col_tag,
+                self.lw,
+                self.ww,
+                self.bits,
+            )
+
+
 def _search(inp: RegressionInput, params: SearchParams) -> list[_Found]:
     """Every regression mode of the definition, as batches of arrays."""
     data = inp.data
@@ -308,39 +369,17 @@ def _search(inp: RegressionInput, params: SearchParams) -> list[_Found]:
     )
 
     def search(chunk: np.ndarray) -> _Found:
-        parts = [singles.rows_of(int(g)) for g in chunk]
-        index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
-        lengths = [p.stop - p.start for p in parts]
-        local_group = np.repeat(np.arange(len(chunk)), lengths)
-        col_bounds = np.searchsorted(local_group, np.arange(len(chunk) + 1))
-        col_tag = singles.tag[index]
-        n_loss = data.num_errors[chunk]
-        n_win = inp.num_wins[chunk]
-        n_rest = data.sizes[chunk] - n_loss - n_win
-        gl, gw, gr = -(-n_loss // 64), -(-n_win // 64), -(-n_rest // 64)
-        lw, ww = int(gl.max()), int(gw.max())
-        width = lw + ww + int(gr.max())
-        bits = np.zeros((len(index), width), dtype=np.uint64)
-        starts, counts = data.bounds[chunk], data.sizes[chunk]
-        if data.sparse:
-            column_of = np.full(len(chunk) * data.n_tags, -1, dtype=np.int64)
-            column_of[local_group * data.n_tags + col_tag] = np.arange(len(index))
-            regression_kernels.pack_sparse(
-                data.matrix.indptr,
-                data.matrix.indices,
-                starts,
-                counts,
-                inp.row_kind,
-                column_of,
-                data.n_tags,
-                lw,
-                ww,
-                bits,
-            )
-        else:
-            regression_kernels.pack_dense(
-                data.matrix, starts, counts, inp.row_kind, col_bounds, col_tag, lw, ww, bits
-            )
+        packed = _Packed(inp, singles, chunk)
+        index, col_tag = packed.index, packed.col_tag
+        bits, lw, ww, gl, gw, gr = (
+            packed.bits,
+            packed.lw,
+            packed.ww,
+            packed.gl,
+            packed.gw,
+            packed.gr,
+        )
+        col_bounds = packed.col_bounds
         g_idx, cols, size, loss, win, gain, status, where = regression_kernels.search_chunk(
             bits,
             lw,
@@ -375,8 +414,19 @@ def _search(inp: RegressionInput, params: SearchParams) -> list[_Found]:
     return found
 
 
-def _family(inp: RegressionInput, params: SearchParams) -> TestedFamily:
-    """The tested family, counted over the discordant units (see the module)."""
+#: The most sets of two or more tags the exact family count enumerates in
+#: one class; a class past it is counted by the bound instead.
+FAMILY_BUDGET = 1 << 21
+
+#: The level up to which the family is counted exactly when ``alpha`` is
+#: ``None`` (no decision is made then; adjusted p-values above it use the bound).
+REFERENCE_ALPHA = 0.05
+
+
+def _bound_family(
+    inp: RegressionInput, params: SearchParams, groups: Optional[np.ndarray] = None
+) -> TestedFamily:
+    """The family's upper bound (see the module), over ``groups`` (all by default)."""
     data = inp.data
     family = TestedFamily(1, params.max_tags)
     discordant = inp.row_kind < 2
@@ -384,10 +434,198 @@ def _family(inp: RegressionInput, params: SearchParams) -> TestedFamily:
     codes = np.repeat(np.arange(len(data.sizes)), data.sizes)[discordant]
     bounds = np.searchsorted(codes, np.arange(len(data.sizes) + 1))
     frequent = data.entry_size >= params.min_size
+    if groups is not None:
+        frequent &= np.isin(data.entry_group, groups)
     supports = (data.entry_errors + inp.entry_wins)[frequent]
     support_bounds = np.searchsorted(data.entry_group[frequent], np.arange(len(data.sizes) + 1))
     family.add_groups(per_row, bounds, supports, support_bounds, data.num_errors)
     return family
+
+
+def _log_psi(num_discordant: np.ndarray, num_losses: np.ndarray) -> np.ndarray:
+    """Per group, ``log psi(D)`` for ``D = 0..D_c``, concatenated: the least
+    attainable log p-value of a set with ``D`` discordant units."""
+    lengths = num_discordant + 1
+    d = concatenated_ranges(np.zeros(len(lengths), dtype=np.int64), lengths)
+    d_c, l_c = np.repeat(num_discordant, lengths), np.repeat(num_losses, lengths)
+
+    def log_comb(a, b):
+        return gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(a - b + 1.0)
+
+    return np.where(
+        d <= l_c,
+        log_comb(l_c, np.minimum(d, l_c)) - log_comb(d_c, d),
+        log_comb(d, np.minimum(l_c, d)) - log_comb(d_c, l_c),
+    )
+
+
+class RegressionFamily:
+    """The family of tag sets a regression search tests, counted exactly
+    where it matters.
+
+    ``m(delta)``, the number of tested sets (``n_T >= min_size``, up to
+    ``max_tags`` tags) whose least attainable p-value ``psi(D_T)`` is at most
+    ``delta``, is counted **exactly** for ``delta <= cap`` (``alpha``): every
+    set with ``psi <= cap`` has at least ``lo_c`` discordant units (the
+    least ``D`` with ``psi(D) <= cap`` in its class), and both supports,
+    ``n_T >= min_size`` and ``D_T >= lo_c``, are anti-monotone, so a
+    depth-first enumeration pruned by them visits every such set
+    (:func:`~fiftyone_prime.core.regression_kernels.family_counts`). A class
+    whose enumeration passes :data:`FAMILY_BUDGET` sets is counted by the
+    upper bound instead (:class:`TestedFamily` over its discordant units), as
+    is every class for ``delta > cap``. Tarone-Bonferroni decides a mode
+    only where ``p * m(p) <= alpha``, i.e. ``p <= alpha``, where the count
+    is exact (or an upper bound: conservative).
+
+    Attributes:
+        cap: the level up to which the count is exact
+        bound: the upper-bound family over every class
+        num_bounded: classes counted by the bound (past the budget)
+        count_kind: ``"exact"``, ``"mixed"`` or ``"bound"``
+    """
+
+    def __init__(self, inp: RegressionInput, params: SearchParams, budget: int = FAMILY_BUDGET):
+        data = inp.data
+        self.cap = REFERENCE_ALPHA if params.alpha is None else float(params.alpha)
+        self.bound = _bound_family(inp, params)
+        n_groups = len(data.sizes)
+        d_c = data.num_errors + inp.num_wins
+        log_psi = _log_psi(d_c, data.num_errors)
+        starts = np.r_[0, np.cumsum(d_c + 1)]
+        level = math.log(self.cap)
+        limit = level + _LOG_SLACK * max(1.0, abs(level))
+        testable = log_psi <= limit
+        # per group, the least testable D (D_c + 1 when none)
+        first = np.full(n_groups, -1, dtype=np.int64)
+        where = np.flatnonzero(testable)
+        owner = np.searchsorted(starts, where, side="right") - 1
+        first_idx = np.unique(owner, return_index=True)
+        first[first_idx[0]] = where[first_idx[1]] - starts[first_idx[0]]
+        min_d = np.where(first >= 0, first, d_c + 1)
+        eligible_group = data.sizes >= params.min_size
+
+        entry_d = data.entry_errors + inp.entry_wins
+        keep = (
+            (data.entry_size >= params.min_size)
+            & (entry_d >= min_d[data.entry_group])
+            & eligible_group[data.entry_group]
+        )
+        hist = np.zeros(int(starts[-1]), dtype=np.int64)
+        np.add.at(hist, starts[data.entry_group[keep]] + entry_d[keep], 1)
+        over = np.zeros(n_groups, dtype=bool)
+        if params.max_tags >= 2 and keep.any():
+            sel = np.flatnonzero(keep)
+            singles = Singles(
+                data.entry_group[sel],
+                data.entry_tag[sel],
+                data.entry_size[sel],
+                data.entry_errors[sel],
+                np.zeros(len(sel)),
+            )
+
+            def count(chunk):
+                packed = _Packed(inp, singles, chunk)
+                h, h_starts, flags = regression_kernels.family_counts(
+                    packed.bits,
+                    packed.lw,
+                    packed.ww,
+                    packed.gl,
+                    packed.gw,
+                    packed.gr,
+                    packed.col_bounds,
+                    min_size=params.min_size,
+                    group_min_d=min_d[chunk],
+                    max_tags=params.max_tags,
+                    budget=budget,
+                    hist_lengths=d_c[chunk] + 1,
+                )
+                return chunk, h, h_starts, flags
+
+            todo = list(chunks(singles, data))
+            threads = min(len(todo), num_threads())
+            pool = ThreadPoolExecutor(threads) if threads > 1 else None
+            try:
+                for chunk, h, h_starts, flags in (
+                    pool.map(count, todo) if pool else map(count, todo)
+                ):
+                    for i, g in enumerate(chunk.tolist()):
+                        hist[starts[g] : starts[g + 1]] += h[h_starts[i] : h_starts[i + 1]]
+                    over[chunk[flags]] = True
+            finally:
+                if pool:
+                    pool.shutdown(wait=True)
+        self.num_bounded = int(over.sum())
+        self.partial = _bound_family(inp, params, np.flatnonzero(over)) if over.any() else None
+        group_of = np.repeat(np.arange(n_groups), d_c + 1)
+        counted = (hist > 0) & testable & ~over[group_of]
+        points, increments = log_psi[counted], hist[counted].astype(float)
+        order = np.argsort(points, kind="stable")
+        points, totals = points[order], np.cumsum(increments[order])
+        last = np.ones(len(points), dtype=bool)
+        last[:-1] = points[1:] != points[:-1]
+        self._points, self._totals = points[last], totals[last]
+        exact_groups = int((eligible_group & ~over & (d_c > 0)).sum())
+        self.count_kind = (
+            "exact" if not self.num_bounded else ("bound" if not exact_groups else "mixed")
+        )
+        self._level = limit
+
+    def _exact(self, deltas: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            logs = np.log(np.clip(deltas, 0.0, 1.0))
+        limits = logs + _LOG_SLACK * np.maximum(1.0, np.abs(logs))
+        at = np.searchsorted(self._points, limits, side="right") - 1
+        out = np.where(at >= 0, self._totals[np.maximum(at, 0)] if len(self._totals) else 0.0, 0.0)
+        if self.partial is not None:
+            out = out + self.partial.count(deltas)
+        return out
+
+    def count(self, deltas) -> np.ndarray:
+        """``m(delta)``: exact for ``delta <= cap`` (bounded in classes past
+        the budget), the upper bound above it."""
+        deltas = np.atleast_1d(np.asarray(deltas, dtype=float))
+        full = self.bound.count(deltas)
+        return np.where(deltas <= self.cap, np.minimum(self._exact(deltas), full), full)
+
+    @property
+    def size(self) -> float:
+        """A bound of the whole family: every set with ``>= min_size`` units."""
+        return self.bound.size
+
+    def adjust(self, p_values: np.ndarray) -> np.ndarray:
+        """Tarone-Bonferroni adjusted p-values, ``min(1, p * m(p))``."""
+        p = np.asarray(p_values, dtype=float)
+        if p.size == 0:
+            return p.copy()
+        unique, inverse = np.unique(p, return_inverse=True)
+        m = np.maximum(self.count(unique), 1.0)
+        return np.minimum(1.0, unique * m)[inverse]
+
+    def corrected_level(self, alpha: float) -> float:
+        """The largest ``delta <= alpha`` with ``delta * m(delta) <= alpha``."""
+        points = [self._points]
+        if self.partial is not None:
+            points.append(self.partial._step_function()[0])
+        points = np.unique(np.concatenate(points))
+        points = points[points <= math.log(min(alpha, self.cap))]
+        if len(points) == 0:
+            return float(alpha)
+        starts = np.exp(points)
+        totals = self.count(starts)
+        ends = np.append(starts[1:], np.inf)
+        reach = alpha / np.maximum(totals, 1.0)
+        inside = np.where(reach < ends, reach, np.nextafter(ends, 0.0))
+        fits = starts * totals <= alpha
+        level = max(
+            float(inside[fits].max()) if fits.any() else 0.0,
+            float(np.nextafter(starts[0], 0.0)),
+        )
+        return min(level, float(alpha))
+
+
+def _family(inp: RegressionInput, params: SearchParams) -> RegressionFamily:
+    """The tested family of a regression search."""
+    return RegressionFamily(inp, params)
 
 
 def _records(
@@ -459,7 +697,7 @@ def regression_p_values(modes: Sequence[RegressionMode]) -> np.ndarray:
     return fisher_p_values(d_t, l_t, d_c, l_c)
 
 
-def adjust(p_values: np.ndarray, family: TestedFamily, params: SearchParams) -> np.ndarray:
+def adjust(p_values: np.ndarray, family: RegressionFamily, params: SearchParams) -> np.ndarray:
     """The adjusted p-values of a regression search's modes: the family-wise
     Tarone-Bonferroni adjustment :meth:`TestedFamily.adjust`, the one the
     failure-mode search uses.
@@ -475,7 +713,7 @@ def adjust(p_values: np.ndarray, family: TestedFamily, params: SearchParams) -> 
 
 
 def _tested(
-    candidates: list[RegressionMode], family: TestedFamily, params: SearchParams
+    candidates: list[RegressionMode], family: RegressionFamily, params: SearchParams
 ) -> RegressionOutcome:
     import dataclasses
 

@@ -11,9 +11,9 @@ from scipy.stats import hypergeom
 
 from fiftyone_prime.core import SearchParams
 from fiftyone_prime.core.regression import (
+    RegressionFamily,
     RegressionInput,
     RegressionMode,
-    _family,
     find_regressions,
     run_regression_search,
 )
@@ -108,53 +108,54 @@ def test_p_values_are_the_conditional_hypergeometric_test_on_discordant_units():
         assert m.p_value <= m.adjusted_p_value <= 1.0
 
 
-def test_the_tested_family_count_bounds_the_testable_sets_from_above():
-    # Every set of <= max_tags tags with n_T >= min_size in its class is a
-    # hypothesis; it is testable at delta when psi(D_T) <= delta.
-    rng = np.random.default_rng(9)
-    n, n_tags, max_tags, min_size = 600, 7, 3, 12
-    tags = rng.random((n, n_tags)) < 0.4
-    groups = rng.integers(0, 3, n)
-    base = rng.random(n) < 0.75
-    new = rng.random(n) < 0.7
-    params = SearchParams(min_size=min_size, max_tags=max_tags, alpha=None)
-    inp = RegressionInput(tags, base, new, groups)
-    family = _family(inp, params)
+def family_psis(tags, groups, base, new, min_size, max_tags):
+    """psi(D_T) of every set of the family, by enumeration: every set of
+    <= max_tags tags with n_T >= min_size in its class."""
     psis = []
-    for g in range(3):
+    for g in np.unique(groups):
         rows = groups == g
         loss, win = rows & base & ~new, rows & new & ~base
         d_c, l_c = int((loss | win).sum()), int(loss.sum())
         for k in range(1, max_tags + 1):
-            for combo in combinations(range(n_tags), k):
+            for combo in combinations(range(tags.shape[1]), k):
                 mask = rows & tags[:, list(combo)].all(axis=1)
                 if mask.sum() < min_size:
                     continue
                 d_t = int((mask & (loss | win)).sum())
-                psis.append(hypergeom.pmf(min(d_t, l_c), d_c, l_c, d_t) if d_t else 1.0)
-    psis = np.array(psis)
-    deltas = np.array([1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.05, 0.2, 1.0])
+                # the least p-value: all of min(D_T, L_c) discordant units losses
+                psis.append(hypergeom.sf(min(d_t, l_c) - 1, d_c, l_c, d_t))
+    return np.array(psis)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_tested_family_is_counted_exactly_up_to_alpha_and_bounded_above(seed):
+    rng = np.random.default_rng(9 + seed)
+    n, n_tags, max_tags, min_size = 600, 7, 3, 12
+    tags = rng.random((n, n_tags)) < 0.45
+    groups = rng.integers(0, 3, n)
+    base = rng.random(n) < 0.75
+    new = rng.random(n) < 0.7
+    params = SearchParams(min_size=min_size, max_tags=max_tags, alpha=0.05)
+    inp = RegressionInput(tags, base, new, groups)
+    family = RegressionFamily(inp, params)
+    assert family.count_kind == "exact"
+    psis = family_psis(tags, groups, base, new, min_size, max_tags)
+    deltas = np.array([1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.03, 0.05, 0.2, 1.0])
     exact = np.array([(psis <= d * (1 + 1e-9)).sum() for d in deltas])
     counted = family.count(deltas)
-    assert (counted >= exact).all()
-    # single tags are counted exactly: with max_tags=1 the count is exact
-    single = _family(inp, params.replace(max_tags=1))
-    n_single = [len([c for c in combinations(range(n_tags), 1)])]
-    assert n_single  # (documentation: the per-class single tags are enumerated above)
-    psis_1 = []
-    for g in range(3):
-        rows = groups == g
-        loss, win = rows & base & ~new, rows & new & ~base
-        d_c, l_c = int((loss | win).sum()), int(loss.sum())
-        for t in range(n_tags):
-            mask = rows & tags[:, t]
-            if mask.sum() < min_size:
-                continue
-            d_t = int((mask & (loss | win)).sum())
-            psis_1.append(hypergeom.pmf(min(d_t, l_c), d_c, l_c, d_t) if d_t else 1.0)
-    psis_1 = np.array(psis_1)
-    exact_1 = np.array([(psis_1 <= d * (1 + 1e-9)).sum() for d in deltas[:-1]])
-    assert single.count(deltas[:-1]) == pytest.approx(exact_1)
+    low = deltas <= 0.05
+    assert counted[low] == pytest.approx(exact[low])  # exact up to alpha
+    assert (counted >= exact).all()  # an upper bound above it
+    # a class past the budget is bounded: never below the exact count
+    bounded = RegressionFamily(inp, params, budget=1)
+    assert bounded.count_kind in ("mixed", "bound") and bounded.num_bounded > 0
+    assert (bounded.count(deltas) >= exact).all()
+    # the level: the largest delta with delta * m(delta) <= alpha
+    level = family.corrected_level(0.05)
+    assert level * family.count(level)[0] <= 0.05 * (1 + 1e-9)
+    assert (np.nextafter(level, 1) * max(1, (psis <= np.nextafter(level, 1)).sum()) > 0.05) or (
+        level == 0.05
+    )
 
 
 def planted_pairs(seed, n_classes=6, per_class=1000, n_tags=8):
