@@ -54,6 +54,7 @@ Nothing here imports fiftyone or torch.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Hashable, Sequence
@@ -194,6 +195,10 @@ class RegressionOutcome:
     params: SearchParams
 
 
+#: Up to this many (group, tag) pairs, wins are counted with one bincount.
+_DENSE_KEYS = 1 << 23
+
+
 class RegressionInput:
     """Two models' outcomes on the units, laid out for the search.
 
@@ -210,33 +215,49 @@ class RegressionInput:
     """
 
     def __init__(self, matrix, baseline: np.ndarray, new: np.ndarray, groups):
+        labels = None
+        codes = None
         if groups is not None:
             try:
-                _, codes = np.unique(groups, return_inverse=True)
+                unique, codes = np.unique(groups, return_inverse=True)
             except TypeError as e:
                 raise TypeError(f"`groups` labels cannot be sorted: {e}") from e
-            codes = codes.ravel()
+            labels = [u.item() if isinstance(u, np.generic) else u for u in unique]
+            codes = codes.ravel().astype(np.int64)
             if len(codes) > 1 and not bool(np.all(codes[1:] >= codes[:-1])):
                 order = np.argsort(codes, kind="stable")
                 matrix = matrix[order]
                 if sp.issparse(matrix):
                     matrix.sort_indices()
-                baseline, new, groups = baseline[order], new[order], groups[order]
+                baseline, new, codes = baseline[order], new[order], codes[order]
         loss = baseline & ~new
         win = new & ~baseline
-        self.data = GroupedInput(matrix, ~loss, groups)
+        # Integer codes, already sorted: the layout neither sorts nor copies.
+        self.data = GroupedInput(matrix, ~loss, codes)
+        if labels is not None:
+            self.data.labels = labels
         self.row_baseline, self.row_new = baseline, new
         self.row_kind = np.where(loss, 0, np.where(win, 1, 2)).astype(np.int8)
         data = self.data
-        codes = np.repeat(np.arange(len(data.sizes)), data.sizes)
-        self.num_wins = np.bincount(codes[win], minlength=len(data.sizes)).astype(np.int64)
-        self.num_baseline_correct = np.bincount(codes[baseline], minlength=len(data.sizes))
-        self.num_new_correct = np.bincount(codes[new], minlength=len(data.sizes))
+        n_groups = len(data.sizes)
+        codes = np.repeat(np.arange(n_groups), data.sizes)
+        self.num_wins = np.bincount(codes[win], minlength=n_groups).astype(np.int64)
+        self.num_baseline_correct = np.bincount(codes[baseline], minlength=n_groups)
+        self.num_new_correct = np.bincount(codes[new], minlength=n_groups)
         if data.sparse:
-            *_, wins = input_kernels.sparse_counts(
-                data.matrix.indptr, data.matrix.indices, data.bounds, win, data.n_tags
-            )
-            self.entry_wins = wins
+            # the wins of each (group, tag) entry, from the win rows' entries only
+            indptr = data.matrix.indptr
+            rows = np.flatnonzero(win)
+            lengths = indptr[rows + 1] - indptr[rows]
+            tags = data.matrix.indices[concatenated_ranges(indptr[rows], indptr[rows + 1])]
+            keys = np.repeat(codes[rows], lengths) * data.n_tags + tags
+            entry_keys = data.entry_group * data.n_tags + data.entry_tag  # sorted
+            if n_groups * data.n_tags <= _DENSE_KEYS:
+                self.entry_wins = np.bincount(keys, minlength=n_groups * data.n_tags)[entry_keys]
+            else:
+                found, counts = np.unique(keys, return_counts=True)
+                self.entry_wins = np.zeros(len(entry_keys), dtype=np.int64)
+                self.entry_wins[np.searchsorted(entry_keys, found)] = counts
         else:
             _, wins = input_kernels.dense_counts(data.matrix, data.bounds, win)
             self.entry_wins = wins[data.entry_group, data.entry_tag]
@@ -251,9 +272,14 @@ class RegressionInput:
         """Group ``g``'s rows (global, sorted) carrying every tag of ``cols``."""
         data = self.data
         lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
+        if data.sparse:
+            indptr = data.matrix.indptr
+            start, stop = int(indptr[lo]), int(indptr[hi])
+            hit = np.isin(data.matrix.indices[start:stop], np.asarray(cols))
+            row_of = np.repeat(np.arange(hi - lo), np.diff(indptr[lo : hi + 1]))
+            counts = np.bincount(row_of[hit], minlength=hi - lo)
+            return lo + np.flatnonzero(counts == len(set(cols)))
         block = data.matrix[lo:hi][:, list(cols)]
-        if sp.issparse(block):
-            block = block.toarray()
         return lo + np.flatnonzero(np.asarray(block, dtype=bool).all(axis=1))
 
 
@@ -486,14 +512,25 @@ class RegressionFamily:
 
     def __init__(self, inp: RegressionInput, params: SearchParams, budget: int = FAMILY_BUDGET):
         data = inp.data
-        self.cap = REFERENCE_ALPHA if params.alpha is None else float(params.alpha)
+        alpha = REFERENCE_ALPHA if params.alpha is None else float(params.alpha)
         self.bound = _bound_family(inp, params)
         n_groups = len(data.sizes)
         d_c = data.num_errors + inp.num_wins
         log_psi = _log_psi(d_c, data.num_errors)
         starts = np.r_[0, np.cumsum(d_c + 1)]
-        level = math.log(self.cap)
-        limit = level + _LOG_SLACK * max(1.0, abs(level))
+        eligible_group = data.sizes >= params.min_size
+        entry_d = data.entry_errors + inp.entry_wins
+        frequent = (data.entry_size >= params.min_size) & eligible_group[data.entry_group]
+        # The single tags are part of the family, so their exact count is a
+        # lower bound of m: a p-value with p * m(p) <= alpha is at most the
+        # largest delta with delta * m_singles(delta) <= alpha. Only there
+        # must m be exact.
+        singles_psi = np.sort(log_psi[starts[data.entry_group[frequent]] + entry_d[frequent]])
+        self.cap = min(
+            alpha, _largest_level(singles_psi, np.arange(1.0, len(singles_psi) + 1), alpha)
+        )
+        level = math.log(self.cap) if self.cap > 0 else -np.inf
+        limit = level + _LOG_SLACK * max(1.0, abs(level)) if self.cap > 0 else -np.inf
         testable = log_psi <= limit
         # per group, the least testable D (D_c + 1 when none)
         first = np.full(n_groups, -1, dtype=np.int64)
@@ -502,9 +539,6 @@ class RegressionFamily:
         first_idx = np.unique(owner, return_index=True)
         first[first_idx[0]] = where[first_idx[1]] - starts[first_idx[0]]
         min_d = np.where(first >= 0, first, d_c + 1)
-        eligible_group = data.sizes >= params.min_size
-
-        entry_d = data.entry_errors + inp.entry_wins
         keep = (
             (data.entry_size >= params.min_size)
             & (entry_d >= min_d[data.entry_group])
@@ -611,16 +645,25 @@ class RegressionFamily:
         if len(points) == 0:
             return float(alpha)
         starts = np.exp(points)
-        totals = self.count(starts)
-        ends = np.append(starts[1:], np.inf)
-        reach = alpha / np.maximum(totals, 1.0)
-        inside = np.where(reach < ends, reach, np.nextafter(ends, 0.0))
-        fits = starts * totals <= alpha
-        level = max(
-            float(inside[fits].max()) if fits.any() else 0.0,
-            float(np.nextafter(starts[0], 0.0)),
-        )
-        return min(level, float(alpha))
+        return min(_largest_level(points, self.count(starts), alpha), self.cap)
+
+
+def _largest_level(log_points: np.ndarray, totals: np.ndarray, alpha: float) -> float:
+    """The largest ``delta <= alpha`` with ``delta * m(delta) <= alpha``, for
+    the step function ``m`` that is ``totals[j]`` from ``exp(log_points[j])``
+    on (sorted) and 0 before (Tarone's corrected level)."""
+    if len(log_points) == 0:
+        return float(alpha)
+    starts = np.exp(log_points)
+    ends = np.append(starts[1:], np.inf)
+    reach = alpha / np.maximum(totals, 1.0)
+    inside = np.where(reach < ends, reach, np.nextafter(ends, 0.0))
+    fits = starts * totals <= alpha
+    level = max(
+        float(inside[fits].max()) if fits.any() else 0.0,
+        float(np.nextafter(starts[0], 0.0)),
+    )
+    return min(level, float(alpha))
 
 
 def _family(inp: RegressionInput, params: SearchParams) -> RegressionFamily:
@@ -633,19 +676,15 @@ def _records(
 ) -> tuple[list[RegressionMode], np.ndarray]:
     """The modes as records in the contract's order (groups sorted; by drop,
     descending, then number of tags, then names), and per record its
-    group's index."""
+    group's index. Both models' correct counts are left for
+    :func:`_complete` (the p-value needs only the losses and wins)."""
     data = inp.data
     by_group: dict[int, list[RegressionMode]] = {}
     for batch in found:
         for i in range(len(batch.group)):
             g = int(batch.group[i])
             cols = [int(c) for c in batch.tags[i] if c >= 0]
-            rows = inp.rows_of(g, cols)
             size, losses, wins = int(batch.size[i]), int(batch.losses[i]), int(batch.wins[i])
-            if len(rows) != size:  # the kernel and numpy must agree
-                raise AssertionError(f"group {g}, tags {cols}: {len(rows)} != {size} units")
-            base_ok = int(inp.row_baseline[rows].sum())
-            new_ok = int(inp.row_new[rows].sum())
             n_g = int(data.sizes[g])
             gb, gn = int(inp.num_baseline_correct[g]), int(inp.num_new_correct[g])
             g_change = (gn - gb) / n_g
@@ -660,10 +699,11 @@ def _records(
                     size=size,
                     num_losses=losses,
                     num_wins=wins,
-                    baseline_num_correct=base_ok,
-                    num_correct=new_ok,
-                    baseline_accuracy=base_ok / size,
-                    accuracy=new_ok / size,
+                    # counted by _complete, for the modes reported only
+                    baseline_num_correct=0,
+                    num_correct=0,
+                    baseline_accuracy=math.nan,
+                    accuracy=math.nan,
                     change=m_change,
                     group_size=n_g,
                     group_num_losses=int(data.num_errors[g]),
@@ -715,24 +755,12 @@ def adjust(p_values: np.ndarray, family: RegressionFamily, params: SearchParams)
 def _tested(
     candidates: list[RegressionMode], family: RegressionFamily, params: SearchParams
 ) -> RegressionOutcome:
-    import dataclasses
 
     if candidates:
         p = regression_p_values(candidates)
         adjusted = adjust(p, family, params)
-        sizes = np.array([m.size for m in candidates])
-        low, high = accuracy_intervals(np.array([m.num_correct for m in candidates]), sizes)
-        b_low, b_high = accuracy_intervals(
-            np.array([m.baseline_num_correct for m in candidates]), sizes
-        )
         candidates = [
-            dataclasses.replace(
-                m,
-                p_value=float(p[i]),
-                adjusted_p_value=float(adjusted[i]),
-                accuracy_ci=(float(low[i]), float(high[i])),
-                baseline_accuracy_ci=(float(b_low[i]), float(b_high[i])),
-            )
+            dataclasses.replace(m, p_value=float(p[i]), adjusted_p_value=float(adjusted[i]))
             for i, m in enumerate(candidates)
         ]
     alpha = params.alpha
@@ -746,6 +774,36 @@ def _tested(
         num_not_significant=len(candidates) - len(kept),
     )
     return RegressionOutcome(kept, significance, params)
+
+
+def _complete(inp: RegressionInput, modes: list[RegressionMode]) -> list[RegressionMode]:
+    """Both models' correct counts, accuracies and intervals of the modes."""
+
+    if not modes:
+        return modes
+    index = {label: g for g, label in enumerate(inp.data.labels)}
+    base_ok, new_ok = [], []
+    for m in modes:
+        rows = inp.rows_of(index[m.group], m.tag_indices)
+        if len(rows) != m.size:  # the kernel and numpy must agree
+            raise AssertionError(f"{m.group!r} {m.tags}: {len(rows)} != {m.size} units")
+        base_ok.append(int(inp.row_baseline[rows].sum()))
+        new_ok.append(int(inp.row_new[rows].sum()))
+    sizes = np.array([m.size for m in modes])
+    low, high = accuracy_intervals(np.array(new_ok), sizes)
+    b_low, b_high = accuracy_intervals(np.array(base_ok), sizes)
+    return [
+        dataclasses.replace(
+            m,
+            baseline_num_correct=base_ok[i],
+            num_correct=new_ok[i],
+            baseline_accuracy=base_ok[i] / m.size,
+            accuracy=new_ok[i] / m.size,
+            accuracy_ci=(float(low[i]), float(high[i])),
+            baseline_accuracy_ci=(float(b_low[i]), float(b_high[i])),
+        )
+        for i, m in enumerate(modes)
+    ]
 
 
 def validate_pair(baseline_correct: Any, correct: Any, n_samples: int):
@@ -785,6 +843,7 @@ def run_regression_search(
         raise _too_large(e, inp.data.labels[e.group], params) from None
     candidates, _ = _records(inp, found, names)
     outcome = _tested(candidates, family, params)
+    outcome = dataclasses.replace(outcome, regressions=_complete(inp, outcome.regressions))
     logger.debug(
         "Found %d regression modes (%d not significant)",
         len(outcome.regressions),

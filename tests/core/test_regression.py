@@ -141,11 +141,15 @@ def test_the_tested_family_is_counted_exactly_up_to_alpha_and_bounded_above(seed
     assert family.count_kind == "exact"
     psis = family_psis(tags, groups, base, new, min_size, max_tags)
     deltas = np.array([1e-12, 1e-8, 1e-5, 1e-3, 1e-2, 0.03, 0.05, 0.2, 1.0])
+    deltas = np.sort(np.r_[deltas, family.cap, np.nextafter(family.cap, 0)])
     exact = np.array([(psis <= d * (1 + 1e-9)).sum() for d in deltas])
     counted = family.count(deltas)
-    low = deltas <= 0.05
-    assert counted[low] == pytest.approx(exact[low])  # exact up to alpha
+    low = deltas <= family.cap
+    assert counted[low] == pytest.approx(exact[low])  # exact up to the cap
     assert (counted >= exact).all()  # an upper bound above it
+    # the cap: no delta above it has delta * m(delta) <= alpha (m >= exact)
+    above = np.unique(psis[psis > family.cap])
+    assert (above * np.array([(psis <= d).sum() for d in above]) > 0.05).all()
     # a class past the budget is bounded: never below the exact count
     bounded = RegressionFamily(inp, params, budget=1)
     assert bounded.count_kind in ("mixed", "bound") and bounded.num_bounded > 0
