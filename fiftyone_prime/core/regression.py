@@ -737,39 +737,124 @@ def regression_p_values(modes: Sequence[RegressionMode]) -> np.ndarray:
     return fisher_p_values(d_t, l_t, d_c, l_c)
 
 
-def adjust(p_values: np.ndarray, family: RegressionFamily, params: SearchParams) -> np.ndarray:
-    """The adjusted p-values of a regression search's modes: the family-wise
-    Tarone-Bonferroni adjustment :meth:`TestedFamily.adjust`, the one the
-    failure-mode search uses.
+#: The multiple-testing procedure of each error control (the names the
+#: failure-mode search stores).
+PROCEDURES = {
+    "fwer": PROCEDURE,
+    "fdr": "benjamini-hochberg-tarone",
+    "fdr_by": "benjamini-yekutieli-tarone",
+}
 
-    The one place a regression search's error control is applied: it takes
-    the modes' p-values and the family whose ``size`` / ``errors`` are the
-    discordant units and losses, exactly the inputs a false-discovery
-    procedure over Tarone's testable sets takes (their least attainable
-    p-values are ``psi(D_T)`` of ``Hypergeom(D_c, L_c, .)``), so such a
-    procedure applies here by the same call.
+
+def error_control_of(params: SearchParams, error_control: Optional[str] = None) -> str:
+    """The error control a regression search applies: ``error_control`` when
+    given, else the parameters' own (``SearchParams.error_control`` where it
+    exists), else family-wise."""
+    how = error_control or getattr(params, "error_control", None) or "fwer"
+    if how not in PROCEDURES:
+        raise ValueError(f"`error_control` must be one of {sorted(PROCEDURES)}; got {how!r}")
+    return how
+
+
+def least_p_values(modes: Sequence[RegressionMode]) -> np.ndarray:
+    """``psi(D_T)``: each mode's least attainable p-value given its class's
+    discordant units, ``P(X = min(D_T, L_c))``."""
+    d_t = np.array([m.num_discordant for m in modes], dtype=float)
+    d_c = np.array([m.group_num_losses + m.group_num_wins for m in modes], dtype=float)
+    l_c = np.array([m.group_num_losses for m in modes], dtype=float)
+
+    def log_comb(a, b):
+        return gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(a - b + 1.0)
+
+    return np.exp(
+        np.where(
+            d_t <= l_c,
+            log_comb(l_c, np.minimum(d_t, l_c)) - log_comb(d_c, d_t),
+            log_comb(d_t, np.minimum(l_c, d_t)) - log_comb(d_c, l_c),
+        )
+    )
+
+
+def adjust(
+    p_values: np.ndarray,
+    least: np.ndarray,
+    family: RegressionFamily,
+    params: SearchParams,
+    how: str = "fwer",
+) -> tuple[np.ndarray, Optional[float]]:
+    """The adjusted p-values of a regression search's modes: the one place
+    its error control is applied, by the procedures the failure-mode search
+    uses, over the family of :class:`RegressionFamily`.
+
+    -   ``"fwer"``: Tarone-Bonferroni, ``min(1, p * m(p))``;
+    -   ``"fdr"`` / ``"fdr_by"``: Benjamini-Hochberg (or -Yekutieli) over
+        Tarone's testable sets (Gilbert 2005): ``delta*``, the largest level
+        with ``delta * m(delta) <= alpha``, fixes the tested family
+        ``{T: psi_T <= delta*}`` of ``m(delta*)`` sets; a mode outside it gets
+        1, the others step-up q-values ``min(1, min_{r >= rank} p_(r) m c / r)``
+        (``c = 1``, or ``sum_{j <= m} 1/j`` for BY).
+
+    Args:
+        p_values: the modes' p-values
+        least: the modes' least attainable p-values ``psi(D_T)``
+        family: the tested family
+        params: the search parameters (``alpha``; 0.05 fixes ``delta*``
+            when it is ``None``)
+        how ("fwer"): ``"fwer"``, ``"fdr"`` or ``"fdr_by"``
+
+    Returns:
+        ``(adjusted p-values, corrected level)``: the per-set level a
+        p-value had to reach (``None`` without ``alpha``)
     """
-    return family.adjust(p_values)
+    alpha = params.alpha
+    if how == "fwer":
+        level = None if alpha is None else family.corrected_level(alpha)
+        return family.adjust(p_values), level
+    reference = REFERENCE_ALPHA if alpha is None else alpha
+    delta = family.corrected_level(reference)
+    m = max(float(family.count(np.array([delta]))[0]), 1.0)
+    p = np.asarray(p_values, dtype=float)
+    testable = np.asarray(least) <= delta * (1 + 1e-9)
+    out = np.ones(len(p))
+    c = float(np.sum(1.0 / np.arange(1.0, m + 1.0))) if how == "fdr_by" else 1.0
+    if testable.any():
+        q = p[testable]
+        m = max(m, float(len(q)))
+        order = np.argsort(q, kind="stable")
+        scaled = q[order] * (m * c) / np.arange(1, len(q) + 1)
+        values = np.empty_like(q)
+        values[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+        out[testable] = values
+    level = None
+    if alpha is not None:
+        reported = int((out <= alpha).sum())
+        level = alpha * max(reported, 1) / (m * c)
+    return out, level
 
 
 def _tested(
-    candidates: list[RegressionMode], family: RegressionFamily, params: SearchParams
+    candidates: list[RegressionMode],
+    family: RegressionFamily,
+    params: SearchParams,
+    how: str = "fwer",
 ) -> RegressionOutcome:
-
+    level = None
     if candidates:
         p = regression_p_values(candidates)
-        adjusted = adjust(p, family, params)
+        adjusted, level = adjust(p, least_p_values(candidates), family, params, how)
         candidates = [
             dataclasses.replace(m, p_value=float(p[i]), adjusted_p_value=float(adjusted[i]))
             for i, m in enumerate(candidates)
         ]
     alpha = params.alpha
     kept = candidates if alpha is None else [m for m in candidates if m.adjusted_p_value <= alpha]
+    if level is None and alpha is not None and how == "fwer":
+        level = family.corrected_level(alpha)
     significance = Significance(
-        procedure=PROCEDURE,
+        procedure=PROCEDURES[how],
         alpha=alpha,
         family_size=family.size,
-        corrected_level=None if alpha is None else family.corrected_level(alpha),
+        corrected_level=level,
         num_candidates=len(candidates),
         num_not_significant=len(candidates) - len(kept),
     )
@@ -823,13 +908,21 @@ def run_regression_search(
     *,
     tag_names: Optional[Sequence[str]] = None,
     params: SearchParams = DEFAULT_PARAMS,
+    error_control: Optional[str] = None,
 ) -> RegressionOutcome:
     """:func:`find_regressions` with its parameters as one object; also
-    returns how the modes were tested."""
+    returns how the modes were tested.
+
+    Args:
+        error_control (None): ``"fwer"``, ``"fdr"`` or ``"fdr_by"`` (see
+            :func:`adjust`); by default ``params.error_control`` where
+            :class:`SearchParams` has it, else ``"fwer"``
+    """
     from .search import _too_large
 
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    how = error_control_of(params, error_control)
     matrix = validate_tags(tags)
     n_samples, n_tags = matrix.shape
     baseline, new = validate_pair(baseline_correct, correct, n_samples)
@@ -842,7 +935,7 @@ def run_regression_search(
     except TooManyCandidates as e:
         raise _too_large(e, inp.data.labels[e.group], params) from None
     candidates, _ = _records(inp, found, names)
-    outcome = _tested(candidates, family, params)
+    outcome = _tested(candidates, family, params, how)
     outcome = dataclasses.replace(outcome, regressions=_complete(inp, outcome.regressions))
     logger.debug(
         "Found %d regression modes (%d not significant)",

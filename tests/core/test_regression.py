@@ -224,3 +224,34 @@ def test_bad_input_is_refused_with_the_shapes():
         find_regressions(tags, np.full(10, 2), np.ones(10, bool))
     with pytest.raises(TypeError, match="params"):
         run_regression_search(tags, np.ones(10, bool), np.ones(10, bool), params={})
+
+
+def test_false_discovery_control_is_bh_over_the_testable_family():
+    from scipy.stats import false_discovery_control
+
+    from fiftyone_prime.core.regression import least_p_values
+
+    tags, base, new, groups, planted = planted_pairs(0)
+    params = SearchParams(alpha=0.05)
+    fdr = run_regression_search(tags, base, new, groups, params=params, error_control="fdr")
+    fwer = run_regression_search(tags, base, new, groups, params=params, error_control="fwer")
+    assert fdr.significance.procedure == "benjamini-hochberg-tarone"
+    assert {(m.group, m.tags) for m in fwer.regressions} <= {
+        (m.group, m.tags) for m in fdr.regressions
+    }
+    everything = run_regression_search(
+        tags, base, new, groups, params=params.replace(alpha=None), error_control="fdr"
+    ).regressions
+    inp = RegressionInput(tags, base, new, groups)
+    family = RegressionFamily(inp, params)
+    delta = family.corrected_level(0.05)
+    m = int(family.count(np.array([delta]))[0])
+    least = least_p_values(everything)
+    testable = least <= delta * (1 + 1e-9)
+    p = np.array([x.p_value for x in everything])
+    expected = false_discovery_control(np.r_[p[testable], np.ones(m - testable.sum())])
+    got = np.array([x.adjusted_p_value for x in everything])
+    assert got[testable] == pytest.approx(expected[: testable.sum()], rel=1e-9)
+    assert (got[~testable] == 1.0).all()
+    with pytest.raises(ValueError, match="error_control"):
+        run_regression_search(tags, base, new, groups, error_control="bonferroni")
