@@ -12,6 +12,7 @@ from .operators import (
     TagSamples,
 )
 from .panel import FailureModesPanel
+from .regression_operators import OPERATORS as REGRESSION_OPERATORS
 from .workers import RequeueTagging, SearchAfterTagging, TaggingStatus, TagShard
 
 OPERATORS = (
@@ -25,6 +26,7 @@ OPERATORS = (
     TagShard,
     SearchAfterTagging,
     FailureModesPanel,
+    *REGRESSION_OPERATORS,
 )
 
 
