@@ -44,6 +44,9 @@ def add_commands(sub) -> None:
     )
     _add_search_args(c)
     c.set_defaults(pred_field="predictions_v2", run_key="prime_regression")
+    c.add_argument(
+        "--report-dir", default=None, help="also write an HTML report of the run to this folder"
+    )
 
     k = sub.add_parser(
         "check",
@@ -86,6 +89,15 @@ def run_command(args, dataset) -> int:
             **search_params(args).to_dict(),
         )
         print(results.summary())
+        if args.report_dir:
+            from fiftyone_prime.integration.regression_report import export_regression_report
+
+            try:
+                print(
+                    export_regression_report(dataset, results.key, args.report_dir, overwrite=True)
+                )
+            except OSError as e:
+                raise ValueError(f"cannot write the report to '{args.report_dir}': {e}") from None
         return 0
     from fiftyone_prime.integration.checks import check_failure_modes
 

@@ -82,3 +82,13 @@ def test_a_failure_mode_run_is_never_overwritten_by_a_regression_run(two_models)
     with pytest.raises(ValueError, match="not a regression run"):
         load_regressions(two_models, "fm")
     assert two_models.list_saved_views() == views
+
+
+def test_the_report_shows_both_models_side_by_side(two_models, tmp_path):
+    from fiftyone_prime.integration.regression_report import export_regression_report
+
+    find_regressions(two_models)
+    path = export_regression_report(two_models, "prime_regression", str(tmp_path / "r"))
+    page = open(path).read()
+    assert "80.0% -&gt; 10.0%" in page and "81.0% -&gt; 74.5%" in page
+    assert "predictions_v1" in page and "predictions_v2" in page
