@@ -231,7 +231,7 @@ def test_false_discovery_control_is_bh_over_the_testable_family():
 
     from fiftyone_prime.core.regression import least_p_values
 
-    tags, base, new, groups, planted = planted_pairs(0)
+    tags, base, new, groups, _planted = planted_pairs(0)
     params = SearchParams(alpha=0.05)
     fdr = run_regression_search(tags, base, new, groups, params=params, error_control="fdr")
     fwer = run_regression_search(tags, base, new, groups, params=params, error_control="fwer")
@@ -255,3 +255,40 @@ def test_false_discovery_control_is_bh_over_the_testable_family():
     assert (got[~testable] == 1.0).all()
     with pytest.raises(ValueError, match="error_control"):
         run_regression_search(tags, base, new, groups, error_control="bonferroni")
+
+
+def test_the_kernels_give_the_same_modes_as_python_without_the_jit():
+    """``NUMBA_DISABLE_JIT=1``: the regression and family kernels run as
+    Python, with the same modes and adjusted p-values."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, scipy.sparse as sp;"
+        "from fiftyone_prime.core import jit;"
+        "from fiftyone_prime.core.regression import find_regressions;"
+        "assert not jit.COMPILED;"
+        "rng = np.random.default_rng(4);"
+        "t = rng.random((400, 6)) < 0.5; b = rng.random(400) < 0.8; n = rng.random(400) < 0.8;"
+        "n[t[:, 0] & t[:, 1]] = False; g = rng.integers(0, 2, 400);"
+        "kw = dict(min_size=10, max_tags=3, min_gain=0.02, min_drop=0.1, alpha=1.0);"
+        "a = find_regressions(t, b, n, g, **kw); c = find_regressions(sp.csr_matrix(t), b, n, g, **kw);"
+        "assert a == c;"
+        "print(repr([(m.group, m.tags, m.size, m.num_losses, m.adjusted_p_value) for m in a]))"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
+    )
+    rng = np.random.default_rng(4)
+    t = rng.random((400, 6)) < 0.5
+    b = rng.random(400) < 0.8
+    n = rng.random(400) < 0.8
+    n[t[:, 0] & t[:, 1]] = False
+    g = rng.integers(0, 2, 400)
+    kw = dict(min_size=10, max_tags=3, min_gain=0.02, min_drop=0.1, alpha=1.0)
+    modes = find_regressions(t, b, n, g, **kw)
+    assert modes
+    expected = [(m.group, m.tags, m.size, m.num_losses, m.adjusted_p_value) for m in modes]
+    assert out.stdout.strip() == repr(expected)
