@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from .significance import (
-    PROCEDURE,
-    Significance,
-    TestedFamily,
-    accuracy_intervals,
-    fisher_p_values,
-)
+from . import error_control
+from .aliases import MemberIndex
+from .significance import Significance, TestedFamily
 from .types import FailureMode, SearchParams
 
 
@@ -83,42 +78,21 @@ def tested(
     group_errors: np.ndarray,
     family: TestedFamily,
     params: SearchParams,
+    members: Optional[MemberIndex] = None,
 ) -> SearchOutcome:
-    """Adds p-values and intervals to the modes; keeps the significant ones.
+    """Adds p-values, adjusted p-values and intervals to the modes; keeps
+    those the chosen error control reports, with proxies as aliases
+    (:func:`fiftyone_prime.core.error_control.control`).
 
     Args:
         candidates: the modes of the definition
         group_errors: per mode, its group's number of misclassified samples
         family: the family of tag sets the search tested
-        params: the search parameters (``alpha``)
+        params: the search parameters (``alpha``, ``error_control``)
+        members (None): the searched data's members, to group proxies
 
     Returns:
         a :class:`SearchOutcome`
     """
-    if candidates:
-        sizes = np.array([m.size for m in candidates])
-        correct = np.array([m.num_correct for m in candidates])
-        group_sizes = np.array([m.group_size for m in candidates])
-        p = fisher_p_values(sizes, sizes - correct, group_sizes, group_errors)
-        adjusted = family.adjust(p)
-        low, high = accuracy_intervals(correct, sizes)
-        candidates = [
-            dataclasses.replace(
-                m,
-                p_value=float(p[i]),
-                adjusted_p_value=float(adjusted[i]),
-                accuracy_ci=(float(low[i]), float(high[i])),
-            )
-            for i, m in enumerate(candidates)
-        ]
-    alpha = params.alpha
-    kept = candidates if alpha is None else [m for m in candidates if m.adjusted_p_value <= alpha]
-    significance = Significance(
-        procedure=PROCEDURE,
-        alpha=alpha,
-        family_size=family.size,
-        corrected_level=None if alpha is None else family.corrected_level(alpha),
-        num_candidates=len(candidates),
-        num_not_significant=len(candidates) - len(kept),
-    )
+    kept, significance = error_control.control(candidates, group_errors, family, params, members)
     return SearchOutcome(kept, significance, params)

@@ -43,6 +43,8 @@ from typing import Any, Optional
 import numpy as np
 
 from . import engine as engine_module
+from . import exact_family
+from .aliases import MemberIndex
 from .definition import TOLERANCE
 from .engine import (
     MAX_CANDIDATE_BYTES,
@@ -91,14 +93,16 @@ def find_failure_modes(
     max_tags: int = DEFAULT_PARAMS.max_tags,
     minimal: bool = DEFAULT_PARAMS.minimal,
     alpha: Optional[float] = DEFAULT_PARAMS.alpha,
+    error_control: str = DEFAULT_PARAMS.error_control,
 ) -> list[FailureMode]:
     """Finds the tag sets that satisfy PRIME's failure-mode definition and
     are significant.
 
     The search is exact: it finds precisely the sets that satisfy the
-    definition of :mod:`fiftyone_prime.core.definition`. Each one gets an exact p-value,
-    a family-wise adjusted p-value and an accuracy interval (see
-    :mod:`fiftyone_prime.core.significance`); with ``alpha`` set, those
+    definition of :mod:`fiftyone_prime.core.definition`. Each one gets an
+    exact p-value, an adjusted p-value (a false-discovery q-value by
+    default) and an accuracy interval (see
+    :mod:`fiftyone_prime.core.error_control`); with ``alpha`` set, those
     whose adjusted p-value exceeds it are left out afterwards. Minimality
     is decided by the definition alone. The order is deterministic (groups
     sorted; within a group by drop, descending, then number of tags, then
@@ -122,8 +126,14 @@ def find_failure_modes(
             :data:`fiftyone_prime.core.defaults.MAX_TAGS_LIMIT`)
         minimal (True): whether to leave out sets that contain a smaller
             failure mode
-        alpha (0.05): the family-wise significance level; ``None`` returns
-            every mode of the definition, still with its p-values
+        alpha (0.05): the significance level; ``None`` returns every mode
+            of the definition, still with its p-values
+        error_control ("fdr"): what ``alpha`` bounds: ``"fdr"`` (the
+            false-discovery rate), ``"fdr_by"`` (the same under any
+            dependence) or ``"fwer"`` (the family-wise error rate); see
+            :mod:`fiftyone_prime.core.error_control`. With ``alpha`` set,
+            proxies of a stronger mode of the same group are listed as its
+            ``aliases`` (:mod:`fiftyone_prime.core.aliases`)
 
     Returns:
         a list of :class:`FailureMode`
@@ -139,6 +149,7 @@ def find_failure_modes(
         max_tags=max_tags,
         minimal=minimal,
         alpha=alpha,
+        error_control=error_control,
     )
     return run_search(tags, correct, groups, tag_names=tag_names, params=params).failure_modes
 
@@ -176,6 +187,9 @@ def run_search(
     engine = select_engine(params) if engine is None else engine
     data = engine.layout(matrix, correct_arr, group_arr)
     family = tested_family(data, params)
+    exact_family.refine(
+        family, data.matrix, data.bounds, data.entry_bounds, data.entry_tag, data.entry_size
+    )
     try:
         found = search_groups(engine, data, params).by_group()
     except TooManyCandidates as e:
@@ -187,7 +201,8 @@ def run_search(
         records = to_records(found[g], data.labels[g], names, n_group, n_group - num_errors)
         candidates.extend(records)
         group_errors.extend([num_errors] * len(records))
-    outcome = tested(candidates, np.asarray(group_errors, dtype=np.int64), family, params)
+    members = MemberIndex(data.matrix, data.bounds, data.row_errors, data.labels)
+    outcome = tested(candidates, np.asarray(group_errors, dtype=np.int64), family, params, members)
     logger.debug(
         "Found %d failure modes (%d left out as not significant)",
         len(outcome.failure_modes),

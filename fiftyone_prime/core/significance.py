@@ -1,4 +1,4 @@
-"""How much to trust a failure mode: exact p-values, family-wise control, intervals.
+"""How much to trust a failure mode: exact p-values, the tested family, intervals.
 
 A search tests a great many tag sets, so some meet the failure-mode
 definition by chance. This module gives each mode
@@ -8,11 +8,14 @@ definition by chance. This module gives each mode
     ``X ~ Hypergeom(n_g, e_g, n_T)``, i.e. the chance that ``n_T`` samples
     drawn from the class without replacement hold at least as many errors;
 -   ``adjusted_p_value``: that p-value corrected for every hypothesis the
-    definition tests (:data:`PROCEDURE`, below);
+    definition tests: a false-discovery (Benjamini-Hochberg) q-value by
+    default, or the family-wise (Bonferroni-Tarone) value below; which one
+    is ``SearchParams.error_control``, and the false-discovery procedures
+    live in :mod:`fiftyone_prime.core.error_control`;
 -   ``accuracy_ci``: the exact (Clopper-Pearson) 95% interval of its accuracy.
 
-The family and the correction (Bonferroni with Tarone's testability, as in
-LAMP, Terada et al., PNAS 2013):
+The family and the family-wise correction (Bonferroni with Tarone's
+testability, as in LAMP, Terada et al., PNAS 2013; ``error_control="fwer"``):
 
 -   The family is every tag set of ``1..max_tags`` tags with at least
     ``min_size`` samples in its class, in every class: each is a hypothesis
@@ -37,7 +40,9 @@ LAMP, Terada et al., PNAS 2013):
     ``lo`` samples), ``t_i`` is how many tags with ``>= min_size`` samples
     sample ``i`` carries, and each set with ``>= lo`` samples accounts for at
     least ``lo`` of the ``sum_i C(t_i, k)`` (sample, k-set) incidences. An
-    upper bound only makes the correction conservative.
+    upper bound only makes the correction conservative. Where the work is
+    small, :mod:`fiftyone_prime.core.exact_family` replaces the bound by the
+    exact count (``Significance.family_count``).
 
 Nothing here imports fiftyone or torch.
 """
@@ -55,8 +60,21 @@ from scipy.stats import beta, hypergeom
 from . import family_kernel
 from .arrays import concatenated_ranges
 
-#: The name of the multiple-testing procedure, stored with every run.
-PROCEDURE = "bonferroni-tarone"
+#: The family-wise procedure (``error_control="fwer"``): :meth:`TestedFamily.adjust`.
+FWER_PROCEDURE = "bonferroni-tarone"
+
+#: The false-discovery procedure (``error_control="fdr"``, the default):
+#: Benjamini-Hochberg over Tarone's testable sets (:mod:`.error_control`).
+FDR_PROCEDURE = "benjamini-hochberg-tarone"
+
+#: The same under any dependence (``error_control="fdr_by"``): Benjamini-Yekutieli.
+FDR_BY_PROCEDURE = "benjamini-yekutieli-tarone"
+
+#: The procedure of each ``SearchParams.error_control``.
+PROCEDURES = {"fdr": FDR_PROCEDURE, "fdr_by": FDR_BY_PROCEDURE, "fwer": FWER_PROCEDURE}
+
+#: The name of the default multiple-testing procedure, stored with every run.
+PROCEDURE = FDR_PROCEDURE
 
 #: The procedure of re-measured and held-out modes (:func:`benjamini_hochberg`).
 BH_PROCEDURE = "benjamini-hochberg"
@@ -389,13 +407,30 @@ class Significance:
     """How a search's modes were tested.
 
     Attributes:
-        procedure: the multiple-testing procedure (:data:`PROCEDURE`)
-        alpha: the family-wise level, or ``None`` when nothing was left out
+        procedure: the multiple-testing procedure (:data:`PROCEDURES`)
+        alpha: the level (of the false-discovery rate or the family-wise
+            error rate, see ``error_control``), or ``None`` when nothing was
+            left out
         family_size: an upper bound of the number of tag sets tested
         corrected_level: the per-set level a p-value had to reach, or
-            ``None`` without ``alpha``
+            ``None`` without ``alpha``: Tarone's level for ``"fwer"``; the
+            step-up cutoff ``alpha * R / (m * c)`` that the reported modes
+            met for the false-discovery procedures
         num_candidates: the modes of the definition (conditions 1-4)
         num_not_significant: how many of them were left out
+        error_control: ``"fdr"``, ``"fdr_by"`` or ``"fwer"`` (``None`` in
+            records stored before the choice existed: ``"fwer"``)
+        reference_alpha: the level that fixed the testable family: ``alpha``,
+            or the default level when ``alpha`` is ``None``
+        testable_level: Tarone's level at ``reference_alpha``: the sets whose
+            least attainable p-value is at most it form the tested family
+        tested_family: ``m``, the number of sets counted in that family (an
+            upper bound, see ``family_count``); the false-discovery
+            procedures divide by it
+        family_count: how sets of 2+ tags were counted: ``"exact"``,
+            ``"bound"`` (the incidence bound) or ``"mixed"`` (exact in the
+            classes the work budget allowed; :mod:`.exact_family`)
+        num_aliases: reported modes shown as aliases of a stronger mode
     """
 
     procedure: str
@@ -404,6 +439,12 @@ class Significance:
     corrected_level: Optional[float]
     num_candidates: int
     num_not_significant: int
+    error_control: Optional[str] = None
+    reference_alpha: Optional[float] = None
+    testable_level: Optional[float] = None
+    tested_family: Optional[float] = None
+    family_count: str = "bound"
+    num_aliases: int = 0
 
     def to_dict(self) -> dict:
         """Returns a JSON-serializable dict."""

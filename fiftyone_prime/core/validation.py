@@ -13,6 +13,10 @@ from .defaults import MAX_TAGS_LIMIT
 
 TagMatrix = Union[np.ndarray, sp.spmatrix, sp.sparray]
 
+#: The values of ``SearchParams.error_control`` (see
+#: :mod:`fiftyone_prime.core.error_control`).
+ERROR_CONTROLS = ("fdr", "fwer", "fdr_by")
+
 
 def _describe(x: Any) -> str:
     if isinstance(x, np.ndarray):
@@ -184,6 +188,11 @@ def checked_params(values: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(
                 f"`alpha` must be in (0, 1], or None to keep every failure mode; got {alpha!r}"
             )
+    error_control = values.get("error_control", "fdr")
+    if error_control not in ERROR_CONTROLS:
+        raise ValueError(
+            f"`error_control` must be one of {list(ERROR_CONTROLS)}; got {error_control!r}"
+        )
     return {
         "min_size": int(min_size),
         "min_drop": float(values["min_drop"]),
@@ -191,4 +200,5 @@ def checked_params(values: dict[str, Any]) -> dict[str, Any]:
         "max_tags": int(max_tags),
         "minimal": bool(minimal),
         "alpha": None if alpha is None else float(alpha),
+        "error_control": str(error_control),
     }

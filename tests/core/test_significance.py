@@ -1,4 +1,4 @@
-"""Significance of failure modes: exact p-values, family-wise control, intervals."""
+"""Significance of failure modes: exact p-values, the tested family, intervals."""
 
 from itertools import combinations
 from unittest import mock
@@ -8,8 +8,11 @@ import pytest
 from scipy.stats import binomtest, hypergeom
 
 from fiftyone_prime.core import SearchParams, find_failure_modes
+from fiftyone_prime.core.error_control import flatten
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.significance import (
+    FDR_PROCEDURE,
+    FWER_PROCEDURE,
     PROCEDURE,
     TestedFamily,
     accuracy_intervals,
@@ -64,11 +67,20 @@ def test_alpha_none_returns_every_mode_of_the_definition_with_p_values():
 
 
 def test_filtering_happens_after_the_exact_search_so_minimality_is_unchanged():
+    """Family-wise adjusted p-values do not depend on alpha, so one run with
+    alpha=None gives every level's output; the false-discovery family does
+    (it is Tarone's at alpha), so there every level's modes are the
+    definition's modes (aliases included)."""
     tags, correct = planted(seed=5, n=1500)
-    everything = find_failure_modes(tags, correct, alpha=None, min_size=15)
-    for alpha in (0.5, 0.05, 1e-6):
-        kept = find_failure_modes(tags, correct, alpha=alpha, min_size=15)
-        assert kept == [m for m in everything if m.adjusted_p_value <= alpha]
+    for how in ("fwer", "fdr"):
+        everything = find_failure_modes(tags, correct, alpha=None, min_size=15, error_control=how)
+        for alpha in (0.5, 0.05, 1e-6):
+            kept = find_failure_modes(tags, correct, alpha=alpha, min_size=15, error_control=how)
+            key = lambda m: (m.group, m.tags, m.size, m.num_correct)  # noqa: E731
+            if how == "fwer":
+                expected = [m for m in everything if m.adjusted_p_value <= alpha]
+                assert sorted(flatten(kept), key=key) == sorted(expected, key=key)
+            assert {key(m) for m in flatten(kept)} <= {key(m) for m in everything}
 
 
 def test_null_runs_report_a_mode_at_most_about_alpha_of_the_time():
@@ -196,17 +208,38 @@ def test_high_accuracy_classes_are_not_testable():
 
 
 def test_outcome_describes_the_procedure():
+    """Family-wise control on request: Tarone's corrected level decides."""
+    tags, correct = planted(n=1000)
+    outcome = run_search(tags, correct, params=SearchParams(error_control="fwer"))
+    sig = outcome.significance
+    assert sig.procedure == FWER_PROCEDURE and sig.alpha == 0.05
+    assert sig.error_control == "fwer"
+    assert sig.num_candidates == (
+        len(outcome.failure_modes) + sig.num_not_significant + sig.num_aliases
+    )
+    assert 0 < sig.corrected_level < 0.05
+    everything = run_search(
+        tags, correct, params=SearchParams(alpha=None, error_control="fwer")
+    ).failure_modes
+    reported = flatten(outcome.failure_modes)
+    assert [m for m in everything if m.p_value <= sig.corrected_level] == [
+        m for m in reported if m.p_value <= sig.corrected_level
+    ]
+    assert all(m in reported for m in everything if m.p_value <= sig.corrected_level)
+
+
+def test_outcome_describes_the_default_false_discovery_procedure():
     tags, correct = planted(n=1000)
     outcome = run_search(tags, correct)
     sig = outcome.significance
-    assert sig.procedure == PROCEDURE and sig.alpha == 0.05
-    assert sig.num_candidates == len(outcome.failure_modes) + sig.num_not_significant
-    assert 0 < sig.corrected_level < 0.05
-    everything = run_search(tags, correct, params=SearchParams(alpha=None)).failure_modes
-    assert [m for m in everything if m.p_value <= sig.corrected_level] == [
-        m for m in outcome.failure_modes if m.p_value <= sig.corrected_level
-    ]
-    assert all(m in outcome.failure_modes for m in everything if m.p_value <= sig.corrected_level)
+    assert sig.procedure == PROCEDURE == FDR_PROCEDURE and sig.error_control == "fdr"
+    assert sig.num_candidates == (
+        len(outcome.failure_modes) + sig.num_not_significant + sig.num_aliases
+    )
+    reported = flatten(outcome.failure_modes)
+    assert 0 < sig.corrected_level <= 0.05
+    assert sig.corrected_level == pytest.approx(0.05 * len(reported) / sig.tested_family)
+    assert all(m.p_value <= sig.corrected_level for m in reported)  # self-consistent
 
 
 def test_corrected_level_is_the_largest_level_the_family_allows():
