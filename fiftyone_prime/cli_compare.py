@@ -74,11 +74,12 @@ def run_command(args, dataset) -> int:
     """Runs ``compare`` or ``check`` on a loaded dataset; returns the exit code."""
     if args.command == "compare":
         from fiftyone_prime.cli import search_params
-        from fiftyone_prime.integration.regressions import find_regressions
+        from fiftyone_prime.integration.regressions import search_regressions
 
         extra = {} if args.max_views is None else {"max_views": args.max_views}
-        results = find_regressions(
+        results = search_regressions(
             dataset,
+            search_params(args),
             baseline_field=args.baseline_field,
             pred_field=args.pred_field,
             label_field=args.label_field,
@@ -86,7 +87,6 @@ def run_command(args, dataset) -> int:
             run_key=args.run_key,
             overwrite=args.overwrite,
             **extra,
-            **search_params(args).to_dict(),
         )
         print(results.summary())
         if args.report_dir:

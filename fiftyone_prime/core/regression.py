@@ -78,10 +78,11 @@ from .definition import (
     meets_conditions,
 )
 from .engine import MAX_CANDIDATE_BYTES, TooManyCandidates, candidate_bytes, num_threads
+from .error_control import harmonic, step_up_q_values
 from .layout import GroupedInput
 from .significance import (
     _LOG_SLACK,
-    PROCEDURE,
+    PROCEDURES,
     Significance,
     TestedFamily,
     accuracy_intervals,
@@ -737,20 +738,11 @@ def regression_p_values(modes: Sequence[RegressionMode]) -> np.ndarray:
     return fisher_p_values(d_t, l_t, d_c, l_c)
 
 
-#: The multiple-testing procedure of each error control (the names the
-#: failure-mode search stores).
-PROCEDURES = {
-    "fwer": PROCEDURE,
-    "fdr": "benjamini-hochberg-tarone",
-    "fdr_by": "benjamini-yekutieli-tarone",
-}
-
-
 def error_control_of(params: SearchParams, error_control: Optional[str] = None) -> str:
     """The error control a regression search applies: ``error_control`` when
-    given, else the parameters' own (``SearchParams.error_control`` where it
-    exists), else family-wise."""
-    how = error_control or getattr(params, "error_control", None) or "fwer"
+    given, else ``params.error_control`` (:class:`SearchParams`' default,
+    ``"fdr"``)."""
+    how = error_control or params.error_control
     if how not in PROCEDURES:
         raise ValueError(f"`error_control` must be one of {sorted(PROCEDURES)}; got {how!r}")
     return how
@@ -816,19 +808,13 @@ def adjust(
     p = np.asarray(p_values, dtype=float)
     testable = np.asarray(least) <= delta * (1 + 1e-9)
     out = np.ones(len(p))
-    c = float(np.sum(1.0 / np.arange(1.0, m + 1.0))) if how == "fdr_by" else 1.0
+    dependence = "any" if how == "fdr_by" else "prds"
     if testable.any():
-        q = p[testable]
-        m = max(m, float(len(q)))
-        order = np.argsort(q, kind="stable")
-        scaled = q[order] * (m * c) / np.arange(1, len(q) + 1)
-        values = np.empty_like(q)
-        values[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-        out[testable] = values
+        out[testable] = step_up_q_values(p[testable], m, dependence)
     level = None
     if alpha is not None:
-        reported = int((out <= alpha).sum())
-        level = alpha * max(reported, 1) / (m * c)
+        c = harmonic(m) if how == "fdr_by" else 1.0
+        level = alpha * max(int((out <= alpha).sum()), 1) / (m * c)
     return out, level
 
 
@@ -848,8 +834,16 @@ def _tested(
         ]
     alpha = params.alpha
     kept = candidates if alpha is None else [m for m in candidates if m.adjusted_p_value <= alpha]
-    if level is None and alpha is not None and how == "fwer":
+    reference = REFERENCE_ALPHA if alpha is None else alpha
+    testable_level = family.corrected_level(reference)
+    tested = float(family.count(np.array([testable_level]))[0])
+    if alpha is None:
+        level = None
+    elif how == "fwer":
         level = family.corrected_level(alpha)
+    elif level is None:  # no candidates
+        c = harmonic(max(tested, 1.0)) if how == "fdr_by" else 1.0
+        level = alpha / (max(tested, 1.0) * c)
     significance = Significance(
         procedure=PROCEDURES[how],
         alpha=alpha,
@@ -857,6 +851,11 @@ def _tested(
         corrected_level=level,
         num_candidates=len(candidates),
         num_not_significant=len(candidates) - len(kept),
+        error_control=how,
+        reference_alpha=reference,
+        testable_level=testable_level,
+        tested_family=tested,
+        family_count=family.count_kind,
     )
     return RegressionOutcome(kept, significance, params)
 
@@ -958,6 +957,7 @@ def find_regressions(
     max_tags: int = DEFAULT_PARAMS.max_tags,
     minimal: bool = DEFAULT_PARAMS.minimal,
     alpha: Optional[float] = DEFAULT_PARAMS.alpha,
+    error_control: str = DEFAULT_PARAMS.error_control,
 ) -> list[RegressionMode]:
     """Finds the tag sets where a new model regressed against a baseline,
     exactly and with family-wise error control.
@@ -975,10 +975,10 @@ def find_regressions(
     hypothesis: among the class's ``D_c`` discordant units, ``L_c`` of them
     losses (only the baseline right), the set's ``D_T`` discordant units are
     a random draw; ``p = P(X >= L_T)``, ``X ~ Hypergeom(D_c, L_c, D_T)``.
-    ``adjusted_p_value`` controls the family-wise error over every tag set
-    the definition tests (Tarone-Bonferroni; see
-    :mod:`fiftyone_prime.core.regression`), and with ``alpha`` set the
-    modes above it are left out after the exact search.
+    ``adjusted_p_value`` controls the false-discovery rate (or, with
+    ``error_control="fwer"``, the family-wise error) over every tag set the
+    definition tests (see :mod:`fiftyone_prime.core.regression`), and with
+    ``alpha`` set the modes above it are left out after the exact search.
 
     Args:
         tags: a ``(n_samples, n_tags)`` boolean array or scipy sparse matrix
@@ -992,8 +992,12 @@ def find_regressions(
         min_gain (0.1): the least rise of the change from removing tags
         max_tags (3): the largest number of tags in a mode (at most 8)
         minimal (True): whether to leave out sets holding a smaller mode
-        alpha (0.05): the family-wise level; ``None`` returns every mode
+        alpha (0.05): the significance level; ``None`` returns every mode
             of the definition, still with its p-values
+        error_control ("fdr"): what ``alpha`` bounds: the false-discovery
+            rate (``"fdr"``, Benjamini-Hochberg over Tarone's testable sets;
+            ``"fdr_by"``, Benjamini-Yekutieli), or the family-wise error rate
+            (``"fwer"``, Tarone-Bonferroni); see :func:`adjust`
 
     Returns:
         a list of :class:`RegressionMode`, groups sorted, within a group by
@@ -1010,6 +1014,7 @@ def find_regressions(
         max_tags=max_tags,
         minimal=minimal,
         alpha=alpha,
+        error_control=error_control,
     )
     return run_regression_search(
         tags, baseline_correct, correct, groups, tag_names=tag_names, params=params

@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 #: The ``method`` of regression runs.
 METHOD = "prime_regression"
 
+_RATE = {"fdr": "false-discovery rate", "fdr_by": "false-discovery rate", "fwer": "family-wise"}
+
 #: The default key of a regression run.
 RUN_KEY = "prime_regression"
 
@@ -108,7 +110,9 @@ class RegressionRunConfig(focr.RunConfig):
         self.baseline_field = baseline_field
         self.pred_field = pred_field
         self.tags_fields = list(tags_fields or [])
-        self.search_params = SearchParams.from_dict(dict(search_params or {})).to_dict()
+        if not isinstance(search_params, SearchParams):  # read from the database
+            search_params = SearchParams.from_dict(dict(search_params or {}))
+        self.search_params = search_params.to_dict()
         self.procedure = procedure
         self.save_views = save_views
         self.max_views = max_views
@@ -224,7 +228,8 @@ class RegressionResults(focr.RunResults):
         sig = self.significance or {}
         if sig.get("alpha") is not None:
             lines.append(
-                f"significant at alpha={sig['alpha']:g} ({sig['procedure']}, family-wise over "
+                f"significant at alpha={sig['alpha']:g} ({sig['procedure']}, "
+                f"{_RATE.get(sig.get('error_control'), 'family-wise')} over "
                 f"<= {sig['family_size']:,.0f} tag sets); {sig['num_not_significant']} more met "
                 "the definition but could be chance (alpha=None keeps them)"
             )
@@ -472,6 +477,7 @@ def find_regressions(
     max_tags: int = DEFAULT_PARAMS.max_tags,
     minimal: bool = DEFAULT_PARAMS.minimal,
     alpha: Optional[float] = DEFAULT_PARAMS.alpha,
+    error_control: str = DEFAULT_PARAMS.error_control,
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
@@ -509,8 +515,9 @@ def find_regressions(
             evaluation runs (``evaluate_classifications``) whose prediction
             fields to compare instead of ``baseline_field`` and
             ``pred_field``; their ground truth must be ``label_field``
-        min_size, min_drop, min_gain, max_tags, minimal, alpha: the
-            definition's thresholds and the family-wise level, as in
+        min_size, min_drop, min_gain, max_tags, minimal, alpha,
+            error_control: the definition's thresholds, the level and what it
+            bounds (``"fdr"``, ``"fdr_by"`` or ``"fwer"``), as in
             :func:`fiftyone_prime.core.find_regressions`
         save_views (True): whether to save a view per mode
         max_views (2000): the most saved views (largest drops first)
@@ -533,7 +540,46 @@ def find_regressions(
         max_tags=max_tags,
         minimal=minimal,
         alpha=alpha,
+        error_control=error_control,
     )
+    return search_regressions(
+        samples,
+        params,
+        baseline_field=baseline_field,
+        pred_field=pred_field,
+        label_field=label_field,
+        tags_field=tags_field,
+        run_key=run_key,
+        baseline_eval_key=baseline_eval_key,
+        eval_key=eval_key,
+        save_views=save_views,
+        max_views=max_views,
+        overwrite=overwrite,
+        progress=progress,
+    )
+
+
+def search_regressions(
+    samples,
+    params: SearchParams = DEFAULT_PARAMS,
+    *,
+    baseline_field: str = "predictions_v1",
+    pred_field: str = "predictions_v2",
+    label_field: str = "ground_truth",
+    tags_field: Union[str, Sequence[str]] = "prime_tags",
+    run_key: str = RUN_KEY,
+    baseline_eval_key: Optional[str] = None,
+    eval_key: Optional[str] = None,
+    save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
+    overwrite: bool = False,
+    progress=None,
+) -> RegressionResults:
+    """:func:`find_regressions` with the search parameters as one
+    :class:`SearchParams`: what the operator and the CLI call; the object is
+    passed on unchanged to the core search and the run config."""
+    if not isinstance(params, SearchParams):
+        raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
     validate_max_views(max_views)
     dataset = samples._root_dataset
     _validate_new_key(dataset, run_key, overwrite)
@@ -572,14 +618,17 @@ def find_regressions(
         d["tag_fields"] = [k[0] for k in keys]
         d["tag_labels"] = [k[1] for k in keys]
         records.append(SavedRegressionMode.from_dict(d))
+    replaced = None
+    if overwrite and run_key in dataset.list_runs():  # a regression run (checked above)
+        replaced = dataset.load_run_results(run_key, cache=False, load_view=False)
     if save_views:
-        records = name_views(dataset, run_key, records, overwrite, max_views)
+        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     config = RegressionRunConfig(
         label_field=label_field,
         baseline_field=baseline_field,
         pred_field=pred_field,
         tags_fields=[s.field for s in inputs.sources],
-        search_params=params.to_dict(),
+        search_params=params,
         procedure=outcome.significance.procedure,
         save_views=save_views,
         max_views=max_views,

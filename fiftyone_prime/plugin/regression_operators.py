@@ -19,8 +19,8 @@ from fiftyone_prime.integration.regressions import (
     RUN_KEY,
     RegressionRun,
     _validate_new_key,
-    find_regressions,
     regression_row,
+    search_regressions,
 )
 from fiftyone_prime.integration.runs import FailureModeRun
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
@@ -128,14 +128,14 @@ class FindRegressions(foo.Operator):
 
     def execute(self, ctx):
         p = ctx.params
-        results = find_regressions(
+        results = search_regressions(
             ctx.target_view(),
+            forms.search_params(p),
             baseline_field=p.get("baseline_field", "predictions_v1"),
             pred_field=p.get("pred_field", "predictions_v2"),
             label_field=p.get("label_field", "ground_truth"),
             tags_field=p.get("tags_field", "prime_tags"),
             run_key=p.get("run_key", RUN_KEY),
-            **forms.search_params(p).to_dict(),
             save_views=p.get("save_views", True),
             max_views=p.get("max_views", DEFAULT_MAX_VIEWS),
             overwrite=p.get("overwrite", False),
@@ -173,6 +173,7 @@ class FindRegressions(foo.Operator):
         max_tags=DEFAULT_PARAMS.max_tags,
         minimal=DEFAULT_PARAMS.minimal,
         alpha=DEFAULT_PARAMS.alpha,
+        error_control=DEFAULT_PARAMS.error_control,
         save_views=True,
         max_views=DEFAULT_MAX_VIEWS,
         overwrite=False,
@@ -193,6 +194,7 @@ class FindRegressions(foo.Operator):
             minimal=minimal,
             significant_only=alpha is not None,
             alpha=alpha,
+            error_control=error_control,
             save_views=save_views,
             max_views=max_views,
             overwrite=overwrite,

@@ -185,12 +185,21 @@ def planted_pairs(seed, n_classes=6, per_class=1000, n_tags=8):
 def test_planted_pairs_are_found_and_nothing_else(seed):
     tags, base, new, groups, planted = planted_pairs(seed)
     assert new.mean() > base.mean()  # better overall
-    modes = find_regressions(tags, base, new, groups)
+    # Family-wise control: exactly the planted pairs.
+    modes = run_regression_search(
+        tags, base, new, groups, params=SearchParams(error_control="fwer")
+    ).regressions
     assert {m.group: m.tags for m in modes} == planted
     assert len(modes) == len(planted)
     for m in modes:
         assert m.accuracy < m.baseline_accuracy
         assert m.adjusted_p_value <= 0.05
+    # The default, false-discovery control: every planted pair, and any
+    # other mode is a proxy (it shares a tag with its class's planted pair).
+    found = find_regressions(tags, base, new, groups)
+    assert set(planted.items()) <= {(m.group, m.tags) for m in found}
+    for m in found:
+        assert m.group in planted and set(m.tags) & set(planted[m.group])
 
 
 def test_null_two_models_with_independent_errors_rarely_report_a_mode():
