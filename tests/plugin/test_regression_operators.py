@@ -63,3 +63,16 @@ def test_check_failure_modes_immediately_and_delegated(two_models):
     (done,) = service.list_operations(operator=CHECK, dataset_name=two_models.name)
     assert done.run_state == ExecutionRunState.COMPLETED, done.result
     assert done.result.result["num_failed"] == 1  # v1 fails dog {blur}
+
+
+def test_the_panel_lists_regression_runs_with_both_accuracies(two_models):
+    from fiftyone_prime.plugin.panel import panel_rows
+
+    fp.find_failure_modes(two_models, pred_field="predictions_v2", run_key="v2")
+    fp.find_regressions(two_models, run_key="cmp")
+    (row,) = panel_rows(two_models, "cmp")
+    assert row["class"] == "cat" and row["tags"] == "night + snow"
+    assert row["acc (base -> new)"] == "80.0% -> 10.0%"
+    assert row["class acc (base -> new)"] == "81.0% -> 74.5%"
+    assert row["view"] == "cmp cat: night + snow"
+    assert [r["class"] for r in panel_rows(two_models, "v2")]  # failure-mode runs unchanged
