@@ -312,7 +312,7 @@ class _Packed:
         parts = [singles.rows_of(int(g)) for g in chunk]
         self.index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
         lengths = [p.stop - p.start for p in parts]
-        local_group = np.repeat(np.arange(len(chunk)), lengths)
+        self.local_group = local_group = np.repeat(np.arange(len(chunk)), lengths)
         self.col_bounds = np.searchsorted(local_group, np.arange(len(chunk) + 1))
         self.col_tag = singles.tag[self.index]
         n_loss = data.num_errors[chunk]
@@ -351,9 +351,25 @@ class _Packed:
                 self.bits,
             )
 
+    @property
+    def n_cols(self) -> int:
+        """The number of packed columns."""
+        return len(self.index)
 
-def _search(inp: RegressionInput, params: SearchParams) -> list[_Found]:
-    """Every regression mode of the definition, as batches of arrays."""
+    def subset(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The bitsets of the masked ``columns``, and their groups' column bounds."""
+        if columns.all():
+            return self.bits, self.col_bounds
+        counts = np.bincount(self.local_group[columns], minlength=len(self.col_bounds) - 1)
+        return self.bits[columns], np.r_[0, np.cumsum(counts)]
+
+
+def _search(
+    inp: RegressionInput, params: SearchParams, plan: Optional[_FamilyPlan] = None
+) -> list[_Found]:
+    """Every regression mode of the definition, as batches of arrays; with
+    ``plan``, the sets of 2+ tags of the tested family are counted on the
+    same packed bitsets, chunk by chunk (:meth:`_FamilyPlan.add`)."""
     data = inp.data
     gscore = inp.group_change()
     n_g = data.sizes
@@ -388,56 +404,73 @@ def _search(inp: RegressionInput, params: SearchParams) -> list[_Found]:
     )
     if params.minimal:
         alive &= ~is_mode
+    # The columns packed: the search's extendable tags and the family's.
+    in_search = np.zeros(len(data.entry_group), dtype=bool)
+    in_search[sel[alive]] = True
+    in_family = plan.keep if plan is not None else np.zeros_like(in_search)
+    union = np.flatnonzero(in_search | in_family)
+    if not len(union):
+        return found
+    with np.errstate(divide="ignore", invalid="ignore"):
+        union_score = change(
+            data.entry_size[union], data.entry_errors[union], inp.entry_wins[union]
+        )
     # Singles' `errors` are losses: chunks() sizes groups by their words.
-    singles = Singles(groups[alive], tags[alive], sizes[alive], losses[alive], score[alive])
-    todo = list(chunks(singles, data))
+    singles = Singles(
+        data.entry_group[union],
+        data.entry_tag[union],
+        data.entry_size[union],
+        data.entry_errors[union],
+        union_score,
+    )
     limits = np.array(
         [MAX_CANDIDATE_BYTES // candidate_bytes(1, k) for k in range(params.max_tags + 1)]
     )
 
-    def search(chunk: np.ndarray) -> _Found:
+    def search(chunk: np.ndarray):
         packed = _Packed(inp, singles, chunk)
-        index, col_tag = packed.index, packed.col_tag
-        bits, lw, ww, gl, gw, gr = (
-            packed.bits,
-            packed.lw,
-            packed.ww,
-            packed.gl,
-            packed.gw,
-            packed.gr,
-        )
-        col_bounds = packed.col_bounds
-        g_idx, cols, size, loss, win, gain, status, where = regression_kernels.search_chunk(
-            bits,
-            lw,
-            ww,
-            gl,
-            gw,
-            gr,
-            col_bounds,
-            singles.errors[index],
-            singles.acc[index],
-            gscore[chunk],
-            min_size=params.min_size,
-            min_drop=params.min_drop,
-            min_gain=params.min_gain,
-            max_tags=params.max_tags,
-            minimal=params.minimal,
-            tolerance=TOLERANCE,
-            slack=PRUNE_SLACK,
-            limits=limits,
-        )
-        if status[0] == regression_kernels.TOO_MANY:
-            raise TooManyCandidates(int(limits[status[2]]), int(status[2]), int(chunk[where]), True)
-        tag_of = np.where(cols >= 0, col_tag[np.maximum(cols, 0)], -1)
-        return _Found(chunk[g_idx], tag_of, size, loss, win, gain)
+        entries = union[packed.index]
+        columns = in_search[entries]
+        batch = None
+        if columns.any():
+            bits, col_bounds = packed.subset(columns)
+            index, col_tag = packed.index[columns], packed.col_tag[columns]
+            g_idx, cols, size, loss, win, gain, status, where = regression_kernels.search_chunk(
+                bits,
+                packed.lw,
+                packed.ww,
+                packed.gl,
+                packed.gw,
+                packed.gr,
+                col_bounds,
+                singles.errors[index],
+                singles.acc[index],
+                gscore[chunk],
+                min_size=params.min_size,
+                min_drop=params.min_drop,
+                min_gain=params.min_gain,
+                max_tags=params.max_tags,
+                minimal=params.minimal,
+                tolerance=TOLERANCE,
+                slack=PRUNE_SLACK,
+                limits=limits,
+            )
+            if status[0] == regression_kernels.TOO_MANY:
+                raise TooManyCandidates(
+                    int(limits[status[2]]), int(status[2]), int(chunk[where]), True
+                )
+            tag_of = np.where(cols >= 0, col_tag[np.maximum(cols, 0)], -1)
+            batch = _Found(chunk[g_idx], tag_of, size, loss, win, gain)
+        counted = None
+        if plan is not None and in_family[entries].any():
+            counted = plan.count(packed, in_family[entries], chunk)
+        return chunk, batch, counted
 
-    threads = min(len(todo), num_threads())
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            found.extend(pool.map(search, todo))
-    else:
-        found.extend(map(search, todo))
+    for chunk, batch, counted in _run_chunks(search, list(chunks(singles, data))):
+        if batch is not None:
+            found.append(batch)
+        if counted is not None:
+            plan.add(chunk, *counted)
     return found
 
 
@@ -486,6 +519,105 @@ def _log_psi(num_discordant: np.ndarray, num_losses: np.ndarray) -> np.ndarray:
     )
 
 
+class _FamilyPlan:
+    """What the exact family count needs before the sets of 2+ tags are
+    enumerated (see :class:`RegressionFamily`), and their counts as chunks
+    of groups report them.
+
+    Attributes:
+        cap: the level up to which the count is exact
+        bound: the upper-bound family over every class
+        d_c, log_psi, starts: per group its discordant units, and ``log
+            psi(D)`` for ``D = 0..D_c`` at ``log_psi[starts[g]:starts[g + 1]]``
+        testable: where ``log_psi <= log cap``
+        min_d: per group, the least testable ``D`` (``D_c + 1`` when none)
+        eligible_group: groups with ``>= min_size`` units
+        keep: the (group, tag) entries a tested set can be built from
+        hist: per group and ``D``, the counted sets (single tags so far)
+        over: per group, whether its enumeration passed the budget
+    """
+
+    def __init__(self, inp: RegressionInput, params: SearchParams, budget: int = FAMILY_BUDGET):
+        data = inp.data
+        self.params, self.budget = params, budget
+        alpha = REFERENCE_ALPHA if params.alpha is None else float(params.alpha)
+        self.bound = _bound_family(inp, params)
+        n_groups = len(data.sizes)
+        self.d_c = d_c = data.num_errors + inp.num_wins
+        self.log_psi = log_psi = _log_psi(d_c, data.num_errors)
+        self.starts = starts = np.r_[0, np.cumsum(d_c + 1)]
+        self.eligible_group = eligible_group = data.sizes >= params.min_size
+        entry_d = data.entry_errors + inp.entry_wins
+        frequent = (data.entry_size >= params.min_size) & eligible_group[data.entry_group]
+        # The single tags are part of the family, so their exact count is a
+        # lower bound of m: a p-value with p * m(p) <= alpha is at most the
+        # largest delta with delta * m_singles(delta) <= alpha. Only there
+        # must m be exact.
+        singles_psi = np.sort(log_psi[starts[data.entry_group[frequent]] + entry_d[frequent]])
+        self.cap = min(
+            alpha, _largest_level(singles_psi, np.arange(1.0, len(singles_psi) + 1), alpha)
+        )
+        level = math.log(self.cap) if self.cap > 0 else -np.inf
+        limit = level + _LOG_SLACK * max(1.0, abs(level)) if self.cap > 0 else -np.inf
+        self.testable = testable = log_psi <= limit
+        first = np.full(n_groups, -1, dtype=np.int64)
+        where = np.flatnonzero(testable)
+        owner = np.searchsorted(starts, where, side="right") - 1
+        first_idx = np.unique(owner, return_index=True)
+        first[first_idx[0]] = where[first_idx[1]] - starts[first_idx[0]]
+        self.min_d = np.where(first >= 0, first, d_c + 1)
+        self.keep = keep = frequent & (entry_d >= self.min_d[data.entry_group])
+        self.hist = np.zeros(int(starts[-1]), dtype=np.int64)
+        np.add.at(self.hist, starts[data.entry_group[keep]] + entry_d[keep], 1)
+        self.over = np.zeros(n_groups, dtype=bool)
+
+    def singles(self, inp: RegressionInput) -> Singles:
+        """The entries of :attr:`keep` as :class:`Singles`."""
+        data = inp.data
+        sel = np.flatnonzero(self.keep)
+        return Singles(
+            data.entry_group[sel],
+            data.entry_tag[sel],
+            data.entry_size[sel],
+            data.entry_errors[sel],
+            np.zeros(len(sel)),
+        )
+
+    def count(self, packed: _Packed, columns: np.ndarray, chunk: np.ndarray):
+        """Counts the sets of 2+ of the packed ``columns`` (a mask) of a chunk
+        of groups; returns the kernel's ``(hist, starts, over)``."""
+        bits, col_bounds = packed.subset(columns)
+        return regression_kernels.family_counts(
+            bits,
+            packed.lw,
+            packed.ww,
+            packed.gl,
+            packed.gw,
+            packed.gr,
+            col_bounds,
+            min_size=self.params.min_size,
+            group_min_d=self.min_d[chunk],
+            max_tags=self.params.max_tags,
+            budget=self.budget,
+            hist_lengths=self.d_c[chunk] + 1,
+        )
+
+    def add(self, chunk: np.ndarray, hist: np.ndarray, starts: np.ndarray, over: np.ndarray):
+        """Adds a chunk's counts (from :meth:`count`)."""
+        for i, g in enumerate(chunk.tolist()):
+            self.hist[self.starts[g] : self.starts[g + 1]] += hist[starts[i] : starts[i + 1]]
+        self.over[chunk[over]] = True
+
+
+def _run_chunks(work, todo):
+    """``work`` on every chunk, on a thread pool of the CPUs (results in order)."""
+    threads = min(len(todo), num_threads())
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(work, todo))
+    return [work(chunk) for chunk in todo]
+
+
 class RegressionFamily:
     """The family of tag sets a regression search tests, counted exactly
     where it matters.
@@ -511,99 +643,42 @@ class RegressionFamily:
         count_kind: ``"exact"``, ``"mixed"`` or ``"bound"``
     """
 
-    def __init__(self, inp: RegressionInput, params: SearchParams, budget: int = FAMILY_BUDGET):
+    def __init__(
+        self,
+        inp: RegressionInput,
+        params: SearchParams,
+        budget: int = FAMILY_BUDGET,
+        plan: Optional[_FamilyPlan] = None,
+    ):
+        if plan is None:  # count the sets of 2+ tags here (the search counts them as it runs)
+            plan = _FamilyPlan(inp, params, budget)
+            if params.max_tags >= 2 and plan.keep.any():
+                singles = plan.singles(inp)
+
+                def count(chunk):
+                    packed = _Packed(inp, singles, chunk)
+                    return chunk, plan.count(packed, np.ones(packed.n_cols, dtype=bool), chunk)
+
+                for chunk, counted in _run_chunks(count, list(chunks(singles, inp.data))):
+                    plan.add(chunk, *counted)
         data = inp.data
-        alpha = REFERENCE_ALPHA if params.alpha is None else float(params.alpha)
-        self.bound = _bound_family(inp, params)
         n_groups = len(data.sizes)
-        d_c = data.num_errors + inp.num_wins
-        log_psi = _log_psi(d_c, data.num_errors)
-        starts = np.r_[0, np.cumsum(d_c + 1)]
-        eligible_group = data.sizes >= params.min_size
-        entry_d = data.entry_errors + inp.entry_wins
-        frequent = (data.entry_size >= params.min_size) & eligible_group[data.entry_group]
-        # The single tags are part of the family, so their exact count is a
-        # lower bound of m: a p-value with p * m(p) <= alpha is at most the
-        # largest delta with delta * m_singles(delta) <= alpha. Only there
-        # must m be exact.
-        singles_psi = np.sort(log_psi[starts[data.entry_group[frequent]] + entry_d[frequent]])
-        self.cap = min(
-            alpha, _largest_level(singles_psi, np.arange(1.0, len(singles_psi) + 1), alpha)
-        )
-        level = math.log(self.cap) if self.cap > 0 else -np.inf
-        limit = level + _LOG_SLACK * max(1.0, abs(level)) if self.cap > 0 else -np.inf
-        testable = log_psi <= limit
-        # per group, the least testable D (D_c + 1 when none)
-        first = np.full(n_groups, -1, dtype=np.int64)
-        where = np.flatnonzero(testable)
-        owner = np.searchsorted(starts, where, side="right") - 1
-        first_idx = np.unique(owner, return_index=True)
-        first[first_idx[0]] = where[first_idx[1]] - starts[first_idx[0]]
-        min_d = np.where(first >= 0, first, d_c + 1)
-        keep = (
-            (data.entry_size >= params.min_size)
-            & (entry_d >= min_d[data.entry_group])
-            & eligible_group[data.entry_group]
-        )
-        hist = np.zeros(int(starts[-1]), dtype=np.int64)
-        np.add.at(hist, starts[data.entry_group[keep]] + entry_d[keep], 1)
-        over = np.zeros(n_groups, dtype=bool)
-        if params.max_tags >= 2 and keep.any():
-            sel = np.flatnonzero(keep)
-            singles = Singles(
-                data.entry_group[sel],
-                data.entry_tag[sel],
-                data.entry_size[sel],
-                data.entry_errors[sel],
-                np.zeros(len(sel)),
-            )
-
-            def count(chunk):
-                packed = _Packed(inp, singles, chunk)
-                h, h_starts, flags = regression_kernels.family_counts(
-                    packed.bits,
-                    packed.lw,
-                    packed.ww,
-                    packed.gl,
-                    packed.gw,
-                    packed.gr,
-                    packed.col_bounds,
-                    min_size=params.min_size,
-                    group_min_d=min_d[chunk],
-                    max_tags=params.max_tags,
-                    budget=budget,
-                    hist_lengths=d_c[chunk] + 1,
-                )
-                return chunk, h, h_starts, flags
-
-            todo = list(chunks(singles, data))
-            threads = min(len(todo), num_threads())
-            pool = ThreadPoolExecutor(threads) if threads > 1 else None
-            try:
-                for chunk, h, h_starts, flags in (
-                    pool.map(count, todo) if pool else map(count, todo)
-                ):
-                    for i, g in enumerate(chunk.tolist()):
-                        hist[starts[g] : starts[g + 1]] += h[h_starts[i] : h_starts[i + 1]]
-                    over[chunk[flags]] = True
-            finally:
-                if pool:
-                    pool.shutdown(wait=True)
+        self.cap, self.bound = plan.cap, plan.bound
+        over, hist, d_c = plan.over, plan.hist, plan.d_c
         self.num_bounded = int(over.sum())
         self.partial = _bound_family(inp, params, np.flatnonzero(over)) if over.any() else None
         group_of = np.repeat(np.arange(n_groups), d_c + 1)
-        counted = (hist > 0) & testable & ~over[group_of]
-        points, increments = log_psi[counted], hist[counted].astype(float)
+        counted = (hist > 0) & plan.testable & ~over[group_of]
+        points, increments = plan.log_psi[counted], hist[counted].astype(float)
         order = np.argsort(points, kind="stable")
         points, totals = points[order], np.cumsum(increments[order])
         last = np.ones(len(points), dtype=bool)
         last[:-1] = points[1:] != points[:-1]
         self._points, self._totals = points[last], totals[last]
-        exact_groups = int((eligible_group & ~over & (d_c > 0)).sum())
+        exact_groups = int((plan.eligible_group & ~over & (d_c > 0)).sum())
         self.count_kind = (
             "exact" if not self.num_bounded else ("bound" if not exact_groups else "mixed")
         )
-        self._level = limit
 
     def _exact(self, deltas: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore"):
@@ -928,11 +1003,13 @@ def run_regression_search(
     group_arr = validate_groups(groups, n_samples)
     names = validate_tag_names(tag_names, n_tags)
     inp = RegressionInput(matrix, baseline, new, group_arr)
-    family = _family(inp, params)
+    # The family's sets of 2+ tags are counted as the search packs each chunk.
+    plan = _FamilyPlan(inp, params)
     try:
-        found = _search(inp, params)
+        found = _search(inp, params, plan)
     except TooManyCandidates as e:
         raise _too_large(e, inp.data.labels[e.group], params) from None
+    family = RegressionFamily(inp, params, plan=plan)
     candidates, _ = _records(inp, found, names)
     outcome = _tested(candidates, family, params, how)
     outcome = dataclasses.replace(outcome, regressions=_complete(inp, outcome.regressions))

@@ -301,3 +301,20 @@ def test_the_kernels_give_the_same_modes_as_python_without_the_jit():
     assert modes
     expected = [(m.group, m.tags, m.size, m.num_losses, m.adjusted_p_value) for m in modes]
     assert out.stdout.strip() == repr(expected)
+
+
+@pytest.mark.parametrize("how", ["fwer", "fdr"])
+def test_the_family_counted_during_the_search_is_the_standalone_count(how):
+    from fiftyone_prime.core.regression import adjust, least_p_values, regression_p_values
+
+    rng = np.random.default_rng(21)
+    for _ in range(4):
+        tags, base, new, groups, kwargs = random_case(rng)
+        params = SearchParams(alpha=None, error_control=how, **kwargs)
+        modes = run_regression_search(tags, base, new, groups, params=params).regressions
+        if not modes:
+            continue
+        family = RegressionFamily(RegressionInput(tags, base, new, groups), params)
+        p = regression_p_values(modes)
+        expected, _ = adjust(p, least_p_values(modes), family, params, how)
+        assert [m.adjusted_p_value for m in modes] == pytest.approx(expected, rel=1e-12)
