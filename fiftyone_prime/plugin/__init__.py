@@ -13,6 +13,7 @@ from .operators import (
 )
 from .panel import FailureModesPanel
 from .regression_operators import OPERATORS as REGRESSION_OPERATORS
+from .tag_audit import EvaluateTags
 from .workers import RequeueTagging, SearchAfterTagging, TaggingStatus, TagShard
 
 OPERATORS = (
@@ -25,6 +26,7 @@ OPERATORS = (
     RequeueTagging,
     TagShard,
     SearchAfterTagging,
+    EvaluateTags,
     FailureModesPanel,
     *REGRESSION_OPERATORS,
 )
