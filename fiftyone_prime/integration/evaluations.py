@@ -614,8 +614,10 @@ def units_notice(dataset, run_key: str) -> str:
     """A line on a run's units for the App panel (markdown): what they are,
     and a warning when its evaluation was deleted or re-run; ``""`` for
     runs over label and prediction fields."""
-    from .run_store import load_failure_modes
+    from .run_store import list_failure_mode_runs, load_failure_modes
 
+    if run_key not in list_failure_mode_runs(dataset):  # e.g. a regression run
+        return ""
     results = load_failure_modes(dataset, run_key)
     if not isinstance(results, EvalFailureModeResults):
         return ""

@@ -13,6 +13,7 @@ from .operators import (
     TagSamples,
 )
 from .panel import FailureModesPanel
+from .regression_operators import OPERATORS as REGRESSION_OPERATORS
 from .tag_audit import EvaluateTags
 from .workers import RequeueTagging, SearchAfterTagging, TaggingStatus, TagShard
 
@@ -30,6 +31,7 @@ OPERATORS = (
     FailureModesPanel,
     FailureModeCount,
     FailureModeMaxDrop,
+    *REGRESSION_OPERATORS,
 )
 
 

@@ -30,6 +30,11 @@ EXPECTED = {
         "ground_truth.detections.attrs:occluded",
         "False-positive mode dog: at border",
     ],
+    "model_comparison.py": [
+        "1 regression modes of 'predictions_v2' against 'predictions'",
+        "Regression: bird: person + tree: accuracy 95% -> 34%",
+        "2 passed, 0 failed, 0 not measured: PASS",
+    ],
     "heldout_confirmation.py": [
         "failure modes confirmed on held-out data",
         "Report with held-out columns",
