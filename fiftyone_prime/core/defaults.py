@@ -29,3 +29,7 @@ TOP_K = 5
 #: subsets). Failure modes of more than a handful of tags are rarely
 #: interpretable; the paper's use at most 3.
 MAX_TAGS_LIMIT = 8
+
+#: The most slices (delegated operations) one sharded tagging job may be cut
+#: into; a job also never has more slices than samples.
+MAX_SHARDS = 1024

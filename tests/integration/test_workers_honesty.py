@@ -10,6 +10,7 @@ from fiftyone.operators.executor import ExecutionRunState
 
 import fiftyone_prime as fp
 from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
+from fiftyone_prime.integration.jobs import list_tagging_jobs
 from tests.integration.test_workers import (
     FOLLOWUP_OP,
     SHARD_OP,
@@ -108,3 +109,46 @@ def test_a_real_worker_reports_a_job_of_unreadable_images_as_failed(
     assert all(
         op.run_state == ExecutionRunState.FAILED for op in operations(image_dataset, SHARD_OP)
     )
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(model="bogus"), "`model` must look like"),
+        (dict(model="open_clip:NoSuchNet-B-32"), "open_clip has no architecture 'NoSuchNet-B-32'"),
+        (dict(model="zoo:no-such-model"), "zoo has no model 'no-such-model'"),
+        (dict(model="properties", search={"bogus": 1}), "`search` takes no ['bogus']"),
+        (dict(model="properties", search={"label_field": "nope"}), "search['label_field']"),
+        (dict(model="properties", search={"pred_field": "nope"}), "search['pred_field']"),
+        (dict(model="properties", search={"min_size": -3}), "min_size"),
+        (dict(model="properties", batch_size=-1), "`batch_size` must be a whole number"),
+        (dict(model="properties", batch_sise=8), "did you mean 'batch_sise' -> 'batch_size'"),
+        (dict(model="properties", top_k=0), "`top_k`"),
+        (dict(model="properties", num_shards=10**12), "`num_shards` must be from 1 to 1024"),
+        (dict(model="properties", num_shards=0), "`num_shards`"),
+        (
+            dict(model="properties", search={}, metrics={"model": "properties"}),
+            "metrics['model']",
+        ),
+        (
+            dict(model="properties", search={}, metrics={"model": "open_clip:X", "bogus": 1}),
+            "`metrics` takes no ['bogus']",
+        ),
+    ],
+)
+def test_a_job_that_cannot_succeed_is_refused_when_queued(image_dataset, kwargs, message):  # noqa: F811
+    with pytest.raises((ValueError, TypeError)) as error:
+        fp.queue_tagging(image_dataset, **{"num_shards": 2, **kwargs})
+    assert message in str(error.value)
+    assert len(str(error.value).splitlines()) == 1
+    assert not operations(image_dataset, SHARD_OP)
+    assert list_tagging_jobs(image_dataset) == []
+
+
+def test_num_shards_is_capped_by_the_number_of_samples(make_dataset, tmp_path):
+    from tests.integration.workers_data import property_samples
+
+    dataset = make_dataset(persistent=True)
+    dataset.add_samples(property_samples(tmp_path)[:5])
+    status = fp.queue_tagging(dataset, num_shards=1000, model="properties")
+    assert len(status.shards) == 5 and len(operations(dataset, SHARD_OP)) == 5
