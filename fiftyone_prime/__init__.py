@@ -26,6 +26,8 @@ there directly):
 ``TaggingJobStatus``
 ``requeue_tagging``            :mod:`fiftyone_prime.integration.jobs.recover`
 ``export_report``              :mod:`fiftyone_prime.integration.report`
+``repair_failure_mode_views``  :mod:`fiftyone_prime.integration.repair`
+``RunBusyError``               :mod:`fiftyone_prime.integration.leases`
 run and result classes         :mod:`fiftyone_prime.integration.runs`
 ``FailureMode``,               :mod:`fiftyone_prime.core` (no fiftyone or torch)
 ``SearchParams``
@@ -52,7 +54,9 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
     from fiftyone_prime.integration.jobs.plan import queue_tagging
     from fiftyone_prime.integration.jobs.recover import requeue_tagging
     from fiftyone_prime.integration.jobs.status import TaggingJobStatus, tagging_status
+    from fiftyone_prime.integration.leases import RunBusyError
     from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
+    from fiftyone_prime.integration.repair import repair_failure_mode_views
     from fiftyone_prime.integration.report import export_report
     from fiftyone_prime.integration.run_store import (
         delete_failure_modes,
@@ -83,6 +87,8 @@ _DEFINED_IN = {
     "requeue_tagging": "fiftyone_prime.integration.jobs.recover",
     "TaggingJobStatus": "fiftyone_prime.integration.jobs.status",
     "export_report": "fiftyone_prime.integration.report",
+    "repair_failure_mode_views": "fiftyone_prime.integration.repair",
+    "RunBusyError": "fiftyone_prime.integration.leases",
     "FailureModeResults": "fiftyone_prime.integration.runs",
     "FailureModeRun": "fiftyone_prime.integration.runs",
     "FailureModeRunConfig": "fiftyone_prime.integration.runs",

@@ -17,12 +17,14 @@ from fiftyone_prime.models import DEFAULT_MODEL
 
 from . import fields as fpf
 from . import views as fpv
+from .run_guard import writes_run
 from .run_store import load_failure_modes
 from .runs import FailureModeResults
 
 logger = logging.getLogger(__name__)
 
 
+@writes_run("metrics")
 def compute_failure_mode_metrics(
     samples,
     run_key: str,

@@ -8,7 +8,9 @@ import logging
 
 import numpy as np
 
+from . import view_list
 from . import views as fpv
+from .run_guard import load_fresh, writes_run
 from .runs import FailureModeResults, FailureModeRun, FailureModeRunConfig
 
 logger = logging.getLogger(__name__)
@@ -25,7 +27,8 @@ def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
         a :class:`fiftyone_prime.FailureModeResults`
     """
     check_is_prime_run(dataset, run_key)
-    return dataset._root_dataset.load_run_results(run_key)
+    root = dataset._root_dataset
+    return load_fresh(root, run_key, lambda: root.load_run_results(run_key))
 
 
 def list_failure_mode_runs(dataset) -> list[str]:
@@ -33,6 +36,7 @@ def list_failure_mode_runs(dataset) -> list[str]:
     return dataset._root_dataset.list_runs(type=FailureModeRun)
 
 
+@writes_run("delete")
 def delete_failure_modes(dataset, run_key: str) -> None:
     """Deletes a failure-mode run and exactly the saved views it created.
 
@@ -44,10 +48,13 @@ def delete_failure_modes(dataset, run_key: str) -> None:
         run_key: the run key
     """
     root = dataset._root_dataset
+    root._doc.reload("runs")  # another process may have replaced the run
+    root._run_cache.pop(run_key, None)
     check_is_prime_run(root, run_key)
     root.get_run_info(run_key).config.build().cleanup(root, run_key)
     # Cleanup ran above so that its errors surface instead of being logged.
     FailureModeRun.delete_run(root, run_key, cleanup=False)
+    view_list.reconcile(root, ())  # references a concurrent save_view wrote back
 
 
 def validate_new_run_key(dataset, run_key, overwrite: bool) -> None:

@@ -11,12 +11,14 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
+from .run_guard import writes_run
 from .run_store import finish_run, name_views, validate_max_views, validate_new_run_key
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
 logger = logging.getLogger(__name__)
 
 
+@writes_run("search")
 def find_failure_modes(
     samples,
     *,
