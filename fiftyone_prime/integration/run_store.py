@@ -26,8 +26,10 @@ def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
     Returns:
         a :class:`fiftyone_prime.FailureModeResults`
     """
-    check_is_prime_run(dataset, run_key)
     root = dataset._root_dataset
+    if run_key not in root.list_runs():
+        root._doc.reload("runs")  # another process may have stored it since
+    check_is_prime_run(root, run_key)
     return load_fresh(root, run_key, lambda: root.load_run_results(run_key))
 
 
