@@ -164,6 +164,10 @@ def tag_source(samples, field_name: str) -> TagSource:
 
 def tag_sources(samples, tags_field: Union[str, Sequence[str]]) -> list[TagSource]:
     """Validates one or several tag fields."""
+    if not isinstance(tags_field, (str, list, tuple)):
+        raise TypeError(
+            f"`tags_field` must be a field name or a list of field names; got {tags_field!r}"
+        )
     names = [tags_field] if isinstance(tags_field, str) else list(tags_field)
     if not names:
         raise ValueError("`tags_field` must name at least one field")

@@ -50,7 +50,17 @@ def writes_run(action: str):
             samples = bound.arguments.get("samples", bound.arguments.get("dataset"))
             run_key = bound.arguments.get("run_key")
             root = getattr(samples, "_root_dataset", None)
-            if root is None or not isinstance(run_key, str) or not run_key:
+            if root is None:
+                raise TypeError(
+                    f"`{'samples' if 'samples' in bound.arguments else 'dataset'}` must be a "
+                    f"FiftyOne dataset or view; got a {type(samples).__name__}"
+                    + (
+                        " (make one with fo.Dataset().add_samples(...))"
+                        if isinstance(samples, (list, tuple))
+                        else ""
+                    )
+                )
+            if not isinstance(run_key, str) or not run_key:
                 return func(*args, **kwargs)
             with leases.run_lease(root, run_key, action) as lease:
                 if lease.depth == 1:  # another process may have changed the run meanwhile

@@ -13,6 +13,8 @@ import logging
 import numbers
 from typing import Optional
 
+from fiftyone_prime.core.defaults import MAX_COUNT as _MAX_COUNT
+
 logger = logging.getLogger(__name__)
 
 #: Model backends a worker can load by name (see :func:`fiftyone_prime.models.load_encoder`).
@@ -20,7 +22,7 @@ MODEL_BACKENDS = ("open_clip", "transformers", "hf", "zoo")
 
 #: The largest whole number a job accepts for a count (batch size, workers,
 #: top-k); anything larger is a typo, and would not fit in a BSON integer.
-MAX_COUNT = 2**31 - 1
+MAX_COUNT = _MAX_COUNT
 
 
 def check_keywords(func, kwargs: dict, what: str, *, not_allowed=()) -> None:
