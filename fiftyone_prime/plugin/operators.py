@@ -18,7 +18,7 @@ from fiftyone_prime.integration.tagging import compute_tags
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.models import DEFAULT_MODEL
 
-from . import forms, workers
+from . import forms, vocab_files, workers
 
 PLUGIN_NAME = "@fiftyone-prime/prime"
 
@@ -276,7 +276,7 @@ class TagSamples(foo.Operator):
         inputs = types.Object()
         model = forms.model_choice(ctx, inputs, allow_properties=True)
         if model != "properties":
-            forms.vocabulary_choice(ctx, inputs)
+            vocab_files.vocabulary_choice(ctx, inputs)
             inputs.int(
                 "top_k",
                 default=5,
@@ -309,7 +309,7 @@ class TagSamples(foo.Operator):
         p = ctx.params
         kwargs = dict(
             **forms.model_params(p),
-            vocabulary=forms.vocabulary_param(p),
+            vocabulary=vocab_files.vocabulary_param(ctx),
             tags_field=p.get("tags_field", "prime_tags"),
             top_k=p.get("top_k", 5),
             overwrite=p.get("overwrite", False),
