@@ -99,3 +99,30 @@ def test_status_and_requeue_of_a_missing_job_are_one_line(make_dataset):
         with pytest.raises(ValueError) as error:
             call(dataset, "nope")
         assert "no tagging job 'nope'" in one_line(error)
+
+
+def _raw(dataset):
+    import fiftyone.core.odm as foo
+
+    return foo.get_db_conn()[dataset._sample_collection_name]
+
+
+def test_int_labels_among_string_labels_name_the_field(planted):
+    _raw(planted).update_one({}, {"$set": {"ground_truth.label": 3}})
+    with pytest.raises(TypeError) as error:
+        fp.find_failure_modes(planted)
+    text = one_line(error)
+    assert "`label_field`" in text and "'ground_truth'" in text and "3 (int)" in text
+
+
+def test_a_list_field_holding_a_bare_string_names_the_field(planted):
+    import fiftyone as fo
+
+    planted.add_sample_field("keywords", fo.ListField, subfield=fo.StringField)
+    planted.set_values("keywords", [["dark", "night"]] * len(planted))
+    _raw(planted).update_one({}, {"$set": {"keywords": "nightmare"}})
+    with pytest.raises(ValueError) as error:
+        fp.find_failure_modes(planted, tags_field="keywords", min_size=5, alpha=None)
+    text = one_line(error)
+    assert "`tags_field`" in text and "'keywords'" in text and "'nightmare'" in text
+    assert planted.list_saved_views() == []
