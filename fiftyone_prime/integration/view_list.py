@@ -26,7 +26,9 @@ back; it only
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import gc
 import logging
 from collections.abc import Iterable
 
@@ -43,6 +45,25 @@ IN_CHUNK = 5000
 #: At most this many list updates per :func:`append` call (chunks grow with
 #: the number of ids), so the total cost stays linear in the number of views.
 MAX_UPDATES = 20
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Pauses Python's cyclic garbage collector for a bulk write.
+
+    Saving N views builds O(N) small objects (view documents, BSON, the
+    refreshed list) that form no reference cycles; each full collection the
+    allocations trigger traverses the whole heap (the run's modes, the
+    views), which made saving 100,000 views 15x slower than 10,000 instead
+    of 10x. Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def db():

@@ -159,6 +159,11 @@ def save_views(dataset, items, progress=None) -> list[str]:
     Raises:
         ValueError: if a name (or its slug) is already taken
     """
+    with view_list.paused_gc():
+        return _save_views(dataset, items, progress)
+
+
+def _save_views(dataset, items, progress) -> list[str]:
     ids = [item[0] for item in items]
     names = [item[1] for item in items]
     clashes = clashing_views(dataset, names, owned_ids=ids)
