@@ -104,6 +104,12 @@ def compute_failure_mode_metrics(
     embeddings, ok = _image_embeddings(
         encoder, inputs, involved, embeddings_field, batch_size, num_workers, progress
     )
+    if len(involved) and not ok[involved].any():
+        paths = inputs.extra["filepath"]
+        raise ValueError(
+            f"None of the {len(involved)} images of the run's classes could be read (e.g. "
+            f"'{paths[involved[0]]}'); the metrics compare captions with the images"
+        )
     texts = [t for t, _ in resolved]
     text = encoder.encode_texts(texts).cpu().numpy()
 

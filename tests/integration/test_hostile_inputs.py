@@ -7,8 +7,10 @@ import sys
 import pytest
 
 import fiftyone_prime as fp
+from fiftyone_prime.core import defaults
 from fiftyone_prime.core.captions import caption, check_template
-from fiftyone_prime.core.defaults import MAX_CAPTION_CHARS
+
+MAX_CAPTION_CHARS = getattr(defaults, "MAX_CAPTION_CHARS", 1000)  # (absent before issue 22)
 from tests.fo_env import REPO_ROOT
 
 
@@ -126,3 +128,16 @@ def test_a_list_field_holding_a_bare_string_names_the_field(planted):
     text = one_line(error)
     assert "`tags_field`" in text and "'keywords'" in text and "'nightmare'" in text
     assert planted.list_saved_views() == []
+
+
+def test_metrics_when_no_image_can_be_read_is_one_line(planted, tmp_path):
+    from tests.tiny_models import register_tiny_open_clip
+
+    name = register_tiny_open_clip(tmp_path)
+    planted.set_values("filepath", [f"/nonexistent/{i}.png" for i in range(len(planted))])
+    fp.find_failure_modes(planted)
+    with pytest.raises(ValueError) as error:
+        fp.compute_failure_mode_metrics(
+            planted, "prime", model=f"open_clip:{name}", pretrained=None, device="cpu"
+        )
+    assert "could be read" in one_line(error) and "/nonexistent/" in str(error.value)

@@ -8,11 +8,11 @@ import pytest
 
 import fiftyone.operators as foo
 
-from fiftyone_prime.plugin import vocab_files
 from tests.integration.workers_data import property_samples
 from tests.plugin.test_operators import PLUGIN, resolve_inputs
 
 TAG = f"{PLUGIN}/tag_samples"
+SECRET = "FIFTYONE_PRIME_VOCABULARY_DIRS"
 SECRET_LINES = ["hunter2-password", "aws-secret-key-line", "private-token-xyz"]
 
 
@@ -62,7 +62,7 @@ def _labels(dataset):
 def test_no_file_is_read_unless_the_plugin_allows_a_folder(
     image_dataset, tiny_model, secret_file, monkeypatch
 ):
-    monkeypatch.delenv(vocab_files.SECRET, raising=False)
+    monkeypatch.delenv(SECRET, raising=False)
     props = resolve_inputs(TAG, image_dataset, {"model": tiny_model, "vocabulary_source": "file"})
     assert "file" not in props["vocabulary_source"].type.values
     with pytest.raises(Exception) as error:
@@ -70,6 +70,8 @@ def test_no_file_is_read_unless_the_plugin_allows_a_folder(
         result.raise_exceptions()
     # refused by the form's choices (no "file" source), or by the operator
     assert "vocabulary" in str(error.value)
+    from fiftyone_prime.plugin import vocab_files
+
     with pytest.raises(ValueError) as error:  # what execute() says if the form is bypassed
         vocab_files.resolve_file(str(secret_file), vocab_files.allowed_folders())
     assert vocab_files.SECRET in str(error.value)
@@ -84,7 +86,7 @@ def test_files_only_from_the_allowed_folder(
     allowed.mkdir()
     (allowed / "animals.txt").write_text("striped\nspotted\nfurry\nscaly\n")
     os.symlink(secret_file, allowed / "link.txt")
-    monkeypatch.setenv(vocab_files.SECRET, str(allowed))
+    monkeypatch.setenv(SECRET, str(allowed))
 
     props = resolve_inputs(TAG, image_dataset, {"model": tiny_model, "vocabulary_source": "file"})
     assert props["vocabulary"].type.values == [
@@ -95,6 +97,8 @@ def test_files_only_from_the_allowed_folder(
         with pytest.raises(Exception) as error:
             _tag(image_dataset, tiny_model, path).raise_exceptions()
         assert "vocabulary" in str(error.value)  # not a choice, or refused by execute()
+        from fiftyone_prime.plugin import vocab_files
+
         with pytest.raises(ValueError) as error:
             vocab_files.resolve_file(str(path), vocab_files.allowed_folders())
         assert "not a .txt file in an allowed vocabulary folder" in str(error.value)
