@@ -9,9 +9,9 @@ import pytest
 import fiftyone_prime as fp
 from fiftyone_prime.core import defaults
 from fiftyone_prime.core.captions import caption, check_template
+from tests.fo_env import REPO_ROOT
 
 MAX_CAPTION_CHARS = getattr(defaults, "MAX_CAPTION_CHARS", 1000)  # (absent before issue 22)
-from tests.fo_env import REPO_ROOT
 
 
 def one_line(error) -> str:

@@ -5,7 +5,6 @@ import os
 import signal
 
 import pytest
-
 from bson import ObjectId
 
 import fiftyone as fo
