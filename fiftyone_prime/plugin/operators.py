@@ -18,7 +18,7 @@ from fiftyone_prime.integration.tagging import compute_tags
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.models import DEFAULT_MODEL
 
-from . import forms, vocab_files, workers
+from . import form_checks, forms, vocab_files, workers
 
 PLUGIN_NAME = "@fiftyone-prime/prime"
 
@@ -289,7 +289,13 @@ class TagSamples(foo.Operator):
                 label="Embeddings field",
                 description="Optional: also store each image's embedding here",
             )
-        inputs.str("tags_field", default="prime_tags", required=True, label="Tags field")
+        inputs.str(
+            "tags_field",
+            default="prime_tags",
+            required=True,
+            label="Tags field",
+            **form_checks.tags_field_error(ctx),
+        )
         inputs.bool(
             "skip_existing",
             default=False,

@@ -1,6 +1,7 @@
 """The tag operator reads vocabulary files only from folders the plugin
 allows (issue 22, finding 4): a free path in the App form would copy any
-file the server can read into labels every App user sees."""
+file the server can read into labels every App user sees. Also (finding 9):
+tagging into an existing field of another type is one line."""
 
 import os
 
@@ -109,3 +110,17 @@ def test_files_only_from_the_allowed_folder(
     image_dataset.reload()
     assert _labels(image_dataset) <= {"striped", "spotted", "furry", "scaly"}
     assert _labels(image_dataset)
+
+
+def test_tagging_into_an_existing_field_of_another_type_is_one_line(image_dataset):
+    import fiftyone.operators as foo
+
+    with pytest.raises(Exception) as error:
+        foo.execute_operator(
+            TAG,
+            dict(view=image_dataset.view()),
+            params=dict(model="properties", tags_field="filepath"),
+        ).raise_exceptions()
+    text = str(error.value)
+    assert "tags_field" in text and "not a Classifications field" in text
+    assert len(text.splitlines()) == 1, text
