@@ -108,17 +108,15 @@ def validate_max_views(max_views) -> None:
     """Raises unless ``max_views`` is a whole number from 0 to ``MAX_COUNT``."""
     from fiftyone_prime.core.defaults import MAX_COUNT
 
-    if (
-        isinstance(max_views, bool)
-        or not isinstance(max_views, int)
-        or not 0 <= max_views <= MAX_COUNT
-    ):
-        shown = repr(max_views)
-        shown = shown if len(shown) <= 40 else f"{shown[:20]}... ({len(shown)} characters)"
+    if isinstance(max_views, bool) or not isinstance(max_views, int) or max_views < 0:
         raise ValueError(
-            f"`max_views` must be a whole number from 0 to {MAX_COUNT:,} (the most saved "
-            f"views a run creates); got {shown}"
+            f"`max_views` must be a whole number >= 0 (the most saved views a run creates); "
+            f"got {max_views!r}"
         )
+    if max_views > MAX_COUNT:
+        shown = repr(max_views)
+        shown = shown if len(shown) <= 40 else f"{shown[:20]}... ({len(shown)} digits)"
+        raise ValueError(f"`max_views` must be at most {MAX_COUNT:,}; got {shown}")
 
 
 def finish_run(
