@@ -11,21 +11,25 @@ Cases:
   (a) 20k samples, 80 tags, 10 classes, dense, max_tags=3, minimal=True and
       minimal=False; compared with the straightforward loop
       (itertools.combinations plus a mask per combination, what published
-      implementations of PRIME do) and with the numpy engine, outputs
-      checked equal.
+      implementations of PRIME do) and with the levelwise numpy engine
+      (tests/core/levelwise.py: the product's engine where numba was
+      missing until issue #18, now a test oracle; since then it shares the
+      compiled counting and packing, so only its levels >= 2 differ from
+      the product and its times are lower than this baseline's before
+      #18), outputs checked equal.
   (b) ImageNet-train shaped and sparse: 1,000 classes x 1,281 images, a
       4,585-tag vocabulary, ~300 tags per class with a long-tailed
       frequency, ~12 distinct tags per image (16 draws with repeats),
-      planted failure pairs; max_tags=3 and 4. Compared with the numpy
-      engine (this version without numba, same output checked), the previous
-      engine (the search as of commit 66367e5, loaded from git history, same
-      output checked) and with the loop, extrapolated from a timed slice of
-      one class and marked as an estimate.
+      planted failure pairs; max_tags=3 and 4. Compared with the levelwise
+      numpy engine (same output checked), the previous engine (the search
+      as of commit 66367e5, loaded from git history, same output checked)
+      and with the loop, extrapolated from a timed slice of one class and
+      marked as an estimate.
   (c) the same shape with correlated tags: each class has 60 bundles of 2-6
       co-occurring tags (synonyms, scene words) with long-tailed popularity;
       an image takes 9 bundles, keeps each bundle tag with probability 0.85,
       plus 4 loose tags: ~27 tags per image; max_tags=4. Compared with the
-      numpy engine and the previous engine (same output checked).
+      levelwise numpy engine and the previous engine (same output checked).
   (g) growth: generator (b) at 1,000 classes x 1,281 images (1.28M) and at
       10,000 classes x 1,000 images (10M), max_tags=3.
 
@@ -57,21 +61,28 @@ import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fiftyone_prime.core import find_failure_modes, kernels  # noqa: E402
+from fiftyone_prime.core import SearchParams, find_failure_modes, run_search  # noqa: E402
+from fiftyone_prime.core.significance import TestedFamily  # noqa: E402
+from tests.core.family_oracle import add_group  # noqa: E402
+from tests.core.levelwise import LevelwiseEngine  # noqa: E402
 
 TOL = 1e-9
 PARAMS = dict(min_size=30, min_drop=0.2, min_gain=0.1)
 PREVIOUS = "66367e5"  # the search before issue #12
 
 
-def numpy_engine(search):
-    """Runs ``search`` with the numpy engine (as without numba)."""
-    compiled = kernels.AVAILABLE
-    kernels.AVAILABLE = False
-    try:
-        return search()
-    finally:
-        kernels.AVAILABLE = compiled
+def numpy_engine(tags, correct, groups, *, alpha=0.05, **kwargs):
+    """The search on the levelwise numpy engine of ``tests/core/levelwise.py``."""
+    params = SearchParams(alpha=alpha, **kwargs)
+    return run_search(tags, correct, groups, params=params, engine=LevelwiseEngine()).failure_modes
+
+
+class _FamilyOneByOne(TestedFamily):
+    """The family with the one-group recorder the previous engine calls
+    (``TestedFamily.add_group``, now a test helper)."""
+
+    def add_group(self, group_tags, supports, num_errors):
+        add_group(self, group_tags, supports, num_errors)
 
 
 def warm_up():
@@ -98,6 +109,7 @@ def previous_engine():
     module.__package__ = "fiftyone_prime.core"
     sys.modules[module.__name__] = module
     exec(compile(src, f"search@{PREVIOUS}", "exec"), module.__dict__)
+    module.TestedFamily = _FamilyOneByOne
     return module.find_failure_modes
 
 
@@ -302,13 +314,13 @@ class Phases:
     exact search proper."""
 
     def __init__(self):
-        from fiftyone_prime.core import search, significance
+        from fiftyone_prime.core import engine, search, significance
 
         self.totals = {}
-        self._wrap(search, "_Groups", "sort+counts")
-        self._wrap(search, "_tested_family", "family")
+        self._wrap(engine, "GroupedInput", "sort+counts")
+        self._wrap(search, "tested_family", "family")
         self._wrap(significance.TestedFamily, "count", "family.count")
-        self._wrap(search, "_search", "search")
+        self._wrap(search, "search_groups", "search")
 
     def _wrap(self, owner, name, label):
         original = getattr(owner, name)
@@ -370,15 +382,14 @@ def run_a(args):
     rng = np.random.default_rng(args.seed)
     tags, correct, groups = case_a(rng, n=max(2000, int(20_000 * args.scale)))
     for minimal in (True, False):
+        kwargs = dict(max_tags=3, minimal=minimal, alpha=None, **PARAMS)
 
         def search():
-            return find_failure_modes(
-                tags, correct, groups, max_tags=3, minimal=minimal, alpha=None, **PARAMS
-            )
+            return find_failure_modes(tags, correct, groups, **kwargs)
 
         modes, elapsed, peak, _ = best_of(search, args.repeat)
         numpy_modes, numpy_time, _, _ = best_of(
-            lambda: numpy_engine(search), args.repeat, trace=False
+            lambda: numpy_engine(tags, correct, groups, **kwargs), args.repeat, trace=False
         )
         if numpy_modes != modes:
             raise SystemExit("MISMATCH on case (a) with the numpy engine")
@@ -438,7 +449,11 @@ def run_large(case, max_tags, n_classes, per_class, args, label):
     ]
     baselines = not label.startswith("(g)")  # the growth rows repeat (b)'s data
     if args.numpy_engine and baselines:
-        numpy_modes, numpy_time, _, _ = best_of(lambda: numpy_engine(search), 1, trace=False)
+        numpy_modes, numpy_time, _, _ = best_of(
+            lambda: numpy_engine(tags, correct, groups, max_tags=max_tags, **PARAMS),
+            1,
+            trace=False,
+        )
         if key(numpy_modes) != key(modes):
             raise SystemExit(f"MISMATCH with the numpy engine on {label}")
         texts.append(

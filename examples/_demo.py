@@ -13,6 +13,8 @@ import uuid
 
 import numpy as np
 
+from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD
+
 CLASSES = ("bird", "cat", "dog")
 OBJECTS = ("car", "person", "snow", "tree")
 
@@ -82,13 +84,13 @@ def dataset_from_args(description):
     )
     parser.add_argument(
         "--label-field",
-        default="ground_truth",
-        help="the ground-truth Classification field (default: ground_truth)",
+        default=LABEL_FIELD,
+        help=f"the ground-truth Classification field (default: {LABEL_FIELD})",
     )
     parser.add_argument(
         "--pred-field",
-        default="predictions",
-        help="the predicted Classification field (default: predictions)",
+        default=PRED_FIELD,
+        help=f"the predicted Classification field (default: {PRED_FIELD})",
     )
     parser.add_argument(
         "--tags-field",

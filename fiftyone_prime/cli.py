@@ -13,7 +13,16 @@ import os
 import sys
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
+from fiftyone_prime.core.defaults import (
+    LABEL_FIELD,
+    MAX_TAGS_LIMIT,
+    PRED_FIELD,
+    RUN_KEY,
+    TAGS_FIELD,
+    TOP_K,
+)
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.validation import ERROR_CONTROLS
 from fiftyone_prime.models import DEFAULT_MODEL
 
 #: The start of FiftyOne's notice, logged on every connection, that the
@@ -72,21 +81,21 @@ def _add_search_args(p):
     d = DEFAULT_PARAMS
     p.add_argument(
         "--label-field",
-        default="ground_truth",
-        help="the ground-truth Classification field (default: ground_truth)",
+        default=LABEL_FIELD,
+        help=f"the ground-truth Classification field (default: {LABEL_FIELD})",
     )
     p.add_argument(
         "--pred-field",
-        default="predictions",
-        help="the predicted Classification field (default: predictions)",
+        default=PRED_FIELD,
+        help=f"the predicted Classification field (default: {PRED_FIELD})",
     )
     p.add_argument(
         "--tags-field",
         nargs="+",
-        default=["prime_tags"],
-        help="the field(s) whose labels are the tags (default: prime_tags)",
+        default=[TAGS_FIELD],
+        help=f"the field(s) whose labels are the tags (default: {TAGS_FIELD})",
     )
-    p.add_argument("--run-key", default="prime", help="the key of the run (default: prime)")
+    p.add_argument("--run-key", default=RUN_KEY, help=f"the key of the run (default: {RUN_KEY})")
     p.add_argument(
         "--min-size",
         type=int,
@@ -107,17 +116,23 @@ def _add_search_args(p):
     )
     p.add_argument(
         "--max-tags",
-        type=int,
+        type=_max_tags,
         default=d.max_tags,
-        help=f"the most tags in a failure mode (default: {d.max_tags})",
+        help=f"the most tags in a failure mode, 1 to {MAX_TAGS_LIMIT} (default: {d.max_tags})",
     )
     p.add_argument("--not-minimal", action="store_true", help="also report non-minimal sets")
     p.add_argument(
         "--alpha",
         type=_alpha,
         default=d.alpha,
-        help=f"family-wise significance level; 'none' keeps every mode of the "
-        f"definition (default: {d.alpha})",
+        help=f"significance level; 'none' keeps every mode of the definition (default: {d.alpha})",
+    )
+    p.add_argument(
+        "--error-control",
+        choices=ERROR_CONTROLS,
+        default=d.error_control,
+        help="what --alpha bounds: the false-discovery rate (fdr; fdr_by under any "
+        f"dependence) or the family-wise error rate (fwer) (default: {d.error_control})",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run")
     p.add_argument(
@@ -142,8 +157,23 @@ def _alpha(text: str):
         ) from None
 
 
+def _max_tags(text: str) -> int:
+    """``--max-tags``: a whole number from 1 to ``MAX_TAGS_LIMIT``."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_TAGS_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 1 to {MAX_TAGS_LIMIT}; got {text!r}"
+        )
+    return value
+
+
 def search_params(args) -> SearchParams:
-    """The :class:`SearchParams` from the parsed arguments (validated here)."""
+    """The :class:`SearchParams` from the parsed arguments (validated here):
+    the one place the CLI builds them; :func:`_search` and ``run`` pass the
+    object on."""
     return SearchParams(
         min_size=args.min_size,
         min_drop=args.min_drop,
@@ -151,6 +181,7 @@ def search_params(args) -> SearchParams:
         max_tags=args.max_tags,
         minimal=not args.not_minimal,
         alpha=args.alpha,
+        error_control=args.error_control,
     )
 
 
@@ -189,10 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--vocabulary", default=None, help="a text file, one tag per line")
     t.add_argument(
         "--tags-field",
-        default="prime_tags",
-        help="the Classifications field to write (default: prime_tags)",
+        default=TAGS_FIELD,
+        help=f"the Classifications field to write (default: {TAGS_FIELD})",
     )
-    t.add_argument("--top-k", type=int, default=5, help="the most tags kept per image (default: 5)")
+    t.add_argument(
+        "--top-k", type=int, default=TOP_K, help=f"the most tags kept per image (default: {TOP_K})"
+    )
     t.add_argument(
         "--embeddings-field", default=None, help="also store each image's embedding in this field"
     )
@@ -267,19 +300,19 @@ def _load(name):
 
 
 def _search(dataset, args):
-    from fiftyone_prime.integration.search import find_failure_modes
+    from fiftyone_prime.integration.search import search_failure_modes
 
     # --max-views is passed only when given, so the default lives in the SDK.
     extra = {} if args.max_views is None else {"max_views": args.max_views}
-    return find_failure_modes(
+    return search_failure_modes(
         dataset,
+        search_params(args),
         label_field=args.label_field,
         pred_field=args.pred_field,
         tags_field=args.tags_field,
         run_key=args.run_key,
         overwrite=args.overwrite,
         **extra,
-        **search_params(args).to_dict(),
     )
 
 

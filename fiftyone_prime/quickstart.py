@@ -22,6 +22,7 @@ from typing import Optional
 
 import numpy as np
 
+from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, TAGS_FIELD
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
 logger = logging.getLogger(__name__)
@@ -146,9 +147,9 @@ def build_dataset(name, images, labels, preds, conf, image_dir, folds=None):
     dataset.info["created_by"] = _MARKER
     dataset.save()
     dataset.add_samples([fo.Sample(filepath=p) for p in paths], progress=False)
-    dataset.set_values("ground_truth", [fo.Classification(label=CLASSES[c]) for c in labels])
+    dataset.set_values(LABEL_FIELD, [fo.Classification(label=CLASSES[c]) for c in labels])
     dataset.set_values(
-        "predictions",
+        PRED_FIELD,
         [fo.Classification(label=CLASSES[c], confidence=float(s)) for c, s in zip(preds, conf)],
     )
     if folds is not None:
@@ -229,7 +230,7 @@ def run_quickstart(
 
     weights = clip_available(clip_checkpoint)
     model = f"open_clip:{clip_model}" if weights else "properties"
-    tags_field = "prime_tags" if weights else "prime_properties"
+    tags_field = TAGS_FIELD if weights else "prime_properties"
     embeddings = EMBEDDINGS_FIELD if weights else None
 
     # Every image is tagged once; the search sees fold 0 only, and fold 1 is

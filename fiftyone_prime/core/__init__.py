@@ -1,6 +1,5 @@
 """The core of fiftyone-prime: the failure-mode search, its significance,
-and its records, on numpy and scipy (and numba's compiled kernels where it
-imports).
+and its records, on numpy, scipy and numba's compiled kernels.
 
 Nothing here imports fiftyone or torch.
 """

@@ -4,7 +4,7 @@ The search finds tag sets; this module measures sets it already found on
 other samples (a held-out split, a teammate's copy): their size and
 accuracy, the one-sided Fisher p-value and accuracy interval, and whether
 they still satisfy the failure-mode definition (conditions 1-4 of
-:mod:`fiftyone_prime.core.search`, ``minimal`` included).
+:mod:`fiftyone_prime.core.definition`, ``minimal`` included).
 
 Nothing here imports fiftyone or torch.
 """
@@ -19,7 +19,7 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
-from .search import TOLERANCE
+from .definition import TOLERANCE, meets_conditions
 from .significance import accuracy_intervals, fisher_p_values
 from .types import SearchParams
 
@@ -158,17 +158,22 @@ def measure_tag_sets(
         size, right = counter.count(group, columns)
         return size, (right / size if size else float("nan"))
 
-    def meets_conditions(group, columns, group_acc) -> bool:
+    def conditions_hold(group, columns, group_acc) -> bool:
         """Conditions 1-3 of the definition for one set."""
         size, acc = accuracy(group, columns)
-        if size < params.min_size or group_acc - acc < params.min_drop - TOLERANCE:
+        thresholds = (params.min_size, params.min_drop, params.min_gain, TOLERANCE)
+        # Conditions 1 and 2 first: the subsets are counted only if they hold.
+        if not meets_conditions(size, acc, group_acc, np.inf, *thresholds):
             return False
-        for r in range(1, len(columns)):
-            for subset in combinations(columns, r):
-                _, sub_acc = accuracy(group, subset)
-                if not sub_acc - acc >= params.min_gain - TOLERANCE:
-                    return False
-        return True
+        floor = min(
+            (
+                accuracy(group, subset)[1]
+                for r in range(1, len(columns))
+                for subset in combinations(columns, r)
+            ),
+            default=np.inf,
+        )
+        return bool(meets_conditions(size, acc, group_acc, floor, *thresholds))
 
     out = []
     for query in queries:
@@ -177,10 +182,10 @@ def measure_tag_sets(
         group_size = len(counter.group_rows(query.group))
         group_correct = counter.group_correct(query.group)
         group_acc = group_correct / group_size if group_size else float("nan")
-        holds = size > 0 and meets_conditions(query.group, columns, group_acc)
+        holds = size > 0 and conditions_hold(query.group, columns, group_acc)
         if holds and params.minimal:
             holds = not any(
-                meets_conditions(query.group, subset, group_acc)
+                conditions_hold(query.group, subset, group_acc)
                 for r in range(1, len(columns))
                 for subset in combinations(columns, r)
             )

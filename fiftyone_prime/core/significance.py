@@ -1,4 +1,4 @@
-"""How much to trust a failure mode: exact p-values, family-wise control, intervals.
+"""How much to trust a failure mode: exact p-values, the tested family, intervals.
 
 A search tests a great many tag sets, so some meet the failure-mode
 definition by chance. This module gives each mode
@@ -8,11 +8,14 @@ definition by chance. This module gives each mode
     ``X ~ Hypergeom(n_g, e_g, n_T)``, i.e. the chance that ``n_T`` samples
     drawn from the class without replacement hold at least as many errors;
 -   ``adjusted_p_value``: that p-value corrected for every hypothesis the
-    definition tests (:data:`PROCEDURE`, below);
+    definition tests: a false-discovery (Benjamini-Hochberg) q-value by
+    default, or the family-wise (Bonferroni-Tarone) value below; which one
+    is ``SearchParams.error_control``, and the false-discovery procedures
+    live in :mod:`fiftyone_prime.core.error_control`;
 -   ``accuracy_ci``: the exact (Clopper-Pearson) 95% interval of its accuracy.
 
-The family and the correction (Bonferroni with Tarone's testability, as in
-LAMP, Terada et al., PNAS 2013):
+The family and the family-wise correction (Bonferroni with Tarone's
+testability, as in LAMP, Terada et al., PNAS 2013; ``error_control="fwer"``):
 
 -   The family is every tag set of ``1..max_tags`` tags with at least
     ``min_size`` samples in its class, in every class: each is a hypothesis
@@ -37,7 +40,9 @@ LAMP, Terada et al., PNAS 2013):
     ``lo`` samples), ``t_i`` is how many tags with ``>= min_size`` samples
     sample ``i`` carries, and each set with ``>= lo`` samples accounts for at
     least ``lo`` of the ``sum_i C(t_i, k)`` (sample, k-set) incidences. An
-    upper bound only makes the correction conservative.
+    upper bound only makes the correction conservative. Where the work is
+    small, :mod:`fiftyone_prime.core.exact_family` replaces the bound by the
+    exact count (``Significance.family_count``).
 
 Nothing here imports fiftyone or torch.
 """
@@ -49,16 +54,27 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import gammaln
 from scipy.stats import beta, hypergeom
 
-from . import kernels
+from . import family_kernel
 from .arrays import concatenated_ranges
-from .validation import TagMatrix
 
-#: The name of the multiple-testing procedure, stored with every run.
-PROCEDURE = "bonferroni-tarone"
+#: The family-wise procedure (``error_control="fwer"``): :meth:`TestedFamily.adjust`.
+FWER_PROCEDURE = "bonferroni-tarone"
+
+#: The false-discovery procedure (``error_control="fdr"``, the default):
+#: Benjamini-Hochberg over Tarone's testable sets (:mod:`.error_control`).
+FDR_PROCEDURE = "benjamini-hochberg-tarone"
+
+#: The same under any dependence (``error_control="fdr_by"``): Benjamini-Yekutieli.
+FDR_BY_PROCEDURE = "benjamini-yekutieli-tarone"
+
+#: The procedure of each ``SearchParams.error_control``.
+PROCEDURES = {"fdr": FDR_PROCEDURE, "fdr_by": FDR_BY_PROCEDURE, "fwer": FWER_PROCEDURE}
+
+#: The name of the default multiple-testing procedure, stored with every run.
+PROCEDURE = FDR_PROCEDURE
 
 #: The procedure of re-measured and held-out modes (:func:`benjamini_hochberg`).
 BH_PROCEDURE = "benjamini-hochberg"
@@ -146,15 +162,6 @@ def _binomials(n_max: int, k_max: int) -> np.ndarray:
     ).reshape(n_max + 1, k_max + 1)
 
 
-def _choose(n: np.ndarray, k: int) -> np.ndarray:
-    """``C(n, k)`` as floats, elementwise (0 where ``n < k``), for small ``k``."""
-    n = np.asarray(n, dtype=float)
-    out = np.ones_like(n)
-    for i in range(k):
-        out *= np.maximum(n - i, 0.0) / (i + 1)
-    return out
-
-
 @dataclass
 class _GroupFamily:
     """What the family count needs of one group."""
@@ -188,26 +195,6 @@ class TestedFamily:
         a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
         table = self._log_factorials
         return table[a] - table[b] - table[a - b]
-
-    def add_group(self, group_tags: TagMatrix, supports: np.ndarray, num_errors: int) -> None:
-        """Records a group.
-
-        Args:
-            group_tags: the group's ``(n_g, n_tags)`` tag matrix
-            supports: each tag's number of samples in the group
-            num_errors: the group's number of misclassified samples
-        """
-        if group_tags.shape[0] < self.min_size:
-            return  # no set of this group has min_size samples
-        frequent = supports >= self.min_size
-        if sp.issparse(group_tags):
-            per_sample = np.asarray(group_tags @ frequent.astype(np.int64)).ravel()
-        else:
-            per_sample = np.count_nonzero(group_tags[:, frequent], axis=1)
-        supports = np.asarray(supports)
-        self.add_groups(
-            per_sample, [0, len(per_sample)], supports, [0, len(supports)], [num_errors]
-        )
 
     def add_groups(
         self,
@@ -335,10 +322,10 @@ class TestedFamily:
         The counts are whole numbers, so the merged sums are exact.
         """
         if self._steps is None:
-            if kernels.AVAILABLE and self._groups:
+            if self._groups:
                 points, increments = self._compiled_rises()
             else:
-                points, increments = self._rises()
+                points, increments = np.zeros(0), np.zeros(0)
             order = np.argsort(points, kind="stable")
             points, totals = points[order], np.cumsum(increments[order])
             last = np.ones(len(points), dtype=bool)  # one step per distinct breakpoint
@@ -346,27 +333,26 @@ class TestedFamily:
             self._steps = (points[last], totals[last])
         return self._steps
 
-    def _rises(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each group's breakpoints where its count rises, and by how much,
-        in group order."""
-        points, increments = [np.zeros(0)], [np.zeros(0)]
-        for group in self._groups:
-            at = self._breakpoints(group)
-            counts = self._count_group(group, at)
-            rise = np.diff(counts, prepend=0.0)
-            keep = rise != 0
-            points.append(at[keep])
-            increments.append(rise[keep])
-        return np.concatenate(points), np.concatenate(increments)
-
     def _compiled_rises(self) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_rises` in one compiled pass over all groups."""
+        """Each group's breakpoints where its count rises, and by how much,
+        in group order, in one compiled pass over all groups
+        (:func:`fiftyone_prime.core.family_kernel.family_steps`).
+
+        A group's count at a log p-value limit: the sizes whose least
+        attainable log p-value is within the limit form one interval
+        ``[lo, hi]`` around the pivot (psi falls until ``n = e_g`` and rises
+        after it); single tags are counted exactly by their supports in it,
+        sets of ``k`` tags bounded by ``min(C(F, k), incidences_k / lo)``
+        with ``F`` the tags of ``>= lo`` samples. It may change only at
+        psi's falling side (where ``lo`` moves) and at psi of the supports
+        on its rising side (where ``hi`` passes a single tag).
+        """
         groups = self._groups
 
         def starts(arrays):
             return np.r_[0, np.cumsum([len(a) for a in arrays])]
 
-        return kernels.family_steps(
+        return family_kernel.family_steps(
             np.concatenate([g.log_psi for g in groups]),
             starts([g.log_psi for g in groups]),
             np.array([g.pivot for g in groups]),
@@ -375,39 +361,6 @@ class TestedFamily:
             np.array([g.incidences for g in groups]).reshape(len(groups), -1),
             self.min_size,
         )
-
-    def _breakpoints(self, group: _GroupFamily) -> np.ndarray:
-        """The log p-values where the group's count may change, sorted.
-
-        The count at a limit depends on the testable sizes ``[lo, hi]``
-        (see :meth:`_count_group`): on ``lo`` wherever it moves (psi's
-        falling side), and on ``hi`` only through the single tags' supports
-        it passes (psi's rising side at those supports).
-        """
-        pivot = group.pivot
-        rising_supports = group.supports[group.supports >= self.min_size + pivot]
-        points = np.concatenate(
-            [group.log_psi[: pivot + 1], group.log_psi[rising_supports - self.min_size]]
-        )
-        return np.unique(points)
-
-    def _count_group(self, group: _GroupFamily, limits: np.ndarray) -> np.ndarray:
-        """The group's sets whose least attainable log p-value is ``<= limit``."""
-        min_size, pivot = self.min_size, group.pivot
-        # psi falls until n = e_g and rises after it: the testable sizes form
-        # one interval [lo, hi] around the pivot.
-        falling, rising = group.log_psi[: pivot + 1], group.log_psi[pivot:]
-        lo_idx = np.searchsorted(-falling, -limits, side="left")
-        testable = lo_idx <= pivot
-        lo = min_size + np.minimum(lo_idx, pivot)
-        hi = min_size + pivot + np.searchsorted(rising, limits, side="right") - 1
-        sup = group.supports
-        singles = np.searchsorted(sup, hi, side="right") - np.searchsorted(sup, lo, side="left")
-        counts = singles.astype(float)
-        at_least_lo = len(sup) - np.searchsorted(sup, lo, side="left")
-        for k, incidence in enumerate(group.incidences, start=2):
-            counts += np.minimum(np.round(_choose(at_least_lo, k)), np.floor(incidence / lo))
-        return np.where(testable, counts, 0.0)
 
     @property
     def size(self) -> float:
@@ -454,13 +407,30 @@ class Significance:
     """How a search's modes were tested.
 
     Attributes:
-        procedure: the multiple-testing procedure (:data:`PROCEDURE`)
-        alpha: the family-wise level, or ``None`` when nothing was left out
+        procedure: the multiple-testing procedure (:data:`PROCEDURES`)
+        alpha: the level (of the false-discovery rate or the family-wise
+            error rate, see ``error_control``), or ``None`` when nothing was
+            left out
         family_size: an upper bound of the number of tag sets tested
         corrected_level: the per-set level a p-value had to reach, or
-            ``None`` without ``alpha``
+            ``None`` without ``alpha``: Tarone's level for ``"fwer"``; the
+            step-up cutoff ``alpha * R / (m * c)`` that the reported modes
+            met for the false-discovery procedures
         num_candidates: the modes of the definition (conditions 1-4)
         num_not_significant: how many of them were left out
+        error_control: ``"fdr"``, ``"fdr_by"`` or ``"fwer"`` (``None`` in
+            records stored before the choice existed: ``"fwer"``)
+        reference_alpha: the level that fixed the testable family: ``alpha``,
+            or the default level when ``alpha`` is ``None``
+        testable_level: Tarone's level at ``reference_alpha``: the sets whose
+            least attainable p-value is at most it form the tested family
+        tested_family: ``m``, the number of sets counted in that family (an
+            upper bound, see ``family_count``); the false-discovery
+            procedures divide by it
+        family_count: how sets of 2+ tags were counted: ``"exact"``,
+            ``"bound"`` (the incidence bound) or ``"mixed"`` (exact in the
+            classes the work budget allowed; :mod:`.exact_family`)
+        num_aliases: reported modes shown as aliases of a stronger mode
     """
 
     procedure: str
@@ -469,6 +439,12 @@ class Significance:
     corrected_level: Optional[float]
     num_candidates: int
     num_not_significant: int
+    error_control: Optional[str] = None
+    reference_alpha: Optional[float] = None
+    testable_level: Optional[float] = None
+    tested_family: Optional[float] = None
+    family_count: str = "bound"
+    num_aliases: int = 0
 
     def to_dict(self) -> dict:
         """Returns a JSON-serializable dict."""

@@ -35,9 +35,16 @@ class FailureMode:
             Hypergeom(group_size, group errors, size)``; ``None`` in runs
             stored before p-values existed
         adjusted_p_value: ``p_value`` corrected for the family of tag sets
-            the search tested (see :mod:`fiftyone_prime.core.significance`)
+            the search tested, under the run's ``error_control``: a
+            false-discovery q-value by default, a family-wise value with
+            ``"fwer"`` (see :mod:`fiftyone_prime.core.error_control`)
         accuracy_ci: the 95% Clopper-Pearson interval of ``accuracy``, as
             ``(low, high)``
+        aliases: the reported modes of the same group that are proxies of
+            this one (their drop is explained by this mode's samples), as
+            :class:`Alias` records, strongest first; empty when none, and
+            always with ``alpha=None`` (see
+            :mod:`fiftyone_prime.core.aliases`)
     """
 
     group: Optional[Hashable]
@@ -53,6 +60,7 @@ class FailureMode:
     p_value: Optional[float] = None
     adjusted_p_value: Optional[float] = None
     accuracy_ci: Optional[tuple[float, float]] = None
+    aliases: tuple[Alias, ...] = ()
 
     @property
     def num_tags(self) -> int:
@@ -64,12 +72,19 @@ class FailureMode:
         """How many samples of the failure mode are misclassified."""
         return self.size - self.num_correct
 
+    @property
+    def alias_tags(self) -> tuple[tuple[str, ...], ...]:
+        """The tag sets of :attr:`aliases`, in order (for captions and
+        descriptions: "also seen as ...")."""
+        return tuple(a.tags for a in self.aliases)
+
     def to_dict(self) -> dict[str, Any]:
         """Returns a JSON-serializable dict of this record."""
         d = asdict(self)
         d["tags"] = list(self.tags)
         d["tag_indices"] = list(self.tag_indices)
         d["accuracy_ci"] = list(self.accuracy_ci) if self.accuracy_ci else None
+        d["aliases"] = [a.to_dict() for a in self.aliases]
         return d
 
     @classmethod
@@ -86,7 +101,32 @@ class FailureMode:
         kwargs["tag_indices"] = tuple(int(i) for i in kwargs.get("tag_indices") or ())
         if kwargs.get("accuracy_ci") is not None:
             kwargs["accuracy_ci"] = tuple(float(v) for v in kwargs["accuracy_ci"])
+        kwargs["aliases"] = tuple(Alias.from_dict(a) for a in kwargs.get("aliases") or ())
         return kwargs
+
+
+@dataclass(frozen=True)
+class Alias(FailureMode):
+    """A reported failure mode shown as a proxy of a stronger one of its group.
+
+    All the fields of :class:`FailureMode` (its own statistics, as reported),
+    plus how it relates to the mode it is an alias of.
+
+    Attributes:
+        overlap: how many of its samples are also the stronger mode's
+        residual_p_value: the one-sided Fisher p-value of its errors on its
+            samples outside the stronger mode's, within the group less the
+            stronger mode's samples; it did not reach the run's cutoff, so the
+            stronger mode explains its drop
+    """
+
+    overlap: int = 0
+    residual_p_value: Optional[float] = None
+
+    @property
+    def overlap_share(self) -> float:
+        """The share of its samples that are also the stronger mode's."""
+        return self.overlap / self.size if self.size else float("nan")
 
 
 @dataclass(frozen=True)
@@ -104,13 +144,20 @@ class SearchParams:
         min_drop (0.2): the least accuracy drop against the group's accuracy
         min_gain (0.1): the least accuracy gain from removing any nonempty
             subset of the tags (every tag is needed)
-        max_tags (3): the largest number of tags in a failure mode
+        max_tags (3): the largest number of tags in a failure mode, at most
+            :data:`fiftyone_prime.core.defaults.MAX_TAGS_LIMIT` (8)
         minimal (True): whether to drop sets that contain a smaller failure
             mode
-        alpha (0.05): the family-wise significance level: modes whose
-            adjusted p-value exceeds it are left out after the exact search.
-            ``None`` keeps every mode of the definition (the paper's method),
-            still with both p-values
+        alpha (0.05): the significance level: modes whose adjusted p-value
+            exceeds it are left out after the exact search. ``None`` keeps
+            every mode of the definition (the paper's method), still with
+            both p-values
+        error_control ("fdr"): what ``alpha`` bounds: ``"fdr"``, the
+            false-discovery rate (Benjamini-Hochberg over Tarone's testable
+            sets; assumes positive dependence, PRDS); ``"fdr_by"``, the same
+            under any dependence (Benjamini-Yekutieli); ``"fwer"``, the
+            family-wise error rate (Bonferroni-Tarone). See
+            :mod:`fiftyone_prime.core.error_control`
 
     Raises:
         TypeError: if a value has the wrong type
@@ -123,6 +170,7 @@ class SearchParams:
     max_tags: int = 3
     minimal: bool = True
     alpha: Optional[float] = 0.05
+    error_control: str = "fdr"
 
     def __post_init__(self) -> None:
         from .validation import checked_params  # validation imports this module

@@ -9,7 +9,13 @@ from typing import Any, Optional, Union
 import numpy as np
 import scipy.sparse as sp
 
+from .defaults import MAX_TAGS_LIMIT
+
 TagMatrix = Union[np.ndarray, sp.spmatrix, sp.sparray]
+
+#: The values of ``SearchParams.error_control`` (see
+#: :mod:`fiftyone_prime.core.error_control`).
+ERROR_CONTROLS = ("fdr", "fwer", "fdr_by")
 
 
 def _describe(x: Any) -> str:
@@ -156,6 +162,12 @@ def checked_params(values: dict[str, Any]) -> dict[str, Any]:
     for name, value in (("min_size", min_size), ("max_tags", max_tags)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}")
+    if max_tags > MAX_TAGS_LIMIT:
+        raise ValueError(
+            f"`max_tags` must be at most {MAX_TAGS_LIMIT} (a failure mode of more tags is "
+            f"rarely interpretable, and the search settles a set against all its "
+            f"2**max_tags - 1 subsets); got {max_tags!r}"
+        )
     for name in ("min_drop", "min_gain"):
         value = values[name]
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -176,6 +188,11 @@ def checked_params(values: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(
                 f"`alpha` must be in (0, 1], or None to keep every failure mode; got {alpha!r}"
             )
+    error_control = values.get("error_control", "fdr")
+    if error_control not in ERROR_CONTROLS:
+        raise ValueError(
+            f"`error_control` must be one of {list(ERROR_CONTROLS)}; got {error_control!r}"
+        )
     return {
         "min_size": int(min_size),
         "min_drop": float(values["min_drop"]),
@@ -183,4 +200,5 @@ def checked_params(values: dict[str, Any]) -> dict[str, Any]:
         "max_tags": int(max_tags),
         "minimal": bool(minimal),
         "alpha": None if alpha is None else float(alpha),
+        "error_control": str(error_control),
     }

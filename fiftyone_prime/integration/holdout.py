@@ -25,8 +25,8 @@ from .run_store import (
     finish_run,
     load_failure_modes,
     name_views,
+    replaced_run,
     validate_max_views,
-    validate_new_run_key,
 )
 from .runs import FailureModeResults, FailureModeRunConfig
 
@@ -82,17 +82,18 @@ def apply_failure_modes(
     if run_key is None:
         same_dataset = dataset._doc.id == results.samples._root_dataset._doc.id
         run_key = f"{results.key}_applied" if same_dataset else results.key
-    validate_new_run_key(dataset, run_key, overwrite)
+    replaced = replaced_run(dataset, run_key, overwrite)
     inputs = fpf.read_run_inputs(samples, config)
 
-    records = remeasure(results.failure_modes, inputs, config.params)
+    params = config.params
+    records = remeasure(results.failure_modes, inputs, params)
     if save_views:
-        records = name_views(dataset, run_key, records, overwrite, max_views)
+        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     new_config = FailureModeRunConfig(
         label_field=config.label_field,
         pred_field=config.pred_field,
         tags_fields=config.tags_fields,
-        search_params=config.search_params,
+        search_params=params,
         procedure=HOLDOUT_PROCEDURE,
         save_views=save_views,
         max_views=max_views,
@@ -106,6 +107,7 @@ def apply_failure_modes(
         records,
         inputs,
         overwrite=overwrite,
+        replaced=replaced,
         save_views=save_views,
         progress=progress,
     )

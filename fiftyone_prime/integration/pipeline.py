@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional
 
+from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, TAGS_FIELD
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from fiftyone_prime.models import DEFAULT_MODEL
 
 from .metrics import compute_failure_mode_metrics
 from .report import export_report
 from .runs import FailureModeResults
-from .search import find_failure_modes
+from .search import search_failure_modes
 from .tagging import TaggingSummary, compute_tags
 
 logger = logging.getLogger(__name__)
@@ -43,10 +44,10 @@ def run_pipeline(
     *,
     model=DEFAULT_MODEL,
     pretrained: Optional[str] = "default",
-    tags_field: str = "prime_tags",
-    label_field: str = "ground_truth",
-    pred_field: str = "predictions",
-    run_key: str = "prime",
+    tags_field: str = TAGS_FIELD,
+    label_field: str = LABEL_FIELD,
+    pred_field: str = PRED_FIELD,
+    run_key: str = RUN_KEY,
     params: SearchParams = DEFAULT_PARAMS,
     max_views: Optional[int] = None,
     overwrite: bool = False,
@@ -69,7 +70,7 @@ def run_pipeline(
             searched in
         label_field, pred_field, run_key, overwrite: as in
             :func:`fiftyone_prime.find_failure_modes`
-        params (the defaults): the :class:`SearchParams`
+        params (the defaults): the :class:`SearchParams`, passed on as is
         max_views (None): as in :func:`fiftyone_prime.find_failure_modes`;
             ``None`` keeps its default
         report_dir (None): where to write the report (replacing the report's
@@ -96,8 +97,9 @@ def run_pipeline(
     )
     on_step("tagging", tagging)
     extra = {} if max_views is None else {"max_views": max_views}
-    results = find_failure_modes(
+    results = search_failure_modes(
         samples,
+        params,
         label_field=label_field,
         pred_field=pred_field,
         tags_field=tags_field,
@@ -105,7 +107,6 @@ def run_pipeline(
         overwrite=overwrite,
         progress=progress,
         **extra,
-        **params.to_dict(),
     )
     on_step("search", results)
     if clip and len(results):

@@ -8,6 +8,8 @@ import logging
 
 import numpy as np
 
+from fiftyone_prime.core.types import DEFAULT_PARAMS
+
 from . import view_list
 from . import views as fpv
 from .run_guard import load_fresh, writes_run
@@ -62,6 +64,10 @@ def delete_failure_modes(dataset, run_key: str) -> None:
 def validate_new_run_key(dataset, run_key, overwrite: bool) -> None:
     """Raises unless a new failure-mode run may be stored under ``run_key``.
 
+    The checks are FiftyOne's own (:meth:`fiftyone.core.runs.BaseRun.validate_run`:
+    a valid key, an existing run replaced only with ``overwrite``, and only
+    by a run of the same kind), with this package's one-line reasons.
+
     Args:
         dataset: the dataset (or a view of it) that will hold the run
         run_key: the key
@@ -71,20 +77,44 @@ def validate_new_run_key(dataset, run_key, overwrite: bool) -> None:
     Raises:
         ValueError: with a one-line reason
     """
-    dataset = dataset._root_dataset
+    root = dataset._root_dataset
     if not isinstance(run_key, str) or not run_key.isidentifier():
         raise ValueError(
             f"`run_key` must be a valid Python identifier (letters, digits, underscores); "
             f"got {run_key!r}"
         )
-    if run_key not in dataset.list_runs():
-        return
-    if not overwrite:
-        raise ValueError(
-            f"Dataset '{dataset.name}' already has a run with key '{run_key}'. Pass "
-            "overwrite=True to replace it and its saved views, or choose another run_key"
-        )
-    check_is_prime_run(dataset, run_key)
+    try:
+        _validator().validate_run(root, run_key, overwrite=overwrite)
+    except ValueError:
+        if not overwrite:
+            raise ValueError(
+                f"Dataset '{root.name}' already has a run with key '{run_key}'. Pass "
+                "overwrite=True to replace it and its saved views, or choose another run_key"
+            ) from None
+        check_is_prime_run(root, run_key)  # states the other run's kind
+        raise
+
+
+def replaced_run(dataset, run_key, overwrite: bool):
+    """Validates ``run_key`` as :func:`validate_new_run_key` does and loads
+    the results of the run it will replace, once: they say which saved views
+    that run owns (their names may be reused, their documents are deleted).
+
+    Returns:
+        the :class:`FailureModeResults` of the run being replaced, or ``None``
+        when there is none (or it stored no results)
+    """
+    validate_new_run_key(dataset, run_key, overwrite)
+    root = dataset._root_dataset
+    if not overwrite or run_key not in root.list_runs():
+        return None
+    return root.load_run_results(run_key, cache=False, load_view=False)
+
+
+def _validator() -> FailureModeRun:
+    """A run of this package's kind, for FiftyOne's run validation (no
+    search parameters are built: the config holds the defaults' object)."""
+    return FailureModeRun(FailureModeRunConfig(search_params=DEFAULT_PARAMS))
 
 
 def check_is_prime_run(dataset, run_key: str) -> None:
@@ -120,7 +150,17 @@ def validate_max_views(max_views) -> None:
 
 
 def finish_run(
-    samples, run_key, config, records, inputs, *, overwrite, save_views, progress, significance=None
+    samples,
+    run_key,
+    config,
+    records,
+    inputs,
+    *,
+    overwrite,
+    replaced=None,
+    save_views,
+    progress,
+    significance=None,
 ) -> FailureModeResults:
     """Builds the results, stores the run (with the ids of the views it will
     create), then saves the views.
@@ -133,6 +173,7 @@ def finish_run(
             when views are saved)
         inputs: the :class:`fiftyone_prime.integration.fields.SearchInputs` read
         overwrite: whether an existing run with the key is replaced
+        replaced (None): the results of that run, from :func:`replaced_run`
         save_views: whether to save the views
         progress: a FiftyOne ``progress`` argument
         significance (None): the search's significance record, as a dict
@@ -153,7 +194,7 @@ def finish_run(
         num_tags=len(inputs.tag_keys),
         significance=significance,
     )
-    run = _store_run(samples, run_key, config, results, overwrite)
+    run = _store_run(samples, run_key, config, results, overwrite, replaced)
     if save_views:
         removed = _save_views(samples, results, inputs.sources, progress)
         if removed:
@@ -183,17 +224,15 @@ def _top_by_drop(records, limit: int) -> set[int]:
     return set(sorted(range(len(records)), key=key)[:limit])
 
 
-def name_views(dataset, run_key, records, overwrite, max_views):
+def name_views(dataset, run_key, records, max_views, *, replaced=None):
     """Assigns saved-view names and new document ids to the failure modes with
     the ``max_views`` largest drops; refuses names of views the run does not own.
 
     Raises before anything is written when a name (or its slug) is taken by a
-    saved view that is not one of the views of the run being overwritten.
+    saved view that is not one of the views of ``replaced``, the results of
+    the run being overwritten (from :func:`replaced_run`).
     """
-    owned = []
-    if overwrite and run_key in dataset.list_runs():
-        old = dataset.load_run_results(run_key, cache=False)
-        owned = old.view_ids if old else []
+    owned = replaced.view_ids if replaced is not None else []
 
     keep = _top_by_drop(records, max_views)
     if len(records) > len(keep):
@@ -227,19 +266,24 @@ def name_views(dataset, run_key, records, overwrite, max_views):
     return named
 
 
-def _store_run(samples, run_key, config, results, overwrite):
+def _store_run(samples, run_key, config, results, overwrite, replaced):
     """Registers the run and saves its results, with the ids of the views it
     is about to create, before any view is written, so an interrupted run can
     always be deleted with its views (listed or orphaned).
 
+    When a run is replaced, the views it owns (``replaced.view_ids``) are
+    deleted first; FiftyOne's :meth:`register_run` then validates the key
+    again and replaces the old run's document and results (its ``cleanup``
+    is not run again: the views are gone, and their errors surfaced here).
+
     Returns:
         the :class:`FailureModeRun`
     """
-    dataset = samples._root_dataset
-    if overwrite and run_key in dataset.list_runs():
-        delete_failure_modes(dataset, run_key)
+    if replaced is not None:
+        deleted = fpv.delete_views(samples._root_dataset, replaced.view_ids)
+        logger.debug("Deleted %d saved views of run '%s'", deleted, run_key)
     run = config.build()
-    run.register_run(samples, run_key, overwrite=False)
+    run.register_run(samples, run_key, overwrite=overwrite, cleanup=False)
     run.save_run_results(samples, run_key, results)
     return run
 

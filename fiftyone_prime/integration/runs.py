@@ -81,7 +81,8 @@ class FailureModeRunConfig(focr.RunConfig):
         label_field: the ground-truth ``Classification`` field
         pred_field: the predicted ``Classification`` field
         tags_fields: the fields the tags were read from
-        search_params: the :class:`fiftyone_prime.core.SearchParams` as a dict
+        search_params: the :class:`fiftyone_prime.core.SearchParams`, or
+            its dict (as stored; validated when read)
         procedure: the multiple-testing procedure that adjusted the p-values
         save_views: whether saved views were created
         max_views: the most saved views the run creates (the modes with the
@@ -108,11 +109,16 @@ class FailureModeRunConfig(focr.RunConfig):
         if search_params is None:
             # Version 0.1 had no significance filter: its runs kept every mode.
             search_params = {"alpha": None, **legacy} if legacy else {}
+        if "error_control" not in search_params:
+            # Runs stored before the choice existed used family-wise control.
+            search_params = {**search_params, "error_control": "fwer"}
         super().__init__(method=METHOD, **kwargs)
         self.label_field = label_field
         self.pred_field = pred_field
         self.tags_fields = list(tags_fields or [])
-        self.search_params = SearchParams.from_dict(dict(search_params)).to_dict()
+        if not isinstance(search_params, SearchParams):  # read from the database
+            search_params = SearchParams.from_dict(dict(search_params))
+        self.search_params = search_params.to_dict()
         self.procedure = procedure
         self.save_views = save_views
         self.max_views = max_views
@@ -276,11 +282,18 @@ class FailureModeResults(focr.RunResults):
         ]
         sig = self.significance or {}
         if sig.get("alpha") is not None:
+            fdr = sig.get("error_control", "fwer") != "fwer"
+            rate = "false-discovery rate" if fdr else "family-wise"
             lines.append(
-                f"significant at alpha={sig['alpha']:g} ({sig['procedure']}, family-wise over "
+                f"significant at alpha={sig['alpha']:g} ({sig['procedure']}, {rate} over "
                 f"<= {sig['family_size']:,.0f} tag sets); {sig['num_not_significant']} more met "
                 "the definition but could be chance (alpha=None keeps them)"
             )
+            if sig.get("num_aliases"):
+                lines.append(
+                    f"{sig['num_aliases']} more are proxies of a stronger mode of their class, "
+                    "listed as its aliases"
+                )
         elif self.config.procedure == BH_PROCEDURE:
             lines.append(
                 f"re-measured modes of run '{getattr(self.config, 'source_run_key', '?')}'; adjusted "

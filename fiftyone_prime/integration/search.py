@@ -6,32 +6,33 @@ import logging
 from collections.abc import Sequence
 from typing import Optional, Union
 
+from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, TAGS_FIELD
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
 from .run_guard import writes_run
-from .run_store import finish_run, name_views, validate_max_views, validate_new_run_key
+from .run_store import finish_run, name_views, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
 logger = logging.getLogger(__name__)
 
 
-@writes_run("search")
 def find_failure_modes(
     samples,
     *,
-    label_field: str = "ground_truth",
-    pred_field: str = "predictions",
-    tags_field: Union[str, Sequence[str]] = "prime_tags",
-    run_key: str = "prime",
+    label_field: str = LABEL_FIELD,
+    pred_field: str = PRED_FIELD,
+    tags_field: Union[str, Sequence[str]] = TAGS_FIELD,
+    run_key: str = RUN_KEY,
     min_size: int = DEFAULT_PARAMS.min_size,
     min_drop: float = DEFAULT_PARAMS.min_drop,
     min_gain: float = DEFAULT_PARAMS.min_gain,
     max_tags: int = DEFAULT_PARAMS.max_tags,
     minimal: bool = DEFAULT_PARAMS.minimal,
     alpha: Optional[float] = DEFAULT_PARAMS.alpha,
+    error_control: str = DEFAULT_PARAMS.error_control,
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
@@ -42,9 +43,9 @@ def find_failure_modes(
     For each ground-truth class, finds the minimal combinations of tags whose
     presence drops the classifier's accuracy (see
     :func:`fiftyone_prime.core.find_failure_modes` for the exact definition),
-    keeps those that are significant (each mode has an exact p-value, a
-    family-wise adjusted p-value and an accuracy interval, see
-    :mod:`fiftyone_prime.core.significance`), stores them as a run on the
+    keeps those that are significant (each mode has an exact p-value, an
+    adjusted p-value and an accuracy interval, see
+    :mod:`fiftyone_prime.core.error_control`), stores them as a run on the
     dataset, and saves one view per failure mode (the samples of that class
     carrying every tag of the set, correct and incorrect alike) so teammates
     can open them in the App.
@@ -87,9 +88,13 @@ def find_failure_modes(
         max_tags (3): the largest number of tags in a failure mode
         minimal (True): whether to leave out sets containing a smaller
             failure mode
-        alpha (0.05): the family-wise significance level: modes whose
-            adjusted p-value exceeds it are left out after the exact search.
-            ``None`` keeps every mode of the definition, with its p-values
+        alpha (0.05): the significance level: modes whose adjusted p-value
+            exceeds it are left out after the exact search. ``None`` keeps
+            every mode of the definition, with its p-values
+        error_control ("fdr"): what ``alpha`` bounds: ``"fdr"`` (the
+            false-discovery rate), ``"fdr_by"`` (the same under any
+            dependence) or ``"fwer"`` (the family-wise error rate); see
+            :mod:`fiftyone_prime.core.error_control`
         save_views (True): whether to save a view per failure mode
         max_views (:data:`fiftyone_prime.integration.views.DEFAULT_MAX_VIEWS`):
             the most saved views to create; when there are more failure
@@ -118,10 +123,58 @@ def find_failure_modes(
         max_tags=max_tags,
         minimal=minimal,
         alpha=alpha,
+        error_control=error_control,
     )
+    return search_failure_modes(
+        samples,
+        params,
+        label_field=label_field,
+        pred_field=pred_field,
+        tags_field=tags_field,
+        run_key=run_key,
+        save_views=save_views,
+        max_views=max_views,
+        overwrite=overwrite,
+        progress=progress,
+    )
+
+
+@writes_run("search")
+def search_failure_modes(
+    samples,
+    params: SearchParams = DEFAULT_PARAMS,
+    *,
+    label_field: str = LABEL_FIELD,
+    pred_field: str = PRED_FIELD,
+    tags_field: Union[str, Sequence[str]] = TAGS_FIELD,
+    run_key: str = RUN_KEY,
+    save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
+    overwrite: bool = False,
+    progress=None,
+) -> FailureModeResults:
+    """:func:`find_failure_modes` with the search parameters as one
+    :class:`SearchParams`: what the operator, the CLI and the pipeline call.
+
+    The parameters travel as that one object from where they are built (the
+    keywords of :func:`find_failure_modes`, the operator's form, the CLI's
+    arguments) to the core search and the stored run config; nothing here
+    spreads or rebuilds them.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        params (the defaults): a :class:`SearchParams`
+        label_field, pred_field, tags_field, run_key, save_views, max_views,
+            overwrite, progress: as in :func:`find_failure_modes`
+
+    Returns:
+        a :class:`fiftyone_prime.FailureModeResults`
+    """
+    if not isinstance(params, SearchParams):
+        raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
     validate_max_views(max_views)
     dataset = samples._root_dataset
-    validate_new_run_key(dataset, run_key, overwrite)
+    replaced = replaced_run(dataset, run_key, overwrite)
     logger.info("Reading labels, predictions and tags...")
     inputs = fpf.read_inputs(samples, label_field, pred_field, tags_field)
     sources = inputs.sources
@@ -132,7 +185,7 @@ def find_failure_modes(
     outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
     records = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
     if save_views:
-        records = name_views(dataset, run_key, records, overwrite, max_views)
+        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     significance = outcome.significance
     logger.info(
         "Found %d failure modes (%d more met the definition but are not significant at alpha=%s)",
@@ -144,7 +197,7 @@ def find_failure_modes(
         label_field=label_field,
         pred_field=pred_field,
         tags_fields=[s.field for s in sources],
-        search_params=params.to_dict(),
+        search_params=params,
         procedure=significance.procedure,
         save_views=save_views,
         max_views=max_views,
@@ -156,6 +209,7 @@ def find_failure_modes(
         records,
         inputs,
         overwrite=overwrite,
+        replaced=replaced,
         save_views=save_views,
         progress=progress,
         significance=significance.to_dict(),

@@ -10,7 +10,9 @@ def tags_field_error(ctx) -> dict:
     form then refuses it in one line instead of the operator failing)."""
     import fiftyone as fo
 
-    name = ctx.params.get("tags_field") or "prime_tags"
+    from fiftyone_prime.core.defaults import TAGS_FIELD
+
+    name = ctx.params.get("tags_field") or TAGS_FIELD
     try:
         field = ctx.target_view().get_field(name)
     except Exception:

@@ -15,7 +15,15 @@ import fiftyone as fo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
+from fiftyone_prime.core.defaults import (
+    LABEL_FIELD,
+    MAX_TAGS_LIMIT,
+    PRED_FIELD,
+    RUN_KEY,
+    TAGS_FIELD,
+)
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.validation import ERROR_CONTROLS
 from fiftyone_prime.integration import fields as fpf
 from fiftyone_prime.integration.run_store import (
     list_failure_mode_runs,
@@ -91,7 +99,7 @@ def field_pickers(ctx, inputs, view) -> bool:
         classification_fields,
         required=True,
         label="Ground-truth field",
-        default=default("ground_truth", classification_fields),
+        default=default(LABEL_FIELD, classification_fields),
         description="The Classification field whose labels are the classes searched",
         view=dropdown(classification_fields),
     )
@@ -100,7 +108,7 @@ def field_pickers(ctx, inputs, view) -> bool:
         classification_fields,
         required=True,
         label="Prediction field",
-        default=default("predictions", classification_fields),
+        default=default(PRED_FIELD, classification_fields),
         description="The Classification field with the classifier's predictions",
         view=dropdown(classification_fields),
     )
@@ -109,7 +117,7 @@ def field_pickers(ctx, inputs, view) -> bool:
         types.String(),
         required=True,
         label="Tag fields",
-        default=[default("prime_tags", tag_fields)],
+        default=[default(TAGS_FIELD, tag_fields)],
         description="The field(s) whose labels serve as tags",
         view=types.DropdownView(
             multiple=True, choices=[types.Choice(f, label=f) for f in tag_fields]
@@ -170,7 +178,7 @@ def search_knobs(ctx, inputs) -> None:
         "max_tags",
         default=DEFAULT_PARAMS.max_tags,
         min=1,
-        max=5,
+        max=MAX_TAGS_LIMIT,
         label="Maximum tags",
         description="The largest number of tags in a failure mode",
     )
@@ -184,8 +192,8 @@ def search_knobs(ctx, inputs) -> None:
         "significant_only",
         default=_SIGNIFICANT_ONLY,
         label="Significant modes only",
-        description="Leave out failure modes that could be chance findings (family-wise "
-        "adjusted p-value above the level below); untick to see every mode "
+        description="Leave out failure modes that could be chance findings (adjusted "
+        "p-value above the level below); untick to see every mode "
         "of the definition, as the PRIME paper does",
     )
     alpha = inputs.float(
@@ -194,7 +202,18 @@ def search_knobs(ctx, inputs) -> None:
         min=0.0,
         max=1.0,
         label="Significance level",
-        description="The family-wise error rate: the chance that any reported mode is noise",
+        description="The error rate the reported modes keep to (see the next option)",
+    )
+    controls = list(ERROR_CONTROLS)
+    inputs.enum(
+        "error_control",
+        controls,
+        default=DEFAULT_PARAMS.error_control,
+        label="Error control",
+        description="fdr: the expected share of reported modes that are noise (default); "
+        "fdr_by: the same under any dependence between tags; fwer: the chance that any "
+        "reported mode is noise",
+        view=dropdown(controls),
     )
     try:
         search_params(ctx.params)
@@ -206,7 +225,12 @@ def search_knobs(ctx, inputs) -> None:
 def search_params(params) -> SearchParams:
     """The :class:`SearchParams` from the form's values (absent ones take the
     defaults), validated once, before the run starts. ``significant_only``
-    is the form's switch for ``alpha=None``."""
+    is the form's switch for ``alpha=None``.
+
+    This is where an operator's search parameters are built: the operator
+    passes the object on to
+    :func:`fiftyone_prime.integration.search.search_failure_modes`, which
+    hands it to the core search and the run config unchanged."""
     values = {name: params[name] for name in SearchParams.names() if params.get(name) is not None}
     if not params.get("significant_only", _SIGNIFICANT_ONLY):
         values["alpha"] = None
@@ -232,7 +256,7 @@ def view_options(ctx, inputs) -> None:
         invalid(prop, str(e))
 
 
-def new_run_key(ctx, inputs, default="prime") -> bool:
+def new_run_key(ctx, inputs, default=RUN_KEY) -> bool:
     """Adds the run key input, checked by the SDK's own run-key check."""
     prop = inputs.str(
         "run_key",

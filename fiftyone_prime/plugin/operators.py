@@ -9,11 +9,12 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
+from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, TAGS_FIELD, TOP_K
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
 from fiftyone_prime.integration.rows import columns, format_p, mode_row
 from fiftyone_prime.integration.run_store import delete_failure_modes, load_failure_modes
-from fiftyone_prime.integration.search import find_failure_modes
+from fiftyone_prime.integration.search import search_failure_modes
 from fiftyone_prime.integration.tagging import compute_tags
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.models import DEFAULT_MODEL
@@ -84,13 +85,13 @@ class FindFailureModes(foo.Operator):
         p = ctx.params
         if ctx.delegated:
             ctx.set_progress(progress=0.0, label="Reading fields and searching")
-        results = find_failure_modes(
+        results = search_failure_modes(
             ctx.target_view(),
-            label_field=p.get("label_field", "ground_truth"),
-            pred_field=p.get("pred_field", "predictions"),
-            tags_field=p.get("tags_field", "prime_tags"),
-            run_key=p.get("run_key", "prime"),
-            **forms.search_params(p).to_dict(),
+            forms.search_params(p),
+            label_field=p.get("label_field", LABEL_FIELD),
+            pred_field=p.get("pred_field", PRED_FIELD),
+            tags_field=p.get("tags_field", TAGS_FIELD),
+            run_key=p.get("run_key", RUN_KEY),
             save_views=p.get("save_views", True),
             max_views=p.get("max_views", DEFAULT_MAX_VIEWS),
             overwrite=p.get("overwrite", False),
@@ -122,16 +123,17 @@ class FindFailureModes(foo.Operator):
         self,
         sample_collection,
         *,
-        label_field="ground_truth",
-        pred_field="predictions",
-        tags_field="prime_tags",
-        run_key="prime",
+        label_field=LABEL_FIELD,
+        pred_field=PRED_FIELD,
+        tags_field=TAGS_FIELD,
+        run_key=RUN_KEY,
         min_size=DEFAULT_PARAMS.min_size,
         min_drop=DEFAULT_PARAMS.min_drop,
         min_gain=DEFAULT_PARAMS.min_gain,
         max_tags=DEFAULT_PARAMS.max_tags,
         minimal=DEFAULT_PARAMS.minimal,
         alpha=DEFAULT_PARAMS.alpha,
+        error_control=DEFAULT_PARAMS.error_control,
         save_views=True,
         max_views=DEFAULT_MAX_VIEWS,
         overwrite=False,
@@ -155,6 +157,7 @@ class FindFailureModes(foo.Operator):
             minimal=minimal,
             significant_only=alpha is not None,
             alpha=alpha,
+            error_control=error_control,
             save_views=save_views,
             max_views=max_views,
             overwrite=overwrite,
@@ -279,7 +282,7 @@ class TagSamples(foo.Operator):
             vocab_files.vocabulary_choice(ctx, inputs)
             inputs.int(
                 "top_k",
-                default=5,
+                default=TOP_K,
                 min=1,
                 label="Tags per image",
                 description="The most tags kept per image",
@@ -291,7 +294,7 @@ class TagSamples(foo.Operator):
             )
         inputs.str(
             "tags_field",
-            default="prime_tags",
+            default=TAGS_FIELD,
             required=True,
             label="Tags field",
             **form_checks.tags_field_error(ctx),
@@ -316,8 +319,8 @@ class TagSamples(foo.Operator):
         kwargs = dict(
             **forms.model_params(p),
             vocabulary=vocab_files.vocabulary_param(ctx),
-            tags_field=p.get("tags_field", "prime_tags"),
-            top_k=p.get("top_k", 5),
+            tags_field=p.get("tags_field", TAGS_FIELD),
+            top_k=p.get("top_k", TOP_K),
             overwrite=p.get("overwrite", False),
             embeddings_field=p.get("embeddings_field") or None,
         )
@@ -357,17 +360,17 @@ class TagSamples(foo.Operator):
         model=DEFAULT_MODEL,
         pretrained="default",
         vocabulary=None,
-        tags_field="prime_tags",
-        top_k=5,
+        tags_field=TAGS_FIELD,
+        top_k=TOP_K,
         skip_existing=False,
         overwrite=False,
         embeddings_field=None,
         delegate=False,
         num_shards=1,
         search_after=False,
-        run_key="prime",
-        label_field="ground_truth",
-        pred_field="predictions",
+        run_key=RUN_KEY,
+        label_field=LABEL_FIELD,
+        pred_field=PRED_FIELD,
         overwrite_run=False,
         metrics_after=False,
     ):

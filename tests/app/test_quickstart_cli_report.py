@@ -1,6 +1,7 @@
 """The quickstart at a small size, the command line, and the HTML report."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -10,9 +11,16 @@ import pytest
 import fiftyone as fo
 
 import fiftyone_prime as fp
-from fiftyone_prime.quickstart import CLASSES, cross_fitted_predictions, load_fashion_mnist
+from fiftyone_prime import cli as prime_cli
+from fiftyone_prime.core.defaults import MAX_TAGS_LIMIT
+from fiftyone_prime.quickstart import (
+    CLASSES,
+    cross_fitted_predictions,
+    load_fashion_mnist,
+    run_quickstart,
+)
 from tests.fo_env import REPO_ROOT
-from tests.integration.planted import PLANTED_MODES, add_planted
+from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples
 
 
 def cli(*args, timeout=600):
@@ -23,6 +31,13 @@ def cli(*args, timeout=600):
         timeout=timeout,
         cwd=str(REPO_ROOT),
     )
+
+
+def run_cli(capsys, *args):
+    """The command line in this process: ``(exit code, stdout, stderr)``."""
+    code = prime_cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def test_fashion_mnist_ships_and_the_classifier_predicts_out_of_sample():
@@ -99,6 +114,30 @@ def test_quickstart_never_replaces_a_users_dataset(make_dataset, tmp_path):
     assert fo.dataset_exists(dataset.name)
 
 
+@pytest.mark.parametrize("samples", ["0", "-5", "ten"])
+def test_quickstart_samples_must_be_positive_before_anything_is_created(capsys, samples):
+    before = fo.list_datasets()
+    with pytest.raises(SystemExit) as info:
+        prime_cli.main(["quickstart", "--samples", samples, "--dataset", "prime-qs-never"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"must be a whole number >= 1; got '{samples}'" in err
+    assert fo.list_datasets() == before
+
+
+@pytest.mark.parametrize("bad", [0, 1, -5, 2.5, True])
+def test_run_quickstart_refuses_bad_sizes_before_anything_is_created(bad, tmp_path):
+    before = fo.list_datasets()
+    with pytest.raises(ValueError, match="`max_samples` must be a whole number >= 2"):
+        run_quickstart(
+            max_samples=bad,
+            dataset_name="prime-qs-never",
+            report_dir=str(tmp_path / "r"),
+            say=lambda s: None,
+        )
+    assert fo.list_datasets() == before and not os.path.exists(tmp_path / "r")
+
+
 @pytest.mark.slow  # a subprocess
 def test_cli_search_list_report_and_errors(make_dataset, tmp_path):
     dataset = add_planted(make_dataset(persistent=True))
@@ -115,6 +154,58 @@ def test_cli_search_list_report_and_errors(make_dataset, tmp_path):
     assert proc.returncode == 2 and "field 'nope' does not exist" in proc.stderr
     for command in ("quickstart", "tag", "search", "metrics", "report", "run", "list"):
         assert cli(command, "--help").returncode == 0
+
+
+def test_search_max_views_option(planted, capsys):
+    code, out, err = run_cli(capsys, "search", planted.name, "--max-views", "1")
+    assert code == 0, err
+    assert "1 failure modes have no saved view (max_views=1)" in out
+    assert planted.list_saved_views() == ["prime cat: night + snow"]
+    code, _, err = run_cli(capsys, "search", planted.name, "--run-key", "neg", "--max-views", "-1")
+    assert code == 2 and err.strip() == (
+        "error: `max_views` must be a whole number >= 0 (the most saved views a run creates); "
+        "got -1"
+    )
+
+
+def test_search_builds_search_params_once_from_the_arguments(planted, capsys, monkeypatch):
+    from tests.integration.test_failure_modes import record_params_walk
+
+    walk = record_params_walk(monkeypatch)
+    args = ("--min-size", "35", "--max-tags", "2", "--alpha", "none", "--run-key", "walk")
+    code, _, err = run_cli(capsys, "search", planted.name, *args)
+    assert code == 0, err
+    [(params, built)] = walk["reached"]
+    assert built == 1 and walk["built"] == 1
+    assert (params.min_size, params.max_tags, params.alpha) == (35, 2, None)
+    assert fp.load_failure_modes(planted, "walk").config.search_params == params.to_dict()
+
+
+@pytest.mark.parametrize("max_tags", ["0", str(MAX_TAGS_LIMIT + 1), "two"])
+def test_search_max_tags_is_capped_at_the_project_limit(planted, capsys, max_tags):
+    with pytest.raises(SystemExit) as info:
+        prime_cli.main(["search", planted.name, "--max-tags", max_tags])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"must be a whole number from 1 to {MAX_TAGS_LIMIT}; got '{max_tags}'" in err
+    assert planted.list_runs() == []
+
+
+def test_report_to_a_path_that_cannot_be_a_folder_is_a_one_line_error(planted, capsys, tmp_path):
+    fp.find_failure_modes(planted)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _, err = run_cli(capsys, "report", planted.name, "prime", str(blocker / "report"))
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: cannot write the report to")
+    assert "Traceback" not in err
+
+
+def test_metrics_with_the_properties_tagger_says_why(planted, capsys):
+    fp.find_failure_modes(planted)
+    code, _, err = run_cli(capsys, "metrics", planted.name, "prime", "--model", "properties")
+    assert code == 2 and err.count("\n") == 1
+    assert "'properties' is a tagger only" in err and "got 'properties'" not in err
 
 
 def test_report_is_self_contained(make_dataset, tmp_path):
@@ -138,3 +229,18 @@ def test_report_is_self_contained(make_dataset, tmp_path):
     assert [m["tags"] for m in data["failure_modes"]] == [list(m[1]) for m in PLANTED_MODES]
     with pytest.raises(ValueError, match="not empty"):
         fp.export_report(dataset, "prime", str(out))
+
+
+def test_report_with_mathtext_class_names(make_dataset, tmp_path):
+    dataset = make_dataset()
+    samples = planted_samples()
+    for s in samples:
+        for field in ("ground_truth", "predictions"):
+            if s[field].label == "cat":
+                s[field].label = "$\\frac{1$"
+    dataset.add_samples(samples)
+    results = fp.find_failure_modes(dataset)
+    assert results.failure_modes[0].group == "$\\frac{1$"
+    path = fp.export_report(dataset, "prime", str(tmp_path / "report"))
+    assert os.path.exists(os.path.join(os.path.dirname(path), "drops_per_class.png"))
+    assert len(dataset.load_saved_view(results.failure_modes[0].view_name)) == 40

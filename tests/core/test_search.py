@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from fiftyone_prime.core import FailureMode
 from fiftyone_prime.core import find_failure_modes as find_significant_modes
+from tests.core.engines import ENGINES, find
 from tests.core.oracle import brute_force
 
 # These tests check the failure-mode definition (conditions 1-4) against the
@@ -23,22 +24,6 @@ from tests.core.oracle import brute_force
 # significance filtering (the default alpha) leaves out is tested in
 # test_significance.py.
 find_failure_modes = functools.partial(find_significant_modes, alpha=None)
-
-
-ENGINES = ("compiled", "numpy")
-
-
-@contextlib.contextmanager
-def engine(name):
-    """Runs the search's levels >= 2 in the compiled kernels or in numpy."""
-    from fiftyone_prime.core import kernels
-
-    if name == "compiled":
-        assert kernels.AVAILABLE, "numba is a dependency: the compiled engine must be tested"
-        yield
-    else:
-        with mock.patch.object(kernels, "AVAILABLE", False):
-            yield
 
 
 def summary(modes):
@@ -60,7 +45,7 @@ def build(blocks, n_tags):
 # ---------------------------------------------------------------- planted truth
 
 
-def test_planted_pair_is_found_and_nothing_else():
+def test_planted_pair_is_found_and_nothing_else(engine):
     # 200 samples. Tags 0 and 1 each appear alone with high accuracy; together
     # (40 samples) the classifier is right on only 10 of them.
     blocks = [
@@ -76,7 +61,7 @@ def test_planted_pair_is_found_and_nothing_else():
         (0, [3], False),
     ]
     tags, correct = build(blocks, 4)
-    modes = find_failure_modes(tags, correct, tag_names=["snow", "night", "dog", "sky"])
+    modes = find(engine, tags, correct, tag_names=["snow", "night", "dog", "sky"])
     # acc_g = 160/200 = 0.8; acc(snow) = 60/95, acc(night) = 60/95; pair 0.25.
     assert summary(modes) == [(None, ("night", "snow"), 40, 10)]
     (mode,) = modes
@@ -88,7 +73,7 @@ def test_planted_pair_is_found_and_nothing_else():
     assert mode.tag_indices == (1, 0)
 
 
-def test_planted_triple_requires_every_tag():
+def test_planted_triple_requires_every_tag(engine):
     # Only the three tags together fail; every pair is fine.
     blocks = [
         (40, [0, 1, 2], False),
@@ -99,12 +84,12 @@ def test_planted_triple_requires_every_tag():
         (20, [], False),
     ]
     tags, correct = build(blocks, 3)
-    modes = find_failure_modes(tags, correct, tag_names=["a", "b", "c"])
+    modes = find(engine, tags, correct, tag_names=["a", "b", "c"])
     assert summary(modes) == [(None, ("a", "b", "c"), 40, 0)]
     assert modes[0].gain == pytest.approx(80 / 120)  # each pair: 80 of 120 right
 
 
-def test_groups_are_sorted_and_each_gets_its_own_accuracy():
+def test_groups_are_sorted_and_each_gets_its_own_accuracy(engine):
     blocks_a = [(30, [0], False), (70, [], True)]
     blocks_b = [(30, [1], False), (70, [], True)]
     ta, ca = build(blocks_a, 2)
@@ -112,21 +97,21 @@ def test_groups_are_sorted_and_each_gets_its_own_accuracy():
     tags = np.vstack([tb, ta])
     correct = np.concatenate([cb, ca])
     groups = np.array(["zebra"] * 100 + ["ant"] * 100)
-    modes = find_failure_modes(tags, correct, groups, tag_names=["fog", "rain"])
+    modes = find(engine, tags, correct, groups, tag_names=["fog", "rain"])
     assert summary(modes) == [("ant", ("fog",), 30, 0), ("zebra", ("rain",), 30, 0)]
     assert all(m.group_accuracy == pytest.approx(0.7) for m in modes)
 
 
-def test_thresholds_hit_exactly_count():
+def test_thresholds_hit_exactly_count(engine):
     # acc_g = 0.8 (80/100); tag 0: 30 samples (= min_size), 18 correct -> 0.6:
     # the drop is exactly 0.2.
     blocks = [(18, [0], True), (12, [0], False), (62, [], True), (8, [], False)]
     tags, correct = build(blocks, 1)
-    modes = find_failure_modes(tags, correct, min_size=30, min_drop=0.2)
+    modes = find(engine, tags, correct, min_size=30, min_drop=0.2)
     assert summary(modes) == [(None, ("0",), 30, 18)]
     # Any stricter threshold and it is gone.
-    assert find_failure_modes(tags, correct, min_size=31) == []
-    assert find_failure_modes(tags, correct, min_drop=0.2 + 1e-6) == []
+    assert find(engine, tags, correct, min_size=31) == []
+    assert find(engine, tags, correct, min_drop=0.2 + 1e-6) == []
 
     # Gain exactly at min_gain: tag 0 alone has accuracy 0.5, the pair 0.4.
     blocks = [
@@ -142,18 +127,18 @@ def test_thresholds_hit_exactly_count():
     tags, correct = build(blocks, 2)
     acc0 = 50 / 80
     gain = acc0 - 0.4
-    modes = find_failure_modes(tags, correct, min_size=30, min_drop=0.2, min_gain=gain)
+    modes = find(engine, tags, correct, min_size=30, min_drop=0.2, min_gain=gain)
     assert summary(modes) == [(None, ("0", "1"), 50, 20)]
-    assert find_failure_modes(tags, correct, min_size=30, min_drop=0.2, min_gain=gain + 1e-6) == []
+    assert find(engine, tags, correct, min_size=30, min_drop=0.2, min_gain=gain + 1e-6) == []
 
 
-def test_tags_that_always_cooccur_give_single_tags_not_the_pair():
+def test_tags_that_always_cooccur_give_single_tags_not_the_pair(engine):
     blocks = [(40, [0, 1], False), (160, [], True)]
     tags, correct = build(blocks, 2)
-    modes = find_failure_modes(tags, correct, min_drop=0.5)
+    modes = find(engine, tags, correct, min_drop=0.5)
     # Each tag alone is a failure mode; the pair adds nothing (gain 0).
     assert summary(modes) == [(None, ("0",), 40, 0), (None, ("1",), 40, 0)]
-    modes = find_failure_modes(tags, correct, min_drop=0.5, minimal=False, min_gain=0.0)
+    modes = find(engine, tags, correct, min_drop=0.5, minimal=False, min_gain=0.0)
     assert summary(modes) == [
         (None, ("0",), 40, 0),
         (None, ("1",), 40, 0),
@@ -161,20 +146,20 @@ def test_tags_that_always_cooccur_give_single_tags_not_the_pair():
     ]
 
 
-def test_groups_with_accuracy_zero_or_one():
+def test_groups_with_accuracy_zero_or_one(engine):
     rng = np.random.default_rng(3)
     tags = rng.random((120, 4)) < 0.5
-    assert find_failure_modes(tags, np.zeros(120, bool), min_size=5) == []
-    assert find_failure_modes(tags, np.ones(120, bool), min_size=5, min_drop=0.0) != []
+    assert find(engine, tags, np.zeros(120, bool), min_size=5) == []
+    assert find(engine, tags, np.ones(120, bool), min_size=5, min_drop=0.0) != []
     for correct in (np.zeros(120, bool), np.ones(120, bool)):
         for min_drop in (0.0, 0.2):
             kwargs = dict(min_size=5, min_drop=min_drop, min_gain=0.0, max_tags=3)
-            assert summary(find_failure_modes(tags, correct, **kwargs)) == brute_force(
+            assert summary(find(engine, tags, correct, **kwargs)) == brute_force(
                 tags, correct, **kwargs
             )
 
 
-def test_minimal_false_keeps_supersets_of_failure_modes():
+def test_minimal_false_keeps_supersets_of_failure_modes(engine):
     blocks = [
         (40, [0, 1], False),
         (40, [0], True),
@@ -183,18 +168,18 @@ def test_minimal_false_keeps_supersets_of_failure_modes():
         (200, [], True),
     ]
     tags, correct = build(blocks, 2)
-    minimal = find_failure_modes(tags, correct, min_drop=0.3)
-    everything = find_failure_modes(tags, correct, min_drop=0.3, minimal=False)
+    minimal = find(engine, tags, correct, min_drop=0.3)
+    everything = find(engine, tags, correct, min_drop=0.3, minimal=False)
     assert summary(minimal) == brute_force(tags, correct, min_drop=0.3)
     assert summary(everything) == brute_force(tags, correct, min_drop=0.3, minimal=False)
     assert set(summary(minimal)) < set(summary(everything))
     assert (None, ("0", "1"), 40, 0) in summary(everything)
 
 
-def test_small_or_empty_groups_are_skipped():
+def test_small_or_empty_groups_are_skipped(engine):
     tags = np.ones((10, 2), dtype=bool)
-    assert find_failure_modes(tags, np.zeros(10, bool), min_size=30) == []
-    assert find_failure_modes(np.zeros((0, 3), bool), np.zeros(0, bool)) == []
+    assert find(engine, tags, np.zeros(10, bool), min_size=30) == []
+    assert find(engine, np.zeros((0, 3), bool), np.zeros(0, bool)) == []
 
 
 def test_dense_and_sparse_give_identical_results():
@@ -222,7 +207,7 @@ def test_result_records_are_frozen_and_round_trip():
     assert mode.num_errors == 40 and mode.num_tags == 1
 
 
-def test_many_groups_of_mixed_sizes_match_brute_force():
+def test_many_groups_of_mixed_sizes_match_brute_force(engine):
     """Groups of very different sizes share chunks (bitsets padded to the
     largest) or not; both lookups; deep sets."""
     rng = np.random.default_rng(17)
@@ -235,32 +220,26 @@ def test_many_groups_of_mixed_sizes_match_brute_force():
     for minimal in (True, False):
         kwargs = dict(min_size=6, min_drop=0.15, min_gain=0.05, max_tags=5, minimal=minimal)
         expected = brute_force(tags, correct, groups, **kwargs)
-        for name in ENGINES:
-            with engine(name):
-                assert summary(find_failure_modes(tags, correct, groups, **kwargs)) == expected
-            for one_group_per_chunk in (True, False):
-                for sorted_lookup in (True, False):
-                    with engine(name), tiny_buffers(one_group_per_chunk, sorted_lookup):
-                        got = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
-                    assert summary(got) == expected
+        assert summary(find(engine, tags, correct, groups, **kwargs)) == expected
+        for one_group_per_chunk in (True, False):
+            for sorted_lookup in (True, False):
+                with tiny_buffers(one_group_per_chunk, sorted_lookup):
+                    got = find(engine, sp.csr_matrix(tags), correct, groups, **kwargs)
+                assert summary(got) == expected
 
 
-def test_max_tags_five_matches_oracle():
+def test_max_tags_five_matches_oracle(engine):
     rng = np.random.default_rng(11)
     tags = rng.random((400, 8)) < 0.6
     correct = rng.random(400) < 0.9
     planted = tags[:, :5].all(axis=1)
     correct[planted] = False
     kwargs = dict(min_size=5, min_drop=0.2, min_gain=0.05, max_tags=5)
-    for name in ENGINES:
-        with engine(name):
-            assert summary(find_failure_modes(tags, correct, **kwargs)) == brute_force(
-                tags, correct, **kwargs
-            )
-            # Its 4-tag subsets fail too, so only the non-minimal search reports it.
-            got = summary(find_failure_modes(tags, correct, **kwargs, minimal=False))
-        assert got == brute_force(tags, correct, **kwargs, minimal=False)
-        assert (None, ("0", "1", "2", "3", "4"), int(planted.sum()), 0) in got
+    assert summary(find(engine, tags, correct, **kwargs)) == brute_force(tags, correct, **kwargs)
+    # Its 4-tag subsets fail too, so only the non-minimal search reports it.
+    got = summary(find(engine, tags, correct, **kwargs, minimal=False))
+    assert got == brute_force(tags, correct, **kwargs, minimal=False)
+    assert (None, ("0", "1", "2", "3", "4"), int(planted.sum()), 0) in got
 
 
 # ------------------------------------------------------------- oracle property
@@ -294,44 +273,44 @@ def problems(draw):
 
 @settings(max_examples=300, deadline=None)
 @given(problems())
-def test_engine_matches_brute_force(problem):
+def test_engine_matches_brute_force(engine, problem):
     tags, correct, groups, kwargs = problem
     expected = brute_force(tags, correct, groups, **kwargs)
-    for name in ENGINES:
-        with engine(name):
-            assert summary(find_failure_modes(tags, correct, groups, **kwargs)) == expected
-            sparse = sp.csr_matrix(tags)
-            assert summary(find_failure_modes(sparse, correct, groups, **kwargs)) == expected
+    assert summary(find(engine, tags, correct, groups, **kwargs)) == expected
+    assert summary(find(engine, sp.csr_matrix(tags), correct, groups, **kwargs)) == expected
 
 
 @contextlib.contextmanager
 def tiny_buffers(one_group_per_chunk=True, sorted_lookup=False):
-    """Forces many bitset batches, packing passes and join batches; with
+    """Forces many bitset and join batches (of the levelwise engine); with
     ``one_group_per_chunk``, also a chunk per group (else the groups share
     chunks, as they do at the default sizes); with ``sorted_lookup``, the
-    Apriori join with sorted-key lookups instead of child bitmaps."""
-    from fiftyone_prime.core import search
+    levelwise engine's Apriori join with sorted-key lookups instead of child
+    bitmaps."""
+    from fiftyone_prime.core import candidates
+    from tests.core import levelwise
 
-    sizes = dict(_BATCH_WORDS=3, _PACK_ELEMENTS=5, _JOIN_CANDIDATES=2)
-    if one_group_per_chunk:
-        sizes.update(_CHUNK_WORDS=1, _CHUNK_MAP=1)
+    sizes = dict(_BATCH_WORDS=3, _JOIN_CANDIDATES=2)
     if sorted_lookup:
         sizes.update(_BITMAP_WORDS=0)
-    with mock.patch.multiple(search, **sizes):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.multiple(levelwise, **sizes))
+        if one_group_per_chunk:
+            stack.enter_context(mock.patch.multiple(candidates, CHUNK_WORDS=1, CHUNK_MAP=1))
         yield
 
 
 @settings(max_examples=100, deadline=None)
-@given(problems(), st.booleans(), st.booleans(), st.sampled_from(ENGINES))
+@given(problems(), st.booleans(), st.booleans())
 def test_sparse_paths_and_small_batches_match_brute_force(
-    problem, one_group_per_chunk, sorted_lookup, engine_name
+    engine, problem, one_group_per_chunk, sorted_lookup
 ):
     tags, correct, groups, kwargs = problem
     expected = brute_force(tags, correct, groups, **kwargs)
-    with engine(engine_name), tiny_buffers(one_group_per_chunk, sorted_lookup):
-        got = find_failure_modes(sp.csc_matrix(tags), correct, groups, **kwargs)
+    with tiny_buffers(one_group_per_chunk, sorted_lookup):
+        got = find(engine, sp.csc_matrix(tags), correct, groups, **kwargs)
         assert summary(got) == expected
-        got = find_failure_modes(tags, correct, groups, **kwargs)
+        got = find(engine, tags, correct, groups, **kwargs)
         assert summary(got) == expected
 
 
@@ -369,15 +348,14 @@ def test_deeper_sets_match_brute_force_on_both_engines(problem):
     tags, correct, groups, kwargs = problem
     expected = brute_force(tags, correct, groups, **kwargs)
     results = {}
-    for name in ENGINES:
-        with engine(name):
-            results[name] = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
+    for name, engine in ENGINES.items():
+        results[name] = find(engine, sp.csr_matrix(tags), correct, groups, **kwargs)
         assert summary(results[name]) == expected
     # Gains (and every other field) agree exactly, not only the sets.
-    assert results["compiled"] == results["numpy"]
+    assert results["compiled"] == results["levelwise"]
 
 
-def test_large_sparse_group_matches_brute_force():
+def test_large_sparse_group_matches_brute_force(engine):
     rng = np.random.default_rng(5)
     tags = rng.random((700, 12)) < 0.4
     correct = rng.random(700) < 0.85
@@ -386,12 +364,11 @@ def test_large_sparse_group_matches_brute_force():
     kwargs = dict(min_size=8, max_tags=4, minimal=False)
     expected = brute_force(tags, correct, **kwargs)
     assert (None, ("2", "5", "7"), int(hit.sum()), 0) in expected
-    for name in ENGINES:
-        for one_group_per_chunk in (True, False):
-            for sorted_lookup in (True, False):
-                with engine(name), tiny_buffers(one_group_per_chunk, sorted_lookup):
-                    got = find_failure_modes(sp.csr_matrix(tags), correct, **kwargs)
-                assert summary(got) == expected
+    for one_group_per_chunk in (True, False):
+        for sorted_lookup in (True, False):
+            with tiny_buffers(one_group_per_chunk, sorted_lookup):
+                got = find(engine, sp.csr_matrix(tags), correct, **kwargs)
+            assert summary(got) == expected
 
 
 # ------------------------------------------------------------------ bad input
@@ -419,6 +396,7 @@ def test_large_sparse_group_matches_brute_force():
         (dict(min_gain=1.5), ValueError, r"`min_gain` must be in \[0, 1\]"),
         (dict(min_gain="0.1"), TypeError, "`min_gain` must be a number"),
         (dict(max_tags=0), ValueError, "`max_tags` must be an integer >= 1; got 0"),
+        (dict(max_tags=9), ValueError, r"`max_tags` must be at most 8 .*; got 9"),
         (dict(minimal="yes"), TypeError, "`minimal` must be a bool"),
     ],
 )
@@ -441,25 +419,34 @@ def test_core_imports_neither_fiftyone_nor_torch():
 
 
 @pytest.mark.slow  # a stress test that fills memory up to the guard
-def test_thresholds_that_prune_nothing_stop_quickly_with_advice():
-    """Issue #10's runaway case: 2,000 x 30 dense tags, every threshold at its
-    loosest and max_tags=30. It stops at the level whose candidates would
-    exceed the memory limit, well before the machine's memory is gone."""
-    import time
-
+def test_levelwise_oracle_stops_with_advice_when_nothing_is_pruned():
+    """Issue #10's runaway case on the engine that keeps levels in memory:
+    2,000 x 30 dense tags, every threshold at its loosest. It stops at the
+    level whose candidates would exceed the memory limit (lowered here)."""
+    from fiftyone_prime.core import engine as engine_module
     from fiftyone_prime.core.search import SearchTooLargeError
 
     rng = np.random.default_rng(0)
     tags = rng.random((2000, 30)) < 0.5
     correct = rng.random(2000) < 0.8
     start = time.perf_counter()
-    with pytest.raises(
-        SearchTooLargeError,
-        match=r"candidate sets of \d+ tags .* raise "
-        r"min_size \(now 1\), lower max_tags \(now 30\)",
+    with (
+        mock.patch.object(engine_module, "MAX_CANDIDATE_BYTES", 1 << 22),
+        pytest.raises(
+            SearchTooLargeError,
+            match=r"candidate sets of \d+ tags .* raise "
+            r"min_size \(now 1\), lower max_tags \(now 8\)",
+        ),
     ):
-        find_failure_modes(
-            tags, correct, min_size=1, min_drop=0.0, min_gain=0.0, minimal=False, max_tags=30
+        find(
+            ENGINES["levelwise"],
+            tags,
+            correct,
+            min_size=1,
+            min_drop=0.0,
+            min_gain=0.0,
+            minimal=False,
+            max_tags=8,
         )
     assert time.perf_counter() - start < 60
 
@@ -474,23 +461,27 @@ def test_compiled_engine_stops_quickly_with_advice_when_nothing_is_pruned():
     correct = rng.random(2000) < 0.8
     loosest = dict(min_size=1, min_drop=0.0, min_gain=0.0, minimal=False, max_tags=8)
     start = time.perf_counter()
-    with (
-        engine("compiled"),
-        pytest.raises(
-            SearchTooLargeError,
-            match=r"counted more than [\d,]+ tag sets while building sets of \d tags .* raise "
-            r"min_size \(now 1\), lower max_tags \(now 8\)",
-        ),
+    with pytest.raises(
+        SearchTooLargeError,
+        match=r"counted more than [\d,]+ tag sets while building sets of \d tags .* raise "
+        r"min_size \(now 1\), lower max_tags \(now 8\)",
     ):
-        find_failure_modes(tags, correct, **loosest)
+        find(ENGINES["compiled"], tags, correct, **loosest)
     assert time.perf_counter() - start < 30  # about 0.5 s once compiled
 
 
 # ------------------------------------------------------------------- engines
 
 
-def test_the_compiled_engine_runs_up_to_its_max_tags_and_numpy_beyond():
-    from fiftyone_prime.core import kernels
+def test_one_place_chooses_the_compiled_engine_up_to_the_limit():
+    from fiftyone_prime.core import SearchParams, kernels
+    from fiftyone_prime.core.defaults import MAX_TAGS_LIMIT
+    from fiftyone_prime.core.engine import CompiledEngine, select_engine
+
+    for max_tags in range(1, MAX_TAGS_LIMIT + 1):
+        assert isinstance(select_engine(SearchParams(max_tags=max_tags)), CompiledEngine)
+    with pytest.raises(ValueError, match=f"at most {MAX_TAGS_LIMIT}"):
+        SearchParams(max_tags=MAX_TAGS_LIMIT + 1)
 
     rng = np.random.default_rng(2)
     tags = rng.random((300, 10)) < 0.5
@@ -502,30 +493,21 @@ def test_the_compiled_engine_runs_up_to_its_max_tags_and_numpy_beyond():
         calls.append(kwargs["max_tags"])
         return original(*args, **kwargs)
 
-    kwargs = dict(min_size=5, min_drop=0.1, min_gain=0.05)
+    kwargs = dict(min_size=5, min_drop=0.1, min_gain=0.05, max_tags=MAX_TAGS_LIMIT)
     with mock.patch.object(kernels, "search_chunk", spy):
-        compiled = find_failure_modes(tags, correct, max_tags=kernels.MAX_TAGS, **kwargs)
-        assert calls and set(calls) == {kernels.MAX_TAGS}
-        calls.clear()
-        deeper = find_failure_modes(tags, correct, max_tags=kernels.MAX_TAGS + 1, **kwargs)
-        assert calls == []  # the numpy engine
-    with engine("numpy"):
-        assert find_failure_modes(tags, correct, max_tags=kernels.MAX_TAGS, **kwargs) == compiled
-    expected = brute_force(tags, correct, max_tags=kernels.MAX_TAGS + 1, **kwargs)
-    assert summary(deeper) == expected
-    # Counted by the compiled kernels, searched by the numpy engine, sparse too.
-    sparse = find_failure_modes(
-        sp.csr_matrix(tags), correct, max_tags=kernels.MAX_TAGS + 1, **kwargs
-    )
-    assert sparse == deeper
+        default = find_failure_modes(tags, correct, **kwargs)
+    assert calls and set(calls) == {MAX_TAGS_LIMIT}
+    assert summary(default) == brute_force(tags, correct, **kwargs)
+    assert find(ENGINES["levelwise"], tags, correct, **kwargs) == default
+    assert find_failure_modes(sp.csr_matrix(tags), correct, **kwargs) == default
 
 
 def test_a_planted_mode_of_max_tags_tags_is_settled_exactly():
     """A failure mode of 8 tags, where settling checks all 255 subsets."""
-    from fiftyone_prime.core import kernels
+    from fiftyone_prime.core.defaults import MAX_TAGS_LIMIT
 
     rng = np.random.default_rng(12)
-    n, k = 1200, kernels.MAX_TAGS
+    n, k = 1200, MAX_TAGS_LIMIT
     tags = rng.random((n, k + 1)) < 0.75
     correct = rng.random(n) < 0.9
     planted = tags[:, :k].all(axis=1)
@@ -536,14 +518,13 @@ def test_a_planted_mode_of_max_tags_tags_is_settled_exactly():
         if not minimal:
             assert (None, tuple(str(t) for t in range(k))) in [e[:2] for e in expected]
         results = {}
-        for name in ENGINES:
-            with engine(name):
-                results[name] = find_failure_modes(tags, correct, **kwargs, minimal=minimal)
+        for name, engine in ENGINES.items():
+            results[name] = find(engine, tags, correct, **kwargs, minimal=minimal)
             assert summary(results[name]) == expected
-        assert results["compiled"] == results["numpy"]
+        assert results["compiled"] == results["levelwise"]
 
 
-def test_the_callers_arrays_are_left_untouched():
+def test_the_callers_arrays_are_left_untouched(engine):
     rng = np.random.default_rng(8)
     tags = rng.random((500, 6)) < 0.4
     groups = np.repeat([0, 1], 250)  # already in group order: no copy is made
@@ -551,29 +532,25 @@ def test_the_callers_arrays_are_left_untouched():
     correct[tags[:, 0] & tags[:, 1]] = False
     sparse = sp.csr_matrix(tags)
     before = (tags.copy(), sparse.copy(), correct.copy(), groups.copy())
-    for name in ENGINES:
-        with engine(name):
-            assert find_failure_modes(tags, correct, groups, min_size=10)
-            assert find_failure_modes(sparse, correct, groups, min_size=10)
+    assert find(engine, tags, correct, groups, min_size=10)
+    assert find(engine, sparse, correct, groups, min_size=10)
     assert np.array_equal(tags, before[0]) and np.array_equal(correct, before[2])
     assert (sparse != before[1]).nnz == 0 and np.array_equal(groups, before[3])
     assert np.array_equal(sparse.indices, before[1].indices)
 
 
-def test_bools_stored_as_bytes_other_than_one_read_as_true():
+def test_bools_stored_as_bytes_other_than_one_read_as_true(engine):
     rng = np.random.default_rng(9)
     raw = (rng.random((300, 5)) < 0.4).astype(np.uint8) * np.uint8(2)  # True stored as 2
     correct = rng.random(300) < 0.8
     correct[(raw[:, 0] > 0) & (raw[:, 1] > 0)] = False
     expected = find_failure_modes(raw > 0, correct, min_size=10)
     assert expected
-    for name in ENGINES:
-        with engine(name):
-            assert find_failure_modes(raw.view(bool), correct, min_size=10) == expected
+    assert find(engine, raw.view(bool), correct, min_size=10) == expected
 
 
 def test_chunks_on_several_threads_give_the_same_modes_and_errors():
-    from fiftyone_prime.core import search
+    from fiftyone_prime.core import engine as engine_module
     from fiftyone_prime.core.search import SearchTooLargeError
 
     rng = np.random.default_rng(4)
@@ -587,7 +564,7 @@ def test_chunks_on_several_threads_give_the_same_modes_and_errors():
 
     def too_large():
         with (
-            mock.patch.object(search, "MAX_CANDIDATE_BYTES", 1 << 14),
+            mock.patch.object(engine_module, "MAX_CANDIDATE_BYTES", 1 << 14),
             pytest.raises(SearchTooLargeError, match="more than 240 tag sets in group") as error,
         ):
             find_failure_modes(tags, correct, groups, **loosest)
@@ -595,15 +572,17 @@ def test_chunks_on_several_threads_give_the_same_modes_and_errors():
 
     with (
         tiny_buffers(one_group_per_chunk=True),
-        mock.patch.object(search, "_num_threads", lambda: 1),
+        mock.patch.object(engine_module, "num_threads", lambda: 1),
     ):
         one = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
         one_error = too_large()
     assert one
     with (
         tiny_buffers(one_group_per_chunk=True),
-        mock.patch.object(search, "_num_threads", lambda: 3),
-        mock.patch.object(search, "ThreadPoolExecutor", wraps=search.ThreadPoolExecutor) as pool,
+        mock.patch.object(engine_module, "num_threads", lambda: 3),
+        mock.patch.object(
+            engine_module, "ThreadPoolExecutor", wraps=engine_module.ThreadPoolExecutor
+        ) as pool,
     ):
         many = find_failure_modes(sp.csr_matrix(tags), correct, groups, **kwargs)
         assert pool.call_args.args == (3,)
@@ -613,7 +592,7 @@ def test_chunks_on_several_threads_give_the_same_modes_and_errors():
     assert many == one
 
 
-def test_explicit_false_entries_of_a_sparse_matrix_are_not_tags():
+def test_explicit_false_entries_of_a_sparse_matrix_are_not_tags(engine):
     rng = np.random.default_rng(6)
     tags = rng.random((400, 6)) < 0.4
     correct = rng.random(400) < 0.8
@@ -625,26 +604,39 @@ def test_explicit_false_entries_of_a_sparse_matrix_are_not_tags():
     rows, cols = np.indices(tags.shape)
     padded = sp.csr_matrix((tags.ravel(), (rows.ravel(), cols.ravel())), shape=tags.shape)
     assert padded.nnz == tags.size and padded.has_canonical_format
-    for name in ENGINES:
-        with engine(name):
-            assert find_failure_modes(padded, correct, **kwargs) == expected
+    assert find(engine, padded, correct, **kwargs) == expected
 
 
 @pytest.mark.slow  # a subprocess
-def test_numba_switched_off_runs_the_numpy_engine():
+def test_numba_switched_off_runs_the_kernels_as_python_with_the_same_modes():
+    """``NUMBA_DISABLE_JIT=1``: the kernels run as Python (popcount falls
+    back to Python's bit count), dense and sparse, with the same results."""
     code = (
-        "import numpy as np;"
-        "from fiftyone_prime.core import kernels, find_failure_modes;"
-        "assert not kernels.AVAILABLE;"
+        "import numpy as np, scipy.sparse as sp;"
+        "from fiftyone_prime.core import jit, find_failure_modes;"
+        "assert not jit.COMPILED;"
         "rng = np.random.default_rng(0);"
-        "t = rng.random((200, 5)) < 0.5; c = rng.random(200) < 0.8; c[t[:, 0] & t[:, 1]] = False;"
-        "print(len(find_failure_modes(t, c, min_size=10)))"
+        "t = rng.random((300, 6)) < 0.5; c = rng.random(300) < 0.8; c[t[:, 0] & t[:, 1]] = False;"
+        "g = rng.integers(0, 2, 300);"
+        "kw = dict(min_size=10, max_tags=4, min_gain=0.02, minimal=False, alpha=None);"
+        "a = find_failure_modes(t, c, g, **kw); b = find_failure_modes(sp.csr_matrix(t), c, g, **kw);"
+        "assert a == b;"
+        "print(repr([(m.group, m.tags, m.size, m.num_correct, m.gain) for m in a]))"
     )
     env = {**__import__("os").environ, "NUMBA_DISABLE_JIT": "1"}
     out = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
     )
-    assert int(out.stdout) >= 1
+    rng = np.random.default_rng(0)
+    t = rng.random((300, 6)) < 0.5
+    c = rng.random(300) < 0.8
+    c[t[:, 0] & t[:, 1]] = False
+    g = rng.integers(0, 2, 300)
+    kw = dict(min_size=10, max_tags=4, min_gain=0.02, minimal=False)
+    modes = find_failure_modes(t, c, g, **kw)
+    assert modes
+    expected = [(int(m.group), m.tags, m.size, m.num_correct, m.gain) for m in modes]
+    assert out.stdout.strip() == repr(expected)
 
 
 @pytest.mark.slow  # a subprocess that compiles the kernels
@@ -653,8 +645,8 @@ def test_kernels_compile_where_no_cache_can_be_written():
     the process instead of failing the import."""
     code = (
         "import numpy as np;"
-        "from fiftyone_prime.core import kernels, find_failure_modes;"
-        "assert kernels.AVAILABLE;"
+        "from fiftyone_prime.core import jit, find_failure_modes;"
+        "assert jit.COMPILED;"
         "rng = np.random.default_rng(0);"
         "t = rng.random((200, 5)) < 0.5; c = rng.random(200) < 0.8; c[t[:, 0] & t[:, 1]] = False;"
         "print(len(find_failure_modes(t, c, min_size=10)))"

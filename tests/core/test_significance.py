@@ -1,4 +1,4 @@
-"""Significance of failure modes: exact p-values, family-wise control, intervals."""
+"""Significance of failure modes: exact p-values, the tested family, intervals."""
 
 from itertools import combinations
 from unittest import mock
@@ -8,13 +8,17 @@ import pytest
 from scipy.stats import binomtest, hypergeom
 
 from fiftyone_prime.core import SearchParams, find_failure_modes
+from fiftyone_prime.core.error_control import flatten
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.significance import (
+    FDR_PROCEDURE,
+    FWER_PROCEDURE,
     PROCEDURE,
     TestedFamily,
     accuracy_intervals,
     benjamini_hochberg,
 )
+from tests.core.family_oracle import add_group, count_group, rises
 
 
 def planted(seed=0, n=600, n_tags=6, base_accuracy=0.85, planted_accuracy=0.2):
@@ -63,11 +67,20 @@ def test_alpha_none_returns_every_mode_of_the_definition_with_p_values():
 
 
 def test_filtering_happens_after_the_exact_search_so_minimality_is_unchanged():
+    """Family-wise adjusted p-values do not depend on alpha, so one run with
+    alpha=None gives every level's output; the false-discovery family does
+    (it is Tarone's at alpha), so there every level's modes are the
+    definition's modes (aliases included)."""
     tags, correct = planted(seed=5, n=1500)
-    everything = find_failure_modes(tags, correct, alpha=None, min_size=15)
-    for alpha in (0.5, 0.05, 1e-6):
-        kept = find_failure_modes(tags, correct, alpha=alpha, min_size=15)
-        assert kept == [m for m in everything if m.adjusted_p_value <= alpha]
+    for how in ("fwer", "fdr"):
+        everything = find_failure_modes(tags, correct, alpha=None, min_size=15, error_control=how)
+        for alpha in (0.5, 0.05, 1e-6):
+            kept = find_failure_modes(tags, correct, alpha=alpha, min_size=15, error_control=how)
+            key = lambda m: (m.group, m.tags, m.size, m.num_correct)  # noqa: E731
+            if how == "fwer":
+                expected = [m for m in everything if m.adjusted_p_value <= alpha]
+                assert sorted(flatten(kept), key=key) == sorted(expected, key=key)
+            assert {key(m) for m in flatten(kept)} <= {key(m) for m in everything}
 
 
 def test_null_runs_report_a_mode_at_most_about_alpha_of_the_time():
@@ -114,7 +127,7 @@ def test_family_count_bounds_the_exact_count_and_is_exact_for_single_tags(seed):
         family = TestedFamily(min_size=8, max_tags=max_tags)
         for g in range(3):
             gt = tags[groups == g]
-            family.add_group(gt, gt.sum(axis=0), int((~correct[groups == g]).sum()))
+            add_group(family, gt, gt.sum(axis=0), int((~correct[groups == g]).sum()))
         for delta in (1.0, 1e-3, 1e-6, 1e-12):
             exact = _exact_family_count(tags, correct, groups, 8, max_tags, delta)
             bound = family.count(np.array([delta]))[0]
@@ -134,28 +147,25 @@ def test_step_function_equals_the_count_at_every_attainable_level(seed):
     for _ in range(4):
         n = int(rng.integers(50, 400))
         tags = rng.random((n, 15)) < rng.uniform(0.02, 0.7, 15)
-        family.add_group(tags, tags.sum(axis=0), int(rng.integers(0, n)))
+        add_group(family, tags, tags.sum(axis=0), int(rng.integers(0, n)))
     points, totals = family._step_function()
     every = np.unique(np.concatenate([g.log_psi for g in family._groups]))
-    expected = sum(family._count_group(g, every) for g in family._groups)
+    expected = sum(count_group(family, g, every) for g in family._groups)
     at = np.searchsorted(points, every, side="right") - 1
     assert np.array_equal(np.where(at >= 0, totals[np.maximum(at, 0)], 0.0), expected)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
-def test_compiled_family_equals_the_numpy_family_exactly(seed):
-    from fiftyone_prime.core import kernels
-
-    assert kernels.AVAILABLE
+def test_compiled_family_equals_the_numpy_reading_exactly(seed):
     rng = np.random.default_rng(seed)
     family = TestedFamily(min_size=int(rng.integers(1, 40)), max_tags=int(rng.integers(1, 9)))
     for _ in range(int(rng.integers(1, 12))):
         n = int(rng.integers(1, 600))
         tags = rng.random((n, 20)) < rng.uniform(0.0, 0.8, 20)
-        family.add_group(tags, tags.sum(axis=0), int(rng.integers(0, n + 1)))
-    numpy_points, numpy_rises = family._rises()
-    points, rises = family._compiled_rises() if family._groups else (numpy_points, numpy_rises)
-    assert np.array_equal(points, numpy_points) and np.array_equal(rises, numpy_rises)
+        add_group(family, tags, tags.sum(axis=0), int(rng.integers(0, n + 1)))
+    numpy_points, numpy_rises = rises(family)
+    points, compiled = family._compiled_rises() if family._groups else (numpy_points, numpy_rises)
+    assert np.array_equal(points, numpy_points) and np.array_equal(compiled, numpy_rises)
 
 
 def test_groups_recorded_together_or_one_by_one_give_the_same_family():
@@ -165,7 +175,7 @@ def test_groups_recorded_together_or_one_by_one_give_the_same_family():
     for n in (0, 5, 40, 300, 120):
         tags = rng.random((n, 9)) < rng.uniform(0.05, 0.7, 9)
         e = int(rng.integers(0, n + 1))
-        one_by_one.add_group(tags, tags.sum(axis=0), e)
+        add_group(one_by_one, tags, tags.sum(axis=0), e)
         frequent = tags.sum(axis=0) >= 10
         per_row.append(tags[:, frequent].sum(axis=1))
         bounds.append(bounds[-1] + n)
@@ -192,23 +202,44 @@ def test_high_accuracy_classes_are_not_testable():
     at a small level, so it adds nothing to the family there."""
     tags = np.ones((1000, 1), bool)
     family = TestedFamily(min_size=30, max_tags=1)
-    family.add_group(tags, tags.sum(axis=0), 2)
+    add_group(family, tags, tags.sum(axis=0), 2)
     assert family.count(np.array([1.0]))[0] == 1
     assert family.count(np.array([1e-6]))[0] == 0
 
 
 def test_outcome_describes_the_procedure():
+    """Family-wise control on request: Tarone's corrected level decides."""
+    tags, correct = planted(n=1000)
+    outcome = run_search(tags, correct, params=SearchParams(error_control="fwer"))
+    sig = outcome.significance
+    assert sig.procedure == FWER_PROCEDURE and sig.alpha == 0.05
+    assert sig.error_control == "fwer"
+    assert sig.num_candidates == (
+        len(outcome.failure_modes) + sig.num_not_significant + sig.num_aliases
+    )
+    assert 0 < sig.corrected_level < 0.05
+    everything = run_search(
+        tags, correct, params=SearchParams(alpha=None, error_control="fwer")
+    ).failure_modes
+    reported = flatten(outcome.failure_modes)
+    assert [m for m in everything if m.p_value <= sig.corrected_level] == [
+        m for m in reported if m.p_value <= sig.corrected_level
+    ]
+    assert all(m in reported for m in everything if m.p_value <= sig.corrected_level)
+
+
+def test_outcome_describes_the_default_false_discovery_procedure():
     tags, correct = planted(n=1000)
     outcome = run_search(tags, correct)
     sig = outcome.significance
-    assert sig.procedure == PROCEDURE and sig.alpha == 0.05
-    assert sig.num_candidates == len(outcome.failure_modes) + sig.num_not_significant
-    assert 0 < sig.corrected_level < 0.05
-    everything = run_search(tags, correct, params=SearchParams(alpha=None)).failure_modes
-    assert [m for m in everything if m.p_value <= sig.corrected_level] == [
-        m for m in outcome.failure_modes if m.p_value <= sig.corrected_level
-    ]
-    assert all(m in outcome.failure_modes for m in everything if m.p_value <= sig.corrected_level)
+    assert sig.procedure == PROCEDURE == FDR_PROCEDURE and sig.error_control == "fdr"
+    assert sig.num_candidates == (
+        len(outcome.failure_modes) + sig.num_not_significant + sig.num_aliases
+    )
+    reported = flatten(outcome.failure_modes)
+    assert 0 < sig.corrected_level <= 0.05
+    assert sig.corrected_level == pytest.approx(0.05 * len(reported) / sig.tested_family)
+    assert all(m.p_value <= sig.corrected_level for m in reported)  # self-consistent
 
 
 def test_corrected_level_is_the_largest_level_the_family_allows():
@@ -217,7 +248,7 @@ def test_corrected_level_is_the_largest_level_the_family_allows():
     family = TestedFamily(min_size=10, max_tags=3)
     for g in range(3):
         gt = tags[g * 1000 : (g + 1) * 1000]
-        family.add_group(gt, gt.sum(axis=0), 150 + 50 * g)
+        add_group(family, gt, gt.sum(axis=0), 150 + 50 * g)
     level = family.corrected_level(0.05)
     assert level * family.count(np.array([level]))[0] <= 0.05
     above = level * 1.06  # the grid is finer than 5%

@@ -19,6 +19,32 @@ def summary(results):
     return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
 
 
+def record_params_walk(monkeypatch):
+    """Records how :class:`SearchParams` travel to the core search: each
+    construction is counted, and each call of the core's ``run_search`` (as
+    the integration layer calls it) records ``(params object, constructions
+    so far)``."""
+    import fiftyone_prime.integration.search as fps
+    from fiftyone_prime.core.types import SearchParams
+
+    walk = {"built": 0, "reached": []}
+    post_init = SearchParams.__post_init__
+
+    def counting(self):
+        walk["built"] += 1
+        post_init(self)
+
+    run_search = fps.run_search
+
+    def spying(*args, params, **kwargs):
+        walk["reached"].append((params, walk["built"]))
+        return run_search(*args, params=params, **kwargs)
+
+    monkeypatch.setattr(SearchParams, "__post_init__", counting)
+    monkeypatch.setattr(fps, "run_search", spying)
+    return walk
+
+
 def test_planted_failure_modes_are_recovered_exactly(planted):
     results = fp.find_failure_modes(planted)
     assert summary(results) == PLANTED_MODES
@@ -79,10 +105,17 @@ def test_classification_field_serves_as_tags(make_dataset):
 
 def test_several_tag_fields_are_searched_together(planted):
     results = fp.find_failure_modes(planted, tags_field=["prime_tags", "objects"], max_tags=2)
-    names = {m.tags for m in results.failure_modes}
+    names = {x.tags for m in results.failure_modes for x in (m, *m.aliases)}
     # Same tags from two fields always co-occur: each alone is a mode, never both.
     assert ("objects:blur",) in names and ("prime_tags:blur",) in names
     assert ("objects:night", "prime_tags:snow") in names
+    # They hold the same samples: one row, the other its alias.
+    rows = {m.tags: m for m in results.failure_modes}
+    blur = rows.get(("objects:blur",)) or rows[("prime_tags:blur",)]
+    assert {("objects:blur",), ("prime_tags:blur",)} == {blur.tags, *blur.alias_tags}
+    assert all(a.overlap == a.size == blur.size for a in blur.aliases if "blur" in a.tags[0])
+    # Aliases are stored with the run and load back.
+    assert fp.load_failure_modes(planted, "prime").failure_modes == results.failure_modes
     for mode in results.failure_modes:
         assert mode.tag_fields and set(mode.tag_fields) <= {"prime_tags", "objects"}
         assert len(planted.load_saved_view(mode.view_name)) == mode.size
@@ -155,6 +188,41 @@ def test_existing_run_key_needs_overwrite_which_replaces_only_its_views(planted)
     assert summary(results) == [("dog", ("blur",), 40, 12)]
     assert planted.list_saved_views() == ["mine", "prime dog: blur"]
     assert len(fp.load_failure_modes(planted, "prime")) == 1
+
+
+def test_overwrite_loads_the_old_results_once_and_validates_with_fiftyone(planted, monkeypatch):
+    import fiftyone.core.runs as focr
+
+    fp.find_failure_modes(planted, run_key="prime")
+    calls = []
+    validate_run = focr.BaseRun.validate_run
+    load_run_results = focr.BaseRun.load_run_results.__func__
+
+    def validating(self, *args, **kwargs):
+        calls.append("validate_run")
+        return validate_run(self, *args, **kwargs)
+
+    def loading(cls, *args, **kwargs):
+        calls.append("load_run_results")
+        return load_run_results(cls, *args, **kwargs)
+
+    monkeypatch.setattr(focr.BaseRun, "validate_run", validating)
+    monkeypatch.setattr(focr.BaseRun, "load_run_results", classmethod(loading))
+    results = fp.find_failure_modes(planted, run_key="prime", max_tags=1, overwrite=True)
+    assert calls.count("load_run_results") == 1
+    assert calls.count("validate_run") >= 1  # FiftyOne's own run validation
+    assert summary(results) == [("dog", ("blur",), 40, 12)]
+    assert planted.list_saved_views() == ["prime dog: blur"]
+
+
+def test_the_keyword_api_builds_search_params_once(planted, monkeypatch):
+    walk = record_params_walk(monkeypatch)
+    results = fp.find_failure_modes(planted, min_size=35, max_tags=2, alpha=None)
+    [(params, built)] = walk["reached"]
+    assert built == 1
+    assert (params.min_size, params.max_tags, params.alpha) == (35, 2, None)
+    assert results.config.search_params == params.to_dict()
+    assert walk["built"] == 1  # nor rebuilt for the run config
 
 
 def test_a_view_name_the_user_owns_is_never_overwritten(planted):

@@ -111,7 +111,10 @@ def test_runs_stored_by_version_0_1_still_load(planted):
         max_tags=2,
         minimal=True,
     )
-    assert config.params == SearchParams(min_size=25, min_drop=0.3, max_tags=2, alpha=None)
+    # Its adjusted p-values were family-wise (Bonferroni-Tarone).
+    assert config.params == SearchParams(
+        min_size=25, min_drop=0.3, max_tags=2, alpha=None, error_control="fwer"
+    )
 
 
 def test_defaults_live_in_one_place():

@@ -129,6 +129,19 @@ def test_saving_reads_the_saved_view_list_a_fixed_number_of_times(planted, monke
     assert planted.list_saved_views() == []
 
 
+def test_view_documents_are_fiftyones_own_saved_view_documents(planted):
+    results = fp.find_failure_modes(planted)
+    planted.save_view("mine", planted.limit(3), description="by FiftyOne")
+    docs = {d["name"]: d for d in view_docs(planted)}
+    ours, theirs = docs[results.view_names[0]], docs["mine"]
+    assert set(ours) - {"description"} == set(theirs) - {"description"}
+    loaded = foo.SavedViewDocument._from_son(ours)
+    assert loaded.to_mongo().to_dict() == ours  # exactly what the class writes
+    assert str(loaded.id) == results.failure_modes[0].view_id
+    assert loaded.dataset_id == str(planted._doc.id) and loaded.slug == fpv.view_slug(loaded.name)
+    assert loaded.description == fpv.view_description(results.failure_modes[0], "prime")
+
+
 # ------------------------------------------------------------ $-labels
 
 

@@ -94,6 +94,37 @@ def test_find_runs_immediately_through_execute_operator(planted):
     assert planted.list_saved_views() == ["ops cat: night + snow", "ops dog: blur"]
 
 
+def test_find_builds_search_params_once_from_the_form(planted, monkeypatch):
+    from fiftyone_prime.plugin import forms
+    from tests.integration.test_failure_modes import record_params_walk
+
+    walk = record_params_walk(monkeypatch)
+    from_form = []
+    search_params = forms.search_params
+
+    def recording(params):
+        built = search_params(params)
+        from_form.append((built, walk["built"]))
+        return built
+
+    monkeypatch.setattr(forms, "search_params", recording)
+    result = foo.get_operator(FIND)(planted, run_key="walk", min_size=35, max_tags=2, alpha=None)
+    assert result.result["num_failure_modes"] == 2
+    [(params, built)] = walk["reached"]
+    # The object the core searches is the one execute() built from the form
+    # (the form's own check built others while resolving its inputs).
+    assert from_form[-1] == (params, built) and from_form[-1][0] is params
+    assert (params.min_size, params.max_tags, params.alpha) == (35, 2, None)
+    assert fp.load_failure_modes(planted, "walk").config.search_params == params.to_dict()
+
+
+def test_find_form_caps_max_tags_at_the_project_limit(planted):
+    from fiftyone_prime.core.defaults import MAX_TAGS_LIMIT
+
+    props = resolve_inputs(FIND, planted, {})
+    assert props["max_tags"].type.max == MAX_TAGS_LIMIT
+
+
 def test_find_via_call_on_a_view(planted):
     op = foo.get_operator(FIND)
     view = planted.limit(200)  # the 200 cat samples come first

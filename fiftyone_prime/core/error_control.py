@@ -1,0 +1,269 @@
+"""Which failure modes to report: false-discovery or family-wise control.
+
+A search tests every tag set of the family of
+:mod:`fiftyone_prime.core.significance` (each set of ``1..max_tags`` tags
+with ``min_size`` samples in its class) and finds the few that meet the
+failure-mode definition. ``SearchParams.error_control`` says what
+``alpha`` bounds among the modes reported:
+
+-   ``"fdr"`` (the default): the false-discovery rate, the expected share
+    of reported modes that are chance findings. Users triage a list, so a
+    few chance rows among many real ones cost little, while a family-wise
+    filter hides real findings whenever the family is large (thousands of
+    small classes).
+-   ``"fdr_by"``: the same, valid under any dependence between tag sets
+    (Benjamini-Yekutieli), at some cost in power.
+-   ``"fwer"``: the family-wise error rate, the chance that *any* reported
+    mode is a chance finding (Bonferroni-Tarone,
+    :meth:`~fiftyone_prime.core.significance.TestedFamily.adjust`).
+
+The false-discovery procedure (Benjamini-Hochberg over Tarone's testable
+sets, after Gilbert, "A modified false discovery rate multiple-comparisons
+procedure for discrete data", JRSS C 2005):
+
+1.  Tarone's level ``delta* = max {delta : delta * m(delta) <= alpha}``,
+    where ``m(delta)`` counts the sets whose least attainable p-value
+    ``psi`` is ``<= delta`` (Gilbert's ``alpha / K*``, ``K*`` the least
+    integer with ``m(alpha / K) <= K``, with ``K`` taken real, which only
+    adds sets). The *tested family* is ``F = {T : psi_T <= delta*}``, of
+    ``m = m(delta*)`` sets (counted exactly for single tags, and for
+    larger sets where :mod:`.exact_family` can afford it; elsewhere bounded
+    from above).
+2.  A mode outside ``F`` is not reported (its q-value is 1). The modes in
+    ``F`` are ranked by p-value; with ``c = 1`` (BH) or
+    ``c = sum_{j <= m} 1/j`` (BY), a mode's q-value is
+    ``min(1, min_{r >= rank} p_(r) * m * c / r)`` and the modes with
+    ``q <= alpha`` are reported: the step-up over the definition's modes,
+    so every reported mode has ``p <= alpha * R / (m * c)``, ``R`` the
+    number reported (self-consistent).
+
+Why it holds (sketch). Condition, as Fisher's test does, on the tag matrix
+and each class's size and error count. Then every ``psi_T``, ``delta*`` and
+``F`` are fixed numbers, not random ones, and a set without excess errors
+has a p-value with ``P(p <= x) <= x``. Sets outside ``F`` are never
+reported, so only ``F`` matters, and ``m >= |F|`` only makes the
+procedure more conservative. Within ``F``:
+
+-   ``"fdr_by"``: every self-consistent rejection set with the shape
+    ``r / H_m`` has ``FDR <= alpha * m_0 / m <= alpha`` under *any*
+    dependence, however the set was chosen (Blanchard and Roquain, "Two
+    simple sufficient conditions for FDR control", EJS 2008: self-consistency
+    with the shape ``beta(r) = r / H_m``): the definition's data-driven choice
+    of modes (drop, gain, minimality) and the proxy grouping cannot break it.
+-   ``"fdr"``: Benjamini-Hochberg's bound ``FDR <= alpha * m_0 / m`` needs
+    the null p-values to be positively regression dependent (PRDS;
+    Benjamini and Yekutieli, AoS 2001) and the number of rejections to
+    fall as a p-value rises. Classes are independent given their margins;
+    within a class, sets that share samples share errors (positive
+    dependence), while conditioning on the class's error count makes
+    disjoint sets slightly negatively dependent, and taking the rejections
+    among the definition's modes is a selection on the same errors. So the
+    BH guarantee is an assumption here, not a theorem; its worst case is
+    BY's factor ``H_m`` (the self-consistency bound above). The simulation
+    in ``benchmarks/significance.py`` measures the realised rate (and
+    ``tests/core/test_error_control.py`` a small version of it).
+
+Effect-free data: every reported mode is false, so the FDR is the chance of
+reporting anything, as for ``"fwer"``; expect nothing.
+
+What ``adjusted_p_value`` means:
+
+-   ``"fwer"``: ``min(1, p * m(p))``, the least family-wise level at which
+    the mode is reported (as before).
+-   ``"fdr"``/``"fdr_by"`` with ``alpha``: the q-value above; a mode is
+    reported iff ``q <= alpha``.
+-   ``"fdr"``/``"fdr_by"`` with ``alpha=None``: the same q-values, with the
+    tested family fixed at the default level (:data:`REFERENCE_ALPHA`): a
+    mode with ``q <= 0.05`` is one the default run reports (before proxies
+    are grouped). The family depends on the level, so for another level run
+    the search with that ``alpha`` rather than filtering these q-values.
+
+Nothing here imports fiftyone or torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.special import digamma, gammaln
+
+from .significance import (
+    _LOG_SLACK,
+    PROCEDURES,
+    Significance,
+    TestedFamily,
+    accuracy_intervals,
+    fisher_p_values,
+)
+from .types import FailureMode, SearchParams
+
+#: The level that fixes the tested family of the false-discovery procedures
+#: when ``alpha`` is ``None`` (the default ``alpha``).
+REFERENCE_ALPHA = 0.05
+
+
+def least_log_p_values(
+    sizes: np.ndarray, group_sizes: np.ndarray, group_errors: np.ndarray
+) -> np.ndarray:
+    """``log psi``: the least attainable log p-value of a set of each size,
+    ``log P(X = min(n, e_g))``, computed as the tested family computes it."""
+    n = np.asarray(sizes, dtype=float)
+    n_g = np.asarray(group_sizes, dtype=float)
+    e_g = np.asarray(group_errors, dtype=float)
+
+    def log_comb(a, b):
+        return gammaln(a + 1.0) - gammaln(b + 1.0) - gammaln(a - b + 1.0)
+
+    return np.where(
+        n <= e_g,
+        log_comb(e_g, np.minimum(n, e_g)) - log_comb(n_g, n),
+        log_comb(n, e_g) - log_comb(n_g, e_g),
+    )
+
+
+def harmonic(m: float) -> float:
+    """``sum_{j=1}^{m} 1/j`` for a whole number ``m >= 1`` (BY's constant)."""
+    m = float(m)
+    if m <= 1e6:
+        return float(np.sum(1.0 / np.arange(1.0, m + 1.0)))
+    return float(digamma(m + 1.0) + np.euler_gamma)
+
+
+def step_up_q_values(p_values: np.ndarray, m: float, dependence: str = "prds") -> np.ndarray:
+    """Step-up (BH or BY) q-values of some hypotheses of a family of ``m``.
+
+    The hypotheses not given are counted in ``m`` but never rejected, as if
+    their p-values were 1. With ``m == len(p_values)`` this is
+    ``scipy.stats.false_discovery_control`` (``method="bh"`` or ``"by"``).
+
+    Args:
+        p_values: the p-values of the hypotheses that may be rejected
+        m: the size of the family (``>= len(p_values)``)
+        dependence ("prds"): ``"prds"`` (Benjamini-Hochberg) or ``"any"``
+            (Benjamini-Yekutieli)
+
+    Returns:
+        ``min(1, min_{r >= rank} p_(r) * m * c / r)`` per hypothesis
+    """
+    p = np.asarray(p_values, dtype=float)
+    if p.size == 0:
+        return p.copy()
+    m = max(float(m), float(p.size))
+    c = harmonic(m) if dependence == "any" else 1.0
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * (m * c) / np.arange(1, p.size + 1)
+    q = np.empty_like(p)
+    q[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+    return q
+
+
+def control(
+    candidates: list[FailureMode],
+    group_errors: np.ndarray,
+    family: TestedFamily,
+    params: SearchParams,
+    members=None,
+) -> tuple[list[FailureMode], Significance]:
+    """Adds p-values, adjusted p-values and intervals to the definition's
+    modes, keeps those the chosen error control reports, and groups proxies.
+
+    Args:
+        candidates: the modes of the definition, in the search's order
+        group_errors: per candidate, its group's number of misclassified samples
+        family: the tested family
+        params: the search's parameters (``alpha``, ``error_control``)
+        members (None): a :class:`fiftyone_prime.core.aliases.MemberIndex`
+            of the searched data; without it proxies are not grouped
+
+    Returns:
+        ``(reported modes, Significance)``
+    """
+    alpha, how = params.alpha, params.error_control
+    reference = REFERENCE_ALPHA if alpha is None else alpha
+    testable_level = family.corrected_level(reference)
+    tested = float(family.count(np.array([testable_level]))[0])
+    p = adjusted = np.zeros(0)
+    if candidates:
+        sizes = np.array([m.size for m in candidates])
+        correct = np.array([m.num_correct for m in candidates])
+        group_sizes = np.array([m.group_size for m in candidates])
+        p = fisher_p_values(sizes, sizes - correct, group_sizes, group_errors)
+        if how == "fwer":
+            adjusted = family.adjust(p)
+        else:
+            log_psi = least_log_p_values(sizes, group_sizes, group_errors)
+            log_level = np.log(testable_level) if testable_level > 0 else -np.inf
+            testable = log_psi <= log_level + _LOG_SLACK * max(1.0, abs(log_level))
+            adjusted = np.ones(len(p))
+            adjusted[testable] = step_up_q_values(
+                p[testable], tested, "any" if how == "fdr_by" else "prds"
+            )
+        low, high = accuracy_intervals(correct, sizes)
+        candidates = [
+            dataclasses.replace(
+                m,
+                p_value=float(p[i]),
+                adjusted_p_value=float(adjusted[i]),
+                accuracy_ci=(float(low[i]), float(high[i])),
+            )
+            for i, m in enumerate(candidates)
+        ]
+    if alpha is None:
+        kept, corrected = candidates, None
+    else:
+        kept = [m for m in candidates if m.adjusted_p_value <= alpha]
+        if how == "fwer":
+            corrected = family.corrected_level(alpha)
+        else:
+            c = harmonic(max(tested, 1.0)) if how == "fdr_by" else 1.0
+            corrected = alpha * max(len(kept), 1) / (max(tested, 1.0) * c)
+    num_aliases = 0
+    if alpha is not None and members is not None and len(kept) > 1:
+        from .aliases import group_proxies
+
+        reported = len(kept)
+        kept = group_proxies(kept, members, corrected)
+        num_aliases = reported - len(kept)
+    significance = Significance(
+        procedure=PROCEDURES[how],
+        alpha=alpha,
+        family_size=family.size,
+        corrected_level=corrected,
+        num_candidates=len(candidates),
+        num_not_significant=len(candidates) - len(kept) - num_aliases,
+        error_control=how,
+        reference_alpha=reference,
+        testable_level=testable_level,
+        tested_family=tested,
+        family_count=getattr(family, "count_kind", "bound"),
+        num_aliases=num_aliases,
+    )
+    return kept, significance
+
+
+def flatten(modes: Sequence[FailureMode]) -> list[FailureMode]:
+    """The modes with each one's aliases right after it, all as plain
+    :class:`FailureMode` records without aliases: every mode reported, one
+    row each (as with grouping off)."""
+    out: list[FailureMode] = []
+    for m in modes:
+        out.append(dataclasses.replace(m, aliases=()))
+        out.extend(_plain(a) for a in m.aliases)
+    return out
+
+
+def _plain(alias) -> FailureMode:
+    kwargs = {f.name: getattr(alias, f.name) for f in dataclasses.fields(FailureMode)}
+    return FailureMode(**kwargs)
+
+
+__all__ = [
+    "REFERENCE_ALPHA",
+    "control",
+    "flatten",
+    "harmonic",
+    "least_log_p_values",
+    "step_up_q_values",
+]
