@@ -14,6 +14,14 @@ on generated 320x240 JPEGs in a temporary FiftyOne dataset, and prints:
                   top-5 tags with fp32 (a numerical check: weights are random)
 
 On a GPU it also reports GPU utilization sampled with nvidia-smi.
+
+With ``--vocabularies`` it instead compares, in one run and on the same
+images, version 0.1's tagging (the 265-concept "context" vocabulary, softmax,
+top 5) with the large default (4,637 concepts, calibrated multi-label
+scoring, calibration included) and with the large vocabulary under the old
+softmax rule; each configuration runs ``--rounds`` times, interleaved, and
+its best round counts (the machine is shared). Text features are encoded
+before the timing (once per model; on disk afterwards with real weights).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import fiftyone as fo
 
 import fiftyone_prime as fp
-from fiftyone_prime.core.vocab import default_vocabulary
+from fiftyone_prime.core.vocab import load_vocabulary
 from fiftyone_prime.models import load_encoder, load_tagger
 from fiftyone_prime.models.images import load_image
 from fiftyone_prime.models.zero_shot import DEFAULT_TEMPLATES, text_features
@@ -146,9 +154,151 @@ def per_image_loop(dataset, tagger, field):
     return n / (time.perf_counter() - start)
 
 
+def compare_vocabularies(args, device, batch_size):
+    """images/s of compute_tags: the large vocabulary against version 0.1's."""
+    precision = args.precisions[0] if args.precisions else ("fp16" if device == "cuda" else "fp32")
+    configs = [
+        ("context", "softmax", 5),  # version 0.1's default
+        ("large", "calibrated", None),  # the default now
+        ("large", "softmax", 5),
+    ]
+    folder = Path(tempfile.mkdtemp(prefix="prime-tagger-vocab-"))
+    dataset = fo.Dataset(f"prime-tagger-vocab-{uuid.uuid4().hex[:8]}")
+    try:
+        paths = write_jpegs(folder, args.images)
+        dataset.add_samples([fo.Sample(filepath=p) for p in paths])
+        torch.manual_seed(0)
+        encoder = load_encoder(
+            f"open_clip:{args.model}", pretrained=None, device=device, precision=precision
+        )
+        probe = [f"a photo of {t}." for t in load_vocabulary("large")[:64]]
+        start = time.perf_counter()
+        encoder.encode_texts(probe)
+        prompts_per_second = len(probe) / (time.perf_counter() - start)
+        taggers = {}
+        for name, scoring, top_k in configs:
+            vocab = load_vocabulary(name)
+            if not args.encode_text:
+                # Random unit vectors as text features: their values do not change
+                # the per-image cost, and encoding 8 prompts per tag is a one-time
+                # cost (cached on disk with real weights), reported below.
+                gen = torch.Generator().manual_seed(len(vocab))
+                dim = encoder.encode_texts(["x"]).shape[1]
+                feats = torch.nn.functional.normalize(torch.randn(len(vocab), dim, generator=gen))
+                cache = encoder.__dict__.setdefault("_text_cache", {})
+                cache[(tuple(vocab), tuple(DEFAULT_TEMPLATES))] = feats.to(device)
+            taggers[(name, scoring)] = load_tagger(
+                encoder, vocabulary=vocab, scoring=scoring, top_k=top_k
+            )
+        sizes = {n: len(taggers[(n, s)].vocabulary) for n, s, _ in configs}
+        print(
+            f"device={device} model=open_clip:{args.model} (random weights) precision={precision} "
+            f"batch={batch_size} images={args.images} rounds={args.rounds}; text encoding "
+            f"{prompts_per_second:.0f} prompts/s here, so the one-time text features take "
+            + ", ".join(
+                f"~{sizes[n] * len(DEFAULT_TEMPLATES) / prompts_per_second:.0f} s for {n} "
+                f"({sizes[n]} tags x {len(DEFAULT_TEMPLATES)} templates)"
+                for n in ("context", "large")
+            )
+            + ("" if args.encode_text else " (random text features used for the timing)"),
+            flush=True,
+        )
+        best: dict = {}
+        for _ in range(args.rounds):
+            for name, scoring, _top_k in configs:
+                tagger = taggers[(name, scoring)]
+                if scoring == "calibrated":
+                    tagger._mean = tagger._std = None  # calibrate again, inside the timing
+                summary = fp.compute_tags(
+                    dataset,
+                    model=tagger,
+                    tags_field=f"t_{name}_{scoring}",
+                    overwrite=True,
+                    batch_size=batch_size,
+                    num_workers=args.num_workers,
+                )
+                key = (name, scoring)
+                if key not in best or summary.images_per_second > best[key].images_per_second:
+                    best[key] = summary
+        # The part that differs between configurations, measured back to back on
+        # one batch of embeddings: scoring and selecting the tags.
+        pixels = torch.stack(
+            [encoder.image_transform(load_image(p, encoder.image_size)) for p in paths[:batch_size]]
+        )
+        start = time.perf_counter()
+        emb = encoder.encode_images(pixels.to(device))
+        encode_ms = 1000 * (time.perf_counter() - start)
+        overhead = {}
+        for name, scoring, _top_k in configs:
+            tagger = taggers[(name, scoring)]
+            tagger.tag_embeddings(emb)
+            start = time.perf_counter()
+            for _ in range(10):
+                tagger.tag_embeddings(emb)
+            overhead[(name, scoring)] = 100 * (time.perf_counter() - start)  # ms per batch
+        print(
+            f"per batch of {len(pixels)}: image encoding {encode_ms:.0f} ms; scoring and "
+            "selection "
+            + ", ".join(f"{n}/{sc} {overhead[(n, sc)]:.1f} ms" for n, sc, _ in configs),
+            flush=True,
+        )
+        today = best[("context", "softmax")].images_per_second
+        for name, scoring, top_k in configs:
+            s = best[(name, scoring)]
+            rule = f"softmax top {top_k}" if scoring == "softmax" else "calibrated, no top-k"
+            print(
+                f"{name:>8} {s.vocabulary_size:5d} tags  {rule:<22} {s.images_per_second:7.1f} "
+                f"img/s  {s.tags_per_image:5.2f} tags/image  = {s.images_per_second / today:6.1%} "
+                "of version 0.1's",
+                flush=True,
+            )
+        if args.json:
+            import json
+
+            Path(args.json).write_text(
+                json.dumps(
+                    {
+                        "device": device,
+                        "precision": precision,
+                        "images": args.images,
+                        "encode_ms_per_batch": encode_ms,
+                        "results": [
+                            {
+                                "vocabulary": n,
+                                "scoring": sc,
+                                "tags": best[(n, sc)].vocabulary_size,
+                                "images_per_second": best[(n, sc)].images_per_second,
+                                "tags_per_image": best[(n, sc)].tags_per_image,
+                                "ratio_to_v01": best[(n, sc)].images_per_second / today,
+                                "scoring_ms_per_batch": overhead[(n, sc)],
+                            }
+                            for n, sc, _ in configs
+                        ],
+                    },
+                    indent=2,
+                )
+            )
+    finally:
+        dataset.delete()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=256)
+    parser.add_argument(
+        "--vocabularies",
+        action="store_true",
+        help="compare the large vocabulary with version 0.1's tagging (see above)",
+    )
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--encode-text",
+        action="store_true",
+        help="with --vocabularies: encode the vocabularies' prompts (slow on CPU) instead of "
+        "using random text features",
+    )
+    parser.add_argument("--json", default=None, help="also write the comparison here")
     parser.add_argument("--loop-images", type=int, default=64)
     parser.add_argument("--model", default="ViT-B-32")
     parser.add_argument("--batch-size", type=int, default=None)
@@ -164,6 +314,8 @@ def main(argv=None):
     fo.config.show_progress_bars = False
     device = "cuda" if torch.cuda.is_available() else "cpu"
     batch_size = args.batch_size or (128 if device == "cuda" else 32)
+    if args.vocabularies:
+        return compare_vocabularies(args, device, batch_size)
     precisions = args.precisions or (["fp16"] if device == "cuda" else ["fp32", "bf16", "auto"])
     from fiftyone_prime.models.base import cpu_has_native_bf16
 
@@ -172,7 +324,7 @@ def main(argv=None):
         f"{cpu_has_native_bf16()}",
         flush=True,
     )
-    vocab = default_vocabulary()
+    vocab = load_vocabulary("context")  # version 0.1's default
     print(
         f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
         f"model=open_clip:{args.model} (random weights) vocabulary={len(vocab)} "
@@ -195,6 +347,7 @@ def main(argv=None):
                 device=device,
                 precision=precision,
                 top_k=5,
+                scoring="softmax",
             )
             bare = bare_throughput(tagger, paths, batch_size)
             field = f"tags_{precision}"
@@ -232,6 +385,7 @@ def main(argv=None):
             device=device,
             precision=precisions[0],
             top_k=5,
+            scoring="softmax",
         )
         loop_view = dataset.limit(args.loop_images)
         loop = per_image_loop(loop_view, tagger, "tags_loop")

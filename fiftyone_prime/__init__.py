@@ -25,6 +25,10 @@ there directly):
 ``tagging_status``,            :mod:`fiftyone_prime.integration.jobs.status`
 ``TaggingJobStatus``
 ``requeue_tagging``            :mod:`fiftyone_prime.integration.jobs.recover`
+``evaluate_tags``,             :mod:`fiftyone_prime.integration.tag_audit`
+``load_tag_audit``,
+``list_tag_audits``,
+``TagAuditResults``
 ``export_report``              :mod:`fiftyone_prime.integration.report`
 ``repair_failure_mode_views``  :mod:`fiftyone_prime.integration.repair`
 ``RunBusyError``               :mod:`fiftyone_prime.integration.leases`
@@ -70,6 +74,12 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
         SavedFailureMode,
     )
     from fiftyone_prime.integration.search import find_failure_modes
+    from fiftyone_prime.integration.tag_audit import (
+        TagAuditResults,
+        evaluate_tags,
+        list_tag_audits,
+        load_tag_audit,
+    )
     from fiftyone_prime.integration.tagging import TaggingSummary, compute_tags
 
 _DEFINED_IN = {
@@ -93,6 +103,10 @@ _DEFINED_IN = {
     "FailureModeRun": "fiftyone_prime.integration.runs",
     "FailureModeRunConfig": "fiftyone_prime.integration.runs",
     "SavedFailureMode": "fiftyone_prime.integration.runs",
+    "evaluate_tags": "fiftyone_prime.integration.tag_audit",
+    "load_tag_audit": "fiftyone_prime.integration.tag_audit",
+    "list_tag_audits": "fiftyone_prime.integration.tag_audit",
+    "TagAuditResults": "fiftyone_prime.integration.tag_audit",
     "FailureMode": "fiftyone_prime.core.types",
     "SearchParams": "fiftyone_prime.core.types",
 }

@@ -18,6 +18,7 @@ from fiftyone_prime.core.defaults import (
     MAX_TAGS_LIMIT,
     PRED_FIELD,
     RUN_KEY,
+    SCORINGS,
     TAGS_FIELD,
     TOP_K,
 )
@@ -217,14 +218,29 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tag", help="tag a dataset's images with concepts")
     t.add_argument("dataset", help="the FiftyOne dataset")
     _add_model_args(t)
-    t.add_argument("--vocabulary", default=None, help="a text file, one tag per line")
+    t.add_argument(
+        "--vocabulary",
+        default=None,
+        help="a shipped vocabulary ('large', the default, or 'context') or a text file, one tag "
+        "per line",
+    )
+    t.add_argument(
+        "--scoring",
+        choices=SCORINGS,
+        default="auto",
+        help="how similarities become tags (default: auto: sigmoid for SigLIP-like models, "
+        "calibrated per tag for CLIP; softmax is version 0.1's top-k)",
+    )
     t.add_argument(
         "--tags-field",
         default=TAGS_FIELD,
         help=f"the Classifications field to write (default: {TAGS_FIELD})",
     )
     t.add_argument(
-        "--top-k", type=int, default=TOP_K, help=f"the most tags kept per image (default: {TOP_K})"
+        "--top-k",
+        type=int,
+        default=None,
+        help=f"cap on the tags kept per image (default: none; softmax scoring keeps {TOP_K})",
     )
     t.add_argument(
         "--embeddings-field", default=None, help="also store each image's embedding in this field"
@@ -372,6 +388,7 @@ def main(argv=None) -> int:
                 vocabulary=args.vocabulary,
                 tags_field=args.tags_field,
                 top_k=args.top_k,
+                scoring=args.scoring,
                 embeddings_field=args.embeddings_field,
                 skip_existing=args.skip_existing,
                 overwrite=args.overwrite,

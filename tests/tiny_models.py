@@ -77,3 +77,78 @@ def save_tiny_transformers_clip(folder: Path, words) -> str:
         size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
     ).save_pretrained(folder)
     return str(folder)
+
+
+TINY_OPEN_CLIP_SIGLIP = (
+    "prime-tiny-ViT-sigmoid"  # no "siglip" in the name: open_clip would fetch the SigLIP tokenizer
+)
+
+
+def register_tiny_open_clip_siglip(folder: Path) -> str:
+    """The tiny open_clip config with a learned logit bias, as open_clip's
+    SigLIP configs have (``init_logit_bias``): a sigmoid-trained model."""
+    import open_clip
+
+    if TINY_OPEN_CLIP_SIGLIP not in open_clip.list_models():
+        config = {**_OPEN_CLIP_CONFIG, "init_logit_bias": -10.0}
+        path = Path(folder) / f"{TINY_OPEN_CLIP_SIGLIP}.json"
+        path.write_text(json.dumps(config))
+        open_clip.add_model_config(str(path))
+    return TINY_OPEN_CLIP_SIGLIP
+
+
+def _word_tokenizer(words, max_length):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[EOS]": 2}
+    for w in sorted({w for text in words for w in text.lower().replace(".", " ").split()}):
+        vocab.setdefault(w, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        eos_token="[EOS]",
+        model_max_length=max_length,
+    ), len(vocab)
+
+
+def save_tiny_transformers_siglip(folder: Path, words) -> str:
+    """Writes a tiny random SiglipModel (a logit scale and a logit bias), a
+    word-level tokenizer and an image processor to ``folder``."""
+    import torch
+    from transformers import SiglipConfig, SiglipImageProcessor, SiglipModel
+
+    torch.manual_seed(0)
+    tokenizer, size = _word_tokenizer(words, 16)
+    config = SiglipConfig(
+        text_config=dict(
+            vocab_size=size + 8,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=16,
+            pad_token_id=0,
+            eos_token_id=2,
+        ),
+        vision_config=dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+        ),
+    )
+    model = SiglipModel(config)
+    with torch.no_grad():  # a scale and bias like trained SigLIPs (random init: 1 and 0)
+        model.logit_scale.fill_(2.3)  # exp: about 10
+        model.logit_bias.fill_(-2.0)
+    folder = Path(folder)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    SiglipImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return str(folder)

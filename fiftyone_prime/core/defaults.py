@@ -21,8 +21,15 @@ TAGS_FIELD = "prime_tags"
 #: The key under which a failure-mode run is stored.
 RUN_KEY = "prime"
 
-#: The most tags a zero-shot tagger keeps per image.
+#: How ``scoring="softmax"`` (version 0.1's rule) picks tags when no
+#: ``top_k`` is given: the ``TOP_K`` most probable per image. The other
+#: scorings keep every tag over its threshold; ``top_k`` only caps them.
 TOP_K = 5
+
+#: How a zero-shot tagger turns similarities into tags (see
+#: :mod:`fiftyone_prime.models.zero_shot`): ``"auto"`` picks ``"sigmoid"``
+#: for models with a logit bias (SigLIP), else ``"calibrated"``.
+SCORINGS = ("auto", "sigmoid", "calibrated", "softmax")
 
 #: The largest ``max_tags`` any search accepts (SDK, operator form, CLI and
 #: the compiled engine, which checks a candidate against its ``2**k - 1``

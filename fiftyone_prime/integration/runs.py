@@ -109,7 +109,7 @@ class FailureModeRunConfig(focr.RunConfig):
         if search_params is None:
             # Version 0.1 had no significance filter: its runs kept every mode.
             search_params = {"alpha": None, **legacy} if legacy else {}
-        if "error_control" not in search_params:
+        if not isinstance(search_params, SearchParams) and "error_control" not in search_params:
             # Runs stored before the choice existed used family-wise control.
             search_params = {**search_params, "error_control": "fwer"}
         super().__init__(method=METHOD, **kwargs)

@@ -14,7 +14,15 @@ import fiftyone as fo
 import fiftyone.core.utils as fou
 
 from fiftyone_prime.core import vocab as fpvocab
+from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.models import DEFAULT_MODEL
+
+#: Calibration images are drawn with this seed, so a view is calibrated the
+#: same way every time.
+CALIBRATION_SEED = 0
+
+#: The default number of calibration images (see ``compute_tags``).
+DEFAULT_CALIBRATION_SIZE = 2048
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +48,15 @@ class TaggingSummary:
         precision_check: with ``precision="auto"`` on a CPU with native
             bf16, the agreement of bf16 with fp32 on the first batch (see
             :func:`fiftyone_prime.models.zero_shot.check_bf16`)
+        scoring: how similarities became tags (``"sigmoid"``,
+            ``"calibrated"``, ``"softmax"``; ``None`` for taggers without one)
+        vocabulary: the vocabulary's name (``"large"``, ``"context"``, a
+            path, or ``"custom"``)
+        num_tags_written: the tags written in all (see
+            :attr:`tags_per_image`)
+        calibration: for ``"calibrated"`` scoring, the per-tag statistics
+            (pass them as ``compute_tags(calibration=...)`` to tag another
+            view or shard identically)
     """
 
     tagger: str
@@ -52,23 +69,35 @@ class TaggingSummary:
     seconds: float = 0.0
     precision: Optional[str] = None
     precision_check: Optional[dict] = None
+    scoring: Optional[str] = None
+    vocabulary: Optional[str] = None
+    num_tags_written: int = 0
+    calibration: Optional[dict] = field(default=None, repr=False)
 
     @property
     def images_per_second(self) -> float:
         return self.num_tagged / self.seconds if self.seconds else 0.0
+
+    @property
+    def tags_per_image(self) -> float:
+        """The mean number of tags written per tagged image."""
+        return self.num_tags_written / self.num_tagged if self.num_tagged else 0.0
 
 
 def compute_tags(
     samples,
     *,
     vocabulary: Union[str, Sequence[str], None] = None,
-    tags_field: str = "prime_tags",
+    tags_field: str = TAGS_FIELD,
     model=DEFAULT_MODEL,
     pretrained: Optional[str] = "default",
-    top_k: Optional[int] = 5,
+    top_k: Optional[int] = None,
     threshold: Union[float, dict, None] = None,
+    scoring: str = "auto",
+    calibration_size: int = DEFAULT_CALIBRATION_SIZE,
+    calibration: Optional[dict] = None,
     templates: Optional[Sequence[str]] = None,
-    label_field: Optional[str] = "ground_truth",
+    label_field: Optional[str] = LABEL_FIELD,
     exclude_classes: bool = True,
     embeddings_field: Optional[str] = None,
     batch_size: Optional[int] = None,
@@ -87,6 +116,28 @@ def compute_tags(
     ``confidence``), in batches as it goes: an interrupted run loses at most
     the batch in flight, and ``skip_existing=True`` continues where it stopped.
 
+    Zero-shot tagging scores every concept of the vocabulary (by default the
+    ``"large"`` one: 4,637 concepts from RAM's tag list, synonyms merged) and
+    keeps those present, by a rule that depends on how the model was trained
+    (``scoring``):
+
+    - sigmoid-trained models (SigLIP, in open_clip or transformers): each
+      tag's own probability ``sigmoid(scale * cosine + bias)`` with the
+      model's learned scale and bias; kept when at least ``threshold``
+      (default 0.5). Confidence: that probability.
+    - softmax-trained CLIP (``"calibrated"``): each image-tag similarity is
+      standardized per image over the vocabulary (the image's mean and
+      spread removed), then with the tag's mean and spread over ``calibration_size`` images drawn from the
+      view; kept when that z-score is at least ``threshold`` (default 3.5).
+      Confidence: the z-score.
+    - ``scoring="softmax"``: version 0.1's rule, a softmax over the
+      vocabulary and the ``top_k`` (default 5) most probable tags.
+
+    The number of tags per image varies (it can be zero); ``top_k`` caps it.
+    :func:`fiftyone_prime.evaluate_tags` measures the tags against labels a
+    dataset already has and suggests per-tag thresholds, which can be passed
+    back as ``threshold={tag: value}``.
+
     Examples::
 
         import fiftyone_prime as fp
@@ -104,8 +155,10 @@ def compute_tags(
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection` of images
         vocabulary (None): the tags to choose from: ``None`` for the shipped
-            default vocabulary, a list, or a text file with one tag per line.
-            Ignored by ``model="properties"``
+            ``"large"`` vocabulary, ``"context"`` (the 266 context concepts of
+            version 0.1), a list, or a text file with one concept per line
+            (``concept|alias|alias``; aliases count as class names when
+            classes are excluded). Ignored by ``model="properties"``
         tags_field ("prime_tags"): the ``Classifications`` field to write
         model ("open_clip:ViT-B-32"): ``"open_clip:<architecture>"``,
             ``"transformers:<model id or directory>"``, ``"zoo:<FiftyOne zoo
@@ -115,15 +168,29 @@ def compute_tags(
             tagger / encoder object
         pretrained ("default"): open_clip weights: a tag, a local checkpoint
             path, or ``"default"`` (the architecture's usual tag)
-        top_k (5): the most tags kept per image (zero-shot)
-        threshold (None): the least confidence (softmax probability over the
-            vocabulary) to keep a tag; a number or ``{tag: value}`` (``"*"``
-            for the rest)
+        top_k (None): the most tags kept per image (zero-shot); ``None``
+            keeps every tag over its threshold (5 under ``"softmax"``)
+        threshold (None): the least confidence to keep a tag, in the units
+            of the scoring (probability, or z-score for ``"calibrated"``); a
+            number or ``{tag: value}`` (``"*"`` for the rest; other tags keep
+            the default). ``None``: 0.5 (sigmoid), 3.5 (calibrated), none
+            (softmax)
+        scoring ("auto"): ``"sigmoid"``, ``"calibrated"``, ``"softmax"``, or
+            ``"auto"`` (sigmoid for models with a logit bias, else
+            calibrated)
+        calibration_size (2048): for ``"calibrated"``, the images drawn at
+            random (seed 0) from those to tag to estimate each tag's
+            distribution; they are tagged once it is known (an interruption
+            before then loses them)
+        calibration (None): per-tag statistics of an earlier run
+            (``TaggingSummary.calibration``) to use instead, e.g. to tag
+            shards or a second view identically
         templates (None): prompt templates with ``{}`` for the tag; defaults to
             an ensemble of photo templates
         label_field ("ground_truth"): a Classification field whose classes are
-            removed from the vocabulary (a tag equal to the class explains
-            nothing); ignored when absent
+            removed from the vocabulary (a tag equal to the class, or with
+            the class among its aliases, explains nothing); ignored when
+            absent
         exclude_classes (True): whether to remove those classes
         embeddings_field (None): a field in which to also store each image's
             normalized embedding (reused by the CLIP metrics)
@@ -147,6 +214,10 @@ def compute_tags(
     """
     from fiftyone_prime.models.images import image_loader
 
+    if not isinstance(calibration_size, int) or isinstance(calibration_size, bool):
+        raise TypeError(f"`calibration_size` must be an integer; got {calibration_size!r}")
+    if calibration_size < 2:
+        raise ValueError(f"`calibration_size` must be at least 2; got {calibration_size}")
     dataset = samples._root_dataset
     _check_field(samples, tags_field, fo.Classifications, "tags_field")
     if embeddings_field is not None:
@@ -179,12 +250,16 @@ def compute_tags(
         exclude_classes,
         device,
         precision,
+        scoring,
+        calibration,
     )
     summary = TaggingSummary(
         tagger.name,
         tags_field,
         len(tagger.vocabulary),
         num_skipped_existing=num_existing if skip_existing else 0,
+        scoring=getattr(tagger, "scoring", None),
+        vocabulary=None if not hasattr(tagger, "scoring") else fpvocab.vocabulary_name(vocabulary),
     )
     ids, filepaths = target.values(["id", "filepath"])
     if not ids:
@@ -194,6 +269,9 @@ def compute_tags(
         dataset.add_sample_field(
             tags_field, fo.EmbeddedDocumentField, embedded_doc_type=fo.Classifications
         )
+    num_calibration = 0
+    if getattr(tagger, "needs_calibration", False):
+        ids, filepaths, num_calibration = _calibration_first(ids, filepaths, calibration_size)
 
     on_gpu = str(getattr(getattr(tagger, "encoder", None), "device", "cpu")).startswith("cuda")
     loader = image_loader(
@@ -208,28 +286,49 @@ def compute_tags(
     logger.info(
         "Tagging %d images with %s (%d tags)...", len(ids), tagger.name, len(tagger.vocabulary)
     )
+    pending = []  # (sample ids, embeddings) held until the calibration is known
+
+    def write(batch_ids, tags, embeddings):
+        _write_batch(dataset, batch_ids, tags, tags_field, embeddings, embeddings_field)
+        summary.num_tagged += len(batch_ids)
+        summary.num_tags_written += sum(len(t) for t in tags)
+
+    def calibrate_and_flush():
+        import torch
+
+        if not pending:
+            raise ValueError("No image could be read to calibrate the tagger")
+        tagger.calibrate(torch.cat([emb for _, emb in pending]))
+        logger.info(
+            "Calibrated %d tags on %d images", len(tagger.vocabulary), tagger.calibration["images"]
+        )
+        for batch_ids, emb in pending:
+            write(batch_ids, tagger.tag_embeddings(emb), emb)
+        pending.clear()
+
     start = time.perf_counter()
     try:
         with fou.ProgressBar(total=len(ids), progress=progress) as pb:
             for indices, batch, failed in loader:
                 _record_failures(summary, failed, ids, filepaths, skip_failures)
                 if indices:
-                    tags, embeddings = tagger.tag_batch(batch)
-                    _write_batch(
-                        dataset,
-                        [ids[i] for i in indices],
-                        tags,
-                        tags_field,
-                        embeddings,
-                        embeddings_field,
-                    )
-                    summary.num_tagged += len(indices)
+                    batch_ids = [ids[i] for i in indices]
+                    if num_calibration and tagger.needs_calibration:
+                        pending.append((batch_ids, tagger.embed(batch)))
+                        if sum(len(b) for b, _ in pending) >= num_calibration:
+                            calibrate_and_flush()
+                    else:
+                        tags, embeddings = tagger.tag_batch(batch)
+                        write(batch_ids, tags, embeddings)
                 pb.update(len(indices) + len(failed))
+            if pending:
+                calibrate_and_flush()  # fewer readable images than calibration_size
     except KeyboardInterrupt:
         logger.warning(
-            "Interrupted after tagging %d samples; they are saved. Run again with "
+            "Interrupted after tagging %d samples; they are saved%s. Run again with "
             "skip_existing=True to continue",
             summary.num_tagged,
+            f" ({sum(len(b) for b, _ in pending)} awaiting calibration are not)" if pending else "",
         )
         raise
     finally:
@@ -237,6 +336,8 @@ def compute_tags(
         encoder = getattr(tagger, "encoder", None)
         summary.precision = getattr(encoder, "precision", None)
         summary.precision_check = getattr(encoder, "precision_check", None)
+        summary.calibration = getattr(tagger, "calibration", None)
+    _record_tagger(samples, tags_field, tagger, summary)
     if summary.num_failed:
         logger.warning(
             "Skipped %d images that could not be read, e.g. %s: %s",
@@ -259,26 +360,83 @@ def _build_tagger(
     exclude_classes,
     device,
     precision,
+    scoring="auto",
+    calibration=None,
 ):
     from fiftyone_prime.models import load_tagger
 
     if model == "properties" or hasattr(model, "tag_batch"):
         return load_tagger(model, device=device)
-    tags = fpvocab.load_vocabulary(vocabulary)
+    entries = fpvocab.load_vocabulary_entries(vocabulary)
+    all_tags = [concept for concept, _ in entries]
+    tags = all_tags
     if exclude_classes and label_field and samples.has_field(label_field):
-        tags = fpvocab.exclude_classes(tags, samples.distinct(f"{label_field}.label"))
+        tags = fpvocab.exclude_classes(
+            tags, samples.distinct(f"{label_field}.label"), aliases=dict(entries)
+        )
     if not tags:
         raise ValueError("No tags are left once the class names are removed from the vocabulary")
-    return load_tagger(
+    if isinstance(threshold, dict):
+        unknown = set(threshold) - set(all_tags) - {"*"}
+        if unknown:
+            raise ValueError(f"`threshold` names tags not in the vocabulary: {sorted(unknown)[:5]}")
+        removed = set(threshold) - set(tags) - {"*"}
+        if removed:  # e.g. thresholds an audit suggested for tags that name classes
+            logger.info(
+                "`threshold` names %d tags removed as class names (e.g. %s); ignored",
+                len(removed),
+                sorted(removed)[:3],
+            )
+            threshold = {k: v for k, v in threshold.items() if k not in removed}
+    tagger = load_tagger(
         model,
         vocabulary=tags,
         pretrained=pretrained,
         device=device,
         precision=precision,
         top_k=top_k,
-        thresholds=fpvocab.resolve_thresholds(threshold, tags),
         templates=templates,
+        scoring=scoring,
+        calibration=calibration,
     )
+    tagger.set_thresholds(threshold)
+    return tagger
+
+
+def _calibration_first(ids, filepaths, size):
+    """Reorders the samples so that ``size`` drawn at random come first."""
+    n = min(size, len(ids))
+    chosen = np.sort(np.random.default_rng(CALIBRATION_SEED).choice(len(ids), n, replace=False))
+    rest = np.ones(len(ids), dtype=bool)
+    rest[chosen] = False
+    order = chosen.tolist() + np.flatnonzero(rest).tolist()
+    return [ids[i] for i in order], [filepaths[i] for i in order], n
+
+
+def _record_tagger(samples, tags_field, tagger, summary):
+    """Notes on the tags field how its tags were made (``field.info``)."""
+    if not summary.num_tagged or not hasattr(tagger, "scoring"):
+        return
+    try:
+        field_ = samples._root_dataset.get_field(tags_field)
+        thresholds = tagger.thresholds
+        uniform = thresholds is not None and bool(np.all(thresholds == thresholds[0]))
+        field_.info = {
+            **(field_.info or {}),
+            "prime_tagger": {
+                "tagger": summary.tagger,
+                "scoring": tagger.scoring,
+                "vocabulary": summary.vocabulary,
+                "vocabulary_size": summary.vocabulary_size,
+                "top_k": tagger.top_k,
+                "threshold": (float(thresholds[0]) if uniform else "per tag")
+                if thresholds is not None
+                else None,
+            },
+        }
+        field_.save()
+    except Exception as e:  # a note only: never fail a finished tagging run
+        logger.debug("Could not record the tagger on field '%s': %s", tags_field, e)
 
 
 def _check_field(samples, name, label_cls, role):

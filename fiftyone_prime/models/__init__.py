@@ -77,15 +77,19 @@ def load_tagger(
     pretrained: Optional[str] = "default",
     device: Optional[str] = None,
     precision: str = "auto",
-    top_k: Optional[int] = 5,
+    top_k: Optional[int] = None,
     thresholds=None,
     templates=None,
     property_thresholds: Optional[dict] = None,
+    scoring: str = "auto",
+    calibration: Optional[dict] = None,
 ):
     """Builds a tagger: ``"properties"`` or a zero-shot tagger over an encoder.
 
     See :func:`load_encoder` for the model arguments; ``vocabulary`` is a list
-    of tags (required for zero-shot), ``thresholds`` a per-tag list.
+    of tags (required for zero-shot), ``thresholds`` a per-tag list, and
+    ``top_k``, ``scoring`` and ``calibration`` are those of
+    :class:`fiftyone_prime.models.zero_shot.ZeroShotTagger`.
     """
     if model == "properties":
         from .properties import ImagePropertyTagger
@@ -102,4 +106,6 @@ def load_tagger(
         templates=templates or DEFAULT_TEMPLATES,
         top_k=top_k,
         thresholds=thresholds,
+        scoring=scoring,
+        calibration=calibration,
     )

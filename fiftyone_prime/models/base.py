@@ -88,7 +88,8 @@ class ImageTextEncoder:
     """A CLIP-like model: images and texts into one normalized embedding space.
 
     Subclasses set :attr:`name`, :attr:`device`, :attr:`precision`,
-    :attr:`logit_scale`, ``_transform`` and ``_image_size``, and implement
+    :attr:`logit_scale`, :attr:`logit_bias` (sigmoid-trained models),
+    :attr:`cache_key`, ``_transform`` and ``_image_size``, and implement
     :meth:`_encode_images` and :meth:`_encode_texts`.
     """
 
@@ -100,6 +101,14 @@ class ImageTextEncoder:
     #: the bf16-vs-fp32 check of ``"auto"`` on CPU, once made
     precision_check: Optional[dict] = None
     logit_scale: float = 100.0
+    #: the learned bias of sigmoid-trained models (SigLIP): their image-text
+    #: probability is ``sigmoid(logit_scale * cosine + logit_bias)``; ``None``
+    #: for softmax-trained (CLIP) models
+    logit_bias: Optional[float] = None
+    #: identifies the weights for the on-disk text-feature cache (model, weights
+    #: and their version); ``None`` (random or unidentifiable weights) keeps
+    #: text features in memory only
+    cache_key: Optional[str] = None
 
     _transform: Callable = None
     _image_size: int = 224

@@ -145,6 +145,11 @@ class FiftyOneModelEncoder(ImageTextEncoder):
             self.logit_scale = float(scale.exp().item()) if scale is not None else 100.0
         except Exception:  # not a tensor: keep CLIP's usual scale
             self.logit_scale = 100.0
+        bias = getattr(getattr(model, "_model", None), "logit_bias", None)  # SigLIP
+        try:
+            self.logit_bias = float(bias.reshape(-1)[0].item()) if bias is not None else None
+        except Exception:
+            self.logit_bias = None
 
     def encode_images(self, pixels):
         import numpy as np

@@ -15,6 +15,10 @@ DEFAULT_PRETRAINED = {
     "ViT-B-32": "laion2b_s34b_b79k",
     "ViT-B-16": "laion2b_s34b_b88k",
     "ViT-L-14": "laion2b_s32b_b82k",
+    "ViT-B-16-SigLIP": "webli",
+    "ViT-B-16-SigLIP-256": "webli",
+    "ViT-L-16-SigLIP-256": "webli",
+    "ViT-SO400M-14-SigLIP": "webli",
 }
 
 
@@ -94,7 +98,15 @@ class OpenClipEncoder(ImageTextEncoder):
             )
         model.eval()
         self._model = model
-        self._tokenizer = open_clip.get_tokenizer(model_name)
+        try:
+            self._tokenizer = open_clip.get_tokenizer(model_name)
+        except Exception as e:
+            raise RuntimeError(
+                f"Could not load the tokenizer of open_clip model '{model_name}' ({e}). SigLIP "
+                "and other models with Hugging Face tokenizers fetch them from the Hub on first "
+                "use; on an offline machine, copy the Hugging Face cache (~/.cache/huggingface) "
+                "from a machine where the model was loaded, with HF_HUB_OFFLINE=1"
+            ) from e
         self._transform = preprocess
         self._trimmable = (
             type(model).__name__ == "CLIP"
@@ -105,6 +117,9 @@ class OpenClipEncoder(ImageTextEncoder):
             f"@{os.path.basename(str(pretrained))}" if pretrained else "@random"
         )
         self.logit_scale = float(model.logit_scale.exp().item())
+        bias = getattr(model, "logit_bias", None)
+        self.logit_bias = float(bias.item()) if bias is not None else None
+        self.cache_key = _weights_key(f"open_clip:{model_name}", pretrained, is_file)
         size = getattr(model.visual, "image_size", 224)
         self._image_size = size[0] if isinstance(size, (tuple, list)) else int(size)
 
@@ -136,6 +151,18 @@ class OpenClipEncoder(ImageTextEncoder):
             if callable(projection) and not hasattr(projection, "shape")
             else x @ projection
         )
+
+
+def _weights_key(model: str, pretrained, is_file: bool) -> Optional[str]:
+    """The weights' identity: a named tag, or a local file by path, size and
+    modification time; ``None`` for random weights."""
+    if pretrained is None:
+        return None
+    if not is_file:
+        return f"{model}@{pretrained}"
+    path = os.path.abspath(os.path.expanduser(str(pretrained)))
+    stat = os.stat(path)
+    return f"{model}@{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def torch_arange(x):

@@ -73,6 +73,9 @@ class TransformersEncoder(ImageTextEncoder):
         self.name = f"transformers:{source}"
         scale = getattr(self._model, "logit_scale", None)
         self.logit_scale = float(scale.exp().item()) if scale is not None else 100.0
+        bias = getattr(self._model, "logit_bias", None)  # SiglipModel
+        self.logit_bias = float(bias.reshape(-1)[0].item()) if bias is not None else None
+        self.cache_key = _weights_key(self._model, source, local)
         size = getattr(self._model.config, "vision_config", None)
         self._image_size = int(getattr(size, "image_size", 224))
 
@@ -83,6 +86,21 @@ class TransformersEncoder(ImageTextEncoder):
         tokens = self._tokenizer(texts, padding=self._pad, truncation=True, return_tensors="pt")
         tokens = {k: v.to(self.device) for k, v in tokens.items()}
         return _as_tensor(self._model.get_text_features(**tokens))
+
+
+def _weights_key(model, source: str, local: bool) -> str:
+    """A Hub model by id and commit; a local directory by path and the sizes
+    and modification times of its files."""
+    if not local:
+        commit = getattr(model.config, "_commit_hash", None)
+        return f"transformers:{source}@{commit or 'latest'}"
+    files = []
+    for name in sorted(os.listdir(source)):
+        path = os.path.join(source, name)
+        if os.path.isfile(path):
+            stat = os.stat(path)
+            files.append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return f"transformers:{os.path.abspath(source)}@" + ",".join(files)
 
 
 def _as_tensor(output):

@@ -12,6 +12,7 @@ from .operators import (
     TagSamples,
 )
 from .panel import FailureModesPanel
+from .tag_audit import EvaluateTags
 from .workers import RequeueTagging, SearchAfterTagging, TaggingStatus, TagShard
 
 OPERATORS = (
@@ -24,6 +25,7 @@ OPERATORS = (
     RequeueTagging,
     TagShard,
     SearchAfterTagging,
+    EvaluateTags,
     FailureModesPanel,
 )
 

@@ -9,7 +9,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
-from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, TAGS_FIELD, TOP_K
+from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, SCORINGS, TAGS_FIELD
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
 from fiftyone_prime.integration.rows import columns, format_p, mode_row
@@ -280,12 +280,20 @@ class TagSamples(foo.Operator):
         model = forms.model_choice(ctx, inputs, allow_properties=True)
         if model != "properties":
             vocab_files.vocabulary_choice(ctx, inputs)
+            inputs.enum(
+                "scoring",
+                list(SCORINGS),
+                default="auto",
+                label="Scoring",
+                description="auto: each tag's own probability for SigLIP-like models, a "
+                "per-tag calibrated threshold for CLIP; softmax: version 0.1's top-k",
+                view=forms.dropdown(list(SCORINGS)),
+            )
             inputs.int(
                 "top_k",
-                default=TOP_K,
                 min=1,
-                label="Tags per image",
-                description="The most tags kept per image",
+                label="Most tags per image",
+                description="Optional cap on the tags kept per image (softmax keeps 5 without it)",
             )
             inputs.str(
                 "embeddings_field",
@@ -320,7 +328,8 @@ class TagSamples(foo.Operator):
             **forms.model_params(p),
             vocabulary=vocab_files.vocabulary_param(ctx),
             tags_field=p.get("tags_field", TAGS_FIELD),
-            top_k=p.get("top_k", TOP_K),
+            top_k=p.get("top_k") or None,
+            scoring=p.get("scoring") or "auto",
             overwrite=p.get("overwrite", False),
             embeddings_field=p.get("embeddings_field") or None,
         )
@@ -361,7 +370,8 @@ class TagSamples(foo.Operator):
         pretrained="default",
         vocabulary=None,
         tags_field=TAGS_FIELD,
-        top_k=TOP_K,
+        top_k=None,
+        scoring="auto",
         skip_existing=False,
         overwrite=False,
         embeddings_field=None,
@@ -384,6 +394,7 @@ class TagSamples(foo.Operator):
             pretrained=pretrained,
             tags_field=tags_field,
             top_k=top_k,
+            scoring=scoring,
             skip_existing=skip_existing,
             overwrite=overwrite,
             embeddings_field=embeddings_field,

@@ -8,14 +8,14 @@ import scipy.sparse as sp
 
 from fiftyone_prime.core import SearchParams, exact_family, run_search
 from fiftyone_prime.core.layout import GroupedInput
-from fiftyone_prime.core.search import tested_family
+from fiftyone_prime.core.search import tested_family as record_family
 from fiftyone_prime.core.validation import validate_tags
 from tests.core.test_significance import _exact_family_count
 
 
 def _family(tags, correct, groups, params, budget=None):
     data = GroupedInput(validate_tags(tags), correct, groups)
-    family = tested_family(data, params)
+    family = record_family(data, params)
     kind = exact_family.refine(
         family,
         data.matrix,

@@ -144,6 +144,7 @@ def test_zero_shot_with_random_weights_writes_top_k_and_embeddings(image_dataset
         pretrained=None,
         device="cpu",
         vocabulary=["snow", "night", "grass", "indoors", "beach"],
+        scoring="softmax",  # version 0.1's rule: exactly top_k tags per image
         top_k=3,
         embeddings_field="prime_embedding",
         num_workers=0,
@@ -180,3 +181,62 @@ def test_property_tags_feed_the_search(make_dataset, tmp_path):
     assert [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes] == [
         ("cat", ("dark",), 10, 0)
     ]
+
+
+def test_calibrated_scoring_tags_every_image_once(image_dataset, tmp_path):
+    """Default scoring for CLIP: the calibration images are drawn from the
+    view, held until the statistics are known, then written like the rest."""
+    name = register_tiny_open_clip(tmp_path)
+    torch.manual_seed(0)
+    summary = fp.compute_tags(
+        image_dataset,
+        model=f"open_clip:{name}",
+        pretrained=None,
+        device="cpu",
+        vocabulary=["snow", "grass", "indoors", "beach", "fog", "dog|puppy", "cat|kitty"],
+        threshold=0.0,
+        calibration_size=8,
+        num_workers=0,
+        batch_size=3,
+    )
+    # "cat" is a class (dropped); "dog" is not.
+    assert summary.scoring == "calibrated" and summary.vocabulary == "custom"
+    assert summary.vocabulary_size == 6 and summary.num_tagged == 20
+    assert summary.calibration["images"] == 9  # whole batches of 3 until >= 8
+    assert image_dataset.exists("prime_tags").count() == 20
+    confs = image_dataset.values("prime_tags.classifications.confidence", unwind=True)
+    assert summary.num_tags_written == len(confs) and min(confs) >= 0.0
+    assert summary.tags_per_image == pytest.approx(len(confs) / 20)
+    info = image_dataset.get_field("prime_tags").info["prime_tagger"]
+    assert info["scoring"] == "calibrated" and info["threshold"] == 0.0
+
+    # The statistics carry over to another field: the same tags.
+    torch.manual_seed(0)  # the same random weights
+    again = fp.compute_tags(
+        image_dataset,
+        model=f"open_clip:{name}",
+        pretrained=None,
+        device="cpu",
+        vocabulary=["snow", "grass", "indoors", "beach", "fog", "dog|puppy", "cat|kitty"],
+        threshold=0.0,
+        calibration=summary.calibration,
+        tags_field="again",
+        num_workers=0,
+    )
+    assert again.calibration["images"] == 9
+    assert tags_by_path(image_dataset, "again") == tags_by_path(image_dataset)
+    with pytest.raises(ValueError, match="`calibration_size` must be at least 2"):
+        fp.compute_tags(image_dataset, model=f"open_clip:{name}", calibration_size=1)
+
+
+def test_thresholds_of_tags_removed_as_classes_are_ignored_typos_are_not(image_dataset, tmp_path):
+    from fiftyone_prime.integration.tagging import _build_tagger
+
+    name = register_tiny_open_clip(tmp_path)
+    vocab = ["snow", "night", "grass"]  # "night" is a class of the dataset
+    args = (f"open_clip:{name}", vocab, None, None)
+    rest = (None, "ground_truth", True, "cpu", "fp32", "calibrated", None)
+    tagger = _build_tagger(image_dataset, *args, {"night": 9.0, "snow": 1.0}, *rest)
+    assert tagger.vocabulary == ["snow", "grass"] and list(tagger.thresholds) == [1.0, 3.5]
+    with pytest.raises(ValueError, match="not in the vocabulary: \\['snwo'\\]"):
+        _build_tagger(image_dataset, *args, {"snwo": 1.0}, *rest)

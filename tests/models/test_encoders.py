@@ -112,7 +112,8 @@ def test_transformers_encoder_from_a_local_directory(tmp_path):
     emb = enc.encode_images(pixels)
     assert emb.shape == (2, 16)
     np.testing.assert_allclose(emb.norm(dim=-1).numpy(), 1.0, rtol=1e-5)
-    tagger = ZeroShotTagger(enc, TAGS, templates=("a photo of {}.",), top_k=2)
+    # Version 0.1's rule (softmax over the vocabulary, top k), kept as an option.
+    tagger = ZeroShotTagger(enc, TAGS, templates=("a photo of {}.",), top_k=2, scoring="softmax")
     tags, _ = tagger.tag_batch(pixels)
     assert [len(t) for t in tags] == [2, 2]
     with pytest.raises(RuntimeError, match="Could not load the transformers model from the local"):
@@ -120,7 +121,9 @@ def test_transformers_encoder_from_a_local_directory(tmp_path):
 
 
 def test_zero_shot_select_applies_top_k_then_thresholds(encoder):
-    tagger = ZeroShotTagger(encoder, TAGS, top_k=2, thresholds=[0.3, 0.0, 0.0, 0.5])
+    tagger = ZeroShotTagger(
+        encoder, TAGS, top_k=2, thresholds=[0.3, 0.0, 0.0, 0.5], scoring="softmax"
+    )
     probs = np.array([[0.40, 0.05, 0.15, 0.40], [0.10, 0.60, 0.20, 0.10], [0.2, 0.2, 0.3, 0.3]])
     assert tagger.select(probs) == [
         [("snow", 0.40)],  # dog 0.40 is in the top 2 but under its 0.5 threshold
@@ -141,6 +144,7 @@ def test_tagger_probabilities_and_bf16_on_cpu(tiny_name):
         device="cpu",
         precision="bf16",
         top_k=3,
+        scoring="softmax",
     )
     pixels = torch.stack([tagger.image_transform(im) for im in images(4)])
     tags, emb = tagger.tag_batch(pixels)

@@ -42,3 +42,51 @@ def test_thresholds():
         vocab.resolve_thresholds({"z": 0.3}, tags)
     with pytest.raises(TypeError):
         vocab.resolve_thresholds("0.3", tags)
+
+
+def test_aliases_map_to_one_concept(tmp_path):
+    path = tmp_path / "tags.txt"
+    path.write_text("couch|sofa\nSofa bed\ncouch | lounge  # a comment\n\nsnow\n")
+    assert vocab.load_vocabulary_entries(str(path)) == [
+        ("couch", ("sofa", "lounge")),
+        ("Sofa bed", ()),
+        ("snow", ()),
+    ]
+    assert vocab.load_vocabulary(str(path)) == ["couch", "Sofa bed", "snow"]
+    assert vocab.load_vocabulary(["dog|puppy", "Dog|hound"]) == ["dog"]
+    assert vocab.load_vocabulary_entries(["dog|puppy", "Dog|hound"]) == [
+        ("dog", ("puppy", "hound"))
+    ]
+
+
+def test_shipped_vocabularies():
+    large = vocab.load_vocabulary_entries("large")
+    names = [c for c, _ in large]
+    assert vocab.load_vocabulary(None) == names == vocab.default_vocabulary()
+    assert len(names) >= 3000 and len({normalize(c) for c in names}) == len(names)
+    aliases = dict(large)
+    assert "sofa" in aliases["couch"]  # WordNet synonyms merged into one concept
+    assert "airplane" in aliases["plane"] and "birdbath" in aliases["bird bath"]
+    assert "sofa" not in aliases and "airplane" not in aliases
+    # Every alias names one concept only.
+    seen = {}
+    for concept, als in large:
+        for a in als:
+            assert seen.setdefault(vocab.normalize_tag(a), concept) == concept, a
+    context = vocab.load_vocabulary("context")
+    assert len(context) == 265  # version 0.1's default, kept by name
+    covered = {normalize(c) for c in names} | {normalize(a) for _, als in large for a in als}
+    assert {normalize(c) for c in context} <= covered  # merged into the large one
+    with pytest.raises(ValueError, match="Unknown vocabulary"):
+        vocab.named_vocabulary("huge")
+
+
+def normalize(tag):
+    return vocab.normalize_tag(tag)
+
+
+def test_class_names_exclude_concepts_through_aliases():
+    entries = vocab.load_vocabulary_entries(["couch|sofa", "car|automobile", "grass"])
+    tags = [c for c, _ in entries]
+    assert vocab.exclude_classes(tags, ["Sofas", "automobile"], aliases=dict(entries)) == ["grass"]
+    assert vocab.exclude_classes(tags, ["sofa"]) == tags  # without aliases: names only

@@ -91,6 +91,7 @@ def test_tags_and_metrics_with_a_loaded_zoo_model(planted_images, zoo_model):
         planted_images,
         model=zoo_model,
         vocabulary=["snow", "night", "blur"],
+        scoring="softmax",  # version 0.1's rule: exactly top_k tags per image
         top_k=2,
         tags_field="zoo_tags",
         embeddings_field="emb",

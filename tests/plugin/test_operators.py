@@ -48,6 +48,7 @@ def test_every_registered_operator_is_listed_in_the_manifest():
         f"{PLUGIN}/requeue_tagging",
         f"{PLUGIN}/tag_shard",
         f"{PLUGIN}/search_after_tagging",
+        f"{PLUGIN}/evaluate_tags",
     }
 
 

@@ -1,0 +1,127 @@
+"""The tag-audit operator: a form over :func:`fiftyone_prime.evaluate_tags`."""
+
+from __future__ import annotations
+
+import fiftyone as fo
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
+from fiftyone_prime.integration.tag_audit import (
+    AUDIT_KEY,
+    COLUMNS,
+    DEFAULT_TARGET_PRECISION,
+    evaluate_tags,
+)
+
+from . import forms
+
+
+def audit_rows(results) -> list[dict]:
+    """The audit's rows for a table view: numbers rounded, lists joined."""
+    rows = []
+    for row in results.table():
+        out = {}
+        for key, _ in COLUMNS:
+            value = row[key]
+            if isinstance(value, float):
+                value = round(value, 3)
+            elif isinstance(value, list):
+                value = ", ".join(value)
+            out[key] = value
+        rows.append(out)
+    return rows
+
+
+class EvaluateTags(foo.Operator):
+    """Measures a tags field against reference labels (precision, recall,
+    support and a suggested threshold per tag) and stores the audit as a run."""
+
+    @property
+    def config(self):
+        return foo.OperatorConfig(
+            name="evaluate_tags",
+            label="PRIME: evaluate tags",
+            description="Measure tags against labels the dataset already has",
+            dynamic=True,
+            allow_immediate_execution=True,
+            allow_delegated_execution=True,
+        )
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        view = ctx.target_view()
+        tag_fields = forms.label_fields(view, fo.Classifications)
+        ref_fields = forms.label_fields(
+            view, (fo.Classification, fo.Classifications, fo.Detections)
+        )
+        if not tag_fields or not ref_fields:
+            inputs.view(
+                "missing",
+                types.Warning(
+                    label="Nothing to evaluate",
+                    description="The view needs a Classifications field of tags and a "
+                    "Classification, Classifications or Detections field of reference labels",
+                ),
+            )
+            return types.Property(inputs)
+        inputs.enum(
+            "tags_field",
+            tag_fields,
+            default=TAGS_FIELD if TAGS_FIELD in tag_fields else tag_fields[0],
+            required=True,
+            label="Tags field",
+            view=forms.dropdown(tag_fields),
+        )
+        inputs.enum(
+            "reference_field",
+            ref_fields,
+            default=LABEL_FIELD if LABEL_FIELD in ref_fields else ref_fields[0],
+            required=True,
+            label="Reference labels",
+            description="Image labels, or detections whose classes count as present",
+            view=forms.dropdown(ref_fields),
+        )
+        prop = inputs.float(
+            "target_precision",
+            default=DEFAULT_TARGET_PRECISION,
+            label="Target precision",
+            description="Suggested thresholds keep each tag at least this precise",
+        )
+        target = ctx.params.get("target_precision", DEFAULT_TARGET_PRECISION)
+        if not isinstance(target, (int, float)) or not 0 < target <= 1:
+            forms.invalid(prop, f"The target precision must be in (0, 1]; got {target!r}")
+        inputs.str("audit_key", default=AUDIT_KEY, label="Audit key")
+        forms.delegation(ctx, inputs)
+        return types.Property(inputs, view=types.View(label="Evaluate tags"))
+
+    def resolve_delegation(self, ctx):
+        return ctx.params.get("delegate", False)
+
+    def execute(self, ctx):
+        p = ctx.params
+        results = evaluate_tags(
+            ctx.target_view(),
+            p.get("tags_field", TAGS_FIELD),
+            p.get("reference_field", LABEL_FIELD),
+            audit_key=p.get("audit_key") or AUDIT_KEY,
+            target_precision=float(p.get("target_precision", DEFAULT_TARGET_PRECISION)),
+        )
+        return {
+            "audit_key": results.key,
+            "num_evaluated": results.num_evaluated,
+            "num_tags": len(results),
+            "classes_without_tag": ", ".join(results.classes_without_tag),
+            "tags": audit_rows(results),
+        }
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.int("num_evaluated", label="Samples evaluated")
+        outputs.int("num_tags", label="Tags that name a reference class")
+        outputs.str("classes_without_tag", label="Reference classes no tag names")
+        table = types.TableView()
+        for key, label in COLUMNS:
+            table.add_column(key, label=label)
+        outputs.list("tags", types.Object(), label="Tags", view=table)
+        return types.Property(outputs, view=types.View(label="Tag audit"))
