@@ -176,3 +176,39 @@ def test_a_long_lived_process_serves_the_run_another_process_overwrote(planted, 
     assert set(planted.list_saved_views()) == set(
         fp.load_failure_modes(planted, "prime").view_names
     )
+
+
+def test_ctrl_c_in_the_cli_search_is_one_line_saying_what_was_saved(many_modes, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    cli = "import sys; from fiftyone_prime.cli import main; sys.exit(main(sys.argv[1:]))"
+    args = ["search", many_modes.name, "--min-size", "5", "--max-tags", "1", "--alpha", "none"]
+    args += ["--max-views", "100000"]
+    proc = start_python(cli, tmp_path / "cli.log", *args)
+    db = foo.get_db_conn()
+    deadline = time.time() + 240
+    while time.time() < deadline:  # the run is stored and it is saving its views
+        doc = db.datasets.find_one({"_id": many_modes._doc.id}, {"runs": 1, "saved_views": 1})
+        if "prime" in (doc.get("runs") or {}) and doc.get("saved_views"):
+            break
+        assert proc.poll() is None, proc.log_path.read_text()[-3000:]
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    out = proc.log_path.read_text()
+    lines = [line for line in out.splitlines() if line.strip() and "%|" not in line]
+    print(out[-3000:])
+    assert proc.returncode == 130
+    assert "Traceback" not in out
+    last = lines[-1]
+    assert last.startswith("interrupted: ") and "run 'prime' is stored with" in last
+    assert "fp.delete_failure_modes(dataset, 'prime')" in last
+    fp.delete_failure_modes(many_modes, "prime")  # the cleanup it names works
+    assert_consistent(many_modes)
+    assert many_modes.list_saved_views() == []
