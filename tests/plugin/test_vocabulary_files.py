@@ -49,6 +49,7 @@ def _tag(dataset, model, path):
             vocabulary=str(path),
             tags_field="leak",
             top_k=3,
+            scoring="softmax",  # random weights: keep the top 3 whatever their scores
             label_field=None,
         ),
     )
