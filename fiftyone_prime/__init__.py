@@ -33,6 +33,14 @@ there directly):
 ``repair_failure_mode_views``  :mod:`fiftyone_prime.integration.repair`
 ``RunBusyError``               :mod:`fiftyone_prime.integration.leases`
 run and result classes         :mod:`fiftyone_prime.integration.runs`
+``find_regressions``,          :mod:`fiftyone_prime.integration.regressions`
+``load_regressions``,
+``list_regression_runs``,
+``delete_regressions``,
+regression run classes
+``check_failure_modes``,       :mod:`fiftyone_prime.integration.checks`
+``CheckResults``, ``ModeCheck``
+``RegressionMode``             :mod:`fiftyone_prime.core.regression`
 ``FailureMode``,               :mod:`fiftyone_prime.core` (no fiftyone or torch)
 ``SearchParams``
 =============================  ==============================================
@@ -50,7 +58,9 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # the same names, imported eagerly for tools
+    from fiftyone_prime.core.regression import RegressionMode
     from fiftyone_prime.core.types import FailureMode, SearchParams
+    from fiftyone_prime.integration.checks import CheckResults, ModeCheck, check_failure_modes
     from fiftyone_prime.integration.holdout import (
         apply_failure_modes,
         validate_failure_modes,
@@ -60,6 +70,16 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
     from fiftyone_prime.integration.jobs.status import TaggingJobStatus, tagging_status
     from fiftyone_prime.integration.leases import RunBusyError
     from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
+    from fiftyone_prime.integration.regressions import (
+        RegressionResults,
+        RegressionRun,
+        RegressionRunConfig,
+        SavedRegressionMode,
+        delete_regressions,
+        find_regressions,
+        list_regression_runs,
+        load_regressions,
+    )
     from fiftyone_prime.integration.repair import repair_failure_mode_views
     from fiftyone_prime.integration.report import export_report
     from fiftyone_prime.integration.run_store import (
@@ -109,6 +129,18 @@ _DEFINED_IN = {
     "TagAuditResults": "fiftyone_prime.integration.tag_audit",
     "FailureMode": "fiftyone_prime.core.types",
     "SearchParams": "fiftyone_prime.core.types",
+    "find_regressions": "fiftyone_prime.integration.regressions",
+    "load_regressions": "fiftyone_prime.integration.regressions",
+    "list_regression_runs": "fiftyone_prime.integration.regressions",
+    "delete_regressions": "fiftyone_prime.integration.regressions",
+    "RegressionResults": "fiftyone_prime.integration.regressions",
+    "RegressionRun": "fiftyone_prime.integration.regressions",
+    "RegressionRunConfig": "fiftyone_prime.integration.regressions",
+    "SavedRegressionMode": "fiftyone_prime.integration.regressions",
+    "check_failure_modes": "fiftyone_prime.integration.checks",
+    "CheckResults": "fiftyone_prime.integration.checks",
+    "ModeCheck": "fiftyone_prime.integration.checks",
+    "RegressionMode": "fiftyone_prime.core.regression",
 }
 
 __all__ = sorted(_DEFINED_IN)

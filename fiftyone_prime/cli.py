@@ -2,7 +2,8 @@
 
 Subcommands: ``quickstart`` (the whole method on Fashion-MNIST), ``tag``,
 ``search``, ``metrics``, ``report``, ``run`` (tag, search, metrics, report on
-your dataset) and ``list``.
+your dataset), ``list``, and ``compare`` and ``check``
+(:mod:`fiftyone_prime.cli_compare`).
 """
 
 from __future__ import annotations
@@ -290,6 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list a dataset's failure-mode runs")
     ls.add_argument("dataset", help="the FiftyOne dataset")
+
+    from fiftyone_prime.cli_compare import add_commands
+
+    add_commands(sub)  # compare, check
     return parser
 
 
@@ -378,6 +383,10 @@ def main(argv=None) -> int:
                 print(f"{key}: {len(results)} failure modes over {results.num_used} samples")
             return 0
         dataset = _load(args.dataset)
+        if args.command in ("compare", "check"):
+            from fiftyone_prime.cli_compare import run_command
+
+            return run_command(args, dataset)
         if args.command == "tag":
             from fiftyone_prime.integration.tagging import compute_tags
 

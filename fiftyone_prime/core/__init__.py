@@ -4,6 +4,7 @@ and its records, on numpy, scipy and numba's compiled kernels.
 Nothing here imports fiftyone or torch.
 """
 
+from .regression import RegressionMode, find_regressions
 from .search import TOLERANCE, SearchOutcome, find_failure_modes, run_search
 from .significance import PROCEDURE, Significance
 from .types import DEFAULT_PARAMS, FailureMode, SearchParams
@@ -13,9 +14,11 @@ __all__ = [
     "PROCEDURE",
     "TOLERANCE",
     "FailureMode",
+    "RegressionMode",
     "SearchOutcome",
     "SearchParams",
     "Significance",
     "find_failure_modes",
+    "find_regressions",
     "run_search",
 ]

@@ -139,3 +139,33 @@ def may_extend(lowest, group_score, floor, min_drop, min_gain, tol, slack):
         ``False`` only where no superset can meet conditions 2 and 3
     """
     return lowest <= superset_ceiling(group_score, floor, min_drop, min_gain, tol, slack)
+
+
+# ------------------------------------------------------------- regressions
+#
+# A regression search (two models on the same units) keeps the definition
+# and changes the score: a unit's ``d = new_correct - baseline_correct`` is
+# -1 (a loss: only the baseline is right), +1 (a win) or 0, and a set's
+# score is its *change* ``mean(d) = (wins - losses) / size``. Conditions 1-3
+# are :func:`meets_conditions` over that score; the bound is its own.
+
+
+@register_jitable(inline="always")
+def change(size, losses, wins):
+    """The change in accuracy, new minus baseline, of ``size`` units of
+    which ``losses`` only the baseline and ``wins`` only the new model
+    classifies right (NaN for an empty set, as :func:`accuracy`)."""
+    return (wins - losses) / size
+
+
+@register_jitable(inline="always")
+def lowest_change(losses, min_size):
+    """The least change any set with at most ``losses`` losses and at least
+    ``min_size`` units can have: ``-losses / min_size``, and never below -1.
+
+    A superset of a set keeps only some of its units, so it has no more
+    losses; its change is at least ``-losses' / size' >= -losses / min_size``
+    (wins only raise it). This bounds the change of every superset a
+    regression mode could be, as :func:`lowest_reachable` bounds accuracy.
+    """
+    return greater(-1.0, -losses / min_size)

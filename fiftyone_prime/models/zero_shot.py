@@ -346,20 +346,24 @@ class ZeroShotTagger:
     def scores(self, embeddings):
         """Per-tag scores of the scoring, ``(B, V)`` numpy: probabilities
         (sigmoid, softmax) or z-scores (calibrated)."""
+        return self._score_tensor(embeddings).cpu().numpy()
+
+    def _score_tensor(self, embeddings):
+        """:meth:`scores` as a torch tensor on the embeddings' device."""
         import torch
 
         if self.scoring == "softmax":
             logits = self.encoder.logit_scale * self.similarities(embeddings)
-            return torch.softmax(logits, dim=-1).cpu().numpy()
+            return torch.softmax(logits, dim=-1)
         if self.scoring == "sigmoid":
             logits = self.encoder.logit_scale * self.similarities(embeddings)
-            return torch.sigmoid(logits + self.encoder.logit_bias).cpu().numpy()
+            return torch.sigmoid(logits + self.encoder.logit_bias)
         if self._mean is None:
             raise RuntimeError(
                 "scoring='calibrated' needs per-tag statistics first: call calibrate() with "
                 "embeddings of images of the collection (compute_tags does this)"
             )
-        return ((self._centered(embeddings) - self._mean) / self._std).cpu().numpy()
+        return (self._centered(embeddings) - self._mean) / self._std
 
     def embed(self, pixels):
         """Image embeddings of a batch, ``(B, D)`` float32 torch.
@@ -375,8 +379,53 @@ class ZeroShotTagger:
         return self.encoder.encode_images(pixels)
 
     def tag_embeddings(self, embeddings) -> list[list[tuple[str, float]]]:
-        """Tags of images given their embeddings."""
-        return self.select(self.scores(embeddings))
+        """Tags of images given their embeddings: the same as
+        ``select(scores(embeddings))``, with the selection made where the
+        scores are (on the GPU, only the kept tags travel to the host)."""
+        return self._select_tensor(self._score_tensor(embeddings))
+
+    def _select_tensor(self, scores) -> list[list[tuple[str, float]]]:
+        """:meth:`select` of a ``(B, V)`` torch tensor, on its device."""
+        import torch
+
+        n = scores.shape[0]
+        if self.scoring == "softmax":
+            values, columns = torch.topk(scores, self.top_k, dim=1)
+            values, columns = values.cpu().numpy(), columns.cpu().numpy()
+            if self.thresholds is not None:
+                keep = values >= self.thresholds[columns]
+            else:
+                keep = np.ones(values.shape, dtype=bool)
+            rows = np.repeat(np.arange(n), self.top_k)[keep.ravel()]
+            return self._tag_lists(n, rows, columns[keep], values[keep], presorted=True)
+        # Compared in float64, as numpy compares the float32 scores with the
+        # float64 thresholds (MPS has no float64: float32 there).
+        dtype = torch.float32 if scores.device.type == "mps" else torch.float64
+        thresholds = torch.as_tensor(self.thresholds, dtype=dtype, device=scores.device)
+        mask = scores.to(dtype) >= thresholds
+        where = mask.nonzero().cpu().numpy()
+        values = scores[mask].cpu().numpy()
+        return self._tag_lists(n, where[:, 0], where[:, 1], values)
+
+    def _tag_lists(self, n, rows, columns, values, presorted=False):
+        """Per image, its ``(tag, score)`` pairs sorted by score (ties by
+        column), at most ``top_k`` of them."""
+        if not presorted:  # rows ascending, columns ascending within a row
+            order = np.lexsort((columns, -values, rows))
+            rows, columns, values = rows[order], columns[order], values[order]
+        starts = np.searchsorted(rows, np.arange(n + 1))
+        vocabulary, k, out = self.vocabulary, self.top_k, []
+        for i in range(n):
+            stop = starts[i + 1] if k is None else min(starts[i + 1], starts[i] + k)
+            out.append(
+                [
+                    (vocabulary[j], float(v))
+                    for j, v in zip(
+                        columns[starts[i] : stop].tolist(), values[starts[i] : stop].tolist()
+                    )
+                ]
+            )
+        return out
 
     def tag_batch(self, pixels):
         """Returns ``(tags per image as [(tag, confidence)], embeddings)``."""

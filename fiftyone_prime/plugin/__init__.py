@@ -12,6 +12,7 @@ from .operators import (
     TagSamples,
 )
 from .panel import FailureModesPanel
+from .regression_operators import OPERATORS as REGRESSION_OPERATORS
 from .tag_audit import EvaluateTags
 from .workers import RequeueTagging, SearchAfterTagging, TaggingStatus, TagShard
 
@@ -27,6 +28,7 @@ OPERATORS = (
     SearchAfterTagging,
     EvaluateTags,
     FailureModesPanel,
+    *REGRESSION_OPERATORS,
 )
 
 

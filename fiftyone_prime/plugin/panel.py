@@ -5,6 +5,12 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
+from fiftyone_prime.integration.regressions import (
+    REGRESSION_COLUMNS,
+    list_regression_runs,
+    load_regressions,
+    regression_row,
+)
 from fiftyone_prime.integration.rows import columns, mode_row
 from fiftyone_prime.integration.run_store import list_failure_mode_runs, load_failure_modes
 
@@ -30,7 +36,12 @@ def panel_rows(dataset, run_key: str, sort_by: str = "drop") -> list[dict]:
 
     Each row is :func:`fiftyone_prime.integration.rows.mode_row` plus the
     mode's ``caption`` (the text its CLIP metrics scored; empty before them).
+    A regression run's rows are
+    :func:`fiftyone_prime.integration.regressions.regression_row` (both
+    models' accuracies), by drop.
     """
+    if run_key in list_regression_runs(dataset):
+        return [regression_row(m) for m in load_regressions(dataset, run_key).regressions]
     results = load_failure_modes(dataset, run_key)
     try:
         modes = results.sorted(sort_by, reverse=sort_by not in _ASCENDING)
@@ -75,7 +86,11 @@ class FailureModesPanel(foo.Panel):
             ctx.ops.notify(f"The saved view '{name}' no longer exists", variant="error")
 
     def _refresh(self, ctx):
-        runs = list_failure_mode_runs(ctx.dataset) if ctx.dataset is not None else []
+        runs = (
+            sorted(list_failure_mode_runs(ctx.dataset) + list_regression_runs(ctx.dataset))
+            if ctx.dataset is not None
+            else []
+        )
         key = ctx.panel.state.run_key
         if key not in runs:
             key = runs[0] if runs else None
@@ -113,9 +128,13 @@ class FailureModesPanel(foo.Panel):
         )
         rows = ctx.panel.state.rows or []
         table = types.TableView()
-        for column in columns(with_metrics=True):
-            table.add_column(column.key, label=column.label)
-        table.add_column("caption", label="caption")
+        if rows and "acc (base -> new)" in rows[0]:  # a regression run: both models
+            for header, _, _ in REGRESSION_COLUMNS:
+                table.add_column(header, label=header)
+        else:
+            for column in columns(with_metrics=True):
+                table.add_column(column.key, label=column.label)
+            table.add_column("caption", label="caption")
         panel.list("rows", types.Object(), view=table, default=rows)
         for i, row in enumerate(rows[:_MAX_BUTTONS]):
             if row["view"]:

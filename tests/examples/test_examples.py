@@ -25,6 +25,11 @@ EXPECTED = {
         "Delegated run results: 2 failure modes; 900 images tagged",
     ],
     "sharing.py": ["2 saved views", "On the copy", "Saved views there"],
+    "model_comparison.py": [
+        "1 regression modes of 'predictions_v2' against 'predictions'",
+        "Regression: bird: person + tree: accuracy 95% -> 34%",
+        "2 passed, 0 failed, 0 not measured: PASS",
+    ],
     "heldout_confirmation.py": [
         "failure modes confirmed on held-out data",
         "Report with held-out columns",

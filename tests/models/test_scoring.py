@@ -181,3 +181,22 @@ def test_threshold_and_top_k_checks(clip_encoder):
         ZeroShotTagger(clip_encoder, TAGS, top_k=True)
     softmax = ZeroShotTagger(clip_encoder, TAGS, scoring="softmax")
     assert softmax.top_k == 5 and softmax.thresholds is None
+
+
+@pytest.mark.parametrize("scoring", ["sigmoid", "calibrated", "softmax"])
+@pytest.mark.parametrize("top_k", [None, 2])
+def test_selection_on_the_scores_device_equals_the_numpy_rule(
+    siglip_encoder, clip_encoder, scoring, top_k
+):
+    encoder = siglip_encoder if scoring == "sigmoid" else clip_encoder
+    tagger = ZeroShotTagger(encoder, TAGS, templates=("{}",), scoring=scoring, top_k=top_k)
+    emb = tagger.embed(pixels_for(tagger, 24))
+    if scoring == "calibrated":
+        tagger.calibrate(emb)
+    scores = tagger.scores(emb)
+    if scoring != "softmax":  # thresholds that keep a varying number of tags
+        tagger.set_thresholds(np.quantile(scores, 0.6, axis=0).tolist())
+    expected = tagger.select(scores)
+    assert tagger.tag_embeddings(emb) == expected
+    if top_k is None and scoring != "softmax":
+        assert len({len(t) for t in expected}) > 1  # the counts vary, as the rule says

@@ -49,6 +49,8 @@ def test_every_registered_operator_is_listed_in_the_manifest():
         f"{PLUGIN}/tag_shard",
         f"{PLUGIN}/search_after_tagging",
         f"{PLUGIN}/evaluate_tags",
+        f"{PLUGIN}/find_regressions",
+        f"{PLUGIN}/check_failure_modes",
     }
 
 

@@ -1,0 +1,113 @@
+"""The ``compare`` and ``check`` subcommands of ``fiftyone-prime``.
+
+``compare`` finds where a new model regressed against a baseline and saves
+the regression modes as a run with views. ``check`` re-measures a run's
+saved failure modes on another model's predictions and exits non-zero when
+a check fails, so a CI job can gate a model on them:
+
+-   exit 0: every mode passes (modes without samples are not measured);
+-   exit 1: a check fails;
+-   exit 2: bad input (unknown dataset, run or field), as every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+#: The subcommands defined here.
+COMMANDS = ("compare", "check")
+
+
+def _unit_interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1]; got {text!r}")
+    return value
+
+
+def add_commands(sub) -> None:
+    """Adds ``compare`` and ``check`` to the CLI's subparsers."""
+    from fiftyone_prime.cli import _add_search_args
+
+    c = sub.add_parser(
+        "compare", help="find where a new model regressed against a baseline (saved as views)"
+    )
+    c.add_argument("dataset", help="the FiftyOne dataset")
+    c.add_argument(
+        "--baseline-field",
+        default="predictions_v1",
+        help="the baseline's Classification field (default: predictions_v1)",
+    )
+    _add_search_args(c)
+    c.set_defaults(pred_field="predictions_v2", run_key="prime_regression")
+    c.add_argument(
+        "--report-dir", default=None, help="also write an HTML report of the run to this folder"
+    )
+
+    k = sub.add_parser(
+        "check",
+        help="re-measure a run's failure modes on another model; exit 1 when a check fails",
+    )
+    k.add_argument("dataset", help="the FiftyOne dataset")
+    k.add_argument("--run-key", required=True, help="the failure-mode run whose modes to check")
+    which = k.add_mutually_exclusive_group(required=True)
+    which.add_argument("--pred-field", help="the Classification predictions to check")
+    which.add_argument("--eval-key", help="a classification evaluation whose predictions to check")
+    k.add_argument(
+        "--min-accuracy", type=_unit_interval, default=None, help="the least accuracy a mode needs"
+    )
+    k.add_argument(
+        "--max-drop",
+        type=_unit_interval,
+        default=None,
+        help="the most a mode may fall below its class's accuracy (default, without "
+        "--min-accuracy: the run's min_drop)",
+    )
+    k.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run_command(args, dataset) -> int:
+    """Runs ``compare`` or ``check`` on a loaded dataset; returns the exit code."""
+    if args.command == "compare":
+        from fiftyone_prime.cli import search_params
+        from fiftyone_prime.integration.regressions import search_regressions
+
+        extra = {} if args.max_views is None else {"max_views": args.max_views}
+        results = search_regressions(
+            dataset,
+            search_params(args),
+            baseline_field=args.baseline_field,
+            pred_field=args.pred_field,
+            label_field=args.label_field,
+            tags_field=args.tags_field,
+            run_key=args.run_key,
+            overwrite=args.overwrite,
+            **extra,
+        )
+        print(results.summary())
+        if args.report_dir:
+            from fiftyone_prime.integration.regression_report import export_regression_report
+
+            try:
+                print(
+                    export_regression_report(dataset, results.key, args.report_dir, overwrite=True)
+                )
+            except OSError as e:
+                raise ValueError(f"cannot write the report to '{args.report_dir}': {e}") from None
+        return 0
+    from fiftyone_prime.integration.checks import check_failure_modes
+
+    results = check_failure_modes(
+        dataset,
+        args.run_key,
+        pred_field=args.pred_field,
+        eval_key=args.eval_key,
+        min_accuracy=args.min_accuracy,
+        max_drop=args.max_drop,
+    )
+    print(json.dumps(results.to_dict(), indent=2) if args.json else results.table())
+    return 0 if results.passed else 1

@@ -1,0 +1,295 @@
+"""Saved failure modes as checks: re-measure a run's modes on another model.
+
+:func:`check_failure_modes` takes the modes of a failure-mode run (or a
+regression run) and measures each one on another model's predictions of the
+same samples (same tags): its accuracy there, the 95% interval, whether it
+still holds as a failure mode, and pass or fail against a threshold the user
+gives. A CI job runs ``fiftyone-prime check`` and fails the build when a
+check fails. Nothing is written to the dataset.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Optional
+
+from fiftyone_prime.core.definition import TOLERANCE
+from fiftyone_prime.core.measure import measure_tag_sets
+
+from . import fields as fpf
+from .rows import format_interval, format_percent
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_eval_key(samples, eval_key: str, role: str = "eval_key") -> tuple[str, str]:
+    """The ``(gt_field, pred_field)`` of a classification evaluation run.
+
+    Raises:
+        ValueError: if there is no such evaluation, or it is not of
+            ``Classification`` predictions
+    """
+    root = samples._root_dataset
+    if eval_key not in root.list_evaluations():
+        raise ValueError(
+            f"`{role}`: dataset '{root.name}' has no evaluation '{eval_key}'. "
+            f"Evaluations: {root.list_evaluations() or 'none'}"
+        )
+    config = root.get_evaluation_info(eval_key).config
+    gt, pred = getattr(config, "gt_field", None), getattr(config, "pred_field", None)
+    if not gt or not pred:
+        raise ValueError(f"`{role}`: evaluation '{eval_key}' names no gt_field and pred_field")
+    fpf.validate_classification_field(samples, pred, role)
+    return gt, pred
+
+
+@dataclass(frozen=True)
+class ModeCheck:
+    """One saved mode re-measured on another model's predictions.
+
+    Attributes:
+        group, tags: the mode's class and tags
+        run_accuracy: its accuracy in the run (the model the run measured)
+        size, num_correct: its samples here, and how many the model gets right
+        accuracy: ``num_correct / size`` (NaN without samples)
+        accuracy_ci: its 95% Clopper-Pearson interval (``None`` without samples)
+        group_accuracy: the model's accuracy on the class
+        drop: ``group_accuracy - accuracy``
+        holds: whether it is still a failure mode by the run's definition
+        passed: whether the check passed; ``None`` when the mode has no
+            samples here (not measured: neither pass nor fail)
+        reason: why it failed (or was not measured), else ``""``
+    """
+
+    group: Any
+    tags: tuple[str, ...]
+    run_accuracy: float
+    size: int
+    num_correct: int
+    accuracy: float
+    accuracy_ci: Optional[tuple[float, float]]
+    group_accuracy: float
+    drop: float
+    holds: bool
+    passed: Optional[bool]
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        d["accuracy_ci"] = list(self.accuracy_ci) if self.accuracy_ci else None
+        for key in ("accuracy", "group_accuracy", "drop", "run_accuracy"):
+            if isinstance(d[key], float) and math.isnan(d[key]):
+                d[key] = None
+        return d
+
+
+@dataclass(frozen=True)
+class CheckResults:
+    """The checks of a run's modes on a model.
+
+    Attributes:
+        run_key: the run whose modes were checked
+        pred_field: the predictions measured
+        min_accuracy, max_drop: the thresholds (``None``: not used)
+        checks: a :class:`ModeCheck` per mode, in the run's order
+    """
+
+    run_key: str
+    pred_field: str
+    min_accuracy: Optional[float]
+    max_drop: Optional[float]
+    checks: list
+
+    @property
+    def num_failed(self) -> int:
+        """Checks that failed."""
+        return sum(c.passed is False for c in self.checks)
+
+    @property
+    def num_not_measured(self) -> int:
+        """Modes without samples here."""
+        return sum(c.passed is None for c in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        """Whether no check failed."""
+        return self.num_failed == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable dict (``passed``, counts and every check)."""
+        return {
+            "run_key": self.run_key,
+            "pred_field": self.pred_field,
+            "min_accuracy": self.min_accuracy,
+            "max_drop": self.max_drop,
+            "passed": self.passed,
+            "num_checks": len(self.checks),
+            "num_failed": self.num_failed,
+            "num_not_measured": self.num_not_measured,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+    def table(self) -> str:
+        """A plain-text table, one row per mode, and a verdict line."""
+        rules = []
+        if self.min_accuracy is not None:
+            rules.append(f"accuracy >= {format_percent(self.min_accuracy)}")
+        if self.max_drop is not None:
+            rules.append(f"drop vs class <= {self.max_drop * 100:.1f} pts")
+        head = (
+            f"{'':4} {'class':16} {'tags':30} {'size':>6} {'run acc':>8} {'acc':>7} "
+            f"{'acc 95% CI':>12} {'class acc':>9} {'drop':>6} {'holds':>5}"
+        )
+        lines = [
+            f"Checks of run '{self.run_key}' on '{self.pred_field}' ({' and '.join(rules)})",
+            head,
+            "-" * len(head),
+        ]
+        for c in self.checks:
+            verdict = {True: "PASS", False: "FAIL", None: "N/A"}[c.passed]
+            drop = "–" if math.isnan(c.drop) else f"{c.drop * 100:.1f}"
+            lines.append(
+                f"{verdict:4} {str(c.group)[:16]:16} {' + '.join(c.tags)[:30]:30} {c.size:>6} "
+                f"{format_percent(c.run_accuracy):>8} {format_percent(c.accuracy):>7} "
+                f"{format_interval(c.accuracy_ci):>12} {format_percent(c.group_accuracy):>9} "
+                f"{drop:>6} {'yes' if c.holds else 'no':>5}"
+            )
+        lines.append(
+            f"{len(self.checks) - self.num_failed - self.num_not_measured} passed, "
+            f"{self.num_failed} failed, {self.num_not_measured} not measured: "
+            + ("PASS" if self.passed else "FAIL")
+        )
+        return "\n".join(lines)
+
+
+def _load_run(samples, run_key):
+    """A failure-mode or regression run's results and config."""
+    from .regressions import RegressionRunConfig
+    from .runs import FailureModeRunConfig
+
+    root = samples._root_dataset
+    if not isinstance(run_key, str) or run_key not in root.list_runs():
+        raise ValueError(
+            f"Dataset '{root.name}' has no run with key {run_key!r}. Runs: "
+            f"{root.list_runs() or 'none'}"
+        )
+    config = root.get_run_info(run_key).config
+    if not isinstance(config, (FailureModeRunConfig, RegressionRunConfig)):
+        raise ValueError(
+            f"The run '{run_key}' on dataset '{root.name}' is not a failure-mode run "
+            f"(it is a {type(config).__name__}); only failure-mode and regression runs "
+            "can be checked"
+        )
+    return root.load_run_results(run_key, cache=False), config
+
+
+def check_failure_modes(
+    samples,
+    run_key: str,
+    *,
+    pred_field: Optional[str] = None,
+    eval_key: Optional[str] = None,
+    min_accuracy: Optional[float] = None,
+    max_drop: Optional[float] = None,
+) -> CheckResults:
+    """Re-measures a run's saved failure modes on another model's predictions.
+
+    Each mode keeps its class and tags (the run's tag fields, read again
+    from ``samples``); on the predictions of ``pred_field`` (or those of the
+    classification evaluation ``eval_key``) it gets its accuracy, the 95%
+    interval, the class's accuracy, its drop, whether it still holds as a
+    failure mode with the run's thresholds, and a verdict:
+
+    -   ``min_accuracy``: passes when the mode's accuracy is at least this;
+    -   ``max_drop``: passes when the mode's accuracy is no worse than its
+        class's by more than this (``class accuracy - accuracy <= max_drop``);
+    -   both: both must hold; neither: ``max_drop`` is the run's ``min_drop``,
+        i.e. the check fails while the mode still drops as far as the run
+        required of a failure mode.
+
+    A mode whose tags no sample of its class carries here is *not measured*
+    (neither pass nor fail). Nothing is written.
+
+    Examples::
+
+        results = fp.check_failure_modes(dataset, "prime", pred_field="model_v2",
+                                         min_accuracy=0.6)
+        print(results.table())
+        assert results.passed
+
+    Args:
+        samples: the collection to measure on (the run's dataset or a view)
+        run_key: a failure-mode run (or regression run) of the dataset
+        pred_field (None): the ``Classification`` predictions to check
+        eval_key (None): a classification evaluation whose predictions to
+            check, instead of ``pred_field``
+        min_accuracy (None): the least accuracy a mode must have
+        max_drop (None): the most a mode's accuracy may fall below its class's
+
+    Returns:
+        a :class:`CheckResults`
+
+    Raises:
+        ValueError: an unknown or foreign run key, both or neither of
+            ``pred_field`` and ``eval_key``, a threshold out of ``[0, 1]``
+        TypeError: a field of the wrong type
+    """
+    if (pred_field is None) == (eval_key is None):
+        raise ValueError("Pass exactly one of `pred_field` and `eval_key`")
+    for name, value in (("min_accuracy", min_accuracy), ("max_drop", max_drop)):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0.0 <= value <= 1.0
+        ):
+            raise ValueError(f"`{name}` must be a number in [0, 1]; got {value!r}")
+    results, config = _load_run(samples, run_key)
+    label_field = config.label_field
+    if eval_key is not None:
+        gt, pred_field = resolve_eval_key(samples, eval_key)
+        if gt != label_field:
+            raise ValueError(
+                f"Evaluation '{eval_key}' compares with '{gt}', but run '{run_key}' used the "
+                f"ground truth '{label_field}'"
+            )
+    if max_drop is None and min_accuracy is None:
+        max_drop = config.params.min_drop
+    inputs = fpf.read_inputs(samples, label_field, pred_field, config.tags_fields)
+    modes = results.failure_modes
+    queries = [inputs.query_of(m) for m in modes]
+    measured = measure_tag_sets(inputs.tags, inputs.correct, inputs.labels, queries, config.params)
+    checks = []
+    for mode, m in zip(modes, measured):
+        reasons = []
+        if m.size == 0:
+            passed, reasons = None, ["no samples of the class carry these tags here"]
+        else:
+            if min_accuracy is not None and m.accuracy < min_accuracy - TOLERANCE:
+                reasons.append(
+                    f"accuracy {format_percent(m.accuracy)} < {format_percent(min_accuracy)}"
+                )
+            if max_drop is not None and m.drop > max_drop + TOLERANCE:
+                reasons.append(
+                    f"drop {m.drop * 100:.1f} pts > {max_drop * 100:.1f} pts below the class"
+                )
+            passed = not reasons
+        checks.append(
+            ModeCheck(
+                group=mode.group,
+                tags=tuple(mode.tags),
+                run_accuracy=float(mode.accuracy),
+                size=m.size,
+                num_correct=m.num_correct,
+                accuracy=m.accuracy,
+                accuracy_ci=m.accuracy_ci,
+                group_accuracy=m.group_accuracy,
+                drop=m.drop,
+                holds=m.holds,
+                passed=passed,
+                reason="; ".join(reasons),
+            )
+        )
+    return CheckResults(run_key, pred_field, min_accuracy, max_drop, checks)

@@ -1,0 +1,681 @@
+"""Where did the new model regress? Regression runs over a FiftyOne view.
+
+:func:`find_regressions` reads a ground-truth field, two prediction fields
+(the baseline's and the new model's) and the tags, runs the exact regression
+search of :mod:`fiftyone_prime.core.regression`, stores a run
+(:class:`RegressionResults`) and saves a view per regression mode holding
+the mode's samples with both prediction fields.
+
+A regression run owns exactly what it created, as a failure-mode run does:
+its run document and results, and the saved views whose ids it recorded
+before writing them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, Union
+
+import numpy as np
+
+import fiftyone.core.runs as focr
+from fiftyone import ViewField as F
+
+from fiftyone_prime.core.regression import RegressionMode, run_regression_search
+from fiftyone_prime.core.significance import PROCEDURE
+from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+
+from . import fields as fpf
+from . import views as fpv
+from .rows import format_interval, format_p, format_percent
+from .run_store import name_views, validate_max_views
+
+logger = logging.getLogger(__name__)
+
+#: The ``method`` of regression runs.
+METHOD = "prime_regression"
+
+_RATE = {"fdr": "false-discovery rate", "fdr_by": "false-discovery rate", "fwer": "family-wise"}
+
+#: The default key of a regression run.
+RUN_KEY = "prime_regression"
+
+
+@dataclass(frozen=True)
+class SavedRegressionMode(RegressionMode):
+    """A :class:`fiftyone_prime.core.RegressionMode` stored in a run.
+
+    Attributes:
+        view_name, view_id: its saved view (``None`` without one); the run
+            owns the view with this id
+        tag_fields, tag_labels: per tag, the field it was read from and its
+            label there
+    """
+
+    view_name: Optional[str] = None
+    view_id: Optional[str] = None
+    tag_fields: tuple[str, ...] = ()
+    tag_labels: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["tag_fields"] = list(self.tag_fields)
+        d["tag_labels"] = list(self.tag_labels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SavedRegressionMode:
+        d = dict(d)
+        d["tag_indices"] = []  # they index no stored matrix
+        mode = super().from_dict(d)
+        return dataclasses.replace(
+            mode,
+            tag_fields=tuple(d.get("tag_fields") or ()),
+            tag_labels=tuple(d.get("tag_labels") or ()),
+        )
+
+
+class RegressionRunConfig(focr.RunConfig):
+    """Configuration of a regression run.
+
+    Args:
+        label_field: the ground-truth ``Classification`` field
+        baseline_field: the baseline model's ``Classification`` field
+        pred_field: the new model's ``Classification`` field
+        tags_fields: the fields the tags were read from
+        search_params: the :class:`SearchParams` as a dict
+        procedure: the multiple-testing procedure
+        save_views: whether saved views were created
+        max_views: the most saved views the run creates
+    """
+
+    def __init__(
+        self,
+        label_field=None,
+        baseline_field=None,
+        pred_field=None,
+        tags_fields=None,
+        search_params=None,
+        procedure=PROCEDURE,
+        save_views=True,
+        max_views=None,
+        **kwargs,
+    ):
+        kwargs.pop("method", None)
+        super().__init__(method=METHOD, **kwargs)
+        self.label_field = label_field
+        self.baseline_field = baseline_field
+        self.pred_field = pred_field
+        self.tags_fields = list(tags_fields or [])
+        if not isinstance(search_params, SearchParams):  # read from the database
+            search_params = SearchParams.from_dict(dict(search_params or {}))
+        self.search_params = search_params.to_dict()
+        self.procedure = procedure
+        self.save_views = save_views
+        self.max_views = max_views
+
+    @property
+    def params(self) -> SearchParams:
+        """The search parameters."""
+        return SearchParams.from_dict(self.search_params)
+
+
+class RegressionRun(focr.Run):
+    """A regression run; :meth:`cleanup` deletes the views it saved (by id)."""
+
+    def get_fields(self, samples, key):
+        c = self.config
+        return [c.label_field, c.baseline_field, c.pred_field, *c.tags_fields]
+
+    def cleanup(self, samples, key):
+        results = self.load_run_results(samples, key, cache=False, load_view=False)
+        if results is None:
+            return
+        fpv.delete_views(samples._root_dataset, results.view_ids)
+
+
+class RegressionResults(focr.RunResults):
+    """The regression modes of a run.
+
+    Args:
+        samples: the view the run searched
+        config: the :class:`RegressionRunConfig`
+        key: the run key
+        regressions: :class:`SavedRegressionMode` records or their dicts
+        groups: per class, ``{"size", "baseline_accuracy", "accuracy"}``
+        num_samples, num_used: samples in the view, and searched
+        num_missing_label, num_missing_prediction: samples left out
+        num_tags: distinct tags seen
+        significance: how the modes were tested (a dict)
+        backend (None): a :class:`RegressionRun`
+    """
+
+    def __init__(
+        self,
+        samples,
+        config,
+        key,
+        regressions=None,
+        groups=None,
+        num_samples=0,
+        num_used=0,
+        num_missing_label=0,
+        num_missing_prediction=0,
+        num_tags=0,
+        significance=None,
+        backend=None,
+        **kwargs,
+    ):
+        super().__init__(samples, config, key, backend=backend, **kwargs)
+        self._modes = [
+            m if isinstance(m, SavedRegressionMode) else SavedRegressionMode.from_dict(m)
+            for m in (regressions or [])
+        ]
+        self.groups = dict(groups or {})
+        self.num_samples = num_samples
+        self.num_used = num_used
+        self.num_missing_label = num_missing_label
+        self.num_missing_prediction = num_missing_prediction
+        self.num_tags = num_tags
+        self.significance = significance
+
+    @property
+    def regressions(self) -> list[SavedRegressionMode]:
+        """The regression modes, in the search's order."""
+        return list(self._modes)
+
+    # ``failure_modes`` so that code written for failure-mode runs (the
+    # check, reports) reads either kind.
+    failure_modes = regressions
+
+    def _set_regressions(self, modes) -> None:
+        self._modes = list(modes)
+
+    @property
+    def view_names(self) -> list[str]:
+        """The names of the saved views this run created."""
+        return [m.view_name for m in self._modes if m.view_name]
+
+    @property
+    def view_ids(self) -> list[str]:
+        """The ids of the saved views this run created (or was about to)."""
+        return [m.view_id for m in self._modes if m.view_id]
+
+    def __len__(self) -> int:
+        return len(self._modes)
+
+    def load_view(self, mode: Union[int, str, SavedRegressionMode]):
+        """Loads the saved view of a regression mode (by index, record or name)."""
+        if isinstance(mode, int):
+            mode = self._modes[mode]
+        name = mode.view_name if isinstance(mode, SavedRegressionMode) else mode
+        if not name:
+            raise ValueError("This regression mode has no saved view")
+        return self.samples._root_dataset.load_saved_view(name)
+
+    def summary(self) -> str:
+        """A plain-text table: both models' accuracies, baseline -> new, on
+        each mode and on its class."""
+        c = self.config
+        lines = [
+            f"PRIME regression run '{self.key}': {len(self._modes)} regression modes of "
+            f"'{c.pred_field}' against '{c.baseline_field}' over {self.num_used} samples "
+            f"({self.num_tags} tags)"
+        ]
+        sig = self.significance or {}
+        if sig.get("alpha") is not None:
+            lines.append(
+                f"significant at alpha={sig['alpha']:g} ({sig['procedure']}, "
+                f"{_RATE.get(sig.get('error_control'), 'family-wise')} over "
+                f"<= {sig['family_size']:,.0f} tag sets); {sig['num_not_significant']} more met "
+                "the definition but could be chance (alpha=None keeps them)"
+            )
+        if self.num_missing_label or self.num_missing_prediction:
+            lines.append(
+                f"left out: {self.num_missing_label} without a label, "
+                f"{self.num_missing_prediction} without both predictions"
+            )
+        lines += regression_table(self._modes)
+        return "\n".join(lines)
+
+    def serialize(self, reflective=False):
+        return {
+            "cls": self.cls,
+            "regressions": [m.to_dict() for m in self._modes],
+            "groups": self.groups,
+            "num_samples": self.num_samples,
+            "num_used": self.num_used,
+            "num_missing_label": self.num_missing_label,
+            "num_missing_prediction": self.num_missing_prediction,
+            "num_tags": self.num_tags,
+            "significance": self.significance,
+        }
+
+    def get_meta(self):
+        return {"num_regressions": len(self._modes), "num_used": self.num_used}
+
+    @classmethod
+    def _from_dict(cls, d, samples, config, key):
+        return cls(samples, config, key, **d)
+
+
+# ------------------------------------------------------------------ display
+
+
+def arrow(before: float, after: float) -> str:
+    """``80.0% -> 30.0%``."""
+    return f"{format_percent(before)} -> {format_percent(after)}"
+
+
+#: (header, width, render) of the regression table's columns.
+REGRESSION_COLUMNS = (
+    ("class", 16, lambda m: str(m.group)),
+    ("tags", 30, lambda m: " + ".join(m.tags)),
+    ("size", 6, lambda m: str(m.size)),
+    ("acc (base -> new)", 17, lambda m: arrow(m.baseline_accuracy, m.accuracy)),
+    ("class acc (base -> new)", 23, lambda m: arrow(m.group_baseline_accuracy, m.group_accuracy)),
+    ("drop (pts)", 10, lambda m: f"{m.drop * 100:.1f}"),
+    ("p", 8, lambda m: format_p(m.p_value)),
+    ("adj. p", 8, lambda m: format_p(m.adjusted_p_value)),
+)
+
+
+def regression_row(mode) -> dict[str, str]:
+    """A regression mode as display strings by header, plus its view name."""
+    row = {h: render(mode) for h, _, render in REGRESSION_COLUMNS}
+    row["view"] = getattr(mode, "view_name", None) or ""
+    return row
+
+
+def regression_table(modes) -> list[str]:
+    """The modes as a fixed-width plain-text table (header, rule, rows)."""
+
+    def cell(text, width, left):
+        text = text[:width]
+        return f"{text:<{width}}" if left else f"{text:>{width}}"
+
+    header = " ".join(cell(h, w, i < 2) for i, (h, w, _) in enumerate(REGRESSION_COLUMNS))
+    lines = [header, "-" * len(header)]
+    for m in modes:
+        lines.append(
+            " ".join(
+                cell(render(m), w, i < 2) for i, (_, w, render) in enumerate(REGRESSION_COLUMNS)
+            )
+        )
+    return lines
+
+
+def describe_regression(mode, run_key: str) -> str:
+    """A one-paragraph description of a regression mode, for its saved view."""
+    return (
+        f"PRIME regression mode of class '{mode.group}' with tags {{{', '.join(mode.tags)}}}: "
+        f"accuracy {arrow(mode.baseline_accuracy, mode.accuracy)} (baseline -> new; "
+        f"{mode.baseline_num_correct} -> {mode.num_correct} of {mode.size}; new 95% CI "
+        f"{format_interval(mode.accuracy_ci)}), vs "
+        f"{arrow(mode.group_baseline_accuracy, mode.group_accuracy)} on the class "
+        f"(n={mode.group_size}); {mode.num_losses} losses and {mode.num_wins} wins; "
+        f"p = {format_p(mode.p_value)}, adjusted p = {format_p(mode.adjusted_p_value)}. "
+        f"Run '{run_key}'."
+    )
+
+
+# ------------------------------------------------------------------ reading
+
+
+@dataclass
+class RegressionInputs:
+    """The arrays of a regression search, read from a view.
+
+    Attributes:
+        inputs: the :class:`fiftyone_prime.integration.fields.SearchInputs`
+            of the new model (rows: samples with a label and both predictions)
+        baseline_correct: per row, whether the baseline is right
+    """
+
+    inputs: fpf.SearchInputs
+    baseline_correct: np.ndarray
+
+
+def read_regression_inputs(
+    samples, label_field: str, baseline_field: str, pred_field: str, tags_field
+) -> RegressionInputs:
+    """Checks the fields and reads them in one pass.
+
+    Raises:
+        TypeError: if a field is not a ``Classification`` field (both
+            prediction fields must be of the same kind)
+        ValueError: if a field is missing, the two fields are the same, or
+            the two models predicted on different samples
+    """
+    if baseline_field == pred_field:
+        raise ValueError(
+            f"`baseline_field` and `pred_field` are the same field '{pred_field}'; "
+            "compare two models' predictions"
+        )
+    fpf.validate_classification_field(samples, label_field, "label_field")
+    fpf.validate_classification_field(samples, baseline_field, "baseline_field")
+    fpf.validate_classification_field(samples, pred_field, "pred_field")
+    path = f"{baseline_field}.label"
+    inputs = fpf.read_inputs(samples, label_field, pred_field, tags_field, extra_paths=[path])
+    baseline = inputs.extra[path]
+    # The samples each model predicted on (among those with a label) must be the same.
+    n_base = int(samples.exists(label_field).exists(baseline_field).count())
+    no_base = np.array([b is None for b in baseline], dtype=bool)
+    if no_base.any() or n_base != inputs.num_used:
+        raise ValueError(
+            f"The two models predicted on different samples: {inputs.num_used} labelled samples "
+            f"have a '{pred_field}' prediction and {n_base} a '{baseline_field}' prediction "
+            f"({int(no_base.sum())} have only the first). Compare them on the same samples, "
+            f"e.g. samples.exists('{baseline_field}').exists('{pred_field}')"
+        )
+    return RegressionInputs(inputs, inputs.labels == baseline)
+
+
+def _group_stats(labels, baseline_correct, correct) -> dict:
+    names, codes = np.unique(labels.astype(str), return_inverse=True)
+    sizes = np.bincount(codes, minlength=len(names))
+    base = np.bincount(codes, weights=baseline_correct, minlength=len(names))
+    new = np.bincount(codes, weights=correct, minlength=len(names))
+    return {
+        str(n): {
+            "size": int(s),
+            "baseline_accuracy": float(b / s),
+            "accuracy": float(r / s),
+        }
+        for n, s, b, r in zip(names, sizes, base, new)
+    }
+
+
+# ------------------------------------------------------------------ the run
+
+
+def check_is_regression_run(dataset, run_key: str) -> None:
+    """Raises unless ``run_key`` is a regression run of the dataset."""
+    root = dataset._root_dataset
+    if run_key not in root.list_runs():
+        raise ValueError(
+            f"Dataset '{root.name}' has no run with key '{run_key}'. Regression runs: "
+            f"{list_regression_runs(root) or 'none'}"
+        )
+    config = root.get_run_info(run_key).config
+    if not isinstance(config, RegressionRunConfig):
+        raise ValueError(
+            f"The run '{run_key}' on dataset '{root.name}' is not a regression run "
+            f"(it is a {type(config).__name__}); it is left untouched"
+        )
+
+
+def list_regression_runs(dataset) -> list[str]:
+    """The keys of the dataset's regression runs, sorted."""
+    return dataset._root_dataset.list_runs(type=RegressionRun)
+
+
+def load_regressions(dataset, run_key: str = RUN_KEY) -> RegressionResults:
+    """Loads the results of a regression run."""
+    check_is_regression_run(dataset, run_key)
+    return dataset._root_dataset.load_run_results(run_key)
+
+
+def delete_regressions(dataset, run_key: str) -> None:
+    """Deletes a regression run and exactly the saved views it created."""
+    root = dataset._root_dataset
+    check_is_regression_run(root, run_key)
+    root.get_run_info(run_key).config.build().cleanup(root, run_key)
+    RegressionRun.delete_run(root, run_key, cleanup=False)
+
+
+def _validate_new_key(dataset, run_key, overwrite) -> None:
+    if not isinstance(run_key, str) or not run_key.isidentifier():
+        raise ValueError(
+            f"`run_key` must be a valid Python identifier (letters, digits, underscores); "
+            f"got {run_key!r}"
+        )
+    root = dataset._root_dataset
+    if run_key not in root.list_runs():
+        return
+    if not overwrite:
+        raise ValueError(
+            f"Dataset '{root.name}' already has a run with key '{run_key}'. Pass "
+            "overwrite=True to replace it and its saved views, or choose another run_key"
+        )
+    check_is_regression_run(root, run_key)
+
+
+def regression_view(samples, config, mode):
+    """The samples of the mode's class carrying every tag, with both predictions."""
+    sources = fpf.tag_sources(samples, config.tags_fields)
+    source_of = {s.field: s for s in sources}
+    expr = (
+        (F(f"{config.label_field}.label") == F.literal(mode.group))
+        & (F(f"{config.pred_field}.label") != None)  # noqa: E711
+        & (F(f"{config.baseline_field}.label") != None)  # noqa: E711
+    )
+    by_field: dict[str, list[str]] = {}
+    for field, label in zip(mode.tag_fields, mode.tag_labels):
+        by_field.setdefault(field, []).append(label)
+    for field, labels in by_field.items():
+        expr &= source_of[field].match_expression(labels)
+    return samples.match(expr)
+
+
+def find_regressions(
+    samples,
+    *,
+    baseline_field: str = "predictions_v1",
+    pred_field: str = "predictions_v2",
+    label_field: str = "ground_truth",
+    tags_field: Union[str, Sequence[str]] = "prime_tags",
+    run_key: str = RUN_KEY,
+    baseline_eval_key: Optional[str] = None,
+    eval_key: Optional[str] = None,
+    min_size: int = DEFAULT_PARAMS.min_size,
+    min_drop: float = DEFAULT_PARAMS.min_drop,
+    min_gain: float = DEFAULT_PARAMS.min_gain,
+    max_tags: int = DEFAULT_PARAMS.max_tags,
+    minimal: bool = DEFAULT_PARAMS.minimal,
+    alpha: Optional[float] = DEFAULT_PARAMS.alpha,
+    error_control: str = DEFAULT_PARAMS.error_control,
+    save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
+    overwrite: bool = False,
+    progress=None,
+) -> RegressionResults:
+    """Finds where a new model regressed against a baseline, per class, as
+    minimal tag sets, and saves them as a run with a view per mode.
+
+    With ``change = acc_new - acc_baseline``, a tag set of a class is a
+    regression mode when it has ``>= min_size`` samples, its change is at
+    least ``min_drop`` below the class's, removing any of its tags raises
+    the change by ``>= min_gain``, and (``minimal``) it holds no smaller
+    mode; see :func:`fiftyone_prime.core.find_regressions` for the exact
+    definition and the conditional test. Each mode shows both models'
+    accuracies on the set and on the class.
+
+    Examples::
+
+        import fiftyone_prime as fp
+
+        results = fp.find_regressions(
+            dataset, baseline_field="resnet50", pred_field="vit_b16"
+        )
+        print(results.summary())
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        baseline_field ("predictions_v1"): the baseline's ``Classification`` field
+        pred_field ("predictions_v2"): the new model's ``Classification`` field
+        label_field ("ground_truth"): the ground-truth ``Classification`` field
+        tags_field ("prime_tags"): the tag field(s), as in
+            :func:`fiftyone_prime.find_failure_modes`
+        run_key ("prime_regression"): the key of the run
+        baseline_eval_key (None), eval_key (None): classification
+            evaluation runs (``evaluate_classifications``) whose prediction
+            fields to compare instead of ``baseline_field`` and
+            ``pred_field``; their ground truth must be ``label_field``
+        min_size, min_drop, min_gain, max_tags, minimal, alpha,
+            error_control: the definition's thresholds, the level and what it
+            bounds (``"fdr"``, ``"fdr_by"`` or ``"fwer"``), as in
+            :func:`fiftyone_prime.core.find_regressions`
+        save_views (True): whether to save a view per mode
+        max_views (2000): the most saved views (largest drops first)
+        overwrite (False): whether to replace a regression run with that key
+        progress (None): a FiftyOne ``progress`` argument
+
+    Returns:
+        a :class:`RegressionResults`
+
+    Raises:
+        ValueError: a field is missing, the models predicted on different
+            samples, the key is taken (or not a regression run, with
+            ``overwrite``), or a view name is taken; nothing is written then
+        TypeError: a field has the wrong type
+    """
+    params = SearchParams(
+        min_size=min_size,
+        min_drop=min_drop,
+        min_gain=min_gain,
+        max_tags=max_tags,
+        minimal=minimal,
+        alpha=alpha,
+        error_control=error_control,
+    )
+    return search_regressions(
+        samples,
+        params,
+        baseline_field=baseline_field,
+        pred_field=pred_field,
+        label_field=label_field,
+        tags_field=tags_field,
+        run_key=run_key,
+        baseline_eval_key=baseline_eval_key,
+        eval_key=eval_key,
+        save_views=save_views,
+        max_views=max_views,
+        overwrite=overwrite,
+        progress=progress,
+    )
+
+
+def search_regressions(
+    samples,
+    params: SearchParams = DEFAULT_PARAMS,
+    *,
+    baseline_field: str = "predictions_v1",
+    pred_field: str = "predictions_v2",
+    label_field: str = "ground_truth",
+    tags_field: Union[str, Sequence[str]] = "prime_tags",
+    run_key: str = RUN_KEY,
+    baseline_eval_key: Optional[str] = None,
+    eval_key: Optional[str] = None,
+    save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
+    overwrite: bool = False,
+    progress=None,
+) -> RegressionResults:
+    """:func:`find_regressions` with the search parameters as one
+    :class:`SearchParams`: what the operator and the CLI call; the object is
+    passed on unchanged to the core search and the run config."""
+    if not isinstance(params, SearchParams):
+        raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    validate_max_views(max_views)
+    dataset = samples._root_dataset
+    _validate_new_key(dataset, run_key, overwrite)
+    if baseline_eval_key is not None or eval_key is not None:
+        if baseline_eval_key is None or eval_key is None:
+            raise ValueError("Pass both `baseline_eval_key` and `eval_key`, or neither")
+        from .checks import resolve_eval_key
+
+        for role, key in (("baseline_eval_key", baseline_eval_key), ("eval_key", eval_key)):
+            gt, field = resolve_eval_key(samples, key, role)
+            if gt != label_field:
+                raise ValueError(
+                    f"`{role}`: evaluation '{key}' compares with '{gt}', not with "
+                    f"label_field '{label_field}'"
+                )
+            if role == "eval_key":
+                pred_field = field
+            else:
+                baseline_field = field
+    read = read_regression_inputs(samples, label_field, baseline_field, pred_field, tags_field)
+    inputs = read.inputs
+    multiple = len(inputs.sources) > 1
+    names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
+    outcome = run_regression_search(
+        inputs.tags,
+        read.baseline_correct,
+        inputs.correct,
+        inputs.labels,
+        tag_names=names,
+        params=params,
+    )
+    records = []
+    for m in outcome.regressions:
+        keys = [inputs.tag_keys[i] for i in m.tag_indices]
+        d = m.to_dict()
+        d["tag_fields"] = [k[0] for k in keys]
+        d["tag_labels"] = [k[1] for k in keys]
+        records.append(SavedRegressionMode.from_dict(d))
+    replaced = None
+    if overwrite and run_key in dataset.list_runs():  # a regression run (checked above)
+        replaced = dataset.load_run_results(run_key, cache=False, load_view=False)
+    if save_views:
+        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
+    config = RegressionRunConfig(
+        label_field=label_field,
+        baseline_field=baseline_field,
+        pred_field=pred_field,
+        tags_fields=[s.field for s in inputs.sources],
+        search_params=params,
+        procedure=outcome.significance.procedure,
+        save_views=save_views,
+        max_views=max_views,
+    )
+    results = RegressionResults(
+        samples,
+        config,
+        run_key,
+        regressions=records,
+        groups=_group_stats(inputs.labels, read.baseline_correct, inputs.correct),
+        num_samples=inputs.num_samples,
+        num_used=inputs.num_used,
+        num_missing_label=inputs.num_missing_label,
+        num_missing_prediction=inputs.num_missing_prediction,
+        num_tags=len(inputs.tag_keys),
+        significance=outcome.significance.to_dict(),
+    )
+    if overwrite and run_key in dataset.list_runs():
+        delete_regressions(dataset, run_key)
+    run = config.build()
+    run.register_run(samples, run_key, overwrite=False)
+    run.save_run_results(samples, run_key, results)  # the view ids first
+    if save_views:
+        items = [
+            (
+                m.view_id,
+                m.view_name,
+                regression_view(samples, config, m),
+                describe_regression(m, run_key),
+            )
+            for m in results.regressions
+            if m.view_id
+        ]
+        removed = set(fpv.save_views(dataset, items, progress=progress))
+        if removed:
+            results._set_regressions(
+                [
+                    dataclasses.replace(m, view_name=None, view_id=None)
+                    if m.view_name in removed
+                    else m
+                    for m in results.regressions
+                ]
+            )
+            run.save_run_results(samples, run_key, results, overwrite=True)
+    logger.info(
+        "Found %d regression modes (%d more met the definition but are not significant)",
+        len(results),
+        outcome.significance.num_not_significant,
+    )
+    return results
