@@ -89,8 +89,11 @@ def many_modes(make_dataset):
 
 
 def test_deleting_a_run_while_it_saves_leaves_a_consistent_dataset(many_modes, tmp_path):
-    a = start_python(SEARCH, tmp_path / "search.log", many_modes.name, tmp_path / "a")
+    # the deleter polls (every 2 ms) before the search starts, so it catches the
+    # first chunk of views being listed and deletes in the middle of the save
     b = start_python(DELETE_WHILE_SAVING, tmp_path / "delete.log", many_modes.name, tmp_path / "b")
+    wait_for_file(tmp_path / "b.ready", b)
+    a = start_python(SEARCH, tmp_path / "search.log", many_modes.name, tmp_path / "a")
     out_a, out_b = finish(a), finish(b)
     print(out_a[-2000:], out_b[-2000:])
     assert "SAVED 5000" in out_a
