@@ -20,6 +20,9 @@ there directly):
 ``validate_failure_modes``
 ``compute_tags``,              :mod:`fiftyone_prime.integration.tagging`
 ``TaggingSummary``
+``compute_object_tags``,       :mod:`fiftyone_prime.integration.object_tags`
+``ObjectTaggingSummary``
+``EvalFailureModeResults``     :mod:`fiftyone_prime.integration.evaluations`
 ``compute_failure_mode_metrics``  :mod:`fiftyone_prime.integration.metrics`
 ``queue_tagging``              :mod:`fiftyone_prime.integration.jobs.plan`
 ``tagging_status``,            :mod:`fiftyone_prime.integration.jobs.status`
@@ -61,6 +64,7 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
     from fiftyone_prime.core.regression import RegressionMode
     from fiftyone_prime.core.types import FailureMode, SearchParams
     from fiftyone_prime.integration.checks import CheckResults, ModeCheck, check_failure_modes
+    from fiftyone_prime.integration.evaluations import EvalFailureModeResults
     from fiftyone_prime.integration.holdout import (
         apply_failure_modes,
         validate_failure_modes,
@@ -70,6 +74,7 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
     from fiftyone_prime.integration.jobs.status import TaggingJobStatus, tagging_status
     from fiftyone_prime.integration.leases import RunBusyError
     from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
+    from fiftyone_prime.integration.object_tags import ObjectTaggingSummary, compute_object_tags
     from fiftyone_prime.integration.regressions import (
         RegressionResults,
         RegressionRun,
@@ -111,6 +116,9 @@ _DEFINED_IN = {
     "validate_failure_modes": "fiftyone_prime.integration.holdout",
     "compute_tags": "fiftyone_prime.integration.tagging",
     "TaggingSummary": "fiftyone_prime.integration.tagging",
+    "compute_object_tags": "fiftyone_prime.integration.object_tags",
+    "ObjectTaggingSummary": "fiftyone_prime.integration.object_tags",
+    "EvalFailureModeResults": "fiftyone_prime.integration.evaluations",
     "compute_failure_mode_metrics": "fiftyone_prime.integration.metrics",
     "queue_tagging": "fiftyone_prime.integration.jobs.plan",
     "tagging_status": "fiftyone_prime.integration.jobs.status",

@@ -252,6 +252,24 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("search", help="find failure modes and save them as views")
     s.add_argument("dataset", help="the FiftyOne dataset")
     _add_search_args(s)
+    s.add_argument(
+        "--eval-key",
+        default=None,
+        help="read the units and outcomes from this evaluation run (evaluate_classifications: "
+        "samples; evaluate_detections: objects) instead of comparing the label fields",
+    )
+    s.add_argument(
+        "--units",
+        choices=["gt", "pred", "samples"],
+        default=None,
+        help="with a detection evaluation: gt (ground-truth objects, wrong when missed; the "
+        "default) or pred (predicted objects, wrong when false positives)",
+    )
+    s.add_argument(
+        "--correct-field",
+        default=None,
+        help="a boolean field or object attribute path to use as the outcome",
+    )
 
     m = sub.add_parser("metrics", help="score a run's failure modes with CLIP")
     m.add_argument("dataset", help="the FiftyOne dataset")
@@ -325,6 +343,9 @@ def _search(dataset, args):
 
     # --max-views is passed only when given, so the default lives in the SDK.
     extra = {} if args.max_views is None else {"max_views": args.max_views}
+    for name in ("eval_key", "units", "correct_field"):  # search's units (see find_failure_modes)
+        if getattr(args, name, None) is not None:
+            extra[name] = getattr(args, name)
     return search_failure_modes(
         dataset,
         search_params(args),

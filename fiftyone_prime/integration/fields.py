@@ -220,6 +220,10 @@ def read_inputs(
 
 def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> SearchInputs:
     """:func:`read_inputs` with the fields of a failure-mode run's config."""
+    if getattr(config, "unit_spec", None):  # a run over evaluation units
+        from .evaluations import read_run_units
+
+        return read_run_units(samples, config, extra_paths)
     return read_inputs(
         samples, config.label_field, config.pred_field, config.tags_fields, extra_paths
     )

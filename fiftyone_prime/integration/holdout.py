@@ -83,6 +83,19 @@ def apply_failure_modes(
         same_dataset = dataset._doc.id == results.samples._root_dataset._doc.id
         run_key = f"{results.key}_applied" if same_dataset else results.key
     replaced = replaced_run(dataset, run_key, overwrite)
+    if getattr(config, "unit_spec", None):  # a run over evaluation units
+        from .evaluations import apply_evaluation_failure_modes
+
+        return apply_evaluation_failure_modes(
+            results,
+            samples,
+            run_key=run_key,
+            replaced=replaced,
+            save_views=save_views,
+            max_views=max_views,
+            overwrite=overwrite,
+            progress=progress,
+        )
     inputs = fpf.read_run_inputs(samples, config)
 
     params = config.params

@@ -101,6 +101,12 @@ def export_report(
 
 
 def _thumbnails(view, config, out_dir, max_images, size):
+    spec = getattr(config, "unit_spec", None)
+    if spec and spec.get("list_path"):  # a run over objects shows their crops
+        from .crops import crop_thumbnails
+        from .evaluations import run_spec
+
+        return crop_thumbnails(view, run_spec(config), out_dir, max_images, size)
     from PIL import Image
 
     ids, paths, labels, preds = view.values(

@@ -37,6 +37,9 @@ def find_failure_modes(
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
     progress=None,
+    eval_key: Optional[str] = None,
+    units: Optional[str] = None,
+    correct_field=None,
 ) -> FailureModeResults:
     """Finds PRIME failure modes of a classifier on a dataset or view.
 
@@ -106,9 +109,29 @@ def find_failure_modes(
         progress (None): whether to render a progress bar (True/False), use
             the default value ``fiftyone.config.show_progress_bars`` (None),
             or a progress callback function to invoke instead
+        eval_key (None): read the units and their outcomes from this
+            evaluation run instead of comparing ``label_field`` and
+            ``pred_field``: samples of ``evaluate_classifications`` (simple,
+            top-k, binary), objects of ``evaluate_detections`` (see
+            ``units``). ``label_field``/``pred_field`` are then the
+            evaluation's own and may be left out
+        units (None): with a detection evaluation, ``"gt"`` (the default:
+            ground-truth objects, wrong when missed) or ``"pred"`` (predicted
+            objects, wrong when false positives), each grouped by its label;
+            ``"samples"`` for classification evaluations. ``tags_field`` may
+            then name object attributes by their path
+            (``"ground_truth.detections.attrs"``) as well as image-level
+            fields, whose tags every object of the image inherits
+        correct_field (None): the outcome from a boolean field or object
+            attribute path, or a ``ViewExpression`` on the unit, instead of
+            the evaluation's (or, without ``eval_key``, of the label
+            comparison: ``label_field`` then holds the units' groups). See
+            :func:`fiftyone_prime.integration.evaluations.find_evaluation_failure_modes`
 
     Returns:
-        a :class:`fiftyone_prime.FailureModeResults`
+        a :class:`fiftyone_prime.FailureModeResults` (an
+        :class:`fiftyone_prime.EvalFailureModeResults` with ``eval_key``,
+        ``units`` or ``correct_field``)
 
     Raises:
         ValueError: if a field is missing, the view is empty, the run key
@@ -136,6 +159,9 @@ def find_failure_modes(
         max_views=max_views,
         overwrite=overwrite,
         progress=progress,
+        eval_key=eval_key,
+        units=units,
+        correct_field=correct_field,
     )
 
 
@@ -152,6 +178,9 @@ def search_failure_modes(
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
     progress=None,
+    eval_key: Optional[str] = None,
+    units: Optional[str] = None,
+    correct_field=None,
 ) -> FailureModeResults:
     """:func:`find_failure_modes` with the search parameters as one
     :class:`SearchParams`: what the operator, the CLI and the pipeline call.
@@ -165,13 +194,34 @@ def search_failure_modes(
         samples: a :class:`fiftyone.core.collections.SampleCollection`
         params (the defaults): a :class:`SearchParams`
         label_field, pred_field, tags_field, run_key, save_views, max_views,
-            overwrite, progress: as in :func:`find_failure_modes`
+            overwrite, progress, eval_key, units, correct_field: as in
+            :func:`find_failure_modes`
 
     Returns:
         a :class:`fiftyone_prime.FailureModeResults`
     """
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    if eval_key is not None or units is not None or correct_field is not None:
+        from .evaluations import find_evaluation_failure_modes
+
+        # With an evaluation its own fields are used: the defaults are not a choice.
+        evaluated = eval_key is not None
+        return find_evaluation_failure_modes(
+            samples,
+            eval_key=eval_key,
+            units=units,
+            correct_field=correct_field,
+            label_field=None if evaluated and label_field == LABEL_FIELD else label_field,
+            pred_field=None if evaluated and pred_field == PRED_FIELD else pred_field,
+            tags_field=tags_field,
+            run_key=run_key,
+            params=params,
+            save_views=save_views,
+            max_views=max_views,
+            overwrite=overwrite,
+            progress=progress,
+        )
     validate_max_views(max_views)
     dataset = samples._root_dataset
     replaced = replaced_run(dataset, run_key, overwrite)

@@ -4,6 +4,7 @@ The plugin folder's ``__init__.py`` (the repository root) imports
 :func:`register` from here.
 """
 
+from .evaluation_metrics import FailureModeCount, FailureModeMaxDrop
 from .operators import (
     ComputeFailureModeMetrics,
     DeleteFailureModes,
@@ -28,6 +29,8 @@ OPERATORS = (
     SearchAfterTagging,
     EvaluateTags,
     FailureModesPanel,
+    FailureModeCount,
+    FailureModeMaxDrop,
     *REGRESSION_OPERATORS,
 )
 

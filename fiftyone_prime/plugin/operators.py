@@ -19,7 +19,7 @@ from fiftyone_prime.integration.tagging import compute_tags
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.models import DEFAULT_MODEL
 
-from . import form_checks, forms, vocab_files, workers
+from . import evaluation_form, form_checks, forms, vocab_files, workers
 
 PLUGIN_NAME = "@fiftyone-prime/prime"
 
@@ -72,7 +72,12 @@ class FindFailureModes(foo.Operator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         view = ctx.target_view()
-        if forms.field_pickers(ctx, inputs, view) and forms.new_run_key(ctx, inputs):
+        # An evaluation run's units (samples, or gt/pred objects) or the label fields.
+        chosen = evaluation_form.evaluation_pickers(
+            ctx, inputs, view, evaluation_form.image_tag_fields(view)
+        )
+        fields_ok = forms.field_pickers(ctx, inputs, view) if chosen is None else chosen["valid"]
+        if fields_ok and forms.new_run_key(ctx, inputs):
             forms.search_knobs(ctx, inputs)
             forms.view_options(ctx, inputs)
             forms.delegation(ctx, inputs)
@@ -96,6 +101,7 @@ class FindFailureModes(foo.Operator):
             max_views=p.get("max_views", DEFAULT_MAX_VIEWS),
             overwrite=p.get("overwrite", False),
             progress=_progress_callback(ctx, "Saving views"),
+            **evaluation_form.evaluation_params(p),
         )
         if not ctx.delegated:
             ctx.trigger("reload_dataset")

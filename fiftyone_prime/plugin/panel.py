@@ -5,6 +5,7 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
+from fiftyone_prime.integration.evaluations import units_notice
 from fiftyone_prime.integration.regressions import (
     REGRESSION_COLUMNS,
     list_regression_runs,
@@ -99,6 +100,7 @@ class FailureModesPanel(foo.Panel):
         ctx.panel.state.run_key = key
         ctx.panel.state.sort_by = sort_by
         ctx.panel.state.rows = panel_rows(ctx.dataset, key, sort_by) if key else []
+        ctx.panel.state.notice = units_notice(ctx.dataset, key) if key else ""
 
     def render(self, ctx):
         panel = types.Object()
@@ -126,6 +128,8 @@ class FailureModesPanel(foo.Panel):
             view=types.DropdownView(),
             on_change=self.on_change_sort,
         )
+        if ctx.panel.state.notice:  # objects or an evaluation's samples, and its state
+            panel.md(ctx.panel.state.notice, name="units")
         rows = ctx.panel.state.rows or []
         table = types.TableView()
         if rows and "acc (base -> new)" in rows[0]:  # a regression run: both models

@@ -25,6 +25,11 @@ EXPECTED = {
         "Delegated run results: 2 failure modes; 900 images tagged",
     ],
     "sharing.py": ["2 saved views", "On the copy", "Saved views there"],
+    "detection.py": [
+        "Missed-object mode person: ground_truth.detections.attrs:night + "
+        "ground_truth.detections.attrs:occluded",
+        "False-positive mode dog: at border",
+    ],
     "model_comparison.py": [
         "1 regression modes of 'predictions_v2' against 'predictions'",
         "Regression: bird: person + tree: accuracy 95% -> 34%",

@@ -44,6 +44,8 @@ def test_every_registered_operator_is_listed_in_the_manifest():
         f"{PLUGIN}/tag_samples",
         f"{PLUGIN}/compute_failure_mode_metrics",
         f"{PLUGIN}/prime_failure_modes",
+        f"{PLUGIN}/prime_failure_modes_count",
+        f"{PLUGIN}/prime_max_drop",
         f"{PLUGIN}/tagging_status",
         f"{PLUGIN}/requeue_tagging",
         f"{PLUGIN}/tag_shard",

@@ -1,0 +1,626 @@
+"""Failure modes of any FiftyOne evaluation: units and outcomes read from an
+evaluation run (or a boolean outcome), searched, stored and saved as views
+that hold exactly each mode's units.
+
+:func:`find_evaluation_failure_modes` is what
+``fp.find_failure_modes(samples, eval_key=..., units=..., correct_field=...)``
+runs. See :mod:`fiftyone_prime.integration.units` for what the units are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Optional, Union
+
+import numpy as np
+
+from fiftyone import ViewField as F
+
+from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
+from fiftyone_prime.core.search import run_search
+from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+
+from . import fields as fpf
+from . import units as fpu
+from . import views as fpv
+from .run_store import name_views, replaced_run, validate_max_views
+from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
+
+logger = logging.getLogger(__name__)
+
+#: What :func:`evaluation_state` says of a run's evaluation.
+CURRENT, DELETED, RERUN, NO_EVALUATION = "current", "deleted", "rerun", "none"
+
+
+def find_evaluation_failure_modes(
+    samples,
+    *,
+    eval_key: Optional[str] = None,
+    units: Optional[str] = None,
+    correct_field=None,
+    label_field: Optional[str] = None,
+    pred_field: Optional[str] = None,
+    tags_field: Union[str, Sequence[str]] = TAGS_FIELD,
+    run_key: str = RUN_KEY,
+    params: SearchParams = DEFAULT_PARAMS,
+    save_views: bool = True,
+    max_views: int = fpv.DEFAULT_MAX_VIEWS,
+    overwrite: bool = False,
+    progress=None,
+) -> EvalFailureModeResults:
+    """Finds failure modes over the units of an evaluation run.
+
+    Examples::
+
+        import fiftyone_prime as fp
+
+        dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key="eval")
+        results = fp.find_failure_modes(
+            dataset, eval_key="eval", units="gt",
+            tags_field="ground_truth.detections.attrs", run_key="det",
+        )
+        view = results.load_view(0)  # exactly the missed-or-found objects of mode 0
+
+    Args:
+        samples: a dataset or view
+        eval_key (None): the evaluation whose units and outcomes are read
+            (``evaluate_classifications``: samples; ``evaluate_detections``:
+            objects)
+        units (None): ``"samples"``, ``"gt"`` (ground-truth objects, wrong
+            when missed; the default for detections) or ``"pred"`` (predicted
+            objects, wrong when false positives)
+        correct_field (None): a boolean field or object attribute path, or a
+            ``ViewExpression`` on the unit, used as the outcome instead of the
+            evaluation's
+        label_field (None), pred_field (None): with ``eval_key``, optional
+            and must match the evaluation's fields; without it,
+            ``label_field`` groups the units of ``correct_field``
+        tags_field ("prime_tags"): image-level tag fields, object attributes
+            by their path (``"ground_truth.detections.attrs"``: a list of
+            strings, a string, a bool or a Classification(s)), or a list of
+            both; objects inherit their image's tags
+        run_key ("prime"): the key to store the run under
+        params (the defaults): the :class:`fiftyone_prime.SearchParams`
+        save_views (True), max_views, overwrite, progress: as in
+            :func:`fiftyone_prime.find_failure_modes`
+
+    Returns:
+        an :class:`EvalFailureModeResults`
+
+    Raises:
+        ValueError: a missing evaluation key, units that do not fit, an
+            attribute path that does not exist, an existing run key; nothing
+            is written then
+        TypeError: an unsupported evaluation type or a field of the wrong type
+    """
+    if not isinstance(params, SearchParams):
+        raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    validate_max_views(max_views)
+    dataset = samples._root_dataset
+    replaced = replaced_run(dataset, run_key, overwrite)
+    spec = fpu.resolve_units(
+        samples,
+        eval_key=eval_key,
+        units=units,
+        correct_field=correct_field,
+        label_field=label_field,
+        pred_field=pred_field,
+    )
+    sources = fpu.unit_tag_sources(samples, spec, tags_field)
+    logger.info("Reading the %s of %s...", spec.noun, _describe_spec(spec))
+    inputs = fpu.read_units(samples, spec, sources)
+    multiple = len(sources) > 1
+    names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
+    logger.info("Searching %d tags over %d %s...", len(names), inputs.num_used, spec.noun)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
+    records = [saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
+    if save_views:
+        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
+    significance = outcome.significance
+    config = _config(
+        spec,
+        inputs.kinds,
+        label_field=spec.group_field,
+        pred_field=spec.pred_field,
+        tags_fields=[s.field for s in sources],
+        search_params=params.to_dict(),
+        procedure=significance.procedure,
+        save_views=save_views,
+        max_views=max_views,
+    )
+    results = _finish(
+        samples,
+        run_key,
+        config,
+        records,
+        inputs,
+        overwrite=overwrite,
+        replaced=replaced,
+        save_views=save_views,
+        progress=progress,
+        significance=significance.to_dict(),
+    )
+    logger.info(
+        "Found %d failure modes over %d %s (%d more met the definition but are not significant)",
+        len(results),
+        inputs.num_used,
+        spec.noun,
+        significance.num_not_significant,
+    )
+    return results
+
+
+def _group_stats(labels: np.ndarray, correct: np.ndarray) -> dict:
+    """Size and accuracy of each group, by name (as
+    :func:`fiftyone_prime.integration.run_store.group_stats`, with the
+    groups coded by a dict pass instead of sorting every label)."""
+    index: dict = {}
+    codes = np.fromiter(
+        (index.setdefault(g, len(index)) for g in labels.tolist()), np.int64, len(labels)
+    )
+    sizes = np.bincount(codes, minlength=len(index))
+    right = np.bincount(codes, weights=correct, minlength=len(index))
+    stats = {
+        str(n): {"size": int(k), "accuracy": float(r / k)} for n, k, r in zip(index, sizes, right)
+    }
+    return dict(sorted(stats.items()))
+
+
+def _finish(
+    samples,
+    run_key,
+    config,
+    records,
+    inputs,
+    *,
+    overwrite,
+    replaced,
+    save_views,
+    progress,
+    significance,
+) -> EvalFailureModeResults:
+    """Builds the results, stores the run (with the ids of the views it will
+    create), then saves the views that hold each mode's units."""
+    results = EvalFailureModeResults(
+        samples,
+        config,
+        run_key,
+        failure_modes=records,
+        groups=_group_stats(inputs.labels, inputs.correct),
+        num_samples=inputs.num_samples,
+        num_used=inputs.num_used,
+        num_missing_label=inputs.num_missing_label,
+        num_missing_prediction=inputs.num_missing_prediction,
+        num_tags=len(inputs.tag_keys),
+        significance=significance,
+        num_units=inputs.num_units,
+        num_crowd=inputs.num_crowd,
+    )
+    run = _store_run(samples, run_key, config, results, overwrite, replaced)
+    if save_views:
+        removed = set(_save_views(samples, results, progress))
+        if removed:
+            results._set_failure_modes(
+                [
+                    dataclasses.replace(m, view_name=None, view_id=None)
+                    if m.view_name in removed
+                    else m
+                    for m in results.failure_modes
+                ]
+            )
+            run.save_run_results(samples, run_key, results, overwrite=True)
+    return results
+
+
+def apply_evaluation_failure_modes(
+    results, samples, *, run_key, replaced, save_views, max_views, overwrite, progress
+) -> EvalFailureModeResults:
+    """:func:`fiftyone_prime.apply_failure_modes` for a run over evaluation
+    units: the modes re-measured on the units of ``samples`` (read as the
+    run read them: same evaluation key, units and tag paths) and saved there
+    with views that hold their units. The caller validated ``run_key`` and
+    ``max_views`` and loaded the results of the run being ``replaced``."""
+    from .holdout import HOLDOUT_PROCEDURE, remeasure
+
+    config = results.config
+    dataset = samples._root_dataset
+    unit_spec = dict(config.unit_spec)
+    if unit_spec.get("eval_key"):  # the target's own evaluation, by the same key
+        key = unit_spec["eval_key"]
+        if key not in dataset.list_evaluations():
+            raise ValueError(
+                f"Run '{results.key}' read evaluation '{key}', which dataset '{dataset.name}' "
+                f"does not have; evaluate it there with the same key first"
+            )
+        info = dataset.get_evaluation_info(key)
+        unit_spec["eval_timestamp"] = info.timestamp.isoformat() if info.timestamp else None
+    inputs = read_run_units(samples, config)
+    records = remeasure(results.failure_modes, inputs, config.params)
+    if save_views:
+        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
+    new_config = _config(
+        fpu.UnitSpec.from_dict(unit_spec),
+        config.unit_tag_kinds,
+        label_field=config.label_field,
+        pred_field=config.pred_field,
+        tags_fields=config.tags_fields,
+        search_params=config.search_params,
+        procedure=HOLDOUT_PROCEDURE,
+        save_views=save_views,
+        max_views=max_views,
+        source_dataset=results.samples._root_dataset.name,
+        source_run_key=results.key,
+    )
+    return _finish(
+        samples,
+        run_key,
+        new_config,
+        records,
+        inputs,
+        overwrite=overwrite,
+        replaced=replaced,
+        save_views=save_views,
+        progress=progress,
+        significance=None,
+    )
+
+
+def saved_mode(mode, tag_keys) -> SavedFailureMode:
+    """The mode with its tags identified by field and label, as stored."""
+    keys = [tag_keys[i] for i in mode.tag_indices]
+    d = mode.to_dict()
+    d["tag_fields"] = [k[0] for k in keys]
+    d["tag_labels"] = [k[1] for k in keys]
+    return SavedFailureMode.from_dict(d)
+
+
+def _describe_spec(spec: fpu.UnitSpec) -> str:
+    if spec.eval_key is None:
+        return f"'{spec.group_field}' with outcome {spec.correct_field!r}"
+    what = {fpu.GT: "ground truth", fpu.PRED: "predictions", fpu.SAMPLES: "samples"}[spec.units]
+    return f"evaluation '{spec.eval_key}' ({spec.eval_method}, {what})"
+
+
+# -------------------------------------------------------------------- views
+
+
+def unit_view(samples, spec: fpu.UnitSpec, sources, kinds: dict, group, tag_keys):
+    """The view holding exactly the units of ``group`` that carry every tag.
+
+    Sample units: the matching samples. Object units: the samples with at
+    least one matching object, their ``group_field`` filtered to exactly
+    those objects (units only: evaluated, not crowd), so the number of
+    objects in the view is the mode's size.
+
+    Args:
+        samples: the view the run searched
+        spec: the :class:`fiftyone_prime.integration.units.UnitSpec`
+        sources: the :class:`fiftyone_prime.integration.units.UnitTagSource` list
+        kinds: per tag field, the kind read (as recorded by the run)
+        group: the group label
+        tag_keys: ``(field, label)`` per tag of the mode
+    """
+    by_field: dict[str, list[str]] = {}
+    for field, label in tag_keys:
+        by_field.setdefault(field, []).append(label)
+    source_of = {s.field: s for s in sources}
+    image_expr = None
+    object_expr = None
+    for field, labels in by_field.items():
+        source = source_of[field]
+        if source.level == "image":
+            expr = source.tag_source.match_expression(labels)
+            image_expr = expr if image_expr is None else image_expr & expr
+        else:
+            expr = source.object_expression(labels, kinds.get(field))
+            object_expr = expr if object_expr is None else object_expr & expr
+    if not spec.is_objects:
+        expr = spec.sample_filter() & (F(spec.group_path) == F.literal(group))
+        if image_expr is not None:
+            expr &= image_expr
+        return samples.match(expr)
+    view = samples if image_expr is None else samples.match(image_expr)
+    expr = spec.unit_filter() & (F("label") == F.literal(group))
+    if object_expr is not None:
+        expr &= object_expr
+    return view.filter_labels(spec.group_field, expr, only_matches=True)
+
+
+def _store_run(samples, run_key, config, results, overwrite, replaced):
+    """Registers the run and saves its results (with the ids of the views it
+    is about to create) before any view is written; the views of the run
+    being replaced are deleted first (as
+    :func:`fiftyone_prime.integration.run_store.finish_run` does)."""
+    if replaced is not None:
+        fpv.delete_views(samples._root_dataset, replaced.view_ids)
+    run = config.build()
+    run.register_run(samples, run_key, overwrite=overwrite, cleanup=False)
+    run.save_run_results(samples, run_key, results)
+    return run
+
+
+def _save_views(samples, results, progress) -> list[str]:
+    config = results.config
+    spec = run_spec(config)
+    sources = run_tag_sources(samples, config)
+    items = []
+    for mode in results.failure_modes:
+        if not mode.view_id:
+            continue
+        keys = list(zip(mode.tag_fields, mode.tag_labels))
+        view = unit_view(samples, spec, sources, config.unit_tag_kinds, mode.group, keys)
+        text = fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
+        items.append((mode.view_id, mode.view_name, view, text))
+    return fpv.save_views(samples._root_dataset, items, progress=progress)
+
+
+def run_tag_sources(samples, config) -> list:
+    """The tag sources of a stored run, validated against ``samples``."""
+    return fpu.unit_tag_sources(samples, run_spec(config), config.tags_fields)
+
+
+def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.UnitInputs:
+    """Reads the units of a stored evaluation run from ``samples`` (to
+    re-measure its modes on other data, or to score them with CLIP).
+
+    For object units, ``"filepath"`` is each object's crop (a PNG written
+    on first use to a temporary folder that goes away with the returned
+    inputs), so whatever encodes "the unit's image" encodes the crop; any
+    other path but ``"id"`` (an image embeddings field) reads as missing,
+    since an image's embedding is not its object's.
+    """
+    spec = run_spec(config)
+    sources = run_tag_sources(samples, config)
+    if not spec.is_objects:
+        return fpu.read_units(samples, spec, sources, extra_paths)
+    sample_paths = [p for p in extra_paths if p in ("id", "filepath")]
+    object_paths = ["id", "bounding_box"] if "filepath" in extra_paths else []
+    inputs = fpu.read_units(samples, spec, sources, sample_paths, object_paths)
+    if "filepath" in extra_paths:
+        inputs.extra["filepath"] = CropFiles(
+            inputs.extra["filepath"],
+            inputs.object_extra["bounding_box"],
+            inputs.object_extra["id"],
+        )
+    for path in extra_paths:
+        if path not in inputs.extra:
+            inputs.extra[path] = np.full(inputs.num_used, None, dtype=object)
+    return inputs
+
+
+class CropFiles:
+    """Per unit, the path of its object's crop, written on first access.
+
+    Args:
+        image_paths: per unit, its image's path
+        boxes: per unit, its relative ``[x, y, w, h]`` box
+        object_ids: per unit, its object's id (the crop's file name)
+    """
+
+    def __init__(self, image_paths, boxes, object_ids):
+        import tempfile
+
+        self._images = image_paths
+        self._boxes = boxes
+        self._ids = object_ids
+        self._dir = tempfile.TemporaryDirectory(prefix="prime-crops-")
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, r):
+        import os
+
+        from PIL import Image
+
+        from .crops import crop_box
+
+        target = os.path.join(self._dir.name, f"{self._ids[r]}.png")
+        if not os.path.exists(target):
+            try:
+                with Image.open(self._images[r]) as img:
+                    img = img.convert("RGB")
+                    img.crop(crop_box(self._boxes[r], *img.size)).save(target)
+            except OSError as e:  # the loader reports the unreadable file
+                logger.warning(
+                    "Cannot crop object %s of '%s': %s", self._ids[r], self._images[r], e
+                )
+                return self._images[r] + ".unreadable"
+        return target
+
+
+# --------------------------------------------------------------------- runs
+
+
+def evaluation_state(dataset, spec: fpu.UnitSpec) -> str:
+    """Whether the evaluation a run read still exists as it was.
+
+    Returns:
+        ``"current"``, ``"deleted"`` (no evaluation with that key),
+        ``"rerun"`` (the key now holds a later evaluation) or ``"none"``
+        (the run read no evaluation)
+    """
+    if not spec.eval_key:
+        return NO_EVALUATION
+    root = dataset._root_dataset
+    if spec.eval_key not in root.list_evaluations():
+        return DELETED
+    info = root.get_evaluation_info(spec.eval_key)
+    stamp = info.timestamp.isoformat() if info.timestamp else None
+    return CURRENT if stamp == spec.eval_timestamp else RERUN
+
+
+def run_spec(config) -> Optional[fpu.UnitSpec]:
+    """The :class:`fiftyone_prime.integration.units.UnitSpec` a run's config
+    stores (``unit_spec``), or ``None`` for a run over label and prediction
+    fields.
+
+    Runs over evaluation units use :class:`fiftyone_prime.FailureModeRunConfig`
+    itself, with two more attributes: ``unit_spec`` (which evaluation, when
+    it ran, which units, the outcome) and ``unit_tag_kinds`` (per tag field,
+    the kind of values read). One config type for both kinds of runs keeps
+    FiftyOne's run validation (which refuses to overwrite a run with one of
+    another config type) out of the way when a key changes kind.
+    """
+    unit_spec = getattr(config, "unit_spec", None)
+    return fpu.UnitSpec.from_dict(unit_spec) if unit_spec else None
+
+
+def _config(spec: fpu.UnitSpec, kinds: dict, **kwargs) -> FailureModeRunConfig:
+    return FailureModeRunConfig(unit_spec=spec.to_dict(), unit_tag_kinds=dict(kinds), **kwargs)
+
+
+class EvalFailureModeResults(FailureModeResults):
+    """:class:`fiftyone_prime.FailureModeResults` whose units may be objects,
+    and which know the evaluation they came from.
+
+    Args:
+        num_units (0): candidate units in the view (objects for object units)
+        num_crowd (0): crowd ground-truth objects left out
+        **kwargs: as in :class:`fiftyone_prime.FailureModeResults`
+    """
+
+    def __init__(self, samples, config, key, num_units=0, num_crowd=0, **kwargs):
+        super().__init__(samples, config, key, **kwargs)
+        self.num_units = num_units
+        self.num_crowd = num_crowd
+
+    @property
+    def spec(self) -> fpu.UnitSpec:
+        """The run's :class:`fiftyone_prime.integration.units.UnitSpec`."""
+        return run_spec(self.config)
+
+    @property
+    def units(self) -> str:
+        """``"samples"``, ``"gt"`` or ``"pred"``."""
+        return self.spec.units
+
+    @property
+    def eval_key(self) -> Optional[str]:
+        """The evaluation this run read, if any."""
+        return self.spec.eval_key
+
+    @property
+    def units_description(self) -> str:
+        """The units in words."""
+        spec = self.spec
+        where = f"evaluation '{spec.eval_key}'" if spec.eval_key else f"'{spec.group_field}'"
+        outcome = " (outcome: correct_field)" if spec.correct_field is not None else ""
+        if spec.units == fpu.GT:
+            return f"ground-truth objects of {where}, wrong when missed{outcome}"
+        if spec.units == fpu.PRED:
+            return f"predicted objects of {where}, wrong when false positives{outcome}"
+        return f"samples of {where}{outcome}"
+
+    @property
+    def evaluation_state(self) -> str:
+        """See :func:`evaluation_state`."""
+        return evaluation_state(self.samples, self.spec)
+
+    def evaluation_warning(self) -> Optional[str]:
+        """A sentence saying the evaluation was deleted or re-run, or ``None``."""
+        state = self.evaluation_state
+        key = self.eval_key
+        if state == DELETED:
+            return (
+                f"The evaluation '{key}' that run '{self.key}' read has been deleted: its "
+                "failure modes describe an evaluation that no longer exists, and their saved "
+                "views (which filter on its fields) may be empty"
+            )
+        if state == RERUN:
+            return (
+                f"The evaluation '{key}' has been re-run since run '{self.key}' read it: the "
+                "failure modes describe the earlier evaluation; run the search again "
+                "(overwrite=True) to update them"
+            )
+        return None
+
+    def load_view(self, mode):
+        warning = self.evaluation_warning()
+        if warning:
+            logger.warning(warning)
+        return super().load_view(mode)
+
+    def summary(self) -> str:
+        text = super().summary()
+        lines = text.split("\n")
+        lines[0] = lines[0].replace(
+            f"over {self.num_used} samples", f"over {self.num_used} {self.spec.noun}"
+        )
+        lines.insert(1, f"units: {self.units_description}")
+        warning = self.evaluation_warning()
+        if warning:
+            lines.insert(1, "WARNING: " + warning)
+        return "\n".join(lines)
+
+    def serialize(self, reflective=False):
+        d = super().serialize(reflective=reflective)
+        d["num_units"] = self.num_units
+        d["num_crowd"] = self.num_crowd
+        return d
+
+    @classmethod
+    def _from_dict(cls, d, samples, config, key):
+        results = cls(samples, config, key, **d)
+        warning = results.evaluation_warning()
+        if warning:
+            logger.warning(warning)
+        return results
+
+
+# ------------------------------------------------------------ statistics
+
+
+def evaluation_failure_mode_stats(
+    samples,
+    eval_key: str,
+    *,
+    units: Optional[str] = None,
+    tags_field: Union[str, Sequence[str]] = TAGS_FIELD,
+    params: SearchParams = DEFAULT_PARAMS,
+) -> dict:
+    """Searches an evaluation's units without storing anything, and returns
+    how many significant failure modes it has and the largest drop among them.
+
+    What the Model Evaluation panel's PRIME metrics show (see
+    :mod:`fiftyone_prime.plugin.evaluation_metrics`).
+
+    Args:
+        samples: a dataset or view
+        eval_key: the evaluation
+        units (None), tags_field ("prime_tags"), params (the defaults): as in
+            :func:`find_evaluation_failure_modes`
+
+    Returns:
+        ``{"num_failure_modes": int, "max_drop": float (0.0 when none),
+        "num_units": int, "units": str}``
+    """
+    spec = fpu.resolve_units(samples, eval_key=eval_key, units=units)
+    sources = fpu.unit_tag_sources(samples, spec, tags_field)
+    inputs = fpu.read_units(samples, spec, sources)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, params=params)
+    drops = [m.drop for m in outcome.failure_modes if m.drop == m.drop]
+    return {
+        "num_failure_modes": len(outcome.failure_modes),
+        "max_drop": float(max(drops)) if drops else 0.0,
+        "num_units": inputs.num_used,
+        "units": spec.units,
+    }
+
+
+def units_notice(dataset, run_key: str) -> str:
+    """A line on a run's units for the App panel (markdown): what they are,
+    and a warning when its evaluation was deleted or re-run; ``""`` for
+    runs over label and prediction fields."""
+    from .run_store import list_failure_mode_runs, load_failure_modes
+
+    if run_key not in list_failure_mode_runs(dataset):  # e.g. a regression run
+        return ""
+    results = load_failure_modes(dataset, run_key)
+    if not isinstance(results, EvalFailureModeResults):
+        return ""
+    text = f"Units: {results.units_description}."
+    warning = results.evaluation_warning()
+    return text + (f" **{warning}.**" if warning else "")

@@ -1,0 +1,944 @@
+"""Units and outcomes: what a failure-mode search counts, read from FiftyOne.
+
+The search's definition speaks of *units* in *groups*, each right or wrong
+(see "Units and outcomes" in the design). This module decides what the units
+are and reads them into the arrays the core searches:
+
+-   a **classification evaluation** (``evaluate_classifications``: simple,
+    top-k, binary): units are samples, the group is the ground-truth label,
+    right or wrong is the per-sample ``<eval_key>`` field the evaluation wrote
+    (``True``/``False``; ``"TP"``/``"TN"`` against ``"FP"``/``"FN"`` for
+    binary evaluations);
+-   a **detection evaluation** (``evaluate_detections`` on boxes, instance
+    masks, polylines or keypoints): units are objects. ``units="gt"``: each
+    ground-truth object, wrong when missed (``fn``), grouped by its label;
+    ``units="pred"``: each predicted object, wrong when a false positive
+    (``fp``), grouped by its label. Objects without an ``<eval_key>`` value
+    (not evaluated) and crowd ground truth (COCO's ``iscrowd``, which COCO
+    never counts as a miss) are left out;
+-   a **boolean outcome** (``correct_field``): any boolean field or attribute,
+    or a ``ViewExpression`` evaluated on the sample (sample units) or on the
+    object (object units), instead of the evaluation's own outcome.
+
+Tags belong to the unit (object attributes named by their FiftyOne path,
+``"ground_truth.detections.attrs"``) or are inherited from its image (any
+field :func:`fiftyone_prime.integration.fields.tag_source` accepts).
+
+Nothing here writes to the database: every check runs before a run stores
+anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from functools import cached_property
+from itertools import chain
+from typing import Any, Optional, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+import fiftyone as fo
+import fiftyone.core.labels as fol
+from fiftyone import ViewField as F
+from fiftyone.core.expressions import ViewExpression
+
+from fiftyone_prime.core.measure import ABSENT, TagSetQuery
+
+from . import fields as fpf
+
+logger = logging.getLogger(__name__)
+
+#: Sample units (classification evaluations, or a sample-level outcome).
+SAMPLES = "samples"
+#: Ground-truth objects of a detection evaluation; wrong when missed.
+GT = "gt"
+#: Predicted objects of a detection evaluation; wrong when a false positive.
+PRED = "pred"
+UNITS = (SAMPLES, GT, PRED)
+
+#: Evaluation types whose units this module reads.
+CLASSIFICATION = "classification"
+DETECTION = "detection"
+
+# Per kind of units: the evaluation values that make a unit, and the right one.
+_DETECTION_OUTCOMES = {GT: (("tp", "fn"), "tp"), PRED: (("tp", "fp"), "tp")}
+_BINARY_RIGHT = ("TP", "TN")
+# What the reader puts in place of a crowd object's outcome.
+_CROWD = "__crowd__"
+_CROWD_CODE = 2
+# An object-level correct_field expression is stored against this variable.
+_UNIT_VAR = "$$unit"
+
+#: Kinds of object attributes that can hold tags, and how each is read.
+OBJECT_TAG_KINDS = {
+    "strings": "{path}",  # a list of strings
+    "string": "{path}",
+    "bool": "{path}",  # the tag is the attribute's name, when True
+    "classification": "{path}.label",
+    "classifications": "{path}.classifications.label",
+    "infer": "{path}",  # undeclared (dynamic) attribute: read as it comes
+}
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """What the units of a search are and how right/wrong is read.
+
+    Attributes:
+        units: ``"samples"``, ``"gt"`` or ``"pred"``
+        group_field: the label field whose labels are the groups (the field
+            holding the objects, for object units)
+        list_path: the objects' list path (``"ground_truth.detections"``), or
+            ``None`` for sample units
+        eval_key: the evaluation read, or ``None``
+        eval_type: ``"classification"`` or ``"detection"`` (``None`` without
+            an evaluation)
+        eval_method: the evaluation method (``"simple"``, ``"top-k"``,
+            ``"binary"``, ``"coco"``, ...)
+        eval_timestamp: when the evaluation ran (ISO text), to detect a
+            re-run
+        gt_field, pred_field: the evaluation's fields (or the ones given)
+        correct_field: a boolean path, or a serialized ``ViewExpression``
+            (``{"$expr": ...}``), overriding the evaluation's outcome
+        crowd_attr: the crowd attribute of ground-truth objects, or ``None``
+    """
+
+    units: str
+    group_field: str
+    list_path: Optional[str] = None
+    eval_key: Optional[str] = None
+    eval_type: Optional[str] = None
+    eval_method: Optional[str] = None
+    eval_timestamp: Optional[str] = None
+    gt_field: Optional[str] = None
+    pred_field: Optional[str] = None
+    correct_field: Union[str, dict, None] = None
+    crowd_attr: Optional[str] = None
+
+    @property
+    def is_objects(self) -> bool:
+        """Whether the units are objects."""
+        return self.list_path is not None
+
+    @property
+    def noun(self) -> str:
+        """``"samples"`` or ``"objects"``, for messages."""
+        return "objects" if self.is_objects else "samples"
+
+    @property
+    def group_path(self) -> str:
+        """The path of each unit's group label."""
+        base = self.list_path or self.group_field
+        return f"{base}.label"
+
+    @property
+    def correct_expression(self) -> Optional[ViewExpression]:
+        """``correct_field`` as an expression, when it is one."""
+        if not isinstance(self.correct_field, dict):
+            return None
+        raw = self.correct_field["$expr"]
+        if self.is_objects:
+            # Serialized against the variable "unit": bind it to the object at hand
+            # (the element of a $map, or the label filter_labels is testing).
+            return ViewExpression({"$let": {"vars": {"unit": F()}, "in": raw}})
+        return ViewExpression(raw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UnitSpec:
+        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__ if k in d})
+
+    def unit_filter(self) -> ViewExpression:
+        """An expression true exactly for the objects that are units
+        (evaluated, not crowd, with an outcome), applied to an object."""
+        expr = F("label") != None  # noqa: E711
+        expr &= self._outcome_expression() != None  # noqa: E711
+        if self.eval_type == DETECTION and self.correct_field is None:
+            values, _ = _DETECTION_OUTCOMES[self.units]
+            expr &= F(self.eval_key).is_in(list(values))
+        if self.crowd_attr:
+            expr &= ~F(self.crowd_attr)
+        return expr
+
+    def sample_filter(self) -> ViewExpression:
+        """An expression true exactly for the samples that are units."""
+        expr = F(self.group_path) != None  # noqa: E711
+        return expr & (self._outcome_expression() != None)  # noqa: E711
+
+    def _outcome_expression(self) -> ViewExpression:
+        expr = self.correct_expression
+        if expr is not None:
+            return expr
+        if isinstance(self.correct_field, str):
+            return F(self._relative(self.correct_field))
+        return F(self.eval_key)
+
+    def _relative(self, path: str) -> str:
+        if self.is_objects:
+            return path[len(self.list_path) + 1 :]
+        return path
+
+
+# ------------------------------------------------------------------ resolve
+
+
+def resolve_units(
+    samples,
+    *,
+    eval_key: Optional[str] = None,
+    units: Optional[str] = None,
+    correct_field=None,
+    label_field: Optional[str] = None,
+    pred_field: Optional[str] = None,
+) -> UnitSpec:
+    """Checks the arguments that choose the units and returns their spec.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        eval_key (None): an evaluation of the dataset
+        units (None): ``"samples"``, ``"gt"`` or ``"pred"``; by default
+            samples for classification evaluations and ``"gt"`` for
+            detection evaluations
+        correct_field (None): a boolean field (sample units), a boolean
+            object attribute by its full path (object units), or a
+            ``ViewExpression`` evaluated on the unit
+        label_field (None): without ``eval_key``, the label field whose
+            labels group the units (a ``Classification`` field for sample
+            units, a ``Detections``-like field for object units); with
+            ``eval_key`` it must be the evaluation's ground truth if given
+        pred_field (None): with ``eval_key``, must be the evaluation's
+            predictions if given
+
+    Returns:
+        a :class:`UnitSpec`
+
+    Raises:
+        ValueError: a missing evaluation key, units that do not fit
+        TypeError: an unsupported evaluation type or a field of the wrong type
+    """
+    if units is not None and units not in UNITS:
+        raise ValueError(f"`units` must be one of {list(UNITS)} (or None); got {units!r}")
+    if eval_key is None:
+        if correct_field is None:
+            raise ValueError("Give `eval_key` (an evaluation run) or `correct_field` (an outcome)")
+        if label_field is None:
+            raise ValueError("`correct_field` without `eval_key` needs `label_field` (the groups)")
+        return _spec_from_field(samples, label_field, units, correct_field)
+    return _spec_from_evaluation(samples, eval_key, units, correct_field, label_field, pred_field)
+
+
+def _spec_from_evaluation(samples, eval_key, units, correct_field, label_field, pred_field):
+    root = samples._root_dataset
+    if not isinstance(eval_key, str):
+        raise TypeError(f"`eval_key` must be an evaluation key (a string); got {eval_key!r}")
+    keys = root.list_evaluations()
+    if eval_key not in keys:
+        raise ValueError(
+            f"Dataset '{root.name}' has no evaluation with key '{eval_key}'. "
+            f"Evaluations: {keys or 'none'}"
+        )
+    info = root.get_evaluation_info(eval_key)
+    config = info.config
+    eval_type = getattr(config, "type", None)
+    method = getattr(config, "method", None)
+    gt, pred = config.gt_field, config.pred_field
+    for given, actual, role in ((label_field, gt, "label_field"), (pred_field, pred, "pred_field")):
+        if given is not None and given != actual:
+            raise ValueError(
+                f"`{role}` is '{given}' but evaluation '{eval_key}' compared '{pred}' "
+                f"against '{gt}'; leave `{role}` out to use the evaluation's fields"
+            )
+    if samples._is_frame_field(gt):
+        raise TypeError(
+            f"Evaluation '{eval_key}' evaluates frame labels ('{gt}'); video evaluations are "
+            "not supported"
+        )
+    timestamp = info.timestamp.isoformat() if info.timestamp else None
+    common = dict(
+        eval_key=eval_key,
+        eval_type=eval_type,
+        eval_method=method,
+        eval_timestamp=timestamp,
+        gt_field=gt,
+        pred_field=pred,
+    )
+    if eval_type == CLASSIFICATION:
+        if units not in (None, SAMPLES):
+            raise ValueError(
+                f"`units='{units}'` does not fit evaluation '{eval_key}': it is a classification "
+                f"evaluation ({method}), whose units are samples; use units='samples' or leave "
+                "it out"
+            )
+        fpf.validate_classification_field(samples, gt, "the evaluation's gt_field")
+        correct = _correct_field(samples, correct_field, None)
+        return UnitSpec(SAMPLES, gt, correct_field=correct, **common)
+    if eval_type == DETECTION:
+        units = GT if units is None else units
+        if units == SAMPLES:
+            raise ValueError(
+                f"`units='samples'` does not fit evaluation '{eval_key}': it is a detection "
+                "evaluation, whose units are objects; use units='gt' (ground-truth objects, "
+                "wrong when missed) or units='pred' (predicted objects, wrong when false "
+                "positives)"
+            )
+        field = gt if units == GT else pred
+        list_path = _list_path(samples, field, "the evaluation's field")
+        crowd = None
+        if units == GT:
+            crowd = getattr(config, "iscrowd", None) or None
+        correct = _correct_field(samples, correct_field, list_path)
+        return UnitSpec(units, field, list_path, correct_field=correct, crowd_attr=crowd, **common)
+    raise TypeError(
+        f"Evaluation '{eval_key}' is a {eval_type or type(config).__name__} evaluation "
+        f"(method {method!r}); failure modes read classification evaluations "
+        "(evaluate_classifications) and detection evaluations (evaluate_detections)"
+    )
+
+
+def _spec_from_field(samples, label_field, units, correct_field):
+    field = samples.get_field(label_field) if isinstance(label_field, str) else None
+    doc_type = getattr(field, "document_type", None) if field is not None else None
+    if doc_type is not None and issubclass(doc_type, fol._HasLabelList):
+        if units not in (None, GT):
+            raise ValueError(
+                f"`units='{units}'` does not fit '{label_field}' without an evaluation: its "
+                "objects are the units (units='gt')"
+            )
+        list_path = _list_path(samples, label_field, "label_field")
+        correct = _correct_field(samples, correct_field, list_path)
+        return UnitSpec(GT, label_field, list_path, gt_field=label_field, correct_field=correct)
+    if units not in (None, SAMPLES):
+        raise ValueError(
+            f"`units='{units}'` does not fit '{label_field}' without an evaluation: "
+            "units='gt'/'pred' need a detection evaluation (eval_key) or a Detections field"
+        )
+    fpf.validate_classification_field(samples, label_field, "label_field")
+    correct = _correct_field(samples, correct_field, None)
+    return UnitSpec(SAMPLES, label_field, gt_field=label_field, correct_field=correct)
+
+
+def _list_path(samples, field_name, role) -> str:
+    field = samples.get_field(field_name)
+    doc_type = getattr(field, "document_type", None)
+    if field is None or doc_type is None or not issubclass(doc_type, fol._HasLabelList):
+        found = "nothing" if field is None else type(field).__name__
+        raise TypeError(
+            f"{role} '{field_name}' must be a Detections, Polylines or Keypoints field; "
+            f"found {found}"
+        )
+    return f"{field_name}.{doc_type._LABEL_LIST_FIELD}"
+
+
+def _correct_field(samples, correct_field, list_path):
+    """Validates ``correct_field``; returns a path or a serialized expression."""
+    if correct_field is None:
+        return None
+    if isinstance(correct_field, ViewExpression):
+        prefix = _UNIT_VAR if list_path is not None else None
+        return {"$expr": correct_field.to_mongo(prefix=prefix)}
+    if not isinstance(correct_field, str) or not correct_field:
+        raise TypeError(
+            "`correct_field` must be a boolean field path or a ViewExpression; got "
+            f"{correct_field!r}"
+        )
+    if list_path is not None and not correct_field.startswith(list_path + "."):
+        raise ValueError(
+            f"`correct_field` '{correct_field}' must be an attribute of the units, the "
+            f"objects of '{list_path}' (e.g. '{list_path}.is_right')"
+        )
+    field = samples.get_field(correct_field)
+    if field is None and list_path is None:
+        raise ValueError(f"`correct_field`: the field '{correct_field}' does not exist")
+    if field is not None and not isinstance(field, fo.BooleanField):
+        raise TypeError(
+            f"`correct_field` '{correct_field}' must be a boolean field; found "
+            f"{type(field).__name__}"
+        )
+    return correct_field
+
+
+# ------------------------------------------------------------------- tags
+
+
+@dataclass(frozen=True)
+class UnitTagSource:
+    """A field or object attribute whose values serve as tags of the units.
+
+    Attributes:
+        field: the path as given (the tag key's first part)
+        kind: a kind of :data:`fiftyone_prime.integration.fields.TAG_KINDS`
+            (image-level fields) or of :data:`OBJECT_TAG_KINDS` (object
+            attributes)
+        level: ``"image"`` or ``"object"``
+        attr: for object attributes, the path within the object
+    """
+
+    field: str
+    kind: str
+    level: str
+    attr: Optional[str] = None
+
+    @property
+    def read_path(self) -> str:
+        """The path to read with ``values()``."""
+        if self.level == "image":
+            return fpf.TagSource(self.field, self.kind).label_path
+        return OBJECT_TAG_KINDS[self.kind].format(path=self.field)
+
+    @property
+    def tag_source(self) -> fpf.TagSource:
+        """The image-level :class:`fiftyone_prime.integration.fields.TagSource`."""
+        return fpf.TagSource(self.field, self.kind)
+
+    def object_expression(self, labels: Sequence[str], kind: Optional[str] = None):
+        """An expression, on an object, true when it carries every label."""
+        kind = kind or self.kind
+        labels = list(labels)
+        attr = self.attr
+        if kind == "bool":
+            return F(attr) == True  # noqa: E712
+        if kind in ("string", "classification"):
+            path = attr if kind == "string" else f"{attr}.label"
+            expr = F(path) == F.literal(labels[0])
+            for label in labels[1:]:
+                expr &= F(path) == F.literal(label)
+            return expr
+        path = attr if kind == "strings" else f"{attr}.classifications.label"
+        return F(path).if_null([]).contains(F.literal(labels), all=True)
+
+
+def unit_tag_sources(samples, spec: UnitSpec, tags_field) -> list[UnitTagSource]:
+    """Validates the tag fields for the units: object attributes by their path
+    (object units only), image-level fields for either.
+
+    Raises:
+        ValueError: an attribute path that does not exist or belongs to other
+            objects than the units
+        TypeError: a field of a kind that cannot hold tags
+    """
+    names = [tags_field] if isinstance(tags_field, str) else list(tags_field or [])
+    if not names:
+        raise ValueError("`tags_field` must name at least one field")
+    if len(set(names)) != len(names):
+        raise ValueError(f"`tags_field` names a field twice: {names}")
+    return [_unit_tag_source(samples, spec, name) for name in names]
+
+
+def _unit_tag_source(samples, spec, name) -> UnitTagSource:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"`tags_field` must be a field name or path; got {name!r}")
+    owner = _label_list_owner(samples, name)
+    if owner is not None:
+        list_path, attr = owner
+        if list_path != spec.list_path:
+            units = f"the objects of '{spec.list_path}'" if spec.is_objects else "samples"
+            raise ValueError(
+                f"`tags_field` '{name}' is an attribute of the objects of '{list_path}', but "
+                f"the units are {units}; object attributes tag only their own objects "
+                "(units='gt' reads the ground truth's attributes, units='pred' the "
+                "predictions')"
+            )
+        if not attr:
+            raise ValueError(f"`tags_field` '{name}' names no attribute of the objects")
+        return UnitTagSource(name, _object_kind(samples, name), "object", attr)
+    source = fpf.tag_source(samples, name)
+    return UnitTagSource(source.field, source.kind, "image")
+
+
+def _label_list_owner(samples, path):
+    """``(list path, attribute)`` when ``path`` lies inside a label list field."""
+    parts = path.split(".")
+    for i in range(1, len(parts)):
+        field = samples.get_field(".".join(parts[:i]))
+        doc_type = getattr(field, "document_type", None)
+        if doc_type is not None and issubclass(doc_type, fol._HasLabelList):
+            list_name = doc_type._LABEL_LIST_FIELD
+            list_path = ".".join(parts[:i]) + "." + list_name
+            if i < len(parts) and parts[i] == list_name:
+                return list_path, ".".join(parts[i + 1 :])
+            return list_path, ".".join(parts[i:])
+    return None
+
+
+def _object_kind(samples, path) -> str:
+    field = samples.get_field(path)
+    if field is None:
+        return "infer"  # dynamic attribute; checked when read
+    if isinstance(field, fo.ListField) and isinstance(field.field, fo.StringField):
+        return "strings"
+    if isinstance(field, fo.StringField):
+        return "string"
+    if isinstance(field, fo.BooleanField):
+        return "bool"
+    doc_type = getattr(field, "document_type", None)
+    if doc_type is not None and issubclass(doc_type, fol.Classifications):
+        return "classifications"
+    if doc_type is not None and issubclass(doc_type, fol.Classification):
+        return "classification"
+    raise TypeError(
+        f"`tags_field` '{path}' must be an object attribute holding a list of strings, a "
+        f"string, a bool, or a Classification(s); found {type(field).__name__}"
+    )
+
+
+# ------------------------------------------------------------------- read
+
+
+@dataclass
+class UnitInputs:
+    """The arrays read for a search over units (the attributes of
+    :class:`fiftyone_prime.integration.fields.SearchInputs`, for units).
+
+    Attributes:
+        spec: the :class:`UnitSpec`
+        tags: a CSR matrix of shape ``(num_used, len(tag_keys))``
+        tag_keys: ``(field, label)`` per tag column
+        labels: the group of each used unit
+        correct: whether each used unit is right
+        num_samples: how many samples the view has
+        num_units: how many candidate units (objects, or samples) it has
+        num_missing_label: units left out for lacking a label
+        num_missing_prediction: units left out for lacking an outcome (not
+            evaluated, or ``correct_field`` missing)
+        num_crowd: crowd ground-truth objects left out
+        sample_index: per used unit, the index of its sample in the view
+        extra: values of the sample-level ``extra_paths`` asked for, per used unit
+        sources: the :class:`UnitTagSource` of each tag field read
+        kinds: per tag field, the kind read (undeclared attributes resolved)
+        object_extra: values of the ``object_paths`` asked for, per used unit
+    """
+
+    spec: UnitSpec
+    tags: sp.csr_matrix
+    tag_keys: list
+    labels: np.ndarray
+    correct: np.ndarray
+    num_samples: int
+    num_units: int
+    num_missing_label: int
+    num_missing_prediction: int
+    num_crowd: int
+    sample_index: np.ndarray
+    extra: dict = dc_field(default_factory=dict)
+    sources: list = dc_field(default_factory=list)
+    kinds: dict = dc_field(default_factory=dict)
+    object_extra: dict = dc_field(default_factory=dict)
+
+    @property
+    def num_used(self) -> int:
+        """The number of units searched."""
+        return len(self.labels)
+
+    @cached_property
+    def column_of(self) -> dict:
+        """The column of each ``(field, label)`` tag key."""
+        return {key: j for j, key in enumerate(self.tag_keys)}
+
+    def query_of(self, mode) -> TagSetQuery:
+        """A saved failure mode's group and the columns of its tags here."""
+        columns = tuple(
+            self.column_of.get(k, ABSENT) for k in zip(mode.tag_fields, mode.tag_labels)
+        )
+        return TagSetQuery(mode.group, columns)
+
+
+def read_units(
+    samples,
+    spec: UnitSpec,
+    sources: list[UnitTagSource],
+    extra_paths: Sequence[str] = (),
+    object_paths: Sequence[str] = (),
+) -> UnitInputs:
+    """Reads groups, outcomes and tags of the units in one pass (one
+    aggregation for objects, one ``values()`` call otherwise).
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        spec: the :class:`UnitSpec` from :func:`resolve_units`
+        sources: the tag sources from :func:`unit_tag_sources`
+        extra_paths (()): sample-level paths to read as well (``"id"``,
+            ``"filepath"``), returned per used unit
+        object_paths (()): object attributes to read as well (``"id"``,
+            ``"bounding_box"``), object units only
+
+    Returns:
+        a :class:`UnitInputs`
+
+    Raises:
+        ValueError: if the view is empty, no unit is left, or an object
+            attribute named as tags exists on no object
+    """
+    if spec.is_objects:
+        cols = _read_objects(samples, spec, sources, extra_paths, object_paths)
+        tag_start, extra_start = 2, 2 + len(sources)
+    else:
+        if object_paths:
+            raise ValueError("`object_paths` need object units")
+        paths: list[Any] = [spec.group_path, _outcome_path(spec)]
+        tag_start = len(paths)
+        paths += [s.read_path for s in sources]
+        extra_start = len(paths)
+        paths += list(extra_paths)
+        cols = _Columns(samples.values(paths))
+    num_samples = cols.num_samples
+    if num_samples == 0:
+        raise ValueError("The view is empty; there is nothing to search. Check the view's filters")
+
+    if spec.is_objects:
+        flat = [cols.flat(i) for i in range(tag_start)]
+        sample_of = np.repeat(np.arange(num_samples), cols.lengths)
+    else:
+        flat = [cols.sample(i) for i in range(tag_start)]
+        sample_of = np.arange(num_samples)
+    num_units = len(flat[0])
+    groups = np.asarray(flat[0], dtype=object) if num_units else np.zeros(0, object)
+    has_label = groups != None  # noqa: E711
+    if spec.is_objects and _coded(spec):
+        codes = np.fromiter(flat[1], np.int8, num_units)
+        crowd = codes == _CROWD_CODE
+        is_unit, correct = (codes == 0) | (codes == 1), codes == 0
+    else:
+        outcome = np.asarray(flat[1], dtype=object) if num_units else np.zeros(0, object)
+        crowd = outcome == _CROWD if spec.crowd_attr else np.zeros(num_units, bool)
+        is_unit, correct = _outcomes(spec, outcome)
+    used = has_label & is_unit & ~crowd
+    if not used.any():
+        raise ValueError(
+            f"None of the {num_units} {spec.noun} in the view is a unit with a group and an "
+            f"outcome ({_describe_outcome(spec)}); nothing to search"
+        )
+    num_missing_label = int((~has_label).sum())
+    num_missing_outcome = int((has_label & ~is_unit & ~crowd).sum())
+    num_crowd = int((has_label & crowd).sum())
+    if num_missing_label or num_missing_outcome or num_crowd:
+        logger.info(
+            "Leaving out %d %s without a label, %d without an outcome and %d crowd objects",
+            num_missing_label,
+            spec.noun,
+            num_missing_outcome,
+            num_crowd,
+        )
+    used_idx = np.flatnonzero(used)
+    blocks, keys, kinds = [], [], {}
+    for i, source in enumerate(sources):
+        if source.level == "image" or not spec.is_objects:
+            lists = _image_lists(cols.sample(tag_start + i), source)
+            matrix, labels = _csr(lists, num_samples, source.field)
+            matrix = matrix[sample_of[used_idx]]
+            kinds[source.field] = source.kind
+        else:
+            kind, lists = _object_lists(cols.flat(tag_start + i), source, num_units)
+            matrix, labels = _csr(lists, num_units, source.field)
+            matrix = matrix[used_idx]
+            kinds[source.field] = kind
+        blocks.append(matrix)
+        keys.extend((source.field, label) for label in labels)
+    tags = sp.hstack(blocks, format="csr") if blocks else sp.csr_matrix((len(used_idx), 0), bool)
+    tags.sum_duplicates()
+    extra = {
+        path: np.asarray(cols.sample(extra_start + i), dtype=object)[sample_of[used_idx]]
+        for i, path in enumerate(extra_paths)
+    }
+    return UnitInputs(
+        spec=spec,
+        tags=tags.astype(bool),
+        tag_keys=keys,
+        labels=_label_array(groups[used_idx].tolist()),
+        correct=correct[used_idx],
+        num_samples=num_samples,
+        num_units=num_units,
+        num_missing_label=num_missing_label,
+        num_missing_prediction=num_missing_outcome,
+        num_crowd=num_crowd,
+        sample_index=sample_of[used_idx],
+        extra=extra,
+        sources=list(sources),
+        kinds=kinds,
+        object_extra={
+            path: np.asarray(cols.flat(extra_start + len(extra_paths) + k), dtype=object)[used_idx]
+            for k, path in enumerate(object_paths)
+        },
+    )
+
+
+class _Columns:
+    """The values read, per path: per sample (as ``values()`` returns them)
+    and, for object paths, flat over the objects."""
+
+    def __init__(self, per_sample: list, flat=None, lengths=None):
+        self._per_sample = per_sample
+        self._flat = dict(flat or {})
+        self.lengths = lengths
+
+    @property
+    def num_samples(self) -> int:
+        if self.lengths is not None:
+            return len(self.lengths)
+        return len(self._per_sample[0])
+
+    def sample(self, i: int) -> list:
+        """Column ``i`` per sample (a sample-level path)."""
+        return self._per_sample[i]
+
+    def flat(self, i: int) -> list:
+        """Column ``i`` per object, over all samples in order."""
+        return self._flat[i]
+
+
+def _read_objects(samples, spec: UnitSpec, sources, extra_paths, object_paths=()) -> _Columns:
+    """Reads the objects' group, outcome and tags (and the samples' image
+    tags and ``extra_paths``) in one aggregation.
+
+    Columns: 0 the group, 1 the outcome (:data:`_CROWD` for crowd objects),
+    then one per tag source, then one per extra path. Each object column is
+    projected server-side as one array per sample (a missing attribute stays
+    ``None`` in its place) and flattened here; the crowd test runs
+    server-side too. Faster than ``values()``, which pays for its own field
+    handling on every nested value.
+    """
+    var = "$$u."
+
+    def each(expr):
+        return {"$map": {"input": {"$ifNull": ["$" + spec.list_path, []]}, "as": "u", "in": expr}}
+
+    outcome = spec.correct_expression
+    crowd_value = _CROWD
+    if outcome is not None:
+        outcome = {"$let": {"vars": {"unit": "$$u"}, "in": spec.correct_field["$expr"]}}
+    elif _coded(spec):
+        # 0 right, 1 wrong, -1 not a unit (not evaluated): small ints decode fast
+        values, right = _DETECTION_OUTCOMES[spec.units]
+        wrong = next(v for v in values if v != right)
+        outcome = {"$indexOfArray": [[right, wrong], var + spec.eval_key]}
+        crowd_value = _CROWD_CODE
+    else:
+        outcome = var + spec._relative(_outcome_path(spec))
+    if spec.crowd_attr:
+        crowd = {"$ifNull": [var + spec.crowd_attr, False]}
+        outcome = {"$cond": [crowd, crowd_value, outcome]}
+    project: dict[str, Any] = {"_id": 0, "c0": each(var + "label"), "c1": each(outcome)}
+    object_cols = [0, 1]
+    for i, source in enumerate(sources):
+        if source.level == "object":
+            path = source.read_path[len(spec.list_path) + 1 :]
+            project[f"c{2 + i}"] = each(var + path)
+            object_cols.append(2 + i)
+        else:
+            project[f"c{2 + i}"] = "$" + source.read_path
+    for k, path in enumerate(extra_paths):
+        value = {"$toString": "$_id"} if path == "id" else "$" + path
+        project[f"c{2 + len(sources) + k}"] = value
+    first_object_extra = 2 + len(sources) + len(extra_paths)
+    for k, path in enumerate(object_paths):
+        value = {"$toString": "$$u._id"} if path == "id" else var + path
+        project[f"c{first_object_extra + k}"] = each(value)
+        object_cols.append(first_object_extra + k)
+    num_cols = first_object_extra + len(object_paths)
+    docs = _aggregate_in_parts(samples, {"$project": project})
+    per_sample = [[d.get(f"c{i}") for d in docs] for i in range(num_cols)]
+    lengths = np.fromiter(map(len, per_sample[0]), np.int64, len(docs))
+    flat = {i: list(chain.from_iterable(per_sample[i])) for i in object_cols}
+    return _Columns(per_sample, flat, lengths)
+
+
+#: Samples per part when a whole dataset is read in parallel ``_id`` ranges.
+_PART_SIZE = 100_000
+_MAX_PARTS = 2
+
+
+def _aggregate_in_parts(samples, stage: dict) -> list:
+    """The documents of ``samples`` passed through ``stage``, in ``_id`` order.
+
+    A whole dataset (no view stages) of more than :data:`_PART_SIZE`
+    samples is read as up to :data:`_MAX_PARTS` ``_id`` ranges at once
+    (mongod scans and encodes them in parallel; the index finds each range);
+    anything else in one aggregation.
+    """
+    from bson import ObjectId
+
+    dataset = samples._root_dataset
+    n = len(samples) if samples is dataset else 0
+    parts = min(_MAX_PARTS, n // _PART_SIZE)
+    if parts < 2:
+        return list(samples._aggregate(post_pipeline=[stage]))
+    coll = dataset._sample_collection
+    ends = [
+        next(iter(coll.find({}, {"_id": 1}).sort("_id", order).limit(1)))["_id"]
+        for order in (1, -1)
+    ]
+    lo, hi = (int.from_bytes(e.binary, "big") for e in ends)
+    cuts = [ObjectId((lo + (hi - lo) * k // parts).to_bytes(12, "big")) for k in range(1, parts)]
+    ranges = list(zip([None, *cuts], [*cuts, None]))
+
+    def read(bounds):
+        start, stop = bounds
+        match = {}
+        if start is not None:
+            match["$gte"] = start
+        if stop is not None:
+            match["$lt"] = stop
+        pipeline = [{"$match": {"_id": match}}, {"$sort": {"_id": 1}}, stage]
+        return list(samples._aggregate(pipeline=pipeline))
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(ranges)) as pool:
+        return list(chain.from_iterable(pool.map(read, ranges)))
+
+
+def _outcome_path(spec: UnitSpec):
+    expr = spec.correct_expression
+    if expr is not None:
+        if spec.is_objects:
+            return F(spec.list_path).map(expr)
+        return expr
+    if isinstance(spec.correct_field, str):
+        return spec.correct_field
+    if spec.is_objects:
+        return f"{spec.list_path}.{spec.eval_key}"
+    return spec.eval_key
+
+
+def _describe_outcome(spec: UnitSpec) -> str:
+    if spec.correct_field is not None:
+        return "correct_field"
+    return f"evaluation '{spec.eval_key}'"
+
+
+def _coded(spec: UnitSpec) -> bool:
+    """Whether the reader codes the outcomes as small ints (detection evaluations)."""
+    return spec.eval_type == DETECTION and spec.correct_field is None
+
+
+def _outcomes(spec: UnitSpec, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which values make a unit, and which of those are right."""
+    if spec.correct_field is not None or spec.eval_type == CLASSIFICATION:
+        if spec.eval_method == "binary" and spec.correct_field is None:
+            is_unit = np.isin(outcome, ["TP", "TN", "FP", "FN"])
+            return is_unit, np.isin(outcome, list(_BINARY_RIGHT))
+        is_unit = outcome != None  # noqa: E711
+        return is_unit, np.fromiter((bool(v) for v in outcome), bool, len(outcome))
+    values, right = _DETECTION_OUTCOMES[spec.units]
+    return np.isin(outcome, list(values)), outcome == right
+
+
+def _flatten(per_sample) -> list:
+    return list(chain.from_iterable(x for x in per_sample if x))
+
+
+def _image_lists(per_sample, source: UnitTagSource) -> list:
+    if source.kind == "classification":
+        return [None if x is None else (x,) for x in per_sample]
+    return per_sample
+
+
+def _object_lists(flat: list, source: UnitTagSource, n: int) -> tuple[str, list]:
+    """Per object, its tags from an attribute; resolves undeclared kinds."""
+    kind = source.kind
+    if kind == "infer":
+        kind = _infer_kind(flat, source.field)
+    if kind in ("strings", "classifications"):
+        return kind, flat
+    if kind in ("string", "classification"):
+        return kind, [None if v is None else (v,) for v in flat]
+    if kind == "bool":
+        name = source.attr.rsplit(".", 1)[-1]
+        return kind, [(name,) if v is True else None for v in flat]
+    # mixed undeclared values
+    return kind, [_as_labels(v, source) for v in flat]
+
+
+def _infer_kind(flat: list, path: str) -> str:
+    first = next((v for v in flat if v is not None), None)
+    if first is None:
+        raise ValueError(
+            f"`tags_field` '{path}': no object in the view has this attribute; check the "
+            "path (object attributes are named '<field>.detections.<attribute>')"
+        )
+    kinds = set(map(type, flat))
+    kinds.discard(type(None))
+    if kinds <= {str}:
+        return "string"
+    if kinds <= {bool}:
+        return "bool"
+    if kinds <= {list, tuple}:
+        return "strings"  # _csr checks that the distinct items are strings
+    return "mixed"
+
+
+def _as_labels(value, source):
+    if value is None or value is False:
+        return None
+    if value is True:
+        return (source.attr.rsplit(".", 1)[-1],)
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, fol.Classifications):
+        return tuple(c.label for c in value.classifications if c.label)
+    if isinstance(value, fol.Classification):
+        return (value.label,) if value.label else None
+    if isinstance(value, dict):
+        if "classifications" in value:
+            return tuple(c.get("label") for c in value["classifications"] if c.get("label"))
+        return (value["label"],) if value.get("label") else None
+    if isinstance(value, (list, tuple)):
+        return tuple(str(x) for x in value if x is not None)
+    raise TypeError(
+        f"`tags_field` '{source.field}': an object's value {value!r} is not a list of "
+        "strings, a string, a bool or a Classification(s)"
+    )
+
+
+def _csr(lists: list, n_rows: int, name: str = "") -> tuple[sp.csr_matrix, list]:
+    """A boolean CSR matrix from per-row label lists (``None`` for none);
+    columns are the sorted distinct labels, which must be strings."""
+    if lists.count(None) == 0:
+        lengths = np.fromiter(map(len, lists), np.int64, n_rows)
+        flat = list(chain.from_iterable(lists))
+    else:
+        lengths = np.fromiter((len(x) if x else 0 for x in lists), np.int64, n_rows)
+        flat = list(chain.from_iterable(filter(None, lists)))
+    distinct = set(flat)
+    distinct.discard(None)
+    odd = [x for x in distinct if not isinstance(x, str)]
+    if odd:
+        raise TypeError(
+            f"`tags_field` '{name}' holds values that are not strings (e.g. {odd[0]!r}); tags "
+            "must be strings"
+        )
+    labels = sorted(distinct)
+    column_of = {label: j for j, label in enumerate(labels)}
+    column_of[None] = -1
+    col = np.fromiter(map(column_of.__getitem__, flat), np.int64, len(flat))
+    keep = col >= 0
+    if not keep.all():  # unnamed labels carry no tag: drop them from their rows
+        row = np.repeat(np.arange(n_rows), lengths)[keep]
+        col = col[keep]
+        lengths = np.bincount(row, minlength=n_rows)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    matrix = sp.csr_matrix(
+        (np.ones(len(col), dtype=bool), col, indptr), shape=(n_rows, len(labels))
+    )
+    matrix.sum_duplicates()  # a label listed twice in one row is one tag
+    return matrix, labels
+
+
+def _label_array(values: list) -> np.ndarray:
+    """Group labels as a fixed-width string array when they are all strings
+    (as the core turns them anyway, skipping its per-label checks), else as
+    objects. Built from the distinct labels (a dict pass), not per label."""
+    index: dict = {}
+    codes = np.fromiter((index.setdefault(g, len(index)) for g in values), np.int64, len(values))
+    uniques = list(index)
+    if set(map(type, uniques)) <= {str}:
+        return np.array(uniques, dtype=str)[codes] if uniques else np.zeros(0, str)
+    out = np.empty(len(uniques), dtype=object)
+    out[:] = uniques
+    return out[codes]

@@ -1,0 +1,159 @@
+"""The find form's evaluation inputs: which evaluation, which units, which tags.
+
+:func:`evaluation_pickers` adds an "Evaluation" dropdown (the dataset's
+classification and detection evaluations, or none: the label/prediction
+search), and for a chosen evaluation the units (ground-truth or predicted
+objects for detections) and the tag fields that fit those units (object
+attributes by their path, and image-level tag fields). Every choice is
+checked by the SDK's own validation, whose message shows on the form.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import fiftyone as fo
+import fiftyone.core.labels as fol
+import fiftyone.operators.types as types
+
+from fiftyone_prime.integration import units as fpu
+
+#: The dropdown value for "no evaluation" (search label vs prediction fields).
+NO_EVALUATION = "__none__"
+
+_UNIT_LABELS = {
+    fpu.GT: "Ground-truth objects (wrong when missed)",
+    fpu.PRED: "Predicted objects (wrong when false positives)",
+    fpu.SAMPLES: "Samples",
+}
+
+
+def image_tag_fields(view) -> list[str]:
+    """Image-level fields that can hold tags (as the label search offers)."""
+    from . import forms
+
+    labels = forms.label_fields(view, (fo.Classifications, fo.Classification, fo.Detections))
+    return sorted(set(labels) | set(forms.string_list_fields(view)))
+
+
+def evaluation_params(params) -> dict:
+    """The SDK keywords of the form's evaluation choice (empty for none)."""
+    eval_key = params.get("eval_key")
+    if not eval_key or eval_key == NO_EVALUATION:
+        return {}
+    return {"eval_key": eval_key, "units": params.get("units") or None}
+
+
+def evaluation_keys(view) -> list[str]:
+    """The dataset's evaluations whose units a search can read."""
+    root = view._root_dataset
+    keys = []
+    for key in root.list_evaluations():
+        config = root.get_evaluation_info(key).config
+        if getattr(config, "type", None) in (fpu.CLASSIFICATION, fpu.DETECTION):
+            keys.append(key)
+    return sorted(keys)
+
+
+def object_attribute_paths(view, list_path: str) -> list[str]:
+    """Declared attributes of the objects of ``list_path`` that can hold tags."""
+    field = view.get_field(list_path)
+    inner = getattr(field, "field", None)
+    schema = getattr(inner, "get_field_schema", None)
+    if schema is None:
+        return []
+    paths = []
+    for name, sub in schema().items():
+        if name in ("id", "_id", "label", "bounding_box", "mask", "confidence", "index"):
+            continue
+        ok = (
+            (isinstance(sub, fo.ListField) and isinstance(sub.field, fo.StringField))
+            or isinstance(sub, (fo.StringField, fo.BooleanField))
+            or (
+                isinstance(sub, fo.EmbeddedDocumentField)
+                and issubclass(sub.document_type, (fol.Classification, fol.Classifications))
+            )
+        )
+        if ok:
+            paths.append(f"{list_path}.{name}")
+    return sorted(paths)
+
+
+def evaluation_pickers(ctx, inputs, view, image_tag_fields) -> Optional[dict]:
+    """Adds the evaluation, units and tag-field inputs.
+
+    Args:
+        ctx: the execution context
+        inputs: the form
+        view: the target view
+        image_tag_fields: the image-level fields that can hold tags
+
+    Returns:
+        ``None`` when no evaluation is chosen (the caller adds its own field
+        pickers); otherwise ``{"eval_key", "units", "tags_field", "valid"}``
+    """
+    keys = evaluation_keys(view)
+    if not keys:
+        return None
+    choices = [NO_EVALUATION, *keys]
+    dropdown = types.DropdownView()
+    dropdown.add_choice(NO_EVALUATION, label="None: compare label and prediction fields")
+    for key in keys:
+        dropdown.add_choice(key, label=key)
+    inputs.enum(
+        "eval_key",
+        choices,
+        label="Evaluation",
+        default=NO_EVALUATION,
+        description="Read the units and outcomes of an evaluation run",
+        view=dropdown,
+    )
+    params = ctx.params
+    eval_key = params.get("eval_key") or NO_EVALUATION
+    if eval_key == NO_EVALUATION:
+        return None
+    config = view._root_dataset.get_evaluation_info(eval_key).config
+    detection = config.type == fpu.DETECTION
+    unit_choices = [fpu.GT, fpu.PRED] if detection else [fpu.SAMPLES]
+    units_view = types.RadioGroup()
+    for u in unit_choices:
+        units_view.add_choice(u, label=_UNIT_LABELS[u])
+    units_prop = inputs.enum(
+        "units",
+        unit_choices,
+        label="Units",
+        default=unit_choices[0],
+        view=units_view,
+    )
+    units = params.get("units") if params.get("units") in unit_choices else unit_choices[0]
+    tag_choices = list(image_tag_fields)
+    if detection:
+        field = config.gt_field if units == fpu.GT else config.pred_field
+        label_type = view.get_field(field).document_type
+        list_path = f"{field}.{label_type._LABEL_LIST_FIELD}"
+        tag_choices = object_attribute_paths(view, list_path) + tag_choices
+    tags = inputs.list(
+        "tags_field",
+        types.String(),
+        required=True,
+        label="Tag fields",
+        default=tag_choices[:1],
+        description=(
+            "Object attributes (e.g. ground_truth.detections.attrs) and image-level fields; "
+            "objects inherit their image's tags"
+        ),
+        view=types.AutocompleteView(
+            multiple=True, choices=[types.Choice(f, label=f) for f in tag_choices]
+        ),
+    )
+    chosen = params.get("tags_field") or tag_choices[:1]
+    valid = True
+    try:
+        spec = fpu.resolve_units(view, eval_key=eval_key, units=units)
+        fpu.unit_tag_sources(view, spec, chosen)
+    except (ValueError, TypeError) as e:
+        target = tags if "tags_field" in str(e) else units_prop
+        target.invalid = True
+        target.error_message = str(e)
+        valid = False
+    return {"eval_key": eval_key, "units": units, "tags_field": chosen, "valid": valid}

@@ -1,0 +1,95 @@
+"""PRIME metrics in FiftyOne's Model Evaluation panel.
+
+Two custom evaluation metrics (FiftyOne's ``EvaluationMetric`` operator type):
+per evaluation, the number of significant failure modes and the largest
+accuracy drop among them. Ask for them when evaluating::
+
+    dataset.evaluate_detections(
+        "predictions", eval_key="eval",
+        custom_metrics=["@fiftyone-prime/prime/prime_failure_modes_count",
+                        "@fiftyone-prime/prime/prime_max_drop"],
+    )
+
+or add them to an existing evaluation with
+``dataset.load_evaluation_results("eval").add_custom_metrics([...])``. Each
+runs :func:`fiftyone_prime.integration.evaluations.evaluation_failure_mode_stats`
+(a search over the evaluation's units that stores nothing); the tags field and
+units are metric parameters (``{"tags_field": ..., "units": ...}``).
+"""
+
+from __future__ import annotations
+
+import fiftyone.operators as foo
+import fiftyone.operators.types as types
+
+from fiftyone_prime.core.defaults import TAGS_FIELD
+from fiftyone_prime.integration.evaluations import evaluation_failure_mode_stats
+
+_EVAL_TYPES = ["classification", "detection"]
+
+
+def _stats(samples, results, tags_field=TAGS_FIELD, units=None, **_):
+    return evaluation_failure_mode_stats(
+        samples, results.key, units=units or None, tags_field=tags_field
+    )
+
+
+class _PrimeMetric(foo.EvaluationMetric):
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        inputs.str(
+            "tags_field",
+            label="Tags field",
+            description="The tag field or object attribute path searched",
+            default=TAGS_FIELD,
+        )
+        inputs.enum(
+            "units",
+            ["gt", "pred", "samples"],
+            label="Units",
+            description="Objects of detection evaluations: gt (misses) or pred (false positives)",
+            required=False,
+        )
+        return types.Property(inputs)
+
+    def get_fields(self, samples, config, eval_key):
+        return []  # writes no field
+
+
+class FailureModeCount(_PrimeMetric):
+    """The number of significant PRIME failure modes of an evaluation."""
+
+    @property
+    def config(self):
+        return foo.EvaluationMetricConfig(
+            name="prime_failure_modes_count",
+            label="PRIME failure modes",
+            description="Significant failure modes (tag sets where accuracy drops)",
+            eval_types=_EVAL_TYPES,
+            lower_is_better=True,
+            unlisted=True,
+        )
+
+    def compute(self, samples, results, **kwargs):
+        return _stats(samples, results, **kwargs)["num_failure_modes"]
+
+
+class FailureModeMaxDrop(_PrimeMetric):
+    """The largest accuracy drop among an evaluation's significant failure modes."""
+
+    @property
+    def config(self):
+        return foo.EvaluationMetricConfig(
+            name="prime_max_drop",
+            label="PRIME largest drop",
+            description="Largest accuracy drop of a significant failure mode (0 when none)",
+            eval_types=_EVAL_TYPES,
+            lower_is_better=True,
+            unlisted=True,
+        )
+
+    def compute(self, samples, results, **kwargs):
+        return _stats(samples, results, **kwargs)["max_drop"]
+
+
+METRICS = (FailureModeCount, FailureModeMaxDrop)
