@@ -33,6 +33,8 @@ there directly):
 ``list_tag_audits``,
 ``TagAuditResults``
 ``export_report``              :mod:`fiftyone_prime.integration.report`
+``repair_failure_mode_views``  :mod:`fiftyone_prime.integration.repair`
+``RunBusyError``               :mod:`fiftyone_prime.integration.leases`
 run and result classes         :mod:`fiftyone_prime.integration.runs`
 ``find_regressions``,          :mod:`fiftyone_prime.integration.regressions`
 ``load_regressions``,
@@ -70,6 +72,7 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
     from fiftyone_prime.integration.jobs.plan import queue_tagging
     from fiftyone_prime.integration.jobs.recover import requeue_tagging
     from fiftyone_prime.integration.jobs.status import TaggingJobStatus, tagging_status
+    from fiftyone_prime.integration.leases import RunBusyError
     from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
     from fiftyone_prime.integration.object_tags import ObjectTaggingSummary, compute_object_tags
     from fiftyone_prime.integration.regressions import (
@@ -82,6 +85,7 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
         list_regression_runs,
         load_regressions,
     )
+    from fiftyone_prime.integration.repair import repair_failure_mode_views
     from fiftyone_prime.integration.report import export_report
     from fiftyone_prime.integration.run_store import (
         delete_failure_modes,
@@ -121,6 +125,8 @@ _DEFINED_IN = {
     "requeue_tagging": "fiftyone_prime.integration.jobs.recover",
     "TaggingJobStatus": "fiftyone_prime.integration.jobs.status",
     "export_report": "fiftyone_prime.integration.report",
+    "repair_failure_mode_views": "fiftyone_prime.integration.repair",
+    "RunBusyError": "fiftyone_prime.integration.leases",
     "FailureModeResults": "fiftyone_prime.integration.runs",
     "FailureModeRun": "fiftyone_prime.integration.runs",
     "FailureModeRunConfig": "fiftyone_prime.integration.runs",

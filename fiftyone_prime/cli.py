@@ -472,6 +472,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:  # one line: what was saved and how to clean it up
+        print(f"interrupted: {e}" if str(e) else "interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -9,19 +9,62 @@ DEFAULT_CAPTION_TEMPLATE = "a photo of a {cls} with {tags}"
 
 
 def check_template(template: str) -> None:
-    """Raises unless a caption template names the class or the tags."""
-    if not isinstance(template, str) or ("{cls}" not in template and "{tags}" not in template):
+    """Raises unless a caption template names the class or the tags, and
+    only them: ``{cls}`` and ``{tags}`` with no format spec or conversion
+    (``{cls:>10000000}`` would make a 10 MB caption), literal braces doubled
+    (``{{``), and at most :data:`~fiftyone_prime.core.defaults.MAX_CAPTION_CHARS`
+    characters."""
+    import string
+
+    from .defaults import MAX_CAPTION_CHARS
+
+    if not isinstance(template, str):
+        raise TypeError(f"`caption_template` must be a string; got {_short(template)}")
+    if len(template) > MAX_CAPTION_CHARS:
         raise ValueError(
-            f"`caption_template` must contain {{cls}} and/or {{tags}}; got {template!r}"
+            f"`caption_template` must be at most {MAX_CAPTION_CHARS} characters; "
+            f"got {len(template)}"
         )
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise ValueError(
+            f"`caption_template` {_short(template)} is not a valid template ({error}); "
+            "write a literal brace as {{ or }}"
+        ) from None
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if field not in ("cls", "tags"):
+            raise ValueError(
+                f"`caption_template` may only use {{cls}} and {{tags}}; got {{{field}}} in "
+                f"{_short(template)} (write a literal brace as {{{{ or }}}})"
+            )
+        if spec or conversion:
+            raise ValueError(
+                f"`caption_template` takes {{cls}} and {{tags}} without a format spec or "
+                f"conversion; got {_short(template)}"
+            )
+    if not any(field in ("cls", "tags") for _, field, _, _ in parsed):
+        raise ValueError(
+            f"`caption_template` must contain {{cls}} and/or {{tags}}; got {_short(template)}"
+        )
+
+
+def _short(text, limit: int = 80) -> str:
+    text = repr(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def caption(group: Hashable, tags: Sequence[str], template: str = DEFAULT_CAPTION_TEMPLATE) -> str:
     """``template`` with ``{cls}`` (underscores as spaces) and ``{tags}``
     (joined as "a, b and c") filled in."""
+    from .defaults import MAX_CAPTION_CHARS
+
+    check_template(template)
     tags = list(tags)
     joined = tags[0] if len(tags) == 1 else ", ".join(tags[:-1]) + " and " + tags[-1]
-    return template.format(cls=str(group).replace("_", " "), tags=joined)
+    return template.format(cls=str(group).replace("_", " "), tags=joined)[:MAX_CAPTION_CHARS]
 
 
 #: Where a failure mode's caption came from, as stored in ``metrics["caption_source"]``.

@@ -36,3 +36,15 @@ SCORINGS = ("auto", "sigmoid", "calibrated", "softmax")
 #: subsets). Failure modes of more than a handful of tags are rarely
 #: interpretable; the paper's use at most 3.
 MAX_TAGS_LIMIT = 8
+
+#: The most slices (delegated operations) one sharded tagging job may be cut
+#: into; a job also never has more slices than samples.
+MAX_SHARDS = 1024
+
+#: The largest whole number any count parameter accepts (``min_size``,
+#: ``max_views``, batch sizes...): larger values are typos, and do not fit in
+#: the 64-bit integers of MongoDB and the compiled search.
+MAX_COUNT = 2**31 - 1
+
+#: The longest caption (in characters) a caption template may produce.
+MAX_CAPTION_CHARS = 1000

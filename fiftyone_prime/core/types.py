@@ -175,6 +175,7 @@ class SearchParams:
     def __post_init__(self) -> None:
         from .validation import checked_params  # validation imports this module
 
+        _check_bounded(self)
         for name, value in checked_params(asdict(self)).items():
             object.__setattr__(self, name, value)
 
@@ -199,6 +200,24 @@ class SearchParams:
     def replace(self, **changes: Any) -> SearchParams:
         """Returns a copy with some parameters changed (and validated)."""
         return replace(self, **changes)
+
+
+def _check_bounded(params) -> None:
+    """Raises for whole-number parameters beyond :data:`MAX_COUNT` (a value
+    of 2**63 or more cannot even be stored)."""
+    from .defaults import MAX_COUNT
+
+    for name in ("min_size", "max_tags"):
+        value = getattr(params, name)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_COUNT:
+            raise ValueError(
+                f"`{name}` must be an integer from 1 to {MAX_COUNT:,}; got {_short(value)}"
+            )
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
 
 
 #: The project's default search parameters.

@@ -25,6 +25,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from . import fields as fpf
 from . import units as fpu
 from . import views as fpv
+from .run_guard import writes_run
 from .run_store import name_views, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 CURRENT, DELETED, RERUN, NO_EVALUATION = "current", "deleted", "rerun", "none"
 
 
+@writes_run("search")
 def find_evaluation_failure_modes(
     samples,
     *,

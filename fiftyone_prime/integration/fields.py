@@ -164,6 +164,10 @@ def tag_source(samples, field_name: str) -> TagSource:
 
 def tag_sources(samples, tags_field: Union[str, Sequence[str]]) -> list[TagSource]:
     """Validates one or several tag fields."""
+    if not isinstance(tags_field, (str, list, tuple)):
+        raise TypeError(
+            f"`tags_field` must be a field name or a list of field names; got {tags_field!r}"
+        )
     names = [tags_field] if isinstance(tags_field, str) else list(tags_field)
     if not names:
         raise ValueError("`tags_field` must name at least one field")
@@ -259,6 +263,8 @@ def _read(
             pred_field,
         )
 
+    _check_label_types(labels[used], label_field, "label_field")
+    _check_label_types(preds[used], pred_field, "pred_field")
     used_idx = np.flatnonzero(used)
     tags, keys = _tag_matrix([values[2 + i] for i in range(len(sources))], sources, used_idx)
     labels_used = labels[used]
@@ -280,6 +286,21 @@ def _read(
     )
 
 
+def _check_label_types(values, field: str, role: str) -> None:
+    """Raises, naming the field, when its labels mix types (e.g. ints among strings)."""
+    kinds: dict = {}
+    for value in values:
+        kinds.setdefault(type(value).__name__, value)
+        if len(kinds) > 1:
+            break
+    if len(kinds) > 1:
+        shown = ", ".join(f"{v!r} ({k})" for k, v in sorted(kinds.items()))
+        raise TypeError(
+            f"`{role}`: the field '{field}' holds labels of several types ({shown}); "
+            "every label must have the same type"
+        )
+
+
 def _tag_matrix(per_source_values, sources, used_idx) -> tuple[sp.csr_matrix, list]:
     """Builds the sparse tag matrix of the used samples from ``values()`` output.
 
@@ -294,6 +315,14 @@ def _tag_matrix(per_source_values, sources, used_idx) -> tuple[sp.csr_matrix, li
     for source, per_sample in zip(sources, per_source_values):
         if not all_used:
             per_sample = [per_sample[i] for i in used_idx]
+        if source.kind == "strings":
+            bare = [x for x in per_sample if isinstance(x, str)]
+            if bare:
+                raise ValueError(
+                    f"`tags_field`: the list field '{source.field}' holds a bare string instead "
+                    f"of a list on {len(bare)} samples (e.g. {bare[0][:40]!r}); make each value "
+                    "a list of strings"
+                )
         if source.kind == "classification":
             per_sample = [None if x is None else (x,) for x in per_sample]
         lengths = np.fromiter(

@@ -17,12 +17,14 @@ from fiftyone_prime.models import DEFAULT_MODEL
 
 from . import fields as fpf
 from . import views as fpv
+from .run_guard import writes_run
 from .run_store import load_failure_modes
 from .runs import FailureModeResults
 
 logger = logging.getLogger(__name__)
 
 
+@writes_run("metrics")
 def compute_failure_mode_metrics(
     samples,
     run_key: str,
@@ -102,6 +104,12 @@ def compute_failure_mode_metrics(
     embeddings, ok = _image_embeddings(
         encoder, inputs, involved, embeddings_field, batch_size, num_workers, progress
     )
+    if len(involved) and not ok[involved].any():
+        paths = inputs.extra["filepath"]
+        raise ValueError(
+            f"None of the {len(involved)} images of the run's classes could be read (e.g. "
+            f"'{paths[involved[0]]}'); the metrics compare captions with the images"
+        )
     texts = [t for t, _ in resolved]
     text = encoder.encode_texts(texts).cpu().numpy()
 

@@ -31,6 +31,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from . import fields as fpf
 from . import views as fpv
 from .rows import format_interval, format_p, format_percent
+from .run_guard import writes_run
 from .run_store import name_views, validate_max_views
 
 logger = logging.getLogger(__name__)
@@ -419,6 +420,7 @@ def load_regressions(dataset, run_key: str = RUN_KEY) -> RegressionResults:
     return dataset._root_dataset.load_run_results(run_key)
 
 
+@writes_run("delete")
 def delete_regressions(dataset, run_key: str) -> None:
     """Deletes a regression run and exactly the saved views it created."""
     root = dataset._root_dataset
@@ -461,6 +463,7 @@ def regression_view(samples, config, mode):
     return samples.match(expr)
 
 
+@writes_run("regression search")
 def find_regressions(
     samples,
     *,

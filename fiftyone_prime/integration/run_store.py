@@ -10,7 +10,9 @@ import numpy as np
 
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
+from . import view_list
 from . import views as fpv
+from .run_guard import load_fresh, writes_run
 from .runs import FailureModeResults, FailureModeRun, FailureModeRunConfig
 
 logger = logging.getLogger(__name__)
@@ -26,8 +28,11 @@ def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
     Returns:
         a :class:`fiftyone_prime.FailureModeResults`
     """
-    check_is_prime_run(dataset, run_key)
-    return dataset._root_dataset.load_run_results(run_key)
+    root = dataset._root_dataset
+    if run_key not in root.list_runs():
+        root._doc.reload("runs")  # another process may have stored it since
+    check_is_prime_run(root, run_key)
+    return load_fresh(root, run_key, lambda: root.load_run_results(run_key))
 
 
 def list_failure_mode_runs(dataset) -> list[str]:
@@ -35,6 +40,7 @@ def list_failure_mode_runs(dataset) -> list[str]:
     return dataset._root_dataset.list_runs(type=FailureModeRun)
 
 
+@writes_run("delete")
 def delete_failure_modes(dataset, run_key: str) -> None:
     """Deletes a failure-mode run and exactly the saved views it created.
 
@@ -46,10 +52,13 @@ def delete_failure_modes(dataset, run_key: str) -> None:
         run_key: the run key
     """
     root = dataset._root_dataset
+    root._doc.reload("runs")  # another process may have replaced the run
+    root._run_cache.pop(run_key, None)
     check_is_prime_run(root, run_key)
     root.get_run_info(run_key).config.build().cleanup(root, run_key)
     # Cleanup ran above so that its errors surface instead of being logged.
     FailureModeRun.delete_run(root, run_key, cleanup=False)
+    view_list.reconcile(root, ())  # references a concurrent save_view wrote back
 
 
 def validate_new_run_key(dataset, run_key, overwrite: bool) -> None:
@@ -126,12 +135,18 @@ def check_is_prime_run(dataset, run_key: str) -> None:
 
 
 def validate_max_views(max_views) -> None:
-    """Raises unless ``max_views`` is a whole number >= 0."""
+    """Raises unless ``max_views`` is a whole number from 0 to ``MAX_COUNT``."""
+    from fiftyone_prime.core.defaults import MAX_COUNT
+
     if isinstance(max_views, bool) or not isinstance(max_views, int) or max_views < 0:
         raise ValueError(
             f"`max_views` must be a whole number >= 0 (the most saved views a run creates); "
             f"got {max_views!r}"
         )
+    if max_views > MAX_COUNT:
+        shown = repr(max_views)
+        shown = shown if len(shown) <= 40 else f"{shown[:20]}... ({len(shown)} digits)"
+        raise ValueError(f"`max_views` must be at most {MAX_COUNT:,}; got {shown}")
 
 
 def finish_run(

@@ -12,6 +12,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
+from .run_guard import writes_run
 from .run_store import finish_run, name_views, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
@@ -164,6 +165,7 @@ def find_failure_modes(
     )
 
 
+@writes_run("search")
 def search_failure_modes(
     samples,
     params: SearchParams = DEFAULT_PARAMS,

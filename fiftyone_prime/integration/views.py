@@ -11,6 +11,7 @@ from bson import ObjectId, json_util
 import fiftyone.core.utils as fou
 from fiftyone import ViewField as F
 
+from . import view_list
 from .rows import describe
 
 logger = logging.getLogger(__name__)
@@ -108,10 +109,7 @@ def _oids(ids) -> list[ObjectId]:
 def listed_views(dataset) -> list[dict]:
     """The ``{"_id", "name", "slug"}`` of the views on the dataset's saved-view
     list, read from the database in one query."""
-    db = _db()
-    doc = db.datasets.find_one({"_id": dataset._doc.id}, {"saved_views": 1}) or {}
-    ids = doc.get("saved_views") or []
-    return list(db.views.find({"_id": {"$in": ids}}, {"name": 1, "slug": 1}))
+    return view_list.find_views(view_list.listed_ids(dataset._doc.id), {"name": 1, "slug": 1})
 
 
 def clashing_views(dataset, names, owned_ids=(), slugs=None) -> list[str]:
@@ -190,6 +188,11 @@ def save_views(dataset, items, progress=None) -> list[str]:
     Raises:
         ValueError: if a name (or its slug) is already taken
     """
+    with view_list.paused_gc():
+        return _save_views(dataset, items, progress)
+
+
+def _save_views(dataset, items, progress) -> list[str]:
     ids = [item[0] for item in items]
     names = [item[1] for item in items]
     slugs = [view_slug(n) for n in names]  # computed once: FiftyOne's to_slug is not cheap
@@ -201,9 +204,10 @@ def save_views(dataset, items, progress=None) -> list[str]:
         )
     db = _db()
     dataset_id = dataset._doc.id
+    size = view_list.chunk_size(len(items))
     with fou.ProgressBar(total=len(items), progress=progress, iters_str="views") as pb:
-        for start in range(0, len(items), _CHUNK):
-            end = start + _CHUNK
+        for start in range(0, len(items), size):
+            end = start + size
             now = datetime.datetime.utcnow()
             docs = _view_documents(dataset_id, now, items[start:end], slugs[start:end])
             db.views.insert_many(docs, ordered=False)
@@ -214,15 +218,14 @@ def save_views(dataset, items, progress=None) -> list[str]:
         logger.debug("Re-adding %d views dropped from the list by another writer", len(lost))
         _add_to_list(db, dataset_id, lost, datetime.datetime.utcnow())
     removed = _remove_late_clashes(dataset, ids, names, slugs)
-    dataset._doc.reload("saved_views")
+    view_list.refresh(dataset)
     return removed
 
 
 def _add_to_list(db, dataset_id, oids, now) -> None:
-    db.datasets.update_one(
-        {"_id": dataset_id},
-        {"$addToSet": {"saved_views": {"$each": oids}}, "$set": {"last_modified_at": now}},
-    )
+    # $push guarded by $nin, not $addToSet: $addToSet compares each new id
+    # with the whole list, which made saving N views quadratic (issue 22)
+    view_list.append(dataset_id, oids, now)
 
 
 def _unlisted(db, dataset_id, ids) -> list[ObjectId]:
@@ -283,7 +286,7 @@ def delete_views(dataset, view_ids) -> int:
         deleted += db.views.delete_many(
             {"_id": {"$in": part}, "_dataset_id": dataset_id}
         ).deleted_count
-    dataset._doc.reload("saved_views")
+    view_list.refresh(dataset)
     return deleted
 
 
@@ -306,4 +309,4 @@ def update_descriptions(dataset, descriptions: dict) -> None:
         ],
         ordered=False,
     )
-    dataset._doc.reload("saved_views")
+    view_list.refresh(dataset)

@@ -345,44 +345,6 @@ def model_choice(ctx, inputs, *, allow_properties: bool) -> str:
     return model
 
 
-def vocabulary_choice(ctx, inputs) -> None:
-    """Adds the tag vocabulary: the shipped default, a list, or a file."""
-    sources = {
-        "default": "Default vocabulary (shipped)",
-        "list": "My tags",
-        "file": "A text file, one tag per line",
-    }
-    inputs.enum(
-        "vocabulary_source",
-        list(sources),
-        default="default",
-        label="Vocabulary",
-        view=dropdown(list(sources), sources),
-    )
-    source = ctx.params.get("vocabulary_source", "default")
-    if source == "list":
-        inputs.str(
-            "vocabulary",
-            required=True,
-            label="Tags",
-            description="One tag per line, or comma separated",
-            view=types.TextFieldView(multiline=True),
-        )
-    elif source == "file":
-        inputs.str("vocabulary", required=True, label="Vocabulary file")
-
-
-def vocabulary_param(params):
-    """The ``vocabulary`` argument of ``compute_tags`` from the form's values."""
-    source = params.get("vocabulary_source", "default")
-    text = params.get("vocabulary")
-    if source == "list" and text:
-        return [t.strip() for t in text.replace(",", "\n").splitlines() if t.strip()]
-    if source == "file" and text:
-        return text
-    return None
-
-
 def model_params(params) -> dict:
     """``model`` and ``pretrained`` arguments from the form's values."""
     model = params.get("model") or DEFAULT_MODEL

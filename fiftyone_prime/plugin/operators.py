@@ -19,7 +19,7 @@ from fiftyone_prime.integration.tagging import compute_tags
 from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.models import DEFAULT_MODEL
 
-from . import evaluation_form, forms, workers
+from . import evaluation_form, form_checks, forms, vocab_files, workers
 
 PLUGIN_NAME = "@fiftyone-prime/prime"
 
@@ -285,7 +285,7 @@ class TagSamples(foo.Operator):
         inputs = types.Object()
         model = forms.model_choice(ctx, inputs, allow_properties=True)
         if model != "properties":
-            forms.vocabulary_choice(ctx, inputs)
+            vocab_files.vocabulary_choice(ctx, inputs)
             inputs.enum(
                 "scoring",
                 list(SCORINGS),
@@ -306,7 +306,13 @@ class TagSamples(foo.Operator):
                 label="Embeddings field",
                 description="Optional: also store each image's embedding here",
             )
-        inputs.str("tags_field", default=TAGS_FIELD, required=True, label="Tags field")
+        inputs.str(
+            "tags_field",
+            default=TAGS_FIELD,
+            required=True,
+            label="Tags field",
+            **form_checks.tags_field_error(ctx),
+        )
         inputs.bool(
             "skip_existing",
             default=False,
@@ -326,7 +332,7 @@ class TagSamples(foo.Operator):
         p = ctx.params
         kwargs = dict(
             **forms.model_params(p),
-            vocabulary=forms.vocabulary_param(p),
+            vocabulary=vocab_files.vocabulary_param(ctx),
             tags_field=p.get("tags_field", TAGS_FIELD),
             top_k=p.get("top_k") or None,
             scoring=p.get("scoring") or "auto",

@@ -113,6 +113,7 @@ def _status_rows(status):
             "state": p.state,
             "size": p.size,
             "attempt": p.attempt,
+            "unreadable": p.num_failed,
             "progress": None if p.progress is None else round(p.progress, 3),
             "operation": p.operation_id,
             "error": (p.error or "")[-300:],
@@ -125,7 +126,7 @@ def _status_output(ctx, title):
     outputs = types.Object()
     outputs.str("summary", label="Summary")
     table = types.TableView()
-    for key in ("part", "state", "size", "attempt", "progress", "operation", "error"):
+    for key in ("part", "state", "size", "attempt", "unreadable", "progress", "operation", "error"):
         table.add_column(key, label=key.capitalize())
     outputs.list("parts", types.Object(), label="Slices", view=table)
     return types.Property(outputs, view=types.View(label=title))

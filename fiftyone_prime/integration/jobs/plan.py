@@ -10,11 +10,11 @@ from bson import ObjectId
 
 import fiftyone as fo
 
-from fiftyone_prime.core.defaults import LABEL_FIELD, RUN_KEY, TAGS_FIELD
+from fiftyone_prime.core.defaults import LABEL_FIELD, MAX_SHARDS, RUN_KEY, TAGS_FIELD
 from fiftyone_prime.core.types import SearchParams
 from fiftyone_prime.integration.run_store import validate_max_views, validate_new_run_key
 
-from . import records
+from . import checks, records
 from .dispatch import find_worker_operators, queue_shard
 from .records import FAILED
 from .status import TaggingJobStatus, job_status, tagging_status
@@ -58,8 +58,10 @@ def queue_tagging(
     Args:
         samples: a persistent dataset or a view of one (delegated operations
             run in other processes)
-        num_shards (2): the number of slices (and delegated operations); at
-            most the number of samples
+        num_shards (2): the number of slices (and delegated operations):
+            from 1 to :data:`~fiftyone_prime.core.defaults.MAX_SHARDS`
+            (1024), and never more than the number of samples (a larger
+            value is cut down to it)
         tags_field ("prime_tags"): the ``Classifications`` field to write
         job_key (None): the job's name in :func:`tagging_status`; defaults to
             ``tags_field``
@@ -78,6 +80,14 @@ def queue_tagging(
 
     Returns:
         the job's :class:`TaggingJobStatus`
+
+    Raises:
+        ValueError, TypeError: before anything is queued, naming the
+            parameter, for anything the workers would otherwise find out
+            only when they run: a model spec that cannot be resolved, an
+            unknown or out-of-range argument of ``compute_tags``, ``search``
+            or ``metrics``, a missing label or prediction field, or
+            ``num_shards`` outside ``[1, MAX_SHARDS]``
     """
     from fiftyone_prime.integration import tagging as fpt
 
@@ -88,13 +98,19 @@ def queue_tagging(
             "an earlier attempt stopped (skip_existing), and reports progress to "
             "its delegated operation"
         )
-    if not isinstance(num_shards, int) or isinstance(num_shards, bool) or num_shards < 1:
-        raise ValueError(f"num_shards must be a whole number >= 1; got {num_shards!r}")
+    checks.check_num_shards(num_shards, MAX_SHARDS, MAX_SHARDS)
     if not isinstance(compute_tags_kwargs.get("model", ""), str):
         raise TypeError(
             "queue_tagging() needs `model` as a string (e.g. 'open_clip:ViT-B-32' "
             "or 'properties'): the workers load it themselves"
         )
+    checks.check_keywords(
+        fpt.compute_tags,
+        compute_tags_kwargs,
+        "queue_tagging() (the arguments of compute_tags)",
+        not_allowed=_NOT_ALLOWED | {"tags_field"},
+    )
+    checks.check_tagging_kwargs(compute_tags_kwargs)
     dataset = samples._root_dataset
     if not dataset.persistent:
         raise ValueError(
@@ -103,8 +119,8 @@ def queue_tagging(
         )
     if search is None and metrics is not None:
         raise ValueError("metrics score the modes of the follow-up search; pass search={} too")
-    if metrics is not None and not isinstance(metrics.get("model"), str):
-        raise ValueError("metrics needs a CLIP model spec as metrics['model']")
+    if metrics is not None:
+        _check_metrics(metrics)
     if samples.media_type != "image":
         raise ValueError(f"Tagging needs an image collection; this one holds {samples.media_type}")
     operators = find_worker_operators()
@@ -124,12 +140,14 @@ def queue_tagging(
     # then each slice clears its range once, on its first attempt.
     overwrite = bool(compute_tags_kwargs.pop("overwrite", False))
     search = _search_kwargs(dataset, search)
+    if search is not None:
+        checks.check_search_fields(samples, search)
 
     kwargs = dict(compute_tags_kwargs)
     _fix_vocabulary(samples, kwargs)
     _declare_fields(dataset, tags_field, embeddings_field)
 
-    bounds = boundaries(samples, min(num_shards, total))
+    bounds = boundaries(samples, checks.check_num_shards(num_shards, total, MAX_SHARDS))
     store = open_store(dataset)
     job = dict(
         tags_field=tags_field,
@@ -200,18 +218,48 @@ def _search_kwargs(dataset, search) -> Optional[dict]:
         return None
     if search is True:
         search = {}
+    if not isinstance(search, dict):
+        raise TypeError(
+            f"`search` must be None or a dict of find_failure_modes() arguments; got {search!r}"
+        )
     search = dict(search)
     for name in ("samples", "tags_field", "progress"):
         if name in search:
             raise TypeError(
                 f"search takes no '{name}': the search runs on the job's samples and tags field"
             )
+    from fiftyone_prime.integration.search import find_failure_modes
+
+    checks.check_keywords(find_failure_modes, search, "`search`", not_allowed=("progress",))
     run_key = search.setdefault("run_key", RUN_KEY)
     validate_new_run_key(dataset, run_key, search.get("overwrite", False))
     SearchParams.from_dict({k: v for k, v in search.items() if k in SearchParams.names()})
     if "max_views" in search:
         validate_max_views(search["max_views"])
     return search
+
+
+def _check_metrics(metrics) -> None:
+    """Checks the follow-up metrics' arguments now rather than after the search."""
+    from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
+
+    if not isinstance(metrics, dict):
+        raise TypeError(f"`metrics` must be None or a dict; got {metrics!r}")
+    if not isinstance(metrics.get("model"), str):
+        raise ValueError("metrics needs a CLIP model spec as metrics['model']")
+    checks.check_keywords(
+        compute_failure_mode_metrics,
+        metrics,
+        "`metrics`",
+        not_allowed=("run_key", "progress"),
+    )
+    checks.check_model(
+        metrics["model"],
+        metrics.get("pretrained"),
+        role="metrics['model']",
+        allow_properties=False,
+    )
+    checks.check_count("metrics['batch_size']", metrics.get("batch_size"))
 
 
 def _fix_vocabulary(samples, kwargs: dict) -> None:

@@ -42,7 +42,8 @@ class PartStatus:
         label: its operation's last progress label
         error: why it failed or stalled
         worker: ``host:pid`` of the process that ran it last
-        result: what a completed part reported (counts, run key)
+        result: what a part reported (counts, run key); ``num_failed``
+            (also a property) counts the images a slice could not read
     """
 
     name: str
@@ -55,6 +56,11 @@ class PartStatus:
     error: Optional[str] = None
     worker: Optional[str] = None
     result: dict = field(default_factory=dict)
+
+    @property
+    def num_failed(self) -> int:
+        """The number of images this slice could not read (0 for the search)."""
+        return int(self.result.get("num_failed") or 0)
 
 
 @dataclass
@@ -93,6 +99,11 @@ class TaggingJobStatus:
         return self.tagged and (self.followup is None or self.followup.state == COMPLETED)
 
     @property
+    def num_failed(self) -> int:
+        """The number of images the slices could not read (in total)."""
+        return sum(s.num_failed for s in self.shards)
+
+    @property
     def unfinished(self) -> list:
         """The slices that failed or stalled (what :func:`requeue_tagging` re-queues)."""
         return [s for s in self.shards if s.state in (FAILED, STALLED)]
@@ -101,6 +112,7 @@ class TaggingJobStatus:
         lines = [
             f"Tagging job '{self.job_key}' -> '{self.tags_field}': "
             + ", ".join(f"{n} {k}" for k, n in sorted(self.counts.items()))
+            + (f"; {self.num_failed} images could not be read" if self.num_failed else "")
         ]
         parts = self.shards + ([self.followup] if self.followup is not None else [])
         for p in parts:
@@ -109,6 +121,10 @@ class TaggingJobStatus:
                 line += f" {p.size:>9} samples"
             if p.attempt > 1:
                 line += f"  attempt {p.attempt}"
+            if p.num_failed:
+                line += f"  {p.num_failed} unreadable"
+            if p.result.get("num_untagged_left_out"):
+                line += f"  {p.result['num_untagged_left_out']} untagged samples left out"
             if p.progress is not None and p.state in (RUNNING, STALLED):
                 line += f"  {p.progress:.0%}"
             if p.operation_id:

@@ -34,6 +34,22 @@ class ShardSuperseded(RuntimeError):
     """Raised inside a slice whose job re-queued it to another operation."""
 
 
+class UnreadableSlice(RuntimeError):
+    """Raised when no image of a slice that needed tagging could be read: the
+    slice (and its delegated operation) fails instead of completing empty."""
+
+
+def _unreadable_message(shard: int, summary) -> str:
+    example = ""
+    if summary.failures:
+        _, path, error = summary.failures[0]
+        example = f", e.g. '{path}': {str(error).strip().splitlines()[-1][:200]}"
+    return (
+        f"slice {shard}: its {summary.num_failed} untagged images could not be read "
+        f"(none was tagged){example}"
+    )
+
+
 def run_tagging_shard(
     samples,
     job_key: str,
@@ -99,15 +115,30 @@ def run_tagging_shard(
                 num_skipped_existing=s.num_skipped_existing,
                 num_failed=s.num_failed,
                 seconds=round(s.seconds, 3),
+                failures=[[str(i), str(p), str(e)[:300]] for i, p, e in s.failures[:3]],
             )
+            if s.num_failed and not s.num_tagged:
+                raise UnreadableSlice(_unreadable_message(shard, s))
     except ShardSuperseded:
         logger.warning("Slice %d of job '%s' was re-queued; this attempt stops", shard, job_key)
         return {"superseded": True}
+    except UnreadableSlice as error:
+        settle(store, key, token, state=FAILED, error=str(error), result=summary)
+        raise
     except BaseException as error:
         settle(store, key, token, state=FAILED, error=repr(error)[:2000])
         raise
 
     done = settle(store, key, token, state=COMPLETED, result=summary, completed_at=records.now())
+    if summary["num_failed"]:
+        logger.warning(
+            "Slice %d of job '%s': %d images could not be read (e.g. %s); the search after "
+            "the job leaves them out",
+            shard,
+            job_key,
+            summary["num_failed"],
+            summary["failures"][0][1] if summary["failures"] else "?",
+        )
     if done is None:
         return {"superseded": True}
     queued_search = maybe_queue_followup(samples, store, job_key, job)
@@ -153,8 +184,19 @@ def run_followup(
     try:
         if set_progress is not None:
             set_progress(progress=0.0, label="Searching for failure modes")
-        results = find_failure_modes(samples, tags_field=job["tags_field"], **search)
-        out = dict(run_key=results.key, num_failure_modes=len(results))
+        tagged, num_untagged = _tagged_samples(samples, job["tags_field"])
+        if num_untagged:
+            logger.warning(
+                "The search of job '%s' leaves out %d samples without '%s' tags (their "
+                "images could not be read); they would count as images without any tag",
+                job_key,
+                num_untagged,
+                job["tags_field"],
+            )
+        results = find_failure_modes(tagged, tags_field=job["tags_field"], **search)
+        out = dict(
+            run_key=results.key, num_failure_modes=len(results), num_untagged_left_out=num_untagged
+        )
         if job.get("metrics"):
             if set_progress is not None:
                 set_progress(progress=0.5, label="Computing failure-mode metrics")
@@ -165,6 +207,16 @@ def run_followup(
         raise
     settle(store, key, token, state=COMPLETED, result=out, completed_at=records.now())
     return out
+
+
+def _tagged_samples(samples, tags_field: str):
+    """The samples that the job tagged, and how many others it could not tag
+    (unreadable images): the search must not count those as images without
+    tags."""
+    total = samples.count()
+    tagged = samples.exists(tags_field)
+    num_untagged = total - tagged.count()
+    return (tagged if num_untagged else samples), num_untagged
 
 
 def _start(store, key: str, token: str, operation_id: Optional[str], **changes) -> Optional[dict]:
