@@ -12,6 +12,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
+from .input_cache import load_search_inputs
 from .run_store import finish_run, name_views, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
@@ -35,6 +36,7 @@ def find_failure_modes(
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
+    reuse_inputs: bool = True,
     progress=None,
 ) -> FailureModeResults:
     """Finds PRIME failure modes of a classifier on a dataset or view.
@@ -102,6 +104,11 @@ def find_failure_modes(
         overwrite (False): whether to replace an existing run with the same
             key, and the views it saved. Views the run did not create are
             never touched
+        reuse_inputs (True): whether to reuse the labels, predictions and
+            tags read by an earlier search of the same view while no sample
+            of the dataset changed since (see
+            :mod:`fiftyone_prime.integration.input_cache`); False always
+            reads them afresh
         progress (None): whether to render a progress bar (True/False), use
             the default value ``fiftyone.config.show_progress_bars`` (None),
             or a progress callback function to invoke instead
@@ -134,6 +141,7 @@ def find_failure_modes(
         save_views=save_views,
         max_views=max_views,
         overwrite=overwrite,
+        reuse_inputs=reuse_inputs,
         progress=progress,
     )
 
@@ -149,6 +157,7 @@ def search_failure_modes(
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
+    reuse_inputs: bool = True,
     progress=None,
 ) -> FailureModeResults:
     """:func:`find_failure_modes` with the search parameters as one
@@ -163,7 +172,7 @@ def search_failure_modes(
         samples: a :class:`fiftyone.core.collections.SampleCollection`
         params (the defaults): a :class:`SearchParams`
         label_field, pred_field, tags_field, run_key, save_views, max_views,
-            overwrite, progress: as in :func:`find_failure_modes`
+            overwrite, reuse_inputs, progress: as in :func:`find_failure_modes`
 
     Returns:
         a :class:`fiftyone_prime.FailureModeResults`
@@ -174,7 +183,10 @@ def search_failure_modes(
     dataset = samples._root_dataset
     replaced = replaced_run(dataset, run_key, overwrite)
     logger.info("Reading labels, predictions and tags...")
-    inputs = fpf.read_inputs(samples, label_field, pred_field, tags_field)
+    inputs, how = load_search_inputs(
+        samples, label_field, pred_field, tags_field, reuse=reuse_inputs
+    )
+    logger.info("Inputs %s in %.2fs %s", how.source, how.seconds, how.reason)
     sources = inputs.sources
     multiple = len(sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
