@@ -219,14 +219,11 @@ class _Chunks:
         return self
 
 
-def _as_list(value, kind: str):
-    if value is None:
-        return ()
+def _per_sample(values, kind: str) -> list:
+    """Each sample's labels as a sequence (empty when missing)."""
     if kind == "classification":
-        return (value,)
-    if isinstance(value, list):
-        return value
-    return (value,)
+        return [() if v is None else (v,) for v in values]
+    return [v or () for v in values]
 
 
 def _assemble(parts, sources, label_field, pred_field) -> fpf.SearchInputs:
@@ -238,8 +235,8 @@ def _assemble(parts, sources, label_field, pred_field) -> fpf.SearchInputs:
         raise ValueError("The view is empty; there is nothing to search. Check the view's filters")
     labels_arr = np.asarray(labels, dtype=object)
     preds_arr = np.asarray(preds, dtype=object)
-    missing_label = np.fromiter((x is None for x in labels), dtype=bool, count=num_samples)
-    missing_pred = np.fromiter((x is None for x in preds), dtype=bool, count=num_samples)
+    missing_label = np.equal(labels_arr, None)
+    missing_pred = np.equal(preds_arr, None)
     missing_pred &= ~missing_label
     used = ~(missing_label | missing_pred)
     if not used.any():
@@ -262,7 +259,7 @@ def _assemble(parts, sources, label_field, pred_field) -> fpf.SearchInputs:
         values = list(chain.from_iterable(p.tags[i] for p in parts))
         if not all_used:
             values = [values[j] for j in used_idx]
-        per_source.append([_as_list(v, source.kind) for v in values])
+        per_source.append(_per_sample(values, source.kind))
     tags, keys = _matrix(per_source, sources, len(used_idx))
     labels_used = labels_arr[used]
     id_bytes = np.frombuffer(b"".join(ids), dtype=np.uint8).reshape(num_samples, 12)
@@ -282,24 +279,26 @@ def _assemble(parts, sources, label_field, pred_field) -> fpf.SearchInputs:
 def _matrix(per_source, sources, n_used) -> tuple[sp.csr_matrix, list]:
     """The CSR tag matrix, columns by source then sorted label (as
     :func:`fiftyone_prime.integration.fields._tag_matrix`)."""
+    import pandas as pd
+
     keys: list[tuple[str, str]] = []
     cols: list[np.ndarray] = []
     rows: list[np.ndarray] = []
     for source, per_sample in zip(sources, per_source):
         lengths = np.fromiter(map(len, per_sample), dtype=np.int64, count=n_used)
-        flat = list(chain.from_iterable(per_sample))
-        distinct = set(flat)
-        distinct.discard(None)
-        ordered = sorted(distinct)
-        column_of = {label: len(keys) + j for j, label in enumerate(ordered)}
-        keys.extend((source.field, label) for label in ordered)
-        column_of[None] = -1
-        col = np.fromiter(map(column_of.__getitem__, flat), dtype=np.int64, count=len(flat))
+        flat = np.empty(int(lengths.sum()), dtype=object)
+        flat[:] = list(chain.from_iterable(per_sample))
+        # Hash-based codes in C (None gets -1), then renumbered in sorted order.
+        codes, uniques = pd.factorize(flat, use_na_sentinel=True)
+        uniques = np.asarray(uniques, dtype=object)
+        order = np.argsort(uniques.astype(str), kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order)) + len(keys)
+        keys.extend((source.field, label) for label in uniques[order].tolist())
         row = np.repeat(np.arange(n_used), lengths)
-        keep = col >= 0
-        if not keep.all():  # labels without a name carry no tag
-            row, col = row[keep], col[keep]
-        rows.append(row)
+        keep = codes >= 0
+        col = rank[codes[keep]] if len(rank) else np.zeros(0, np.int64)
+        rows.append(row[keep])
         cols.append(col)
     row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
