@@ -76,14 +76,19 @@ def test_bad_input_is_reported_not_raised(planted):
     assert patched["explore_note"].startswith("Not searched")
 
 
-# Sets a React-controlled input's value as typing would, then leaves it.
+# Types into the input that follows the "Min drop" label (FiftyOne renders the
+# label in its own box before the field), as a user would: React's value setter,
+# then the input and change events, then leaving the field.
 _TYPE_INTO = """
 (() => {
-  const inputs = [...document.querySelectorAll('input')];
-  const box = inputs.find(i => {
-    const field = i.closest('.MuiFormControl-root, .MuiTextField-root') || i.parentElement.parentElement;
-    return field && /Min drop/.test(field.parentElement.innerText || '');
-  });
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let label = null, node;
+  while ((node = walker.nextNode())) {
+    if (node.textContent.trim() === 'Min drop') { label = node.parentElement; break; }
+  }
+  if (!label) return false;
+  const box = [...document.querySelectorAll('input')].find(
+    i => label.compareDocumentPosition(i) & Node.DOCUMENT_POSITION_FOLLOWING);
   if (!box) return false;
   const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
   box.focus();
@@ -108,7 +113,7 @@ def test_typing_a_threshold_in_chromium_updates_the_table(planted, tmp_path):
         page.wait_for("document.body.innerText.includes('Min drop')", timeout=60)
         assert page.evaluate("document.body.innerText.includes('50.0')")
         assert page.wait_for(_TYPE_INTO % "0.52", timeout=30)
-        page.wait_for("document.body.innerText.includes('updated in')", timeout=120)
+        page.wait_for("document.body.innerText.includes('1 of 1 failure modes')", timeout=120)
         text = page.evaluate("document.body.innerText")
         page.screenshot(str(tmp_path / "explore.png"))
         assert "1 of 1 failure modes shown" in text, text[-2000:]
