@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 #: The most connections one read uses.
 MAX_CONNECTIONS = 8
 
+#: Samples travel in documents of those whose ids share this many leading hex
+#: digits (22: at most 256 consecutive ids, some 70 kB for a dozen tags each).
+ID_PREFIX = 22
+
 #: Samples per range below which the read is not split.
 MIN_RANGE = 50_000
 
@@ -126,7 +130,7 @@ def read_inputs_fast(
         return {"$push": {"$ifNull": [f"${path}", None]}}
 
     group = {
-        "_id": {"$substrBytes": [{"$toString": "$_id"}, 0, 22]},
+        "_id": {"$substrBytes": [{"$toString": "$_id"}, 0, ID_PREFIX]},
         "i": {"$push": "$_id"},
         "g": pushed(f"{_db_path(samples, label_field)}.label"),
         "p": pushed(f"{_db_path(samples, pred_field)}.label"),
