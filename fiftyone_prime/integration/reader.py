@@ -45,8 +45,8 @@ MAX_CONNECTIONS = 8
 #: digits (22: at most 256 consecutive ids, some 70 kB for a dozen tags each).
 ID_PREFIX = 22
 
-#: Samples per range below which the read is not split.
-MIN_RANGE = 50_000
+#: Samples per ``_id`` range read by one aggregation.
+RANGE_SIZE = 100_000
 
 #: View stages that act on each sample by itself: a read split over ``_id``
 #: ranges gives the same samples as the whole view.
@@ -110,8 +110,9 @@ def read_inputs_fast(
         pred_field: the predicted ``Classification`` field
         tags_field: one tag field or several
         connections (None): how many connections to read with; None is
-            :func:`default_connections`. Views that sort, skip, limit or group
-            are read over one connection
+            :func:`default_connections`. The view is read in ``_id`` ranges
+            of :data:`RANGE_SIZE` samples, that many at a time; views that
+            sort, skip, limit or group are read whole, over one connection
         batch_size (64): documents (of up to 256 samples each) per server batch
 
     Returns:
@@ -142,7 +143,10 @@ def read_inputs_fast(
     view_pipeline = samples._pipeline()
     collection = samples._dataset._sample_collection
     n_conn = default_connections() if connections is None else max(1, int(connections))
-    bounds = _id_bounds(collection, n_conn) if n_conn > 1 and splittable(samples) else [None]
+    # Ranges of RANGE_SIZE samples, several at a time: MongoDB scans and groups
+    # one range while the client decodes another, and no range's $group holds
+    # more than a few tens of MB (past 100 MB it would spill to disk).
+    bounds = _id_bounds(collection, RANGE_SIZE) if splittable(samples) else [None]
 
     def read_range(bound):
         pipeline = []
@@ -164,7 +168,7 @@ def read_inputs_fast(
         if len(bounds) == 1:
             parts = [read_range(bounds[0])]
         else:
-            with ThreadPoolExecutor(len(bounds)) as pool:
+            with ThreadPoolExecutor(min(n_conn, len(bounds))) as pool:
                 parts = list(pool.map(read_range, bounds))
     except OperationFailure as e:
         logger.warning("The grouped read failed (%s); reading with values()", e)
@@ -177,25 +181,28 @@ def _db_path(samples, field_name: str) -> str:
     return getattr(field, "db_field", None) or field_name
 
 
-def _id_bounds(collection, n: int) -> list:
-    """``n`` contiguous ``_id`` ranges of about equal size, read off the
-    ``_id`` index (an ``(lo, hi)`` pair each; None is open)."""
-    total = collection.estimated_document_count()
-    n = max(1, min(n, total // MIN_RANGE))
-    if n <= 1:
-        return [None]
+def _id_bounds(collection, size: int) -> list:
+    """Contiguous ``_id`` ranges of about ``size`` samples each, read off the
+    ``_id`` index (an ``(lo, hi)`` pair each; None is open). Each cut skips
+    ``size`` index keys past the last, so finding them all walks the index once."""
     cuts = []
-    for k in range(1, n):
+    last = None
+    while True:
+        query = {} if last is None else {"_id": {"$gte": last}}
         doc = next(
-            collection.find({}, {"_id": True})
+            collection.find(query, {"_id": True})
             .sort("_id", 1)
-            .skip(k * total // n)
+            .skip(size)
             .limit(1)
             .hint([("_id", 1)]),
             None,
         )
-        if doc is not None and (not cuts or doc["_id"] > cuts[-1]):
-            cuts.append(doc["_id"])
+        if doc is None:
+            break
+        last = doc["_id"]
+        cuts.append(last)
+    if not cuts:
+        return [None]
     edges = [None, *cuts, None]
     return list(pairwise(edges))
 

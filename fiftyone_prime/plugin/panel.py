@@ -95,6 +95,8 @@ class FailureModesPanel(foo.Panel):
 
     def on_change_run(self, ctx):
         ctx.panel.state.run_key = ctx.params.get("value")
+        ctx.panel.state.explore = None  # another run: its own parameters
+        ctx.panel.state.explore_note = None
         self._refresh(ctx)
 
     def on_change_sort(self, ctx):

@@ -65,21 +65,21 @@ def odd(make_dataset):
 
 @pytest.mark.parametrize("connections", [1, 3])
 def test_fast_read_equals_values_read_on_odd_names(odd, connections, monkeypatch):
-    monkeypatch.setattr(reader, "MIN_RANGE", 10)
+    monkeypatch.setattr(reader, "RANGE_SIZE", 17)
     fast = assert_same(odd, "ground_truth", "predictions", "prime_tags", connections=connections)
     assert ("prime_tags", "$snow") in fast.tag_keys and ("prime_tags", "$$ROOT") in fast.tag_keys
     assert "$ground_truth.label" in set(fast.labels)
 
 
 def test_several_sources_and_kinds(odd, monkeypatch):
-    monkeypatch.setattr(reader, "MIN_RANGE", 10)
+    monkeypatch.setattr(reader, "RANGE_SIZE", 17)
     assert_same(
         odd, "ground_truth", "predictions", ["prime_tags", "tag_list", "weather"], connections=2
     )
 
 
 def test_views_split_and_unsplit(planted, monkeypatch):
-    monkeypatch.setattr(reader, "MIN_RANGE", 10)
+    monkeypatch.setattr(reader, "RANGE_SIZE", 17)
     filtered = planted.filter_labels("prime_tags", F("label") != "snow").match(
         F("ground_truth.label") == "cat"
     )
