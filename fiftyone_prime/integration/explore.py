@@ -10,6 +10,7 @@ views (what the panel's "Save as run" does).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,6 +83,11 @@ def explore(
     wanted = set(classes) if classes else None
     shown = [m for m in modes if wanted is None or str(m.group) in wanted]
     shown.sort(key=lambda m: -m.drop)
+    # A mode the run itself found keeps its saved view (and the panel its button).
+    saved = {(str(m.group), tuple(m.tags)): m.view_name for m in results.failure_modes}
+    shown = [
+        dataclasses.replace(m, view_name=saved.get((str(m.group), tuple(m.tags)))) for m in shown
+    ]
     rows = [{**mode_row(m), "caption": ""} for m in shown]
     return Exploration(
         rows=rows,

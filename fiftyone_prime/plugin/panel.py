@@ -73,6 +73,15 @@ def explore_params(dataset, run_key: str, values: dict) -> SearchParams:
     return SearchParams(**kwargs)
 
 
+def _same_input(old, new) -> bool:
+    if old in (None, "") or new in (None, ""):
+        return old in (None, "") and new in (None, "")
+    try:
+        return float(old) == float(new)
+    except (TypeError, ValueError):
+        return str(old) == str(new)
+
+
 class FailureModesPanel(foo.Panel):
     """Lists the PRIME runs of the dataset and their failure modes."""
 
@@ -153,6 +162,9 @@ class FailureModesPanel(foo.Panel):
         if not key:
             return
         values = dict(ctx.panel.state.explore or {})
+        current = {**(ctx.panel.state.explore_defaults or {}), **values}.get(name)
+        if _same_input(current, value):
+            return  # the App reports fields' first values too: nothing changed
         values[name] = value
         ctx.panel.state.explore = values
         try:

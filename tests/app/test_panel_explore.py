@@ -41,6 +41,7 @@ def test_explore_re_searches_from_the_cache_and_saves_nothing(planted):
     views_before = planted.list_saved_views()
     out = explore(planted, "prime", SearchParams(min_drop=0.52))
     assert [(r["class"], r["tags"]) for r in out.rows] == [("cat", "night + snow")]
+    assert out.rows[0]["view"] == "prime cat: night + snow"  # the run's own mode keeps its view
     assert out.num_modes == 1 and out.inputs_source in ("memory", "disk")
     out = explore(planted, "prime", SearchParams(), classes=["dog"])
     assert [r["class"] for r in out.rows] == ["dog"] and out.num_modes == 2
@@ -68,6 +69,12 @@ def test_an_input_event_replaces_the_rows_and_save_as_run_keeps_them(planted):
     assert [m.group for m in kept.failure_modes] == ["cat"]
     assert kept.config.params.min_drop == 0.52
     assert kept.view_names == ["kept cat: night + snow"]
+
+
+def test_a_fields_first_value_searches_nothing(planted):
+    fp.find_failure_modes(planted)
+    state = {"run_key": "prime", "explore_defaults": {"min_drop": 0.2}}
+    assert "rows" not in _event(planted, "on_explore_min_drop", state, value=0.2)
 
 
 def test_bad_input_is_reported_not_raised(planted):
