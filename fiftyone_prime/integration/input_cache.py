@@ -11,9 +11,9 @@ binary file, keyed by what it was read from:
 and stamped with a cheap check that no sample of the *dataset* changed since
 (so none of the view's did either):
 
-- the number of samples and the largest ``last_modified_at`` (FiftyOne sets
-  it on every sample write: ``save()``, ``set_values()``, ``tag_samples()``,
-  adding samples; read off its index). A deleted sample lowers the count; an
+- the number of samples (the collection's stored count) and the largest
+  ``last_modified_at`` (FiftyOne sets it on every sample write: ``save()``,
+  ``set_values()``, ``tag_samples()``, adding samples; read off its index). A deleted sample lowers the count; an
   added or edited one raises the largest time.
 
 A later search on the same view reuses the file only when the check still
@@ -139,7 +139,10 @@ def dataset_check(samples) -> list:
     """``[count, largest last_modified_at in ms]`` over the whole dataset:
     changes when any sample is added, deleted or edited."""
     collection = samples._dataset._sample_collection
-    count = collection.count_documents({}, hint="_id_")
+    # The collection's stored count (O(1)): every insert and delete moves it.
+    # After an unclean shutdown it may be off until validated, but it still
+    # moves with each later insert or delete, which is all this check needs.
+    count = collection.estimated_document_count()
     doc = next(
         collection.find({}, {"last_modified_at": True}).sort("last_modified_at", -1).limit(1),
         None,
