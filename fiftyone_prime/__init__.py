@@ -13,6 +13,7 @@ there directly):
 
 =============================  ==============================================
 ``find_failure_modes``         :mod:`fiftyone_prime.integration.search`
+``clear_input_cache``          :mod:`fiftyone_prime.integration.input_cache`
 ``load_failure_modes``,        :mod:`fiftyone_prime.integration.run_store`
 ``list_failure_mode_runs``,
 ``delete_failure_modes``
@@ -69,6 +70,7 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
         apply_failure_modes,
         validate_failure_modes,
     )
+    from fiftyone_prime.integration.input_cache import clear_input_cache
     from fiftyone_prime.integration.jobs.plan import queue_tagging
     from fiftyone_prime.integration.jobs.recover import requeue_tagging
     from fiftyone_prime.integration.jobs.status import TaggingJobStatus, tagging_status
@@ -109,6 +111,7 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
 
 _DEFINED_IN = {
     "find_failure_modes": "fiftyone_prime.integration.search",
+    "clear_input_cache": "fiftyone_prime.integration.input_cache",
     "load_failure_modes": "fiftyone_prime.integration.run_store",
     "list_failure_mode_runs": "fiftyone_prime.integration.run_store",
     "delete_failure_modes": "fiftyone_prime.integration.run_store",

@@ -138,6 +138,13 @@ def _add_search_args(p):
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run")
     p.add_argument(
+        "--no-reuse-inputs",
+        dest="reuse_inputs",
+        action="store_false",
+        help="read labels, predictions and tags afresh even when an earlier search of "
+        "the same view cached them and no sample changed since",
+    )
+    p.add_argument(
         "--max-views",
         type=int,
         default=None,
@@ -354,6 +361,7 @@ def _search(dataset, args):
         tags_field=args.tags_field,
         run_key=args.run_key,
         overwrite=args.overwrite,
+        reuse_inputs=getattr(args, "reuse_inputs", True),
         **extra,
     )
 

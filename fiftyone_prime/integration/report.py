@@ -201,9 +201,22 @@ def _table(results):
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+CHART_TITLE = "Failure modes per class (bar: largest drop; label: number of modes)"
+
+
 def _drop_chart(results, path) -> Optional[str]:
     if not results.failure_modes:
         return None
+    import matplotlib.pyplot as plt
+
+    fig = _drop_figure(results)
+    fig.savefig(path)
+    plt.close(fig)
+    return os.path.basename(path)
+
+
+def _drop_figure(results):
+    """The bar chart of the largest drop per class, its title inside the figure."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -219,12 +232,26 @@ def _drop_chart(results, path) -> Optional[str]:
     for x, g in enumerate(groups):
         ax.text(x, best[g] * 100, f"{counts[g]}", ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("largest accuracy drop (points)")
-    ax.set_title("Failure modes per class (bar: largest drop; label: number of modes)", fontsize=9)
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", fontsize=8)
+    _fit_title(fig, ax, CHART_TITLE, fontsize=9)
+    return fig
+
+
+def _fit_title(fig, ax, text: str, fontsize: float) -> None:
+    """Sets a title that fits the figure's width: centred on the figure (not
+    the axes, whose left edge is pushed right by the y label) and broken onto
+    more lines where it is too wide. ``tight_layout`` then leaves it room."""
+    import textwrap
+
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return os.path.basename(path)
+    title = fig.suptitle(text, fontsize=fontsize)
+    renderer = fig.canvas.get_renderer()
+    fig_width = fig.bbox.width * 0.96
+    width = len(text)
+    while width > 10 and title.get_window_extent(renderer).width > fig_width:
+        width = int(width * 0.85)
+        title.set_text("\n".join(textwrap.wrap(text, width)))
+    fig.tight_layout()
 
 
 def _plain_text(text: str) -> str:
@@ -268,7 +295,9 @@ def _page(results, sections, chart, dataset_name):
         f"<tr><th class=l>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
         for k, v in params.items()
     )
-    chart_html = f'<img src="{chart}" alt="drops per class">' if chart else ""
+    chart_html = (
+        f'<img src="{chart}" alt="drops per class" style="max-width:100%">' if chart else ""
+    )
     return (
         "<!doctype html><html><head><meta charset=utf-8>"
         f"<title>PRIME failure modes: {html.escape(dataset_name)} / {html.escape(results.key)}</title>"

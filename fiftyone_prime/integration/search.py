@@ -12,6 +12,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
+from .input_cache import load_search_inputs
 from .run_guard import writes_run
 from .run_store import finish_run, name_views, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
@@ -36,6 +37,7 @@ def find_failure_modes(
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
+    reuse_inputs: bool = True,
     progress=None,
     eval_key: Optional[str] = None,
     units: Optional[str] = None,
@@ -106,6 +108,11 @@ def find_failure_modes(
         overwrite (False): whether to replace an existing run with the same
             key, and the views it saved. Views the run did not create are
             never touched
+        reuse_inputs (True): whether to reuse the labels, predictions and
+            tags read by an earlier search of the same view while no sample
+            of the dataset changed since (see
+            :mod:`fiftyone_prime.integration.input_cache`); False always
+            reads them afresh
         progress (None): whether to render a progress bar (True/False), use
             the default value ``fiftyone.config.show_progress_bars`` (None),
             or a progress callback function to invoke instead
@@ -158,6 +165,7 @@ def find_failure_modes(
         save_views=save_views,
         max_views=max_views,
         overwrite=overwrite,
+        reuse_inputs=reuse_inputs,
         progress=progress,
         eval_key=eval_key,
         units=units,
@@ -177,6 +185,7 @@ def search_failure_modes(
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
+    reuse_inputs: bool = True,
     progress=None,
     eval_key: Optional[str] = None,
     units: Optional[str] = None,
@@ -194,8 +203,8 @@ def search_failure_modes(
         samples: a :class:`fiftyone.core.collections.SampleCollection`
         params (the defaults): a :class:`SearchParams`
         label_field, pred_field, tags_field, run_key, save_views, max_views,
-            overwrite, progress, eval_key, units, correct_field: as in
-            :func:`find_failure_modes`
+            overwrite, reuse_inputs, progress, eval_key, units, correct_field:
+            as in :func:`find_failure_modes`
 
     Returns:
         a :class:`fiftyone_prime.FailureModeResults`
@@ -226,7 +235,10 @@ def search_failure_modes(
     dataset = samples._root_dataset
     replaced = replaced_run(dataset, run_key, overwrite)
     logger.info("Reading labels, predictions and tags...")
-    inputs = fpf.read_inputs(samples, label_field, pred_field, tags_field)
+    inputs, how = load_search_inputs(
+        samples, label_field, pred_field, tags_field, reuse=reuse_inputs
+    )
+    logger.info("Inputs %s in %.2fs %s", how.source, how.seconds, how.reason)
     sources = inputs.sources
     multiple = len(sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]

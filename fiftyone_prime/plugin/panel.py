@@ -5,6 +5,7 @@ from __future__ import annotations
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
+from fiftyone_prime.core.types import SearchParams
 from fiftyone_prime.integration.evaluations import units_notice
 from fiftyone_prime.integration.regressions import (
     REGRESSION_COLUMNS,
@@ -51,6 +52,48 @@ def panel_rows(dataset, run_key: str, sort_by: str = "drop") -> list[dict]:
     return [{**mode_row(m), "caption": (m.metrics or {}).get("caption", "")} for m in modes]
 
 
+#: The search parameters the panel offers: (name, input kind, label).
+EXPLORE_INPUTS = (
+    ("min_size", "int", "Min size"),
+    ("min_drop", "float", "Min drop"),
+    ("min_gain", "float", "Min gain"),
+    ("max_tags", "int", "Max tags"),
+    ("alpha", "float", "Alpha (empty: keep all)"),
+)
+
+
+def run_params(dataset, run_key: str) -> dict:
+    """The search parameters a run used, as the panel's input values."""
+    p = load_failure_modes(dataset, run_key).config.params
+    return {name: getattr(p, name) for name, _, _ in EXPLORE_INPUTS}
+
+
+def explore_params(dataset, run_key: str, values: dict) -> SearchParams:
+    """The run's parameters with the panel's inputs over them (empty inputs
+    keep the run's value, except alpha, where empty means None)."""
+    p = load_failure_modes(dataset, run_key).config.params
+    kwargs = p.to_dict() if hasattr(p, "to_dict") else dict(vars(p))
+    for name, kind, _ in EXPLORE_INPUTS:
+        if name not in values:
+            continue
+        value = values[name]
+        if value in (None, ""):
+            if name == "alpha":
+                kwargs["alpha"] = None
+            continue
+        kwargs[name] = int(value) if kind == "int" else float(value)
+    return SearchParams(**kwargs)
+
+
+def _same_input(old, new) -> bool:
+    if old in (None, "") or new in (None, ""):
+        return old in (None, "") and new in (None, "")
+    try:
+        return float(old) == float(new)
+    except (TypeError, ValueError):
+        return str(old) == str(new)
+
+
 class FailureModesPanel(foo.Panel):
     """Lists the PRIME runs of the dataset and their failure modes."""
 
@@ -73,11 +116,82 @@ class FailureModesPanel(foo.Panel):
 
     def on_change_run(self, ctx):
         ctx.panel.state.run_key = ctx.params.get("value")
+        ctx.panel.state.explore = None  # another run: its own parameters
+        ctx.panel.state.explore_note = None
         self._refresh(ctx)
 
     def on_change_sort(self, ctx):
         ctx.panel.state.sort_by = ctx.params.get("value")
         self._refresh(ctx)
+
+    # Exploring: threshold inputs re-search the run's view from cached inputs
+    # and replace the rows in place; nothing is stored until "Save as run".
+
+    def on_explore_min_size(self, ctx):
+        self._explore(ctx, "min_size", ctx.params.get("value"))
+
+    def on_explore_min_drop(self, ctx):
+        self._explore(ctx, "min_drop", ctx.params.get("value"))
+
+    def on_explore_min_gain(self, ctx):
+        self._explore(ctx, "min_gain", ctx.params.get("value"))
+
+    def on_explore_max_tags(self, ctx):
+        self._explore(ctx, "max_tags", ctx.params.get("value"))
+
+    def on_explore_alpha(self, ctx):
+        self._explore(ctx, "alpha", ctx.params.get("value"))
+
+    def on_explore_classes(self, ctx):
+        self._explore(ctx, "classes", ctx.params.get("value"))
+
+    def on_save_key(self, ctx):
+        ctx.panel.state.save_key = ctx.params.get("value")
+
+    def save_exploration(self, ctx):
+        from fiftyone_prime.integration.explore import keep_exploration
+
+        key = ctx.panel.state.run_key
+        new_key = (ctx.panel.state.save_key or "").strip() or f"{key}_explored"
+        try:
+            params = explore_params(ctx.dataset, key, ctx.panel.state.explore or {})
+            results = keep_exploration(ctx.dataset, key, params, new_key)
+        except (ValueError, TypeError) as e:
+            ctx.ops.notify(str(e), variant="error")
+            return
+        ctx.panel.state.run_key = new_key
+        ctx.panel.state.explore = None
+        ctx.panel.state.explore_note = (
+            f"Saved as run '{new_key}' ({len(results)} failure modes, "
+            f"{len(results.view_names)} views)"
+        )
+        self._refresh(ctx)
+
+    def _explore(self, ctx, name, value):
+        from fiftyone_prime.integration.explore import explore
+
+        key = ctx.panel.state.run_key
+        if not key:
+            return
+        values = dict(ctx.panel.state.explore or {})
+        current = {**(ctx.panel.state.explore_defaults or {}), **values}.get(name)
+        if _same_input(current, value):
+            return  # the App reports fields' first values too: nothing changed
+        values[name] = value
+        ctx.panel.state.explore = values
+        try:
+            params = explore_params(ctx.dataset, key, values)
+            classes = [c.strip() for c in str(values.get("classes") or "").split(",")]
+            out = explore(ctx.dataset, key, params, [c for c in classes if c] or None)
+        except (ValueError, TypeError) as e:
+            ctx.panel.state.explore_note = f"Not searched: {e}"
+            return
+        ctx.panel.state.rows = out.rows
+        ctx.panel.state.explore_note = (
+            f"{len(out.rows)} of {out.num_modes} failure modes shown; updated in "
+            f"{out.seconds:.2f}s (search {out.search_seconds:.2f}s, inputs from "
+            f"{out.inputs_source}). Not saved: **Save as run** keeps it."
+        )
 
     def open_mode(self, ctx):
         name = ctx.params.get("view_name")
@@ -100,7 +214,12 @@ class FailureModesPanel(foo.Panel):
         ctx.panel.state.run_key = key
         ctx.panel.state.sort_by = sort_by
         ctx.panel.state.rows = panel_rows(ctx.dataset, key, sort_by) if key else []
-        ctx.panel.state.notice = units_notice(ctx.dataset, key) if key else ""
+        notice = units_notice(ctx.dataset, key) if key else ""
+        ctx.panel.state.notice = notice
+        # Thresholds are explored on runs over label and prediction fields
+        # (not on regression runs or runs over an evaluation's units).
+        explorable = bool(key) and not notice and key in list_failure_mode_runs(ctx.dataset)
+        ctx.panel.state.explore_defaults = run_params(ctx.dataset, key) if explorable else None
 
     def render(self, ctx):
         panel = types.Object()
@@ -130,6 +249,8 @@ class FailureModesPanel(foo.Panel):
         )
         if ctx.panel.state.notice:  # objects or an evaluation's samples, and its state
             panel.md(ctx.panel.state.notice, name="units")
+        if ctx.panel.state.explore_defaults:
+            self._render_explore(ctx, panel)
         rows = ctx.panel.state.rows or []
         table = types.TableView()
         if rows and "acc (base -> new)" in rows[0]:  # a regression run: both models
@@ -149,3 +270,29 @@ class FailureModesPanel(foo.Panel):
                     params={"view_name": row["view"]},
                 )
         return types.Property(panel, view=types.GridView(orientation="vertical", gap=1))
+
+    def _render_explore(self, ctx, panel):
+        d = {**(ctx.panel.state.explore_defaults or {}), **(ctx.panel.state.explore or {})}
+        for name, kind, label in EXPLORE_INPUTS:
+            getattr(panel, kind)(
+                f"explore_{name}",
+                default=d.get(name),
+                label=label,
+                on_change=getattr(self, f"on_explore_{name}"),
+            )
+        panel.str(
+            "explore_classes",
+            default=d.get("classes") or "",
+            label="Classes (comma-separated; empty: all)",
+            on_change=self.on_explore_classes,
+        )
+        if ctx.panel.state.explore_note:
+            panel.md(ctx.panel.state.explore_note, name="explore_note")
+        if ctx.panel.state.explore:
+            panel.str(
+                "save_key",
+                default=ctx.panel.state.save_key or "",
+                label="New run key",
+                on_change=self.on_save_key,
+            )
+            panel.btn("save_exploration", label="Save as run", on_click=self.save_exploration)

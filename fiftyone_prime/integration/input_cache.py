@@ -1,0 +1,332 @@
+"""Search inputs kept beside the dataset, reused while nothing they came from changed.
+
+A search reads labels, predictions and tags out of MongoDB; that read is most
+of a run's time. :func:`load_search_inputs` keeps what it read (the sparse tag
+matrix, correctness, the class of each row, the sample ids) in a compact
+binary file, keyed by what it was read from:
+
+- the dataset (its id), the view's stages, the label, prediction and tag
+  fields (names and types);
+
+and stamped with a cheap check that no sample of the *dataset* changed since
+(so none of the view's did either):
+
+- the number of samples (the collection's stored count) and the largest
+  ``last_modified_at`` (FiftyOne sets it on every sample write: ``save()``,
+  ``set_values()``, ``tag_samples()``, adding samples; read off its index). A deleted sample lowers the count; an
+  added or edited one raises the largest time.
+
+A later search on the same view reuses the file only when the check still
+matches; otherwise it reads afresh (and replaces the file). Views whose
+stages depend on more than the samples' own fields (``sort_by_similarity``,
+``geo_near``, raw ``mongo`` stages, ``shuffle``/``take`` without a seed) and
+grouped or video datasets are never cached. Writes that bypass FiftyOne (raw
+``pymongo`` updates that do not set ``last_modified_at``) are not seen.
+
+Files live under ``$FIFTYONE_PRIME_CACHE_DIR`` (default
+``~/.fiftyone/prime/inputs``), one folder per dataset id, at most
+:data:`MAX_ENTRIES_PER_DATASET` files each; :func:`clear_input_cache`
+removes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import fields as fpf
+from . import reader
+
+logger = logging.getLogger(__name__)
+
+#: Cache files kept per dataset (the most recently used).
+MAX_ENTRIES_PER_DATASET = 8
+
+#: Search inputs kept in this process's memory (the most recently used).
+MAX_IN_MEMORY = 2
+
+FORMAT_VERSION = 1
+
+#: Stages whose output depends on more than each sample's own fields.
+UNCACHEABLE_STAGES = frozenset({"SortBySimilarity", "GeoNear", "GeoWithin", "Mongo"})
+
+_memory: OrderedDict = OrderedDict()
+
+
+@dataclass
+class InputsReport:
+    """How a search got its inputs.
+
+    Attributes:
+        source: ``"memory"``, ``"disk"`` (reused), ``"read"`` (read afresh)
+        reason: why they were read afresh (``""`` when reused)
+        seconds: how long getting them took
+        path: the cache file, when there is one
+    """
+
+    source: str
+    reason: str
+    seconds: float
+    path: Optional[str] = None
+
+    @property
+    def reused(self) -> bool:
+        return self.source in ("memory", "disk")
+
+
+def cache_dir() -> Path:
+    """The folder of cached inputs."""
+    env = os.environ.get("FIFTYONE_PRIME_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path.home() / ".fiftyone" / "prime" / "inputs"
+
+
+def cacheable(samples) -> tuple[bool, str]:
+    """Whether inputs read from ``samples`` may be cached, and why not."""
+    if getattr(samples, "media_type", None) not in ("image", None):
+        return False, f"a {samples.media_type} collection"
+    if samples._dataset._is_generated:
+        return False, "a generated view (patches, frames, clips)"
+    for stage in getattr(samples, "_stages", []):
+        name = type(stage).__name__
+        if name in UNCACHEABLE_STAGES:
+            return False, f"its {name} stage depends on more than the samples"
+        if name in ("Shuffle", "Take") and getattr(stage, "_seed", None) is None:
+            return False, f"its {name} stage has no seed"
+    return True, ""
+
+
+def cache_key(samples, label_field: str, pred_field: str, sources) -> str:
+    """A digest of what the inputs are read from: dataset, view stages,
+    fields and their types."""
+    stages = []
+    for stage in getattr(samples, "_stages", []):
+        d = stage._serialize()
+        d.pop("_uuid", None)
+        stages.append(d)
+    schema = {
+        name: fpf._describe_field(samples.get_field(name))
+        for name in [label_field, pred_field, *(s.field for s in sources)]
+    }
+    what = {
+        "version": FORMAT_VERSION,
+        "dataset": str(samples._dataset._doc.id),
+        "collection": samples._dataset._sample_collection_name,
+        "stages": stages,
+        "label_field": label_field,
+        "pred_field": pred_field,
+        "tags": [[s.field, s.kind] for s in sources],
+        "schema": schema,
+    }
+    blob = json.dumps(what, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def dataset_check(samples) -> list:
+    """``[count, largest last_modified_at in ms]`` over the whole dataset:
+    changes when any sample is added, deleted or edited."""
+    collection = samples._dataset._sample_collection
+    # The collection's stored count (O(1)): every insert and delete moves it.
+    # After an unclean shutdown it may be off until validated, but it still
+    # moves with each later insert or delete, which is all this check needs.
+    count = collection.estimated_document_count()
+    doc = next(
+        collection.find({}, {"last_modified_at": True}).sort("last_modified_at", -1).limit(1),
+        None,
+    )
+    last = doc.get("last_modified_at") if doc else None
+    stamp = None if last is None else round(last.timestamp() * 1000)
+    return [int(count), stamp]
+
+
+def load_search_inputs(
+    samples,
+    label_field: str,
+    pred_field: str,
+    tags_field: Union[str, Sequence[str]],
+    *,
+    reuse: bool = True,
+    connections: Optional[int] = None,
+) -> tuple[fpf.SearchInputs, InputsReport]:
+    """The search inputs of ``samples``: reused when cached and unchanged,
+    else read with :func:`fiftyone_prime.integration.reader.read_inputs_fast`
+    (and cached).
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        label_field, pred_field, tags_field: as in ``read_inputs``
+        reuse (True): whether to reuse cached inputs (and cache these). False
+            always reads afresh and caches nothing
+        connections (None): passed to the fast reader
+
+    Returns:
+        ``(inputs, report)``: a :class:`SearchInputs` and an
+        :class:`InputsReport`
+    """
+    start = time.perf_counter()
+    fpf.validate_classification_field(samples, label_field, "label_field")
+    fpf.validate_classification_field(samples, pred_field, "pred_field")
+    sources = fpf.tag_sources(samples, tags_field)
+    ok, why = cacheable(samples) if reuse else (False, "reuse is off")
+    if not ok:
+        inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
+        return inputs, InputsReport("read", why, time.perf_counter() - start)
+
+    key = cache_key(samples, label_field, pred_field, sources)
+    check = dataset_check(samples)  # before reading: a write during the read shows next time
+    path = cache_dir() / str(samples._dataset._doc.id) / f"{key}.npz"
+    hit = _memory.get(key)
+    if hit is not None and hit[0] == check:
+        _memory.move_to_end(key)
+        return _with_sources(hit[1], sources), InputsReport(
+            "memory", "", time.perf_counter() - start, str(path)
+        )
+    reason = "not cached"
+    if path.exists():
+        try:
+            stored_check, inputs = _load(path)
+        except Exception as e:  # a damaged or older file is read afresh
+            stored_check, inputs, reason = None, None, f"unreadable cache file ({e})"
+        if stored_check == check:
+            _remember(key, check, inputs)
+            os.utime(path)
+            return _with_sources(inputs, sources), InputsReport(
+                "disk", "", time.perf_counter() - start, str(path)
+            )
+        if stored_check is not None:
+            reason = "samples changed since they were cached"
+    inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
+    try:
+        _save(path, check, inputs)
+        _prune(path.parent)
+    except OSError as e:
+        logger.warning("Could not cache the search inputs in %s: %s", path, e)
+    _remember(key, check, inputs)
+    return inputs, InputsReport("read", reason, time.perf_counter() - start, str(path))
+
+
+def clear_input_cache(dataset=None) -> int:
+    """Removes cached search inputs: of one dataset, or all. Returns how
+    many files were removed."""
+    _memory.clear()
+    root = cache_dir()
+    folders = [root / str(dataset._doc.id)] if dataset is not None else list(root.glob("*"))
+    removed = 0
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for f in folder.glob("*.npz"):
+            f.unlink(missing_ok=True)
+            removed += 1
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+    return removed
+
+
+def cache_size(inputs: fpf.SearchInputs) -> int:
+    """Bytes of the arrays a cache entry holds for ``inputs``."""
+    return sum(a.nbytes for a in _arrays(inputs)[0].values())
+
+
+def _fresh(samples, label_field, pred_field, tags_field, connections):
+    return reader.read_inputs_fast(
+        samples, label_field, pred_field, tags_field, connections=connections
+    )
+
+
+def _with_sources(inputs, sources):
+    inputs.sources = sources
+    return inputs
+
+
+def _remember(key, check, inputs):
+    _memory[key] = (check, inputs)
+    _memory.move_to_end(key)
+    while len(_memory) > MAX_IN_MEMORY:
+        _memory.popitem(last=False)
+
+
+def _arrays(inputs: fpf.SearchInputs):
+    tags = inputs.tags.tocsr()
+    n_cols = tags.shape[1]
+    idx_dtype = np.uint16 if n_cols <= np.iinfo(np.uint16).max else np.int32
+    ptr_dtype = np.int32 if tags.nnz <= np.iinfo(np.int32).max else np.int64
+    classes, codes = np.unique(inputs.labels.astype(str), return_inverse=True)
+    ids = inputs.extra.get("_id")
+    arrays = {
+        "indptr": tags.indptr.astype(ptr_dtype),
+        "indices": tags.indices.astype(idx_dtype),
+        "codes": codes.astype(np.int32 if len(classes) > 32767 else np.int16),
+        "correct": np.asarray(inputs.correct, dtype=bool),
+    }
+    if ids is not None:
+        arrays["ids"] = np.ascontiguousarray(ids, dtype=np.uint8)
+    meta = {
+        "classes": classes.tolist(),
+        "tag_keys": [list(k) for k in inputs.tag_keys],
+        "num_samples": inputs.num_samples,
+        "num_missing_label": inputs.num_missing_label,
+        "num_missing_prediction": inputs.num_missing_prediction,
+        "num_cols": n_cols,
+    }
+    return arrays, meta
+
+
+def _save(path: Path, check, inputs: fpf.SearchInputs) -> None:
+    arrays, meta = _arrays(inputs)
+    meta["check"] = check
+    meta["version"] = FORMAT_VERSION
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    os.replace(tmp, path)  # readers see the old file or the new one, never half
+
+
+def _load(path: Path):
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(z["meta"].tobytes().decode())
+        if meta.get("version") != FORMAT_VERSION:
+            raise ValueError(f"format {meta.get('version')}")
+        indptr, indices = z["indptr"], z["indices"]
+        codes, correct = z["codes"], z["correct"]
+        ids = z["ids"] if "ids" in z.files else None
+    n = len(correct)
+    tags = sp.csr_matrix(
+        (np.ones(len(indices), dtype=bool), indices.astype(np.int32), indptr.astype(np.int64)),
+        shape=(n, meta["num_cols"]),
+    )
+    classes = np.empty(len(meta["classes"]), dtype=object)
+    classes[:] = meta["classes"]
+    inputs = fpf.SearchInputs(
+        tags=tags,
+        tag_keys=[tuple(k) for k in meta["tag_keys"]],
+        labels=classes[codes],
+        correct=correct,
+        num_samples=meta["num_samples"],
+        num_missing_label=meta["num_missing_label"],
+        num_missing_prediction=meta["num_missing_prediction"],
+        extra={} if ids is None else {"_id": ids},
+    )
+    return meta["check"], inputs
+
+
+def _prune(folder: Path) -> None:
+    files = sorted(folder.glob("*.npz"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for f in files[MAX_ENTRIES_PER_DATASET:]:
+        f.unlink(missing_ok=True)
