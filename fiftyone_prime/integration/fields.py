@@ -263,8 +263,8 @@ def _read(
             pred_field,
         )
 
-    _check_label_types(labels[used], label_field, "label_field")
-    _check_label_types(preds[used], pred_field, "pred_field")
+    check_label_types(labels[used], label_field, "label_field")
+    check_label_types(preds[used], pred_field, "pred_field")
     used_idx = np.flatnonzero(used)
     tags, keys = _tag_matrix([values[2 + i] for i in range(len(sources))], sources, used_idx)
     labels_used = labels[used]
@@ -286,7 +286,21 @@ def _read(
     )
 
 
-def _check_label_types(values, field: str, role: str) -> None:
+def check_list_values(per_sample, source: TagSource) -> None:
+    """Raises, naming the field, when a list-of-strings tag field holds a
+    bare string (it would be read as its characters)."""
+    if source.kind != "strings":
+        return
+    bare = [x for x in per_sample if isinstance(x, str)]
+    if bare:
+        raise ValueError(
+            f"`tags_field`: the list field '{source.field}' holds a bare string instead "
+            f"of a list on {len(bare)} samples (e.g. {bare[0][:40]!r}); make each value "
+            "a list of strings"
+        )
+
+
+def check_label_types(values, field: str, role: str) -> None:
     """Raises, naming the field, when its labels mix types (e.g. ints among strings)."""
     kinds: dict = {}
     for value in values:
@@ -315,14 +329,7 @@ def _tag_matrix(per_source_values, sources, used_idx) -> tuple[sp.csr_matrix, li
     for source, per_sample in zip(sources, per_source_values):
         if not all_used:
             per_sample = [per_sample[i] for i in used_idx]
-        if source.kind == "strings":
-            bare = [x for x in per_sample if isinstance(x, str)]
-            if bare:
-                raise ValueError(
-                    f"`tags_field`: the list field '{source.field}' holds a bare string instead "
-                    f"of a list on {len(bare)} samples (e.g. {bare[0][:40]!r}); make each value "
-                    "a list of strings"
-                )
+        check_list_values(per_sample, source)
         if source.kind == "classification":
             per_sample = [None if x is None else (x,) for x in per_sample]
         lengths = np.fromiter(

@@ -263,6 +263,8 @@ def _assemble(parts, sources, label_field, pred_field) -> fpf.SearchInputs:
             int(missing_pred.sum()),
             pred_field,
         )
+    fpf.check_label_types(labels_arr[used], label_field, "label_field")
+    fpf.check_label_types(preds_arr[used], pred_field, "pred_field")
     used_idx = np.flatnonzero(used)
     all_used = len(used_idx) == num_samples
     per_source = []
@@ -270,6 +272,7 @@ def _assemble(parts, sources, label_field, pred_field) -> fpf.SearchInputs:
         values = list(chain.from_iterable(p.tags[i] for p in parts))
         if not all_used:
             values = [values[j] for j in used_idx]
+        fpf.check_list_values(values, source)
         per_source.append(_per_sample(values, source.kind))
     tags, keys = _matrix(per_source, sources, len(used_idx))
     labels_used = labels_arr[used]
