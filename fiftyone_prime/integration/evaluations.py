@@ -620,7 +620,11 @@ def units_notice(dataset, run_key: str) -> str:
 
     if run_key not in list_failure_mode_runs(dataset):  # e.g. a regression run
         return ""
-    results = load_failure_modes(dataset, run_key)
+    return results_notice(load_failure_modes(dataset, run_key))
+
+
+def results_notice(results) -> str:
+    """:func:`units_notice` of loaded failure-mode results."""
     if not isinstance(results, EvalFailureModeResults):
         return ""
     text = f"Units: {results.units_description}."

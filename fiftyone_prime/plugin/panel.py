@@ -6,7 +6,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.types import SearchParams
-from fiftyone_prime.integration.evaluations import units_notice
+from fiftyone_prime.integration.evaluations import results_notice
 from fiftyone_prime.integration.regressions import (
     REGRESSION_COLUMNS,
     list_regression_runs,
@@ -44,7 +44,11 @@ def panel_rows(dataset, run_key: str, sort_by: str = "drop") -> list[dict]:
     """
     if run_key in list_regression_runs(dataset):
         return [regression_row(m) for m in load_regressions(dataset, run_key).regressions]
-    results = load_failure_modes(dataset, run_key)
+    return _mode_rows(load_failure_modes(dataset, run_key), sort_by)
+
+
+def _mode_rows(results, sort_by: str) -> list[dict]:
+    """:func:`panel_rows` of loaded failure-mode results."""
     try:
         modes = results.sorted(sort_by, reverse=sort_by not in _ASCENDING)
     except ValueError:  # a metric this run does not have yet
@@ -62,9 +66,9 @@ EXPLORE_INPUTS = (
 )
 
 
-def run_params(dataset, run_key: str) -> dict:
+def _input_values(results) -> dict:
     """The search parameters a run used, as the panel's input values."""
-    p = load_failure_modes(dataset, run_key).config.params
+    p = results.config.params
     return {name: getattr(p, name) for name, _, _ in EXPLORE_INPUTS}
 
 
@@ -201,11 +205,10 @@ class FailureModesPanel(foo.Panel):
             ctx.ops.notify(f"The saved view '{name}' no longer exists", variant="error")
 
     def _refresh(self, ctx):
-        runs = (
-            sorted(list_failure_mode_runs(ctx.dataset) + list_regression_runs(ctx.dataset))
-            if ctx.dataset is not None
-            else []
-        )
+        # The run lists and the selected run are read once per refresh.
+        mode_runs = list_failure_mode_runs(ctx.dataset) if ctx.dataset is not None else []
+        regression_runs = list_regression_runs(ctx.dataset) if ctx.dataset is not None else []
+        runs = sorted(mode_runs + regression_runs)
         key = ctx.panel.state.run_key
         if key not in runs:
             key = runs[0] if runs else None
@@ -213,13 +216,19 @@ class FailureModesPanel(foo.Panel):
         ctx.panel.state.runs = runs
         ctx.panel.state.run_key = key
         ctx.panel.state.sort_by = sort_by
-        ctx.panel.state.rows = panel_rows(ctx.dataset, key, sort_by) if key else []
-        notice = units_notice(ctx.dataset, key) if key else ""
+        rows, notice, explore_defaults = [], "", None
+        if key in regression_runs:
+            rows = [regression_row(m) for m in load_regressions(ctx.dataset, key).regressions]
+        elif key is not None:
+            results = load_failure_modes(ctx.dataset, key)
+            rows = _mode_rows(results, sort_by)
+            notice = results_notice(results)
+            # Thresholds are explored on runs over label and prediction
+            # fields (not over an evaluation's units).
+            explore_defaults = None if notice else _input_values(results)
+        ctx.panel.state.rows = rows
         ctx.panel.state.notice = notice
-        # Thresholds are explored on runs over label and prediction fields
-        # (not on regression runs or runs over an evaluation's units).
-        explorable = bool(key) and not notice and key in list_failure_mode_runs(ctx.dataset)
-        ctx.panel.state.explore_defaults = run_params(ctx.dataset, key) if explorable else None
+        ctx.panel.state.explore_defaults = explore_defaults
 
     def render(self, ctx):
         panel = types.Object()
