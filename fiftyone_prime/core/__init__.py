@@ -4,6 +4,7 @@ and its records, on numpy, scipy and numba's compiled kernels.
 Nothing here imports fiftyone or torch.
 """
 
+from .groups import CodedGroups
 from .regression import RegressionMode, find_regressions
 from .search import TOLERANCE, SearchOutcome, find_failure_modes, run_search
 from .significance import PROCEDURE, Significance
@@ -13,6 +14,7 @@ __all__ = [
     "DEFAULT_PARAMS",
     "PROCEDURE",
     "TOLERANCE",
+    "CodedGroups",
     "FailureMode",
     "RegressionMode",
     "SearchOutcome",

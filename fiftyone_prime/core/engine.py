@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional, Protocol
+from typing import Any, Optional, Protocol, Union
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from .definition import (
     may_extend,
     meets_conditions,
 )
+from .groups import CodedGroups
 from .layout import GroupedInput
 from .types import SearchParams
 from .validation import TagMatrix
@@ -113,7 +114,7 @@ class Engine(Protocol):
     threads: bool
 
     def layout(
-        self, matrix: TagMatrix, correct: np.ndarray, groups: Optional[np.ndarray]
+        self, matrix: TagMatrix, correct: np.ndarray, groups: Union[np.ndarray, CodedGroups, None]
     ) -> GroupedInput:
         """The input in the engine's layout."""
         ...
@@ -141,7 +142,7 @@ class CompiledEngine:
     threads = True
 
     def layout(
-        self, matrix: TagMatrix, correct: np.ndarray, groups: Optional[np.ndarray]
+        self, matrix: TagMatrix, correct: np.ndarray, groups: Union[np.ndarray, CodedGroups, None]
     ) -> GroupedInput:
         """Rows sorted by group only: the kernels read each row's error flag."""
         return GroupedInput(matrix, correct, groups)

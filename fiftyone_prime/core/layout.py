@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Union
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import input_kernels
+from .groups import CodedGroups
 from .validation import TagMatrix
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,8 @@ class GroupedInput:
     Args:
         matrix: the validated tag matrix (a bool array or a CSR matrix)
         correct: per row, whether it is classified right
-        groups: per row, its group label, or ``None`` for one group
+        groups: per row, its group label (or :class:`CodedGroups`), or
+            ``None`` for one group
 
     Attributes:
         labels: the group labels, sorted (``[None]`` without groups)
@@ -40,11 +42,19 @@ class GroupedInput:
         entry_bounds: group ``g``'s entries are ``entry_bounds[g]:entry_bounds[g + 1]``
     """
 
-    def __init__(self, matrix: TagMatrix, correct: np.ndarray, groups: Optional[np.ndarray]):
+    def __init__(
+        self,
+        matrix: TagMatrix,
+        correct: np.ndarray,
+        groups: Union[np.ndarray, CodedGroups, None],
+    ):
         n_rows, n_tags = matrix.shape
         if groups is None:
             labels: list = [None]
             codes = np.zeros(n_rows, dtype=np.int64)
+        elif isinstance(groups, CodedGroups):  # already factorized (e.g. cached inputs)
+            labels = list(groups.labels)
+            codes = groups.codes.astype(np.int64, copy=False)
         else:
             try:
                 unique, codes = np.unique(groups, return_inverse=True)

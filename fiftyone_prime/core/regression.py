@@ -79,6 +79,7 @@ from .definition import (
 )
 from .engine import MAX_CANDIDATE_BYTES, TooManyCandidates, candidate_bytes, num_threads
 from .error_control import harmonic, step_up_q_values
+from .groups import CodedGroups
 from .layout import GroupedInput
 from .significance import (
     _LOG_SLACK,
@@ -218,13 +219,16 @@ class RegressionInput:
     def __init__(self, matrix, baseline: np.ndarray, new: np.ndarray, groups):
         labels = None
         codes = None
-        if groups is not None:
+        if isinstance(groups, CodedGroups):  # already factorized
+            labels, codes = list(groups.labels), groups.codes.astype(np.int64)
+        elif groups is not None:
             try:
                 unique, codes = np.unique(groups, return_inverse=True)
             except TypeError as e:
                 raise TypeError(f"`groups` labels cannot be sorted: {e}") from e
             labels = [u.item() if isinstance(u, np.generic) else u for u in unique]
             codes = codes.ravel().astype(np.int64)
+        if codes is not None:
             if len(codes) > 1 and not bool(np.all(codes[1:] >= codes[:-1])):
                 order = np.argsort(codes, kind="stable")
                 matrix = matrix[order]

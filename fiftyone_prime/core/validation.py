@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .defaults import MAX_TAGS_LIMIT
+from .groups import CodedGroups, validate_coded_groups
 
 TagMatrix = Union[np.ndarray, sp.spmatrix, sp.sparray]
 
@@ -92,10 +93,13 @@ def validate_correct(correct: Any, n_samples: int) -> np.ndarray:
     return arr.astype(bool, copy=False)
 
 
-def validate_groups(groups: Any, n_samples: int) -> Optional[np.ndarray]:
-    """Checks group labels; returns a 1-D array or ``None`` for one group."""
+def validate_groups(groups: Any, n_samples: int) -> Union[np.ndarray, CodedGroups, None]:
+    """Checks group labels; returns a 1-D array, :class:`CodedGroups` as
+    given (their checks are cheap), or ``None`` for one group."""
     if groups is None:
         return None
+    if isinstance(groups, CodedGroups):
+        return validate_coded_groups(groups, n_samples)
     # Lists go through an object array so that numpy never silently turns
     # mixed labels (1 and "1") into strings.
     arr = groups if isinstance(groups, np.ndarray) else np.asarray(list(groups), dtype=object)
