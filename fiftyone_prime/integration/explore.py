@@ -77,7 +77,7 @@ def explore(
     multiple = len(inputs.sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
     t0 = time.perf_counter()
-    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.groups, tag_names=names, params=params)
     search_seconds = time.perf_counter() - t0
     modes = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
     wanted = set(classes) if classes else None
@@ -95,7 +95,7 @@ def explore(
         seconds=time.perf_counter() - start,
         search_seconds=search_seconds,
         inputs_source=how.source,
-        classes=sorted({str(x) for x in inputs.labels}),
+        classes=inputs.class_names(),
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cached_property
 from itertools import chain
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +16,7 @@ import scipy.sparse as sp
 import fiftyone as fo
 from fiftyone import ViewField as F
 
+from fiftyone_prime.core.groups import CodedGroups
 from fiftyone_prime.core.measure import ABSENT, TagSetQuery
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class SearchInputs:
         num_missing_prediction: samples left out for lacking a prediction
         extra: values of the ``extra_paths`` asked for, for the used samples
         sources: the :class:`TagSource` of each tag field read
+        group_codes: the labels as :class:`~fiftyone_prime.core.CodedGroups`,
+            when the reader factorized them (the search then skips sorting them)
     """
 
     tags: sp.csr_matrix
@@ -87,6 +90,18 @@ class SearchInputs:
     num_missing_prediction: int
     extra: dict = dc_field(default_factory=dict)
     sources: list = dc_field(default_factory=list)
+    group_codes: Optional[CodedGroups] = None
+
+    @property
+    def groups(self) -> Union[CodedGroups, np.ndarray]:
+        """The samples' classes as the search takes them: coded when known."""
+        return self.labels if self.group_codes is None else self.group_codes
+
+    def class_names(self) -> list[str]:
+        """The distinct classes of the used samples, as sorted text."""
+        if self.group_codes is not None:
+            return sorted(str(x) for x in self.group_codes.labels)
+        return sorted({str(x) for x in self.labels})
 
     @property
     def num_used(self) -> int:

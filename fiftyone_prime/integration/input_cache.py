@@ -46,6 +46,7 @@ from typing import Optional, Union
 import numpy as np
 import scipy.sparse as sp
 
+from ..core.groups import CodedGroups
 from . import fields as fpf
 from . import reader
 
@@ -266,7 +267,11 @@ def _arrays(inputs: fpf.SearchInputs):
     n_cols = tags.shape[1]
     idx_dtype = np.uint16 if n_cols <= np.iinfo(np.uint16).max else np.int32
     ptr_dtype = np.int32 if tags.nnz <= np.iinfo(np.int32).max else np.int64
-    classes, codes = np.unique(inputs.labels.astype(str), return_inverse=True)
+    if inputs.group_codes is not None:
+        classes, codes = [str(c) for c in inputs.group_codes.labels], inputs.group_codes.codes
+    else:
+        unique, codes = np.unique(inputs.labels.astype(str), return_inverse=True)
+        classes = unique.tolist()
     ids = inputs.extra.get("_id")
     arrays = {
         "indptr": tags.indptr.astype(ptr_dtype),
@@ -277,7 +282,7 @@ def _arrays(inputs: fpf.SearchInputs):
     if ids is not None:
         arrays["ids"] = np.ascontiguousarray(ids, dtype=np.uint8)
     meta = {
-        "classes": classes.tolist(),
+        "classes": classes,
         "tag_keys": [list(k) for k in inputs.tag_keys],
         "num_samples": inputs.num_samples,
         "num_missing_label": inputs.num_missing_label,
@@ -311,12 +316,12 @@ def _load(path: Path):
         (np.ones(len(indices), dtype=bool), indices.astype(np.int32), indptr.astype(np.int64)),
         shape=(n, meta["num_cols"]),
     )
-    classes = np.empty(len(meta["classes"]), dtype=object)
-    classes[:] = meta["classes"]
+    groups = CodedGroups(codes, tuple(meta["classes"]))
     inputs = fpf.SearchInputs(
         tags=tags,
         tag_keys=[tuple(k) for k in meta["tag_keys"]],
-        labels=classes[codes],
+        labels=groups.decoded(),
+        group_codes=groups,
         correct=correct,
         num_samples=meta["num_samples"],
         num_missing_label=meta["num_missing_label"],

@@ -1,18 +1,23 @@
-"""A fast first read of a search's inputs: a lean aggregation, several connections.
+"""A fast first read of a search's inputs: raw BSON columns, several connections.
 
 :func:`fiftyone_prime.integration.fields.read_inputs` reads labels,
 predictions and tags with FiftyOne's ``values()``, which builds a Python
-object per label. Here the server returns flat arrays
-(``{i: [id, ...], g: [label, ...], p: [prediction, ...], t0: [[tag, ...], ...]}``) and the sparse tag matrix
-is built once the documents have arrived. Consecutive samples travel together
-(up to 256 per document, grouped by their id's prefix), so the client decodes
-a few thousand documents of arrays, not one per sample. When the view's stages only
-filter or reshape each sample on its own (no sort, skip, limit or grouping),
-the read is split over ``_id`` ranges and served by several connections at
-once, so MongoDB scans the ranges in parallel. Rows come in the order of
-the id prefixes (the search's result does not depend on the row order).
-Should a document of 256 samples' labels exceed MongoDB's 16 MB, the read
-falls back to ``read_inputs`` (without ids).
+object per label. Here the server projects each sample to
+``{_id, g: label, p: prediction, t0: tags, ...}`` and the client receives the
+documents as raw BSON batches, which a compiled kernel
+(:mod:`fiftyone_prime.integration.bson_columns`) turns into integer codes
+without a Python object per value; only the distinct strings are decoded.
+When the view's stages only filter or reshape each sample on its own (no
+sort, skip, limit or grouping), the read is split over ``_id`` ranges served
+by several connections at once, so MongoDB scans the ranges in parallel while
+the kernel (which releases the GIL) decodes what has arrived.
+
+Rows come sorted by ground-truth class (the search's result does not depend
+on the row order), and the classes come as
+:class:`~fiftyone_prime.core.CodedGroups`, so the search neither sorts the
+labels nor reorders the rows. Data outside the kernel's shape (labels that
+are not strings, a bare string in a list field, ...) is read with
+``read_inputs`` instead, which accepts or refuses it with its own messages.
 
 The result is the same :class:`SearchInputs` as ``read_inputs`` (same tag
 columns, labels, correctness and counts of missing labels), with the sample
@@ -25,25 +30,24 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from itertools import chain, pairwise
+from itertools import pairwise
 from typing import Optional, Union
 
 import numpy as np
 import scipy.sparse as sp
 from pymongo.errors import OperationFailure
 
+from ..core.groups import CodedGroups
 from . import fields as fpf
+from .bson_columns import ColumnReader, sorted_rows_csr
 
 logger = logging.getLogger(__name__)
 
 #: The most connections one read uses.
 MAX_CONNECTIONS = 8
-
-#: Samples travel in documents of those whose ids share this many leading hex
-#: digits (22: at most 256 consecutive ids, some 70 kB for a dozen tags each).
-ID_PREFIX = 22
 
 #: Samples per ``_id`` range read by one aggregation.
 RANGE_SIZE = 100_000
@@ -99,7 +103,7 @@ def read_inputs_fast(
     tags_field: Union[str, Sequence[str]],
     *,
     connections: Optional[int] = None,
-    batch_size: int = 64,
+    batch_size: int = 8192,
 ) -> fpf.SearchInputs:
     """Reads a search's inputs like :func:`fiftyone_prime.integration.fields.read_inputs`,
     faster.
@@ -113,10 +117,11 @@ def read_inputs_fast(
             :func:`default_connections`. The view is read in ``_id`` ranges
             of :data:`RANGE_SIZE` samples, that many at a time; views that
             sort, skip, limit or group are read whole, over one connection
-        batch_size (64): documents (of up to 256 samples each) per server batch
+        batch_size (8192): samples per server batch
 
     Returns:
         a :class:`SearchInputs`, its used samples' ids in ``extra["_id"]``
+        and its classes in ``group_codes`` (rows sorted by class)
 
     Raises:
         as ``read_inputs``
@@ -125,30 +130,25 @@ def read_inputs_fast(
     fpf.validate_classification_field(samples, pred_field, "pred_field")
     sources = fpf.tag_sources(samples, tags_field)
 
-    # Consecutive samples (ids sharing all but their last two hex digits, so at
-    # most 256) travel as one document of arrays: far fewer documents to decode.
-    def pushed(path):
-        return {"$push": {"$ifNull": [f"${path}", None]}}
-
-    group = {
-        "_id": {"$substrBytes": [{"$toString": "$_id"}, 0, ID_PREFIX]},
-        "i": {"$push": "$_id"},
-        "g": pushed(f"{_db_path(samples, label_field)}.label"),
-        "p": pushed(f"{_db_path(samples, pred_field)}.label"),
+    project = {
+        "_id": True,
+        "g": f"${_db_path(samples, label_field)}.label",
+        "p": f"${_db_path(samples, pred_field)}.label",
     }
     for i, source in enumerate(sources):
-        group[f"t{i}"] = pushed(
-            fpf.TAG_KINDS[source.kind].format(field=_db_path(samples, source.field))
+        project[f"t{i}"] = "$" + fpf.TAG_KINDS[source.kind].format(
+            field=_db_path(samples, source.field)
         )
+    is_list = [source.kind != "classification" for source in sources]
     view_pipeline = samples._pipeline()
     collection = samples._dataset._sample_collection
     n_conn = default_connections() if connections is None else max(1, int(connections))
-    # Ranges of RANGE_SIZE samples, several at a time: MongoDB scans and groups
-    # one range while the client decodes another, and no range's $group holds
-    # more than a few tens of MB (past 100 MB it would spill to disk).
+    # Ranges of RANGE_SIZE samples, several at a time: MongoDB scans one range
+    # while the kernel decodes another.
     bounds = _id_bounds(collection, RANGE_SIZE) if splittable(samples) else [None]
+    unsupported = threading.Event()
 
-    def read_range(bound):
+    def read_range(bound) -> Optional[ColumnReader]:
         pipeline = []
         if bound is not None:
             lo, hi = bound
@@ -159,10 +159,15 @@ def read_inputs_fast(
                 cond["$lt"] = hi
             if cond:
                 pipeline.append({"$match": {"_id": cond}})
-        pipeline += view_pipeline
-        pipeline += [{"$group": group}, {"$sort": {"_id": 1}}]
-        cursor = collection.aggregate(pipeline, allowDiskUse=True, batchSize=batch_size)
-        return _Chunks(len(sources)).consume(cursor)
+        pipeline += [*view_pipeline, {"$project": project}]
+        columns = ColumnReader(is_list)
+        cursor = collection.aggregate_raw_batches(pipeline, batchSize=batch_size)
+        with cursor:
+            for batch in cursor:
+                if unsupported.is_set() or not columns.feed(batch):
+                    unsupported.set()
+                    return None
+        return columns
 
     try:
         if len(bounds) == 1:
@@ -171,7 +176,10 @@ def read_inputs_fast(
             with ThreadPoolExecutor(min(n_conn, len(bounds))) as pool:
                 parts = list(pool.map(read_range, bounds))
     except OperationFailure as e:
-        logger.warning("The grouped read failed (%s); reading with values()", e)
+        logger.warning("The projected read failed (%s); reading with values()", e)
+        return fpf.read_inputs(samples, label_field, pred_field, tags_field)
+    if unsupported.is_set():
+        logger.debug("Labels or tags of another shape than strings; reading with values()")
         return fpf.read_inputs(samples, label_field, pred_field, tags_field)
     return _assemble(parts, sources, label_field, pred_field)
 
@@ -207,55 +215,33 @@ def _id_bounds(collection, size: int) -> list:
     return list(pairwise(edges))
 
 
-class _Chunks:
-    """The documents of one range, gathered batch by batch into flat arrays."""
-
-    def __init__(self, num_sources: int):
-        self.num_sources = num_sources
-        self.ids: list[bytes] = []
-        self.labels: list = []
-        self.preds: list = []
-        self.tags: list[list] = [[] for _ in range(num_sources)]
-
-    def consume(self, cursor) -> _Chunks:
-        ids, labels, preds = self.ids, self.labels, self.preds
-        getters = [f"t{i}" for i in range(self.num_sources)]
-        tags = self.tags
-        for doc in cursor:
-            ids.extend(oid.binary for oid in doc["i"])
-            labels.extend(doc["g"])
-            preds.extend(doc["p"])
-            for lst, key in zip(tags, getters):
-                lst.extend(doc[key])
-        return self
+def _lookups(parts: list[ColumnReader], table: int, base: int = 0):
+    """The sorted distinct strings of ``table`` over all parts, and per part
+    the map from its codes to their rank (plus ``base``), with a last entry
+    -1 for "none" (so that code -1 maps to -1)."""
+    per_part = [part.strings(table) for part in parts]
+    distinct = sorted(set().union(*per_part))
+    rank = {s: base + i for i, s in enumerate(distinct)}
+    maps = [np.array([rank[s] for s in strings] + [-1], dtype=np.int64) for strings in per_part]
+    return distinct, maps
 
 
-def _per_sample(values, kind: str) -> list:
-    """Each sample's labels as a sequence (empty when missing)."""
-    if kind == "classification":
-        return [() if v is None else (v,) for v in values]
-    return [v or () for v in values]
-
-
-def _assemble(parts, sources, label_field, pred_field) -> fpf.SearchInputs:
-    ids = list(chain.from_iterable(p.ids for p in parts))
-    labels = list(chain.from_iterable(p.labels for p in parts))
-    preds = list(chain.from_iterable(p.preds for p in parts))
-    num_samples = len(labels)
+def _assemble(parts: list[ColumnReader], sources, label_field, pred_field) -> fpf.SearchInputs:
+    num_samples = sum(part.num_rows for part in parts)
     if num_samples == 0:
         raise ValueError("The view is empty; there is nothing to search. Check the view's filters")
-    labels_arr = np.asarray(labels, dtype=object)
-    preds_arr = np.asarray(preds, dtype=object)
-    missing_label = np.equal(labels_arr, None)
-    missing_pred = np.equal(preds_arr, None)
-    missing_pred &= ~missing_label
-    used = ~(missing_label | missing_pred)
-    if not used.any():
+    classes, class_maps = _lookups(parts, 0)
+    gt = np.concatenate([m[p.gt[: p.num_rows]] for m, p in zip(class_maps, parts)])
+    pred = np.concatenate([m[p.pred[: p.num_rows]] for m, p in zip(class_maps, parts)])
+    missing_label = gt < 0
+    missing_pred = (pred < 0) & ~missing_label
+    used_idx = np.flatnonzero(~(missing_label | missing_pred))
+    if len(used_idx) == 0:
         raise ValueError(
             f"None of the {num_samples} samples has both a '{label_field}' label and a "
             f"'{pred_field}' prediction"
         )
-    if not used.all():
+    if len(used_idx) < num_samples:
         logger.warning(
             "Leaving out %d samples without a '%s' label and %d without a '%s' prediction",
             int(missing_label.sum()),
@@ -263,59 +249,55 @@ def _assemble(parts, sources, label_field, pred_field) -> fpf.SearchInputs:
             int(missing_pred.sum()),
             pred_field,
         )
-    fpf.check_label_types(labels_arr[used], label_field, "label_field")
-    fpf.check_label_types(preds_arr[used], pred_field, "pred_field")
-    used_idx = np.flatnonzero(used)
-    all_used = len(used_idx) == num_samples
-    per_source = []
-    for i, source in enumerate(sources):
-        values = list(chain.from_iterable(p.tags[i] for p in parts))
-        if not all_used:
-            values = [values[j] for j in used_idx]
-        fpf.check_list_values(values, source)
-        per_source.append(_per_sample(values, source.kind))
-    tags, keys = _matrix(per_source, sources, len(used_idx))
-    labels_used = labels_arr[used]
-    id_bytes = np.frombuffer(b"".join(ids), dtype=np.uint8).reshape(num_samples, 12)
+
+    # Tag columns: by source, then label; each part's codes mapped to them.
+    keys: list[tuple[str, str]] = []
+    part_maps: list[list[np.ndarray]] = [[] for _ in parts]
+    for s, source in enumerate(sources):
+        distinct, maps = _lookups(parts, 1 + s, base=len(keys))
+        keys.extend((source.field, label) for label in distinct)
+        for i, m in enumerate(maps):
+            part_maps[i].append(m[:-1])
+    entry_cols = []
+    for part, maps in zip(parts, part_maps):
+        n = int(part.state[1])
+        table_start = np.cumsum([0, 0, *(len(m) for m in maps)])  # tables start at 1
+        combined = np.concatenate([*maps, np.zeros(0, np.int64)])
+        entry_cols.append(
+            combined[table_start[part.entry_table[:n]] + part.entry_code[:n]]
+            if n
+            else np.zeros(0, np.int64)
+        )
+    cols = np.concatenate(entry_cols)
+    counts = np.concatenate([part.entry_counts() for part in parts])
+    starts = np.cumsum(counts) - counts
+
+    # Rows sorted by class (stably): the search's layout keeps them as they are.
+    codes = gt[used_idx]
+    present = np.bincount(codes, minlength=len(classes)) > 0
+    renumber = np.cumsum(present) - 1
+    codes = renumber[codes]
+    order = np.argsort(codes, kind="stable")
+    rows = used_idx[order]
+    indptr, indices = sorted_rows_csr(rows, starts, counts, cols, len(keys))
+    used_cols = np.bincount(indices, minlength=len(keys)) > 0
+    if not used_cols.all():  # tags only left-out samples carry
+        indices = (np.cumsum(used_cols) - 1)[indices].astype(np.int32)
+        keys = [k for k, u in zip(keys, used_cols) if u]
+    tags = sp.csr_matrix(
+        (np.ones(len(indices), dtype=bool), indices, indptr), shape=(len(rows), len(keys))
+    )
+    groups = CodedGroups(codes[order], tuple(c for c, p in zip(classes, present) if p))
+    ids = np.concatenate([part.ids[: part.num_rows] for part in parts])
     return fpf.SearchInputs(
         tags=tags,
         tag_keys=keys,
-        labels=np.asarray(labels_used.tolist(), dtype=object),
-        correct=labels_used == preds_arr[used],
+        labels=groups.decoded(),
+        correct=gt[rows] == pred[rows],
         num_samples=num_samples,
         num_missing_label=int(missing_label.sum()),
         num_missing_prediction=int(missing_pred.sum()),
-        extra={"_id": id_bytes[used]},
+        extra={"_id": ids[rows]},
         sources=sources,
+        group_codes=groups,
     )
-
-
-def _matrix(per_source, sources, n_used) -> tuple[sp.csr_matrix, list]:
-    """The CSR tag matrix, columns by source then sorted label (as
-    :func:`fiftyone_prime.integration.fields._tag_matrix`)."""
-    import pandas as pd
-
-    keys: list[tuple[str, str]] = []
-    cols: list[np.ndarray] = []
-    rows: list[np.ndarray] = []
-    for source, per_sample in zip(sources, per_source):
-        lengths = np.fromiter(map(len, per_sample), dtype=np.int64, count=n_used)
-        flat = np.empty(int(lengths.sum()), dtype=object)
-        flat[:] = list(chain.from_iterable(per_sample))
-        # Hash-based codes in C (None gets -1), then renumbered in sorted order.
-        codes, uniques = pd.factorize(flat, use_na_sentinel=True)
-        uniques = np.asarray(uniques, dtype=object)
-        order = np.argsort(uniques.astype(str), kind="stable")
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[order] = np.arange(len(order)) + len(keys)
-        keys.extend((source.field, label) for label in uniques[order].tolist())
-        row = np.repeat(np.arange(n_used), lengths)
-        keep = codes >= 0
-        col = rank[codes[keep]] if len(rank) else np.zeros(0, np.int64)
-        rows.append(row[keep])
-        cols.append(col)
-    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    matrix = sp.csr_matrix((np.ones(len(row), dtype=bool), (row, col)), shape=(n_used, len(keys)))
-    matrix.sum_duplicates()
-    return matrix, keys

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Union
 
 import numpy as np
 
+from fiftyone_prime.core.groups import CodedGroups
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
 from . import view_list
@@ -186,7 +188,7 @@ def finish_run(
         config,
         run_key,
         failure_modes=records,
-        groups=group_stats(inputs.labels, inputs.correct),
+        groups=group_stats(inputs.groups, inputs.correct),
         num_samples=inputs.num_samples,
         num_used=inputs.num_used,
         num_missing_label=inputs.num_missing_label,
@@ -203,9 +205,12 @@ def finish_run(
     return results
 
 
-def group_stats(labels: np.ndarray, correct: np.ndarray) -> dict:
+def group_stats(labels: Union[np.ndarray, CodedGroups], correct: np.ndarray) -> dict:
     """Size and accuracy of each class, by class name."""
-    names, codes = np.unique(labels.astype(str), return_inverse=True)
+    if isinstance(labels, CodedGroups):
+        names, codes = [str(x) for x in labels.labels], labels.codes
+    else:
+        names, codes = np.unique(labels.astype(str), return_inverse=True)
     sizes = np.bincount(codes, minlength=len(names))
     right = np.bincount(codes, weights=correct, minlength=len(names))
     return {

@@ -244,7 +244,7 @@ def search_failure_modes(
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
 
     logger.info("Searching %d tags over %d samples...", len(names), inputs.num_used)
-    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.groups, tag_names=names, params=params)
     records = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
     if save_views:
         records = name_views(dataset, run_key, records, max_views, replaced=replaced)

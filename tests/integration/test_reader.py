@@ -1,5 +1,7 @@
 """The fast reader gives what ``read_inputs`` gives (rows aligned by sample id)."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -8,6 +10,7 @@ from fiftyone import ViewField as F
 
 from fiftyone_prime.integration import fields as fpf
 from fiftyone_prime.integration import reader
+from fiftyone_prime.integration.bson_columns import ColumnReader
 
 
 def _ids_of(samples, inputs_slow):
@@ -32,6 +35,10 @@ def assert_same(samples, label_field, pred_field, tags_field, **kwargs):
     assert fast.labels[order].tolist() == slow.labels.tolist()
     assert fast.correct[order].tolist() == slow.correct.tolist()
     assert [s.field for s in fast.sources] == [s.field for s in slow.sources]
+    codes = fast.group_codes
+    assert codes is not None  # read by the column kernel, not the values() fallback
+    assert fast.labels.tolist() == [codes.labels[c] for c in codes.codes]
+    assert np.all(np.diff(codes.codes) >= 0)  # rows sorted by class
     return fast
 
 
@@ -98,3 +105,70 @@ def test_same_errors_as_the_values_read(planted):
         )
     with pytest.raises(ValueError, match="does not exist"):
         reader.read_inputs_fast(planted, "nope", "predictions", "prime_tags")
+
+
+def test_tables_and_arrays_grow_from_tiny(odd, monkeypatch):
+    """Every array and hash table starts at two entries, so each grows many
+    times mid-batch; the read is still exact."""
+    monkeypatch.setattr(reader, "ColumnReader", functools.partial(ColumnReader, rows=2, distinct=2))
+    assert_same(odd, "ground_truth", "predictions", ["prime_tags", "tag_list"], connections=1)
+
+
+@pytest.fixture
+def wide(make_dataset):
+    """Unicode and look-alike names, repeats within a sample, 3,000 distinct tags."""
+    ds = make_dataset()
+    classes = ["café", "cafe\u0301", "Ünïcode 🐱", "", "a\x00b"]
+    rng = np.random.default_rng(0)
+    samples = []
+    for i in range(300):
+        tags = [f"t{j}-é" for j in rng.choice(3000, 12)] + ["dup", "dup"]
+        samples.append(
+            fo.Sample(
+                filepath=f"/nonexistent/{i}.jpg",
+                ground_truth=fo.Classification(label=classes[i % 5]),
+                predictions=fo.Classification(label=classes[(i // 2) % 5]),
+                prime_tags=fo.Classifications(
+                    classifications=[fo.Classification(label=t) for t in tags]
+                ),
+                objects=fo.Detections(
+                    detections=[fo.Detection(label=t, bounding_box=[0, 0, 1, 1]) for t in tags[:3]]
+                ),
+            )
+        )
+    ds.add_samples(samples)
+    return ds
+
+
+def test_unicode_repeats_and_many_distinct_tags(wide, monkeypatch):
+    monkeypatch.setattr(reader, "RANGE_SIZE", 40)
+    fast = assert_same(
+        wide, "ground_truth", "predictions", ["prime_tags", "objects"], connections=3
+    )
+    assert set(fast.group_codes.labels) == {"café", "cafe\u0301", "Ünïcode 🐱", "", "a\x00b"}
+    assert fast.tags.shape[1] > 2000
+
+
+def test_labels_of_another_type_take_the_values_read_and_its_errors(odd):
+    # Written past FiftyOne's validation, as another tool could.
+    odd._sample_collection.update_many({}, {"$set": {"weather.label": 7}})  # every label an int
+    fast = reader.read_inputs_fast(odd, "ground_truth", "predictions", ["prime_tags", "weather"])
+    slow = fpf.read_inputs(odd, "ground_truth", "predictions", ["prime_tags", "weather"])
+    assert fast.group_codes is None and fast.tag_keys == slow.tag_keys
+    first = odd._sample_collection.find_one({"ground_truth": {"$ne": None}})
+    odd._sample_collection.update_one(
+        {"_id": first["_id"]}, {"$set": {"ground_truth.label": 3}}
+    )  # an int among strings
+    with pytest.raises(TypeError, match="several types") as fast_error:
+        reader.read_inputs_fast(odd, "ground_truth", "predictions", "prime_tags")
+    with pytest.raises(TypeError, match="several types") as slow_error:
+        fpf.read_inputs(odd, "ground_truth", "predictions", "prime_tags")
+    assert str(fast_error.value) == str(slow_error.value)
+
+
+def test_a_bare_string_in_a_list_field_is_refused_as_by_values(odd):
+    used = {f: {"$ne": None} for f in ("tag_list", "ground_truth", "predictions")}
+    first = odd._sample_collection.find_one(used)
+    odd._sample_collection.update_one({"_id": first["_id"]}, {"$set": {"tag_list": "night"}})
+    with pytest.raises(ValueError, match="bare string"):
+        reader.read_inputs_fast(odd, "ground_truth", "predictions", "tag_list")
