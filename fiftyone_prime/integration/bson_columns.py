@@ -36,8 +36,9 @@ _DOUBLE, _STRING, _DOCUMENT, _ARRAY, _OBJECT_ID, _NULL = 1, 2, 3, 4, 7, 10
 # Slots of the kernel's int64 state vector.
 ROWS, ENTRIES, STORE_USED, NEED = 0, 1, 2, 3
 
-_FNV_OFFSET = np.uint64(14695981039346656037)
-_FNV_PRIME = np.uint64(1099511628211)
+#: Hashes are kept to 40 bits, so no step overflows int64 (compiled or, under
+#: ``NUMBA_DISABLE_JIT``, as numpy scalars).
+_HASH_MASK = (1 << 40) - 1
 
 
 @inline
@@ -62,11 +63,11 @@ def _skip_cstring(buf, pos):
 def _intern(buf, start, length, table, slots, key_hash, key_off, key_len, n_keys, store, state):
     """The code of the string ``buf[start:start + length]`` in ``table``,
     added when new (open addressing, linear probing, bytes compared)."""
-    h = _FNV_OFFSET
+    h = np.int64(length)
     for i in range(start, start + length):
-        h = (h ^ np.uint64(buf[i])) * _FNV_PRIME
+        h = (h * 31 + np.int64(buf[i]) + 1) & _HASH_MASK
     mask = slots.shape[1] - 1
-    slot = np.int64(h & np.uint64(mask))
+    slot = _slot(h, mask)
     while True:
         k = slots[table, slot]
         if k < 0:
@@ -90,6 +91,11 @@ def _intern(buf, start, length, table, slots, key_hash, key_off, key_len, n_keys
             if same:
                 return k
         slot = (slot + 1) & mask
+
+
+@inline
+def _slot(h, mask):
+    return (h ^ (h >> 13) ^ (h >> 27)) & mask
 
 
 @jit
@@ -238,7 +244,7 @@ def _rehash(slots, key_hash, n_keys):
     for t in range(slots.shape[0]):
         mask = slots.shape[1] - 1
         for k in range(n_keys[t]):
-            slot = np.int64(key_hash[t, k] & np.uint64(mask))
+            slot = _slot(key_hash[t, k], mask)
             while slots[t, slot] >= 0:
                 slot = (slot + 1) & mask
             slots[t, slot] = k
@@ -262,7 +268,7 @@ class ColumnReader:
         self.entry_table = np.zeros(16 * rows, dtype=np.int16)
         self.entry_code = np.zeros(16 * rows, dtype=np.int32)
         self.slots = np.full((n_tables, 4 * distinct), -1, dtype=np.int32)
-        self.key_hash = np.zeros((n_tables, distinct), dtype=np.uint64)
+        self.key_hash = np.zeros((n_tables, distinct), dtype=np.int64)
         self.key_off = np.zeros((n_tables, distinct), dtype=np.int64)
         self.key_len = np.zeros((n_tables, distinct), dtype=np.int64)
         self.n_keys = np.zeros(n_tables, dtype=np.int64)
