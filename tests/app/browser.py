@@ -278,3 +278,36 @@ class DevTools:
 DISMISS_ENTERPRISE_POPUP = (
     "try { localStorage.setItem('fiftyone-enterprise-tooltip-seen', 'true'); } catch (e) {}"
 )
+
+
+# Types into the input that follows a label (FiftyOne renders the label in its
+# own box before the field), as a user would: React's value setter, then the
+# input and change events, then leaving the field. True once typed.
+_TYPE_INTO = """
+(() => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let label = null, node;
+  while ((node = walker.nextNode())) {
+    if (node.textContent.trim() === %s) { label = node.parentElement; break; }
+  }
+  if (!label) return false;
+  const box = [...document.querySelectorAll('input')].find(
+    i => label.compareDocumentPosition(i) & Node.DOCUMENT_POSITION_FOLLOWING);
+  if (!box) return false;
+  const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+  box.focus();
+  set.call(box, %s);
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  box.dispatchEvent(new Event('change', {bubbles: true}));
+  box.blur();
+  return true;
+})()
+"""
+
+
+def type_into(label, value):
+    """The JS that types ``value`` into the panel input labelled ``label``
+    (for :meth:`DevTools.wait_for`: false until the input exists)."""
+    import json
+
+    return _TYPE_INTO % (json.dumps(label), json.dumps(str(value)))

@@ -10,7 +10,13 @@ from fiftyone_prime.core.types import SearchParams
 from fiftyone_prime.integration import input_cache
 from fiftyone_prime.integration.explore import explore
 from fiftyone_prime.plugin.panel import explore_params
-from tests.app.browser import DISMISS_ENTERPRISE_POPUP, AppServer, DevTools, chromium
+from tests.app.browser import (
+    DISMISS_ENTERPRISE_POPUP,
+    AppServer,
+    DevTools,
+    chromium,
+    type_into,
+)
 
 PANEL = "@fiftyone-prime/prime/prime_failure_modes"
 
@@ -83,31 +89,6 @@ def test_bad_input_is_reported_not_raised(planted):
     assert patched["explore_note"].startswith("Not searched")
 
 
-# Types into the input that follows the "Min drop" label (FiftyOne renders the
-# label in its own box before the field), as a user would: React's value setter,
-# then the input and change events, then leaving the field.
-_TYPE_INTO = """
-(() => {
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  let label = null, node;
-  while ((node = walker.nextNode())) {
-    if (node.textContent.trim() === 'Min drop') { label = node.parentElement; break; }
-  }
-  if (!label) return false;
-  const box = [...document.querySelectorAll('input')].find(
-    i => label.compareDocumentPosition(i) & Node.DOCUMENT_POSITION_FOLLOWING);
-  if (!box) return false;
-  const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
-  box.focus();
-  set.call(box, '%s');
-  box.dispatchEvent(new Event('input', {bubbles: true}));
-  box.dispatchEvent(new Event('change', {bubbles: true}));
-  box.blur();
-  return true;
-})()
-"""
-
-
 @pytest.mark.slow  # a browser and an App server
 @pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed")
 def test_typing_a_threshold_in_chromium_updates_the_table(planted, tmp_path):
@@ -119,7 +100,7 @@ def test_typing_a_threshold_in_chromium_updates_the_table(planted, tmp_path):
         page.wait_for("document.body.innerText.includes('Open dog: blur')", timeout=120)
         page.wait_for("document.body.innerText.includes('Min drop')", timeout=60)
         assert page.evaluate("document.body.innerText.includes('50.0')")
-        assert page.wait_for(_TYPE_INTO % "0.52", timeout=30)
+        assert page.wait_for(type_into("Min drop", 0.52), timeout=30)
         page.wait_for("document.body.innerText.includes('1 of 1 failure modes')", timeout=120)
         text = page.evaluate("document.body.innerText")
         page.screenshot(str(tmp_path / "explore.png"))
