@@ -14,7 +14,8 @@ a Classifications tag field (~12 tags per sample from a 500-tag vocabulary,
   runs:   fiftyone_prime.find_failure_modes end to end with the input cache
           cleared (the first run), then re-searches with another min_drop
           from the cached inputs (in memory and on disk, with and without
-          saving views),
+          saving views), and two models compared (find_regressions against
+          a second prediction field, "baseline"),
 
 and prints each as a ratio of the floor, with the cache's size. The dataset lives in the
 default FiftyOne database under a unique name and is deleted at the end. To
@@ -62,6 +63,8 @@ def build_dataset(n, n_classes=100, vocab=500, tags_per_sample=12, seed=0):
         draws[rows, 0], draws[rows, 1] = a, b
         correct[rows] = rng.random(len(rows)) < 0.3
     preds = np.where(correct, labels, (labels + 1) % n_classes)
+    # An older model (right on 80%, independently), for comparing two models.
+    baseline = np.where(rng.random(n) < 0.8, labels, (labels + 2) % n_classes)
 
     # One sample through the SDK declares the schema; the rest are inserted as
     # raw documents of the same shape (the SDK path takes ~6 ms per sample
@@ -72,6 +75,7 @@ def build_dataset(n, n_classes=100, vocab=500, tags_per_sample=12, seed=0):
             filepath="/bench/schema.jpg",
             ground_truth=fo.Classification(label=classes[0]),
             predictions=fo.Classification(label=classes[0]),
+            baseline=fo.Classification(label=classes[0]),
             prime_tags=fo.Classifications(
                 classifications=[fo.Classification(label=tag_names[0], confidence=0.5)]
             ),
@@ -97,6 +101,7 @@ def build_dataset(n, n_classes=100, vocab=500, tags_per_sample=12, seed=0):
                     "_rand": float(rng.random()),
                     "ground_truth": label(classes[labels[i]]),
                     "predictions": label(classes[preds[i]]),
+                    "baseline": label(classes[baseline[i]]),
                     "prime_tags": {
                         "_cls": "Classifications",
                         "classifications": [
@@ -173,6 +178,27 @@ def main(argv=None):
             input_cache._memory.clear()
             disk.append(run("bench_re", min_drop=0.25, save_views=False)[1])
         disk_noviews = min(disk)
+        # Two models compared (regressions), against values() of its four label paths.
+        floor4 = min(
+            timed(lambda: dataset.values([*paths, "baseline.label"]))[1]
+            for _ in range(args.repeats)
+        )
+        compare = []
+        for _ in range(args.repeats):
+            if "bench_cmp" in dataset.list_runs():
+                fp.delete_regressions(dataset, "bench_cmp")
+            compare.append(
+                timed(
+                    lambda: fp.find_regressions(
+                        dataset,
+                        baseline_field="baseline",
+                        pred_field="predictions",
+                        run_key="bench_cmp",
+                        save_views=False,
+                    )
+                )[1]
+            )
+        compare = min(compare)
         _, how = input_cache.load_search_inputs(dataset, *fields)
         disk_bytes = sum(f.stat().st_size for f in Path(cache_root).rglob("*.npz"))
         mem_bytes = input_cache.cache_size(inputs) + inputs.labels.nbytes
@@ -202,6 +228,10 @@ def main(argv=None):
             f"re-search, cache on disk, no views:      {disk_noviews:7.2f}s  {disk_noviews / floor:.2f}x floor"
         )
         print(
+            f"compare two models (find_regressions), no views: {compare:7.2f}s  "
+            f"{compare / floor4:.2f}x values() of its 4 label paths ({floor4:.2f}s)"
+        )
+        print(
             f"cache: {disk_bytes / 1e6:.1f} MB on disk, ~{mem_bytes / 1e6:.1f} MB of arrays in memory"
             f" (+ the class names' str objects); inputs {how.source}"
         )
@@ -210,6 +240,8 @@ def main(argv=None):
         for key in ("bench", "bench_re"):
             if key in dataset.list_runs():
                 fp.delete_failure_modes(dataset, key)
+        if "bench_cmp" in dataset.list_runs():
+            fp.delete_regressions(dataset, "bench_cmp")
         fp.clear_input_cache(dataset)
         dataset.delete()
         shutil.rmtree(cache_root, ignore_errors=True)

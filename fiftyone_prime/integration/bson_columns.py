@@ -1,10 +1,11 @@
 """Columns out of raw BSON: a search's labels and tags without a Python object per value.
 
 The fast reader (:mod:`fiftyone_prime.integration.reader`) asks MongoDB for
-documents of the shape ``{_id: ObjectId, g: label, p: label, t0: tags, t1: ...}``
+documents of the shape ``{_id: ObjectId, g: label, p: label, b: label, t0: tags, t1: ...}``
+(``b``, a second model's prediction, only when two models are compared)
 and receives them as raw BSON batches (``aggregate_raw_batches``). A compiled
 kernel walks each batch and interns every string in a hash table per column
-family (one for ground truth and predictions, so that a match of their codes
+family (one for ground truth and predictions of either model, so that a match of their codes
 means a correct prediction; one per tag source), comparing bytes, so the
 codes are exact. Only the distinct strings ever become Python objects.
 
@@ -106,6 +107,7 @@ def parse_batch(
     ids,
     gt,
     pred,
+    base,
     row_end,
     entry_table,
     entry_code,
@@ -124,8 +126,9 @@ def parse_batch(
         pos: the first document to read
         is_list: per tag source, whether its value is a list of strings (else
             one string)
-        ids, gt, pred: per row, its 12 id bytes and its label and prediction
-            codes (table 0; -1 when missing or null)
+        ids, gt, pred, base: per row, its 12 id bytes and its label,
+            prediction and other prediction codes (table 0; -1 when missing
+            or null)
         row_end: per row, the end of its entries
         entry_table, entry_code: per tag entry, its table (1 + source) and code
         slots, key_hash, key_off, key_len, n_keys, store: the hash tables
@@ -156,19 +159,22 @@ def parse_batch(
             return GROW, pos
         gt[row] = -1
         pred[row] = -1
+        base[row] = -1
         p = pos + 4
         while p < end - 1:
             kind = buf[p]
             name = p + 1
             p = _skip_cstring(buf, name)
             name_len = p - 1 - name
-            field = -2  # -1: _id, 0: g, 1: p, 2 + s: t<s>
+            field = -2  # -1: _id, 0: g, 1: p, 2 + s: t<s>, -3: b
             if name_len == 3 and buf[name] == 95:  # "_id"
                 field = -1
             elif name_len == 1 and buf[name] == 103:  # "g"
                 field = 0
             elif name_len == 1 and buf[name] == 112:  # "p"
                 field = 1
+            elif name_len == 1 and buf[name] == 98:  # "b"
+                field = -3
             elif name_len >= 2 and buf[name] == 116:  # "t<digits>"
                 s = 0
                 for i in range(name + 1, name + name_len):
@@ -179,7 +185,7 @@ def parse_batch(
                     return UNSUPPORTED, pos
                 ids[row, :] = buf[p : p + 12]
                 p += 12
-            elif field == 0 or field == 1:
+            elif field == 0 or field == 1 or field == -3:
                 if kind == _NULL:
                     continue
                 if kind != _STRING:
@@ -190,8 +196,10 @@ def parse_batch(
                 )
                 if field == 0:
                     gt[row] = code
-                else:
+                elif field == 1:
                     pred[row] = code
+                else:
+                    base[row] = code
                 p += 4 + length + 1
             elif field >= 2 and field - 2 < is_list.shape[0]:
                 table = field - 1
@@ -264,6 +272,7 @@ class ColumnReader:
         self.ids = np.zeros((rows, 12), dtype=np.uint8)
         self.gt = np.zeros(rows, dtype=np.int32)
         self.pred = np.zeros(rows, dtype=np.int32)
+        self.base = np.zeros(rows, dtype=np.int32)
         self.row_end = np.zeros(rows, dtype=np.int64)
         self.entry_table = np.zeros(16 * rows, dtype=np.int16)
         self.entry_code = np.zeros(16 * rows, dtype=np.int32)
@@ -288,6 +297,7 @@ class ColumnReader:
                 self.ids,
                 self.gt,
                 self.pred,
+                self.base,
                 self.row_end,
                 self.entry_table,
                 self.entry_code,
@@ -313,6 +323,7 @@ class ColumnReader:
             self.ids = _resized(self.ids, size)
             self.gt = _resized(self.gt, size)
             self.pred = _resized(self.pred, size)
+            self.base = _resized(self.base, size)
             self.row_end = _resized(self.row_end, size)
         if entries + most > len(self.entry_code):
             size = max(2 * len(self.entry_code), entries + most)

@@ -122,6 +122,15 @@ class SearchInputs:
         return TagSetQuery(mode.group, columns)
 
 
+def class_codes(groups: Union[CodedGroups, np.ndarray]) -> tuple[list[str], np.ndarray]:
+    """The class names as sorted text and each row's code into them, from
+    :attr:`SearchInputs.groups` (coded classes are not sorted again)."""
+    if isinstance(groups, CodedGroups):
+        return [str(x) for x in groups.labels], groups.codes
+    names, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    return names.tolist(), codes.ravel()
+
+
 def _field_or_raise(samples, field_name: str, role: str):
     if not isinstance(field_name, str) or not field_name:
         raise TypeError(f"`{role}` must be a field name; got {field_name!r}")

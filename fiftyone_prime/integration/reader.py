@@ -104,6 +104,7 @@ def read_inputs_fast(
     *,
     connections: Optional[int] = None,
     batch_size: int = 8192,
+    baseline_field: Optional[str] = None,
 ) -> fpf.SearchInputs:
     """Reads a search's inputs like :func:`fiftyone_prime.integration.fields.read_inputs`,
     faster.
@@ -118,6 +119,10 @@ def read_inputs_fast(
             of :data:`RANGE_SIZE` samples, that many at a time; views that
             sort, skip, limit or group are read whole, over one connection
         batch_size (8192): samples per server batch
+        baseline_field (None): another ``Classification`` field (a second
+            model's predictions) whose labels to read too, for the used
+            samples, into ``extra["<baseline_field>.label"]`` (None where
+            missing), as ``read_inputs(..., extra_paths=[...])`` does
 
     Returns:
         a :class:`SearchInputs`, its used samples' ids in ``extra["_id"]``
@@ -129,6 +134,11 @@ def read_inputs_fast(
     fpf.validate_classification_field(samples, label_field, "label_field")
     fpf.validate_classification_field(samples, pred_field, "pred_field")
     sources = fpf.tag_sources(samples, tags_field)
+    extra_paths = [] if baseline_field is None else [f"{baseline_field}.label"]
+
+    def values_read(why):
+        logger.debug("%s; reading with values()", why)
+        return fpf.read_inputs(samples, label_field, pred_field, tags_field, extra_paths)
 
     project = {
         "_id": True,
@@ -139,6 +149,8 @@ def read_inputs_fast(
         project[f"t{i}"] = "$" + fpf.TAG_KINDS[source.kind].format(
             field=_db_path(samples, source.field)
         )
+    if baseline_field is not None:
+        project["b"] = f"${_db_path(samples, baseline_field)}.label"
     is_list = [source.kind != "classification" for source in sources]
     view_pipeline = samples._pipeline()
     collection = samples._dataset._sample_collection
@@ -177,11 +189,10 @@ def read_inputs_fast(
                 parts = list(pool.map(read_range, bounds))
     except OperationFailure as e:
         logger.warning("The projected read failed (%s); reading with values()", e)
-        return fpf.read_inputs(samples, label_field, pred_field, tags_field)
+        return values_read("The projected read failed")
     if unsupported.is_set():
-        logger.debug("Labels or tags of another shape than strings; reading with values()")
-        return fpf.read_inputs(samples, label_field, pred_field, tags_field)
-    return _assemble(parts, sources, label_field, pred_field)
+        return values_read("Labels or tags of another shape than strings")
+    return _assemble(parts, sources, label_field, pred_field, extra_paths)
 
 
 def _db_path(samples, field_name: str) -> str:
@@ -226,7 +237,9 @@ def _lookups(parts: list[ColumnReader], table: int, base: int = 0):
     return distinct, maps
 
 
-def _assemble(parts: list[ColumnReader], sources, label_field, pred_field) -> fpf.SearchInputs:
+def _assemble(
+    parts: list[ColumnReader], sources, label_field, pred_field, extra_paths=()
+) -> fpf.SearchInputs:
     num_samples = sum(part.num_rows for part in parts)
     if num_samples == 0:
         raise ValueError("The view is empty; there is nothing to search. Check the view's filters")
@@ -289,6 +302,12 @@ def _assemble(parts: list[ColumnReader], sources, label_field, pred_field) -> fp
     )
     groups = CodedGroups(codes[order], tuple(c for c, p in zip(classes, present) if p))
     ids = np.concatenate([part.ids[: part.num_rows] for part in parts])
+    extra = {"_id": ids[rows]}
+    for path in extra_paths:  # the baseline's labels (None where missing)
+        base = np.concatenate([m[p.base[: p.num_rows]] for m, p in zip(class_maps, parts)])
+        names = np.empty(len(classes) + 1, dtype=object)
+        names[: len(classes)] = classes  # code -1 reads the last entry: None
+        extra[path] = names[base[rows]]
     return fpf.SearchInputs(
         tags=tags,
         tag_keys=keys,
@@ -297,7 +316,7 @@ def _assemble(parts: list[ColumnReader], sources, label_field, pred_field) -> fp
         num_samples=num_samples,
         num_missing_label=int(missing_label.sum()),
         num_missing_prediction=int(missing_pred.sum()),
-        extra={"_id": ids[rows]},
+        extra=extra,
         sources=sources,
         group_codes=groups,
     )

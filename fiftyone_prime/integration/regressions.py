@@ -24,12 +24,14 @@ import numpy as np
 import fiftyone.core.runs as focr
 from fiftyone import ViewField as F
 
+from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.core.regression import RegressionMode, run_regression_search
 from fiftyone_prime.core.significance import PROCEDURE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
+from .reader import read_inputs_fast
 from .rows import format_interval, format_p, format_percent
 from .run_guard import writes_run
 from .run_store import name_views, validate_max_views
@@ -360,11 +362,13 @@ def read_regression_inputs(
     fpf.validate_classification_field(samples, baseline_field, "baseline_field")
     fpf.validate_classification_field(samples, pred_field, "pred_field")
     path = f"{baseline_field}.label"
-    inputs = fpf.read_inputs(samples, label_field, pred_field, tags_field, extra_paths=[path])
+    inputs = read_inputs_fast(
+        samples, label_field, pred_field, tags_field, baseline_field=baseline_field
+    )
     baseline = inputs.extra[path]
     # The samples each model predicted on (among those with a label) must be the same.
     n_base = int(samples.exists(label_field).exists(baseline_field).count())
-    no_base = np.array([b is None for b in baseline], dtype=bool)
+    no_base = np.equal(baseline, None)
     if no_base.any() or n_base != inputs.num_used:
         raise ValueError(
             f"The two models predicted on different samples: {inputs.num_used} labelled samples "
@@ -375,8 +379,8 @@ def read_regression_inputs(
     return RegressionInputs(inputs, inputs.labels == baseline)
 
 
-def _group_stats(labels, baseline_correct, correct) -> dict:
-    names, codes = np.unique(labels.astype(str), return_inverse=True)
+def _group_stats(groups, baseline_correct, correct) -> dict:
+    names, codes = fpf.class_codes(groups)
     sizes = np.bincount(codes, minlength=len(names))
     base = np.bincount(codes, weights=baseline_correct, minlength=len(names))
     new = np.bincount(codes, weights=correct, minlength=len(names))
@@ -469,8 +473,8 @@ def find_regressions(
     *,
     baseline_field: str = "predictions_v1",
     pred_field: str = "predictions_v2",
-    label_field: str = "ground_truth",
-    tags_field: Union[str, Sequence[str]] = "prime_tags",
+    label_field: str = LABEL_FIELD,
+    tags_field: Union[str, Sequence[str]] = TAGS_FIELD,
     run_key: str = RUN_KEY,
     baseline_eval_key: Optional[str] = None,
     eval_key: Optional[str] = None,
@@ -610,7 +614,7 @@ def search_regressions(
         inputs.tags,
         read.baseline_correct,
         inputs.correct,
-        inputs.labels,
+        inputs.groups,
         tag_names=names,
         params=params,
     )
@@ -641,7 +645,7 @@ def search_regressions(
         config,
         run_key,
         regressions=records,
-        groups=_group_stats(inputs.labels, read.baseline_correct, inputs.correct),
+        groups=_group_stats(inputs.groups, read.baseline_correct, inputs.correct),
         num_samples=inputs.num_samples,
         num_used=inputs.num_used,
         num_missing_label=inputs.num_missing_label,

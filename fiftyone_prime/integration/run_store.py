@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Union
 
 import numpy as np
 
-from fiftyone_prime.core.groups import CodedGroups
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
+from . import fields as fpf
 from . import view_list
 from . import views as fpv
 from .run_guard import load_fresh, writes_run
@@ -205,12 +204,10 @@ def finish_run(
     return results
 
 
-def group_stats(labels: Union[np.ndarray, CodedGroups], correct: np.ndarray) -> dict:
-    """Size and accuracy of each class, by class name."""
-    if isinstance(labels, CodedGroups):
-        names, codes = [str(x) for x in labels.labels], labels.codes
-    else:
-        names, codes = np.unique(labels.astype(str), return_inverse=True)
+def group_stats(groups, correct: np.ndarray) -> dict:
+    """Size and accuracy of each class, by class name (``groups``: as
+    :attr:`~fiftyone_prime.integration.fields.SearchInputs.groups`)."""
+    names, codes = fpf.class_codes(groups)
     sizes = np.bincount(codes, minlength=len(names))
     right = np.bincount(codes, weights=correct, minlength=len(names))
     return {

@@ -172,3 +172,23 @@ def test_a_bare_string_in_a_list_field_is_refused_as_by_values(odd):
     odd._sample_collection.update_one({"_id": first["_id"]}, {"$set": {"tag_list": "night"}})
     with pytest.raises(ValueError, match="bare string"):
         reader.read_inputs_fast(odd, "ground_truth", "predictions", "tag_list")
+
+
+def test_a_second_models_labels_are_read_as_values_reads_them(odd, monkeypatch):
+    monkeypatch.setattr(reader, "RANGE_SIZE", 17)
+    labels = odd.values("predictions.label")
+    odd.set_values(
+        "baseline",
+        [None if i % 7 == 0 else fo.Classification(label=x or "cat") for i, x in enumerate(labels)],
+    )
+    path = "baseline.label"
+    slow = fpf.read_inputs(odd, "ground_truth", "predictions", "prime_tags", extra_paths=[path])
+    fast = reader.read_inputs_fast(
+        odd, "ground_truth", "predictions", "prime_tags", baseline_field="baseline", connections=2
+    )
+    assert fast.group_codes is not None
+    slow_ids = _ids_of(odd, slow)
+    row_of = {row.tobytes(): i for i, row in enumerate(fast.extra["_id"])}
+    order = np.array([row_of[b] for b in slow_ids], dtype=np.int64)
+    assert fast.extra[path][order].tolist() == slow.extra[path].tolist()
+    assert None in slow.extra[path].tolist()
