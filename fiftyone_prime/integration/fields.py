@@ -243,11 +243,16 @@ def read_inputs(
 
 
 def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> SearchInputs:
-    """:func:`read_inputs` with the fields of a failure-mode run's config."""
+    """:func:`read_inputs` with the fields of a failure-mode run's config
+    (through the fast reader when no other paths are asked for)."""
     if getattr(config, "unit_spec", None):  # a run over evaluation units
         from .evaluations import read_run_units
 
         return read_run_units(samples, config, extra_paths)
+    if not extra_paths:
+        from .reader import read_inputs_fast  # it builds on this module
+
+        return read_inputs_fast(samples, config.label_field, config.pred_field, config.tags_fields)
     return read_inputs(
         samples, config.label_field, config.pred_field, config.tags_fields, extra_paths
     )
