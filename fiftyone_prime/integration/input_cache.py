@@ -26,7 +26,9 @@ grouped or video datasets are never cached. Writes that bypass FiftyOne (raw
 Files live under ``$FIFTYONE_PRIME_CACHE_DIR`` (default
 ``~/.fiftyone/prime/inputs``), one folder per dataset id, at most
 :data:`MAX_ENTRIES_PER_DATASET` files each; :func:`clear_input_cache`
-removes them.
+removes them. Each folder names its database (:data:`OWNER_FILE`); when a
+search caches new inputs, the folders of datasets since deleted from the
+same database are removed (folders of other databases are left alone).
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ MAX_ENTRIES_PER_DATASET = 8
 MAX_IN_MEMORY = 2
 
 FORMAT_VERSION = 1
+
+#: In each dataset's folder: the database the dataset lives in.
+OWNER_FILE = "database.json"
 
 #: Stages whose output depends on more than each sample's own fields.
 UNCACHEABLE_STAGES = frozenset({"SortBySimilarity", "GeoNear", "GeoWithin", "Mongo"})
@@ -213,6 +218,7 @@ def load_search_inputs(
     try:
         _save(path, check, inputs)
         _prune(path.parent)
+        _forget_deleted_datasets(path.parent)
     except OSError as e:
         logger.warning("Could not cache the search inputs in %s: %s", path, e)
     _remember(key, check, inputs)
@@ -232,6 +238,7 @@ def clear_input_cache(dataset=None) -> int:
         for f in folder.glob("*.npz"):
             f.unlink(missing_ok=True)
             removed += 1
+        (folder / OWNER_FILE).unlink(missing_ok=True)
         try:
             folder.rmdir()
         except OSError:
@@ -329,6 +336,42 @@ def _load(path: Path):
         extra={} if ids is None else {"_id": ids},
     )
     return meta["check"], inputs
+
+
+def _database() -> str:
+    """What identifies the database this process uses."""
+    import fiftyone as fo
+
+    where = fo.config.database_uri or f"dir:{fo.config.database_dir}"
+    return f"{where} {fo.config.database_name}"
+
+
+def _forget_deleted_datasets(folder: Path) -> None:
+    """Stamps ``folder`` with its database, then removes the folders of
+    datasets of the same database that no longer exist."""
+    import fiftyone.core.odm as foo
+
+    database = _database()
+    owner = folder / OWNER_FILE
+    if not owner.exists():
+        owner.write_text(json.dumps({"database": database}))
+    existing = {str(i) for i in foo.get_db_conn().datasets.distinct("_id")}
+    for other in folder.parent.iterdir():
+        if other.name in existing or not other.is_dir():
+            continue
+        try:
+            if json.loads((other / OWNER_FILE).read_text()).get("database") != database:
+                continue
+        except (OSError, ValueError):
+            continue  # unstamped or unreadable: not known to be this database's
+        for f in other.glob("*.npz"):
+            f.unlink(missing_ok=True)
+        (other / OWNER_FILE).unlink(missing_ok=True)
+        try:
+            other.rmdir()
+        except OSError:
+            pass
+        logger.debug("Removed the cached inputs of deleted dataset %s", other.name)
 
 
 def _prune(folder: Path) -> None:

@@ -196,3 +196,22 @@ def test_the_cli_reuses_inputs_unless_told_not_to(planted, monkeypatch):
     assert cli.main([*base, "--run-key", "b", "--min-drop", "0.3"]) == 0
     assert cli.main([*base, "--run-key", "c", "--no-reuse-inputs"]) == 0
     assert seen == ["read", "memory", "read"]
+
+
+def test_a_deleted_datasets_files_go_when_another_search_caches(planted, make_dataset):
+    from tests.integration.planted import add_planted
+
+    other = add_planted(make_dataset())
+    load(other)
+    gone = ic.cache_dir() / str(other._doc.id)
+    assert (gone / ic.OWNER_FILE).exists() and list(gone.glob("*.npz"))
+    foreign = ic.cache_dir() / "0123456789abcdef01234567"  # another database's dataset
+    foreign.mkdir()
+    (foreign / ic.OWNER_FILE).write_text('{"database": "mongodb://elsewhere fiftyone"}')
+    unstamped = ic.cache_dir() / "76543210fedcba9876543210"
+    unstamped.mkdir()
+    other.delete()
+    load(planted)  # a fresh read caches, and forgets the deleted dataset's files
+    assert not gone.exists()
+    assert foreign.exists() and unstamped.exists()
+    assert (ic.cache_dir() / str(planted._doc.id) / ic.OWNER_FILE).exists()
