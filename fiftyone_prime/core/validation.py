@@ -125,6 +125,8 @@ def validate_groups(groups: Any, n_samples: int) -> Union[np.ndarray, CodedGroup
                 f"{sorted(k.__name__ for k in kinds)}; use one type for every label"
             )
         if arr.size and all(issubclass(k, (str, numbers.Number)) for k in kinds):
+            if str in kinds and any(g.endswith("\x00") for g in set(arr.tolist())):
+                return arr  # numpy's fixed-width strings would drop the trailing NULs
             arr = np.asarray(arr.tolist())
             if arr.dtype.kind == "f" and np.isnan(arr).any():
                 raise ValueError(

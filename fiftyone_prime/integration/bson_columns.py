@@ -24,6 +24,8 @@ them and call again.
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 
 from ..core.jit import inline, jit
@@ -37,9 +39,13 @@ _DOUBLE, _STRING, _DOCUMENT, _ARRAY, _OBJECT_ID, _NULL = 1, 2, 3, 4, 7, 10
 # Slots of the kernel's int64 state vector.
 ROWS, ENTRIES, STORE_USED, NEED = 0, 1, 2, 3
 
-#: Hashes are kept to 40 bits, so no step overflows int64 (compiled or, under
-#: ``NUMBA_DISABLE_JIT``, as numpy scalars).
-_HASH_MASK = (1 << 40) - 1
+#: FNV-1a over 32 bits, so no step overflows int64 (compiled or, under
+#: ``NUMBA_DISABLE_JIT``, as numpy scalars), started from a random seed per
+#: process: strings built to collide (and so to make each lookup walk a long
+#: probe chain) cannot be prepared in advance.
+_HASH_MASK = (1 << 32) - 1
+_FNV_PRIME = 16777619
+HASH_SEED = secrets.randbits(32)
 
 
 @inline
@@ -61,12 +67,14 @@ def _skip_cstring(buf, pos):
 
 
 @inline
-def _intern(buf, start, length, table, slots, key_hash, key_off, key_len, n_keys, store, state):
+def _intern(
+    buf, start, length, table, slots, key_hash, key_off, key_len, n_keys, store, state, seed
+):
     """The code of the string ``buf[start:start + length]`` in ``table``,
     added when new (open addressing, linear probing, bytes compared)."""
-    h = np.int64(length)
+    h = seed
     for i in range(start, start + length):
-        h = (h * 31 + np.int64(buf[i]) + 1) & _HASH_MASK
+        h = ((h ^ np.int64(buf[i])) * _FNV_PRIME) & _HASH_MASK
     mask = slots.shape[1] - 1
     slot = _slot(h, mask)
     while True:
@@ -118,6 +126,7 @@ def parse_batch(
     n_keys,
     store,
     state,
+    seed,
 ):
     """Reads the documents of one raw batch from byte ``pos`` on.
 
@@ -133,6 +142,7 @@ def parse_batch(
         entry_table, entry_code: per tag entry, its table (1 + source) and code
         slots, key_hash, key_off, key_len, n_keys, store: the hash tables
         state: ``[rows, entries, store bytes used, bytes a GROW needs]``
+        seed: the hash's seed (:data:`HASH_SEED`)
 
     Returns:
         ``(outcome, pos)``: :data:`DONE` with the batch's end, or
@@ -192,7 +202,18 @@ def parse_batch(
                     return UNSUPPORTED, pos
                 length = _int32(buf, p) - 1
                 code = _intern(
-                    buf, p + 4, length, 0, slots, key_hash, key_off, key_len, n_keys, store, state
+                    buf,
+                    p + 4,
+                    length,
+                    0,
+                    slots,
+                    key_hash,
+                    key_off,
+                    key_len,
+                    n_keys,
+                    store,
+                    state,
+                    seed,
                 )
                 if field == 0:
                     gt[row] = code
@@ -210,7 +231,7 @@ def parse_batch(
                     length = _int32(buf, p) - 1
                     code = _intern(
                         buf, p + 4, length, table, slots, key_hash, key_off, key_len, n_keys,
-                        store, state,
+                        store, state, seed,
                     )  # fmt: skip
                     entry_table[entries] = table
                     entry_code[entries] = code
@@ -229,7 +250,7 @@ def parse_batch(
                         length = _int32(buf, q) - 1
                         code = _intern(
                             buf, q + 4, length, table, slots, key_hash, key_off, key_len, n_keys,
-                            store, state,
+                            store, state, seed,
                         )  # fmt: skip
                         entry_table[entries] = table
                         entry_code[entries] = code
@@ -267,6 +288,7 @@ class ColumnReader:
     """
 
     def __init__(self, is_list: list[bool], rows: int = 4096, distinct: int = 256):
+        rows, distinct = max(1, rows), max(1, distinct)
         self.is_list = np.asarray(is_list, dtype=np.bool_)
         n_tables = 1 + len(is_list)
         self.ids = np.zeros((rows, 12), dtype=np.uint8)
@@ -276,7 +298,10 @@ class ColumnReader:
         self.row_end = np.zeros(rows, dtype=np.int64)
         self.entry_table = np.zeros(16 * rows, dtype=np.int16)
         self.entry_code = np.zeros(16 * rows, dtype=np.int32)
-        self.slots = np.full((n_tables, 4 * distinct), -1, dtype=np.int32)
+        slots = 4
+        while slots < 4 * distinct:  # a power of two: slots are hashes masked
+            slots *= 2
+        self.slots = np.full((n_tables, slots), -1, dtype=np.int32)
         self.key_hash = np.zeros((n_tables, distinct), dtype=np.int64)
         self.key_off = np.zeros((n_tables, distinct), dtype=np.int64)
         self.key_len = np.zeros((n_tables, distinct), dtype=np.int64)
@@ -308,6 +333,7 @@ class ColumnReader:
                 self.n_keys,
                 self.store,
                 self.state,
+                HASH_SEED,
             )
             if outcome == DONE:
                 return True
@@ -398,18 +424,25 @@ def sorted_rows_csr(rows, starts, counts, entry_cols, n_cols):
         r = rows[i]
         first = out
         for e in range(starts[r], starts[r] + counts[r]):
-            c = entry_cols[e]
-            if c < 0:
-                continue
-            # Insertion into the row's sorted columns, dropping repeats.
-            j = out
-            while j > first and indices[j - 1] > c:
-                j -= 1
-            if j > first and indices[j - 1] == c:
-                continue
-            for k in range(out, j, -1):
-                indices[k] = indices[k - 1]
-            indices[j] = c
-            out += 1
+            if entry_cols[e] >= 0:
+                indices[out] = entry_cols[e]
+                out += 1
+        if out - first > 1:
+            if out - first <= 32:  # a dozen tags: insertion sort
+                for j in range(first + 1, out):
+                    c = indices[j]
+                    k = j
+                    while k > first and indices[k - 1] > c:
+                        indices[k] = indices[k - 1]
+                        k -= 1
+                    indices[k] = c
+            else:  # a long row: n log n, whatever its order
+                indices[first:out] = np.sort(indices[first:out])
+            kept = first + 1  # each column once
+            for j in range(first + 1, out):
+                if indices[j] != indices[kept - 1]:
+                    indices[kept] = indices[j]
+                    kept += 1
+            out = kept
         indptr[i + 1] = out
     return indptr, indices[:out]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from functools import cached_property
-from itertools import chain
+from itertools import chain, pairwise
 from typing import Optional, Union
 
 import numpy as np
@@ -127,8 +127,16 @@ def class_codes(groups: Union[CodedGroups, np.ndarray]) -> tuple[list[str], np.n
     :attr:`SearchInputs.groups` (coded classes are not sorted again)."""
     if isinstance(groups, CodedGroups):
         return [str(x) for x in groups.labels], groups.codes
-    names, codes = np.unique(np.asarray(groups).astype(str), return_inverse=True)
-    return names.tolist(), codes.ravel()
+    labels = np.asarray(groups)
+    try:  # as Python values: fixed-width numpy strings would drop trailing NULs
+        names, codes = np.unique(labels, return_inverse=True)
+    except TypeError:  # labels of several types, compared as text
+        names, codes = np.unique(labels.astype(str), return_inverse=True)
+    text = [str(x) for x in names.tolist()]
+    if any(a >= b for a, b in pairwise(text)):  # numbers ("10" < "2" as text), or 1 and "1"
+        names, codes = np.unique(np.asarray(text, dtype=object)[codes.ravel()], return_inverse=True)
+        text = names.tolist()
+    return text, codes.ravel()
 
 
 def _field_or_raise(samples, field_name: str, role: str):

@@ -274,11 +274,7 @@ def _arrays(inputs: fpf.SearchInputs):
     n_cols = tags.shape[1]
     idx_dtype = np.uint16 if n_cols <= np.iinfo(np.uint16).max else np.int32
     ptr_dtype = np.int32 if tags.nnz <= np.iinfo(np.int32).max else np.int64
-    if inputs.group_codes is not None:
-        classes, codes = [str(c) for c in inputs.group_codes.labels], inputs.group_codes.codes
-    else:
-        unique, codes = np.unique(inputs.labels.astype(str), return_inverse=True)
-        classes = unique.tolist()
+    classes, codes = fpf.class_codes(inputs.groups)
     ids = inputs.extra.get("_id")
     arrays = {
         "indptr": tags.indptr.astype(ptr_dtype),

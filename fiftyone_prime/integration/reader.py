@@ -173,7 +173,7 @@ def read_inputs_fast(
                 pipeline.append({"$match": {"_id": cond}})
         pipeline += [*view_pipeline, {"$project": project}]
         columns = ColumnReader(is_list)
-        cursor = collection.aggregate_raw_batches(pipeline, batchSize=batch_size)
+        cursor = collection.aggregate_raw_batches(pipeline, batchSize=batch_size, allowDiskUse=True)
         with cursor:
             for batch in cursor:
                 if unsupported.is_set() or not columns.feed(batch):
@@ -196,8 +196,9 @@ def read_inputs_fast(
 
 
 def _db_path(samples, field_name: str) -> str:
-    field = samples.get_field(field_name)
-    return getattr(field, "db_field", None) or field_name
+    """The path of ``field_name`` in the database (a nested field keeps its
+    parents: ``models.gt`` is read at ``models.gt``)."""
+    return samples._handle_db_field(field_name)
 
 
 def _id_bounds(collection, size: int) -> list:

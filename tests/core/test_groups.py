@@ -84,3 +84,14 @@ def test_decoded_gives_the_labels_back():
     labels = np.array(["b", "a", "b", "c"], dtype=object)
     coded = CodedGroups.from_labels(labels)
     assert coded.labels == ("a", "b", "c") and coded.decoded().tolist() == labels.tolist()
+
+
+def test_labels_ending_in_nul_stay_apart_as_their_codes_keep_them():
+    """numpy's fixed-width strings drop trailing NULs; "cat" and "cat\\x00" are
+    two classes either way the labels are given."""
+    tags, correct, _ = _data(6, n=3000)
+    labels = np.array(["cat", "cat\x00", "dog"], dtype=object)[np.arange(3000) % 3]
+    by_labels = find_failure_modes(tags, correct, labels, alpha=None)
+    coded = find_failure_modes(tags, correct, CodedGroups.from_labels(labels), alpha=None)
+    assert {m.group for m in by_labels} == {"cat", "cat\x00", "dog"}
+    assert _key(coded) == _key(by_labels)

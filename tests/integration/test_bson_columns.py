@@ -76,3 +76,30 @@ def test_other_shapes_are_unsupported(doc):
     ok = {"_id": bson.ObjectId(), "g": "a", "p": "b", "t0": ["x"], "t1": "y"}
     assert columns.feed(bson.encode(ok))
     assert not columns.feed(bson.encode(ok) + bson.encode(doc))
+
+
+@pytest.mark.parametrize("rows, distinct", [(0, 0), (3, 5), (1, 1)])
+def test_any_starting_size_reads_whole_batches(rows, distinct):
+    """Slot counts are rounded up to a power of two and sizes to at least one
+    (a table of 20 slots once left keys unreachable and the probe spun)."""
+    docs = [{"_id": bson.ObjectId(), "g": f"c{i % 7}", "t0": [f"w{i}", "x"]} for i in range(300)]
+    columns = ColumnReader([True], rows=rows, distinct=distinct)
+    assert columns.feed(b"".join(bson.encode(d) for d in docs))
+    assert columns.num_rows == 300 and len(columns.strings(1)) == 301
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending", "shuffled"])
+def test_long_rows_are_sorted_and_deduplicated(order):
+    from fiftyone_prime.integration.bson_columns import sorted_rows_csr
+
+    rng = np.random.default_rng(0)
+    long = np.repeat(np.arange(5000), 2)  # 10,000 entries, each column twice
+    long = {"ascending": long, "descending": long[::-1], "shuffled": rng.permutation(long)}[order]
+    short = np.array([5, -1, 3, 5, 0])
+    cols = np.concatenate([short, long]).astype(np.int64)
+    counts = np.array([len(short), len(long)])
+    starts = np.array([0, len(short)])
+    indptr, indices = sorted_rows_csr(np.array([1, 0]), starts, counts, cols, 5000)
+    assert indptr.tolist() == [0, 5000, 5003]
+    assert indices[:5000].tolist() == list(range(5000))
+    assert indices[5000:].tolist() == [0, 3, 5]

@@ -13,9 +13,9 @@ from fiftyone_prime.integration import reader
 from fiftyone_prime.integration.bson_columns import ColumnReader
 
 
-def _ids_of(samples, inputs_slow):
+def _ids_of(samples, inputs_slow, label_field="ground_truth", pred_field="predictions"):
     """The used samples' ids, in ``read_inputs`` row order, as bytes."""
-    ids, gt, pr = samples.values(["id", "ground_truth.label", "predictions.label"])
+    ids, gt, pr = samples.values(["id", f"{label_field}.label", f"{pred_field}.label"])
     return [bytes.fromhex(i) for i, g, p in zip(ids, gt, pr) if g is not None and p is not None]
 
 
@@ -26,7 +26,7 @@ def assert_same(samples, label_field, pred_field, tags_field, **kwargs):
     assert fast.num_samples == slow.num_samples
     assert fast.num_missing_label == slow.num_missing_label
     assert fast.num_missing_prediction == slow.num_missing_prediction
-    slow_ids = _ids_of(samples, slow)
+    slow_ids = _ids_of(samples, slow, label_field, pred_field)
     fast_ids = [row.tobytes() for row in fast.extra["_id"]]
     assert sorted(slow_ids) == sorted(fast_ids)
     row_of = {b: i for i, b in enumerate(fast_ids)}
@@ -192,3 +192,25 @@ def test_a_second_models_labels_are_read_as_values_reads_them(odd, monkeypatch):
     order = np.array([row_of[b] for b in slow_ids], dtype=np.int64)
     assert fast.extra[path][order].tolist() == slow.extra[path].tolist()
     assert None in slow.extra[path].tolist()
+
+
+def test_nested_fields_are_read_where_they_are_not_at_a_top_level_namesake(make_dataset):
+    """``models.gt`` is read at ``models.gt``, not at a top-level ``gt``."""
+    ds = make_dataset()
+    samples = []
+    for i in range(60):
+        s = fo.Sample(filepath=f"/nonexistent/{i}.jpg")
+        s["models"] = fo.DynamicEmbeddedDocument(
+            gt=fo.Classification(label="cat" if i % 2 else "dog"),
+            pr=fo.Classification(label="cat" if i % 3 else "dog"),
+            tl=fo.Classifications(classifications=[fo.Classification(label=f"n{i % 4}")]),
+        )
+        s["gt"] = fo.Classification(label="decoy")  # top-level namesakes
+        s["pr"] = fo.Classification(label="decoy")
+        s["tl"] = fo.Classifications(classifications=[fo.Classification(label="top_tag")])
+        samples.append(s)
+    ds.add_samples(samples)
+    ds.add_dynamic_sample_fields()
+    fast = assert_same(ds, "models.gt", "models.pr", "models.tl")
+    assert set(fast.group_codes.labels) == {"cat", "dog"}
+    assert {k[1] for k in fast.tag_keys} == {"n0", "n1", "n2", "n3"}
