@@ -247,7 +247,7 @@ def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
     import torch
 
     from fiftyone_prime.models import DEFAULT_MODEL, load_encoder
-    from tests.integration.planted import planted_samples_with_images
+    from tests.integration.planted import planted_with_images
     from tests.tiny_models import register_tiny_open_clip
 
     name = register_tiny_open_clip(tmp_path)
@@ -257,8 +257,7 @@ def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
         load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")._model.state_dict(),
         checkpoint,
     )
-    dataset = make_dataset(persistent=True)
-    dataset.add_samples(planted_samples_with_images(tmp_path, size=(16, 16)))
+    dataset = planted_with_images(make_dataset, tmp_path, size=(16, 16), persistent=True)
     fp.find_failure_modes(dataset)
     props = resolve_inputs(f"{PLUGIN}/compute_failure_mode_metrics", dataset, {})
     assert props["run_key"].default == "prime" and props["model"].default == DEFAULT_MODEL
