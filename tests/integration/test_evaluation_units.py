@@ -18,14 +18,11 @@ from fiftyone_prime.integration.evaluations import (
     RERUN,
     EvalFailureModeResults,
 )
+from tests.helpers import summary
 from tests.integration.planted import PLANTED_MODES
 from tests.integration.planted_objects import evaluated
 
 find = fp.find_failure_modes  # the public entry point (search_failure_modes dispatches)
-
-
-def summary(results):
-    return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
 
 
 def modes_without_views(results):
