@@ -25,6 +25,37 @@ with leases.run_lease(ds, "prime", "search"):
 """
 
 
+def test_a_writer_in_another_thread_gets_a_clear_error_naming_the_holder(planted, monkeypatch):
+    """The fast form of the next test: the holder is a thread of this process."""
+    import threading
+
+    fp.find_failure_modes(planted)
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with leases.run_lease(planted, "prime", "search"):
+            held.set()
+            done.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(60)
+        monkeypatch.setattr(leases, "DEFAULT_WAIT", 0.5)
+        with pytest.raises(fp.RunBusyError) as error:
+            fp.delete_failure_modes(planted, "prime")
+        text = str(error.value)
+        assert f":{os.getpid()}" in text and "search" in text and len(text.splitlines()) == 1
+        with pytest.raises(fp.RunBusyError):
+            fp.find_failure_modes(planted, overwrite=True)
+    finally:
+        done.set()
+        holder.join()
+    fp.delete_failure_modes(planted, "prime")
+    assert planted.list_runs() == [] and planted.list_saved_views() == []
+
+
+@pytest.mark.slow  # a subprocess holds the lease (the fast form above uses a thread)
 def test_a_second_writer_gets_a_clear_error_naming_the_holder(planted, tmp_path, monkeypatch):
     fp.find_failure_modes(planted)
     holder = start_python(HOLD, tmp_path / "hold.log", planted.name, tmp_path / "held")

@@ -151,6 +151,7 @@ def planted_scores(n, seed, separation):
     return classes, conf
 
 
+@pytest.mark.slow  # a 3,000-sample dataset; the exact tests above and test_threshold_helpers are fast
 def test_suggested_thresholds_reach_the_precision_on_held_out_data(make_dataset):
     separation = {"dog": 3.0, "car": 2.0, "tree": 1.0}
     classes, conf = planted_scores(3000, 0, separation)
