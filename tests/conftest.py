@@ -63,6 +63,15 @@ def planted(make_dataset):
 
 
 @pytest.fixture
+def planted_audit(make_dataset):
+    """The tag-audit dataset of ``tests/integration/planted.py`` (exact
+    precision and recall per tag; see ``add_planted_audit``)."""
+    from tests.integration.planted import add_planted_audit
+
+    return add_planted_audit(make_dataset())
+
+
+@pytest.fixture
 def image_dataset(request, make_dataset, tmp_path):
     """A persistent dataset of the planted samples with images whose pixel
     properties carry the planted tags (``tests/integration/workers_data.py``).

@@ -124,3 +124,49 @@ def planted_with_images(make_dataset, folder, size=(24, 24), persistent=False):
         lambda d: d.add_samples(planted_samples_with_images(folder, size=size)),
     )
     return make_dataset(persistent=persistent, like=built)
+
+
+def tag_confidences(*pairs):
+    """A Classifications of ``(tag, confidence)`` pairs."""
+    return fo.Classifications(
+        classifications=[fo.Classification(label=t, confidence=c) for t, c in pairs]
+    )
+
+
+def add_planted_audit(dataset):
+    """100 labelled samples (40 dog, 30 cat, 30 sofa), 5 untagged, 5 unlabelled.
+
+    Tag "dog": on dogs 0-29 (confidence 0.9) and cats 40-49 (0.3): TP 30,
+    FP 10. Tag "couch" (alias "sofa" in the large vocabulary): on sofas 70-99.
+    Tag "puppy": mapped to "dog" by hand, on dogs 0-9. Tag "grass": on every
+    sample, naming no class.
+    """
+    classes = ["dog"] * 40 + ["cat"] * 30 + ["sofa"] * 30
+    samples = []
+    for i, c in enumerate(classes):
+        pairs = [("grass", 0.5)]
+        if i < 30:
+            pairs.append(("dog", 0.9))
+        if 40 <= i < 50:
+            pairs.append(("dog", 0.3))
+        if i >= 70:
+            pairs.append(("couch", 0.8))
+        if i < 10:
+            pairs.append(("puppy", 0.7))
+        samples.append(
+            fo.Sample(
+                filepath=f"/planted/{i}.jpg",
+                ground_truth=fo.Classification(label=c),
+                prime_tags=tag_confidences(*pairs),
+            )
+        )
+    samples += [
+        fo.Sample(filepath=f"/planted/u{i}.jpg", ground_truth=fo.Classification(label="dog"))
+        for i in range(5)
+    ]
+    samples += [
+        fo.Sample(filepath=f"/planted/n{i}.jpg", prime_tags=tag_confidences(("dog", 0.9)))
+        for i in range(5)
+    ]
+    dataset.add_samples(samples)
+    return dataset
