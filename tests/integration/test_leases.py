@@ -25,6 +25,18 @@ with leases.run_lease(ds, "prime", "search"):
 """
 
 
+def assert_busy(planted, monkeypatch, pid):
+    """A second writer of the run waits briefly, then gets one line naming
+    the holder's process ``pid`` and its action."""
+    monkeypatch.setattr(leases, "DEFAULT_WAIT", 0.5)
+    with pytest.raises(fp.RunBusyError) as error:
+        fp.delete_failure_modes(planted, "prime")
+    text = str(error.value)
+    assert f":{pid}" in text and "search" in text and len(text.splitlines()) == 1
+    with pytest.raises(fp.RunBusyError):
+        fp.find_failure_modes(planted, overwrite=True)
+
+
 def test_a_writer_in_another_thread_gets_a_clear_error_naming_the_holder(planted, monkeypatch):
     """The fast form of the next test: the holder is a thread of this process."""
     import threading
@@ -41,13 +53,7 @@ def test_a_writer_in_another_thread_gets_a_clear_error_naming_the_holder(planted
     holder.start()
     try:
         assert held.wait(60)
-        monkeypatch.setattr(leases, "DEFAULT_WAIT", 0.5)
-        with pytest.raises(fp.RunBusyError) as error:
-            fp.delete_failure_modes(planted, "prime")
-        text = str(error.value)
-        assert f":{os.getpid()}" in text and "search" in text and len(text.splitlines()) == 1
-        with pytest.raises(fp.RunBusyError):
-            fp.find_failure_modes(planted, overwrite=True)
+        assert_busy(planted, monkeypatch, os.getpid())
     finally:
         done.set()
         holder.join()
@@ -61,13 +67,7 @@ def test_a_second_writer_gets_a_clear_error_naming_the_holder(planted, tmp_path,
     holder = start_python(HOLD, tmp_path / "hold.log", planted.name, tmp_path / "held")
     try:
         wait_for_file(tmp_path / "held", holder)
-        monkeypatch.setattr(leases, "DEFAULT_WAIT", 0.5)
-        with pytest.raises(fp.RunBusyError) as error:
-            fp.delete_failure_modes(planted, "prime")
-        text = str(error.value)
-        assert f":{holder.pid}" in text and "search" in text and len(text.splitlines()) == 1
-        with pytest.raises(fp.RunBusyError):
-            fp.find_failure_modes(planted, overwrite=True)
+        assert_busy(planted, monkeypatch, holder.pid)
         # a killed writer's lease expires: its process is gone
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()
