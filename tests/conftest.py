@@ -43,6 +43,11 @@ def make_dataset():
         the samples again)."""
         name = name or f"prime-test-{uuid.uuid4().hex[:10]}"
         dataset = fo.Dataset(name) if like is None else like.clone(name)
+        if like is not None:
+            # A clone's run infos in memory carry fresh timestamps in
+            # microseconds; the database keeps milliseconds. Reloaded, the
+            # copy is what a later process sees (as an evaluated dataset is).
+            dataset.reload()
         dataset.persistent = persistent
         created.append(dataset.name)
         return dataset
