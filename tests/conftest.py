@@ -37,8 +37,17 @@ def make_dataset():
 
     created = []
 
-    def _make(name=None, persistent=False):
-        dataset = fo.Dataset(name or f"prime-test-{uuid.uuid4().hex[:10]}")
+    def _make(name=None, persistent=False, like=None):
+        """A new empty dataset, or with ``like`` a copy of that dataset made
+        in the database (samples, fields and runs; far faster than adding
+        the samples again)."""
+        name = name or f"prime-test-{uuid.uuid4().hex[:10]}"
+        dataset = fo.Dataset(name) if like is None else like.clone(name)
+        if like is not None:
+            # A clone's run infos in memory carry fresh timestamps in
+            # microseconds; the database keeps milliseconds. Reloaded, the
+            # copy is what a later process sees (as an evaluated dataset is).
+            dataset.reload()
         dataset.persistent = persistent
         created.append(dataset.name)
         return dataset
@@ -56,3 +65,52 @@ def planted(make_dataset):
     from tests.integration.planted import add_planted
 
     return add_planted(make_dataset(persistent=True))
+
+
+@pytest.fixture
+def planted_audit(make_dataset):
+    """The tag-audit dataset of ``tests/integration/planted.py`` (exact
+    precision and recall per tag; see ``add_planted_audit``)."""
+    from tests.integration.planted import add_planted_audit
+
+    return add_planted_audit(make_dataset())
+
+
+@pytest.fixture
+def image_dataset(request, make_dataset, tmp_path):
+    """A persistent dataset of the planted samples with images whose pixel
+    properties carry the planted tags (``tests/integration/workers_data.py``).
+    A test module sets ``IMAGE_DATASET = {"size": 16, "count": 60}`` for
+    smaller images or fewer samples (default: 32 pixels, all 350)."""
+    from tests.integration.planted import template
+    from tests.integration.workers_data import property_samples
+
+    config = {"size": 32, "count": None, **getattr(request.module, "IMAGE_DATASET", {})}
+    size, count = config["size"], config["count"]
+    images = template(
+        ("properties", size, count),
+        lambda d: d.add_samples(property_samples(tmp_path, size=size)[:count]),
+    )
+    return make_dataset(persistent=True, like=images)
+
+
+@pytest.fixture
+def tiny_encoder(tmp_path):
+    """The tiny random open_clip encoder (seeded), counting the images it encodes."""
+    import torch
+
+    from fiftyone_prime.models import load_encoder
+    from tests.tiny_models import register_tiny_open_clip
+
+    name = register_tiny_open_clip(tmp_path)
+    torch.manual_seed(0)
+    encoder = load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")
+    encoder.encoded = 0
+    original = encoder.encode_images
+
+    def counting(pixels):
+        encoder.encoded += len(pixels)
+        return original(pixels)
+
+    encoder.encode_images = counting
+    return encoder

@@ -33,43 +33,12 @@ def save_tiny_transformers_clip(folder: Path, words) -> str:
     """Writes a tiny random CLIPModel with a word-level tokenizer and an image
     processor to ``folder`` (as ``save_pretrained`` does); returns the path."""
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, PreTrainedTokenizerFast
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
     torch.manual_seed(0)
-    vocab = {"[PAD]": 0, "[UNK]": 1, "[EOS]": 2}
-    for w in sorted({w for text in words for w in text.lower().replace(".", " ").split()}):
-        vocab.setdefault(w, len(vocab))
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        eos_token="[EOS]",
-        model_max_length=32,
-    )
-    config = CLIPConfig(
-        text_config=dict(
-            vocab_size=len(vocab) + 8,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=32,
-            eos_token_id=2,
-            pad_token_id=0,
-        ),
-        vision_config=dict(
-            image_size=32,
-            patch_size=8,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-        ),
-        projection_dim=16,
-    )
+    tokenizer, size = _word_tokenizer(words, 32)
+    text_config, vision_config = _tiny_configs(size + 8, 32)
+    config = CLIPConfig(text_config=text_config, vision_config=vision_config, projection_dim=16)
     folder = Path(folder)
     CLIPModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -77,6 +46,29 @@ def save_tiny_transformers_clip(folder: Path, words) -> str:
         size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
     ).save_pretrained(folder)
     return str(folder)
+
+
+def _tiny_configs(vocab_size, max_positions):
+    """The text and vision configs of the tiny transformers models."""
+    text = dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=max_positions,
+        eos_token_id=2,
+        pad_token_id=0,
+    )
+    vision = dict(
+        image_size=32,
+        patch_size=8,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+    )
+    return text, vision
 
 
 TINY_OPEN_CLIP_SIGLIP = (
@@ -123,26 +115,8 @@ def save_tiny_transformers_siglip(folder: Path, words) -> str:
 
     torch.manual_seed(0)
     tokenizer, size = _word_tokenizer(words, 16)
-    config = SiglipConfig(
-        text_config=dict(
-            vocab_size=size + 8,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=16,
-            pad_token_id=0,
-            eos_token_id=2,
-        ),
-        vision_config=dict(
-            image_size=32,
-            patch_size=8,
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-        ),
-    )
+    text_config, vision_config = _tiny_configs(size + 8, 16)
+    config = SiglipConfig(text_config=text_config, vision_config=vision_config)
     model = SiglipModel(config)
     with torch.no_grad():  # a scale and bias like trained SigLIPs (random init: 1 and 0)
         model.logit_scale.fill_(2.3)  # exp: about 10

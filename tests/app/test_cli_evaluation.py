@@ -2,13 +2,13 @@
 
 from fiftyone_prime.cli import main
 from tests.integration.planted import PLANTED_MODES
-from tests.integration.planted_objects import add_evaluated
+from tests.integration.planted_objects import evaluated
 
 
 def test_cli_search_reads_an_evaluation(make_dataset, capsys):
     import fiftyone_prime as fp
 
-    dataset = add_evaluated(make_dataset(persistent=True), "gt")
+    dataset = evaluated(make_dataset, "gt", persistent=True)
     code = main(
         [
             "search",

@@ -209,10 +209,9 @@ def test_metrics_with_the_properties_tagger_says_why(planted, capsys):
 
 
 def test_report_is_self_contained(make_dataset, tmp_path):
-    from tests.integration.planted import planted_samples_with_images
+    from tests.integration.planted import planted_with_images
 
-    dataset = make_dataset()
-    dataset.add_samples(planted_samples_with_images(tmp_path, size=(40, 30)))
+    dataset = planted_with_images(make_dataset, tmp_path, size=(40, 30))
     fp.find_failure_modes(dataset)
     out = tmp_path / "report"
     index = fp.export_report(dataset, "prime", str(out), max_images=10)

@@ -64,6 +64,19 @@ def planted_samples(blocks=PLANTED_BLOCKS, tags_field="prime_tags", prefix="s"):
 _TEMPLATES = {}
 
 
+def template(key, fill):
+    """A dataset that ``fill(dataset)`` fills, built once per process under
+    ``key`` and never modified afterwards: tests take copies of it
+    (``make_dataset(like=template(...))``, a copy made in the database, 10x
+    faster than adding the samples again)."""
+    dataset = _TEMPLATES.get(key)
+    if dataset is None or not fo.dataset_exists(dataset.name):
+        dataset = fo.Dataset()
+        fill(dataset)
+        _TEMPLATES[key] = dataset
+    return dataset
+
+
 def add_planted(dataset, **kwargs):
     """Adds the planted samples to ``dataset``. The default samples are built
     once per process into a template dataset and copied from it in the
@@ -71,12 +84,7 @@ def add_planted(dataset, **kwargs):
     if kwargs:
         dataset.add_samples(planted_samples(**kwargs))
         return dataset
-    template = _TEMPLATES.get("default")
-    if template is None or not fo.dataset_exists(template.name):
-        template = fo.Dataset()
-        template.add_samples(planted_samples())
-        _TEMPLATES["default"] = template
-    dataset.add_collection(template)
+    dataset.add_collection(template("default", lambda d: d.add_samples(planted_samples())))
     return dataset
 
 
@@ -106,3 +114,59 @@ def planted_samples_with_images(folder, size=(24, 24), seed=0):
     for sample, path in zip(samples, IMAGE_FILES[key]):
         sample.filepath = path
     return samples
+
+
+def planted_with_images(make_dataset, folder, size=(24, 24), persistent=False):
+    """A new dataset of :func:`planted_samples_with_images`, copied in the
+    database from one built once per process."""
+    built = template(
+        ("planted images", tuple(size)),
+        lambda d: d.add_samples(planted_samples_with_images(folder, size=size)),
+    )
+    return make_dataset(persistent=persistent, like=built)
+
+
+def tag_confidences(*pairs):
+    """A Classifications of ``(tag, confidence)`` pairs."""
+    return fo.Classifications(
+        classifications=[fo.Classification(label=t, confidence=c) for t, c in pairs]
+    )
+
+
+def add_planted_audit(dataset):
+    """100 labelled samples (40 dog, 30 cat, 30 sofa), 5 untagged, 5 unlabelled.
+
+    Tag "dog": on dogs 0-29 (confidence 0.9) and cats 40-49 (0.3): TP 30,
+    FP 10. Tag "couch" (alias "sofa" in the large vocabulary): on sofas 70-99.
+    Tag "puppy": mapped to "dog" by hand, on dogs 0-9. Tag "grass": on every
+    sample, naming no class.
+    """
+    classes = ["dog"] * 40 + ["cat"] * 30 + ["sofa"] * 30
+    samples = []
+    for i, c in enumerate(classes):
+        pairs = [("grass", 0.5)]
+        if i < 30:
+            pairs.append(("dog", 0.9))
+        if 40 <= i < 50:
+            pairs.append(("dog", 0.3))
+        if i >= 70:
+            pairs.append(("couch", 0.8))
+        if i < 10:
+            pairs.append(("puppy", 0.7))
+        samples.append(
+            fo.Sample(
+                filepath=f"/planted/{i}.jpg",
+                ground_truth=fo.Classification(label=c),
+                prime_tags=tag_confidences(*pairs),
+            )
+        )
+    samples += [
+        fo.Sample(filepath=f"/planted/u{i}.jpg", ground_truth=fo.Classification(label="dog"))
+        for i in range(5)
+    ]
+    samples += [
+        fo.Sample(filepath=f"/planted/n{i}.jpg", prime_tags=tag_confidences(("dog", 0.9)))
+        for i in range(5)
+    ]
+    dataset.add_samples(samples)
+    return dataset

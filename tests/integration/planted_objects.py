@@ -20,7 +20,7 @@ them. The tag ``blur`` also goes to an image-level field ``image_blur``
 
 import fiftyone as fo
 
-from tests.integration.planted import PLANTED_BLOCKS, PLANTED_MODES  # noqa: F401
+from tests.integration.planted import PLANTED_BLOCKS, PLANTED_MODES, template  # noqa: F401
 
 PER_IMAGE = 5
 
@@ -104,3 +104,11 @@ def add_evaluated(dataset, units="gt", eval_key="eval", **kwargs):
     dataset.add_samples(planted_object_samples(units, **kwargs))
     dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key=eval_key)
     return dataset
+
+
+def evaluated(make_dataset, units="gt", eval_key="eval", persistent=False):
+    """A new dataset like :func:`add_evaluated` gives, copied in the database
+    from one built and evaluated once per process (the evaluation is most of
+    the cost)."""
+    built = template(("evaluated", units, eval_key), lambda d: add_evaluated(d, units, eval_key))
+    return make_dataset(persistent=persistent, like=built)

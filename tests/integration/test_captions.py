@@ -11,7 +11,7 @@ import fiftyone_prime as fp
 from fiftyone_prime.core.captions import resolve_captions
 from fiftyone_prime.models import load_encoder
 from fiftyone_prime.plugin.panel import panel_rows
-from tests.integration.planted import planted_samples_with_images
+from tests.integration.planted import planted_with_images
 from tests.tiny_models import register_tiny_open_clip
 
 
@@ -33,8 +33,7 @@ def encoder(tmp_path):
 
 @pytest.fixture
 def planted_run(make_dataset, tmp_path):
-    dataset = make_dataset()
-    dataset.add_samples(planted_samples_with_images(tmp_path))
+    dataset = planted_with_images(make_dataset, tmp_path)
     fp.find_failure_modes(dataset)
     return dataset
 

@@ -18,14 +18,11 @@ from fiftyone_prime.integration.evaluations import (
     RERUN,
     EvalFailureModeResults,
 )
+from tests.helpers import summary
 from tests.integration.planted import PLANTED_MODES
-from tests.integration.planted_objects import add_evaluated
+from tests.integration.planted_objects import evaluated
 
 find = fp.find_failure_modes  # the public entry point (search_failure_modes dispatches)
-
-
-def summary(results):
-    return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
 
 
 def modes_without_views(results):
@@ -41,12 +38,12 @@ def nothing_written(dataset):
 
 @pytest.fixture
 def gt_dataset(make_dataset):
-    return add_evaluated(make_dataset(), "gt")
+    return evaluated(make_dataset, "gt")
 
 
 @pytest.fixture
 def pred_dataset(make_dataset):
-    return add_evaluated(make_dataset(), "pred")
+    return evaluated(make_dataset, "pred")
 
 
 def _view_objects(view, field):
@@ -464,7 +461,7 @@ def test_object_runs_reload_in_a_fresh_process(make_dataset):
 
     from tests.fo_env import run_python
 
-    dataset = add_evaluated(make_dataset(persistent=True), "gt")
+    dataset = evaluated(make_dataset, "gt", persistent=True)
     find(dataset, eval_key="eval", tags_field="ground_truth.detections.attrs", run_key="det")
     code = f"""
 import json, fiftyone as fo, fiftyone_prime as fp

@@ -12,11 +12,8 @@ from fiftyone import ViewField as F
 import fiftyone_prime as fp
 from fiftyone_prime.integration.rows import format_p
 from tests.fo_env import run_python
+from tests.helpers import summary
 from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples
-
-
-def summary(results):
-    return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
 
 
 def record_params_walk(monkeypatch):

@@ -30,6 +30,18 @@ def test_huge_integers_are_refused_by_the_sdk(planted, name, value):
     assert "prime" not in planted.list_runs()
 
 
+def test_huge_integers_are_one_line_in_the_cli_in_process(planted, capsys):
+    """The fast form of the next test: the CLI's ``main`` in this process."""
+    from fiftyone_prime.cli import main
+
+    code = main(["search", planted.name, "--min-size", str(2**63)])
+    err = capsys.readouterr().err
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) <= 3 and "min_size" in lines[-1].replace("-", "_"), err[-3000:]
+
+
+@pytest.mark.slow  # a subprocess: ``python -m fiftyone_prime`` exits without a traceback
 def test_huge_integers_are_one_line_in_the_cli(planted):
     out = subprocess.run(
         [sys.executable, "-m", "fiftyone_prime", "search", planted.name, "--min-size", str(2**63)],

@@ -25,18 +25,49 @@ with leases.run_lease(ds, "prime", "search"):
 """
 
 
+def assert_busy(planted, monkeypatch, pid):
+    """A second writer of the run waits briefly, then gets one line naming
+    the holder's process ``pid`` and its action."""
+    monkeypatch.setattr(leases, "DEFAULT_WAIT", 0.5)
+    with pytest.raises(fp.RunBusyError) as error:
+        fp.delete_failure_modes(planted, "prime")
+    text = str(error.value)
+    assert f":{pid}" in text and "search" in text and len(text.splitlines()) == 1
+    with pytest.raises(fp.RunBusyError):
+        fp.find_failure_modes(planted, overwrite=True)
+
+
+def test_a_writer_in_another_thread_gets_a_clear_error_naming_the_holder(planted, monkeypatch):
+    """The fast form of the next test: the holder is a thread of this process."""
+    import threading
+
+    fp.find_failure_modes(planted)
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with leases.run_lease(planted, "prime", "search"):
+            held.set()
+            done.wait(60)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(60)
+        assert_busy(planted, monkeypatch, os.getpid())
+    finally:
+        done.set()
+        holder.join()
+    fp.delete_failure_modes(planted, "prime")
+    assert planted.list_runs() == [] and planted.list_saved_views() == []
+
+
+@pytest.mark.slow  # a subprocess holds the lease (the fast form above uses a thread)
 def test_a_second_writer_gets_a_clear_error_naming_the_holder(planted, tmp_path, monkeypatch):
     fp.find_failure_modes(planted)
     holder = start_python(HOLD, tmp_path / "hold.log", planted.name, tmp_path / "held")
     try:
         wait_for_file(tmp_path / "held", holder)
-        monkeypatch.setattr(leases, "DEFAULT_WAIT", 0.5)
-        with pytest.raises(fp.RunBusyError) as error:
-            fp.delete_failure_modes(planted, "prime")
-        text = str(error.value)
-        assert f":{holder.pid}" in text and "search" in text and len(text.splitlines()) == 1
-        with pytest.raises(fp.RunBusyError):
-            fp.find_failure_modes(planted, overwrite=True)
+        assert_busy(planted, monkeypatch, holder.pid)
         # a killed writer's lease expires: its process is gone
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()

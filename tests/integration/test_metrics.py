@@ -9,40 +9,19 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from scipy.stats import hypergeom
 
 import fiftyone as fo
 
 import fiftyone_prime as fp
-from fiftyone_prime.models import load_encoder
 from tests.fo_env import run_python
-from tests.integration.planted import add_planted, planted_samples, planted_samples_with_images
-from tests.tiny_models import register_tiny_open_clip
-
-
-@pytest.fixture
-def tiny_encoder(tmp_path):
-    name = register_tiny_open_clip(tmp_path)
-    torch.manual_seed(0)
-    encoder = load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")
-    encoder.encoded = 0
-    original = encoder.encode_images
-
-    def counting(pixels):
-        encoder.encoded += len(pixels)
-        return original(pixels)
-
-    encoder.encode_images = counting
-    return encoder
+from tests.integration.planted import add_planted, planted_samples, planted_with_images
 
 
 @pytest.fixture
 def planted_images(make_dataset, tmp_path):
     """The planted dataset, each sample with a real (random) image file."""
-    dataset = make_dataset(persistent=True)
-    dataset.add_samples(planted_samples_with_images(tmp_path))
-    return dataset
+    return planted_with_images(make_dataset, tmp_path, persistent=True)
 
 
 def test_metrics_encode_each_image_once_and_are_stored(planted_images, tiny_encoder):

@@ -7,49 +7,33 @@ object's crop encoded once, every mode scored over its objects), not scores.
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import fiftyone as fo
 
 import fiftyone_prime as fp
 from fiftyone_prime.integration.evaluations import find_evaluation_failure_modes
-from fiftyone_prime.models import load_encoder
-from tests.integration.planted import PLANTED_MODES
+from tests.integration.planted import PLANTED_MODES, template
 from tests.integration.planted_objects import planted_object_samples
-from tests.tiny_models import register_tiny_open_clip
 
 ATTRS = "ground_truth.detections.attrs"
 
 
 @pytest.fixture
-def tiny_encoder(tmp_path):
-    name = register_tiny_open_clip(tmp_path)
-    torch.manual_seed(0)
-    encoder = load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")
-    encoder.encoded = 0
-    original = encoder.encode_images
-
-    def counting(pixels):
-        encoder.encoded += len(pixels)
-        return original(pixels)
-
-    encoder.encode_images = counting
-    return encoder
-
-
-@pytest.fixture
 def objects_with_images(make_dataset, tmp_path):
-    rng = np.random.default_rng(0)
-    samples = planted_object_samples("gt")
-    for i, sample in enumerate(samples):
-        path = tmp_path / f"img{i:04d}.png"
-        Image.fromarray(rng.integers(0, 256, (48, 96, 3), dtype=np.uint8)).save(path)
-        sample.filepath = str(path)
-    dataset = make_dataset(persistent=True)
-    dataset.add_samples(samples)
-    dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key="eval")
-    return dataset
+    """Evaluated planted objects on random images (built once per process, copied)."""
+
+    def fill(dataset):
+        rng = np.random.default_rng(0)
+        samples = planted_object_samples("gt")
+        for i, sample in enumerate(samples):
+            path = tmp_path / f"img{i:04d}.png"
+            Image.fromarray(rng.integers(0, 256, (48, 96, 3), dtype=np.uint8)).save(path)
+            sample.filepath = str(path)
+        dataset.add_samples(samples)
+        dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key="eval")
+
+    return make_dataset(persistent=True, like=template("objects with images", fill))
 
 
 def test_clip_metrics_score_each_object_crop(objects_with_images, tiny_encoder):
@@ -66,10 +50,10 @@ def test_clip_metrics_score_each_object_crop(objects_with_images, tiny_encoder):
 
 
 def test_held_out_validation_of_object_modes(make_dataset):
-    from tests.integration.planted_objects import add_evaluated
+    from tests.integration.planted_objects import evaluated
 
-    found_on = add_evaluated(make_dataset(), "gt")
-    held_out = add_evaluated(make_dataset(), "gt")
+    found_on = evaluated(make_dataset, "gt")
+    held_out = evaluated(make_dataset, "gt")
     results = find_evaluation_failure_modes(found_on, eval_key="eval", tags_field=ATTRS)
     assert [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes] == (
         PLANTED_MODES
@@ -80,10 +64,10 @@ def test_held_out_validation_of_object_modes(make_dataset):
 
 
 def test_applying_object_modes_to_another_dataset(make_dataset):
-    from tests.integration.planted_objects import add_evaluated
+    from tests.integration.planted_objects import evaluated
 
-    found_on = add_evaluated(make_dataset(), "gt")
-    target = add_evaluated(make_dataset(), "gt")
+    found_on = evaluated(make_dataset, "gt")
+    target = evaluated(make_dataset, "gt")
     results = find_evaluation_failure_modes(found_on, eval_key="eval", tags_field=ATTRS)
     applied = fp.apply_failure_modes(results, target)
     assert applied.key == "prime" and applied.units == "gt"

@@ -11,6 +11,7 @@ from fiftyone_prime.integration.regressions import (
     list_regression_runs,
     load_regressions,
 )
+from tests.helpers import regression_summary
 from tests.integration.regression_data import PLANTED_REGRESSION, add_regression_data
 
 
@@ -19,16 +20,9 @@ def two_models(make_dataset):
     return add_regression_data(make_dataset())
 
 
-def summary(results):
-    return [
-        (m.group, m.tags, m.size, m.baseline_num_correct, m.num_correct)
-        for m in results.regressions
-    ]
-
-
 def test_the_planted_regression_is_found_with_both_accuracies(two_models):
     results = find_regressions(two_models)
-    assert summary(results) == [PLANTED_REGRESSION]
+    assert regression_summary(results) == [PLANTED_REGRESSION]
     (mode,) = results.regressions
     assert mode.baseline_accuracy == pytest.approx(0.8) and mode.accuracy == pytest.approx(0.1)
     assert mode.group_size == 200
@@ -48,7 +42,7 @@ def test_the_planted_regression_is_found_with_both_accuracies(two_models):
     assert "80.0% -> 10.0%" in info["description"]
     # it loads again, and is deleted with exactly its views
     again = load_regressions(two_models, "prime_regression")
-    assert summary(again) == summary(results)
+    assert regression_summary(again) == regression_summary(results)
     assert list_regression_runs(two_models) == ["prime_regression"]
     two_models.save_view("mine", two_models.limit(3))
     delete_regressions(two_models, "prime_regression")

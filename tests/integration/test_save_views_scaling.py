@@ -13,11 +13,13 @@ import pymongo.collection
 import pytest
 
 from fiftyone_prime.integration import fields as fpf
+from fiftyone_prime.integration import view_list
 from fiftyone_prime.integration import views as fpv
 from tests.fo_env import REPO_ROOT
 
 
-def test_saving_many_views_updates_the_list_a_bounded_number_of_times(monkeypatch):
+def _count_list_updates(monkeypatch, n_views):
+    """Saves ``n_views`` views; returns the saved-view list updates they took."""
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
     import save_views as bench
 
@@ -25,7 +27,7 @@ def test_saving_many_views_updates_the_list_a_bounded_number_of_times(monkeypatc
 
     dataset = bench.build_dataset(fo, n_samples=200)
     try:
-        items = bench.view_items(dataset, 12_000, fpv, fpf)
+        items = bench.view_items(dataset, n_views, fpv, fpf)
         updates = []
         original = pymongo.collection.Collection.update_one
 
@@ -38,11 +40,27 @@ def test_saving_many_views_updates_the_list_a_bounded_number_of_times(monkeypatc
         ids = fpv.new_view_ids(len(items))
         fpv.save_views(dataset, [(i, *it) for i, it in zip(ids, items)], progress=False)
         monkeypatch.undo()
-        assert len(dataset.list_saved_views()) == 12_000
-        assert len(updates) <= 20
-        assert not any("$addToSet" in u for u in updates)  # O(list length) per new id
+        assert len(dataset.list_saved_views()) == n_views
+        return updates
     finally:
         fo.delete_dataset(dataset.name)
+
+
+def test_saving_many_views_updates_the_list_a_bounded_number_of_times(monkeypatch):
+    """1,200 views with chunks of at least 50 ids: past MIN_CHUNK * MAX_UPDATES
+    views, as 12,000 views are with the real chunk sizes (the slow test)."""
+    monkeypatch.setattr(view_list, "MIN_CHUNK", 50)
+    assert 1_200 > view_list.MIN_CHUNK * view_list.MAX_UPDATES
+    updates = _count_list_updates(monkeypatch, 1_200)
+    assert len(updates) <= view_list.MAX_UPDATES == 20
+    assert not any("$addToSet" in u for u in updates)  # O(list length) per new id
+
+
+@pytest.mark.slow  # 12,000 views (the fast test above: 1,200 with smaller chunks)
+def test_saving_12000_views_updates_the_list_a_bounded_number_of_times(monkeypatch):
+    updates = _count_list_updates(monkeypatch, 12_000)
+    assert len(updates) <= 20
+    assert not any("$addToSet" in u for u in updates)  # O(list length) per new id
 
 
 @pytest.mark.slow

@@ -8,52 +8,7 @@ import fiftyone as fo
 
 import fiftyone_prime as fp
 from fiftyone_prime.integration.tag_audit import suggest_threshold, wilson_lower_bound
-
-
-def tags(*pairs):
-    return fo.Classifications(
-        classifications=[fo.Classification(label=t, confidence=c) for t, c in pairs]
-    )
-
-
-@pytest.fixture
-def planted_audit(make_dataset):
-    """100 labelled samples (40 dog, 30 cat, 30 sofa), 5 untagged, 5 unlabelled.
-
-    Tag "dog": on dogs 0-29 (confidence 0.9) and cats 40-49 (0.3): TP 30,
-    FP 10. Tag "couch" (alias "sofa" in the large vocabulary): on sofas 70-99.
-    Tag "puppy": mapped to "dog" by hand, on dogs 0-9. Tag "grass": on every
-    sample, naming no class.
-    """
-    dataset = make_dataset()
-    classes = ["dog"] * 40 + ["cat"] * 30 + ["sofa"] * 30
-    samples = []
-    for i, c in enumerate(classes):
-        pairs = [("grass", 0.5)]
-        if i < 30:
-            pairs.append(("dog", 0.9))
-        if 40 <= i < 50:
-            pairs.append(("dog", 0.3))
-        if i >= 70:
-            pairs.append(("couch", 0.8))
-        if i < 10:
-            pairs.append(("puppy", 0.7))
-        samples.append(
-            fo.Sample(
-                filepath=f"/planted/{i}.jpg",
-                ground_truth=fo.Classification(label=c),
-                prime_tags=tags(*pairs),
-            )
-        )
-    samples += [
-        fo.Sample(filepath=f"/planted/u{i}.jpg", ground_truth=fo.Classification(label="dog"))
-        for i in range(5)
-    ]
-    samples += [
-        fo.Sample(filepath=f"/planted/n{i}.jpg", prime_tags=tags(("dog", 0.9))) for i in range(5)
-    ]
-    dataset.add_samples(samples)
-    return dataset
+from tests.integration.planted import tag_confidences as tags
 
 
 def test_exact_precision_recall_and_support(planted_audit):
@@ -151,6 +106,7 @@ def planted_scores(n, seed, separation):
     return classes, conf
 
 
+@pytest.mark.slow  # a 3,000-sample dataset; the exact tests above and test_threshold_helpers are fast
 def test_suggested_thresholds_reach_the_precision_on_held_out_data(make_dataset):
     separation = {"dog": 3.0, "car": 2.0, "tree": 1.0}
     classes, conf = planted_scores(3000, 0, separation)

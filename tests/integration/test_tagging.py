@@ -9,6 +9,7 @@ import fiftyone as fo
 
 import fiftyone_prime as fp
 from fiftyone_prime.models.properties import ImagePropertyTagger
+from tests.helpers import tags_by_path
 from tests.tiny_models import register_tiny_open_clip
 
 FLAT_DARK = ["dark", "low contrast", "grayscale", "blurry", "plain"]
@@ -27,7 +28,9 @@ def write_images(folder, n, kind="mixed"):
 
 
 @pytest.fixture
-def image_dataset(make_dataset, tmp_path):
+def black_white_dataset(make_dataset, tmp_path):
+    """20 images, even ones black, odd ones white (not the planted images of
+    the conftest's ``image_dataset``: these tests read tags off the colour)."""
     dataset = make_dataset()
     paths = write_images(tmp_path, 20)
     dataset.add_samples(
@@ -39,44 +42,39 @@ def image_dataset(make_dataset, tmp_path):
     return dataset
 
 
-def tags_by_path(dataset, field="prime_tags"):
-    paths, tags = dataset.values(["filepath", f"{field}.classifications.label"])
-    return dict(zip(paths, tags))
-
-
-def test_property_tags_are_written_as_classifications(image_dataset):
-    summary = fp.compute_tags(image_dataset, model="properties", num_workers=0, batch_size=6)
+def test_property_tags_are_written_as_classifications(black_white_dataset):
+    summary = fp.compute_tags(black_white_dataset, model="properties", num_workers=0, batch_size=6)
     assert summary.num_tagged == 20 and summary.num_failed == 0
-    field = image_dataset.get_field("prime_tags")
+    field = black_white_dataset.get_field("prime_tags")
     assert field.document_type is fo.Classifications
-    for path, tags in tags_by_path(image_dataset).items():
+    for path, tags in tags_by_path(black_white_dataset).items():
         index = int(path[-7:-4])
         assert tags == (FLAT_DARK if index % 2 == 0 else FLAT_BRIGHT)
-    confidences = image_dataset.values("prime_tags.classifications.confidence", unwind=True)
+    confidences = black_white_dataset.values("prime_tags.classifications.confidence", unwind=True)
     assert set(confidences) == {1.0}
 
 
-def test_worker_processes_give_the_same_tags(image_dataset, make_dataset):
+def test_worker_processes_give_the_same_tags(black_white_dataset, make_dataset):
     """Worker processes decode out of order; each sample must still get the
     tags of its own image (even files are black, odd ones white)."""
-    fp.compute_tags(image_dataset, model="properties", num_workers=2, batch_size=4)
-    for path, tags in tags_by_path(image_dataset).items():
+    fp.compute_tags(black_white_dataset, model="properties", num_workers=2, batch_size=4)
+    for path, tags in tags_by_path(black_white_dataset).items():
         assert tags == (FLAT_DARK if int(path[-7:-4]) % 2 == 0 else FLAT_BRIGHT), path
 
 
-def test_corrupt_and_missing_images_are_skipped_and_counted(image_dataset, tmp_path):
+def test_corrupt_and_missing_images_are_skipped_and_counted(black_white_dataset, tmp_path):
     bad = tmp_path / "corrupt.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 truncated")
-    image_dataset.add_samples(
+    black_white_dataset.add_samples(
         [fo.Sample(filepath=str(bad)), fo.Sample(filepath=str(tmp_path / "missing.png"))]
     )
-    summary = fp.compute_tags(image_dataset, model="properties", num_workers=0)
+    summary = fp.compute_tags(black_white_dataset, model="properties", num_workers=0)
     assert (summary.num_tagged, summary.num_failed) == (20, 2)
     assert {f[1] for f in summary.failures} == {str(bad), str(tmp_path / "missing.png")}
-    assert image_dataset.exists("prime_tags").count() == 20
+    assert black_white_dataset.exists("prime_tags").count() == 20
     with pytest.raises(RuntimeError, match="Could not read image"):
         fp.compute_tags(
-            image_dataset,
+            black_white_dataset,
             model="properties",
             num_workers=0,
             tags_field="again",
@@ -100,46 +98,50 @@ class InterruptingTagger(ImagePropertyTagger):
         return super().tag_batch(batch)
 
 
-def test_an_interrupted_run_keeps_its_batches_and_resumes(image_dataset):
+def test_an_interrupted_run_keeps_its_batches_and_resumes(black_white_dataset):
     tagger = InterruptingTagger()
     with pytest.raises(KeyboardInterrupt):
-        fp.compute_tags(image_dataset, model=tagger, batch_size=4, num_workers=0)
-    assert image_dataset.exists("prime_tags").count() == 8  # two batches written
+        fp.compute_tags(black_white_dataset, model=tagger, batch_size=4, num_workers=0)
+    assert black_white_dataset.exists("prime_tags").count() == 8  # two batches written
     with pytest.raises(ValueError, match="8 of the 20 samples already have 'prime_tags'"):
-        fp.compute_tags(image_dataset, model="properties", num_workers=0)
+        fp.compute_tags(black_white_dataset, model="properties", num_workers=0)
     resumed = InterruptingTagger()
     resumed.calls = -100  # no interruption this time
     summary = fp.compute_tags(
-        image_dataset, model=resumed, batch_size=4, num_workers=0, skip_existing=True
+        black_white_dataset, model=resumed, batch_size=4, num_workers=0, skip_existing=True
     )
     assert (summary.num_tagged, summary.num_skipped_existing, resumed.tagged) == (12, 8, 12)
-    assert image_dataset.exists("prime_tags").count() == 20
-    again = fp.compute_tags(image_dataset, model="properties", num_workers=0, skip_existing=True)
+    assert black_white_dataset.exists("prime_tags").count() == 20
+    again = fp.compute_tags(
+        black_white_dataset, model="properties", num_workers=0, skip_existing=True
+    )
     assert again.num_tagged == 0 and again.num_skipped_existing == 20
 
 
-def test_overwrite_retags(image_dataset):
-    fp.compute_tags(image_dataset, model="properties", num_workers=0)
-    summary = fp.compute_tags(image_dataset, model="properties", num_workers=0, overwrite=True)
+def test_overwrite_retags(black_white_dataset):
+    fp.compute_tags(black_white_dataset, model="properties", num_workers=0)
+    summary = fp.compute_tags(
+        black_white_dataset, model="properties", num_workers=0, overwrite=True
+    )
     assert summary.num_tagged == 20
 
 
-def test_existing_field_of_another_type_is_never_touched(image_dataset):
+def test_existing_field_of_another_type_is_never_touched(black_white_dataset):
     with pytest.raises(TypeError, match="'ground_truth' exists and is not a Classifications"):
-        fp.compute_tags(image_dataset, model="properties", tags_field="ground_truth")
-    assert image_dataset.count_values("ground_truth.label") == {"cat": 10, "night": 10}
+        fp.compute_tags(black_white_dataset, model="properties", tags_field="ground_truth")
+    assert black_white_dataset.count_values("ground_truth.label") == {"cat": 10, "night": 10}
 
 
-def test_empty_view(image_dataset):
+def test_empty_view(black_white_dataset):
     with pytest.raises(ValueError, match="view is empty"):
-        fp.compute_tags(image_dataset.limit(0), model="properties")
+        fp.compute_tags(black_white_dataset.limit(0), model="properties")
 
 
-def test_zero_shot_with_random_weights_writes_top_k_and_embeddings(image_dataset, tmp_path):
+def test_zero_shot_with_random_weights_writes_top_k_and_embeddings(black_white_dataset, tmp_path):
     name = register_tiny_open_clip(tmp_path)
     torch.manual_seed(0)
     summary = fp.compute_tags(
-        image_dataset,
+        black_white_dataset,
         model=f"open_clip:{name}",
         pretrained=None,
         device="cpu",
@@ -153,11 +155,11 @@ def test_zero_shot_with_random_weights_writes_top_k_and_embeddings(image_dataset
     # "night" is a class of the dataset, so it is not a tag.
     assert summary.vocabulary_size == 4 and summary.num_tagged == 20
     assert summary.tagger == f"open_clip:{name}@random"
-    for tags in tags_by_path(image_dataset).values():
+    for tags in tags_by_path(black_white_dataset).values():
         assert len(tags) == 3 and set(tags) <= {"snow", "grass", "indoors", "beach"}
-    for confs in image_dataset.values("prime_tags.classifications.confidence"):
+    for confs in black_white_dataset.values("prime_tags.classifications.confidence"):
         assert all(0 < c <= 1 for c in confs) and confs == sorted(confs, reverse=True)
-    emb = np.stack(image_dataset.values("prime_embedding"))
+    emb = np.stack(black_white_dataset.values("prime_embedding"))
     assert emb.shape == (20, 32)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
 
@@ -183,13 +185,13 @@ def test_property_tags_feed_the_search(make_dataset, tmp_path):
     ]
 
 
-def test_calibrated_scoring_tags_every_image_once(image_dataset, tmp_path):
+def test_calibrated_scoring_tags_every_image_once(black_white_dataset, tmp_path):
     """Default scoring for CLIP: the calibration images are drawn from the
     view, held until the statistics are known, then written like the rest."""
     name = register_tiny_open_clip(tmp_path)
     torch.manual_seed(0)
     summary = fp.compute_tags(
-        image_dataset,
+        black_white_dataset,
         model=f"open_clip:{name}",
         pretrained=None,
         device="cpu",
@@ -203,17 +205,17 @@ def test_calibrated_scoring_tags_every_image_once(image_dataset, tmp_path):
     assert summary.scoring == "calibrated" and summary.vocabulary == "custom"
     assert summary.vocabulary_size == 6 and summary.num_tagged == 20
     assert summary.calibration["images"] == 9  # whole batches of 3 until >= 8
-    assert image_dataset.exists("prime_tags").count() == 20
-    confs = image_dataset.values("prime_tags.classifications.confidence", unwind=True)
+    assert black_white_dataset.exists("prime_tags").count() == 20
+    confs = black_white_dataset.values("prime_tags.classifications.confidence", unwind=True)
     assert summary.num_tags_written == len(confs) and min(confs) >= 0.0
     assert summary.tags_per_image == pytest.approx(len(confs) / 20)
-    info = image_dataset.get_field("prime_tags").info["prime_tagger"]
+    info = black_white_dataset.get_field("prime_tags").info["prime_tagger"]
     assert info["scoring"] == "calibrated" and info["threshold"] == 0.0
 
     # The statistics carry over to another field: the same tags.
     torch.manual_seed(0)  # the same random weights
     again = fp.compute_tags(
-        image_dataset,
+        black_white_dataset,
         model=f"open_clip:{name}",
         pretrained=None,
         device="cpu",
@@ -224,19 +226,21 @@ def test_calibrated_scoring_tags_every_image_once(image_dataset, tmp_path):
         num_workers=0,
     )
     assert again.calibration["images"] == 9
-    assert tags_by_path(image_dataset, "again") == tags_by_path(image_dataset)
+    assert tags_by_path(black_white_dataset, "again") == tags_by_path(black_white_dataset)
     with pytest.raises(ValueError, match="`calibration_size` must be at least 2"):
-        fp.compute_tags(image_dataset, model=f"open_clip:{name}", calibration_size=1)
+        fp.compute_tags(black_white_dataset, model=f"open_clip:{name}", calibration_size=1)
 
 
-def test_thresholds_of_tags_removed_as_classes_are_ignored_typos_are_not(image_dataset, tmp_path):
+def test_thresholds_of_tags_removed_as_classes_are_ignored_typos_are_not(
+    black_white_dataset, tmp_path
+):
     from fiftyone_prime.integration.tagging import _build_tagger
 
     name = register_tiny_open_clip(tmp_path)
     vocab = ["snow", "night", "grass"]  # "night" is a class of the dataset
     args = (f"open_clip:{name}", vocab, None, None)
     rest = (None, "ground_truth", True, "cpu", "fp32", "calibrated", None)
-    tagger = _build_tagger(image_dataset, *args, {"night": 9.0, "snow": 1.0}, *rest)
+    tagger = _build_tagger(black_white_dataset, *args, {"night": 9.0, "snow": 1.0}, *rest)
     assert tagger.vocabulary == ["snow", "grass"] and list(tagger.thresholds) == [1.0, 3.5]
     with pytest.raises(ValueError, match="not in the vocabulary: \\['snwo'\\]"):
-        _build_tagger(image_dataset, *args, {"snwo": 1.0}, *rest)
+        _build_tagger(black_white_dataset, *args, {"snwo": 1.0}, *rest)

@@ -21,51 +21,15 @@ from fiftyone_prime.integration.jobs import dispatch, plan, records, recover, wo
 from fiftyone_prime.integration.jobs import store as jobstore
 from fiftyone_prime.integration.jobs.status import PartStatus
 from tests.fo_env import REPO_ROOT
-from tests.integration.workers_data import property_samples
-
-# The plugin's worker operators (their URIs are part of the plugin's API)
-SHARD_OP = "@fiftyone-prime/prime/tag_shard"
-FOLLOWUP_OP = "@fiftyone-prime/prime/search_after_tagging"
-
-
-@pytest.fixture
-def image_dataset(make_dataset, tmp_path):
-    dataset = make_dataset(persistent=True)
-    dataset.add_samples(property_samples(tmp_path))
-    return dataset
-
-
-def modes(results):
-    return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
-
-
-def reference(dataset, make_dataset, **search):
-    """Tags and failure modes of one uninterrupted run on a copy."""
-    copy = dataset.clone(f"{dataset.name}-ref")
-    try:
-        fp.compute_tags(copy, model="properties")
-        results = fp.find_failure_modes(copy, **search)
-        return tags_by_path(copy), modes(results)
-    finally:
-        copy.delete()
-
-
-def tags_by_path(dataset):
-    """``{filepath: [(tag, confidence)]}`` (the Classification ids differ by run)."""
-    paths, tags = dataset.values(["filepath", f"{TAGS_FIELD}.classifications"])
-    return {
-        p: None if t is None else [(c.label, round(c.confidence, 6)) for c in t]
-        for p, t in zip(paths, tags)
-    }
-
-
-def run_queued(dataset):
-    service = DelegatedOperationService()
-    return service.execute_queued_operations(dataset_name=dataset.name)
-
-
-def operations(dataset, operator):
-    return DelegatedOperationService().list_operations(operator=operator, dataset_name=dataset.name)
+from tests.helpers import summary
+from tests.integration.workers_data import (
+    FOLLOWUP_OP,
+    SHARD_OP,
+    operations,
+    reference,
+    run_queued,
+    tags_by_path,
+)
 
 
 def test_slices_are_disjoint_stable_and_cover_the_collection(image_dataset):
@@ -132,7 +96,7 @@ def test_shards_then_search_once_match_a_single_run(image_dataset, make_dataset)
 
     image_dataset.reload()
     assert tags_by_path(image_dataset) == ref_tags
-    assert modes(fp.load_failure_modes(image_dataset, RUN_KEY)) == ref_modes
+    assert summary(fp.load_failure_modes(image_dataset, RUN_KEY)) == ref_modes
     assert "completed" in str(status)
 
 

@@ -11,10 +11,9 @@ from fiftyone.operators.executor import ExecutionRunState
 import fiftyone_prime as fp
 from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
 from fiftyone_prime.integration.jobs import list_tagging_jobs
-from tests.integration.test_workers import (
+from tests.integration.workers_data import (
     FOLLOWUP_OP,
     SHARD_OP,
-    image_dataset,  # noqa: F401 (a fixture, used by name)
     operations,
     run_queued,
 )
@@ -38,7 +37,7 @@ def _break_images(dataset, every):
 
 
 def test_unreadable_images_are_failures_and_the_search_leaves_them_out(
-    image_dataset,  # noqa: F811
+    image_dataset,
 ):
     broken = _break_images(image_dataset, every=5)
     total = len(image_dataset)
@@ -65,7 +64,7 @@ def test_unreadable_images_are_failures_and_the_search_leaves_them_out(
     assert results.groups == reference.groups
 
 
-def test_a_slice_whose_images_are_all_unreadable_fails(image_dataset):  # noqa: F811
+def test_a_slice_whose_images_are_all_unreadable_fails(image_dataset):
     ids = image_dataset.sort_by("_id").values("id")
     half = len(ids) // 2
     _point_at_missing_files(image_dataset, ids[:half])  # exactly slice 0 (cut in id order)
@@ -83,7 +82,7 @@ def test_a_slice_whose_images_are_all_unreadable_fails(image_dataset):  # noqa: 
 
 @pytest.mark.slow
 def test_a_real_worker_reports_a_job_of_unreadable_images_as_failed(
-    image_dataset,  # noqa: F811
+    image_dataset,
     tmp_path,
 ):
     from tests.integration.test_workers_subprocess import wait_for
@@ -136,7 +135,7 @@ def test_a_real_worker_reports_a_job_of_unreadable_images_as_failed(
         ),
     ],
 )
-def test_a_job_that_cannot_succeed_is_refused_when_queued(image_dataset, kwargs, message):  # noqa: F811
+def test_a_job_that_cannot_succeed_is_refused_when_queued(image_dataset, kwargs, message):
     with pytest.raises((ValueError, TypeError)) as error:
         fp.queue_tagging(image_dataset, **{"num_shards": 2, **kwargs})
     assert message in str(error.value)

@@ -13,16 +13,17 @@ from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
 from fiftyone_prime.integration.jobs import plan
 from fiftyone_prime.integration.jobs import records as keys
 from fiftyone_prime.integration.jobs.store import open_store
-from tests.integration.test_workers import (
+from tests.helpers import summary
+from tests.integration.workers_data import (
     FOLLOWUP_OP,
     SHARD_OP,
-    image_dataset,  # noqa: F401 (a fixture, used by name)
-    modes,
     operations,
     reference,
+    start_worker,
+    stop_worker,
     tags_by_path,
+    wait_until_ready,
 )
-from tests.integration.workers_data import start_worker, stop_worker, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +60,7 @@ def records(dataset, job_key=TAGS_FIELD):
     return shards, store.get(keys.followup_key(job_key))
 
 
-def test_two_workers_four_shards_then_one_search(image_dataset, make_dataset, workers):  # noqa: F811
+def test_two_workers_four_shards_then_one_search(image_dataset, make_dataset, workers):
     ref_tags, ref_modes = reference(image_dataset, make_dataset, max_tags=2)
     assert ref_modes
     workers(2)
@@ -86,11 +87,11 @@ def test_two_workers_four_shards_then_one_search(image_dataset, make_dataset, wo
 
     image_dataset.reload()
     assert tags_by_path(image_dataset) == ref_tags
-    assert modes(fp.load_failure_modes(image_dataset, RUN_KEY)) == ref_modes
+    assert summary(fp.load_failure_modes(image_dataset, RUN_KEY)) == ref_modes
 
 
 def test_a_killed_worker_its_slice_requeued_every_sample_once(
-    image_dataset,  # noqa: F811 (the fixture)
+    image_dataset,
     make_dataset,
     workers,
 ):
@@ -149,4 +150,4 @@ def test_a_killed_worker_its_slice_requeued_every_sample_once(
 
     image_dataset.reload()
     assert tags_by_path(image_dataset) == ref_tags
-    assert modes(fp.load_failure_modes(image_dataset, RUN_KEY)) == ref_modes
+    assert summary(fp.load_failure_modes(image_dataset, RUN_KEY)) == ref_modes

@@ -5,7 +5,41 @@ dark, ``snow`` images grayscale, ``blur`` images smooth, ``grass`` images wide."
 import numpy as np
 from PIL import Image
 
+from fiftyone.operators.delegated import DelegatedOperationService
+
+import fiftyone_prime as fp
+from tests import helpers
+from tests.helpers import summary
 from tests.integration.planted import IMAGE_FILES, PLANTED_BLOCKS, planted_samples
+
+# The plugin's worker operators (their URIs are part of the plugin's API)
+SHARD_OP = "@fiftyone-prime/prime/tag_shard"
+FOLLOWUP_OP = "@fiftyone-prime/prime/search_after_tagging"
+
+
+def reference(dataset, make_dataset, **search):
+    """Tags and failure modes of one uninterrupted run on a copy."""
+    copy = dataset.clone(f"{dataset.name}-ref")
+    try:
+        fp.compute_tags(copy, model="properties")
+        results = fp.find_failure_modes(copy, **search)
+        return tags_by_path(copy), summary(results)
+    finally:
+        copy.delete()
+
+
+def tags_by_path(dataset):
+    """``{filepath: [(tag, confidence)]}`` of the tags field."""
+    return helpers.tags_by_path(dataset, confidences=True)
+
+
+def run_queued(dataset):
+    service = DelegatedOperationService()
+    return service.execute_queued_operations(dataset_name=dataset.name)
+
+
+def operations(dataset, operator):
+    return DelegatedOperationService().list_operations(operator=operator, dataset_name=dataset.name)
 
 
 def _blocks_tags():

@@ -19,7 +19,7 @@ import fiftyone.utils.open_clip as fouoc
 import fiftyone_prime as fp
 from fiftyone_prime.models import load_encoder
 from fiftyone_prime.models.fiftyone_zoo import FiftyOneModelEncoder
-from tests.integration.planted import planted_samples_with_images
+from tests.integration.planted import planted_with_images
 from tests.tiny_models import register_tiny_open_clip
 
 _CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -55,9 +55,7 @@ def zoo_model(tiny_arch):
 
 @pytest.fixture
 def planted_images(make_dataset, tmp_path):
-    dataset = make_dataset()
-    dataset.add_samples(planted_samples_with_images(tmp_path))
-    return dataset
+    return planted_with_images(make_dataset, tmp_path)
 
 
 def test_a_loaded_fiftyone_model_is_an_encoder(zoo_model):

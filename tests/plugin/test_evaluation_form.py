@@ -11,7 +11,7 @@ from fiftyone_prime.plugin.evaluation_form import (
     image_tag_fields,
     object_attribute_paths,
 )
-from tests.integration.planted_objects import add_evaluated
+from tests.integration.planted_objects import evaluated
 
 
 def _ctx(dataset, params):
@@ -21,7 +21,7 @@ def _ctx(dataset, params):
 
 
 def test_form_lists_evaluations_units_and_fitting_tag_fields(make_dataset):
-    dataset = add_evaluated(make_dataset(), "gt")
+    dataset = evaluated(make_dataset, "gt")
     dataset.add_dynamic_sample_fields()
     assert evaluation_keys(dataset) == ["eval"]
     assert "ground_truth.detections.attrs" in object_attribute_paths(
@@ -56,7 +56,7 @@ def test_form_lists_evaluations_units_and_fitting_tag_fields(make_dataset):
 
 
 def test_image_tag_fields_and_params(make_dataset):
-    dataset = add_evaluated(make_dataset(), "gt")
+    dataset = evaluated(make_dataset, "gt")
     assert "image_tags" in image_tag_fields(dataset) and "ground_truth" in image_tag_fields(dataset)
     assert evaluation_params({"eval_key": NO_EVALUATION}) == {}
     assert evaluation_params({}) == {}
@@ -73,7 +73,7 @@ def test_find_operator_searches_an_evaluation_s_objects(make_dataset):
     from tests.integration.planted import PLANTED_MODES
     from tests.plugin.test_operators import FIND, resolve_inputs
 
-    dataset = add_evaluated(make_dataset(), "pred")
+    dataset = evaluated(make_dataset, "pred")
     props = resolve_inputs(FIND, dataset, {"eval_key": "eval", "units": "pred"})
     assert "label_field" not in props and props["units"].type.values == ["gt", "pred"]
     result = foo.execute_operator(

@@ -5,7 +5,7 @@ import pytest
 import fiftyone.operators as foo
 
 from fiftyone_prime.plugin.evaluation_metrics import FailureModeCount, FailureModeMaxDrop
-from tests.integration.planted_objects import add_evaluated
+from tests.integration.planted_objects import evaluated
 
 PLUGIN = "@fiftyone-prime/prime"
 COUNT = f"{PLUGIN}/prime_failure_modes_count"
@@ -14,7 +14,7 @@ ATTRS = "ground_truth.detections.attrs"
 
 
 def test_metrics_compute_the_planted_modes(make_dataset):
-    dataset = add_evaluated(make_dataset(), "gt")
+    dataset = evaluated(make_dataset, "gt")
     results = dataset.load_evaluation_results("eval")
     assert FailureModeCount().compute(dataset, results, tags_field=ATTRS) == 2
     assert FailureModeMaxDrop().compute(dataset, results, tags_field=ATTRS) == pytest.approx(0.55)
@@ -25,7 +25,7 @@ def test_metrics_compute_the_planted_modes(make_dataset):
 def test_metrics_are_registered_and_shown_with_the_evaluation(make_dataset):
     registered = {op.uri for op in foo.list_operators()}
     assert {COUNT, DROP} <= registered
-    dataset = add_evaluated(make_dataset(), "gt", eval_key="first")
+    dataset = evaluated(make_dataset, "gt", eval_key="first")
     dataset.evaluate_detections(
         "predictions",
         gt_field="ground_truth",

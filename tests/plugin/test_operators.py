@@ -10,16 +10,13 @@ from fiftyone.operators.registry import OperatorRegistry
 
 import fiftyone_prime as fp
 from tests.fo_env import REPO_ROOT
+from tests.helpers import summary
 from tests.integration.planted import PLANTED_MODES
 
 PLUGIN = "@fiftyone-prime/prime"
 FIND = f"{PLUGIN}/find_failure_modes"
 LOAD = f"{PLUGIN}/load_failure_mode"
 DELETE = f"{PLUGIN}/delete_failure_modes"
-
-
-def summary(results):
-    return [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes]
 
 
 def resolve_inputs(uri, dataset, params):
@@ -196,21 +193,7 @@ def test_delete_failure_modes_removes_the_run_and_its_views(planted):
 TAG = f"{PLUGIN}/tag_samples"
 
 
-@pytest.fixture
-def image_dataset(make_dataset, tmp_path):
-    import numpy as np
-    from PIL import Image
-
-    import fiftyone as fo
-
-    dataset = make_dataset(persistent=True)
-    samples = []
-    for i in range(12):
-        path = tmp_path / f"{i}.png"
-        Image.fromarray(np.full((48, 48, 3), 0 if i % 2 else 255, np.uint8)).save(path)
-        samples.append(fo.Sample(filepath=str(path)))
-    dataset.add_samples(samples)
-    return dataset
+IMAGE_DATASET = {"size": 16, "count": 12}  # the conftest's image_dataset
 
 
 def test_tag_form_has_the_sdks_names_and_defaults(image_dataset):
@@ -247,7 +230,7 @@ def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
     import torch
 
     from fiftyone_prime.models import DEFAULT_MODEL, load_encoder
-    from tests.integration.planted import planted_samples_with_images
+    from tests.integration.planted import planted_with_images
     from tests.tiny_models import register_tiny_open_clip
 
     name = register_tiny_open_clip(tmp_path)
@@ -257,8 +240,7 @@ def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
         load_encoder(f"open_clip:{name}", pretrained=None, device="cpu")._model.state_dict(),
         checkpoint,
     )
-    dataset = make_dataset(persistent=True)
-    dataset.add_samples(planted_samples_with_images(tmp_path, size=(16, 16)))
+    dataset = planted_with_images(make_dataset, tmp_path, size=(16, 16), persistent=True)
     fp.find_failure_modes(dataset)
     props = resolve_inputs(f"{PLUGIN}/compute_failure_mode_metrics", dataset, {})
     assert props["run_key"].default == "prime" and props["model"].default == DEFAULT_MODEL

@@ -8,6 +8,7 @@ from fiftyone.operators.executor import ExecutionError, ExecutionRunState
 
 import fiftyone_prime as fp
 from fiftyone_prime.integration.regressions import load_regressions
+from tests.helpers import regression_summary
 from tests.integration.regression_data import PLANTED_REGRESSION, add_regression_data
 
 PLUGIN = "@fiftyone-prime/prime"
@@ -20,20 +21,13 @@ def two_models(make_dataset):
     return add_regression_data(make_dataset(persistent=True))
 
 
-def summary(results):
-    return [
-        (m.group, m.tags, m.size, m.baseline_num_correct, m.num_correct)
-        for m in results.regressions
-    ]
-
-
 def test_find_regressions_immediately_and_delegated(two_models):
     op = foo.get_operator(FIND)
     result = op(two_models, run_key="now")
     assert result.result["num_regressions"] == 1
     (row,) = result.result["regressions"]
     assert row["acc (base -> new)"] == "80.0% -> 10.0%"
-    assert summary(load_regressions(two_models, "now")) == [PLANTED_REGRESSION]
+    assert regression_summary(load_regressions(two_models, "now")) == [PLANTED_REGRESSION]
 
     queued = op(two_models, run_key="later", delegate=True)
     assert queued.delegated
@@ -42,7 +36,7 @@ def test_find_regressions_immediately_and_delegated(two_models):
     (done,) = service.list_operations(operator=FIND, dataset_name=two_models.name)
     assert done.run_state == ExecutionRunState.COMPLETED, done.result
     two_models.reload()
-    assert summary(load_regressions(two_models, "later")) == [PLANTED_REGRESSION]
+    assert regression_summary(load_regressions(two_models, "later")) == [PLANTED_REGRESSION]
     with pytest.raises(ExecutionError, match="run_key"):
         op(two_models, run_key="now")
 

@@ -3,13 +3,12 @@
 import fiftyone.operators as foo
 
 import fiftyone_prime as fp
-from tests.integration.test_tag_audit import planted_audit  # noqa: F401 (fixture)
 from tests.plugin.test_operators import PLUGIN, resolve_inputs
 
 EVALUATE = f"{PLUGIN}/evaluate_tags"
 
 
-def test_form_offers_fitting_fields_and_checks_the_target(planted_audit):  # noqa: F811
+def test_form_offers_fitting_fields_and_checks_the_target(planted_audit):
     props = resolve_inputs(EVALUATE, planted_audit, {})
     assert props["tags_field"].type.values == ["prime_tags"]
     assert props["reference_field"].type.values == ["ground_truth", "prime_tags"]
@@ -18,7 +17,7 @@ def test_form_offers_fitting_fields_and_checks_the_target(planted_audit):  # noq
     assert props["target_precision"].invalid and "1.5" in props["target_precision"].error_message
 
 
-def test_execute_stores_the_audit_and_returns_its_table(planted_audit):  # noqa: F811
+def test_execute_stores_the_audit_and_returns_its_table(planted_audit):
     result = foo.execute_operator(
         EVALUATE,
         dict(view=planted_audit.view()),

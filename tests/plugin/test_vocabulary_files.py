@@ -9,7 +9,6 @@ import pytest
 
 import fiftyone.operators as foo
 
-from tests.integration.workers_data import property_samples
 from tests.plugin.test_operators import PLUGIN, resolve_inputs
 
 TAG = f"{PLUGIN}/tag_samples"
@@ -24,11 +23,7 @@ def tiny_model(tmp_path):
     return f"open_clip:{register_tiny_open_clip(tmp_path)}"
 
 
-@pytest.fixture
-def image_dataset(make_dataset, tmp_path):
-    dataset = make_dataset(persistent=True)
-    dataset.add_samples(property_samples(tmp_path, size=16)[:8])
-    return dataset
+IMAGE_DATASET = {"size": 16, "count": 8}  # the conftest's image_dataset
 
 
 @pytest.fixture

@@ -1,24 +1,17 @@
 """The tag form's "split into N delegated jobs" choice and the status and
 re-queue operators, through FiftyOne's operator machinery."""
 
-import pytest
-
 import fiftyone.operators as foo
 from fiftyone.operators.delegated import DelegatedOperationService
 
 import fiftyone_prime as fp
 from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
-from tests.integration.workers_data import property_samples
 from tests.plugin.test_operators import PLUGIN, resolve_inputs
 
 TAG = f"{PLUGIN}/tag_samples"
 
 
-@pytest.fixture
-def image_dataset(make_dataset, tmp_path):
-    dataset = make_dataset(persistent=True)
-    dataset.add_samples(property_samples(tmp_path, size=16)[:60])
-    return dataset
+IMAGE_DATASET = {"size": 16, "count": 60}  # the conftest's image_dataset
 
 
 def test_tag_form_offers_the_split_and_the_search_after(image_dataset):
