@@ -10,6 +10,7 @@ runs. See :mod:`fiftyone_prime.integration.units` for what the units are.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import logging
 from collections.abc import Sequence
 from typing import Optional, Union
@@ -237,7 +238,7 @@ def apply_evaluation_failure_modes(
                 f"does not have; evaluate it there with the same key first"
             )
         info = dataset.get_evaluation_info(key)
-        unit_spec["eval_timestamp"] = info.timestamp.isoformat() if info.timestamp else None
+        unit_spec["eval_timestamp"] = fpu.evaluation_stamp(info)
     inputs = read_run_units(samples, config)
     records = remeasure(results.failure_modes, inputs, config.params)
     if save_views:
@@ -450,8 +451,15 @@ def evaluation_state(dataset, spec: fpu.UnitSpec) -> str:
     if spec.eval_key not in root.list_evaluations():
         return DELETED
     info = root.get_evaluation_info(spec.eval_key)
-    stamp = info.timestamp.isoformat() if info.timestamp else None
-    return CURRENT if stamp == spec.eval_timestamp else RERUN
+    return CURRENT if fpu.evaluation_stamp(info) == _to_ms(spec.eval_timestamp) else RERUN
+
+
+def _to_ms(stamp: Optional[str]) -> Optional[str]:
+    """A stored stamp to the millisecond (runs stored before stamps were cut to it)."""
+    if not stamp:
+        return stamp
+    t = datetime.datetime.fromisoformat(stamp)
+    return t.replace(microsecond=t.microsecond // 1000 * 1000).isoformat()
 
 
 def run_spec(config) -> Optional[fpu.UnitSpec]:

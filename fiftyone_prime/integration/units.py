@@ -188,6 +188,15 @@ class UnitSpec:
 # ------------------------------------------------------------------ resolve
 
 
+def evaluation_stamp(info) -> Optional[str]:
+    """When an evaluation ran, to the millisecond (as MongoDB keeps it: a
+    clone's run info in memory has microseconds until it is reloaded)."""
+    if not info.timestamp:
+        return None
+    stamp = info.timestamp
+    return stamp.replace(microsecond=stamp.microsecond // 1000 * 1000).isoformat()
+
+
 def resolve_units(
     samples,
     *,
@@ -259,7 +268,7 @@ def _spec_from_evaluation(samples, eval_key, units, correct_field, label_field, 
             f"Evaluation '{eval_key}' evaluates frame labels ('{gt}'); video evaluations are "
             "not supported"
         )
-    timestamp = info.timestamp.isoformat() if info.timestamp else None
+    timestamp = evaluation_stamp(info)
     common = dict(
         eval_key=eval_key,
         eval_type=eval_type,

@@ -508,3 +508,22 @@ def test_tag_matrix_rows_with_none_duplicates_and_odd_values():
     assert matrix.toarray().tolist() == [[True, False], [True, True]]
     with pytest.raises(TypeError, match="not strings"):
         _csr([["x", 3]], 1, "ground_truth.detections.attrs")
+
+
+def test_a_clone_searched_before_a_reload_keeps_its_evaluation_current(make_dataset):
+    """A clone's run info in memory has its timestamp in microseconds, the
+    database in milliseconds: the run compares both to the millisecond."""
+    import fiftyone as fo
+
+    from fiftyone_prime.integration.evaluations import evaluation_state
+    from fiftyone_prime.integration.evaluations import run_spec as spec_of
+
+    source = evaluated(make_dataset, "gt")
+    clone = source.clone(f"{source.name}-clone")
+    try:
+        results = find(clone, eval_key="eval", tags_field="ground_truth.detections.attrs")
+        fresh = fo.load_dataset(clone.name)
+        fresh.reload()
+        assert evaluation_state(fresh, spec_of(results.config)) == "current"
+    finally:
+        fo.delete_dataset(clone.name)
