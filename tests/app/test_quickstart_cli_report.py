@@ -40,6 +40,7 @@ def run_cli(capsys, *args):
     return code, out, err
 
 
+@pytest.mark.slow  # trains the quickstart classifier
 def test_fashion_mnist_ships_and_the_classifier_predicts_out_of_sample():
     images, labels = load_fashion_mnist()
     assert images.shape == (10000, 28, 28) and sorted(set(labels.tolist())) == list(range(10))
@@ -208,6 +209,7 @@ def test_metrics_with_the_properties_tagger_says_why(planted, capsys):
     assert "'properties' is a tagger only" in err and "got 'properties'" not in err
 
 
+@pytest.mark.slow  # a whole report, end to end (the mathtext report test stays fast)
 def test_report_is_self_contained(make_dataset, tmp_path):
     from tests.integration.planted import planted_with_images
 

@@ -263,6 +263,7 @@ def _bernstein_margin(n, alpha, tail=1e-6):
     return (-b + np.sqrt(b * b - 4 * a * c)) / (2 * a)
 
 
+@pytest.mark.slow  # a seeded simulation of many datasets (benchmarks/significance.py prints the same rates)
 @pytest.mark.parametrize("alpha", [0.05, 0.2])
 def test_the_realised_rates_are_within_what_a_correct_procedure_meets(alpha):
     """A small version of the benchmark's simulation (80 seeded datasets):

@@ -266,6 +266,7 @@ def test_false_discovery_control_is_bh_over_the_testable_family():
         run_regression_search(tags, base, new, groups, error_control="bonferroni")
 
 
+@pytest.mark.slow  # the kernels run as Python
 def test_the_kernels_give_the_same_modes_as_python_without_the_jit():
     """``NUMBA_DISABLE_JIT=1``: the regression and family kernels run as
     Python, with the same modes and adjusted p-values."""

@@ -19,7 +19,7 @@ from fiftyone_prime.integration.evaluations import (
     EvalFailureModeResults,
 )
 from tests.helpers import summary
-from tests.integration.planted import PLANTED_MODES
+from tests.integration.planted import PLANTED_MODES, template
 from tests.integration.planted_objects import evaluated
 
 find = fp.find_failure_modes  # the public entry point (search_failure_modes dispatches)
@@ -178,11 +178,12 @@ def test_string_bool_and_list_attributes(gt_dataset, attr, declared, min_drop, e
         assert results.load_view(mode).count("ground_truth.detections") == mode.size
 
 
-def test_classification_attribute_as_tags(make_dataset):
-    dataset = make_dataset()
-    samples = []
+def _add_attribute_tags(dataset):
+    """The planted objects with their attributes also as a Classifications
+    and a Classification attribute, evaluated."""
     from tests.integration.planted_objects import planted_object_samples
 
+    samples = []
     for sample in planted_object_samples("gt"):
         for det in sample.ground_truth.detections:
             tags = det["attrs"]
@@ -193,6 +194,10 @@ def test_classification_attribute_as_tags(make_dataset):
         samples.append(sample)
     dataset.add_samples(samples)
     dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key="eval")
+
+
+def test_classification_attribute_as_tags(make_dataset):
+    dataset = make_dataset(like=template("attribute-tags", _add_attribute_tags))
     results = find(dataset, eval_key="eval", tags_field="ground_truth.detections.scene")
     assert summary(results) == PLANTED_MODES
     for mode in results.failure_modes:

@@ -165,6 +165,7 @@ def test_validation_checks_minimality_on_the_holdout(make_dataset):
     assert cat["tags"] == ["night", "snow"] and cat["holds"] is True
 
 
+@pytest.mark.slow  # CLIP scores and validation of many modes, end to end
 def test_validation_correlation_across_modes(make_dataset):
     rng = np.random.default_rng(0)
     n = 1500

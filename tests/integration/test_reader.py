@@ -11,6 +11,7 @@ from fiftyone import ViewField as F
 from fiftyone_prime.integration import fields as fpf
 from fiftyone_prime.integration import reader
 from fiftyone_prime.integration.bson_columns import ColumnReader
+from tests.integration.planted import template
 
 
 def _ids_of(samples, inputs_slow, label_field="ground_truth", pred_field="predictions"):
@@ -117,7 +118,10 @@ def test_tables_and_arrays_grow_from_tiny(odd, monkeypatch):
 @pytest.fixture
 def wide(make_dataset):
     """Unicode and look-alike names, repeats within a sample, 3,000 distinct tags."""
-    ds = make_dataset()
+    return make_dataset(like=template("reader-wide", _add_wide))
+
+
+def _add_wide(ds):
     classes = ["café", "cafe\u0301", "Ünïcode 🐱", "", "a\x00b"]
     rng = np.random.default_rng(0)
     samples = []
@@ -137,7 +141,6 @@ def wide(make_dataset):
             )
         )
     ds.add_samples(samples)
-    return ds
 
 
 def test_unicode_repeats_and_many_distinct_tags(wide, monkeypatch):

@@ -18,7 +18,7 @@ import fiftyone.core.odm as foo
 import fiftyone_prime as fp
 from fiftyone_prime.integration import views as fpv
 from tests.fo_env import REPO_ROOT
-from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples
+from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples, template
 
 
 def view_docs(dataset):
@@ -164,8 +164,7 @@ def _dollar_samples():
 
 @pytest.mark.parametrize("tags_field", ["prime_tags", "tag_list", "objects"])
 def test_dollar_labels_give_views_of_the_modes_sizes(make_dataset, tags_field):
-    dataset = make_dataset()
-    dataset.add_samples(_dollar_samples())
+    dataset = make_dataset(like=template("dollar", lambda d: d.add_samples(_dollar_samples())))
     results = fp.find_failure_modes(dataset, tags_field=tags_field)
     expected = [
         (DOLLAR.get(g, g), tuple(sorted(DOLLAR.get(t, t) for t in tags)), n, k)
@@ -180,8 +179,7 @@ def test_dollar_labels_give_views_of_the_modes_sizes(make_dataset, tags_field):
 
 
 def test_dollar_label_in_a_classification_tag_field(make_dataset):
-    dataset = make_dataset()
-    dataset.add_samples(_dollar_samples())
+    dataset = make_dataset(like=template("dollar", lambda d: d.add_samples(_dollar_samples())))
     view = fpv.failure_mode_view(
         dataset,
         "ground_truth",

@@ -60,6 +60,7 @@ def test_queue_rejects_what_a_job_cannot_carry(image_dataset, make_dataset):
     assert operations(image_dataset, SHARD_OP) == []
 
 
+@pytest.mark.slow  # delegated shards and the follow-up search, end to end
 def test_shards_then_search_once_match_a_single_run(image_dataset, make_dataset):
     ref_tags, ref_modes = reference(image_dataset, make_dataset, max_tags=2)
     assert ref_modes, "the generated images should carry failure modes"
@@ -144,6 +145,7 @@ def test_a_running_slice_stops_when_it_is_requeued_elsewhere(image_dataset, monk
     assert 0 < image_dataset.exists(TAGS_FIELD).count() < len(image_dataset)
 
 
+@pytest.mark.slow  # delegated shards, end to end
 def test_a_dead_worker_is_reported_and_its_slice_requeued(image_dataset, make_dataset):
     ref_tags, _ = reference(image_dataset, make_dataset)
     fp.queue_tagging(image_dataset, num_shards=3, model="properties", batch_size=8)

@@ -226,6 +226,7 @@ def test_tag_samples_immediately_and_delegated(image_dataset):
     assert image_dataset.exists("props").count() == 12
 
 
+@pytest.mark.slow  # a CLIP model from a checkpoint file, through the operator, end to end
 def test_metrics_operator_with_a_local_checkpoint(make_dataset, tmp_path):
     import torch
 
