@@ -53,3 +53,11 @@ def regression_samples(blocks=REGRESSION_BLOCKS):
 def add_regression_data(dataset):
     dataset.add_samples(regression_samples())
     return dataset
+
+
+def regression_dataset(make_dataset, persistent=False):
+    """A new dataset of the regression samples, copied in the database from
+    one built once per process."""
+    from tests.integration.planted import template
+
+    return make_dataset(persistent=persistent, like=template("regression", add_regression_data))

@@ -11,14 +11,14 @@ from fiftyone_prime import cli
 from fiftyone_prime.integration.checks import check_failure_modes
 from fiftyone_prime.integration.regressions import find_regressions
 from tests.fo_env import REPO_ROOT
-from tests.integration.regression_data import add_regression_data
+from tests.integration.regression_data import regression_dataset
 
 
 @pytest.fixture
 def with_run(make_dataset):
     """The two-model data, and a failure-mode run of the new model
     (predictions_v2): cat {night, snow} at 10% vs 74.5% for the class."""
-    dataset = add_regression_data(make_dataset(persistent=True))
+    dataset = regression_dataset(make_dataset, persistent=True)
     fp.find_failure_modes(dataset, pred_field="predictions_v2", run_key="v2", alpha=None)
     return dataset
 

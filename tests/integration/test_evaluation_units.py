@@ -19,7 +19,7 @@ from fiftyone_prime.integration.evaluations import (
     EvalFailureModeResults,
 )
 from tests.helpers import summary
-from tests.integration.planted import PLANTED_MODES, template
+from tests.integration.planted import PLANTED_MODES
 from tests.integration.planted_objects import evaluated
 
 find = fp.find_failure_modes  # the public entry point (search_failure_modes dispatches)
@@ -179,25 +179,28 @@ def test_string_bool_and_list_attributes(gt_dataset, attr, declared, min_drop, e
 
 
 def _add_attribute_tags(dataset):
-    """The planted objects with their attributes also as a Classifications
-    and a Classification attribute, evaluated."""
-    from tests.integration.planted_objects import planted_object_samples
-
-    samples = []
-    for sample in planted_object_samples("gt"):
-        for det in sample.ground_truth.detections:
-            tags = det["attrs"]
-            det["scene"] = fo.Classifications(
-                classifications=[fo.Classification(label=t) for t in tags]
-            )
-            det["main"] = fo.Classification(label=tags[0]) if tags else None
-        samples.append(sample)
-    dataset.add_samples(samples)
-    dataset.evaluate_detections("predictions", gt_field="ground_truth", eval_key="eval")
+    """Gives each planted object its attributes also as a Classifications
+    and a Classification attribute."""
+    attrs = dataset.values("ground_truth.detections.attrs")
+    dataset.set_values(
+        "ground_truth.detections.scene",
+        [
+            [
+                fo.Classifications(classifications=[fo.Classification(label=t) for t in tags])
+                for tags in dets
+            ]
+            for dets in attrs
+        ],
+    )
+    dataset.set_values(
+        "ground_truth.detections.main",
+        [[fo.Classification(label=tags[0]) if tags else None for tags in dets] for dets in attrs],
+    )
 
 
 def test_classification_attribute_as_tags(make_dataset):
-    dataset = make_dataset(like=template("attribute-tags", _add_attribute_tags))
+    dataset = evaluated(make_dataset, "gt")
+    _add_attribute_tags(dataset)
     results = find(dataset, eval_key="eval", tags_field="ground_truth.detections.scene")
     assert summary(results) == PLANTED_MODES
     for mode in results.failure_modes:

@@ -28,7 +28,7 @@ with leases.run_lease(ds, "prime", "search"):
 def assert_busy(planted, monkeypatch, pid):
     """A second writer of the run waits briefly, then gets one line naming
     the holder's process ``pid`` and its action."""
-    monkeypatch.setattr(leases, "DEFAULT_WAIT", 0.5)
+    monkeypatch.setattr(leases, "DEFAULT_WAIT", 0.1)
     with pytest.raises(fp.RunBusyError) as error:
         fp.delete_failure_modes(planted, "prime")
     text = str(error.value)

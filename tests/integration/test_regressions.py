@@ -12,12 +12,12 @@ from fiftyone_prime.integration.regressions import (
     load_regressions,
 )
 from tests.helpers import regression_summary
-from tests.integration.regression_data import PLANTED_REGRESSION, add_regression_data
+from tests.integration.regression_data import PLANTED_REGRESSION, regression_dataset
 
 
 @pytest.fixture
 def two_models(make_dataset):
-    return add_regression_data(make_dataset())
+    return regression_dataset(make_dataset)
 
 
 def test_the_planted_regression_is_found_with_both_accuracies(two_models):

@@ -25,13 +25,13 @@ def test_metrics_compute_the_planted_modes(make_dataset):
 def test_metrics_are_registered_and_shown_with_the_evaluation(make_dataset):
     registered = {op.uri for op in foo.list_operators()}
     assert {COUNT, DROP} <= registered
-    dataset = evaluated(make_dataset, "gt", eval_key="first")
+    dataset = evaluated(make_dataset, "gt")
     dataset.evaluate_detections(
         "predictions",
         gt_field="ground_truth",
-        eval_key="eval",
+        eval_key="with_prime",
         custom_metrics={COUNT: {"tags_field": ATTRS}, DROP: {"tags_field": ATTRS}},
     )
-    metrics = dataset.load_evaluation_results("eval").custom_metrics
+    metrics = dataset.load_evaluation_results("with_prime").custom_metrics
     assert metrics[COUNT]["value"] == 2 and metrics[COUNT]["label"] == "PRIME failure modes"
     assert metrics[DROP]["value"] == pytest.approx(0.55)

@@ -9,7 +9,7 @@ from fiftyone.operators.executor import ExecutionError, ExecutionRunState
 import fiftyone_prime as fp
 from fiftyone_prime.integration.regressions import load_regressions
 from tests.helpers import regression_summary
-from tests.integration.regression_data import PLANTED_REGRESSION, add_regression_data
+from tests.integration.regression_data import PLANTED_REGRESSION, regression_dataset
 
 PLUGIN = "@fiftyone-prime/prime"
 FIND = f"{PLUGIN}/find_regressions"
@@ -18,7 +18,7 @@ CHECK = f"{PLUGIN}/check_failure_modes"
 
 @pytest.fixture
 def two_models(make_dataset):
-    return add_regression_data(make_dataset(persistent=True))
+    return regression_dataset(make_dataset, persistent=True)
 
 
 def test_find_regressions_immediately_and_delegated(two_models):
