@@ -90,12 +90,12 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from .significance import (
-    _LOG_SLACK,
     PROCEDURES,
     Significance,
     TestedFamily,
     accuracy_intervals,
     fisher_p_values,
+    log_limit,
 )
 from .types import FailureMode, SearchParams
 
@@ -195,7 +195,7 @@ def control(
         else:
             log_psi = least_log_p_values(sizes, group_sizes, group_errors)
             log_level = np.log(testable_level) if testable_level > 0 else -np.inf
-            testable = log_psi <= log_level + _LOG_SLACK * max(1.0, abs(log_level))
+            testable = log_psi <= log_limit(log_level)
             adjusted = np.ones(len(p))
             adjusted[testable] = step_up_q_values(
                 p[testable], tested, "any" if how == "fdr_by" else "prds"

@@ -82,12 +82,12 @@ from .error_control import harmonic, step_up_q_values
 from .groups import CodedGroups
 from .layout import GroupedInput
 from .significance import (
-    _LOG_SLACK,
     PROCEDURES,
     Significance,
     TestedFamily,
     accuracy_intervals,
     fisher_p_values,
+    log_limit,
 )
 from .types import DEFAULT_PARAMS, SearchParams
 from .validation import validate_correct, validate_groups, validate_tag_names, validate_tags
@@ -562,7 +562,7 @@ class _FamilyPlan:
             alpha, _largest_level(singles_psi, np.arange(1.0, len(singles_psi) + 1), alpha)
         )
         level = math.log(self.cap) if self.cap > 0 else -np.inf
-        limit = level + _LOG_SLACK * max(1.0, abs(level)) if self.cap > 0 else -np.inf
+        limit = float(log_limit(level))
         self.testable = testable = log_psi <= limit
         first = np.full(n_groups, -1, dtype=np.int64)
         where = np.flatnonzero(testable)
@@ -687,7 +687,7 @@ class RegressionFamily:
     def _exact(self, deltas: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore"):
             logs = np.log(np.clip(deltas, 0.0, 1.0))
-        limits = logs + _LOG_SLACK * np.maximum(1.0, np.abs(logs))
+        limits = log_limit(logs)
         at = np.searchsorted(self._points, limits, side="right") - 1
         out = np.where(at >= 0, self._totals[np.maximum(at, 0)] if len(self._totals) else 0.0, 0.0)
         if self.partial is not None:

@@ -266,6 +266,14 @@ def test_false_discovery_control_is_bh_over_the_testable_family():
         run_regression_search(tags, base, new, groups, error_control="bonferroni")
 
 
+def test_the_regression_family_counts_no_set_at_level_zero():
+    tags, base, new, groups, _planted = planted_pairs(0)
+    family = RegressionFamily(RegressionInput(tags, base, new, groups), SearchParams(alpha=0.05))
+    with np.errstate(invalid="raise"):
+        counts = family.count(np.array([0.0, 1.0]))
+    assert counts[0] == 0 and counts[1] > 0
+
+
 @pytest.mark.slow  # the kernels run as Python
 def test_the_kernels_give_the_same_modes_as_python_without_the_jit():
     """``NUMBA_DISABLE_JIT=1``: the regression and family kernels run as

@@ -17,6 +17,7 @@ from fiftyone_prime.core.significance import (
     TestedFamily,
     accuracy_intervals,
     benjamini_hochberg,
+    log_limit,
 )
 from tests.core.family_oracle import add_group, count_group, rises
 
@@ -205,6 +206,20 @@ def test_high_accuracy_classes_are_not_testable():
     add_group(family, tags, tags.sum(axis=0), 2)
     assert family.count(np.array([1.0]))[0] == 1
     assert family.count(np.array([1e-6]))[0] == 0
+
+
+def test_a_level_of_zero_counts_no_set_and_warns_nothing():
+    """``m(0)`` is 0: no set's least attainable p-value is 0. The slack rule
+    alone turned log 0 into NaN, which counted the whole family (1M samples
+    in benchmarks/fiftyone_search.py printed the RuntimeWarning)."""
+    tags = np.ones((1000, 1), bool)
+    family = TestedFamily(min_size=30, max_tags=1)
+    add_group(family, tags, tags.sum(axis=0), 200)
+    with np.errstate(all="raise"):
+        counts = family.count(np.array([0.0, 1e-300, 1.0]))
+    assert counts.tolist() == [0, 0, 1]
+    assert log_limit(-np.inf) == -np.inf and log_limit(0.0) == 1e-9
+    assert log_limit(np.log(0.05)) == pytest.approx(np.log(0.05) * (1 - 1e-9), rel=1e-15)
 
 
 def test_outcome_describes_the_procedure():
