@@ -115,6 +115,10 @@ def ensure_database():
                     if (root / "mongod.log").exists()
                     else ""
                 )
+                if mongod.poll() is None:  # too slow: ours to stop
+                    mongod.kill()
+                    mongod.wait()
+                shutil.rmtree(data, ignore_errors=True)
                 raise RuntimeError(f"mongod did not start:\n{log}") from None
             time.sleep(0.2)
     env["FIFTYONE_DATABASE_URI"] = f"mongodb://127.0.0.1:{port}"
