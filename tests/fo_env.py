@@ -42,11 +42,6 @@ def _mongod_binary():
     return str(path)
 
 
-def _free_bytes(folder):
-    stats = os.statvfs(folder)
-    return stats.f_bavail * stats.f_frsize
-
-
 def _database_folder():
     """The mongod's data folder: in memory (``/dev/shm``) where the machine
     has one with a GiB free (containers often give it 64 MB), since the
@@ -55,7 +50,7 @@ def _database_folder():
     temporary folders. The tests never restart the mongod, so nothing needs
     the data to outlive it."""
     shm = Path("/dev/shm")
-    if shm.is_dir() and os.access(shm, os.W_OK) and _free_bytes(shm) >= 2**30:
+    if shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free >= 2**30:
         return Path(tempfile.mkdtemp(prefix="fiftyone-prime-tests-mongo-", dir=shm))
     return Path(tempfile.mkdtemp(prefix="fiftyone-prime-tests-mongo-"))
 

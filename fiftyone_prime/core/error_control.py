@@ -194,8 +194,7 @@ def control(
             adjusted = family.adjust(p)
         else:
             log_psi = least_log_p_values(sizes, group_sizes, group_errors)
-            log_level = np.log(testable_level) if testable_level > 0 else -np.inf
-            testable = log_psi <= log_limit(log_level)
+            testable = log_psi <= log_limit(testable_level)
             adjusted = np.ones(len(p))
             adjusted[testable] = step_up_q_values(
                 p[testable], tested, "any" if how == "fdr_by" else "prds"

@@ -561,8 +561,7 @@ class _FamilyPlan:
         self.cap = min(
             alpha, _largest_level(singles_psi, np.arange(1.0, len(singles_psi) + 1), alpha)
         )
-        level = math.log(self.cap) if self.cap > 0 else -np.inf
-        limit = float(log_limit(level))
+        limit = float(log_limit(self.cap))
         self.testable = testable = log_psi <= limit
         first = np.full(n_groups, -1, dtype=np.int64)
         where = np.flatnonzero(testable)
@@ -685,9 +684,7 @@ class RegressionFamily:
         )
 
     def _exact(self, deltas: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            logs = np.log(np.clip(deltas, 0.0, 1.0))
-        limits = log_limit(logs)
+        limits = log_limit(deltas)
         at = np.searchsorted(self._points, limits, side="right") - 1
         out = np.where(at >= 0, self._totals[np.maximum(at, 0)] if len(self._totals) else 0.0, 0.0)
         if self.partial is not None:

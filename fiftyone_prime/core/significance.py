@@ -87,23 +87,24 @@ CONFIDENCE = 0.95
 _LOG_SLACK = 1e-9
 
 
-def log_limit(log_levels: np.ndarray | float) -> np.ndarray:
-    """The largest least attainable log p-value counted at each log level.
+def log_limit(levels: np.ndarray | float) -> np.ndarray:
+    """The largest least attainable log p-value counted at each significance level.
 
     A relative slack of ``1e-9`` absorbs float rounding, so that no set is
-    left out of a count; a level of 0 (``-inf``) stays ``-inf`` (the slack
-    rule alone made it NaN, which a sorted search reads as above everything).
+    left out of a count; a level of 0 gives ``-inf`` (the slack added to
+    ``log 0`` alone made it NaN, which a sorted search reads as above
+    everything).
 
     Args:
-        log_levels: natural logs of significance levels in ``[0, 1]``
+        levels: significance levels (clipped to ``[0, 1]``)
 
     Returns:
         the limits, as an array of the same shape
     """
-    log_levels = np.asarray(log_levels, dtype=float)
-    finite = np.isfinite(log_levels)
-    slack = _LOG_SLACK * np.maximum(1.0, np.abs(np.where(finite, log_levels, 0.0)))
-    return np.where(finite, log_levels + slack, log_levels)
+    levels = np.clip(np.asarray(levels, dtype=float), 0.0, 1.0)
+    positive = levels > 0
+    logs = np.log(np.where(positive, levels, 1.0))
+    return np.where(positive, logs + _LOG_SLACK * np.maximum(1.0, np.abs(logs)), -np.inf)
 
 
 def fisher_p_values(
@@ -322,9 +323,7 @@ class TestedFamily:
             an upper bound of ``m(delta)`` per threshold (exact for single tags)
         """
         deltas = np.atleast_1d(np.asarray(deltas, dtype=float))
-        with np.errstate(divide="ignore"):
-            log_deltas = np.log(np.clip(deltas, 0.0, 1.0))
-        limits = log_limit(log_deltas)
+        limits = log_limit(deltas)
         breakpoints, totals = self._step_function()
         if len(totals) == 0:
             return np.zeros(len(deltas))

@@ -218,8 +218,8 @@ def test_a_level_of_zero_counts_no_set_and_warns_nothing():
     with np.errstate(all="raise"):
         counts = family.count(np.array([0.0, 1e-300, 1.0]))
     assert counts.tolist() == [0, 0, 1]
-    assert log_limit(-np.inf) == -np.inf and log_limit(0.0) == 1e-9
-    assert log_limit(np.log(0.05)) == pytest.approx(np.log(0.05) * (1 - 1e-9), rel=1e-15)
+    assert log_limit(0.0) == -np.inf and log_limit(1.0) == 1e-9
+    assert log_limit(0.05) == pytest.approx(np.log(0.05) * (1 - 1e-9), rel=1e-15)
 
 
 def test_outcome_describes_the_procedure():

@@ -162,9 +162,15 @@ def _dollar_samples():
     return samples
 
 
+@pytest.fixture
+def dollar_dataset(make_dataset):
+    """The planted samples with "$" in their labels and tags."""
+    return make_dataset(like=template("dollar", lambda d: d.add_samples(_dollar_samples())))
+
+
 @pytest.mark.parametrize("tags_field", ["prime_tags", "tag_list", "objects"])
-def test_dollar_labels_give_views_of_the_modes_sizes(make_dataset, tags_field):
-    dataset = make_dataset(like=template("dollar", lambda d: d.add_samples(_dollar_samples())))
+def test_dollar_labels_give_views_of_the_modes_sizes(dollar_dataset, tags_field):
+    dataset = dollar_dataset
     results = fp.find_failure_modes(dataset, tags_field=tags_field)
     expected = [
         (DOLLAR.get(g, g), tuple(sorted(DOLLAR.get(t, t) for t in tags)), n, k)
@@ -178,8 +184,8 @@ def test_dollar_labels_give_views_of_the_modes_sizes(make_dataset, tags_field):
         assert set(view.values("ground_truth.label")) == {mode.group}
 
 
-def test_dollar_label_in_a_classification_tag_field(make_dataset):
-    dataset = make_dataset(like=template("dollar", lambda d: d.add_samples(_dollar_samples())))
+def test_dollar_label_in_a_classification_tag_field(dollar_dataset):
+    dataset = dollar_dataset
     view = fpv.failure_mode_view(
         dataset,
         "ground_truth",
