@@ -226,7 +226,12 @@ def test_calibrated_scoring_tags_every_image_once(black_white_dataset, tmp_path)
         num_workers=0,
     )
     assert again.calibration["images"] == 9
-    assert tags_by_path(black_white_dataset, "again") == tags_by_path(black_white_dataset)
+    # The same tags per image; their order is by score, and the random weights
+    # give near-ties that another batch size may order differently.
+    def tag_sets(field):
+        return {p: sorted(t) for p, t in tags_by_path(black_white_dataset, field).items()}
+
+    assert tag_sets("again") == tag_sets("prime_tags")
     with pytest.raises(ValueError, match="`calibration_size` must be at least 2"):
         fp.compute_tags(black_white_dataset, model=f"open_clip:{name}", calibration_size=1)
 
