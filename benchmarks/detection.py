@@ -41,8 +41,8 @@ import fiftyone as fo
 
 import fiftyone_prime as fp
 from fiftyone_prime.core.search import run_search
-from fiftyone_prime.integration import units as fpu
-from fiftyone_prime.integration.evaluations import find_evaluation_failure_modes
+from fiftyone_prime.integration.failure_modes.evaluations import find_evaluation_failure_modes
+from fiftyone_prime.integration.reading import units as fpu
 
 PER_IMAGE = 10
 

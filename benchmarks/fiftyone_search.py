@@ -44,8 +44,8 @@ import fiftyone as fo
 
 import fiftyone_prime as fp
 from fiftyone_prime.core.search import find_failure_modes as core_search
-from fiftyone_prime.integration import fields as fpf
-from fiftyone_prime.integration import input_cache, reader
+from fiftyone_prime.integration.reading import fields as fpf
+from fiftyone_prime.integration.reading import input_cache, reader
 
 
 def build_dataset(n, n_classes=100, vocab=500, tags_per_sample=12, seed=0):

@@ -152,8 +152,8 @@ def main():
         ensure_database()
     import fiftyone as fo
 
-    from fiftyone_prime.integration import fields as fpf
-    from fiftyone_prime.integration import views as fpv
+    from fiftyone_prime.integration.reading import fields as fpf
+    from fiftyone_prime.integration.runs import views as fpv
 
     if args.scaling:
         return scaling(fo, fpv, fpf, *args.scaling, repeat=args.repeat)

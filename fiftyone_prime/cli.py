@@ -346,7 +346,7 @@ def _load(name):
 
 
 def _search(dataset, args):
-    from fiftyone_prime.integration.search import search_failure_modes
+    from fiftyone_prime.integration.failure_modes.search import search_failure_modes
 
     # --max-views is passed only when given, so the default lives in the SDK.
     extra = {} if args.max_views is None else {"max_views": args.max_views}
@@ -368,7 +368,7 @@ def _search(dataset, args):
 
 def _report(dataset, run_key, out_dir, overwrite):
     """Writes the report; a folder that cannot be written is a one-line error."""
-    from fiftyone_prime.integration.report import export_report
+    from fiftyone_prime.integration.reports.report import export_report
 
     try:
         return export_report(dataset, run_key, out_dir, overwrite=overwrite)
@@ -401,7 +401,7 @@ def main(argv=None) -> int:
             )
             return 0
         if args.command == "list":
-            from fiftyone_prime.integration.run_store import (
+            from fiftyone_prime.integration.runs.run_store import (
                 list_failure_mode_runs,
                 load_failure_modes,
             )
@@ -417,7 +417,7 @@ def main(argv=None) -> int:
 
             return run_command(args, dataset)
         if args.command == "tag":
-            from fiftyone_prime.integration.tagging import compute_tags
+            from fiftyone_prime.integration.tagging.images import compute_tags
 
             s = compute_tags(
                 dataset,
@@ -440,7 +440,9 @@ def main(argv=None) -> int:
         elif args.command == "search":
             print(_search(dataset, args).summary())
         elif args.command == "metrics":
-            from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
+            from fiftyone_prime.integration.failure_modes.metrics import (
+                compute_failure_mode_metrics,
+            )
 
             _check_metrics_model(args.model)
             r = compute_failure_mode_metrics(

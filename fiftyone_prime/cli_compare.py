@@ -74,7 +74,7 @@ def run_command(args, dataset) -> int:
     """Runs ``compare`` or ``check`` on a loaded dataset; returns the exit code."""
     if args.command == "compare":
         from fiftyone_prime.cli import search_params
-        from fiftyone_prime.integration.regressions import search_regressions
+        from fiftyone_prime.integration.comparisons.regressions import search_regressions
 
         extra = {} if args.max_views is None else {"max_views": args.max_views}
         results = search_regressions(
@@ -90,7 +90,9 @@ def run_command(args, dataset) -> int:
         )
         print(results.summary())
         if args.report_dir:
-            from fiftyone_prime.integration.regression_report import export_regression_report
+            from fiftyone_prime.integration.reports.regression_report import (
+                export_regression_report,
+            )
 
             try:
                 print(
@@ -99,7 +101,7 @@ def run_command(args, dataset) -> int:
             except OSError as e:
                 raise ValueError(f"cannot write the report to '{args.report_dir}': {e}") from None
         return 0
-    from fiftyone_prime.integration.checks import check_failure_modes
+    from fiftyone_prime.integration.comparisons.checks import check_failure_modes
 
     results = check_failure_modes(
         dataset,

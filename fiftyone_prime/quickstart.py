@@ -202,11 +202,11 @@ def run_quickstart(
     import fiftyone as fo
     from fiftyone import ViewField as F
 
-    from fiftyone_prime.integration.holdout import validate_failure_modes
+    from fiftyone_prime.integration.failure_modes.holdout import validate_failure_modes
     from fiftyone_prime.integration.pipeline import EMBEDDINGS_FIELD, run_pipeline
-    from fiftyone_prime.integration.report import export_report
-    from fiftyone_prime.integration.run_store import load_failure_modes
-    from fiftyone_prime.integration.tagging import compute_tags
+    from fiftyone_prime.integration.reports.report import export_report
+    from fiftyone_prime.integration.runs.run_store import load_failure_modes
+    from fiftyone_prime.integration.tagging.images import compute_tags
 
     timings = {}
     start = time.perf_counter()

@@ -12,11 +12,11 @@ from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, TAGS_
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from fiftyone_prime.models import DEFAULT_MODEL
 
-from .metrics import compute_failure_mode_metrics
-from .report import export_report
-from .runs import FailureModeResults
-from .search import search_failure_modes
-from .tagging import TaggingSummary, compute_tags
+from .failure_modes.metrics import compute_failure_mode_metrics
+from .failure_modes.search import search_failure_modes
+from .reports.report import export_report
+from .runs.classes import FailureModeResults
+from .tagging.images import TaggingSummary, compute_tags
 
 logger = logging.getLogger(__name__)
 

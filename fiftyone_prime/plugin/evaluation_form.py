@@ -16,7 +16,7 @@ import fiftyone as fo
 import fiftyone.core.labels as fol
 import fiftyone.operators.types as types
 
-from fiftyone_prime.integration import units as fpu
+from fiftyone_prime.integration.reading import units as fpu
 
 #: The dropdown value for "no evaluation" (search label vs prediction fields).
 NO_EVALUATION = "__none__"

@@ -23,7 +23,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.defaults import TAGS_FIELD
-from fiftyone_prime.integration.evaluations import evaluation_failure_mode_stats
+from fiftyone_prime.integration.failure_modes.evaluations import evaluation_failure_mode_stats
 
 _EVAL_TYPES = ["classification", "detection"]
 

@@ -24,13 +24,13 @@ from fiftyone_prime.core.defaults import (
 )
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from fiftyone_prime.core.validation import ERROR_CONTROLS
-from fiftyone_prime.integration import fields as fpf
-from fiftyone_prime.integration.run_store import (
+from fiftyone_prime.integration.reading import fields as fpf
+from fiftyone_prime.integration.runs.run_store import (
     list_failure_mode_runs,
     validate_max_views,
     validate_new_run_key,
 )
-from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
+from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.models import DEFAULT_MODEL
 
 #: Model choices suggested in the forms (any other spec can be typed in).

@@ -11,12 +11,12 @@ import fiftyone.operators.types as types
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, SCORINGS, TAGS_FIELD
 from fiftyone_prime.core.types import DEFAULT_PARAMS
-from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
-from fiftyone_prime.integration.rows import columns, format_p, mode_row
-from fiftyone_prime.integration.run_store import delete_failure_modes, load_failure_modes
-from fiftyone_prime.integration.search import search_failure_modes
-from fiftyone_prime.integration.tagging import compute_tags
-from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
+from fiftyone_prime.integration.failure_modes.metrics import compute_failure_mode_metrics
+from fiftyone_prime.integration.failure_modes.search import search_failure_modes
+from fiftyone_prime.integration.runs.rows import columns, format_p, mode_row
+from fiftyone_prime.integration.runs.run_store import delete_failure_modes, load_failure_modes
+from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
+from fiftyone_prime.integration.tagging.images import compute_tags
 from fiftyone_prime.models import DEFAULT_MODEL
 
 from . import evaluation_form, form_checks, forms, vocab_files, workers

@@ -6,15 +6,15 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.types import SearchParams
-from fiftyone_prime.integration.evaluations import results_notice
-from fiftyone_prime.integration.regressions import (
+from fiftyone_prime.integration.comparisons.regressions import (
     REGRESSION_COLUMNS,
     list_regression_runs,
     load_regressions,
     regression_row,
 )
-from fiftyone_prime.integration.rows import columns, mode_row
-from fiftyone_prime.integration.run_store import list_failure_mode_runs, load_failure_modes
+from fiftyone_prime.integration.failure_modes.evaluations import results_notice
+from fiftyone_prime.integration.runs.rows import columns, mode_row
+from fiftyone_prime.integration.runs.run_store import list_failure_mode_runs, load_failure_modes
 
 #: Sort keys offered by the panel: failure-mode attributes, then CLIP metrics.
 SORT_KEYS = (
@@ -153,7 +153,7 @@ class FailureModesPanel(foo.Panel):
         ctx.panel.state.save_key = ctx.params.get("value")
 
     def save_exploration(self, ctx):
-        from fiftyone_prime.integration.explore import keep_exploration
+        from fiftyone_prime.integration.failure_modes.explore import keep_exploration
 
         key = ctx.panel.state.run_key
         new_key = (ctx.panel.state.save_key or "").strip() or f"{key}_explored"
@@ -172,7 +172,7 @@ class FailureModesPanel(foo.Panel):
         self._refresh(ctx)
 
     def _explore(self, ctx, name, value):
-        from fiftyone_prime.integration.explore import explore
+        from fiftyone_prime.integration.failure_modes.explore import explore
 
         key = ctx.panel.state.run_key
         if not key:

@@ -13,8 +13,8 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.types import DEFAULT_PARAMS
-from fiftyone_prime.integration.checks import check_failure_modes
-from fiftyone_prime.integration.regressions import (
+from fiftyone_prime.integration.comparisons.checks import check_failure_modes
+from fiftyone_prime.integration.comparisons.regressions import (
     REGRESSION_COLUMNS,
     RUN_KEY,
     RegressionRun,
@@ -22,8 +22,8 @@ from fiftyone_prime.integration.regressions import (
     regression_row,
     search_regressions,
 )
-from fiftyone_prime.integration.runs import FailureModeRun
-from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
+from fiftyone_prime.integration.runs.classes import FailureModeRun
+from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
 
 from . import forms
 

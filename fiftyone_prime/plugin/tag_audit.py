@@ -7,7 +7,7 @@ import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
-from fiftyone_prime.integration.tag_audit import (
+from fiftyone_prime.integration.tagging.tag_audit import (
     AUDIT_KEY,
     COLUMNS,
     DEFAULT_TARGET_PRECISION,

@@ -7,8 +7,8 @@ import fiftyone.operators as foo
 
 import fiftyone_prime as fp
 from fiftyone_prime.core.types import SearchParams
-from fiftyone_prime.integration import input_cache
-from fiftyone_prime.integration.explore import explore
+from fiftyone_prime.integration.failure_modes.explore import explore
+from fiftyone_prime.integration.reading import input_cache
 from fiftyone_prime.plugin.panel import explore_params
 from tests.app.browser import (
     DISMISS_ENTERPRISE_POPUP,

@@ -154,7 +154,7 @@ _EXPLORE_GEOMETRY = """
 def _a_threshold_that_drops_rows(dataset, run_rows):
     """A "Min drop" that keeps some of the run's modes but not all, and the
     rows the panel should then show (the same re-search, in this process)."""
-    from fiftyone_prime.integration.explore import explore
+    from fiftyone_prime.integration.failure_modes.explore import explore
     from fiftyone_prime.plugin.panel import explore_params
 
     for min_drop in (0.3, 0.35, 0.4, 0.25, 0.5, 0.6):

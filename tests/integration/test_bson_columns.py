@@ -6,7 +6,7 @@ import bson
 import numpy as np
 import pytest
 
-from fiftyone_prime.integration.bson_columns import ColumnReader
+from fiftyone_prime.integration.reading.bson_columns import ColumnReader
 
 WORDS = ["a", "b", "", "é", "🐱", "a\x00", "long " * 30, "$x", "0", "1"]
 
@@ -90,7 +90,7 @@ def test_any_starting_size_reads_whole_batches(rows, distinct):
 
 @pytest.mark.parametrize("order", ["ascending", "descending", "shuffled"])
 def test_long_rows_are_sorted_and_deduplicated(order):
-    from fiftyone_prime.integration.bson_columns import sorted_rows_csr
+    from fiftyone_prime.integration.reading.bson_columns import sorted_rows_csr
 
     rng = np.random.default_rng(0)
     long = np.repeat(np.arange(5000), 2)  # 10,000 entries, each column twice

@@ -8,8 +8,8 @@ import pytest
 
 import fiftyone_prime as fp
 from fiftyone_prime import cli
-from fiftyone_prime.integration.checks import check_failure_modes
-from fiftyone_prime.integration.regressions import find_regressions
+from fiftyone_prime.integration.comparisons.checks import check_failure_modes
+from fiftyone_prime.integration.comparisons.regressions import find_regressions
 from tests.fo_env import REPO_ROOT
 from tests.integration.regression_data import regression_dataset
 

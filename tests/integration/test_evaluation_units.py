@@ -13,7 +13,7 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration.evaluations import (
+from fiftyone_prime.integration.failure_modes.evaluations import (
     DELETED,
     RERUN,
     EvalFailureModeResults,
@@ -415,7 +415,7 @@ def test_a_run_key_changes_kind_on_overwrite(evaluated_planted):
 
 
 def test_reading_a_dataset_in_parallel_id_ranges_reads_the_same(gt_dataset, monkeypatch):
-    from fiftyone_prime.integration import units as fpu
+    from fiftyone_prime.integration.reading import units as fpu
 
     spec = fpu.resolve_units(gt_dataset, eval_key="eval")
     sources = fpu.unit_tag_sources(
@@ -490,7 +490,7 @@ print(json.dumps(dict(
 
 
 def test_units_notice_for_the_panel(gt_dataset, planted):
-    from fiftyone_prime.integration.evaluations import units_notice
+    from fiftyone_prime.integration.failure_modes.evaluations import units_notice
 
     find(gt_dataset, eval_key="eval", tags_field="ground_truth.detections.attrs", run_key="det")
     notice = units_notice(gt_dataset, "det")
@@ -502,7 +502,7 @@ def test_units_notice_for_the_panel(gt_dataset, planted):
 
 
 def test_tag_matrix_rows_with_none_duplicates_and_odd_values():
-    from fiftyone_prime.integration.units import _csr
+    from fiftyone_prime.integration.reading.units import _csr
 
     matrix, labels = _csr([["b", "a", "b"], None, [], ("a", None)], 4)
     assert labels == ["a", "b"]
@@ -523,8 +523,8 @@ def test_a_clone_searched_before_a_reload_keeps_its_evaluation_current(make_data
     database in milliseconds: the run compares both to the millisecond."""
     import fiftyone as fo
 
-    from fiftyone_prime.integration.evaluations import evaluation_state
-    from fiftyone_prime.integration.evaluations import run_spec as spec_of
+    from fiftyone_prime.integration.failure_modes.evaluations import evaluation_state
+    from fiftyone_prime.integration.failure_modes.evaluations import run_spec as spec_of
 
     source = evaluated(make_dataset, "gt")
     clone = source.clone(f"{source.name}-clone")

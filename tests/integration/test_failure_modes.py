@@ -10,7 +10,7 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration.rows import format_p
+from fiftyone_prime.integration.runs.rows import format_p
 from tests.fo_env import run_python
 from tests.helpers import summary
 from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples
@@ -21,7 +21,7 @@ def record_params_walk(monkeypatch):
     construction is counted, and each call of the core's ``run_search`` (as
     the integration layer calls it) records ``(params object, constructions
     so far)``."""
-    import fiftyone_prime.integration.search as fps
+    import fiftyone_prime.integration.failure_modes.search as fps
     from fiftyone_prime.core.types import SearchParams
 
     walk = {"built": 0, "reached": []}

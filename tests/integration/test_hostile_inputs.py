@@ -94,7 +94,7 @@ def test_tags_field_none_is_refused_naming_it(planted):
 
 
 def test_interrupting_a_search_says_what_was_saved(planted, monkeypatch):
-    from fiftyone_prime.integration import views as fpv
+    from fiftyone_prime.integration.runs import views as fpv
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

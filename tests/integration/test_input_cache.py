@@ -7,8 +7,8 @@ import fiftyone as fo
 from fiftyone import ViewField as F
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration import input_cache as ic
-from fiftyone_prime.integration import reader
+from fiftyone_prime.integration.reading import input_cache as ic
+from fiftyone_prime.integration.reading import reader
 
 ARGS = ("ground_truth", "predictions", "prime_tags")
 
@@ -180,7 +180,7 @@ def test_a_cached_search_equals_a_fresh_one(planted):
 
 def test_the_cli_reuses_inputs_unless_told_not_to(planted, monkeypatch):
     from fiftyone_prime import cli
-    from fiftyone_prime.integration import search
+    from fiftyone_prime.integration.failure_modes import search
 
     seen = []
     real = search.load_search_inputs

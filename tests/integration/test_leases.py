@@ -11,7 +11,7 @@ import fiftyone as fo
 import fiftyone.core.odm as foo
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration import leases, view_list
+from fiftyone_prime.integration.runs import leases, view_list
 from tests.integration.hostile_data import assert_consistent, start_python, wait_for_file
 
 HOLD = """
@@ -115,7 +115,7 @@ def test_repair_handles_older_damage_and_deleted_datasets(planted, make_dataset)
     stray = db.views.find_one({"_id": owned[0]})
     stray.update(_id=ObjectId(), name="stray", slug="stray")
     db.views.insert_one(stray)
-    import fiftyone_prime.integration.repair as repair
+    import fiftyone_prime.integration.runs.repair as repair
 
     repair.MIN_AGE, old_min_age = -1.0, repair.MIN_AGE
     try:

@@ -7,8 +7,8 @@ from PIL import Image
 
 import fiftyone as fo
 
-from fiftyone_prime.integration import units as fpu
-from fiftyone_prime.integration.crops import crop_box, crop_thumbnails
+from fiftyone_prime.integration.reading import units as fpu
+from fiftyone_prime.integration.reading.crops import crop_box, crop_thumbnails
 
 
 def test_crop_box_is_clipped_and_never_empty():

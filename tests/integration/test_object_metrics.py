@@ -12,7 +12,7 @@ from PIL import Image
 import fiftyone as fo
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration.evaluations import find_evaluation_failure_modes
+from fiftyone_prime.integration.failure_modes.evaluations import find_evaluation_failure_modes
 from tests.integration.planted import PLANTED_MODES, template
 from tests.integration.planted_objects import planted_object_samples
 
@@ -99,7 +99,7 @@ def test_report_shows_the_crops_of_each_mode(objects_with_images, tmp_path):
 
 
 def test_crops_tagged_by_a_clip_model(make_dataset, tmp_path, tiny_encoder):
-    from fiftyone_prime.integration.object_tags import compute_object_tags
+    from fiftyone_prime.integration.tagging.object_tags import compute_object_tags
 
     rng = np.random.default_rng(1)
     path = tmp_path / "img.png"

@@ -4,7 +4,7 @@ import pytest
 
 import fiftyone as fo
 
-from fiftyone_prime.integration.object_tags import compute_object_tags
+from fiftyone_prime.integration.tagging.object_tags import compute_object_tags
 
 
 def _det(label, box):

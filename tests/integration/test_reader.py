@@ -8,9 +8,9 @@ import pytest
 import fiftyone as fo
 from fiftyone import ViewField as F
 
-from fiftyone_prime.integration import fields as fpf
-from fiftyone_prime.integration import reader
-from fiftyone_prime.integration.bson_columns import ColumnReader
+from fiftyone_prime.integration.reading import fields as fpf
+from fiftyone_prime.integration.reading import reader
+from fiftyone_prime.integration.reading.bson_columns import ColumnReader
 from tests.integration.planted import template
 
 

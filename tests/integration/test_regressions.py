@@ -5,7 +5,7 @@ import pytest
 
 import fiftyone as fo
 
-from fiftyone_prime.integration.regressions import (
+from fiftyone_prime.integration.comparisons.regressions import (
     delete_regressions,
     find_regressions,
     list_regression_runs,
@@ -79,7 +79,7 @@ def test_a_failure_mode_run_is_never_overwritten_by_a_regression_run(two_models)
 
 
 def test_the_report_shows_both_models_side_by_side(two_models, tmp_path):
-    from fiftyone_prime.integration.regression_report import export_regression_report
+    from fiftyone_prime.integration.reports.regression_report import export_regression_report
 
     find_regressions(two_models)
     path = export_regression_report(two_models, "prime_regression", str(tmp_path / "r"))

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from fiftyone_prime.integration import report
+from fiftyone_prime.integration.reports import report
 
 
 def _results(n_groups, long_names=False):

@@ -12,9 +12,9 @@ import sys
 import pymongo.collection
 import pytest
 
-from fiftyone_prime.integration import fields as fpf
-from fiftyone_prime.integration import view_list
-from fiftyone_prime.integration import views as fpv
+from fiftyone_prime.integration.reading import fields as fpf
+from fiftyone_prime.integration.runs import view_list
+from fiftyone_prime.integration.runs import views as fpv
 from tests.fo_env import REPO_ROOT
 
 

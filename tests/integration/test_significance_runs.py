@@ -98,7 +98,7 @@ def test_bad_alpha_is_a_clear_error_before_anything_is_written(planted, alpha):
 
 def test_runs_stored_by_version_0_1_still_load(planted):
     """0.1 stored the thresholds as config attributes and had no p-values."""
-    from fiftyone_prime.integration.runs import FailureModeRunConfig
+    from fiftyone_prime.integration.runs.classes import FailureModeRunConfig
 
     config = FailureModeRunConfig(
         label_field="ground_truth",

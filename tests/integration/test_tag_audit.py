@@ -7,7 +7,7 @@ import pytest
 import fiftyone as fo
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration.tag_audit import suggest_threshold, wilson_lower_bound
+from fiftyone_prime.integration.tagging.tag_audit import suggest_threshold, wilson_lower_bound
 from tests.integration.planted import tag_confidences as tags
 
 

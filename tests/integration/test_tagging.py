@@ -226,6 +226,7 @@ def test_calibrated_scoring_tags_every_image_once(black_white_dataset, tmp_path)
         num_workers=0,
     )
     assert again.calibration["images"] == 9
+
     # The same tags per image; their order is by score, and the random weights
     # give near-ties that another batch size may order differently.
     def tag_sets(field):
@@ -239,7 +240,7 @@ def test_calibrated_scoring_tags_every_image_once(black_white_dataset, tmp_path)
 def test_thresholds_of_tags_removed_as_classes_are_ignored_typos_are_not(
     black_white_dataset, tmp_path
 ):
-    from fiftyone_prime.integration.tagging import _build_tagger
+    from fiftyone_prime.integration.tagging.images import _build_tagger
 
     name = register_tiny_open_clip(tmp_path)
     vocab = ["snow", "night", "grass"]  # "night" is a class of the dataset

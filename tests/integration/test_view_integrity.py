@@ -16,7 +16,7 @@ import fiftyone as fo
 import fiftyone.core.odm as foo
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration import views as fpv
+from fiftyone_prime.integration.runs import views as fpv
 from tests.fo_env import REPO_ROOT
 from tests.integration.planted import PLANTED_MODES, add_planted, planted_samples, template
 

@@ -6,7 +6,7 @@ import fiftyone.operators as foo
 from fiftyone.operators.executor import ExecutionError
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration.views import DEFAULT_MAX_VIEWS
+from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
 from tests.plugin.test_operators import FIND, resolve_inputs
 
 

@@ -299,6 +299,6 @@ def test_find_operator_can_keep_every_mode_and_shows_p_values(planted):
 
 
 def fp_format_p(p):
-    from fiftyone_prime.integration.rows import format_p
+    from fiftyone_prime.integration.runs.rows import format_p
 
     return format_p(p)

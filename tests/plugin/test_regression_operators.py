@@ -7,7 +7,7 @@ from fiftyone.operators.delegated import DelegatedOperationService
 from fiftyone.operators.executor import ExecutionError, ExecutionRunState
 
 import fiftyone_prime as fp
-from fiftyone_prime.integration.regressions import load_regressions
+from fiftyone_prime.integration.comparisons.regressions import load_regressions
 from tests.helpers import regression_summary
 from tests.integration.regression_data import PLANTED_REGRESSION, regression_dataset
 

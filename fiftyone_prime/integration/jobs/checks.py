@@ -159,7 +159,7 @@ def check_tagging_kwargs(kwargs: dict) -> None:
 def check_search_fields(samples, search: dict) -> None:
     """Checks that the follow-up search's label and prediction fields exist."""
     from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD
-    from fiftyone_prime.integration.fields import validate_classification_field
+    from fiftyone_prime.integration.reading.fields import validate_classification_field
 
     for name, default in (("label_field", LABEL_FIELD), ("pred_field", PRED_FIELD)):
         validate_classification_field(samples, search.get(name, default), f"search['{name}']")

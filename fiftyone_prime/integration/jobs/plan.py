@@ -12,7 +12,7 @@ import fiftyone as fo
 
 from fiftyone_prime.core.defaults import LABEL_FIELD, MAX_SHARDS, RUN_KEY, TAGS_FIELD
 from fiftyone_prime.core.types import SearchParams
-from fiftyone_prime.integration.run_store import validate_max_views, validate_new_run_key
+from fiftyone_prime.integration.runs.run_store import validate_max_views, validate_new_run_key
 
 from . import checks, records
 from .dispatch import find_worker_operators, queue_shard
@@ -89,7 +89,7 @@ def queue_tagging(
             or ``metrics``, a missing label or prediction field, or
             ``num_shards`` outside ``[1, MAX_SHARDS]``
     """
-    from fiftyone_prime.integration import tagging as fpt
+    from fiftyone_prime.integration.tagging import images as fpt
 
     bad = _NOT_ALLOWED & set(compute_tags_kwargs)
     if bad:
@@ -228,7 +228,7 @@ def _search_kwargs(dataset, search) -> Optional[dict]:
             raise TypeError(
                 f"search takes no '{name}': the search runs on the job's samples and tags field"
             )
-    from fiftyone_prime.integration.search import find_failure_modes
+    from fiftyone_prime.integration.failure_modes.search import find_failure_modes
 
     checks.check_keywords(find_failure_modes, search, "`search`", not_allowed=("progress",))
     run_key = search.setdefault("run_key", RUN_KEY)
@@ -241,7 +241,7 @@ def _search_kwargs(dataset, search) -> Optional[dict]:
 
 def _check_metrics(metrics) -> None:
     """Checks the follow-up metrics' arguments now rather than after the search."""
-    from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
+    from fiftyone_prime.integration.failure_modes.metrics import compute_failure_mode_metrics
 
     if not isinstance(metrics, dict):
         raise TypeError(f"`metrics` must be None or a dict; got {metrics!r}")

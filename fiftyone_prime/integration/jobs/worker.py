@@ -76,7 +76,7 @@ def run_tagging_shard(
         ``{"superseded": True}`` when the slice was re-queued to another
         operation
     """
-    from fiftyone_prime.integration.tagging import compute_tags
+    from fiftyone_prime.integration.tagging.images import compute_tags
 
     dataset = samples._root_dataset
     store = open_store(dataset)
@@ -168,8 +168,8 @@ def run_followup(
         the run key and number of failure modes, or ``{"superseded": True}``
         when the search was re-queued or already ran
     """
-    from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
-    from fiftyone_prime.integration.search import find_failure_modes
+    from fiftyone_prime.integration.failure_modes.metrics import compute_failure_mode_metrics
+    from fiftyone_prime.integration.failure_modes.search import find_failure_modes
 
     store = open_store(samples._root_dataset)
     job = store.get(records.job_key(job_key))

@@ -254,7 +254,7 @@ def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> SearchI
     """:func:`read_inputs` with the fields of a failure-mode run's config
     (through the fast reader when no other paths are asked for)."""
     if getattr(config, "unit_spec", None):  # a run over evaluation units
-        from .evaluations import read_run_units
+        from ..failure_modes.evaluations import read_run_units
 
         return read_run_units(samples, config, extra_paths)
     if not extra_paths:

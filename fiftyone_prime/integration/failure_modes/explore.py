@@ -19,10 +19,10 @@ from typing import Optional
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.types import SearchParams
 
-from . import fields as fpf
-from .input_cache import load_search_inputs
-from .rows import mode_row
-from .run_store import load_failure_modes
+from ..reading import fields as fpf
+from ..reading.input_cache import load_search_inputs
+from ..runs.rows import mode_row
+from ..runs.run_store import load_failure_modes
 
 
 @dataclass

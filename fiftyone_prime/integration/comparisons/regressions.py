@@ -29,12 +29,12 @@ from fiftyone_prime.core.regression import RegressionMode, run_regression_search
 from fiftyone_prime.core.significance import PROCEDURE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
-from . import fields as fpf
-from . import views as fpv
-from .reader import read_inputs_fast
-from .rows import format_interval, format_p, format_percent
-from .run_guard import writes_run
-from .run_store import name_views, validate_max_views
+from ..reading import fields as fpf
+from ..reading.reader import read_inputs_fast
+from ..runs import views as fpv
+from ..runs.rows import format_interval, format_p, format_percent
+from ..runs.run_guard import writes_run
+from ..runs.run_store import name_views, validate_max_views
 
 logger = logging.getLogger(__name__)
 

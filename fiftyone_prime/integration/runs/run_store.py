@@ -10,11 +10,11 @@ import numpy as np
 
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
-from . import fields as fpf
+from ..reading import fields as fpf
 from . import view_list
 from . import views as fpv
+from .classes import FailureModeResults, FailureModeRun, FailureModeRunConfig
 from .run_guard import load_fresh, writes_run
-from .runs import FailureModeResults, FailureModeRun, FailureModeRunConfig
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ import fiftyone.core.utils as fou
 
 from fiftyone_prime.core.arrays import concatenated_ranges
 
-from .crops import crop_box
+from ..reading.crops import crop_box
 
 logger = logging.getLogger(__name__)
 
@@ -367,7 +367,7 @@ def _crop_tags(
     """Tags each object's crop with :func:`fiftyone_prime.compute_tags`."""
     import fiftyone as fo
 
-    from .tagging import compute_tags
+    from .images import compute_tags
 
     list_path = f"{label_field}.detections"
     root = samples._root_dataset

@@ -40,7 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 from pymongo.errors import OperationFailure
 
-from ..core.groups import CodedGroups
+from ...core.groups import CodedGroups
 from . import fields as fpf
 from .bson_columns import ColumnReader, sorted_rows_csr
 

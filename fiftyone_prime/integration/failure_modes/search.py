@@ -10,12 +10,12 @@ from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, TAGS_
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
-from . import fields as fpf
-from . import views as fpv
-from .input_cache import load_search_inputs
-from .run_guard import writes_run
-from .run_store import finish_run, name_views, replaced_run, validate_max_views
-from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
+from ..reading import fields as fpf
+from ..reading.input_cache import load_search_inputs
+from ..runs import views as fpv
+from ..runs.classes import FailureModeResults, FailureModeRunConfig, SavedFailureMode
+from ..runs.run_guard import writes_run
+from ..runs.run_store import finish_run, name_views, replaced_run, validate_max_views
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import secrets
 
 import numpy as np
 
-from ..core.jit import inline, jit
+from ...core.jit import inline, jit
 
 #: Kernel outcomes.
 DONE, GROW, UNSUPPORTED = 0, 1, 2

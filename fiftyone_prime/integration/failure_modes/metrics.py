@@ -15,11 +15,11 @@ from fiftyone_prime.core.measure import TagSetCounter
 from fiftyone_prime.core.metrics import score_failure_modes
 from fiftyone_prime.models import DEFAULT_MODEL
 
-from . import fields as fpf
-from . import views as fpv
-from .run_guard import writes_run
-from .run_store import load_failure_modes
-from .runs import FailureModeResults
+from ..reading import fields as fpf
+from ..runs import views as fpv
+from ..runs.classes import FailureModeResults
+from ..runs.run_guard import writes_run
+from ..runs.run_store import load_failure_modes
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Optional
 
 import numpy as np
 
-from .rows import columns, format_interval, format_p, mode_row
-from .run_store import load_failure_modes
+from ..runs.rows import columns, format_interval, format_p, mode_row
+from ..runs.run_store import load_failure_modes
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +103,8 @@ def export_report(
 def _thumbnails(view, config, out_dir, max_images, size):
     spec = getattr(config, "unit_spec", None)
     if spec and spec.get("list_path"):  # a run over objects shows their crops
-        from .crops import crop_thumbnails
-        from .evaluations import run_spec
+        from ..failure_modes.evaluations import run_spec
+        from ..reading.crops import crop_thumbnails
 
         return crop_thumbnails(view, run_spec(config), out_dir, max_images, size)
     from PIL import Image

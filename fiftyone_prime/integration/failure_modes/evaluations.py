@@ -23,12 +23,12 @@ from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
-from . import fields as fpf
-from . import units as fpu
-from . import views as fpv
-from .run_guard import writes_run
-from .run_store import name_views, replaced_run, validate_max_views
-from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
+from ..reading import fields as fpf
+from ..reading import units as fpu
+from ..runs import views as fpv
+from ..runs.classes import FailureModeResults, FailureModeRunConfig, SavedFailureMode
+from ..runs.run_guard import writes_run
+from ..runs.run_store import name_views, replaced_run, validate_max_views
 
 logger = logging.getLogger(__name__)
 
@@ -418,7 +418,7 @@ class CropFiles:
 
         from PIL import Image
 
-        from .crops import crop_box
+        from ..reading.crops import crop_box
 
         target = os.path.join(self._dir.name, f"{self._ids[r]}.png")
         if not os.path.exists(target):
@@ -624,7 +624,7 @@ def units_notice(dataset, run_key: str) -> str:
     """A line on a run's units for the App panel (markdown): what they are,
     and a warning when its evaluation was deleted or re-run; ``""`` for
     runs over label and prediction fields."""
-    from .run_store import list_failure_mode_runs, load_failure_modes
+    from ..runs.run_store import list_failure_mode_runs, load_failure_modes
 
     if run_key not in list_failure_mode_runs(dataset):  # e.g. a regression run
         return ""

@@ -48,7 +48,7 @@ from typing import Optional, Union
 import numpy as np
 import scipy.sparse as sp
 
-from ..core.groups import CodedGroups
+from ...core.groups import CodedGroups
 from . import fields as fpf
 from . import reader
 

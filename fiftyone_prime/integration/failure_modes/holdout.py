@@ -19,16 +19,16 @@ from fiftyone_prime.core.measure import measure_tag_sets
 from fiftyone_prime.core.significance import BH_PROCEDURE, benjamini_hochberg
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
-from . import fields as fpf
-from . import views as fpv
-from .run_store import (
+from ..reading import fields as fpf
+from ..runs import views as fpv
+from ..runs.classes import FailureModeResults, FailureModeRunConfig
+from ..runs.run_store import (
     finish_run,
     load_failure_modes,
     name_views,
     replaced_run,
     validate_max_views,
 )
-from .runs import FailureModeResults, FailureModeRunConfig
 
 logger = logging.getLogger(__name__)
 

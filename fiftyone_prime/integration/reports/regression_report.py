@@ -8,9 +8,9 @@ import logging
 import os
 from types import SimpleNamespace
 
-from .regressions import REGRESSION_COLUMNS, load_regressions
+from ..comparisons.regressions import REGRESSION_COLUMNS, load_regressions
+from ..runs.rows import format_interval, format_p, format_percent
 from .report import _CSS, _thumbnails
-from .rows import format_interval, format_p, format_percent
 
 logger = logging.getLogger(__name__)
 

@@ -76,7 +76,7 @@ def holder_of(dataset, run_key: str) -> Optional[dict]:
 
 def _expired(doc: dict) -> Optional[str]:
     """Why a lease document no longer holds, or None."""
-    from .jobs.status import dead_worker
+    from ..jobs.status import dead_worker
 
     age = (_now() - doc["heartbeat_at"]).total_seconds()
     if age > doc.get("ttl", TTL):
@@ -123,7 +123,7 @@ def acquire(dataset, run_key: str, action: str, wait: Optional[float] = None) ->
     Raises:
         RunBusyError: naming the holder, when it is still held after ``wait``
     """
-    from .jobs.records import worker_id
+    from ..jobs.records import worker_id
 
     wait = DEFAULT_WAIT if wait is None else wait
     root = dataset._root_dataset

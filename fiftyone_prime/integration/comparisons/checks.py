@@ -18,9 +18,9 @@ from typing import Any, Optional
 from fiftyone_prime.core.definition import TOLERANCE
 from fiftyone_prime.core.measure import measure_tag_sets
 
-from . import fields as fpf
-from .reader import read_inputs_fast
-from .rows import format_interval, format_percent
+from ..reading import fields as fpf
+from ..reading.reader import read_inputs_fast
+from ..runs.rows import format_interval, format_percent
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +168,8 @@ class CheckResults:
 
 def _load_run(samples, run_key):
     """A failure-mode or regression run's results and config."""
+    from ..runs.classes import FailureModeRunConfig
     from .regressions import RegressionRunConfig
-    from .runs import FailureModeRunConfig
 
     root = samples._root_dataset
     if not isinstance(run_key, str) or run_key not in root.list_runs():
