@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from fiftyone_prime.cli_args import add_search_args, search_params
+
 #: The subcommands defined here.
 COMMANDS = ("compare", "check")
 
@@ -31,8 +33,6 @@ def _unit_interval(text: str) -> float:
 
 def add_commands(sub) -> None:
     """Adds ``compare`` and ``check`` to the CLI's subparsers."""
-    from fiftyone_prime.cli import _add_search_args
-
     c = sub.add_parser(
         "compare", help="find where a new model regressed against a baseline (saved as views)"
     )
@@ -42,7 +42,7 @@ def add_commands(sub) -> None:
         default="predictions_v1",
         help="the baseline's Classification field (default: predictions_v1)",
     )
-    _add_search_args(c)
+    add_search_args(c)
     c.set_defaults(pred_field="predictions_v2", run_key="prime_regression")
     c.add_argument(
         "--report-dir", default=None, help="also write an HTML report of the run to this folder"
@@ -73,7 +73,6 @@ def add_commands(sub) -> None:
 def run_command(args, dataset) -> int:
     """Runs ``compare`` or ``check`` on a loaded dataset; returns the exit code."""
     if args.command == "compare":
-        from fiftyone_prime.cli import search_params
         from fiftyone_prime.integration.comparisons.regressions import search_regressions
 
         extra = {} if args.max_views is None else {"max_views": args.max_views}
