@@ -9,10 +9,10 @@ and builds those values; :mod:`.store` reads and writes them.
 from __future__ import annotations
 
 import datetime
-import os
-import socket
 import uuid
 from typing import Optional
+
+from ..runs.processes import worker_id  # noqa: F401 (the id a record stamps; it was defined here)
 
 #: The execution store (scoped to the dataset) that holds every job's state.
 STORE_NAME = "fiftyone_prime_tagging"
@@ -85,11 +85,6 @@ def followup_record() -> dict:
 def new_token() -> str:
     """A fresh token: the one attempt allowed to run a record."""
     return uuid.uuid4().hex
-
-
-def worker_id() -> str:
-    """``host:pid`` of this process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def now() -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
-import socket
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -13,6 +11,7 @@ from bson import ObjectId
 
 from fiftyone_prime.core.defaults import TAGS_FIELD
 
+from ..runs.processes import dead_worker
 from . import records
 from .records import COMPLETED, FAILED, MISSING, QUEUED, RUNNING, STALLED, WAITING
 from .store import open_store
@@ -245,19 +244,3 @@ def _error_of(doc) -> Optional[str]:
     if isinstance(result, dict):
         return result.get("error_message") or result.get("error")
     return getattr(result, "error_message", None) or getattr(result, "error", None)
-
-
-def dead_worker(worker: Optional[str]) -> Optional[str]:
-    """Why a worker recorded as ``host:pid`` is known to be gone, or None."""
-    if not worker:
-        return None
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return f"worker process {pid} on {host} is gone"
-    except (PermissionError, ValueError):
-        return None
-    return None

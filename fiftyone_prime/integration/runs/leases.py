@@ -29,6 +29,8 @@ import time
 import uuid
 from typing import Optional
 
+from .processes import dead_worker, worker_id
+
 logger = logging.getLogger(__name__)
 
 #: The collection of FiftyOne's database that holds the leases.
@@ -76,8 +78,6 @@ def holder_of(dataset, run_key: str) -> Optional[dict]:
 
 def _expired(doc: dict) -> Optional[str]:
     """Why a lease document no longer holds, or None."""
-    from ..jobs.status import dead_worker
-
     age = (_now() - doc["heartbeat_at"]).total_seconds()
     if age > doc.get("ttl", TTL):
         return f"no heartbeat for {age:.0f} s"
@@ -123,8 +123,6 @@ def acquire(dataset, run_key: str, action: str, wait: Optional[float] = None) ->
     Raises:
         RunBusyError: naming the holder, when it is still held after ``wait``
     """
-    from ..jobs.records import worker_id
-
     wait = DEFAULT_WAIT if wait is None else wait
     root = dataset._root_dataset
     key = lease_id(root, run_key)
