@@ -19,31 +19,11 @@ from fiftyone_prime.core.definition import TOLERANCE
 from fiftyone_prime.core.measure import measure_tag_sets
 
 from ..reading import fields as fpf
+from ..reading.fields import resolve_eval_key  # noqa: F401 (it was defined here)
 from ..reading.reader import read_inputs_fast
 from ..runs.rows import format_interval, format_percent
 
 logger = logging.getLogger(__name__)
-
-
-def resolve_eval_key(samples, eval_key: str, role: str = "eval_key") -> tuple[str, str]:
-    """The ``(gt_field, pred_field)`` of a classification evaluation run.
-
-    Raises:
-        ValueError: if there is no such evaluation, or it is not of
-            ``Classification`` predictions
-    """
-    root = samples._root_dataset
-    if eval_key not in root.list_evaluations():
-        raise ValueError(
-            f"`{role}`: dataset '{root.name}' has no evaluation '{eval_key}'. "
-            f"Evaluations: {root.list_evaluations() or 'none'}"
-        )
-    config = root.get_evaluation_info(eval_key).config
-    gt, pred = getattr(config, "gt_field", None), getattr(config, "pred_field", None)
-    if not gt or not pred:
-        raise ValueError(f"`{role}`: evaluation '{eval_key}' names no gt_field and pred_field")
-    fpf.validate_classification_field(samples, pred, role)
-    return gt, pred
 
 
 @dataclass(frozen=True)
@@ -250,7 +230,7 @@ def check_failure_modes(
     results, config = _load_run(samples, run_key)
     label_field = config.label_field
     if eval_key is not None:
-        gt, pred_field = resolve_eval_key(samples, eval_key)
+        gt, pred_field = fpf.resolve_eval_key(samples, eval_key)
         if gt != label_field:
             raise ValueError(
                 f"Evaluation '{eval_key}' compares with '{gt}', but run '{run_key}' used the "

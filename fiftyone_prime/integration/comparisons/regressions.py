@@ -593,10 +593,8 @@ def search_regressions(
     if baseline_eval_key is not None or eval_key is not None:
         if baseline_eval_key is None or eval_key is None:
             raise ValueError("Pass both `baseline_eval_key` and `eval_key`, or neither")
-        from .checks import resolve_eval_key
-
         for role, key in (("baseline_eval_key", baseline_eval_key), ("eval_key", eval_key)):
-            gt, field = resolve_eval_key(samples, key, role)
+            gt, field = fpf.resolve_eval_key(samples, key, role)
             if gt != label_field:
                 raise ValueError(
                     f"`{role}`: evaluation '{key}' compares with '{gt}', not with "

@@ -173,6 +173,27 @@ def validate_classification_field(samples, field_name: str, role: str) -> None:
         )
 
 
+def resolve_eval_key(samples, eval_key: str, role: str = "eval_key") -> tuple[str, str]:
+    """The ``(gt_field, pred_field)`` of a classification evaluation run.
+
+    Raises:
+        ValueError: if there is no such evaluation, or it is not of
+            ``Classification`` predictions
+    """
+    root = samples._root_dataset
+    if eval_key not in root.list_evaluations():
+        raise ValueError(
+            f"`{role}`: dataset '{root.name}' has no evaluation '{eval_key}'. "
+            f"Evaluations: {root.list_evaluations() or 'none'}"
+        )
+    config = root.get_evaluation_info(eval_key).config
+    gt, pred = getattr(config, "gt_field", None), getattr(config, "pred_field", None)
+    if not gt or not pred:
+        raise ValueError(f"`{role}`: evaluation '{eval_key}' names no gt_field and pred_field")
+    validate_classification_field(samples, pred, role)
+    return gt, pred
+
+
 def tag_source(samples, field_name: str) -> TagSource:
     """Returns how to read tags from a field, or raises if it cannot hold tags."""
     field = _field_or_raise(samples, field_name, "tags_field")
