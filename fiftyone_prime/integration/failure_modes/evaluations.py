@@ -25,10 +25,12 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from ..reading import fields as fpf
 from ..reading import units as fpu
+from ..reading.run_inputs import CropFiles, read_run_units, run_spec, run_tag_sources  # noqa: F401 (CropFiles was defined here)
 from ..runs import views as fpv
 from ..runs.classes import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 from ..runs.run_guard import writes_run
 from ..runs.run_store import name_views, replaced_run, validate_max_views
+from .remeasure import HOLDOUT_PROCEDURE, remeasure
 
 logger = logging.getLogger(__name__)
 
@@ -225,8 +227,6 @@ def apply_evaluation_failure_modes(
     run read them: same evaluation key, units and tag paths) and saved there
     with views that hold their units. The caller validated ``run_key`` and
     ``max_views`` and loaded the results of the run being ``replaced``."""
-    from .holdout import HOLDOUT_PROCEDURE, remeasure
-
     config = results.config
     dataset = samples._root_dataset
     unit_spec = dict(config.unit_spec)
@@ -359,81 +359,6 @@ def _save_views(samples, results, progress) -> list[str]:
     return fpv.save_views(samples._root_dataset, items, progress=progress)
 
 
-def run_tag_sources(samples, config) -> list:
-    """The tag sources of a stored run, validated against ``samples``."""
-    return fpu.unit_tag_sources(samples, run_spec(config), config.tags_fields)
-
-
-def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.UnitInputs:
-    """Reads the units of a stored evaluation run from ``samples`` (to
-    re-measure its modes on other data, or to score them with CLIP).
-
-    For object units, ``"filepath"`` is each object's crop (a PNG written
-    on first use to a temporary folder that goes away with the returned
-    inputs), so whatever encodes "the unit's image" encodes the crop; any
-    other path but ``"id"`` (an image embeddings field) reads as missing,
-    since an image's embedding is not its object's.
-    """
-    spec = run_spec(config)
-    sources = run_tag_sources(samples, config)
-    if not spec.is_objects:
-        return fpu.read_units(samples, spec, sources, extra_paths)
-    sample_paths = [p for p in extra_paths if p in ("id", "filepath")]
-    object_paths = ["id", "bounding_box"] if "filepath" in extra_paths else []
-    inputs = fpu.read_units(samples, spec, sources, sample_paths, object_paths)
-    if "filepath" in extra_paths:
-        inputs.extra["filepath"] = CropFiles(
-            inputs.extra["filepath"],
-            inputs.object_extra["bounding_box"],
-            inputs.object_extra["id"],
-        )
-    for path in extra_paths:
-        if path not in inputs.extra:
-            inputs.extra[path] = np.full(inputs.num_used, None, dtype=object)
-    return inputs
-
-
-class CropFiles:
-    """Per unit, the path of its object's crop, written on first access.
-
-    Args:
-        image_paths: per unit, its image's path
-        boxes: per unit, its relative ``[x, y, w, h]`` box
-        object_ids: per unit, its object's id (the crop's file name)
-    """
-
-    def __init__(self, image_paths, boxes, object_ids):
-        import tempfile
-
-        self._images = image_paths
-        self._boxes = boxes
-        self._ids = object_ids
-        self._dir = tempfile.TemporaryDirectory(prefix="prime-crops-")
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def __getitem__(self, r):
-        import os
-
-        from PIL import Image
-
-        from ..reading.crops import crop_box
-
-        target = os.path.join(self._dir.name, f"{self._ids[r]}.png")
-        if not os.path.exists(target):
-            try:
-                with Image.open(self._images[r]) as img:
-                    img = img.convert("RGB")
-                    img.crop(crop_box(self._boxes[r], *img.size)).save(target)
-            except OSError as e:  # the loader reports the unreadable file
-                logger.warning(
-                    "Cannot crop object %s of '%s': %s", self._ids[r], self._images[r], e
-                )
-                return self._images[r] + ".unreadable"
-        return target
-
-
 # --------------------------------------------------------------------- runs
 
 
@@ -460,22 +385,6 @@ def _to_ms(stamp: Optional[str]) -> Optional[str]:
         return stamp
     t = datetime.datetime.fromisoformat(stamp)
     return t.replace(microsecond=t.microsecond // 1000 * 1000).isoformat()
-
-
-def run_spec(config) -> Optional[fpu.UnitSpec]:
-    """The :class:`fiftyone_prime.integration.units.UnitSpec` a run's config
-    stores (``unit_spec``), or ``None`` for a run over label and prediction
-    fields.
-
-    Runs over evaluation units use :class:`fiftyone_prime.FailureModeRunConfig`
-    itself, with two more attributes: ``unit_spec`` (which evaluation, when
-    it ran, which units, the outcome) and ``unit_tag_kinds`` (per tag field,
-    the kind of values read). One config type for both kinds of runs keeps
-    FiftyOne's run validation (which refuses to overwrite a run with one of
-    another config type) out of the way when a key changes kind.
-    """
-    unit_spec = getattr(config, "unit_spec", None)
-    return fpu.UnitSpec.from_dict(unit_spec) if unit_spec else None
 
 
 def _config(spec: fpu.UnitSpec, kinds: dict, **kwargs) -> FailureModeRunConfig:

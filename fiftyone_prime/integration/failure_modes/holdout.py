@@ -8,18 +8,15 @@ with :func:`fiftyone_prime.core.measure.measure_tag_sets`.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from typing import Optional
 
 import numpy as np
 
-from fiftyone_prime.core.measure import measure_tag_sets
-from fiftyone_prime.core.significance import BH_PROCEDURE, benjamini_hochberg
-from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.types import DEFAULT_PARAMS
 
-from ..reading import fields as fpf
+from ..reading.run_inputs import read_run_inputs
 from ..runs import views as fpv
 from ..runs.classes import FailureModeResults, FailureModeRunConfig
 from ..runs.run_store import (
@@ -29,11 +26,9 @@ from ..runs.run_store import (
     replaced_run,
     validate_max_views,
 )
+from .remeasure import HOLDOUT_PROCEDURE, measure_and_adjust, measure_modes, remeasure  # noqa: F401
 
 logger = logging.getLogger(__name__)
-
-#: The procedure that corrects the held-out p-values.
-HOLDOUT_PROCEDURE = BH_PROCEDURE
 
 
 def apply_failure_modes(
@@ -96,7 +91,7 @@ def apply_failure_modes(
             overwrite=overwrite,
             progress=progress,
         )
-    inputs = fpf.read_run_inputs(samples, config)
+    inputs = read_run_inputs(samples, config)
 
     params = config.params
     records = remeasure(results.failure_modes, inputs, params)
@@ -172,11 +167,11 @@ def validate_failure_modes(
     if alpha is None:
         alpha = params.alpha if params.alpha is not None else DEFAULT_PARAMS.alpha
     alpha = params.replace(alpha=alpha).alpha  # validated like the search's alpha
-    inputs = fpf.read_run_inputs(holdout, config, extra_paths=["id"])
+    inputs = read_run_inputs(holdout, config, extra_paths=["id"])
     overlap = _overlap(results.samples, holdout, inputs.extra["id"])
 
     modes = results.failure_modes
-    measured, adjusted = _test_on(modes, inputs, params)
+    measured, adjusted = measure_and_adjust(modes, inputs, params)
     rows = [_row(mode, m, q, alpha) for mode, m, q in zip(modes, measured, adjusted)]
     found = np.array([m.drop for m in modes], dtype=float)
     held = np.array([r["drop"] for r in rows], dtype=float)
@@ -205,54 +200,6 @@ def validate_failure_modes(
         "%d of %d failure modes confirmed on held-out data", validation["num_confirmed"], len(rows)
     )
     return validation
-
-
-def measure_modes(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
-    """Measures failure modes on other data (see
-    :func:`fiftyone_prime.core.measure.measure_tag_sets`).
-
-    Args:
-        modes: the :class:`SavedFailureMode` to measure
-        inputs: the arrays read from the other data
-        params: the definition's thresholds
-
-    Returns:
-        a :class:`fiftyone_prime.core.measure.Measurement` per mode
-    """
-    queries = [inputs.query_of(m) for m in modes]
-    return measure_tag_sets(inputs.tags, inputs.correct, inputs.labels, queries, params)
-
-
-def remeasure(modes, inputs: fpf.SearchInputs, params: SearchParams) -> list:
-    """The modes with their statistics replaced by those measured on other
-    data; adjusted p-values are Benjamini-Hochberg over these modes."""
-    measured, adjusted = _test_on(modes, inputs, params)
-    return [
-        dataclasses.replace(
-            mode,
-            size=m.size,
-            num_correct=m.num_correct,
-            accuracy=m.accuracy,
-            group_size=m.group_size,
-            group_accuracy=m.group_accuracy,
-            drop=m.drop,
-            p_value=m.p_value,
-            adjusted_p_value=None if m.p_value is None else float(q),
-            accuracy_ci=m.accuracy_ci,
-            view_name=None,
-            view_id=None,
-            metrics=None,
-        )
-        for mode, m, q in zip(modes, measured, adjusted)
-    ]
-
-
-def _test_on(modes, inputs: fpf.SearchInputs, params: SearchParams):
-    """Measures the modes on other data; returns the measurements and their
-    Benjamini-Hochberg adjusted p-values over these modes."""
-    measured = measure_modes(modes, inputs, params)
-    p = np.array([np.nan if m.p_value is None else m.p_value for m in measured], dtype=float)
-    return measured, benjamini_hochberg(p)
 
 
 def _overlap(searched, holdout, holdout_ids) -> int:

@@ -247,7 +247,8 @@ def read_inputs(
 
     The one reader of labels, predictions and tags: the search, the
     re-measurement on other data, held-out validation and the CLIP metrics
-    all call it (or :func:`read_run_inputs`).
+    all call it (or
+    :func:`fiftyone_prime.integration.reading.run_inputs.read_run_inputs`).
 
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection`
@@ -269,22 +270,6 @@ def read_inputs(
     validate_classification_field(samples, pred_field, "pred_field")
     sources = tag_sources(samples, tags_field)
     return _read(samples, label_field, pred_field, sources, extra_paths)
-
-
-def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> SearchInputs:
-    """:func:`read_inputs` with the fields of a failure-mode run's config
-    (through the fast reader when no other paths are asked for)."""
-    if getattr(config, "unit_spec", None):  # a run over evaluation units
-        from ..failure_modes.evaluations import read_run_units
-
-        return read_run_units(samples, config, extra_paths)
-    if not extra_paths:
-        from .reader import read_inputs_fast  # it builds on this module
-
-        return read_inputs_fast(samples, config.label_field, config.pred_field, config.tags_fields)
-    return read_inputs(
-        samples, config.label_field, config.pred_field, config.tags_fields, extra_paths
-    )
 
 
 def _read(

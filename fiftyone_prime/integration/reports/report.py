@@ -103,8 +103,8 @@ def export_report(
 def _thumbnails(view, config, out_dir, max_images, size):
     spec = getattr(config, "unit_spec", None)
     if spec and spec.get("list_path"):  # a run over objects shows their crops
-        from ..failure_modes.evaluations import run_spec
         from ..reading.crops import crop_thumbnails
+        from ..reading.run_inputs import run_spec
 
         return crop_thumbnails(view, run_spec(config), out_dir, max_images, size)
     from PIL import Image
