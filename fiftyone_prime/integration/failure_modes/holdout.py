@@ -16,6 +16,7 @@ import numpy as np
 
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
+from .. import fiftyone_private as fop
 from ..reading.run_inputs import read_run_inputs
 from ..runs import views as fpv
 from ..runs.classes import FailureModeResults, FailureModeRunConfig
@@ -75,7 +76,7 @@ def apply_failure_modes(
     config = results.config
     dataset = samples._root_dataset
     if run_key is None:
-        same_dataset = dataset._doc.id == results.samples._root_dataset._doc.id
+        same_dataset = fop.dataset_id(dataset) == fop.dataset_id(results.samples._root_dataset)
         run_key = f"{results.key}_applied" if same_dataset else results.key
     replaced = replaced_run(dataset, run_key, overwrite)
     if getattr(config, "unit_spec", None):  # a run over evaluation units

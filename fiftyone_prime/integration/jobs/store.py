@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Optional
 
+from .. import fiftyone_private as fop
 from . import records
 
 logger = logging.getLogger(__name__)
@@ -16,7 +17,7 @@ def open_store(dataset):
     first use)."""
     from fiftyone.operators.store import ExecutionStore
 
-    return ExecutionStore.create(records.STORE_NAME, dataset._doc.id)
+    return ExecutionStore.create(records.STORE_NAME, fop.dataset_id(dataset))
 
 
 def update(store, key: str, change: Callable[[dict], Optional[dict]], retries: int = 100):

@@ -49,6 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...core.groups import CodedGroups
+from .. import fiftyone_private as fop
 from . import fields as fpf
 from . import reader
 
@@ -129,7 +130,7 @@ def cache_key(samples, label_field: str, pred_field: str, sources) -> str:
     }
     what = {
         "version": FORMAT_VERSION,
-        "dataset": str(samples._dataset._doc.id),
+        "dataset": str(fop.dataset_id(samples._dataset)),
         "collection": samples._dataset._sample_collection_name,
         "stages": stages,
         "label_field": label_field,
@@ -193,7 +194,7 @@ def load_search_inputs(
 
     key = cache_key(samples, label_field, pred_field, sources)
     check = dataset_check(samples)  # before reading: a write during the read shows next time
-    path = cache_dir() / str(samples._dataset._doc.id) / f"{key}.npz"
+    path = cache_dir() / str(fop.dataset_id(samples._dataset)) / f"{key}.npz"
     hit = _memory.get(key)
     if hit is not None and hit[0] == check:
         _memory.move_to_end(key)
@@ -230,7 +231,7 @@ def clear_input_cache(dataset=None) -> int:
     many files were removed."""
     _memory.clear()
     root = cache_dir()
-    folders = [root / str(dataset._doc.id)] if dataset is not None else list(root.glob("*"))
+    folders = [root / str(fop.dataset_id(dataset))] if dataset is not None else list(root.glob("*"))
     removed = 0
     for folder in folders:
         if not folder.is_dir():

@@ -48,6 +48,7 @@ from fiftyone.core.expressions import ViewExpression
 
 from fiftyone_prime.core.measure import ABSENT, TagSetQuery
 
+from .. import fiftyone_private as fop
 from . import fields as fpf
 
 logger = logging.getLogger(__name__)
@@ -775,7 +776,7 @@ def _aggregate_in_parts(samples, stage: dict) -> list:
     n = len(samples) if samples is dataset else 0
     parts = min(_MAX_PARTS, n // _PART_SIZE)
     if parts < 2:
-        return list(samples._aggregate(post_pipeline=[stage]))
+        return fop.aggregate(samples, post_pipeline=[stage])
     coll = dataset._sample_collection
     ends = [
         next(iter(coll.find({}, {"_id": 1}).sort("_id", order).limit(1)))["_id"]
@@ -793,7 +794,7 @@ def _aggregate_in_parts(samples, stage: dict) -> list:
         if stop is not None:
             match["$lt"] = stop
         pipeline = [{"$match": {"_id": match}}, {"$sort": {"_id": 1}}, stage]
-        return list(samples._aggregate(pipeline=pipeline))
+        return fop.aggregate(samples, pipeline=pipeline)
 
     from concurrent.futures import ThreadPoolExecutor
 

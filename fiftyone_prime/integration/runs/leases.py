@@ -29,6 +29,7 @@ import time
 import uuid
 from typing import Optional
 
+from .. import fiftyone_private as fop
 from .processes import dead_worker, worker_id
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def _now() -> datetime.datetime:
 
 
 def lease_id(dataset, run_key: str) -> str:
-    return f"{dataset._root_dataset._doc.id}/{run_key}"
+    return f"{fop.dataset_id(dataset._root_dataset)}/{run_key}"
 
 
 def holder_of(dataset, run_key: str) -> Optional[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 
+from .. import fiftyone_private as fop
 from . import leases, view_list
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT
     from .run_store import list_failure_mode_runs
 
     root = dataset._root_dataset
-    root._doc.reload("runs")
+    fop.reload_runs(root)
     out = {"relisted": 0, "unlisted_dangling": 0, "deleted_stranded": 0}
     owned = set()
     held = []
@@ -70,13 +71,13 @@ def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT
             out["unlisted_dangling"] += counts["unlisted_dangling"]
         counts = view_list.reconcile(root, ())
         out["unlisted_dangling"] += counts["unlisted_dangling"]
-        listed = set(view_list.listed_ids(root._doc.id))
+        listed = set(view_list.listed_ids(fop.dataset_id(root)))
         cutoff = datetime.datetime.utcnow() - datetime.timedelta(seconds=MIN_AGE)
         db = view_list.db()
         stranded = [
             d["_id"]
             for d in db.views.find(
-                {"_dataset_id": root._doc.id}, {"_id": 1, "created_at": 1, "name": 1}
+                {"_dataset_id": fop.dataset_id(root)}, {"_id": 1, "created_at": 1, "name": 1}
             )
             if d["_id"] not in listed
             and d["_id"] not in owned
@@ -84,7 +85,7 @@ def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT
         ]
         if stranded:
             out["deleted_stranded"] = db.views.delete_many(
-                {"_id": {"$in": stranded}, "_dataset_id": root._doc.id}
+                {"_id": {"$in": stranded}, "_dataset_id": fop.dataset_id(root)}
             ).deleted_count
         unowned = [
             d["name"]

@@ -18,6 +18,7 @@ import functools
 import inspect
 import logging
 
+from .. import fiftyone_private as fop
 from . import leases, view_list
 
 logger = logging.getLogger(__name__)
@@ -64,8 +65,8 @@ def writes_run(action: str):
                 return func(*args, **kwargs)
             with leases.run_lease(root, run_key, action) as lease:
                 if lease.depth == 1:  # another process may have changed the run meanwhile
-                    root._doc.reload("runs")
-                    root._run_cache.pop(run_key, None)
+                    fop.reload_runs(root)
+                    fop.forget_results(root, run_key)
                 try:
                     return func(*args, **kwargs)
                 except KeyboardInterrupt as interrupt:
@@ -81,7 +82,7 @@ def writes_run(action: str):
 def interrupted_message(dataset, run_key: str, action: str) -> str:
     """One line: what an interrupted writer left behind, and what to do."""
     try:
-        dataset._doc.reload("runs")
+        fop.reload_runs(dataset)
         stored = run_key in dataset.list_runs()
     except Exception:  # pragma: no cover - the database went away too
         stored = None
@@ -91,7 +92,7 @@ def interrupted_message(dataset, run_key: str, action: str) -> str:
         saved = "nothing was saved"
     else:
         owned = _owned_ids(dataset, run_key)
-        listed = set(view_list.listed_ids(dataset._doc.id))
+        listed = set(view_list.listed_ids(fop.dataset_id(dataset)))
         num_listed = sum(1 for i in view_list.oids(owned) if i in listed)
         saved = f"run '{run_key}' is stored with {num_listed} of its {len(owned)} saved views"
     cleanup = (
@@ -115,14 +116,7 @@ def run_stamp(dataset, run_key: str):
     """What identifies the stored version of a run: its run document's id,
     timestamp and results file, read from the database (not from the
     dataset's in-memory document)."""
-    db = view_list.db()
-    doc = db.datasets.find_one({"_id": dataset._doc.id}, {f"runs.{run_key}": 1}) or {}
-    ref = (doc.get("runs") or {}).get(run_key)
-    if ref is None:
-        return None
-    ref = getattr(ref, "id", ref)
-    run = db.runs.find_one({"_id": ref}, {"timestamp": 1, "results": 1}) or {}
-    return (ref, run.get("timestamp"), run.get("results"))
+    return fop.stored_run(dataset, run_key)
 
 
 def load_fresh(dataset, run_key: str, load):
@@ -132,14 +126,14 @@ def load_fresh(dataset, run_key: str, load):
     concurrent ``save_view`` dropped from the dataset's list."""
     root = dataset._root_dataset
     stamp = run_stamp(root, run_key)
-    cached = root._run_cache.get(run_key)
+    cached = fop.cached_results(root, run_key)
     if cached is not None and getattr(cached, "_prime_stamp", None) != stamp:
         logger.info("Run '%s' changed in another process; reloading its results", run_key)
-        root._run_cache.pop(run_key, None)
-        root._doc.reload("runs")
+        fop.forget_results(root, run_key)
+        fop.reload_runs(root)
         view_list.refresh(root)  # its views changed too
-    elif stamp is not None and run_key not in root._doc.runs:
-        root._doc.reload("runs")
+    elif stamp is not None and not fop.has_run_in_memory(root, run_key):
+        fop.reload_runs(root)
     results = load()
     if results is not None:
         results._prime_stamp = stamp

@@ -10,6 +10,7 @@ import numpy as np
 
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
+from .. import fiftyone_private as fop
 from ..reading import fields as fpf
 from . import view_list
 from . import views as fpv
@@ -31,7 +32,7 @@ def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
     """
     root = dataset._root_dataset
     if run_key not in root.list_runs():
-        root._doc.reload("runs")  # another process may have stored it since
+        fop.reload_runs(root)  # another process may have stored it since
     check_is_prime_run(root, run_key)
     return load_fresh(root, run_key, lambda: root.load_run_results(run_key))
 
@@ -53,8 +54,8 @@ def delete_failure_modes(dataset, run_key: str) -> None:
         run_key: the run key
     """
     root = dataset._root_dataset
-    root._doc.reload("runs")  # another process may have replaced the run
-    root._run_cache.pop(run_key, None)
+    fop.reload_runs(root)  # another process may have replaced the run
+    fop.forget_results(root, run_key)
     check_is_prime_run(root, run_key)
     root.get_run_info(run_key).config.build().cleanup(root, run_key)
     # Cleanup ran above so that its errors surface instead of being logged.

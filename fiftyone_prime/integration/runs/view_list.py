@@ -34,6 +34,8 @@ from collections.abc import Iterable
 
 from bson import ObjectId
 
+from .. import fiftyone_private as fop
+
 logger = logging.getLogger(__name__)
 
 #: The least number of ids appended per list update.
@@ -67,9 +69,8 @@ def paused_gc():
 
 
 def db():
-    import fiftyone.core.odm as foo
-
-    return foo.get_db_conn()
+    """FiftyOne's database (see :mod:`fiftyone_prime.integration.fiftyone_private`)."""
+    return fop.db()
 
 
 def oids(ids: Iterable) -> list[ObjectId]:
@@ -159,21 +160,8 @@ def refresh(dataset) -> None:
     ``dataset._doc.reload("saved_views")`` does, with chunked queries: that
     reload dereferences every view with one ``$in`` query, and mongoengine
     builds its objects more slowly than linearly in the list's length)."""
-    from bson import DBRef
-    from mongoengine.base import BaseList
-
-    from fiftyone.core.odm import SavedViewDocument
-
-    doc = dataset._doc
-    listed = listed_ids(doc.id)
-    by_id = {d["_id"]: d for d in find_views(listed)}
-    values = [
-        SavedViewDocument._from_son(by_id[i]) if i in by_id else DBRef("views", i) for i in listed
-    ]
-    doc.saved_views = BaseList(values, doc, "saved_views")
-    doc._changed_fields = [
-        f for f in doc._changed_fields if f != "saved_views" and not f.startswith("saved_views.")
-    ]
+    listed = listed_ids(fop.dataset_id(dataset))
+    fop.set_saved_views(dataset, listed, {d["_id"]: d for d in find_views(listed)})
 
 
 def dangling_ids(dataset_id) -> list[ObjectId]:
@@ -194,7 +182,7 @@ def reconcile(dataset, owned_ids) -> dict:
     Returns:
         ``{"relisted": n, "unlisted_dangling": m}``
     """
-    dataset_id = dataset._doc.id
+    dataset_id = fop.dataset_id(dataset)
     owned = oids(owned_ids)
     listed = set(listed_ids(dataset_id))
     candidates = [i for i in owned if i not in listed]

@@ -11,6 +11,7 @@ from bson import ObjectId, json_util
 import fiftyone.core.utils as fou
 from fiftyone import ViewField as F
 
+from .. import fiftyone_private as fop
 from . import view_list
 from .rows import describe
 
@@ -109,7 +110,9 @@ def _oids(ids) -> list[ObjectId]:
 def listed_views(dataset) -> list[dict]:
     """The ``{"_id", "name", "slug"}`` of the views on the dataset's saved-view
     list, read from the database in one query."""
-    return view_list.find_views(view_list.listed_ids(dataset._doc.id), {"name": 1, "slug": 1})
+    return view_list.find_views(
+        view_list.listed_ids(fop.dataset_id(dataset)), {"name": 1, "slug": 1}
+    )
 
 
 def clashing_views(dataset, names, owned_ids=(), slugs=None) -> list[str]:
@@ -203,7 +206,7 @@ def _save_views(dataset, items, progress) -> list[str]:
             "they are never overwritten"
         )
     db = _db()
-    dataset_id = dataset._doc.id
+    dataset_id = fop.dataset_id(dataset)
     size = view_list.chunk_size(len(items))
     with fou.ProgressBar(total=len(items), progress=progress, iters_str="views") as pb:
         for start in range(0, len(items), size):
@@ -229,8 +232,7 @@ def _add_to_list(db, dataset_id, oids, now) -> None:
 
 
 def _unlisted(db, dataset_id, ids) -> list[ObjectId]:
-    doc = db.datasets.find_one({"_id": dataset_id}, {"saved_views": 1}) or {}
-    listed = set(doc.get("saved_views") or [])
+    listed = set(view_list.listed_ids(dataset_id))
     return [oid for oid in _oids(ids) if oid not in listed]
 
 
@@ -270,16 +272,8 @@ def delete_views(dataset, view_ids) -> int:
     if not oids:
         return 0
     db = _db()
-    dataset_id = dataset._doc.id
-    for start in range(0, len(oids), 10 * _CHUNK):
-        part = oids[start : start + 10 * _CHUNK]
-        db.datasets.update_one(
-            {"_id": dataset_id},
-            {
-                "$pull": {"saved_views": {"$in": part}},
-                "$set": {"last_modified_at": datetime.datetime.utcnow()},
-            },
-        )
+    dataset_id = fop.dataset_id(dataset)
+    view_list.remove(dataset_id, oids)
     deleted = 0
     for start in range(0, len(oids), 10 * _CHUNK):
         part = oids[start : start + 10 * _CHUNK]
@@ -302,7 +296,7 @@ def update_descriptions(dataset, descriptions: dict) -> None:
     _db().views.bulk_write(
         [
             UpdateOne(
-                {"_id": ObjectId(view_id), "_dataset_id": dataset._doc.id},
+                {"_id": ObjectId(view_id), "_dataset_id": fop.dataset_id(dataset)},
                 {"$set": {"description": text, "last_modified_at": now}},
             )
             for view_id, text in descriptions.items()

@@ -26,6 +26,7 @@ import fiftyone.core.utils as fou
 
 from fiftyone_prime.core.arrays import concatenated_ranges
 
+from .. import fiftyone_private as fop
 from ..reading.crops import crop_box
 
 logger = logging.getLogger(__name__)
@@ -371,7 +372,9 @@ def _crop_tags(
 
     list_path = f"{label_field}.detections"
     root = samples._root_dataset
-    key = hashlib.sha1(f"{root._doc.id}:{label_field}:{tags_attr}".encode()).hexdigest()[:12]
+    key = hashlib.sha1(f"{fop.dataset_id(root)}:{label_field}:{tags_attr}".encode()).hexdigest()[
+        :12
+    ]
     name = f"prime-object-crops-{key}"
     own_dir = crop_dir is None
     crop_dir = crop_dir or os.path.join(fo.config.default_dataset_dir, name)
