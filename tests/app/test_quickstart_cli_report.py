@@ -170,7 +170,7 @@ def test_search_max_views_option(planted, capsys):
 
 
 def test_search_builds_search_params_once_from_the_arguments(planted, capsys, monkeypatch):
-    from tests.integration.test_failure_modes import record_params_walk
+    from tests.integration.failure_modes.test_failure_modes import record_params_walk
 
     walk = record_params_walk(monkeypatch)
     args = ("--min-size", "35", "--max-tags", "2", "--alpha", "none", "--run-key", "walk")

@@ -98,7 +98,7 @@ def test_find_runs_immediately_through_execute_operator(planted):
 
 def test_find_builds_search_params_once_from_the_form(planted, monkeypatch):
     from fiftyone_prime.plugin import forms
-    from tests.integration.test_failure_modes import record_params_walk
+    from tests.integration.failure_modes.test_failure_modes import record_params_walk
 
     walk = record_params_walk(monkeypatch)
     from_form = []

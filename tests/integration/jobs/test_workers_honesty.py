@@ -85,7 +85,7 @@ def test_a_real_worker_reports_a_job_of_unreadable_images_as_failed(
     image_dataset,
     tmp_path,
 ):
-    from tests.integration.test_workers_subprocess import wait_for
+    from tests.integration.jobs.test_workers_subprocess import wait_for
     from tests.integration.workers_data import start_worker, stop_worker, wait_until_ready
 
     _point_at_missing_files(image_dataset, image_dataset.values("id"))
