@@ -9,7 +9,7 @@ a Classifications tag field (~12 tags per sample from a 500-tag vocabulary,
   floor:  samples.values() of the three label paths a search needs, the
           least any implementation pays to get the data out of MongoDB;
   reads:  read_inputs (values() plus the sparse matrix) and the fast reader
-          (integration/reader.py: raw BSON batches of a $project over _id
+          (integration/reading/reader.py: raw BSON batches of a $project over _id
           ranges, decoded by a compiled kernel);
   runs:   fiftyone_prime.find_failure_modes end to end with the input cache
           cleared (the first run), then re-searches with another min_drop

@@ -14,7 +14,7 @@ list with ``$addToSet``, which compares every new id with the whole list:
 Builds a small dataset (1,000 samples) and N failure-mode views (a class and
 two tags each, the same match expressions a run saves), then times
 
-  ours:      fiftyone_prime.integration.views.save_views (documents inserted
+  ours:      fiftyone_prime.integration.runs.views.save_views (documents inserted
              under ids chosen beforehand, one atomic $addToSet per chunk),
              then delete_views (one $pull, one delete_many);
   baseline:  FiftyOne's own ``dataset.save_view`` in a loop. Each call

@@ -73,7 +73,7 @@ if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
 
 
 def __getattr__(name):
-    # ``fiftyone_prime.integration.fields`` as an attribute, as before
+    # ``integration.fields`` (an old module) as an attribute, as before
     if name in MOVED:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

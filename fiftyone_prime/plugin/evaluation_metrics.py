@@ -12,7 +12,7 @@ accuracy drop among them. Ask for them when evaluating::
 
 or add them to an existing evaluation with
 ``dataset.load_evaluation_results("eval").add_custom_metrics([...])``. Each
-runs :func:`fiftyone_prime.integration.evaluations.evaluation_failure_mode_stats`
+runs :func:`fiftyone_prime.integration.failure_modes.evaluations.evaluation_failure_mode_stats`
 (a search over the evaluation's units that stores nothing); the tags field and
 units are metric parameters (``{"tags_field": ..., "units": ...}``).
 """

@@ -229,7 +229,7 @@ def search_params(params) -> SearchParams:
 
     This is where an operator's search parameters are built: the operator
     passes the object on to
-    :func:`fiftyone_prime.integration.search.search_failure_modes`, which
+    :func:`fiftyone_prime.integration.failure_modes.search.search_failure_modes`, which
     hands it to the core search and the run config unchanged."""
     values = {name: params[name] for name in SearchParams.names() if params.get(name) is not None}
     if not params.get("significant_only", _SIGNIFICANT_ONLY):

@@ -36,10 +36,10 @@ _MAX_BUTTONS = 100
 def panel_rows(dataset, run_key: str, sort_by: str = "drop") -> list[dict]:
     """The rows the panel shows for a run, sorted (modes lacking a metric last).
 
-    Each row is :func:`fiftyone_prime.integration.rows.mode_row` plus the
+    Each row is :func:`fiftyone_prime.integration.runs.rows.mode_row` plus the
     mode's ``caption`` (the text its CLIP metrics scored; empty before them).
     A regression run's rows are
-    :func:`fiftyone_prime.integration.regressions.regression_row` (both
+    :func:`fiftyone_prime.integration.comparisons.regressions.regression_row` (both
     models' accuracies), by drop.
     """
     if run_key in list_regression_runs(dataset):

@@ -333,7 +333,7 @@ class RegressionInputs:
     """The arrays of a regression search, read from a view.
 
     Attributes:
-        inputs: the :class:`fiftyone_prime.integration.fields.SearchInputs`
+        inputs: the :class:`fiftyone_prime.integration.reading.fields.SearchInputs`
             of the new model (rows: samples with a label and both predictions)
         baseline_correct: per row, whether the baseline is right
     """

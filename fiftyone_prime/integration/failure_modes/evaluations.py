@@ -4,7 +4,7 @@ that hold exactly each mode's units.
 
 :func:`find_evaluation_failure_modes` is what
 ``fp.find_failure_modes(samples, eval_key=..., units=..., correct_field=...)``
-runs. See :mod:`fiftyone_prime.integration.units` for what the units are.
+runs. See :mod:`fiftyone_prime.integration.reading.units` for what the units are.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def find_evaluation_failure_modes(
 
 def _group_stats(labels: np.ndarray, correct: np.ndarray) -> dict:
     """Size and accuracy of each group, by name (as
-    :func:`fiftyone_prime.integration.run_store.group_stats`, with the
+    :func:`fiftyone_prime.integration.runs.run_store.group_stats`, with the
     groups coded by a dict pass instead of sorting every label)."""
     index: dict = {}
     codes = np.fromiter(
@@ -299,8 +299,8 @@ def unit_view(samples, spec: fpu.UnitSpec, sources, kinds: dict, group, tag_keys
 
     Args:
         samples: the view the run searched
-        spec: the :class:`fiftyone_prime.integration.units.UnitSpec`
-        sources: the :class:`fiftyone_prime.integration.units.UnitTagSource` list
+        spec: the :class:`fiftyone_prime.integration.reading.units.UnitSpec`
+        sources: the :class:`fiftyone_prime.integration.reading.units.UnitTagSource` list
         kinds: per tag field, the kind read (as recorded by the run)
         group: the group label
         tag_keys: ``(field, label)`` per tag of the mode
@@ -335,7 +335,7 @@ def _store_run(samples, run_key, config, results, overwrite, replaced):
     """Registers the run and saves its results (with the ids of the views it
     is about to create) before any view is written; the views of the run
     being replaced are deleted first (as
-    :func:`fiftyone_prime.integration.run_store.finish_run` does)."""
+    :func:`fiftyone_prime.integration.runs.run_store.finish_run` does)."""
     if replaced is not None:
         fpv.delete_views(samples._root_dataset, replaced.view_ids)
     run = config.build()
@@ -408,7 +408,7 @@ class EvalFailureModeResults(FailureModeResults):
 
     @property
     def spec(self) -> fpu.UnitSpec:
-        """The run's :class:`fiftyone_prime.integration.units.UnitSpec`."""
+        """The run's :class:`fiftyone_prime.integration.reading.units.UnitSpec`."""
         return run_spec(self.config)
 
     @property

@@ -1,7 +1,7 @@
 """Re-searching a run's view with other thresholds, from cached inputs, saving nothing.
 
 What the panel's threshold inputs call: the run's view and fields, the
-inputs from :mod:`fiftyone_prime.integration.input_cache` (read once, then
+inputs from :mod:`fiftyone_prime.integration.reading.input_cache` (read once, then
 reused while no sample changes), the exact search with the new
 :class:`SearchParams`, and the table rows, with no run stored and no view
 saved. :func:`keep_exploration` stores the same search as a run with its
@@ -30,7 +30,7 @@ class Exploration:
     """The outcome of one re-search.
 
     Attributes:
-        rows: the table rows (:func:`fiftyone_prime.integration.rows.mode_row`
+        rows: the table rows (:func:`fiftyone_prime.integration.runs.rows.mode_row`
             plus ``caption``), by drop
         num_modes: failure modes found, before the class filter
         seconds: the whole update's time (inputs, search, rows)

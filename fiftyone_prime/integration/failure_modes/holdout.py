@@ -59,7 +59,7 @@ def apply_failure_modes(
         run_key (None): the key of the new run; defaults to the source run's
             key (on another dataset) or ``<key>_applied``
         save_views (True): whether to save a view per failure mode
-        max_views (:data:`fiftyone_prime.integration.views.DEFAULT_MAX_VIEWS`):
+        max_views (:data:`fiftyone_prime.integration.runs.views.DEFAULT_MAX_VIEWS`):
             the most saved views to create, as in :func:`find_failure_modes`
         overwrite (False): whether to replace an existing run with that key
         progress (None): as in :func:`find_failure_modes`

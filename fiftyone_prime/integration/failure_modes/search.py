@@ -101,7 +101,7 @@ def find_failure_modes(
             dependence) or ``"fwer"`` (the family-wise error rate); see
             :mod:`fiftyone_prime.core.error_control`
         save_views (True): whether to save a view per failure mode
-        max_views (:data:`fiftyone_prime.integration.views.DEFAULT_MAX_VIEWS`):
+        max_views (:data:`fiftyone_prime.integration.runs.views.DEFAULT_MAX_VIEWS`):
             the most saved views to create; when there are more failure
             modes, the ones with the largest drops get views and the others
             stay in the results without one (the summary says how many)
@@ -111,7 +111,7 @@ def find_failure_modes(
         reuse_inputs (True): whether to reuse the labels, predictions and
             tags read by an earlier search of the same view while no sample
             of the dataset changed since (see
-            :mod:`fiftyone_prime.integration.input_cache`); False always
+            :mod:`fiftyone_prime.integration.reading.input_cache`); False always
             reads them afresh
         progress (None): whether to render a progress bar (True/False), use
             the default value ``fiftyone.config.show_progress_bars`` (None),
@@ -133,7 +133,7 @@ def find_failure_modes(
             attribute path, or a ``ViewExpression`` on the unit, instead of
             the evaluation's (or, without ``eval_key``, of the label
             comparison: ``label_field`` then holds the units' groups). See
-            :func:`fiftyone_prime.integration.evaluations.find_evaluation_failure_modes`
+            :func:`fiftyone_prime.integration.failure_modes.evaluations.find_evaluation_failure_modes`
 
     Returns:
         a :class:`fiftyone_prime.FailureModeResults` (an

@@ -1,6 +1,6 @@
 """Columns out of raw BSON: a search's labels and tags without a Python object per value.
 
-The fast reader (:mod:`fiftyone_prime.integration.reader`) asks MongoDB for
+The fast reader (:mod:`fiftyone_prime.integration.reading.reader`) asks MongoDB for
 documents of the shape ``{_id: ObjectId, g: label, p: label, b: label, t0: tags, t1: ...}``
 (``b``, a second model's prediction, only when two models are compared)
 and receives them as raw BSON batches (``aggregate_raw_batches``). A compiled

@@ -26,7 +26,7 @@ def crop_thumbnails(view, spec, out_dir: str, max_images: int, size: int) -> lis
 
     Args:
         view: the mode's saved view
-        spec: the run's :class:`fiftyone_prime.integration.units.UnitSpec`
+        spec: the run's :class:`fiftyone_prime.integration.reading.units.UnitSpec`
         out_dir: the report folder (thumbnails go to ``images/``)
         max_images: the most thumbnails
         size: their long side in pixels

@@ -169,7 +169,7 @@ def load_search_inputs(
     connections: Optional[int] = None,
 ) -> tuple[fpf.SearchInputs, InputsReport]:
     """The search inputs of ``samples``: reused when cached and unchanged,
-    else read with :func:`fiftyone_prime.integration.reader.read_inputs_fast`
+    else read with :func:`fiftyone_prime.integration.reading.reader.read_inputs_fast`
     (and cached).
 
     Args:

@@ -1,11 +1,11 @@
 """A fast first read of a search's inputs: raw BSON columns, several connections.
 
-:func:`fiftyone_prime.integration.fields.read_inputs` reads labels,
+:func:`fiftyone_prime.integration.reading.fields.read_inputs` reads labels,
 predictions and tags with FiftyOne's ``values()``, which builds a Python
 object per label. Here the server projects each sample to
 ``{_id, g: label, p: prediction, t0: tags, ...}`` and the client receives the
 documents as raw BSON batches, which a compiled kernel
-(:mod:`fiftyone_prime.integration.bson_columns`) turns into integer codes
+(:mod:`fiftyone_prime.integration.reading.bson_columns`) turns into integer codes
 without a Python object per value; only the distinct strings are decoded.
 When the view's stages only filter or reshape each sample on its own (no
 sort, skip, limit or grouping), the read is split over ``_id`` ranges served
@@ -106,7 +106,7 @@ def read_inputs_fast(
     batch_size: int = 8192,
     baseline_field: Optional[str] = None,
 ) -> fpf.SearchInputs:
-    """Reads a search's inputs like :func:`fiftyone_prime.integration.fields.read_inputs`,
+    """Reads a search's inputs like :func:`fiftyone_prime.integration.reading.fields.read_inputs`,
     faster.
 
     Args:

@@ -37,7 +37,7 @@ def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> fpf.Sea
 
 
 def run_spec(config) -> Optional[fpu.UnitSpec]:
-    """The :class:`fiftyone_prime.integration.units.UnitSpec` a run's config
+    """The :class:`fiftyone_prime.integration.reading.units.UnitSpec` a run's config
     stores (``unit_spec``), or ``None`` for a run over label and prediction
     fields.
 

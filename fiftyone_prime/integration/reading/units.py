@@ -22,7 +22,7 @@ are and reads them into the arrays the core searches:
 
 Tags belong to the unit (object attributes named by their FiftyOne path,
 ``"ground_truth.detections.attrs"``) or are inherited from its image (any
-field :func:`fiftyone_prime.integration.fields.tag_source` accepts).
+field :func:`fiftyone_prime.integration.reading.fields.tag_source` accepts).
 
 Nothing here writes to the database: every check runs before a run stores
 anything.
@@ -382,7 +382,7 @@ class UnitTagSource:
 
     Attributes:
         field: the path as given (the tag key's first part)
-        kind: a kind of :data:`fiftyone_prime.integration.fields.TAG_KINDS`
+        kind: a kind of :data:`fiftyone_prime.integration.reading.fields.TAG_KINDS`
             (image-level fields) or of :data:`OBJECT_TAG_KINDS` (object
             attributes)
         level: ``"image"`` or ``"object"``
@@ -403,7 +403,7 @@ class UnitTagSource:
 
     @property
     def tag_source(self) -> fpf.TagSource:
-        """The image-level :class:`fiftyone_prime.integration.fields.TagSource`."""
+        """The image-level :class:`fiftyone_prime.integration.reading.fields.TagSource`."""
         return fpf.TagSource(self.field, self.kind)
 
     def object_expression(self, labels: Sequence[str], kind: Optional[str] = None):
@@ -503,7 +503,7 @@ def _object_kind(samples, path) -> str:
 @dataclass
 class UnitInputs:
     """The arrays read for a search over units (the attributes of
-    :class:`fiftyone_prime.integration.fields.SearchInputs`, for units).
+    :class:`fiftyone_prime.integration.reading.fields.SearchInputs`, for units).
 
     Attributes:
         spec: the :class:`UnitSpec`

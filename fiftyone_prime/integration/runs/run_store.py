@@ -173,7 +173,7 @@ def finish_run(
         config: the :class:`FailureModeRunConfig`
         records: the :class:`SavedFailureMode` list (named by :func:`name_views`
             when views are saved)
-        inputs: the :class:`fiftyone_prime.integration.fields.SearchInputs` read
+        inputs: the :class:`fiftyone_prime.integration.reading.fields.SearchInputs` read
         overwrite: whether an existing run with the key is replaced
         replaced (None): the results of that run, from :func:`replaced_run`
         save_views: whether to save the views
@@ -207,7 +207,7 @@ def finish_run(
 
 def group_stats(groups, correct: np.ndarray) -> dict:
     """Size and accuracy of each class, by class name (``groups``: as
-    :attr:`~fiftyone_prime.integration.fields.SearchInputs.groups`)."""
+    :attr:`~fiftyone_prime.integration.reading.fields.SearchInputs.groups`)."""
     names, codes = fpf.class_codes(groups)
     sizes = np.bincount(codes, minlength=len(names))
     right = np.bincount(codes, weights=correct, minlength=len(names))

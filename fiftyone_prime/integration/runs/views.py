@@ -46,7 +46,7 @@ def failure_mode_view(samples, label_field: str, pred_field: str, group, sources
         pred_field: the prediction field (samples without one were not
             searched, so they are left out here too)
         group: the class label
-        sources: the :class:`fiftyone_prime.integration.fields.TagSource` per tag field
+        sources: the :class:`fiftyone_prime.integration.reading.fields.TagSource` per tag field
         tag_keys: ``(field, label)`` per tag of the failure mode
 
     Returns:

@@ -1,9 +1,10 @@
 """Old import paths keep working after integration/ moved into subpackages.
 
 FiftyOne stores a run's config and results classes by import path; runs
-stored before the move name ``fiftyone_prime.integration.runs.<Class>``,
-``...integration.regressions.<Class>`` and so on. Old paths are built from
-parts here so that the import rewriter leaves them as they are.
+stored before the move name ``integration.runs.<Class>``,
+``integration.regressions.<Class>`` and so on (under ``fiftyone_prime``).
+Old paths are built from parts here so that the import rewriter
+(/work/relayout/rewrite_imports.py) leaves them as they are.
 """
 
 import importlib
