@@ -39,7 +39,8 @@ def free_port():
 class AppServer:
     """The App for a dataset and saved view, with the PRIME panel beside the samples."""
 
-    def __init__(self, dataset_name, view_name, sizes=None):
+    def __init__(self, dataset_name, view_name, sizes=None, env=None):
+        """``env``: the server's environment (default: this process's)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         extra = [",".join(str(s) for s in sizes)] if sizes else []
@@ -49,7 +50,7 @@ class AppServer:
             stderr=subprocess.PIPE,
             # this checkout's fiftyone_prime, not another install of it
             env={
-                **os.environ,
+                **(os.environ if env is None else env),
                 "PYTHONPATH": os.pathsep.join(
                     [str(REPO_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]
                 ),
