@@ -8,153 +8,73 @@
     results = fp.find_failure_modes(dataset, tags_field="prime_tags")
     print(results.summary())
 
-Where each public name is defined (the operators and the CLI import them from
-there directly):
+The top level holds what users call: the ``compute_*``, ``find_*``,
+``load_*``, ``list_*``, ``delete_*`` and other functions, and
+:class:`RunBusyError` to catch (``__all__`` lists them). The classes those
+functions return (results, summaries, modes, run configs) live in the modules
+that define them, for example
+``fiftyone_prime.integration.runs.FailureModeResults``; the names that
+earlier versions exported from here (``FailureModeResults``,
+``SearchParams``, ``RegressionResults``...) stay importable from here, lazily
+and without a warning, but are not part of ``__all__``.
 
-=============================  ==============================================
-``find_failure_modes``         :mod:`fiftyone_prime.integration.search`
-``clear_input_cache``          :mod:`fiftyone_prime.integration.input_cache`
-``load_failure_modes``,        :mod:`fiftyone_prime.integration.run_store`
-``list_failure_mode_runs``,
-``delete_failure_modes``
-``apply_failure_modes``,       :mod:`fiftyone_prime.integration.holdout`
-``validate_failure_modes``
-``compute_tags``,              :mod:`fiftyone_prime.integration.tagging`
-``TaggingSummary``
-``compute_object_tags``,       :mod:`fiftyone_prime.integration.object_tags`
-``ObjectTaggingSummary``
-``EvalFailureModeResults``     :mod:`fiftyone_prime.integration.evaluations`
-``compute_failure_mode_metrics``  :mod:`fiftyone_prime.integration.metrics`
-``queue_tagging``              :mod:`fiftyone_prime.integration.jobs.plan`
-``tagging_status``,            :mod:`fiftyone_prime.integration.jobs.status`
-``TaggingJobStatus``
-``requeue_tagging``            :mod:`fiftyone_prime.integration.jobs.recover`
-``evaluate_tags``,             :mod:`fiftyone_prime.integration.tag_audit`
-``load_tag_audit``,
-``list_tag_audits``,
-``TagAuditResults``
-``export_report``              :mod:`fiftyone_prime.integration.report`
-``repair_failure_mode_views``  :mod:`fiftyone_prime.integration.repair`
-``RunBusyError``               :mod:`fiftyone_prime.integration.leases`
-run and result classes         :mod:`fiftyone_prime.integration.runs`
-``find_regressions``,          :mod:`fiftyone_prime.integration.regressions`
-``load_regressions``,
-``list_regression_runs``,
-``delete_regressions``,
-regression run classes
-``check_failure_modes``,       :mod:`fiftyone_prime.integration.checks`
-``CheckResults``, ``ModeCheck``
-``RegressionMode``             :mod:`fiftyone_prime.core.regression`
-``FailureMode``,               :mod:`fiftyone_prime.core` (no fiftyone or torch)
-``SearchParams``
-=============================  ==============================================
-
-The FiftyOne SDK is imported on first use of one of its names, so that
-``import fiftyone_prime.core`` (which runs this file first) never imports
-fiftyone or torch. Type checkers and IDEs see the imports below.
+:data:`_NAMES` is the one place each name and each module path is
+written. Nothing is imported until a name is first used, so
+that ``import fiftyone_prime.core`` (which runs this file first) never
+imports fiftyone or torch. Type checkers and IDEs read ``__init__.pyi``,
+generated from that mapping (``python tests/test_public_names.py``
+rewrites it; the test fails while it is stale).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:  # the same names, imported eagerly for tools
-    from fiftyone_prime.core.regression import RegressionMode
-    from fiftyone_prime.core.types import FailureMode, SearchParams
-    from fiftyone_prime.integration.checks import CheckResults, ModeCheck, check_failure_modes
-    from fiftyone_prime.integration.evaluations import EvalFailureModeResults
-    from fiftyone_prime.integration.holdout import (
-        apply_failure_modes,
-        validate_failure_modes,
-    )
-    from fiftyone_prime.integration.input_cache import clear_input_cache
-    from fiftyone_prime.integration.jobs.plan import queue_tagging
-    from fiftyone_prime.integration.jobs.recover import requeue_tagging
-    from fiftyone_prime.integration.jobs.status import TaggingJobStatus, tagging_status
-    from fiftyone_prime.integration.leases import RunBusyError
-    from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
-    from fiftyone_prime.integration.object_tags import ObjectTaggingSummary, compute_object_tags
-    from fiftyone_prime.integration.regressions import (
-        RegressionResults,
-        RegressionRun,
-        RegressionRunConfig,
-        SavedRegressionMode,
-        delete_regressions,
-        find_regressions,
-        list_regression_runs,
-        load_regressions,
-    )
-    from fiftyone_prime.integration.repair import repair_failure_mode_views
-    from fiftyone_prime.integration.report import export_report
-    from fiftyone_prime.integration.run_store import (
-        delete_failure_modes,
-        list_failure_mode_runs,
-        load_failure_modes,
-    )
-    from fiftyone_prime.integration.runs import (
-        FailureModeResults,
-        FailureModeRun,
-        FailureModeRunConfig,
-        SavedFailureMode,
-    )
-    from fiftyone_prime.integration.search import find_failure_modes
-    from fiftyone_prime.integration.tag_audit import (
-        TagAuditResults,
-        evaluate_tags,
-        list_tag_audits,
-        load_tag_audit,
-    )
-    from fiftyone_prime.integration.tagging import TaggingSummary, compute_tags
-
-_DEFINED_IN = {
-    "find_failure_modes": "fiftyone_prime.integration.search",
-    "clear_input_cache": "fiftyone_prime.integration.input_cache",
-    "load_failure_modes": "fiftyone_prime.integration.run_store",
-    "list_failure_mode_runs": "fiftyone_prime.integration.run_store",
-    "delete_failure_modes": "fiftyone_prime.integration.run_store",
-    "apply_failure_modes": "fiftyone_prime.integration.holdout",
-    "validate_failure_modes": "fiftyone_prime.integration.holdout",
-    "compute_tags": "fiftyone_prime.integration.tagging",
-    "TaggingSummary": "fiftyone_prime.integration.tagging",
-    "compute_object_tags": "fiftyone_prime.integration.object_tags",
-    "ObjectTaggingSummary": "fiftyone_prime.integration.object_tags",
-    "EvalFailureModeResults": "fiftyone_prime.integration.evaluations",
-    "compute_failure_mode_metrics": "fiftyone_prime.integration.metrics",
-    "queue_tagging": "fiftyone_prime.integration.jobs.plan",
-    "tagging_status": "fiftyone_prime.integration.jobs.status",
-    "requeue_tagging": "fiftyone_prime.integration.jobs.recover",
-    "TaggingJobStatus": "fiftyone_prime.integration.jobs.status",
-    "export_report": "fiftyone_prime.integration.report",
-    "repair_failure_mode_views": "fiftyone_prime.integration.repair",
-    "RunBusyError": "fiftyone_prime.integration.leases",
-    "FailureModeResults": "fiftyone_prime.integration.runs",
-    "FailureModeRun": "fiftyone_prime.integration.runs",
-    "FailureModeRunConfig": "fiftyone_prime.integration.runs",
-    "SavedFailureMode": "fiftyone_prime.integration.runs",
-    "evaluate_tags": "fiftyone_prime.integration.tag_audit",
-    "load_tag_audit": "fiftyone_prime.integration.tag_audit",
-    "list_tag_audits": "fiftyone_prime.integration.tag_audit",
-    "TagAuditResults": "fiftyone_prime.integration.tag_audit",
-    "FailureMode": "fiftyone_prime.core.types",
-    "SearchParams": "fiftyone_prime.core.types",
-    "find_regressions": "fiftyone_prime.integration.regressions",
-    "load_regressions": "fiftyone_prime.integration.regressions",
-    "list_regression_runs": "fiftyone_prime.integration.regressions",
-    "delete_regressions": "fiftyone_prime.integration.regressions",
-    "RegressionResults": "fiftyone_prime.integration.regressions",
-    "RegressionRun": "fiftyone_prime.integration.regressions",
-    "RegressionRunConfig": "fiftyone_prime.integration.regressions",
-    "SavedRegressionMode": "fiftyone_prime.integration.regressions",
-    "check_failure_modes": "fiftyone_prime.integration.checks",
-    "CheckResults": "fiftyone_prime.integration.checks",
-    "ModeCheck": "fiftyone_prime.integration.checks",
-    "RegressionMode": "fiftyone_prime.core.regression",
+#: Every name, by the module that defines it: ``(what users call, classes
+#: they receive but never construct)``. The second kind stays importable from
+#: here as in earlier versions, and is documented where it is defined.
+_NAMES = {
+    "fiftyone_prime.core.types": ((), ("FailureMode", "SearchParams")),
+    "fiftyone_prime.core.regression": ((), ("RegressionMode",)),
+    "fiftyone_prime.integration.search": (("find_failure_modes",), ()),
+    "fiftyone_prime.integration.input_cache": (("clear_input_cache",), ()),
+    "fiftyone_prime.integration.run_store": (
+        ("load_failure_modes", "list_failure_mode_runs", "delete_failure_modes"),
+        (),
+    ),
+    "fiftyone_prime.integration.runs": (
+        (),
+        ("FailureModeResults", "FailureModeRun", "FailureModeRunConfig", "SavedFailureMode"),
+    ),
+    "fiftyone_prime.integration.holdout": (("apply_failure_modes", "validate_failure_modes"), ()),
+    "fiftyone_prime.integration.evaluations": ((), ("EvalFailureModeResults",)),
+    "fiftyone_prime.integration.tagging": (("compute_tags",), ("TaggingSummary",)),
+    "fiftyone_prime.integration.object_tags": (("compute_object_tags",), ("ObjectTaggingSummary",)),
+    "fiftyone_prime.integration.metrics": (("compute_failure_mode_metrics",), ()),
+    "fiftyone_prime.integration.jobs.plan": (("queue_tagging",), ()),
+    "fiftyone_prime.integration.jobs.status": (("tagging_status",), ("TaggingJobStatus",)),
+    "fiftyone_prime.integration.jobs.recover": (("requeue_tagging",), ()),
+    "fiftyone_prime.integration.tag_audit": (
+        ("evaluate_tags", "load_tag_audit", "list_tag_audits"),
+        ("TagAuditResults",),
+    ),
+    "fiftyone_prime.integration.report": (("export_report",), ()),
+    "fiftyone_prime.integration.repair": (("repair_failure_mode_views",), ()),
+    "fiftyone_prime.integration.leases": (("RunBusyError",), ()),
+    "fiftyone_prime.integration.regressions": (
+        ("find_regressions", "load_regressions", "list_regression_runs", "delete_regressions"),
+        ("RegressionResults", "RegressionRun", "RegressionRunConfig", "SavedRegressionMode"),
+    ),
+    "fiftyone_prime.integration.checks": (("check_failure_modes",), ("CheckResults", "ModeCheck")),
 }
 
-__all__ = sorted(_DEFINED_IN)
+_DEFINED_IN = {
+    name: module for module, kinds in _NAMES.items() for names in kinds for name in names
+}
+
+__all__ = sorted(name for public, _ in _NAMES.values() for name in public)
 
 
 def __getattr__(name):
@@ -167,4 +87,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(list(globals()) + __all__)
+    return sorted(set(globals()) - set(_DEFINED_IN) | set(__all__))
