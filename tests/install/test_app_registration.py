@@ -10,7 +10,6 @@ pip installs before them are not rerun).
 
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -19,11 +18,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fiftyone_prime.plugin.registration import LINK_NAME, PLUGIN_NAME
-from tests.app.browser import AppServer, chromium, rendered_dom
+from fiftyone_prime.plugin.registration import LINK_NAME, PLUGIN_NAME, app_lines
+from tests.app.browser import DISMISS_ENTERPRISE_POPUP, AppServer, DevTools, chromium
 from tests.fo_env import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # subprocesses, and an App server
+
+# The App's "+" beside the Samples tab, and the PRIME panel in its menu.
+NEW_PANEL = "[data-cy=new-panel-btn]"
+PRIME_OPTION = "[data-cy=new-panel-option-prime_failure_modes]"
 
 SETUP = REPO_ROOT / "scripts" / "setup.sh"
 
@@ -138,17 +141,33 @@ def test_registration_never_replaces_a_users_folder_of_that_name(tmp_path):
 
 
 @pytest.mark.skipif(chromium() is None, reason="Debian's chromium is not installed")
-def test_the_app_of_a_registered_new_user_shows_the_prime_panel(planted, tmp_path):
+def test_the_app_opened_as_the_quickstart_says_offers_and_shows_the_prime_panel(planted, tmp_path):
+    """``fiftyone app launch <dataset>``, then "+" beside the Samples tab and
+    "PRIME failure modes", in headless Chromium, for a new user whose only
+    set-up step was setup.sh's registration."""
     import fiftyone_prime as fp
 
-    results = fp.find_failure_modes(planted)
+    fp.find_failure_modes(planted)
     home = tmp_path / "home"
     home.mkdir()
     env = _new_user_env(home)
     proc = _run(_setup_command("fiftyone_prime.plugin.registration"), env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    with AppServer(planted.name, results.failure_modes[0].view_name, env=env) as app:
-        dom = rendered_dom(app.url + "/")
-    text = " ".join(re.sub(r"<[^>]+>", " ", dom).split())
-    assert "no longer exists" not in text
-    assert "Open cat: night + snow" in dom and "Open dog: blur" in dom  # the panel's rows
+    lines = "\n".join(app_lines(planted.name))
+    assert '"+" beside the Samples tab' in lines and 'pick "PRIME failure modes"' in lines
+
+    with AppServer.launched(planted.name, env=env) as app, DevTools() as page:
+        page.before_each_page(DISMISS_ENTERPRISE_POPUP)
+        page.open(app.url + "/")
+        page.wait_for(f"!!document.querySelector({json.dumps(NEW_PANEL)})", timeout=120)
+        page.evaluate(f"document.querySelector({json.dumps(NEW_PANEL)}).click()")
+        option = page.wait_for(
+            f"document.querySelector({json.dumps(PRIME_OPTION)})?.innerText", timeout=60
+        )
+        assert "PRIME failure modes" in option  # the label the quickstart names
+        page.evaluate(f"document.querySelector({json.dumps(PRIME_OPTION)}).click()")
+        text = page.wait_for(
+            "document.body.innerText.includes('Open dog: blur') && document.body.innerText",
+            timeout=90,
+        )
+    assert "Open cat: night + snow" in text  # the panel's rows, one per mode
