@@ -74,7 +74,7 @@ def dropdown(choices, labels=None) -> types.DropdownView:
 
 
 class Picker(NamedTuple):
-    """A prediction field picker of :func:`field_pickers`."""
+    """A Classification field picker of :func:`field_pickers`."""
 
     name: str  # the form value, the SDK's argument
     label: str
@@ -82,6 +82,14 @@ class Picker(NamedTuple):
     noun: str  # in messages: "the ground-truth and {noun} fields must differ"
     description: str
 
+
+_GROUND_TRUTH = Picker(
+    "label_field",
+    "Ground-truth field",
+    LABEL_FIELD,
+    "ground-truth",
+    "The Classification field whose labels are the classes searched",
+)
 
 #: The one prediction field of a failure-mode search.
 PREDICTIONS = (
@@ -125,30 +133,22 @@ def field_pickers(ctx, inputs, view, predictions=PREDICTIONS) -> bool:
         )
         return invalid(prop, message)
 
-    def default(name, i):
-        return name if name in classification_fields else classification_fields[i]
-
-    pickers = (
-        Picker(
-            "label_field",
-            "Ground-truth field",
-            LABEL_FIELD,
-            "ground-truth",
-            "The Classification field whose labels are the classes searched",
-        ),
-        *predictions,
-    )
+    pickers = (_GROUND_TRUTH, *predictions)
+    # The SDK's default field where the dataset has it, else a field no
+    # other picker defaults to (there are enough: checked above).
+    defaults = [p.default for p in pickers if p.default in classification_fields]
+    spare = iter(f for f in classification_fields if f not in defaults)
     props = [
         inputs.enum(
             p.name,
             classification_fields,
             required=True,
             label=p.label,
-            default=default(p.default, i),
+            default=p.default if p.default in classification_fields else next(spare),
             description=p.description,
             view=dropdown(classification_fields),
         )
-        for i, p in enumerate(pickers)
+        for p in pickers
     ]
     tags = inputs.list(
         "tags_field",
@@ -171,8 +171,7 @@ def field_pickers(ctx, inputs, view, predictions=PREDICTIONS) -> bool:
 def field_values(params, predictions=PREDICTIONS) -> dict:
     """The SDK's field arguments from :func:`field_pickers`' values (absent
     ones take the SDK's defaults)."""
-    values = {"label_field": params.get("label_field", LABEL_FIELD)}
-    values.update({p.name: params.get(p.name, p.default) for p in predictions})
+    values = {p.name: params.get(p.name, p.default) for p in (_GROUND_TRUTH, *predictions)}
     values["tags_field"] = params.get("tags_field", TAGS_FIELD)
     return values
 
