@@ -8,160 +8,82 @@
     results = fp.find_failure_modes(dataset, tags_field="prime_tags")
     print(results.summary())
 
-Where each public name is defined (the operators and the CLI import them from
-there directly):
+The top level holds what users call: the ``compute_*``, ``find_*``,
+``load_*``, ``list_*``, ``delete_*`` and other functions, and
+:class:`RunBusyError` to catch (``__all__`` lists them). The classes those
+functions return (results, summaries, modes, run configs) live in the modules
+that define them, for example
+``fiftyone_prime.integration.runs.classes.FailureModeResults``; the names that
+earlier versions exported from here (``FailureModeResults``,
+``SearchParams``, ``RegressionResults``...) stay importable from here, lazily
+and without a warning, but are not part of ``__all__``.
 
-=============================  ==============================================
-``find_failure_modes``         :mod:`fiftyone_prime.integration.failure_modes.search`
-``clear_input_cache``          :mod:`fiftyone_prime.integration.reading.input_cache`
-``load_failure_modes``,        :mod:`fiftyone_prime.integration.runs.run_store`
-``list_failure_mode_runs``,
-``delete_failure_modes``
-``apply_failure_modes``,       :mod:`fiftyone_prime.integration.failure_modes.holdout`
-``validate_failure_modes``
-``compute_tags``,              :mod:`fiftyone_prime.integration.tagging.images`
-``TaggingSummary``
-``compute_object_tags``,       :mod:`fiftyone_prime.integration.tagging.object_tags`
-``ObjectTaggingSummary``
-``EvalFailureModeResults``     :mod:`fiftyone_prime.integration.failure_modes.evaluations`
-``compute_failure_mode_metrics``  :mod:`fiftyone_prime.integration.failure_modes.metrics`
-``queue_tagging``              :mod:`fiftyone_prime.integration.jobs.plan`
-``tagging_status``,            :mod:`fiftyone_prime.integration.jobs.status`
-``TaggingJobStatus``
-``requeue_tagging``            :mod:`fiftyone_prime.integration.jobs.recover`
-``evaluate_tags``,             :mod:`fiftyone_prime.integration.tagging.tag_audit`
-``load_tag_audit``,
-``list_tag_audits``,
-``TagAuditResults``
-``export_report``              :mod:`fiftyone_prime.integration.reports.report`
-``repair_failure_mode_views``  :mod:`fiftyone_prime.integration.runs.repair`
-``RunBusyError``               :mod:`fiftyone_prime.integration.runs.leases`
-run and result classes         :mod:`fiftyone_prime.integration.runs.classes`
-``find_regressions``,          :mod:`fiftyone_prime.integration.comparisons.regressions`
-``load_regressions``,
-``list_regression_runs``,
-``delete_regressions``,
-regression run classes
-``check_failure_modes``,       :mod:`fiftyone_prime.integration.comparisons.checks`
-``CheckResults``, ``ModeCheck``
-``RegressionMode``             :mod:`fiftyone_prime.core.regression`
-``FailureMode``,               :mod:`fiftyone_prime.core` (no fiftyone or torch)
-``SearchParams``
-=============================  ==============================================
-
-The FiftyOne SDK is imported on first use of one of its names, so that
-``import fiftyone_prime.core`` (which runs this file first) never imports
-fiftyone or torch. Type checkers and IDEs see the imports below.
+:data:`_NAMES` is the one place each name and each module path is
+written. Nothing is imported until a name is first used, so
+that ``import fiftyone_prime.core`` (which runs this file first) never
+imports fiftyone or torch. Type checkers and IDEs read ``__init__.pyi``,
+generated from that mapping (``python tests/test_public_names.py``
+rewrites it; the test fails while it is stale).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:  # the same names, imported eagerly for tools
-    from fiftyone_prime.core.regression import RegressionMode
-    from fiftyone_prime.core.types import FailureMode, SearchParams
-    from fiftyone_prime.integration.comparisons.checks import (
-        CheckResults,
-        ModeCheck,
-        check_failure_modes,
-    )
-    from fiftyone_prime.integration.comparisons.regressions import (
-        RegressionResults,
-        RegressionRun,
-        RegressionRunConfig,
-        SavedRegressionMode,
-        delete_regressions,
-        find_regressions,
-        list_regression_runs,
-        load_regressions,
-    )
-    from fiftyone_prime.integration.failure_modes.evaluations import EvalFailureModeResults
-    from fiftyone_prime.integration.failure_modes.holdout import (
-        apply_failure_modes,
-        validate_failure_modes,
-    )
-    from fiftyone_prime.integration.failure_modes.metrics import compute_failure_mode_metrics
-    from fiftyone_prime.integration.failure_modes.search import find_failure_modes
-    from fiftyone_prime.integration.jobs.plan import queue_tagging
-    from fiftyone_prime.integration.jobs.recover import requeue_tagging
-    from fiftyone_prime.integration.jobs.status import TaggingJobStatus, tagging_status
-    from fiftyone_prime.integration.reading.input_cache import clear_input_cache
-    from fiftyone_prime.integration.reports.report import export_report
-    from fiftyone_prime.integration.runs.classes import (
-        FailureModeResults,
-        FailureModeRun,
-        FailureModeRunConfig,
-        SavedFailureMode,
-    )
-    from fiftyone_prime.integration.runs.leases import RunBusyError
-    from fiftyone_prime.integration.runs.repair import repair_failure_mode_views
-    from fiftyone_prime.integration.runs.run_store import (
-        delete_failure_modes,
-        list_failure_mode_runs,
-        load_failure_modes,
-    )
-    from fiftyone_prime.integration.tagging.images import TaggingSummary, compute_tags
-    from fiftyone_prime.integration.tagging.object_tags import (
-        ObjectTaggingSummary,
-        compute_object_tags,
-    )
-    from fiftyone_prime.integration.tagging.tag_audit import (
-        TagAuditResults,
-        evaluate_tags,
-        list_tag_audits,
-        load_tag_audit,
-    )
-
-_DEFINED_IN = {
-    "find_failure_modes": "fiftyone_prime.integration.failure_modes.search",
-    "clear_input_cache": "fiftyone_prime.integration.reading.input_cache",
-    "load_failure_modes": "fiftyone_prime.integration.runs.run_store",
-    "list_failure_mode_runs": "fiftyone_prime.integration.runs.run_store",
-    "delete_failure_modes": "fiftyone_prime.integration.runs.run_store",
-    "apply_failure_modes": "fiftyone_prime.integration.failure_modes.holdout",
-    "validate_failure_modes": "fiftyone_prime.integration.failure_modes.holdout",
-    "compute_tags": "fiftyone_prime.integration.tagging.images",
-    "TaggingSummary": "fiftyone_prime.integration.tagging.images",
-    "compute_object_tags": "fiftyone_prime.integration.tagging.object_tags",
-    "ObjectTaggingSummary": "fiftyone_prime.integration.tagging.object_tags",
-    "EvalFailureModeResults": "fiftyone_prime.integration.failure_modes.evaluations",
-    "compute_failure_mode_metrics": "fiftyone_prime.integration.failure_modes.metrics",
-    "queue_tagging": "fiftyone_prime.integration.jobs.plan",
-    "tagging_status": "fiftyone_prime.integration.jobs.status",
-    "requeue_tagging": "fiftyone_prime.integration.jobs.recover",
-    "TaggingJobStatus": "fiftyone_prime.integration.jobs.status",
-    "export_report": "fiftyone_prime.integration.reports.report",
-    "repair_failure_mode_views": "fiftyone_prime.integration.runs.repair",
-    "RunBusyError": "fiftyone_prime.integration.runs.leases",
-    "FailureModeResults": "fiftyone_prime.integration.runs.classes",
-    "FailureModeRun": "fiftyone_prime.integration.runs.classes",
-    "FailureModeRunConfig": "fiftyone_prime.integration.runs.classes",
-    "SavedFailureMode": "fiftyone_prime.integration.runs.classes",
-    "evaluate_tags": "fiftyone_prime.integration.tagging.tag_audit",
-    "load_tag_audit": "fiftyone_prime.integration.tagging.tag_audit",
-    "list_tag_audits": "fiftyone_prime.integration.tagging.tag_audit",
-    "TagAuditResults": "fiftyone_prime.integration.tagging.tag_audit",
-    "FailureMode": "fiftyone_prime.core.types",
-    "SearchParams": "fiftyone_prime.core.types",
-    "find_regressions": "fiftyone_prime.integration.comparisons.regressions",
-    "load_regressions": "fiftyone_prime.integration.comparisons.regressions",
-    "list_regression_runs": "fiftyone_prime.integration.comparisons.regressions",
-    "delete_regressions": "fiftyone_prime.integration.comparisons.regressions",
-    "RegressionResults": "fiftyone_prime.integration.comparisons.regressions",
-    "RegressionRun": "fiftyone_prime.integration.comparisons.regressions",
-    "RegressionRunConfig": "fiftyone_prime.integration.comparisons.regressions",
-    "SavedRegressionMode": "fiftyone_prime.integration.comparisons.regressions",
-    "check_failure_modes": "fiftyone_prime.integration.comparisons.checks",
-    "CheckResults": "fiftyone_prime.integration.comparisons.checks",
-    "ModeCheck": "fiftyone_prime.integration.comparisons.checks",
-    "RegressionMode": "fiftyone_prime.core.regression",
+#: Every name, by the module that defines it: ``(what users call, classes
+#: they receive but never construct)``. The second kind stays importable from
+#: here as in earlier versions, and is documented where it is defined.
+_NAMES = {
+    "fiftyone_prime.core.types": ((), ("FailureMode", "SearchParams")),
+    "fiftyone_prime.core.regression": ((), ("RegressionMode",)),
+    "fiftyone_prime.integration.failure_modes.search": (("find_failure_modes",), ()),
+    "fiftyone_prime.integration.reading.input_cache": (("clear_input_cache",), ()),
+    "fiftyone_prime.integration.runs.run_store": (
+        ("load_failure_modes", "list_failure_mode_runs", "delete_failure_modes"),
+        (),
+    ),
+    "fiftyone_prime.integration.runs.classes": (
+        (),
+        ("FailureModeResults", "FailureModeRun", "FailureModeRunConfig", "SavedFailureMode"),
+    ),
+    "fiftyone_prime.integration.failure_modes.holdout": (
+        ("apply_failure_modes", "validate_failure_modes"),
+        (),
+    ),
+    "fiftyone_prime.integration.failure_modes.evaluations": ((), ("EvalFailureModeResults",)),
+    "fiftyone_prime.integration.tagging.images": (("compute_tags",), ("TaggingSummary",)),
+    "fiftyone_prime.integration.tagging.object_tags": (
+        ("compute_object_tags",),
+        ("ObjectTaggingSummary",),
+    ),
+    "fiftyone_prime.integration.failure_modes.metrics": (("compute_failure_mode_metrics",), ()),
+    "fiftyone_prime.integration.jobs.plan": (("queue_tagging",), ()),
+    "fiftyone_prime.integration.jobs.status": (("tagging_status",), ("TaggingJobStatus",)),
+    "fiftyone_prime.integration.jobs.recover": (("requeue_tagging",), ()),
+    "fiftyone_prime.integration.tagging.tag_audit": (
+        ("evaluate_tags", "load_tag_audit", "list_tag_audits"),
+        ("TagAuditResults",),
+    ),
+    "fiftyone_prime.integration.reports.report": (("export_report",), ()),
+    "fiftyone_prime.integration.runs.repair": (("repair_failure_mode_views",), ()),
+    "fiftyone_prime.integration.runs.leases": (("RunBusyError",), ()),
+    "fiftyone_prime.integration.comparisons.regressions": (
+        ("find_regressions", "load_regressions", "list_regression_runs", "delete_regressions"),
+        ("RegressionResults", "RegressionRun", "RegressionRunConfig", "SavedRegressionMode"),
+    ),
+    "fiftyone_prime.integration.comparisons.checks": (
+        ("check_failure_modes",),
+        ("CheckResults", "ModeCheck"),
+    ),
 }
 
-__all__ = sorted(_DEFINED_IN)
+_DEFINED_IN = {
+    name: module for module, kinds in _NAMES.items() for names in kinds for name in names
+}
+
+__all__ = sorted(name for public, _ in _NAMES.values() for name in public)
 
 
 def __getattr__(name):
@@ -174,4 +96,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(list(globals()) + __all__)
+    return sorted(set(globals()) - set(_DEFINED_IN) | set(__all__))

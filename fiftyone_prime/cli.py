@@ -275,10 +275,9 @@ def main(argv=None) -> int:
             print()
             print(out["summary"])
             print(f"\nReport: {out['report']}")
-            print(
-                f"Open the failure modes in the App:\n  fiftyone app launch {out['dataset']}"
-                "\n  (then pick a saved view 'quickstart <class>: <tags>' in the view bar)"
-            )
+            from fiftyone_prime.plugin.registration import app_lines
+
+            print("\n".join(app_lines(out["dataset"])))
             return 0
         if args.command == "list":
             from fiftyone_prime.integration.runs.run_store import (

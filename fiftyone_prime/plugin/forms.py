@@ -9,7 +9,8 @@ so the reason shown in the App is the SDK's one-line message.
 
 from __future__ import annotations
 
-from typing import Optional
+import inspect
+from typing import NamedTuple, Optional
 
 import fiftyone as fo
 import fiftyone.operators.types as types
@@ -72,18 +73,59 @@ def dropdown(choices, labels=None) -> types.DropdownView:
     return view
 
 
-def field_pickers(ctx, inputs, view) -> bool:
-    """Adds the label, prediction and tag field pickers; False if any is impossible."""
+class Picker(NamedTuple):
+    """A Classification field picker of :func:`field_pickers`."""
+
+    name: str  # the form value, the SDK's argument
+    label: str
+    default: str  # the SDK's default field name
+    noun: str  # in messages: "the ground-truth and {noun} fields must differ"
+    description: str
+
+
+_GROUND_TRUTH = Picker(
+    "label_field",
+    "Ground-truth field",
+    LABEL_FIELD,
+    "ground-truth",
+    "The Classification field whose labels are the classes searched",
+)
+
+#: The one prediction field of a failure-mode search.
+PREDICTIONS = (
+    Picker(
+        "pred_field",
+        "Prediction field",
+        PRED_FIELD,
+        "prediction",
+        "The Classification field with the classifier's predictions",
+    ),
+)
+
+
+def field_pickers(ctx, inputs, view, predictions=PREDICTIONS) -> bool:
+    """Adds the ground-truth, prediction and tag field pickers, each offering
+    only the fields that fit; False if any is impossible.
+
+    Args:
+        ctx: the operator's context
+        inputs: the form
+        view: the target view
+        predictions (:data:`PREDICTIONS`): the prediction pickers (a
+            comparison has two: the baseline's and the new model's)
+    """
     classification_fields = label_fields(view, fo.Classification)
     tag_fields = sorted(
         set(label_fields(view, (fo.Classifications, fo.Classification, fo.Detections)))
         | set(string_list_fields(view))
     )
-    if not classification_fields or not tag_fields:
+    if len(classification_fields) <= len(predictions) or not tag_fields:
+        nouns = " and ".join(f"a {p.noun}" for p in predictions)
         message = (
-            "A search needs a ground-truth Classification field, a prediction Classification "
-            "field, and a tags field (Classifications, Classification, Detections or a list "
-            "of strings). Run 'PRIME: tag samples' to create tags."
+            f"A search needs a ground-truth Classification field, {nouns} Classification "
+            "field, each a different field, and a tags field (Classifications, "
+            "Classification, Detections or a list of strings). Run 'PRIME: tag samples' to "
+            "create tags."
         )
         prop = inputs.view(
             "no_fields",
@@ -91,42 +133,47 @@ def field_pickers(ctx, inputs, view) -> bool:
         )
         return invalid(prop, message)
 
-    def default(name, choices):
-        return name if name in choices else choices[0]
-
-    inputs.enum(
-        "label_field",
-        classification_fields,
-        required=True,
-        label="Ground-truth field",
-        default=default(LABEL_FIELD, classification_fields),
-        description="The Classification field whose labels are the classes searched",
-        view=dropdown(classification_fields),
-    )
-    pred = inputs.enum(
-        "pred_field",
-        classification_fields,
-        required=True,
-        label="Prediction field",
-        default=default(PRED_FIELD, classification_fields),
-        description="The Classification field with the classifier's predictions",
-        view=dropdown(classification_fields),
-    )
+    pickers = (_GROUND_TRUTH, *predictions)
+    # The SDK's default field where the dataset has it, else a field no
+    # other picker defaults to (there are enough: checked above).
+    defaults = [p.default for p in pickers if p.default in classification_fields]
+    spare = iter(f for f in classification_fields if f not in defaults)
+    props = [
+        inputs.enum(
+            p.name,
+            classification_fields,
+            required=True,
+            label=p.label,
+            default=p.default if p.default in classification_fields else next(spare),
+            description=p.description,
+            view=dropdown(classification_fields),
+        )
+        for p in pickers
+    ]
     tags = inputs.list(
         "tags_field",
         types.String(),
         required=True,
         label="Tag fields",
-        default=[default(TAGS_FIELD, tag_fields)],
+        default=[TAGS_FIELD if TAGS_FIELD in tag_fields else tag_fields[0]],
         description="The field(s) whose labels serve as tags",
         view=types.DropdownView(
             multiple=True, choices=[types.Choice(f, label=f) for f in tag_fields]
         ),
     )
-    params = ctx.params
-    if params.get("label_field") and params.get("label_field") == params.get("pred_field"):
-        return invalid(pred, "The ground-truth and prediction fields must differ")
-    return _tags_fields_valid(params.get("tags_field"), tags, view)
+    chosen = [ctx.params.get(p.name) or prop.default for p, prop in zip(pickers, props)]
+    if len(set(chosen)) < len(chosen):
+        nouns = ", ".join(p.noun for p in pickers[:-1]) + f" and {pickers[-1].noun}"
+        return invalid(props[-1], f"The {nouns} fields must differ")
+    return _tags_fields_valid(ctx.params.get("tags_field"), tags, view)
+
+
+def field_values(params, predictions=PREDICTIONS) -> dict:
+    """The SDK's field arguments from :func:`field_pickers`' values (absent
+    ones take the SDK's defaults)."""
+    values = {p.name: params.get(p.name, p.default) for p in (_GROUND_TRUTH, *predictions)}
+    values["tags_field"] = params.get("tags_field", TAGS_FIELD)
+    return values
 
 
 def _tags_fields_valid(names, prop, view) -> bool:
@@ -148,46 +195,59 @@ def _tags_fields_valid(names, prop, view) -> bool:
 _SIGNIFICANT_ONLY = DEFAULT_PARAMS.alpha is not None
 
 
+#: The threshold inputs of :func:`search_knobs`: the :class:`SearchParams`
+#: name (its default is the form's), the input kind, label, description and
+#: bounds.
+_THRESHOLDS = (
+    (
+        "min_size",
+        "int",
+        "Minimum size",
+        "The least number of samples in a failure mode (PRIME's s)",
+        {"min": 1},
+    ),
+    (
+        "min_drop",
+        "float",
+        "Minimum drop",
+        "The least accuracy drop against the class's accuracy (PRIME's a)",
+        {"min": 0.0, "max": 1.0},
+    ),
+    (
+        "min_gain",
+        "float",
+        "Minimum gain",
+        "The least accuracy gain from removing any tag subset (PRIME's b)",
+        {"min": 0.0, "max": 1.0},
+    ),
+    (
+        "max_tags",
+        "int",
+        "Maximum tags",
+        "The largest number of tags in a failure mode",
+        {"min": 1, "max": MAX_TAGS_LIMIT},
+    ),
+    (
+        "minimal",
+        "bool",
+        "Minimal sets only",
+        "Leave out sets that contain a smaller failure mode",
+        {},
+    ),
+)
+
+
 def search_knobs(ctx, inputs) -> None:
     """Adds the search parameters with the project's defaults, checked by
     :class:`SearchParams` itself (the reason shows on the form)."""
-    inputs.int(
-        "min_size",
-        default=DEFAULT_PARAMS.min_size,
-        min=1,
-        label="Minimum size",
-        description="The least number of samples in a failure mode (PRIME's s)",
-    )
-    inputs.float(
-        "min_drop",
-        default=DEFAULT_PARAMS.min_drop,
-        min=0.0,
-        max=1.0,
-        label="Minimum drop",
-        description="The least accuracy drop against the class's accuracy (PRIME's a)",
-    )
-    inputs.float(
-        "min_gain",
-        default=DEFAULT_PARAMS.min_gain,
-        min=0.0,
-        max=1.0,
-        label="Minimum gain",
-        description="The least accuracy gain from removing any tag subset (PRIME's b)",
-    )
-    inputs.int(
-        "max_tags",
-        default=DEFAULT_PARAMS.max_tags,
-        min=1,
-        max=MAX_TAGS_LIMIT,
-        label="Maximum tags",
-        description="The largest number of tags in a failure mode",
-    )
-    inputs.bool(
-        "minimal",
-        default=DEFAULT_PARAMS.minimal,
-        label="Minimal sets only",
-        description="Leave out sets that contain a smaller failure mode",
-    )
+    for name, kind, label, description, bounds in _THRESHOLDS:
+        getattr(inputs, kind)(
+            name,
+            default=getattr(DEFAULT_PARAMS, name),
+            label=label,
+            description=description,
+            **bounds,
+        )
     inputs.bool(
         "significant_only",
         default=_SIGNIFICANT_ONLY,
@@ -237,6 +297,52 @@ def search_params(params) -> SearchParams:
     return SearchParams.from_dict(values)
 
 
+def takes_search_params(method):
+    """Decorates an operator's ``__call__(..., **search)``: its signature (what
+    ``help()``, IDEs and ``inspect`` show) gets the search parameters as
+    keyword-only arguments with the SDK's defaults, from
+    :class:`SearchParams`, so they are written nowhere else."""
+    signature = inspect.signature(method)
+    kept = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=value)
+        for name, value in DEFAULT_PARAMS.to_dict().items()
+    ]
+    method.__signature__ = signature.replace(parameters=kept + added)
+    return method
+
+
+def search_values(search: dict) -> dict:
+    """The form's values for the search parameters an operator's ``__call__``
+    got as keywords (:class:`SearchParams`' names, as the SDK function takes
+    them); ``alpha=None`` unticks "Significant modes only".
+
+    Raises:
+        TypeError: a keyword that is no search parameter
+    """
+    unknown = sorted(set(search) - set(SearchParams.names()))
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument(s) {', '.join(unknown)}; the search parameters are "
+            f"{', '.join(SearchParams.names())}"
+        )
+    values = dict(search)
+    if "alpha" in values:
+        values["significant_only"] = values["alpha"] is not None
+    return values
+
+
+def saving_values(params, run_key: str = RUN_KEY) -> dict:
+    """The SDK's ``run_key``, ``overwrite``, ``save_views`` and ``max_views``
+    from the values of :func:`new_run_key` and :func:`view_options`."""
+    return {
+        "run_key": params.get("run_key", run_key),
+        "overwrite": params.get("overwrite", False),
+        "save_views": params.get("save_views", True),
+        "max_views": params.get("max_views", DEFAULT_MAX_VIEWS),
+    }
+
+
 def view_options(ctx, inputs) -> None:
     """Adds whether to save views, and the cap on how many."""
     inputs.bool(
@@ -256,8 +362,9 @@ def view_options(ctx, inputs) -> None:
         invalid(prop, str(e))
 
 
-def new_run_key(ctx, inputs, default=RUN_KEY) -> bool:
-    """Adds the run key input, checked by the SDK's own run-key check."""
+def new_run_key(ctx, inputs, default=RUN_KEY, validate=validate_new_run_key) -> bool:
+    """Adds the run key input, checked by the SDK's own run-key check
+    (``validate(dataset, key, overwrite)``: that of the run kind)."""
     prop = inputs.str(
         "run_key",
         default=default,
@@ -275,7 +382,7 @@ def new_run_key(ctx, inputs, default=RUN_KEY) -> bool:
     if not isinstance(key, str):
         return invalid(prop, f"The run key must be text (a Python identifier); got {key!r}")
     try:
-        validate_new_run_key(ctx.dataset, key, ctx.params.get("overwrite", False))
+        validate(ctx.dataset, key, ctx.params.get("overwrite", False))
     except ValueError as e:
         return invalid(prop, str(e))
     return True

@@ -4,13 +4,10 @@ that defines it."""
 
 from __future__ import annotations
 
-import fiftyone.core.utils as fou
-import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, SCORINGS, TAGS_FIELD
-from fiftyone_prime.core.types import DEFAULT_PARAMS
 from fiftyone_prime.integration.failure_modes.metrics import compute_failure_mode_metrics
 from fiftyone_prime.integration.failure_modes.search import search_failure_modes
 from fiftyone_prime.integration.runs.rows import columns, format_p, mode_row
@@ -20,6 +17,7 @@ from fiftyone_prime.integration.tagging.images import compute_tags
 from fiftyone_prime.models import DEFAULT_MODEL
 
 from . import evaluation_form, form_checks, forms, vocab_files, workers
+from .execution import FormOperator, as_list, call
 
 PLUGIN_NAME = "@fiftyone-prime/prime"
 
@@ -29,45 +27,13 @@ def _mode_rows(results) -> list[dict]:
     return [mode_row(m, with_metrics) for m in results.failure_modes]
 
 
-def _execute(operator, sample_collection, params, delegate=False):
-    """Runs an operator from Python through FiftyOne's operator machinery;
-    parameters left as ``None`` take the form's defaults."""
-    params = {k: v for k, v in params.items() if v is not None}
-    return foo.execute_operator(
-        operator.uri,
-        dict(view=sample_collection.view()),
-        params=params,
-        request_delegation=delegate,
-    )
-
-
-def _progress_callback(ctx, label):
-    if not ctx.delegated:
-        return None
-
-    def report(pb):
-        ctx.set_progress(progress=pb.progress, label=f"{label} ({pb.iteration}/{pb.total})")
-
-    return fou.report_progress(report, dt=1.0)
-
-
-def _as_list(value):
-    return [value] if isinstance(value, str) else list(value)
-
-
-class FindFailureModes(foo.Operator):
+class FindFailureModes(FormOperator):
     """Finds PRIME failure modes on the target view and saves them as views."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="find_failure_modes",
-            label="PRIME: find failure modes",
-            description="Find tag combinations where the classifier's accuracy drops",
-            dynamic=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-        )
+    NAME = "find_failure_modes"
+    LABEL = "PRIME: find failure modes"
+    DESCRIPTION = "Find tag combinations where the classifier's accuracy drops"
+    DELEGABLE = True
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -83,28 +49,19 @@ class FindFailureModes(foo.Operator):
             forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Find failure modes"))
 
-    def resolve_delegation(self, ctx):
-        return ctx.params.get("delegate", False)
-
     def execute(self, ctx):
         p = ctx.params
-        if ctx.delegated:
-            ctx.set_progress(progress=0.0, label="Reading fields and searching")
-        results = search_failure_modes(
+        results = call(
+            ctx,
+            search_failure_modes,
             ctx.target_view(),
             forms.search_params(p),
-            label_field=p.get("label_field", LABEL_FIELD),
-            pred_field=p.get("pred_field", PRED_FIELD),
-            tags_field=p.get("tags_field", TAGS_FIELD),
-            run_key=p.get("run_key", RUN_KEY),
-            save_views=p.get("save_views", True),
-            max_views=p.get("max_views", DEFAULT_MAX_VIEWS),
-            overwrite=p.get("overwrite", False),
-            progress=_progress_callback(ctx, "Saving views"),
+            **forms.field_values(p),
+            **forms.saving_values(p),
             **evaluation_form.evaluation_params(p),
+            start="Reading fields and searching",
+            progress_label="Saving views",
         )
-        if not ctx.delegated:
-            ctx.trigger("reload_dataset")
         significance = results.significance or {}
         return {
             "run_key": results.key,
@@ -125,6 +82,7 @@ class FindFailureModes(foo.Operator):
         outputs.list("failure_modes", types.Object(), label="Failure modes", view=table)
         return types.Property(outputs, view=types.View(label="PRIME search complete"))
 
+    @forms.takes_search_params
     def __call__(
         self,
         sample_collection,
@@ -133,20 +91,16 @@ class FindFailureModes(foo.Operator):
         pred_field=PRED_FIELD,
         tags_field=TAGS_FIELD,
         run_key=RUN_KEY,
-        min_size=DEFAULT_PARAMS.min_size,
-        min_drop=DEFAULT_PARAMS.min_drop,
-        min_gain=DEFAULT_PARAMS.min_gain,
-        max_tags=DEFAULT_PARAMS.max_tags,
-        minimal=DEFAULT_PARAMS.minimal,
-        alpha=DEFAULT_PARAMS.alpha,
-        error_control=DEFAULT_PARAMS.error_control,
         save_views=True,
         max_views=DEFAULT_MAX_VIEWS,
         overwrite=False,
         delegate=False,
+        **search,
     ):
         """Runs the operator from Python, through FiftyOne's operator machinery;
-        the arguments are those of :func:`fiftyone_prime.find_failure_modes`.
+        the arguments are those of :func:`fiftyone_prime.find_failure_modes`
+        (``**search``: ``min_size``, ``min_drop``, ``min_gain``,
+        ``max_tags``, ``minimal``, ``alpha``, ``error_control``).
 
         Returns:
             an :class:`fiftyone.operators.executor.ExecutionResult`
@@ -154,35 +108,23 @@ class FindFailureModes(foo.Operator):
         params = dict(
             label_field=label_field,
             pred_field=pred_field,
-            tags_field=_as_list(tags_field),
+            tags_field=as_list(tags_field),
             run_key=run_key,
-            min_size=min_size,
-            min_drop=min_drop,
-            min_gain=min_gain,
-            max_tags=max_tags,
-            minimal=minimal,
-            significant_only=alpha is not None,
-            alpha=alpha,
-            error_control=error_control,
             save_views=save_views,
             max_views=max_views,
             overwrite=overwrite,
             delegate=delegate,
+            **forms.search_values(search),
         )
-        return _execute(self, sample_collection, params, delegate)
+        return self.run_from_python(sample_collection, params, delegate)
 
 
-class LoadFailureMode(foo.Operator):
+class LoadFailureMode(FormOperator):
     """Loads the saved view of one failure mode in the App."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="load_failure_mode",
-            label="PRIME: load failure mode",
-            description="Open the saved view of a failure mode",
-            dynamic=True,
-        )
+    NAME = "load_failure_mode"
+    LABEL = "PRIME: load failure mode"
+    DESCRIPTION = "Open the saved view of a failure mode"
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -227,20 +169,15 @@ class LoadFailureMode(foo.Operator):
 
     def __call__(self, sample_collection, run_key, view_name):
         """Runs the operator from Python; returns the execution result."""
-        return _execute(self, sample_collection, dict(run_key=run_key, view_name=view_name))
+        return self.run_from_python(sample_collection, dict(run_key=run_key, view_name=view_name))
 
 
-class DeleteFailureModes(foo.Operator):
+class DeleteFailureModes(FormOperator):
     """Deletes a failure-mode run and exactly the saved views it created."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="delete_failure_modes",
-            label="PRIME: delete failure modes",
-            description="Delete a failure-mode run and the views it saved",
-            dynamic=True,
-        )
+    NAME = "delete_failure_modes"
+    LABEL = "PRIME: delete failure modes"
+    DESCRIPTION = "Delete a failure-mode run and the views it saved"
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -258,28 +195,21 @@ class DeleteFailureModes(foo.Operator):
 
     def execute(self, ctx):
         run_key = ctx.params["run_key"]
-        delete_failure_modes(ctx.dataset, run_key)
-        ctx.trigger("reload_dataset")
+        call(ctx, delete_failure_modes, ctx.dataset, run_key)
         return {"deleted": run_key}
 
     def __call__(self, sample_collection, run_key):
         """Runs the operator from Python; returns the execution result."""
-        return _execute(self, sample_collection, dict(run_key=run_key))
+        return self.run_from_python(sample_collection, dict(run_key=run_key))
 
 
-class TagSamples(foo.Operator):
+class TagSamples(FormOperator):
     """Tags the target view's images with concepts (CLIP zero-shot or pixel properties)."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="tag_samples",
-            label="PRIME: tag samples",
-            description="Tag images with concepts (CLIP zero-shot or pixel properties)",
-            dynamic=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-        )
+    NAME = "tag_samples"
+    LABEL = "PRIME: tag samples"
+    DESCRIPTION = "Tag images with concepts (CLIP zero-shot or pixel properties)"
+    DELEGABLE = True
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -341,14 +271,14 @@ class TagSamples(foo.Operator):
         )
         if (p.get("num_shards") or 1) > 1:
             return workers.queue_from_form(ctx, kwargs)
-        summary = compute_tags(
+        summary = call(
+            ctx,
+            compute_tags,
             ctx.target_view(),
             **kwargs,
             skip_existing=p.get("skip_existing", False),
-            progress=_progress_callback(ctx, "Tagging"),
+            progress_label="Tagging",
         )
-        if not ctx.delegated:
-            ctx.trigger("reload_dataset")
         return {
             "tagger": summary.tagger,
             "tags_field": summary.tags_field,
@@ -419,22 +349,16 @@ class TagSamples(foo.Operator):
             params.update(vocabulary_source="file", vocabulary=vocabulary)
         else:
             params.update(vocabulary_source="list", vocabulary="\n".join(vocabulary))
-        return _execute(self, sample_collection, params, delegate and num_shards == 1)
+        return self.run_from_python(sample_collection, params, delegate and num_shards == 1)
 
 
-class ComputeFailureModeMetrics(foo.Operator):
+class ComputeFailureModeMetrics(FormOperator):
     """Scores a run's failure modes with a CLIP model (similarity, coherency, AUROC)."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="compute_failure_mode_metrics",
-            label="PRIME: compute failure-mode metrics",
-            description="Score how well each failure mode's caption describes its images",
-            dynamic=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-        )
+    NAME = "compute_failure_mode_metrics"
+    LABEL = "PRIME: compute failure-mode metrics"
+    DESCRIPTION = "Score how well each failure mode's caption describes its images"
+    DELEGABLE = True
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -449,21 +373,18 @@ class ComputeFailureModeMetrics(foo.Operator):
             forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Compute failure-mode metrics"))
 
-    def resolve_delegation(self, ctx):
-        return ctx.params.get("delegate", False)
-
     def execute(self, ctx):
         p = ctx.params
-        results = compute_failure_mode_metrics(
+        results = call(
+            ctx,
+            compute_failure_mode_metrics,
             ctx.dataset,
             p["run_key"],
             **forms.model_params(p),
             caption_template=p.get("caption_template", DEFAULT_CAPTION_TEMPLATE),
             embeddings_field=p.get("embeddings_field") or None,
-            progress=_progress_callback(ctx, "Encoding images"),
+            progress_label="Encoding images",
         )
-        if not ctx.delegated:
-            ctx.trigger("reload_dataset")
         return {
             "run_key": results.key,
             "num_scored": sum(bool(m.metrics) for m in results.failure_modes),
@@ -492,4 +413,4 @@ class ComputeFailureModeMetrics(foo.Operator):
             embeddings_field=embeddings_field,
             delegate=delegate,
         )
-        return _execute(self, sample_collection, params, delegate)
+        return self.run_from_python(sample_collection, params, delegate)

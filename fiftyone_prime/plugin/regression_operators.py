@@ -9,10 +9,9 @@ delegated.
 from __future__ import annotations
 
 import fiftyone as fo
-import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
-from fiftyone_prime.core.types import DEFAULT_PARAMS
+from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.integration.comparisons.checks import check_failure_modes
 from fiftyone_prime.integration.comparisons.regressions import (
     REGRESSION_COLUMNS,
@@ -26,122 +25,58 @@ from fiftyone_prime.integration.runs.classes import FailureModeRun
 from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
 
 from . import forms
+from .execution import FormOperator, as_list, call
+
+#: The two prediction fields of a comparison, with the SDK's defaults.
+PREDICTIONS = (
+    forms.Picker(
+        "baseline_field",
+        "Baseline predictions",
+        "predictions_v1",
+        "baseline prediction",
+        "The Classification field with the baseline model's predictions",
+    ),
+    forms.Picker(
+        "pred_field",
+        "New model's predictions",
+        "predictions_v2",
+        "new prediction",
+        "The Classification field with the new model's predictions",
+    ),
+)
 
 
-def _as_list(value):
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _execute(operator, sample_collection, params, delegate=False):
-    params = {k: v for k, v in params.items() if v is not None}
-    return foo.execute_operator(
-        operator.uri,
-        dict(view=sample_collection.view()),
-        params=params,
-        request_delegation=delegate,
-    )
-
-
-def _classification_fields(view) -> list[str]:
-    return forms.label_fields(view, fo.Classification)
-
-
-class FindRegressions(foo.Operator):
+class FindRegressions(FormOperator):
     """Finds where a new model regressed against a baseline; saves the modes as views."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="find_regressions",
-            label="PRIME: find regressions",
-            description="Compare two models: the tag combinations where the new one lost accuracy",
-            dynamic=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-        )
+    NAME = "find_regressions"
+    LABEL = "PRIME: find regressions"
+    DESCRIPTION = "Compare two models: the tag combinations where the new one lost accuracy"
+    DELEGABLE = True
 
     def resolve_input(self, ctx):
         inputs = types.Object()
         view = ctx.target_view()
-        fields = _classification_fields(view)
-        if len(fields) < 3:
-            message = (
-                "A comparison needs a ground-truth Classification field and two prediction "
-                "Classification fields (the baseline's and the new model's)"
-            )
-            prop = inputs.view("no_fields", types.Error(label=message))
-            forms.invalid(prop, message)
-            return types.Property(inputs, view=types.View(label="Find regressions"))
-
-        def default(name, i):
-            return name if name in fields else fields[min(i, len(fields) - 1)]
-
-        for name, label, fallback, i in (
-            ("label_field", "Ground-truth field", "ground_truth", 0),
-            ("baseline_field", "Baseline predictions", "predictions_v1", 1),
-            ("pred_field", "New model's predictions", "predictions_v2", 2),
+        if forms.field_pickers(ctx, inputs, view, PREDICTIONS) and forms.new_run_key(
+            ctx, inputs, RUN_KEY, validate=_validate_new_key
         ):
-            inputs.enum(
-                name,
-                fields,
-                required=True,
-                label=label,
-                default=default(fallback, i),
-                view=forms.dropdown(fields),
-            )
-        p = ctx.params
-        chosen = [p.get(n) for n in ("label_field", "baseline_field", "pred_field")]
-        if all(chosen) and len(set(chosen)) < 3:
-            forms.invalid(
-                inputs.properties["pred_field"],
-                "The ground-truth, baseline and new prediction fields must differ",
-            )
-        tag_fields = sorted(
-            set(forms.label_fields(view, (fo.Classifications, fo.Classification, fo.Detections)))
-            | set(forms.string_list_fields(view))
-        )
-        inputs.list(
-            "tags_field",
-            types.String(),
-            required=True,
-            label="Tag fields",
-            default=[
-                "prime_tags" if "prime_tags" in tag_fields else (tag_fields or ["prime_tags"])[0]
-            ],
-            view=types.DropdownView(
-                multiple=True, choices=[types.Choice(f, label=f) for f in tag_fields]
-            ),
-        )
-        key = inputs.str("run_key", default=RUN_KEY, required=True, label="Run key")
-        inputs.bool("overwrite", default=False, label="Overwrite")
-        try:
-            _validate_new_key(ctx.dataset, p.get("run_key", RUN_KEY), p.get("overwrite", False))
-        except ValueError as e:
-            forms.invalid(key, str(e))
-        forms.search_knobs(ctx, inputs)
-        forms.view_options(ctx, inputs)
-        forms.delegation(ctx, inputs)
+            forms.search_knobs(ctx, inputs)
+            forms.view_options(ctx, inputs)
+            forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Find regressions"))
-
-    def resolve_delegation(self, ctx):
-        return ctx.params.get("delegate", False)
 
     def execute(self, ctx):
         p = ctx.params
-        results = search_regressions(
+        results = call(
+            ctx,
+            search_regressions,
             ctx.target_view(),
             forms.search_params(p),
-            baseline_field=p.get("baseline_field", "predictions_v1"),
-            pred_field=p.get("pred_field", "predictions_v2"),
-            label_field=p.get("label_field", "ground_truth"),
-            tags_field=p.get("tags_field", "prime_tags"),
-            run_key=p.get("run_key", RUN_KEY),
-            save_views=p.get("save_views", True),
-            max_views=p.get("max_views", DEFAULT_MAX_VIEWS),
-            overwrite=p.get("overwrite", False),
+            **forms.field_values(p, PREDICTIONS),
+            **forms.saving_values(p, RUN_KEY),
+            start="Reading fields and comparing",
+            progress_label="Saving views",
         )
-        if not ctx.delegated:
-            ctx.trigger("reload_dataset")
         return {
             "run_key": results.key,
             "num_regressions": len(results),
@@ -158,64 +93,48 @@ class FindRegressions(foo.Operator):
         outputs.list("regressions", types.Object(), label="Regression modes", view=table)
         return types.Property(outputs, view=types.View(label="PRIME comparison complete"))
 
+    @forms.takes_search_params
     def __call__(
         self,
         sample_collection,
         *,
-        baseline_field="predictions_v1",
-        pred_field="predictions_v2",
-        label_field="ground_truth",
-        tags_field="prime_tags",
+        baseline_field=PREDICTIONS[0].default,
+        pred_field=PREDICTIONS[1].default,
+        label_field=LABEL_FIELD,
+        tags_field=TAGS_FIELD,
         run_key=RUN_KEY,
-        min_size=DEFAULT_PARAMS.min_size,
-        min_drop=DEFAULT_PARAMS.min_drop,
-        min_gain=DEFAULT_PARAMS.min_gain,
-        max_tags=DEFAULT_PARAMS.max_tags,
-        minimal=DEFAULT_PARAMS.minimal,
-        alpha=DEFAULT_PARAMS.alpha,
-        error_control=DEFAULT_PARAMS.error_control,
         save_views=True,
         max_views=DEFAULT_MAX_VIEWS,
         overwrite=False,
         delegate=False,
+        **search,
     ):
         """Runs the operator from Python; the arguments are those of
-        :func:`fiftyone_prime.find_regressions`."""
+        :func:`fiftyone_prime.find_regressions` (``**search``: ``min_size``,
+        ``min_drop``, ``min_gain``, ``max_tags``, ``minimal``, ``alpha``,
+        ``error_control``)."""
         params = dict(
             baseline_field=baseline_field,
             pred_field=pred_field,
             label_field=label_field,
-            tags_field=_as_list(tags_field),
+            tags_field=as_list(tags_field),
             run_key=run_key,
-            min_size=min_size,
-            min_drop=min_drop,
-            min_gain=min_gain,
-            max_tags=max_tags,
-            minimal=minimal,
-            significant_only=alpha is not None,
-            alpha=alpha,
-            error_control=error_control,
             save_views=save_views,
             max_views=max_views,
             overwrite=overwrite,
             delegate=delegate,
+            **forms.search_values(search),
         )
-        return _execute(self, sample_collection, params, delegate)
+        return self.run_from_python(sample_collection, params, delegate)
 
 
-class CheckFailureModes(foo.Operator):
+class CheckFailureModes(FormOperator):
     """Re-measures a run's saved failure modes on another model's predictions."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="check_failure_modes",
-            label="PRIME: check failure modes",
-            description="Re-measure a run's failure modes on another model: pass or fail",
-            dynamic=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-        )
+    NAME = "check_failure_modes"
+    LABEL = "PRIME: check failure modes"
+    DESCRIPTION = "Re-measure a run's failure modes on another model: pass or fail"
+    DELEGABLE = True
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -228,7 +147,7 @@ class CheckFailureModes(foo.Operator):
         inputs.enum(
             "run_key", keys, required=True, label="Run", default=keys[0], view=forms.dropdown(keys)
         )
-        fields = _classification_fields(ctx.target_view())
+        fields = forms.label_fields(ctx.target_view(), fo.Classification)
         inputs.enum(
             "pred_field",
             fields,
@@ -255,17 +174,17 @@ class CheckFailureModes(foo.Operator):
         forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Check failure modes"))
 
-    def resolve_delegation(self, ctx):
-        return ctx.params.get("delegate", False)
-
     def execute(self, ctx):
         p = ctx.params
-        results = check_failure_modes(
+        results = call(
+            ctx,
+            check_failure_modes,
             ctx.target_view(),
             p["run_key"],
             pred_field=p["pred_field"],
             min_accuracy=p.get("min_accuracy"),
             max_drop=p.get("max_drop"),
+            reload=False,  # writes nothing
         )
         out = results.to_dict()
         out["rows"] = [
@@ -311,7 +230,7 @@ class CheckFailureModes(foo.Operator):
             max_drop=max_drop,
             delegate=delegate,
         )
-        return _execute(self, sample_collection, params, delegate)
+        return self.run_from_python(sample_collection, params, delegate)
 
 
 #: The operators of this module, for the plugin's registration.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fiftyone as fo
-import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
@@ -15,6 +14,7 @@ from fiftyone_prime.integration.tagging.tag_audit import (
 )
 
 from . import forms
+from .execution import FormOperator, call
 
 
 def audit_rows(results) -> list[dict]:
@@ -33,20 +33,14 @@ def audit_rows(results) -> list[dict]:
     return rows
 
 
-class EvaluateTags(foo.Operator):
+class EvaluateTags(FormOperator):
     """Measures a tags field against reference labels (precision, recall,
     support and a suggested threshold per tag) and stores the audit as a run."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="evaluate_tags",
-            label="PRIME: evaluate tags",
-            description="Measure tags against labels the dataset already has",
-            dynamic=True,
-            allow_immediate_execution=True,
-            allow_delegated_execution=True,
-        )
+    NAME = "evaluate_tags"
+    LABEL = "PRIME: evaluate tags"
+    DESCRIPTION = "Measure tags against labels the dataset already has"
+    DELEGABLE = True
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -95,17 +89,17 @@ class EvaluateTags(foo.Operator):
         forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Evaluate tags"))
 
-    def resolve_delegation(self, ctx):
-        return ctx.params.get("delegate", False)
-
     def execute(self, ctx):
         p = ctx.params
-        results = evaluate_tags(
+        results = call(
+            ctx,
+            evaluate_tags,
             ctx.target_view(),
             p.get("tags_field", TAGS_FIELD),
             p.get("reference_field", LABEL_FIELD),
             audit_key=p.get("audit_key") or AUDIT_KEY,
             target_precision=float(p.get("target_precision", DEFAULT_TARGET_PRECISION)),
+            reload=False,  # an audit run: no field or view the App shows
         )
         return {
             "audit_key": results.key,

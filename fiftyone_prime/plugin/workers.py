@@ -22,6 +22,7 @@ from fiftyone_prime.integration.jobs import (
 )
 
 from . import forms
+from .execution import FormOperator
 
 
 def _operation_id(ctx):
@@ -132,17 +133,12 @@ def _status_output(ctx, title):
     return types.Property(outputs, view=types.View(label=title))
 
 
-class TaggingStatus(foo.Operator):
+class TaggingStatus(FormOperator):
     """Shows the state of every slice of a sharded tagging job."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="tagging_status",
-            label="PRIME: sharded tagging status",
-            description="Queued, running, completed, failed and stalled slices of a job",
-            dynamic=True,
-        )
+    NAME = "tagging_status"
+    LABEL = "PRIME: sharded tagging status"
+    DESCRIPTION = "Queued, running, completed, failed and stalled slices of a job"
 
     def resolve_input(self, ctx):
         inputs = types.Object()
@@ -161,17 +157,12 @@ class TaggingStatus(foo.Operator):
         return _status_output(ctx, "Sharded tagging status")
 
 
-class RequeueTagging(foo.Operator):
+class RequeueTagging(FormOperator):
     """Re-queues the failed and stalled slices (and search) of a tagging job."""
 
-    @property
-    def config(self):
-        return foo.OperatorConfig(
-            name="requeue_tagging",
-            label="PRIME: re-queue unfinished slices",
-            description="Queue again the slices whose worker failed or died",
-            dynamic=True,
-        )
+    NAME = "requeue_tagging"
+    LABEL = "PRIME: re-queue unfinished slices"
+    DESCRIPTION = "Queue again the slices whose worker failed or died"
 
     def resolve_input(self, ctx):
         inputs = types.Object()

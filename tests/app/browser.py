@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 from tests.fo_env import REPO_ROOT
 
@@ -39,21 +40,58 @@ def free_port():
 class AppServer:
     """The App for a dataset and saved view, with the PRIME panel beside the samples."""
 
-    def __init__(self, dataset_name, view_name, sizes=None):
+    def __init__(self, dataset_name, view_name, sizes=None, env=None, argv=None):
+        """``env``: the server's environment (default: this process's);
+        ``argv``: another command, given the port, that serves the App."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         extra = [",".join(str(s) for s in sizes)] if sizes else []
+        if argv is None:
+            argv = [sys.executable, "-c", APP_SCRIPT, dataset_name, view_name, str(self.port)]
+            argv += extra
+        else:
+            argv = argv(self.port)
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", APP_SCRIPT, dataset_name, view_name, str(self.port), *extra],
+            argv,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             # this checkout's fiftyone_prime, not another install of it
             env={
-                **os.environ,
+                **(os.environ if env is None else env),
                 "PYTHONPATH": os.pathsep.join(
                     [str(REPO_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]
                 ),
             },
+        )
+
+    @classmethod
+    def launched(cls, dataset_name, env=None):
+        """``fiftyone app launch <dataset>``, as the quickstart says, served
+        on loopback for a headless browser (no panel named: the App's own
+        default spaces)."""
+        fiftyone = Path(sys.executable).parent / "fiftyone"
+        command = (
+            [str(fiftyone)]
+            if fiftyone.exists()
+            else [sys.executable, "-c", "import sys, fiftyone.core.cli as c; sys.exit(c.main())"]
+        )
+        return cls(
+            dataset_name,
+            None,
+            env=env,
+            argv=lambda port: [
+                *command,
+                "app",
+                "launch",
+                dataset_name,
+                "--remote",
+                "--port",
+                str(port),
+                "--address",
+                "127.0.0.1",
+                "--wait",
+                "-1",
+            ],
         )
 
     def __enter__(self):

@@ -68,6 +68,7 @@ def test_quickstart_runs_end_to_end_at_a_small_size(tmp_path):
         assert f"[{step}/7]" in out
     assert "image-property tagger" in out  # no CLIP weights here, and it says so
     assert "fiftyone app launch prime-qs-test" in out
+    assert 'pick "PRIME failure modes"' in out  # how to open the panel
     dataset = fo.load_dataset("prime-qs-test")
     try:
         assert len(dataset) == 400 and dataset.persistent

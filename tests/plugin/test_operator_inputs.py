@@ -71,3 +71,37 @@ def test_form_errors_always_give_a_reason(planted, make_dataset):
 def test_an_impossible_alpha_is_a_form_error_before_the_run(planted, alpha):
     props = resolve_inputs(FIND, planted, {"alpha": alpha})
     assert props["alpha"].invalid and "`alpha` must be in (0, 1]" in props["alpha"].error_message
+
+
+def test_default_fields_never_clash_when_the_sdk_names_are_missing(make_dataset):
+    import fiftyone as fo
+
+    dataset = make_dataset(persistent=True)
+    dataset.add_sample(
+        fo.Sample(
+            filepath="/nonexistent/a.jpg",
+            ground_truth=fo.Classification(label="cat"),
+            resnet=fo.Classification(label="dog"),
+            vit=fo.Classification(label="cat"),
+            tags=["night"],
+        )
+    )
+    props = resolve_inputs(FIND, dataset, {})
+    assert (props["label_field"].default, props["pred_field"].default) == ("ground_truth", "resnet")
+    assert not props["pred_field"].invalid
+    compare = resolve_inputs("@fiftyone-prime/prime/find_regressions", dataset, {})
+    defaults = [compare[n].default for n in ("label_field", "baseline_field", "pred_field")]
+    assert defaults == ["ground_truth", "resnet", "vit"] and not compare["pred_field"].invalid
+    # the SDK's prediction field is there, its ground-truth field is not
+    renamed = make_dataset(persistent=True)
+    renamed.add_sample(
+        fo.Sample(
+            filepath="/nonexistent/b.jpg",
+            predictions=fo.Classification(label="dog"),
+            truth=fo.Classification(label="cat"),
+            tags=["night"],
+        )
+    )
+    props = resolve_inputs(FIND, renamed, {})
+    assert (props["label_field"].default, props["pred_field"].default) == ("truth", "predictions")
+    assert not props["pred_field"].invalid

@@ -10,6 +10,8 @@ import fiftyone_prime as fp
 from fiftyone_prime.integration.comparisons.regressions import load_regressions
 from tests.helpers import regression_summary
 from tests.integration.regression_data import PLANTED_REGRESSION, regression_dataset
+from tests.plugin.test_operators import FIND as FIND_MODES
+from tests.plugin.test_operators import resolve_inputs
 
 PLUGIN = "@fiftyone-prime/prime"
 FIND = f"{PLUGIN}/find_regressions"
@@ -37,6 +39,8 @@ def test_find_regressions_immediately_and_delegated(two_models):
     assert done.run_state == ExecutionRunState.COMPLETED, done.result
     two_models.reload()
     assert regression_summary(load_regressions(two_models, "later")) == [PLANTED_REGRESSION]
+    # progress on the delegated operation's status, as the failure-mode search reports it
+    assert done.status is not None and done.status.label.startswith("Saving views")
     with pytest.raises(ExecutionError, match="run_key"):
         op(two_models, run_key="now")
 
@@ -70,3 +74,54 @@ def test_the_panel_lists_regression_runs_with_both_accuracies(two_models):
     assert row["class acc (base -> new)"] == "81.0% -> 74.5%"
     assert row["view"] == "cmp cat: night + snow"
     assert [r["class"] for r in panel_rows(two_models, "v2")]  # failure-mode runs unchanged
+
+
+def test_the_comparison_form_is_the_search_forms_with_two_prediction_pickers(two_models):
+    props = resolve_inputs(FIND, two_models, {})
+    fields = ["ground_truth", "predictions_v1", "predictions_v2"]
+    pickers = [props[name] for name in ("label_field", "baseline_field", "pred_field")]
+    assert [p.type.values for p in pickers] == [fields] * 3
+    assert [p.default for p in pickers] == fields  # the SDK's defaults
+    search_form = resolve_inputs(FIND_MODES, two_models, {})
+    assert [c.value for c in props["tags_field"].view.choices] == [
+        c.value for c in search_form["tags_field"].view.choices
+    ]
+    for name in ("min_size", "min_drop", "min_gain", "max_tags", "minimal", "alpha"):
+        assert props[name].default == search_form[name].default, name
+    assert props["run_key"].default == "prime_regression"
+    assert props["max_views"].default == search_form["max_views"].default
+
+    same = resolve_inputs(
+        FIND, two_models, {"baseline_field": "predictions_v2", "pred_field": "predictions_v2"}
+    )
+    assert same["pred_field"].invalid and "must differ" in same["pred_field"].error_message
+    fp.find_regressions(two_models, run_key="taken")
+    taken = resolve_inputs(FIND, two_models, {"run_key": "taken"})
+    assert taken["run_key"].invalid and "overwrite" in taken["run_key"].error_message
+    bad = resolve_inputs(FIND, two_models, {"min_drop": 2.0})
+    assert bad["min_drop"].invalid  # SearchParams' own check
+
+
+def test_the_comparison_form_says_which_fields_are_missing(make_dataset):
+    import fiftyone as fo
+
+    one_model = make_dataset(persistent=True)
+    one_model.add_sample(
+        fo.Sample(
+            filepath="/nonexistent/a.jpg",
+            ground_truth=fo.Classification(label="cat"),
+            predictions=fo.Classification(label="cat"),
+            prime_tags=fo.Classifications(classifications=[fo.Classification(label="snow")]),
+        )
+    )
+    props = resolve_inputs(FIND, one_model, {})
+    message = props["no_fields"].error_message
+    assert props["no_fields"].invalid and "baseline prediction" in message
+    assert "baseline_field" not in props
+    assert "no_fields" not in resolve_inputs(FIND_MODES, one_model, {})
+
+
+def test_an_unknown_search_argument_is_a_type_error(two_models):
+    with pytest.raises(TypeError, match=r"min_sizes.*min_size"):
+        foo.get_operator(FIND)(two_models, min_sizes=5)
+    assert two_models.list_runs() == []
