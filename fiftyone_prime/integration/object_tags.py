@@ -182,6 +182,7 @@ def compute_object_tags(
     if doc_type is None or not issubclass(doc_type, fol.Detections):
         found = "nothing" if field is None else type(field).__name__
         raise TypeError(f"`label_field` '{label_field}' must be a Detections field; found {found}")
+    _check_tags_attr(tags_attr, label_field)
     list_path = f"{label_field}.detections"
     tags_path = f"{list_path}.{tags_attr}"
     summary = ObjectTaggingSummary(tags_path)
@@ -245,6 +246,20 @@ def compute_object_tags(
         summary.num_skipped_existing,
     )
     return summary
+
+
+def _check_tags_attr(tags_attr: str, label_field: str) -> None:
+    """Refuses an attribute the objects need (their id, class, tags, label,
+    box...) or a private one, before anything is written: overwriting it
+    would lose the objects' own data or make the field unreadable."""
+    declared = set(fol.Detection._fields) | {"_id"}
+    if tags_attr.startswith("_") or tags_attr in declared:
+        raise ValueError(
+            f"`tags_attr` {tags_attr!r} is an attribute of every object of "
+            f"'{label_field}' (declared by Detection, or private); writing tags "
+            f"there would replace the objects' own data. Pick another name, "
+            f"such as 'prime_tags'"
+        )
 
 
 def _geometry_tags(boxes, labels, widths, heights, *, crowded, overlap, border, aspect):
