@@ -1,6 +1,8 @@
 """Hostile-probe regressions (issue 34): each test fails on the code before
 its fix. The worst five rerun as one script in ``test_hostile_probe.py``."""
 
+import json
+
 import pytest
 
 import fiftyone as fo
@@ -32,8 +34,71 @@ def _detections_dataset(make_dataset, n=3):
 @pytest.mark.parametrize("attr", ["_id", "_cls", "tags", "id", "label", "bounding_box", "_x"])
 def test_object_tags_refuse_the_objects_own_attributes(make_dataset, attr):
     dataset = _detections_dataset(make_dataset)
-    with pytest.raises(ValueError, match=f"`tags_attr` '{attr}'.*Pick another name"):
+    with pytest.raises(ValueError, match=rf"`tags_attr` '{attr}'.*Pick another name"):
         fp.compute_object_tags(dataset, "ground_truth", tags_attr=attr, overwrite=True)
     first = dataset.first()  # still readable, nothing written
     det = first.ground_truth.detections[0]
     assert det.label == "cat" and det.tags == ["mine"] and det.bounding_box == [0.1, 0.1, 0.2, 0.2]
+
+
+# ------------------------------------------------ 4. a CI gate you can trust
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "prime-no-such-dataset", "--run-key", "v2", "--pred-field", "p", "--json"),
+        ("compare", "prime-no-such-dataset"),
+        ("search", "prime-no-such-dataset"),
+    ],
+)
+def test_cli_unknown_dataset_exits_2_with_a_json_error(capsys, args):
+    from fiftyone_prime import cli
+
+    code = cli.main(list(args))
+    out = capsys.readouterr()
+    assert code == 2 and "no dataset named 'prime-no-such-dataset'" in out.err
+    if "--json" in args:
+        assert "no dataset named" in json.loads(out.out)["error"]
+
+
+@pytest.fixture
+def checked_run(make_dataset):
+    from tests.integration.regression_data import regression_dataset
+
+    dataset = regression_dataset(make_dataset, persistent=True)
+    fp.find_failure_modes(dataset, pred_field="predictions_v2", run_key="v2", alpha=None)
+    return dataset
+
+
+def test_a_check_that_measured_nothing_does_not_pass(checked_run, capsys):
+    from fiftyone_prime import cli
+
+    # Re-tagged: no sample carries any of the run's tags any more.
+    n = len(checked_run)
+    checked_run.set_values(
+        "prime_tags", [fo.Classifications(classifications=[fo.Classification(label="new")])] * n
+    )
+    args = ["check", checked_run.name, "--run-key", "v2", "--pred-field", "predictions_v1"]
+    code = cli.main([*args, "--json"])
+    got = json.loads(capsys.readouterr().out)
+    assert got["num_not_measured"] == got["num_checks"] > 0
+    assert code == 1 and got["passed"] is False
+    code = cli.main(args)
+    assert code == 1 and "no mode was measured" in capsys.readouterr().out
+    assert cli.main([*args, "--allow-not-measured"]) == 0
+
+
+def test_check_of_an_object_run_says_it_is_not_supported(make_dataset, capsys):
+    from fiftyone_prime import cli
+    from tests.integration.planted_objects import evaluated
+
+    dataset = evaluated(make_dataset, "gt", persistent=True)
+    fp.find_failure_modes(
+        dataset, eval_key="eval", tags_field="ground_truth.detections.attrs", run_key="det"
+    )
+    with pytest.raises(ValueError, match=r"over objects.*sample-level runs only"):
+        fp.check_failure_modes(dataset, "det", pred_field="predictions")
+    code = cli.main(["check", dataset.name, "--run-key", "det", "--eval-key", "eval", "--json"])
+    out = capsys.readouterr()
+    assert code == 2 and "over objects" in json.loads(out.out)["error"]
