@@ -348,7 +348,7 @@ def _save_views(samples, results, progress) -> list[str]:
     config = results.config
     spec = run_spec(config)
     sources = run_tag_sources(samples, config)
-    items = []
+    items, sizes = [], []
     for mode in results.failure_modes:
         if not mode.view_id:
             continue
@@ -356,7 +356,46 @@ def _save_views(samples, results, progress) -> list[str]:
         view = unit_view(samples, spec, sources, config.unit_tag_kinds, mode.group, keys)
         text = fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
         items.append((mode.view_id, mode.view_name, view, text))
-    return fpv.save_views(samples._root_dataset, items, progress=progress)
+        sizes.append(mode.size)
+    removed = fpv.save_views(samples._root_dataset, items, progress=progress)
+    check_view_counts(spec, [(i[1], i[2], n) for i, n in zip(items, sizes) if i[1] not in removed])
+    return removed
+
+
+#: The most saved views of a run whose counts are checked after saving (the
+#: modes with the largest drops come first); each check is one count query.
+MAX_VIEWS_CHECKED = 200
+
+
+def check_view_counts(spec: fpu.UnitSpec, views) -> list:
+    """Counts the units each saved view holds and warns about every view
+    whose count differs from its mode's size (a view must hold exactly its
+    mode's units).
+
+    Args:
+        spec: the run's :class:`fiftyone_prime.integration.units.UnitSpec`
+        views: ``(name, view, size)`` per saved view; the first
+            :data:`MAX_VIEWS_CHECKED` are counted
+
+    Returns:
+        ``(name, count, size)`` of each view that does not hold its mode
+    """
+    wrong = []
+    for name, view, size in views[:MAX_VIEWS_CHECKED]:
+        count = view.count(spec.list_path) if spec.is_objects else view.count()
+        if count != size:
+            wrong.append((name, count, size))
+    for name, count, size in wrong:
+        logger.warning(
+            "The saved view '%s' holds %d %s but its failure mode has %d; the view does not "
+            "show the mode's units exactly (declare the tag attribute's type with "
+            "dataset.add_sample_field and search again)",
+            name,
+            count,
+            spec.noun,
+            size,
+        )
+    return wrong
 
 
 def run_tag_sources(samples, config) -> list:

@@ -102,3 +102,65 @@ def test_check_of_an_object_run_says_it_is_not_supported(make_dataset, capsys):
     code = cli.main(["check", dataset.name, "--run-key", "det", "--eval-key", "eval", "--json"])
     out = capsys.readouterr()
     assert code == 2 and "over objects" in json.loads(out.out)["error"]
+
+
+# ------------------------------------------------ 2. views that hold nothing
+
+
+def _set_object_attr(dataset, attr, value_of):
+    """Writes an undeclared object attribute, sample by sample (one
+    ``set_values`` per sample, so FiftyOne validates no type across them)."""
+    for sample_id, dets in zip(*dataset.values(["id", "ground_truth.detections.attrs"])):
+        values = [value_of(tags) for tags in dets]
+        dataset.select(sample_id).set_values(f"ground_truth.detections.{attr}", [values])
+    assert dataset.get_field(f"ground_truth.detections.{attr}") is None  # undeclared
+
+
+@pytest.mark.parametrize(
+    "attr, value_of, min_drop, expected",
+    [
+        # a string on objects with one tag, a list elsewhere
+        ("mix", lambda tags: tags[0] if len(tags) == 1 else list(tags), 0.2, "planted"),
+        # an undeclared Classification (read back as a dict)
+        (
+            "main",
+            lambda tags: fo.Classification(label=tags[0]) if tags else None,
+            0.1,
+            [("cat", ("snow",), 95, 60), ("dog", ("blur",), 40, 12)],
+        ),
+    ],
+)
+def test_object_views_hold_exactly_their_modes_objects(
+    make_dataset, caplog, attr, value_of, min_drop, expected
+):
+    from tests.helpers import summary
+    from tests.integration.planted import PLANTED_MODES
+    from tests.integration.planted_objects import evaluated
+
+    dataset = evaluated(make_dataset, "gt")
+    _set_object_attr(dataset, attr, value_of)
+    results = fp.find_failure_modes(
+        dataset,
+        eval_key="eval",
+        tags_field=f"ground_truth.detections.{attr}",
+        min_drop=min_drop,
+    )
+    assert summary(results) == (PLANTED_MODES if expected == "planted" else expected)
+    for mode in results.failure_modes:
+        view = results.load_view(mode)
+        assert view.count("ground_truth.detections") == mode.size > 0
+        assert set(view.distinct("ground_truth.detections.label")) == {mode.group}
+    assert "does not show the mode's units" not in caplog.text
+
+
+def test_a_view_that_does_not_hold_its_mode_is_reported(make_dataset, caplog):
+    from fiftyone_prime.integration.evaluations import check_view_counts
+    from fiftyone_prime.integration.units import UnitSpec
+    from tests.integration.planted_objects import evaluated
+
+    dataset = evaluated(make_dataset, "gt")
+    spec = UnitSpec(units="gt", group_field="ground_truth", list_path="ground_truth.detections")
+    first = dataset.limit(1)  # 5 objects
+    wrong = check_view_counts(spec, [("v", first, 7), ("ok", first, 5)])
+    assert wrong == [("v", 5, 7)]
+    assert "The saved view 'v' holds 5 objects but its failure mode has 7" in caplog.text
