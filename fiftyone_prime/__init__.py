@@ -35,7 +35,8 @@ there directly):
 ``TagAuditResults``
 ``export_report``              :mod:`fiftyone_prime.integration.report`
 ``repair_failure_mode_views``  :mod:`fiftyone_prime.integration.repair`
-``RunBusyError``               :mod:`fiftyone_prime.integration.leases`
+``RunBusyError``,              :mod:`fiftyone_prime.integration.leases`
+``clear_run_lease``
 run and result classes         :mod:`fiftyone_prime.integration.runs`
 ``find_regressions``,          :mod:`fiftyone_prime.integration.regressions`
 ``load_regressions``,
@@ -74,7 +75,7 @@ if TYPE_CHECKING:  # the same names, imported eagerly for tools
     from fiftyone_prime.integration.jobs.plan import queue_tagging
     from fiftyone_prime.integration.jobs.recover import requeue_tagging
     from fiftyone_prime.integration.jobs.status import TaggingJobStatus, tagging_status
-    from fiftyone_prime.integration.leases import RunBusyError
+    from fiftyone_prime.integration.leases import RunBusyError, clear_run_lease
     from fiftyone_prime.integration.metrics import compute_failure_mode_metrics
     from fiftyone_prime.integration.object_tags import ObjectTaggingSummary, compute_object_tags
     from fiftyone_prime.integration.regressions import (
@@ -130,6 +131,7 @@ _DEFINED_IN = {
     "export_report": "fiftyone_prime.integration.report",
     "repair_failure_mode_views": "fiftyone_prime.integration.repair",
     "RunBusyError": "fiftyone_prime.integration.leases",
+    "clear_run_lease": "fiftyone_prime.integration.leases",
     "FailureModeResults": "fiftyone_prime.integration.runs",
     "FailureModeRun": "fiftyone_prime.integration.runs",
     "FailureModeRunConfig": "fiftyone_prime.integration.runs",

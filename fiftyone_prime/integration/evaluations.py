@@ -24,6 +24,7 @@ from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
+from . import leases
 from . import units as fpu
 from . import views as fpv
 from .run_guard import writes_run
@@ -336,6 +337,7 @@ def _store_run(samples, run_key, config, results, overwrite, replaced):
     is about to create) before any view is written; the views of the run
     being replaced are deleted first (as
     :func:`fiftyone_prime.integration.run_store.finish_run` does)."""
+    leases.check_held()  # a writer paused past its lease stores nothing
     if replaced is not None:
         fpv.delete_views(samples._root_dataset, replaced.view_ids)
     run = config.build()

@@ -30,6 +30,7 @@ from fiftyone_prime.core.significance import PROCEDURE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
+from . import leases
 from . import views as fpv
 from .reader import read_inputs_fast
 from .rows import format_interval, format_p, format_percent
@@ -653,6 +654,7 @@ def search_regressions(
         num_tags=len(inputs.tag_keys),
         significance=outcome.significance.to_dict(),
     )
+    leases.check_held()  # a writer paused past its lease stores nothing
     if overwrite and run_key in dataset.list_runs():
         delete_regressions(dataset, run_key)
     run = config.build()

@@ -11,7 +11,7 @@ import numpy as np
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
 from . import fields as fpf
-from . import view_list
+from . import leases, view_list
 from . import views as fpv
 from .run_guard import load_fresh, writes_run
 from .runs import FailureModeResults, FailureModeRun, FailureModeRunConfig
@@ -281,6 +281,7 @@ def _store_run(samples, run_key, config, results, overwrite, replaced):
     Returns:
         the :class:`FailureModeRun`
     """
+    leases.check_held()  # a writer paused past its lease stores nothing
     if replaced is not None:
         deleted = fpv.delete_views(samples._root_dataset, replaced.view_ids)
         logger.debug("Deleted %d saved views of run '%s'", deleted, run_key)
