@@ -164,3 +164,110 @@ def test_a_view_that_does_not_hold_its_mode_is_reported(make_dataset, caplog):
     wrong = check_view_counts(spec, [("v", first, 7), ("ok", first, 5)])
     assert wrong == [("v", 5, 7)]
     assert "The saved view 'v' holds 5 objects but its failure mode has 7" in caplog.text
+
+
+# ------------------------------------------------ 5. crop tagging
+
+
+def _crop_dataset(make_dataset, tmp_path):
+    """Three images: a good one, a missing one and an unreadable one; the
+    good one also has an object with no box and one outside the image."""
+    import numpy as np
+    from PIL import Image
+
+    good = tmp_path / "good.png"
+    pixels = np.zeros((64, 64, 3), np.uint8)
+    pixels[:, 32:] = 255
+    Image.fromarray(pixels).save(good)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    box = [0.6, 0.1, 0.35, 0.8]
+    dataset = make_dataset()
+    dataset.add_samples(
+        [
+            fo.Sample(
+                filepath=str(good),
+                ground_truth=fo.Detections(
+                    detections=[
+                        fo.Detection(label="right", bounding_box=box),
+                        fo.Detection(label="none"),
+                        fo.Detection(label="out", bounding_box=[1.2, 0.1, 0.3, 0.3]),
+                    ]
+                ),
+            ),
+            fo.Sample(
+                filepath=str(tmp_path / "missing.png"),
+                ground_truth=fo.Detections(detections=[fo.Detection(label="a", bounding_box=box)]),
+            ),
+            fo.Sample(
+                filepath=str(broken),
+                ground_truth=fo.Detections(detections=[fo.Detection(label="a", bounding_box=box)]),
+            ),
+        ]
+    )
+    return dataset
+
+
+def _leftovers(dataset, crop_root):
+    """The crop datasets and folders of ``dataset``'s "looks" tagging left."""
+    import hashlib
+    import os
+
+    key = hashlib.sha1(f"{dataset._doc.id}:ground_truth:looks".encode()).hexdigest()[:12]
+    prefix = f"prime-object-crops-{key}"
+    datasets = [n for n in fo.list_datasets() if n.startswith(prefix)]
+    folders = [n for n in os.listdir(crop_root) if n.startswith(prefix)]
+    return datasets + folders
+
+
+def test_crop_tagging_skips_bad_images_and_flags_bad_boxes(make_dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr(fo.config, "default_dataset_dir", str(tmp_path / "fo"))
+    dataset = _crop_dataset(make_dataset, tmp_path)
+    summary = fp.compute_object_tags(dataset, "ground_truth", tags_attr="looks", model="properties")
+    assert summary.num_failed == 2 and summary.num_samples_tagged == 1
+    assert {f[1].rsplit("/", 1)[-1] for f in summary.failures} == {"missing.png", "broken.png"}
+    assert summary.num_invalid_boxes == 2 and summary.num_objects_tagged == 3
+    right, none, out = dataset.first().ground_truth.detections
+    assert "bright" in right["looks"]
+    assert none["looks"] == ["invalid box"] and out["looks"] == ["invalid box"]
+    assert _leftovers(dataset, tmp_path / "fo") == []
+    # the bad samples' objects are untagged, so a later run retries them
+    assert dataset.values("ground_truth.detections.looks")[1:] == [[None], [None]]
+
+
+def test_crop_tagging_leaves_nothing_behind_when_interrupted(make_dataset, tmp_path, monkeypatch):
+    import fiftyone_prime.integration.tagging as tagging
+
+    monkeypatch.setattr(fo.config, "default_dataset_dir", str(tmp_path / "fo"))
+    dataset = _crop_dataset(make_dataset, tmp_path)
+    sample = dataset.first()  # only a good image and a good box
+    sample.ground_truth.detections = sample.ground_truth.detections[:1]
+    sample.save()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tagging, "compute_tags", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fp.compute_object_tags(
+            dataset.limit(1), "ground_truth", tags_attr="looks", model="properties"
+        )
+    assert _leftovers(dataset, tmp_path / "fo") == []
+
+
+def test_geometry_tags_flag_invalid_boxes(make_dataset):
+    dataset = make_dataset()
+    boxes = [None, [0.2, 0.2, -0.1, 0.3], [1.5, 0.2, 0.1, 0.1], [0.4, 0.4, 0.2, 0.2]]
+    dataset.add_sample(
+        fo.Sample(
+            filepath="/nonexistent/bad_boxes.jpg",
+            ground_truth=fo.Detections(
+                detections=[fo.Detection(label="a", bounding_box=b) for b in boxes]
+            ),
+        )
+    )
+    summary = fp.compute_object_tags(dataset, "ground_truth")
+    tags = [d["prime_tags"] for d in dataset.first().ground_truth.detections]
+    assert tags[:3] == [["invalid box"]] * 3
+    assert "invalid box" not in tags[3] and "center" in tags[3]
+    assert summary.num_invalid_boxes == 3
