@@ -29,8 +29,9 @@ def resolve_eval_key(samples, eval_key: str, role: str = "eval_key") -> tuple[st
     """The ``(gt_field, pred_field)`` of a classification evaluation run.
 
     Raises:
-        ValueError: if there is no such evaluation, or it is not of
-            ``Classification`` predictions
+        ValueError: if there is no such evaluation, it is not of
+            ``Classification`` predictions, or it is a top-k evaluation (its
+            outcome is not a label comparison)
     """
     root = samples._root_dataset
     if eval_key not in root.list_evaluations():
@@ -39,6 +40,16 @@ def resolve_eval_key(samples, eval_key: str, role: str = "eval_key") -> tuple[st
             f"Evaluations: {root.list_evaluations() or 'none'}"
         )
     config = root.get_evaluation_info(eval_key).config
+    if getattr(config, "method", None) == "top-k":
+        # Its outcome (the label among the top k) is not the label comparison
+        # these runs measure; reading top-1 labels instead would answer
+        # another question than find_failure_modes(eval_key=...) does.
+        raise ValueError(
+            f"`{role}`: evaluation '{eval_key}' is a top-k evaluation, whose outcome is not "
+            "a comparison of the predicted label; checks and regressions compare labels. "
+            "Pass the prediction field itself (pred_field) to compare top-1 labels, or "
+            "search the evaluation with find_failure_modes(eval_key=...)"
+        )
     gt, pred = getattr(config, "gt_field", None), getattr(config, "pred_field", None)
     if not gt or not pred:
         raise ValueError(f"`{role}`: evaluation '{eval_key}' names no gt_field and pred_field")

@@ -994,7 +994,8 @@ def _label_array(values: list) -> np.ndarray:
     index: dict = {}
     codes = np.fromiter((index.setdefault(g, len(index)) for g in values), np.int64, len(values))
     uniques = list(index)
-    if set(map(type, uniques)) <= {str}:
+    # Fixed-width numpy strings drop trailing NULs ('cat\x00' would become 'cat')
+    if set(map(type, uniques)) <= {str} and not any(u.endswith("\x00") for u in uniques):
         return np.array(uniques, dtype=str)[codes] if uniques else np.zeros(0, str)
     out = np.empty(len(uniques), dtype=object)
     out[:] = uniques

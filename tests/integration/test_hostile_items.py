@@ -271,3 +271,57 @@ def test_geometry_tags_flag_invalid_boxes(make_dataset):
     assert tags[:3] == [["invalid box"]] * 3
     assert "invalid box" not in tags[3] and "center" in tags[3]
     assert summary.num_invalid_boxes == 3
+
+
+# ------------------------------------------------ 6. same question, same answer
+
+
+def test_object_runs_keep_classes_that_differ_by_a_trailing_nul(make_dataset):
+    from tests.integration.planted_objects import evaluated
+
+    dataset = evaluated(make_dataset, "gt")
+    labels = dataset.values("ground_truth.detections.label")
+    dataset.set_values(
+        "ground_truth.detections.label",
+        [[("cat\x00" if lb == "dog" else lb) for lb in dets] for dets in labels],
+    )
+    results = fp.find_failure_modes(
+        dataset, eval_key="eval", tags_field="ground_truth.detections.attrs"
+    )
+    assert set(results.groups) == {"cat", "cat\x00"}
+    assert results.groups["cat"]["size"] == 200 and results.groups["cat\x00"]["size"] == 150
+    assert [(m.group, m.tags) for m in results.failure_modes] == [
+        ("cat", ("night", "snow")),
+        ("cat\x00", ("blur",)),
+    ]
+
+
+def test_top_k_evaluations_are_read_one_way(planted):
+    import numpy as np
+
+    classes = ["cat", "dog"]
+    # Every wrong prediction has the true class second: right in the top 2.
+    logits = [[2.0, 1.0] if p == "cat" else [1.0, 2.0] for p in planted.values("predictions.label")]
+    planted.set_values("predictions.logits", np.asarray(logits).tolist())
+    planted.evaluate_classifications(
+        "predictions",
+        gt_field="ground_truth",
+        eval_key="topk",
+        method="top-k",
+        k=2,
+        classes=classes,
+    )
+    planted.evaluate_classifications("predictions", gt_field="ground_truth", eval_key="simple")
+    assert fp.find_failure_modes(planted, eval_key="topk", run_key="topk").failure_modes == []
+    fp.find_failure_modes(planted, run_key="prime")
+    with pytest.raises(ValueError, match="'topk' is a top-k evaluation"):
+        fp.check_failure_modes(planted, "prime", eval_key="topk")
+    with pytest.raises(ValueError, match="'topk' is a top-k evaluation"):
+        fp.find_regressions(
+            planted,
+            baseline_eval_key="simple",
+            eval_key="topk",
+            run_key="reg",
+            label_field="ground_truth",
+        )
+    assert "reg" not in planted.list_runs()
