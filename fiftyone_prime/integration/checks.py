@@ -279,6 +279,7 @@ def check_failure_modes(
             ``pred_field`` and ``eval_key``, a threshold out of ``[0, 1]``
         TypeError: a field of the wrong type
     """
+    fpf.check_sample_collection(samples, "check_failure_modes")
     if (pred_field is None) == (eval_key is None):
         raise ValueError("Pass exactly one of `pred_field` and `eval_key`")
     for name, value in (("min_accuracy", min_accuracy), ("max_drop", max_drop)):

@@ -416,6 +416,14 @@ def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.Unit
     since an image's embedding is not its object's.
     """
     spec = run_spec(config)
+    root = samples._root_dataset
+    if spec.eval_key is not None and spec.eval_key not in root.list_evaluations():
+        raise ValueError(
+            f"Dataset '{root.name}' has no evaluation '{spec.eval_key}', whose outcomes the "
+            f"run read; evaluate it first under the same key (e.g. "
+            f"dataset.evaluate_{spec.eval_type or 'classification'}s(..., "
+            f"eval_key='{spec.eval_key}'))"
+        )
     sources = run_tag_sources(samples, config)
     if not spec.is_objects:
         return fpu.read_units(samples, spec, sources, extra_paths)

@@ -588,6 +588,7 @@ def search_regressions(
     passed on unchanged to the core search and the run config."""
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    fpf.check_sample_collection(samples, "find_regressions")
     validate_max_views(max_views)
     dataset = samples._root_dataset
     _validate_new_key(dataset, run_key, overwrite)
