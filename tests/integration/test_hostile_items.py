@@ -325,3 +325,38 @@ def test_top_k_evaluations_are_read_one_way(planted):
             label_field="ground_truth",
         )
     assert "reg" not in planted.list_runs()
+
+
+# ------------------------------------------------ 9. reports say what happened
+
+
+def test_the_report_names_the_error_rate_and_why_a_mode_is_not_confirmed(
+    planted, make_dataset, tmp_path
+):
+    from fiftyone import ViewField as F
+
+    from tests.integration.planted import add_planted
+
+    results = fp.find_failure_modes(planted, run_key="prime")
+    fp.export_report(planted, "prime", str(tmp_path / "r1"))
+    page = (tmp_path / "r1" / "index.html").read_text()
+    assert "false-discovery rate over" in page and "family-wise" not in page
+    fp.find_failure_modes(planted, run_key="fwer", error_control="fwer", save_views=False)
+    fp.export_report(planted, "fwer", str(tmp_path / "r2"))
+    assert "family-wise error rate over" in (tmp_path / "r2" / "index.html").read_text()
+
+    # Held out: the cat {night, snow} block loses its 10 right and 2 wrong
+    # samples: 28 left, all wrong (a tiny p-value), under min_size 30.
+    holdout = add_planted(make_dataset())
+    block = holdout.match(
+        (F("ground_truth.label") == "cat")
+        & F("prime_tags.classifications.label").contains(["night", "snow"], all=True)
+    )
+    wrong_first = sorted(block.values("id"), key=lambda i: block[i].predictions.label != "cat")
+    holdout.delete_samples(wrong_first[:12])
+    validation = fp.validate_failure_modes(results, holdout)
+    cat = next(r for r in validation["modes"] if r["group"] == "cat")
+    assert cat["size"] == 28 and cat["adjusted_p_value"] < 0.001 and not cat["confirmed"]
+    assert cat["reason"] == "held-out size 28 < min_size 30"
+    fp.export_report(planted, "prime", str(tmp_path / "r3"))
+    assert "no (held-out size 28 &lt; min_size 30)" in (tmp_path / "r3" / "index.html").read_text()
