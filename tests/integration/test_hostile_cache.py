@@ -3,26 +3,12 @@ identity, a fresh read replaces a stale entry, and a tampered file is not
 trusted. Each test fails on the code before the fix."""
 
 import numpy as np
-import pytest
 
 import fiftyone as fo
 import fiftyone.core.odm as foo
 
 from fiftyone_prime.integration import input_cache as ic
-
-ARGS = ("ground_truth", "predictions", "prime_tags")
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("FIFTYONE_PRIME_CACHE_DIR", str(tmp_path / "cache"))
-    ic._memory.clear()
-    yield
-    ic._memory.clear()
-
-
-def load(samples, **kwargs):
-    return ic.load_search_inputs(samples, *ARGS, **kwargs)
+from tests.integration.test_input_cache import load, private_cache  # noqa: F401 (autouse)
 
 
 def test_folders_are_stamped_with_the_database_not_its_address(planted, make_dataset, monkeypatch):

@@ -20,7 +20,14 @@ import fiftyone as fo
 import fiftyone_prime as fp
 from fiftyone_prime.integration import leases
 from tests.fo_env import REPO_ROOT
-from tests.integration.hostile_data import assert_consistent, finish, start_python, wait_for_file
+from tests.integration.hostile_data import (
+    MANY_MODES_SEARCH,
+    assert_consistent,
+    finish,
+    many_modes_samples,
+    start_python,
+    wait_for_file,
+)
 
 
 # (1) compute_object_tags(ds, "gt", tags_attr="_id", overwrite=True), then ds.first()
@@ -67,6 +74,7 @@ import fiftyone as fo
 import fiftyone_prime as fp
 from fiftyone_prime.integration import view_list
 from fiftyone_prime.integration import views as fpv
+from tests.integration.hostile_data import MANY_MODES_SEARCH
 
 view_list.chunk_size = lambda n: 1
 write, written = fpv._view_documents, []
@@ -80,37 +88,16 @@ def slowly(*args, **kwargs):
 
 fpv._view_documents = slowly
 dataset = fo.load_dataset(sys.argv[1])
-fp.find_failure_modes(dataset, run_key="race", min_size=5, alpha=None)
+fp.find_failure_modes(dataset, run_key="race", **MANY_MODES_SEARCH)
 """
 
 NUM_CLASSES = 60
 
 
-def _many_modes(dataset):
-    """One failure mode per class: 5 samples tagged 'snow' all wrong, 10
-    untagged all right, in each of :data:`NUM_CLASSES` classes."""
-    samples = []
-    for c in range(NUM_CLASSES):
-        label = f"c{c:02d}"
-        for k in range(15):
-            snow = k < 5
-            samples.append(
-                fo.Sample(
-                    filepath=f"/nonexistent/race{c:02d}_{k}.jpg",
-                    ground_truth=fo.Classification(label=label),
-                    predictions=fo.Classification(label="wrong" if snow else label),
-                    prime_tags=fo.Classifications(
-                        classifications=[fo.Classification(label="snow")] if snow else []
-                    ),
-                )
-            )
-    dataset.add_samples(samples)
-    return dataset
-
-
 @pytest.mark.slow  # a subprocess, paused with SIGSTOP
 def test_3_a_paused_writer_leaves_no_unowned_or_dangling_view(make_dataset, tmp_path, monkeypatch):
-    dataset = _many_modes(make_dataset(persistent=True))
+    dataset = make_dataset(persistent=True)  # one failure mode per class
+    dataset.add_samples(many_modes_samples(num_classes=NUM_CLASSES, tags_per_class=1))
     writer = start_python(PAUSED_WRITER, tmp_path / "a.log", dataset.name, tmp_path / "started")
     try:
         wait_for_file(tmp_path / "started", writer)
@@ -118,11 +105,11 @@ def test_3_a_paused_writer_leaves_no_unowned_or_dangling_view(make_dataset, tmp_
         # The paused process is alive: the second writer waits, then is told who holds the key
         monkeypatch.setattr(leases, "DEFAULT_WAIT", 0.5)
         with pytest.raises(fp.RunBusyError, match=f":{writer.pid}"):
-            fp.find_failure_modes(dataset, run_key="race", min_size=5, alpha=None, overwrite=True)
+            fp.find_failure_modes(dataset, run_key="race", overwrite=True, **MANY_MODES_SEARCH)
         # The user clears the lease and overwrites the run
         assert fp.clear_run_lease(dataset, "race")["holder"].endswith(f":{writer.pid}")
         results = fp.find_failure_modes(
-            dataset, run_key="race", min_size=5, alpha=None, overwrite=True
+            dataset, run_key="race", overwrite=True, **MANY_MODES_SEARCH
         )
         assert len(results.view_ids) == NUM_CLASSES
     finally:
