@@ -188,10 +188,11 @@ class Lease:
             )
             self.lost = not result.matched_count
         if self.lost:
+            run_key, dataset = self.doc.get("run_key"), self.doc.get("dataset")
             raise LeaseLostError(
-                f"Run '{self.doc.get('run_key')}' of dataset '{self.doc.get('dataset')}': another writer took over this "
-                f"process's lease (it was paused or cut off for more than {_ttl(self.doc):.0f} s, "
-                "or the lease was cleared); stopped, and removed the views written since. "
+                f"Run '{run_key}' of dataset '{dataset}': another writer took over this "
+                f"process's lease (it was paused or cut off for more than {_ttl(self.doc):.0f} "
+                "s, or the lease was cleared); stopped, and removed the views it had written. "
                 "Run again (overwrite=True) once the other writer is done"
             )
 
