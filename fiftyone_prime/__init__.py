@@ -68,7 +68,7 @@ _NAMES = {
     ),
     "fiftyone_prime.integration.reports.report": (("export_report",), ()),
     "fiftyone_prime.integration.runs.repair": (("repair_failure_mode_views",), ()),
-    "fiftyone_prime.integration.runs.leases": (("RunBusyError",), ()),
+    "fiftyone_prime.integration.runs.leases": (("RunBusyError", "clear_run_lease"), ()),
     "fiftyone_prime.integration.comparisons.regressions": (
         ("find_regressions", "load_regressions", "list_regression_runs", "delete_regressions"),
         ("RegressionResults", "RegressionRun", "RegressionRunConfig", "SavedRegressionMode"),

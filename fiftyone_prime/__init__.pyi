@@ -49,6 +49,7 @@ from fiftyone_prime.integration.runs.classes import FailureModeRun as FailureMod
 from fiftyone_prime.integration.runs.classes import FailureModeRunConfig as FailureModeRunConfig
 from fiftyone_prime.integration.runs.classes import SavedFailureMode as SavedFailureMode
 from fiftyone_prime.integration.runs.leases import RunBusyError as RunBusyError
+from fiftyone_prime.integration.runs.leases import clear_run_lease as clear_run_lease
 from fiftyone_prime.integration.runs.repair import (
     repair_failure_mode_views as repair_failure_mode_views,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "apply_failure_modes",
     "check_failure_modes",
     "clear_input_cache",
+    "clear_run_lease",
     "compute_failure_mode_metrics",
     "compute_object_tags",
     "compute_tags",

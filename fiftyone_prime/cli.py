@@ -9,6 +9,7 @@ your dataset), ``list``, and ``compare`` and ``check``
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -219,9 +220,7 @@ def _load(name):
 
     if not fo.dataset_exists(name):
         known = fo.list_datasets()
-        raise SystemExit(
-            f"error: no dataset named '{name}'. Datasets: {', '.join(known) or 'none'}"
-        )
+        raise ValueError(f"no dataset named '{name}'. Datasets: {', '.join(known) or 'none'}")
     return fo.load_dataset(name)
 
 
@@ -360,6 +359,8 @@ def main(argv=None) -> int:
             print(_report(dataset, args.run_key, args.report_dir, True))
     except (ValueError, TypeError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
+        if getattr(args, "json", False):  # a machine reading stdout gets the error too
+            print(json.dumps({"error": str(e), "exit_code": 2}))
         return 2
     except KeyboardInterrupt as e:  # one line: what was saved and how to clean it up
         print(f"interrupted: {e}" if str(e) else "interrupted", file=sys.stderr)

@@ -6,8 +6,10 @@ saved failure modes on another model's predictions and exits non-zero when
 a check fails, so a CI job can gate a model on them:
 
 -   exit 0: every mode passes (modes without samples are not measured);
--   exit 1: a check fails;
--   exit 2: bad input (unknown dataset, run or field), as every command.
+-   exit 1: a check fails, or no mode was measured at all (unless
+    ``--allow-not-measured``);
+-   exit 2: bad input (unknown dataset, run or field; a run over objects), as
+    every command; with ``--json`` the error is printed as ``{"error": ...}``.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ def add_commands(sub) -> None:
         help="the most a mode may fall below its class's accuracy (default, without "
         "--min-accuracy: the run's min_drop)",
     )
+    k.add_argument(
+        "--allow-not-measured",
+        action="store_true",
+        help="pass when none of the modes could be measured (by default that fails: "
+        "re-tagged data checks nothing)",
+    )
     k.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -109,6 +117,7 @@ def run_command(args, dataset) -> int:
         eval_key=args.eval_key,
         min_accuracy=args.min_accuracy,
         max_drop=args.max_drop,
+        allow_not_measured=args.allow_not_measured,
     )
     print(json.dumps(results.to_dict(), indent=2) if args.json else results.table())
     return 0 if results.passed else 1

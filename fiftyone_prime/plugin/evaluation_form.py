@@ -93,14 +93,17 @@ def evaluation_pickers(ctx, inputs, view, image_tag_fields) -> Optional[dict]:
         pickers); otherwise ``{"eval_key", "units", "tags_field", "valid"}``
     """
     keys = evaluation_keys(view)
-    if not keys:
+    params = ctx.params
+    eval_key = params.get("eval_key") or NO_EVALUATION
+    missing = eval_key != NO_EVALUATION and eval_key not in keys
+    if not keys and not missing:
         return None
     choices = [NO_EVALUATION, *keys]
     dropdown = types.DropdownView()
     dropdown.add_choice(NO_EVALUATION, label="None: compare label and prediction fields")
     for key in keys:
         dropdown.add_choice(key, label=key)
-    inputs.enum(
+    eval_prop = inputs.enum(
         "eval_key",
         choices,
         label="Evaluation",
@@ -108,10 +111,15 @@ def evaluation_pickers(ctx, inputs, view, image_tag_fields) -> Optional[dict]:
         description="Read the units and outcomes of an evaluation run",
         view=dropdown,
     )
-    params = ctx.params
-    eval_key = params.get("eval_key") or NO_EVALUATION
     if eval_key == NO_EVALUATION:
         return None
+    if missing:  # deleted since the form was filled in
+        eval_prop.invalid = True
+        eval_prop.error_message = (
+            f"The evaluation '{eval_key}' no longer exists on dataset "
+            f"'{view._root_dataset.name}'; pick another evaluation or None"
+        )
+        return {"eval_key": eval_key, "units": None, "tags_field": [], "valid": False}
     config = view._root_dataset.get_evaluation_info(eval_key).config
     detection = config.type == fpu.DETECTION
     unit_choices = [fpu.GT, fpu.PRED] if detection else [fpu.SAMPLES]

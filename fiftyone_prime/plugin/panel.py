@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import fiftyone.operators as foo
 import fiftyone.operators.types as types
 
@@ -85,8 +87,32 @@ def explore_params(dataset, run_key: str, values: dict) -> SearchParams:
             if name == "alpha":
                 kwargs["alpha"] = None
             continue
-        kwargs[name] = int(value) if kind == "int" else float(value)
+        kwargs[name] = _number(name, value, kind)
     return SearchParams(**kwargs)
+
+
+def _number(name: str, value, kind: str):
+    """A panel input as a number, refused in one line when it is not one (or,
+    for a whole-number input, has a fraction: 2.7 is not truncated to 2)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a number; got {value!r}") from None
+    if kind != "int":
+        return number
+    if not number.is_integer():
+        raise ValueError(f"`{name}` must be a whole number; got {value!r}")
+    return int(number)
+
+
+def explore_classes(value) -> Optional[list[str]]:
+    """The panel's class filter: a list of classes, or one text of classes
+    separated by commas (``None``: every class)."""
+    if value is None:
+        return None
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    classes = [str(c).strip() for c in items if c is not None and str(c).strip()]
+    return classes or None
 
 
 def _same_input(old, new) -> bool:
@@ -185,8 +211,7 @@ class FailureModesPanel(foo.Panel):
         ctx.panel.state.explore = values
         try:
             params = explore_params(ctx.dataset, key, values)
-            classes = [c.strip() for c in str(values.get("classes") or "").split(",")]
-            out = explore(ctx.dataset, key, params, [c for c in classes if c] or None)
+            out = explore(ctx.dataset, key, params, explore_classes(values.get("classes")))
         except (ValueError, TypeError) as e:
             ctx.panel.state.explore_note = f"Not searched: {e}"
             return

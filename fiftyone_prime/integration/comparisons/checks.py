@@ -76,6 +76,9 @@ class CheckResults:
         pred_field: the predictions measured
         min_accuracy, max_drop: the thresholds (``None``: not used)
         checks: a :class:`ModeCheck` per mode, in the run's order
+        allow_not_measured: whether a check that measured none of its modes
+            passes (by default it fails: re-tagged data, where no mode's tags
+            are found any more, checks nothing)
     """
 
     run_key: str
@@ -83,6 +86,7 @@ class CheckResults:
     min_accuracy: Optional[float]
     max_drop: Optional[float]
     checks: list
+    allow_not_measured: bool = False
 
     @property
     def num_failed(self) -> int:
@@ -95,9 +99,15 @@ class CheckResults:
         return sum(c.passed is None for c in self.checks)
 
     @property
+    def nothing_measured(self) -> bool:
+        """Whether there were modes and none of them was measured."""
+        return bool(self.checks) and self.num_not_measured == len(self.checks)
+
+    @property
     def passed(self) -> bool:
-        """Whether no check failed."""
-        return self.num_failed == 0
+        """Whether no check failed, and something was measured (unless
+        ``allow_not_measured``)."""
+        return self.num_failed == 0 and (self.allow_not_measured or not self.nothing_measured)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serializable dict (``passed``, counts and every check)."""
@@ -110,6 +120,7 @@ class CheckResults:
             "num_checks": len(self.checks),
             "num_failed": self.num_failed,
             "num_not_measured": self.num_not_measured,
+            "allow_not_measured": self.allow_not_measured,
             "checks": [c.to_dict() for c in self.checks],
         }
 
@@ -142,6 +153,13 @@ class CheckResults:
             f"{len(self.checks) - self.num_failed - self.num_not_measured} passed, "
             f"{self.num_failed} failed, {self.num_not_measured} not measured: "
             + ("PASS" if self.passed else "FAIL")
+            + (
+                " (no mode was measured: its tags are on none of the class's samples here, "
+                "e.g. after re-tagging; pass allow_not_measured / --allow-not-measured "
+                "to accept that)"
+                if self.nothing_measured and not self.passed
+                else ""
+            )
         )
         return "\n".join(lines)
 
@@ -164,6 +182,13 @@ def _load_run(samples, run_key):
             f"(it is a {type(config).__name__}); only failure-mode and regression runs "
             "can be checked"
         )
+    units = (getattr(config, "unit_spec", None) or {}).get("units")
+    if units not in (None, "samples"):
+        raise ValueError(
+            f"The run '{run_key}' on dataset '{root.name}' is over objects (units={units!r}); "
+            "check re-measures sample-level runs only. Evaluate the new model "
+            "(evaluate_detections) and search its evaluation with find_failure_modes instead"
+        )
     return root.load_run_results(run_key, cache=False), config
 
 
@@ -175,6 +200,7 @@ def check_failure_modes(
     eval_key: Optional[str] = None,
     min_accuracy: Optional[float] = None,
     max_drop: Optional[float] = None,
+    allow_not_measured: bool = False,
 ) -> CheckResults:
     """Re-measures a run's saved failure modes on another model's predictions.
 
@@ -192,7 +218,9 @@ def check_failure_modes(
         required of a failure mode.
 
     A mode whose tags no sample of its class carries here is *not measured*
-    (neither pass nor fail). Nothing is written.
+    (neither pass nor fail); when no mode at all is measured the results do
+    not pass unless ``allow_not_measured``. Runs over objects are refused
+    (search the new model's evaluation instead). Nothing is written.
 
     Examples::
 
@@ -209,6 +237,8 @@ def check_failure_modes(
             check, instead of ``pred_field``
         min_accuracy (None): the least accuracy a mode must have
         max_drop (None): the most a mode's accuracy may fall below its class's
+        allow_not_measured (False): pass even when none of the modes was
+            measured
 
     Returns:
         a :class:`CheckResults`
@@ -218,6 +248,7 @@ def check_failure_modes(
             ``pred_field`` and ``eval_key``, a threshold out of ``[0, 1]``
         TypeError: a field of the wrong type
     """
+    fpf.check_sample_collection(samples, "check_failure_modes")
     if (pred_field is None) == (eval_key is None):
         raise ValueError("Pass exactly one of `pred_field` and `eval_key`")
     for name, value in (("min_accuracy", min_accuracy), ("max_drop", max_drop)):
@@ -273,4 +304,6 @@ def check_failure_modes(
                 reason="; ".join(reasons),
             )
         )
-    return CheckResults(run_key, pred_field, min_accuracy, max_drop, checks)
+    return CheckResults(
+        run_key, pred_field, min_accuracy, max_drop, checks, bool(allow_not_measured)
+    )

@@ -31,6 +31,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from ..reading import fields as fpf
 from ..reading.reader import read_inputs_fast
+from ..runs import leases
 from ..runs import views as fpv
 from ..runs.rows import format_interval, format_p, format_percent
 from ..runs.run_guard import writes_run
@@ -587,6 +588,7 @@ def search_regressions(
     passed on unchanged to the core search and the run config."""
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    fpf.check_sample_collection(samples, "find_regressions")
     validate_max_views(max_views)
     dataset = samples._root_dataset
     _validate_new_key(dataset, run_key, overwrite)
@@ -651,6 +653,7 @@ def search_regressions(
         num_tags=len(inputs.tag_keys),
         significance=outcome.significance.to_dict(),
     )
+    leases.check_held()  # a writer paused past its lease stores nothing
     if overwrite and run_key in dataset.list_runs():
         delete_regressions(dataset, run_key)
     run = config.build()

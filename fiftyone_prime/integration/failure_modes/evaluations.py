@@ -26,6 +26,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from ..reading import fields as fpf
 from ..reading import units as fpu
 from ..reading.run_inputs import CropFiles, read_run_units, run_spec, run_tag_sources  # noqa: F401 (CropFiles was defined here)
+from ..runs import leases
 from ..runs import views as fpv
 from ..runs.classes import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 from ..runs.run_guard import writes_run
@@ -336,6 +337,7 @@ def _store_run(samples, run_key, config, results, overwrite, replaced):
     is about to create) before any view is written; the views of the run
     being replaced are deleted first (as
     :func:`fiftyone_prime.integration.runs.run_store.finish_run` does)."""
+    leases.check_held()  # a writer paused past its lease stores nothing
     if replaced is not None:
         fpv.delete_views(samples._root_dataset, replaced.view_ids)
     run = config.build()
@@ -348,7 +350,7 @@ def _save_views(samples, results, progress) -> list[str]:
     config = results.config
     spec = run_spec(config)
     sources = run_tag_sources(samples, config)
-    items = []
+    items, sizes = [], []
     for mode in results.failure_modes:
         if not mode.view_id:
             continue
@@ -356,7 +358,46 @@ def _save_views(samples, results, progress) -> list[str]:
         view = unit_view(samples, spec, sources, config.unit_tag_kinds, mode.group, keys)
         text = fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
         items.append((mode.view_id, mode.view_name, view, text))
-    return fpv.save_views(samples._root_dataset, items, progress=progress)
+        sizes.append(mode.size)
+    removed = fpv.save_views(samples._root_dataset, items, progress=progress)
+    check_view_counts(spec, [(i[1], i[2], n) for i, n in zip(items, sizes) if i[1] not in removed])
+    return removed
+
+
+#: The most saved views of a run whose counts are checked after saving (in
+#: the run's order); each check is one count query, a pass over the view.
+MAX_VIEWS_CHECKED = 20
+
+
+def check_view_counts(spec: fpu.UnitSpec, views) -> list:
+    """Counts the units each saved view holds and warns about every view
+    whose count differs from its mode's size (a view must hold exactly its
+    mode's units).
+
+    Args:
+        spec: the run's :class:`fiftyone_prime.integration.reading.units.UnitSpec`
+        views: ``(name, view, size)`` per saved view; the first
+            :data:`MAX_VIEWS_CHECKED` are counted
+
+    Returns:
+        ``(name, count, size)`` of each view that does not hold its mode
+    """
+    wrong = []
+    for name, view, size in views[:MAX_VIEWS_CHECKED]:
+        count = view.count(spec.list_path) if spec.is_objects else view.count()
+        if count != size:
+            wrong.append((name, count, size))
+    for name, count, size in wrong:
+        logger.warning(
+            "The saved view '%s' holds %d %s but its failure mode has %d; the view does not "
+            "show the mode's units exactly (declare the tag attribute's type with "
+            "dataset.add_sample_field and search again)",
+            name,
+            count,
+            spec.noun,
+            size,
+        )
+    return wrong
 
 
 # --------------------------------------------------------------------- runs

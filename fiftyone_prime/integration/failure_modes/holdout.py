@@ -14,12 +14,14 @@ from typing import Optional
 
 import numpy as np
 
+from fiftyone_prime.core.definition import TOLERANCE
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
 from .. import fiftyone_private as fop
 from ..reading.run_inputs import read_run_inputs
 from ..runs import views as fpv
 from ..runs.classes import FailureModeResults, FailureModeRunConfig
+from ..runs.rows import format_p
 from ..runs.run_store import (
     finish_run,
     load_failure_modes,
@@ -173,7 +175,7 @@ def validate_failure_modes(
 
     modes = results.failure_modes
     measured, adjusted = measure_and_adjust(modes, inputs, params)
-    rows = [_row(mode, m, q, alpha) for mode, m, q in zip(modes, measured, adjusted)]
+    rows = [_row(mode, m, q, alpha, params) for mode, m, q in zip(modes, measured, adjusted)]
     found = np.array([m.drop for m in modes], dtype=float)
     held = np.array([r["drop"] for r in rows], dtype=float)
     pearson, spearman = _correlations(found, held)
@@ -219,8 +221,9 @@ def _overlap(searched, holdout, holdout_ids) -> int:
     return overlap
 
 
-def _row(mode, measured, adjusted, alpha) -> dict:
+def _row(mode, measured, adjusted, alpha, params) -> dict:
     adjusted = None if np.isnan(adjusted) else float(adjusted)
+    confirmed = bool(measured.holds and adjusted is not None and adjusted <= alpha)
     return {
         "group": mode.group,
         "tags": list(mode.tags),
@@ -235,8 +238,28 @@ def _row(mode, measured, adjusted, alpha) -> dict:
         "holds": measured.holds,
         "p_value": measured.p_value,
         "adjusted_p_value": adjusted,
-        "confirmed": bool(measured.holds and adjusted is not None and adjusted <= alpha),
+        "confirmed": confirmed,
+        "reason": "" if confirmed else not_confirmed_reason(measured, adjusted, alpha, params),
     }
+
+
+def not_confirmed_reason(measured, adjusted, alpha, params) -> str:
+    """Why a mode was not confirmed on held-out data, in words (the first
+    condition it missed)."""
+    if measured.size == 0:
+        return "no held-out sample of its class carries its tags"
+    if measured.size < params.min_size:
+        return f"held-out size {measured.size} < min_size {params.min_size}"
+    if measured.drop < params.min_drop - TOLERANCE:
+        return (
+            f"held-out drop {measured.drop * 100:.1f} points < min_drop "
+            f"{params.min_drop * 100:.1f} points"
+        )
+    if not measured.holds:
+        return "a subset of its tags accounts for the drop on held-out data (min_gain)" + (
+            " or a subset is a failure mode there (minimal)" if params.minimal else ""
+        )
+    return f"adjusted p {format_p(adjusted)} > alpha {alpha:g}"
 
 
 def _correlations(found: np.ndarray, held: np.ndarray) -> tuple[float, float]:

@@ -211,6 +211,7 @@ def search_failure_modes(
     """
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
+    fpf.check_sample_collection(samples, "find_failure_modes")
     if eval_key is not None or units is not None or correct_field is not None:
         from .evaluations import find_evaluation_failure_modes
 

@@ -177,8 +177,9 @@ def resolve_eval_key(samples, eval_key: str, role: str = "eval_key") -> tuple[st
     """The ``(gt_field, pred_field)`` of a classification evaluation run.
 
     Raises:
-        ValueError: if there is no such evaluation, or it is not of
-            ``Classification`` predictions
+        ValueError: if there is no such evaluation, it is not of
+            ``Classification`` predictions, or it is a top-k evaluation (its
+            outcome is not a label comparison)
     """
     root = samples._root_dataset
     if eval_key not in root.list_evaluations():
@@ -187,6 +188,16 @@ def resolve_eval_key(samples, eval_key: str, role: str = "eval_key") -> tuple[st
             f"Evaluations: {root.list_evaluations() or 'none'}"
         )
     config = root.get_evaluation_info(eval_key).config
+    if getattr(config, "method", None) == "top-k":
+        # Its outcome (the label among the top k) is not the label comparison
+        # these runs measure; reading top-1 labels instead would answer
+        # another question than find_failure_modes(eval_key=...) does.
+        raise ValueError(
+            f"`{role}`: evaluation '{eval_key}' is a top-k evaluation, whose outcome is not "
+            "a comparison of the predicted label; checks and regressions compare labels. "
+            "Pass the prediction field itself (pred_field) to compare top-1 labels, or "
+            "search the evaluation with find_failure_modes(eval_key=...)"
+        )
     gt, pred = getattr(config, "gt_field", None), getattr(config, "pred_field", None)
     if not gt or not pred:
         raise ValueError(f"`{role}`: evaluation '{eval_key}' names no gt_field and pred_field")
@@ -343,6 +354,51 @@ def check_list_values(per_sample, source: TagSource) -> None:
         )
 
 
+def check_sample_collection(samples, what: str) -> None:
+    """Refuses patches, frames and clips views in one line: their samples
+    are objects, frames or clips, not the images a run reads.
+
+    Args:
+        samples: the collection given
+        what: the function's name, for the message
+    """
+    kinds = (("_is_patches", "patches"), ("_is_frames", "frames"), ("_is_clips", "clips"))
+    for attr, kind in kinds:
+        if getattr(samples, attr, False):
+            raise ValueError(
+                f"{what} does not support {kind} views; pass the dataset or a view of its "
+                "samples (objects are searched through an evaluation: "
+                "find_failure_modes(dataset, eval_key=..., units='gt'))"
+            )
+
+
+def check_string_values(per_sample, field: str, role: str, positions=None) -> None:
+    """Raises, naming the field, the value and the sample's position, when a
+    list of labels per sample holds something other than strings (a float, a
+    list, a dict, bytes...); ``None`` items are allowed (they carry no tag).
+
+    Args:
+        per_sample: per sample, a list of labels (or ``None``)
+        field, role: the field and the argument that named it
+        positions (None): per entry of ``per_sample``, its sample's position
+            in the view (default: the entry's index)
+    """
+    for k, items in enumerate(per_sample):
+        for x in items or ():
+            if x is not None and not isinstance(x, str):
+                i = k if positions is None else int(positions[k])
+                raise TypeError(
+                    f"`{role}`: the field '{field}' holds {_short(x)} ({type(x).__name__}) on "
+                    f"sample {i} of the view (view.skip({i}).first()); labels and tags must "
+                    "be strings: write them as text"
+                )
+
+
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def check_label_types(values, field: str, role: str) -> None:
     """Raises, naming the field, when its labels mix types (e.g. ints among strings)."""
     kinds: dict = {}
@@ -379,11 +435,16 @@ def _tag_matrix(per_source_values, sources, used_idx) -> tuple[sp.csr_matrix, li
             (len(x) if x else 0 for x in per_sample), dtype=np.int64, count=n_used
         )
         flat = list(chain.from_iterable(filter(None, per_sample)))
-        distinct = set(flat)
-        has_none = None in distinct
-        distinct.discard(None)
-        column_of = {label: len(keys) + j for j, label in enumerate(sorted(distinct))}
-        keys.extend((source.field, label) for label in sorted(distinct))
+        try:  # tags of one type (strings, or ints as another tool wrote them)
+            distinct = set(flat)
+            has_none = None in distinct
+            distinct.discard(None)
+            ordered = sorted(distinct)
+        except TypeError:  # a list or dict, or types that do not compare: name it
+            check_string_values(per_sample, source.field, "tags_field", used_idx)
+            raise
+        column_of = {label: len(keys) + j for j, label in enumerate(ordered)}
+        keys.extend((source.field, label) for label in ordered)
         column_of[None] = -1
         col = np.fromiter(map(column_of.__getitem__, flat), dtype=np.int64, count=len(flat))
         row = np.repeat(np.arange(n_used), lengths)

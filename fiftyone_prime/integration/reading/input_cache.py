@@ -17,7 +17,11 @@ and stamped with a cheap check that no sample of the *dataset* changed since
   added or edited one raises the largest time.
 
 A later search on the same view reuses the file only when the check still
-matches; otherwise it reads afresh (and replaces the file). Views whose
+matches; otherwise it reads afresh (and replaces the file). A search with
+``reuse=False`` reads afresh and replaces the entry it would have used (so an
+entry made stale by a write the check cannot see is gone after it). Each file
+carries a checksum of its arrays; a file that does not match it is read
+afresh. Views whose
 stages depend on more than the samples' own fields (``sort_by_similarity``,
 ``geo_near``, raw ``mongo`` stages, ``shuffle``/``take`` without a seed) and
 grouped or video datasets are never cached. Writes that bypass FiftyOne (raw
@@ -26,9 +30,11 @@ grouped or video datasets are never cached. Writes that bypass FiftyOne (raw
 Files live under ``$FIFTYONE_PRIME_CACHE_DIR`` (default
 ``~/.fiftyone/prime/inputs``), one folder per dataset id, at most
 :data:`MAX_ENTRIES_PER_DATASET` files each; :func:`clear_input_cache`
-removes them. Each folder names its database (:data:`OWNER_FILE`); when a
-search caches new inputs, the folders of datasets since deleted from the
-same database are removed (folders of other databases are left alone).
+removes them. Each folder names its database (:data:`OWNER_FILE`), by the
+database's own identity (the id of its FiftyOne config document and its
+name), not by the URI used to reach it; when a search caches new inputs,
+the folders of datasets since deleted from the same database are removed
+(folders of other databases are left alone).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import logging
 import os
 import tempfile
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,7 +68,7 @@ MAX_ENTRIES_PER_DATASET = 8
 #: Search inputs kept in this process's memory (the most recently used).
 MAX_IN_MEMORY = 2
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a checksum of the arrays
 
 #: In each dataset's folder: the database the dataset lives in.
 OWNER_FILE = "database.json"
@@ -176,7 +183,8 @@ def load_search_inputs(
         samples: a :class:`fiftyone.core.collections.SampleCollection`
         label_field, pred_field, tags_field: as in ``read_inputs``
         reuse (True): whether to reuse cached inputs (and cache these). False
-            always reads afresh and caches nothing
+            always reads afresh, and replaces the cached entry of the same
+            view and fields when there is one (it may be stale)
         connections (None): passed to the fast reader
 
     Returns:
@@ -187,7 +195,7 @@ def load_search_inputs(
     fpf.validate_classification_field(samples, label_field, "label_field")
     fpf.validate_classification_field(samples, pred_field, "pred_field")
     sources = fpf.tag_sources(samples, tags_field)
-    ok, why = cacheable(samples) if reuse else (False, "reuse is off")
+    ok, why = cacheable(samples)
     if not ok:
         inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
         return inputs, InputsReport("read", why, time.perf_counter() - start)
@@ -195,6 +203,16 @@ def load_search_inputs(
     key = cache_key(samples, label_field, pred_field, sources)
     check = dataset_check(samples)  # before reading: a write during the read shows next time
     path = cache_dir() / str(fop.dataset_id(samples._dataset)) / f"{key}.npz"
+    if not reuse:
+        inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
+        if key in _memory or path.exists():  # a fresh read replaces the entry
+            _store(key, path, check, inputs)
+        return inputs, InputsReport(
+            "read",
+            "reuse is off",
+            time.perf_counter() - start,
+            str(path) if path.exists() else None,
+        )
     hit = _memory.get(key)
     if hit is not None and hit[0] == check:
         _memory.move_to_end(key)
@@ -216,6 +234,12 @@ def load_search_inputs(
         if stored_check is not None:
             reason = "samples changed since they were cached"
     inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
+    _store(key, path, check, inputs)
+    return inputs, InputsReport("read", reason, time.perf_counter() - start, str(path))
+
+
+def _store(key, path: Path, check, inputs) -> None:
+    """Caches inputs read afresh (in memory and on disk)."""
     try:
         _save(path, check, inputs)
         _prune(path.parent)
@@ -223,7 +247,6 @@ def load_search_inputs(
     except OSError as e:
         logger.warning("Could not cache the search inputs in %s: %s", path, e)
     _remember(key, check, inputs)
-    return inputs, InputsReport("read", reason, time.perf_counter() - start, str(path))
 
 
 def clear_input_cache(dataset=None) -> int:
@@ -296,10 +319,21 @@ def _arrays(inputs: fpf.SearchInputs):
     return arrays, meta
 
 
+def _checksum(arrays: dict) -> int:
+    """A CRC-32 of the arrays (names, types, shapes and bytes)."""
+    crc = 0
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        crc = zlib.crc32(f"{name} {a.dtype.str} {a.shape}".encode(), crc)
+        crc = zlib.crc32(memoryview(a).cast("B"), crc)
+    return crc
+
+
 def _save(path: Path, check, inputs: fpf.SearchInputs) -> None:
     arrays, meta = _arrays(inputs)
     meta["check"] = check
     meta["version"] = FORMAT_VERSION
+    meta["checksum"] = _checksum(arrays)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
@@ -312,9 +346,12 @@ def _load(path: Path):
         meta = json.loads(z["meta"].tobytes().decode())
         if meta.get("version") != FORMAT_VERSION:
             raise ValueError(f"format {meta.get('version')}")
-        indptr, indices = z["indptr"], z["indices"]
-        codes, correct = z["codes"], z["correct"]
-        ids = z["ids"] if "ids" in z.files else None
+        arrays = {name: z[name] for name in z.files if name != "meta"}
+    if meta.get("checksum") != _checksum(arrays):
+        raise ValueError("its checksum does not match its contents")
+    indptr, indices = arrays["indptr"], arrays["indices"]
+    codes, correct = arrays["codes"], arrays["correct"]
+    ids = arrays.get("ids")
     n = len(correct)
     tags = sp.csr_matrix(
         (np.ones(len(indices), dtype=bool), indices.astype(np.int32), indptr.astype(np.int64)),
@@ -336,7 +373,29 @@ def _load(path: Path):
 
 
 def _database() -> str:
-    """What identifies the database this process uses."""
+    """What identifies the database this process uses: the id of its
+    FiftyOne config document (written once per database) and its name, so
+    that two URIs of one database (``localhost`` and ``127.0.0.1``, another
+    port forwarded to it) stamp the same."""
+    import fiftyone.core.odm as foo
+
+    db = foo.get_db_conn()
+    config = db.config.find_one({}, {"_id": 1}, sort=[("_id", 1)])
+    if config is None:  # not set up by FiftyOne (yet): the address is all there is
+        return _legacy_stamp()
+    return f"db:{config['_id']} {db.name}"
+
+
+def _stamp_of(folder: Path) -> Optional[str]:
+    """The database a dataset's folder is stamped with, or ``None``."""
+    try:
+        return json.loads((folder / OWNER_FILE).read_text()).get("database")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _legacy_stamp() -> str:
+    """How folders were stamped before (by URI), read as this database's."""
     import fiftyone as fo
 
     where = fo.config.database_uri or f"dir:{fo.config.database_dir}"
@@ -350,17 +409,15 @@ def _forget_deleted_datasets(folder: Path) -> None:
 
     database = _database()
     owner = folder / OWNER_FILE
-    if not owner.exists():
+    if _stamp_of(folder) != database:  # new, or stamped by URI by an older version
         owner.write_text(json.dumps({"database": database}))
+    ours = {database, _legacy_stamp()}
     existing = {str(i) for i in foo.get_db_conn().datasets.distinct("_id")}
     for other in folder.parent.iterdir():
         if other.name in existing or not other.is_dir():
             continue
-        try:
-            if json.loads((other / OWNER_FILE).read_text()).get("database") != database:
-                continue
-        except (OSError, ValueError):
-            continue  # unstamped or unreadable: not known to be this database's
+        if _stamp_of(other) not in ours:
+            continue  # another database's, or unstamped: not known to be this one's
         for f in other.glob("*.npz"):
             f.unlink(missing_ok=True)
         (other / OWNER_FILE).unlink(missing_ok=True)

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> fpf.SearchInputs:
     """:func:`fiftyone_prime.integration.reading.fields.read_inputs` with the fields of a failure-mode run's config
     (through the fast reader when no other paths are asked for)."""
+    fpf.check_sample_collection(samples, "Re-measuring a run")
     if getattr(config, "unit_spec", None):  # a run over evaluation units
         return read_run_units(samples, config, extra_paths)
     if not extra_paths:
@@ -68,6 +69,14 @@ def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.Unit
     since an image's embedding is not its object's.
     """
     spec = run_spec(config)
+    root = samples._root_dataset
+    if spec.eval_key is not None and spec.eval_key not in root.list_evaluations():
+        raise ValueError(
+            f"Dataset '{root.name}' has no evaluation '{spec.eval_key}', whose outcomes the "
+            f"run read; evaluate it first under the same key (e.g. "
+            f"dataset.evaluate_{spec.eval_type or 'classification'}s(..., "
+            f"eval_key='{spec.eval_key}'))"
+        )
     sources = run_tag_sources(samples, config)
     if not spec.is_objects:
         return fpu.read_units(samples, spec, sources, extra_paths)

@@ -419,8 +419,32 @@ class UnitTagSource:
             for label in labels[1:]:
                 expr &= F(path) == F.literal(label)
             return expr
+        if kind == "mixed":
+            expr = _mixed_carries(attr, labels[0])
+            for label in labels[1:]:
+                expr &= _mixed_carries(attr, label)
+            return expr
         path = attr if kind == "strings" else f"{attr}.classifications.label"
         return F(path).if_null([]).contains(F.literal(labels), all=True)
+
+
+def _mixed_carries(attr: str, label: str):
+    """An expression, on an object, true when its undeclared attribute of
+    mixed values carries ``label`` as :func:`_as_labels` reads it: the
+    string itself, an item of a list, a Classification's label, a label of
+    a Classifications, or the attribute's name when it is True."""
+    value = F(attr)
+    literal = F.literal(label)
+    name = attr.rsplit(".", 1)[-1]
+    expr = (value.is_string() & (value == literal)) | (
+        value.is_array() & value.contains(F.literal([label]))
+    )
+    is_doc = value.type() == "object"
+    expr |= is_doc & (F(f"{attr}.label") == literal)
+    expr |= is_doc & F(f"{attr}.classifications.label").if_null([]).contains(F.literal([label]))
+    if label == name:
+        expr |= value == True  # noqa: E712
+    return expr
 
 
 def unit_tag_sources(samples, spec: UnitSpec, tags_field) -> list[UnitTagSource]:
@@ -853,6 +877,8 @@ def _object_lists(flat: list, source: UnitTagSource, n: int) -> tuple[str, list]
     kind = source.kind
     if kind == "infer":
         kind = _infer_kind(flat, source.field)
+        if kind in ("classification", "classifications"):  # undeclared: read as dicts
+            return kind, [_as_labels(v, source) for v in flat]
     if kind in ("strings", "classifications"):
         return kind, flat
     if kind in ("string", "classification"):
@@ -879,7 +905,29 @@ def _infer_kind(flat: list, path: str) -> str:
         return "bool"
     if kinds <= {list, tuple}:
         return "strings"  # _csr checks that the distinct items are strings
+    if kinds <= {dict, fol.Classification, fol.Classifications}:
+        # An undeclared Classification(s) reads as its document (a dict)
+        docs = [v for v in flat if v is not None]
+        if all(_doc_kind(v) == "classification" for v in docs):
+            return "classification"
+        if all(_doc_kind(v) == "classifications" for v in docs):
+            return "classifications"
     return "mixed"
+
+
+def _doc_kind(value) -> Optional[str]:
+    """``"classification"`` or ``"classifications"`` for a label document
+    (or its dict), else ``None``."""
+    if isinstance(value, fol.Classifications):
+        return "classifications"
+    if isinstance(value, fol.Classification):
+        return "classification"
+    cls = value.get("_cls")
+    if cls == "Classifications" or (cls is None and "classifications" in value):
+        return "classifications"
+    if cls == "Classification" or (cls is None and "label" in value):
+        return "classification"
+    return None
 
 
 def _as_labels(value, source):
@@ -947,7 +995,8 @@ def _label_array(values: list) -> np.ndarray:
     index: dict = {}
     codes = np.fromiter((index.setdefault(g, len(index)) for g in values), np.int64, len(values))
     uniques = list(index)
-    if set(map(type, uniques)) <= {str}:
+    # Fixed-width numpy strings drop trailing NULs ('cat\x00' would become 'cat')
+    if set(map(type, uniques)) <= {str} and not any(u.endswith("\x00") for u in uniques):
         return np.array(uniques, dtype=str)[codes] if uniques else np.zeros(0, str)
     out = np.empty(len(uniques), dtype=object)
     out[:] = uniques

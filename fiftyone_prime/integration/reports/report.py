@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..runs.rows import columns, format_interval, format_p, mode_row
+from ..runs.rows import columns, error_rate_name, format_interval, format_p, mode_row
 from ..runs.run_store import load_failure_modes
 
 logger = logging.getLogger(__name__)
@@ -164,6 +164,15 @@ def _mode_section(i, mode, thumbs, results):
     )
 
 
+def _confirmed_cell(held: dict) -> str:
+    """``yes``, or ``no`` with why (runs validated before reasons were stored:
+    ``no`` alone)."""
+    if held.get("confirmed", held["holds"]):
+        return "yes"
+    reason = held.get("reason")
+    return f"no ({html.escape(reason)})" if reason else "no"
+
+
 def _table(results):
     held = {}
     if results.validation:
@@ -187,7 +196,7 @@ def _table(results):
                 f"<td>{h['size']}</td>",
                 f"<td>{_fmt(h['drop'] * 100 if h['size'] else None, '.1f')}</td>",
                 f"<td>{format_p(h.get('adjusted_p_value'))}</td>",
-                f"<td>{'yes' if h.get('confirmed', h['holds']) else 'no'}</td>",
+                f"<td>{_confirmed_cell(h)}</td>",
             ]
         else:
             cells += ["<td>–</td>"] * 4
@@ -273,7 +282,8 @@ def _page(results, sections, chart, dataset_name):
     sig = results.significance or {}
     if sig:
         params["significance"] = (
-            f"{sig['procedure']}, family-wise over <= {sig['family_size']:,.0f} tag sets; "
+            f"{sig['procedure']}, {error_rate_name(sig)} over <= {sig['family_size']:,.0f} "
+            "tag sets; "
             + (
                 f"{sig['num_not_significant']} modes of the definition left out as possible "
                 f"chance findings at alpha={sig['alpha']}"

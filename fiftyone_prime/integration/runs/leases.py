@@ -9,11 +9,19 @@ The lease is a document in the ``fiftyone_prime_leases`` collection of
 FiftyOne's database, ``_id = "<dataset id>/<run key>"``, naming its holder
 (``host:pid``, the action, when it was taken). It is taken with an atomic
 insert (a duplicate key means someone holds it) and kept alive by a
-heartbeat thread; a lease whose heartbeat is older than :data:`TTL` seconds,
-or whose holder is a process of this machine that no longer exists, is
-expired and may be taken over (atomically, by replacing the document only if
-it still carries the expired holder's token). A second writer waits up to
-``wait`` seconds, then raises :class:`RunBusyError` naming the holder.
+heartbeat thread; a lease whose holder is a process of this machine that no
+longer exists, or (for a holder on another machine) whose heartbeat is older
+than its TTL (:data:`TTL`, never more than :data:`MAX_TTL`), is expired and
+may be taken over (atomically, by replacing the document only if it still
+carries the expired holder's token). A live process of this machine holds
+its lease whatever its heartbeat (it may be paused: Ctrl-Z, a debugger). A
+second writer waits up to ``wait`` seconds, then raises :class:`RunBusyError`
+naming the holder; :func:`clear_run_lease` clears a lease by hand.
+
+A writer checks that it still holds its lease (:func:`check_held`) between
+the chunks of views it saves and before it stores its run: one that was
+paused past the TTL and taken over raises :class:`LeaseLostError` and
+removes the views it wrote, instead of writing on.
 
 Leases are re-entrant within a thread: a search that overwrites (and so
 deletes) its own run does not wait for itself.
@@ -30,7 +38,7 @@ import uuid
 from typing import Optional
 
 from .. import fiftyone_private as fop
-from .processes import dead_worker, worker_id
+from .processes import dead_worker, local_worker_alive, worker_id
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +48,11 @@ COLLECTION = "fiftyone_prime_leases"
 #: Seconds without a heartbeat after which a lease has expired (its holder
 #: was killed, or lost its connection).
 TTL = 30.0
+
+#: The longest TTL a lease document is trusted with (a document that asks
+#: for more, written by hand or by a broken client, would block its run key
+#: for ever).
+MAX_TTL = 10 * TTL
 
 #: Seconds between heartbeats of a held lease.
 HEARTBEAT = 5.0
@@ -52,6 +65,11 @@ _held = threading.local()
 
 class RunBusyError(RuntimeError):
     """Raised when another process (or thread) is writing the same run."""
+
+
+class LeaseLostError(RuntimeError):
+    """Raised in a writer whose lease another writer took over (it was
+    paused, or cut off from the database, for longer than the TTL)."""
 
 
 def _collection():
@@ -79,10 +97,60 @@ def holder_of(dataset, run_key: str) -> Optional[dict]:
 
 def _expired(doc: dict) -> Optional[str]:
     """Why a lease document no longer holds, or None."""
+    gone = dead_worker(doc.get("holder"))
+    if gone is not None:
+        return gone
+    if local_worker_alive(doc.get("holder")):
+        return None  # alive here, maybe paused: it still holds the lease
     age = (_now() - doc["heartbeat_at"]).total_seconds()
-    if age > doc.get("ttl", TTL):
+    if age > _ttl(doc):
         return f"no heartbeat for {age:.0f} s"
-    return dead_worker(doc.get("holder"))
+    return None
+
+
+def _ttl(doc: dict) -> float:
+    """The document's TTL, bounded by :data:`MAX_TTL`."""
+    try:
+        ttl = float(doc.get("ttl", TTL))
+    except (TypeError, ValueError):
+        ttl = TTL
+    return min(ttl, MAX_TTL) if ttl == ttl else TTL
+
+
+def clear_run_lease(dataset, run_key: str) -> Optional[dict]:
+    """Clears the lease of a run, whoever holds it.
+
+    Use it when a run key stays busy (:class:`RunBusyError`) although you know
+    its holder will not finish (e.g. a process of another machine that hangs).
+    A holder that is still writing notices at its next chunk and stops,
+    removing the views it wrote after this.
+
+    Args:
+        dataset: a :class:`fiftyone.core.dataset.Dataset` or a view of it
+        run_key: the run key
+
+    Returns:
+        the lease document removed, or ``None`` when there was none
+    """
+    doc = _collection().find_one_and_delete({"_id": lease_id(dataset, run_key)})
+    if doc is not None:
+        logger.warning(
+            "Cleared the lease of run '%s' held by %s (%s)",
+            run_key,
+            doc.get("holder"),
+            doc.get("action"),
+        )
+    return doc
+
+
+def check_held() -> None:
+    """Renews every lease this thread holds, and raises if one was lost.
+
+    Raises:
+        LeaseLostError: another writer took a lease of this thread over
+    """
+    for lease in list(_held_leases().values()):
+        lease.renew()
 
 
 class Lease:
@@ -111,6 +179,23 @@ class Lease:
                 self.lost = True
                 logger.warning("Lease %s was taken over by another writer", self.id)
                 return
+
+    def renew(self) -> None:
+        """Refreshes the heartbeat now; raises :class:`LeaseLostError` when
+        another writer holds the lease."""
+        if not self.lost:
+            result = _collection().update_one(
+                {"_id": self.id, "token": self.token}, {"$set": {"heartbeat_at": _now()}}
+            )
+            self.lost = not result.matched_count
+        if self.lost:
+            run_key, dataset = self.doc.get("run_key"), self.doc.get("dataset")
+            raise LeaseLostError(
+                f"Run '{run_key}' of dataset '{dataset}': another writer took over this "
+                f"process's lease (it was paused or cut off for more than {_ttl(self.doc):.0f} "
+                "s, or the lease was cleared); stopped, and removed the views it had written. "
+                "Run again (overwrite=True) once the other writer is done"
+            )
 
     def release(self):
         self._stop.set()

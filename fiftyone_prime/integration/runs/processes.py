@@ -18,8 +18,9 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def dead_worker(worker: Optional[str]) -> Optional[str]:
-    """Why a worker recorded as ``host:pid`` is known to be gone, or None."""
+def _local_state(worker: Optional[str]) -> Optional[bool]:
+    """Whether a worker recorded as ``host:pid`` of this machine is alive
+    (``None``: another machine, or unknown)."""
     if not worker:
         return None
     host, _, pid = worker.rpartition(":")
@@ -28,7 +29,23 @@ def dead_worker(worker: Optional[str]) -> Optional[str]:
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
-        return f"worker process {pid} on {host} is gone"
-    except (PermissionError, ValueError):
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    except (ValueError, OverflowError):
         return None
+    return True
+
+
+def dead_worker(worker: Optional[str]) -> Optional[str]:
+    """Why a worker recorded as ``host:pid`` is known to be gone, or None."""
+    if _local_state(worker) is False:
+        host, _, pid = worker.rpartition(":")
+        return f"worker process {pid} on {host} is gone"
     return None
+
+
+def local_worker_alive(worker: Optional[str]) -> bool:
+    """Whether a worker recorded as ``host:pid`` is a live process of this
+    machine (alive even when it is paused)."""
+    return _local_state(worker) is True

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 
 from .. import fiftyone_private as fop
 from . import leases, view_list
+from .views import delete_views
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +39,15 @@ def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT
     - with ``dataset=None``: deletes view documents whose dataset no longer
       exists (left behind by ``fo.delete_dataset``).
 
-    Listed views that no run owns are never deleted (they may be the user's);
-    their names are returned (``"unowned_listed"``): views an older version
-    left behind after two overwrites at once, named like the run's views,
-    block later overwrites of that run key until they are deleted.
+    - deletes listed views that no run owns but that a run wrote: named
+      ``"<run key> ..."`` with the description a run gives its views
+      (``"... Run '<run key>'."``), left by a writer that lost its lease or
+      by two overwrites at once in an older version (``"deleted_unowned"``).
+
+    Other listed views that no run owns are never deleted (they may be the
+    user's); those named like a run's views are returned
+    (``"unowned_listed"``): they block later overwrites of that run key until
+    they are renamed or deleted.
 
     Args:
         dataset (None): a :class:`fiftyone.core.dataset.Dataset` (or a view
@@ -57,7 +64,7 @@ def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT
 
     root = dataset._root_dataset
     fop.reload_runs(root)
-    out = {"relisted": 0, "unlisted_dangling": 0, "deleted_stranded": 0}
+    out = {"relisted": 0, "unlisted_dangling": 0, "deleted_stranded": 0, "deleted_unowned": 0}
     owned = set()
     held = []
     try:
@@ -87,18 +94,30 @@ def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT
             out["deleted_stranded"] = db.views.delete_many(
                 {"_id": {"$in": stranded}, "_dataset_id": fop.dataset_id(root)}
             ).deleted_count
-        unowned = [
+        unowned = view_list.find_views(sorted(listed - owned), {"name": 1, "description": 1})
+        written = [d["_id"] for d in unowned if _written_by_a_run(d)]
+        if written:
+            out["deleted_unowned"] = delete_views(root, written)
+        keys = list_failure_mode_runs(root)
+        out["unowned_listed"] = [
             d["name"]
-            for d in view_list.find_views(sorted(listed - owned), {"name": 1})
-            if any(d["name"].startswith(f"{k} ") for k in list_failure_mode_runs(root))
+            for d in unowned
+            if d["_id"] not in set(written) and any(d["name"].startswith(f"{k} ") for k in keys)
         ]
-        out["unowned_listed"] = unowned
     finally:
         for lease in held:
             leases.release(lease)
     view_list.refresh(root)
     logger.info("Repaired the saved views of dataset '%s': %s", root.name, out)
     return out
+
+
+def _written_by_a_run(doc: dict) -> bool:
+    """Whether a view document was written by a run: its description names a
+    run key (``" Run '<key>'."``, as every run's views say) that starts its
+    name."""
+    name, text = doc.get("name") or "", doc.get("description") or ""
+    return any(name.startswith(f"{m.group(1)} ") for m in re.finditer(r" Run '(.+?)'\.", text))
 
 
 def _delete_views_of_deleted_datasets() -> int:

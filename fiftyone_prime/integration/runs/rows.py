@@ -13,6 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 
+def error_rate_name(significance: dict) -> str:
+    """What a run's ``alpha`` bounded, in words, from its significance
+    record: ``"false-discovery rate"`` or ``"family-wise error rate"`` (runs
+    stored before the choice existed used family-wise control)."""
+    control = significance.get("error_control", "fwer")
+    return "family-wise error rate" if control == "fwer" else "false-discovery rate"
+
+
 def format_p(p: Optional[float]) -> str:
     """A p-value for people: ``0.012``, ``3.4e-09``; ``<1e-300`` when it underflows."""
     if p is None or (isinstance(p, float) and math.isnan(p)):

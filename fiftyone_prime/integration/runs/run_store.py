@@ -12,7 +12,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS
 
 from .. import fiftyone_private as fop
 from ..reading import fields as fpf
-from . import view_list
+from . import leases, view_list
 from . import views as fpv
 from .classes import FailureModeResults, FailureModeRun, FailureModeRunConfig
 from .run_guard import load_fresh, writes_run
@@ -282,6 +282,7 @@ def _store_run(samples, run_key, config, results, overwrite, replaced):
     Returns:
         the :class:`FailureModeRun`
     """
+    leases.check_held()  # a writer paused past its lease stores nothing
     if replaced is not None:
         deleted = fpv.delete_views(samples._root_dataset, replaced.view_ids)
         logger.debug("Deleted %d saved views of run '%s'", deleted, run_key)

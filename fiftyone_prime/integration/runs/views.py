@@ -12,7 +12,7 @@ import fiftyone.core.utils as fou
 from fiftyone import ViewField as F
 
 from .. import fiftyone_private as fop
-from . import view_list
+from . import leases, view_list
 from .rows import describe
 
 logger = logging.getLogger(__name__)
@@ -208,15 +208,27 @@ def _save_views(dataset, items, progress) -> list[str]:
     db = _db()
     dataset_id = fop.dataset_id(dataset)
     size = view_list.chunk_size(len(items))
-    with fou.ProgressBar(total=len(items), progress=progress, iters_str="views") as pb:
-        for start in range(0, len(items), size):
-            end = start + size
-            now = datetime.datetime.utcnow()
-            docs = _view_documents(dataset_id, now, items[start:end], slugs[start:end])
-            db.views.insert_many(docs, ordered=False)
-            _add_to_list(db, dataset_id, [d["_id"] for d in docs], now)
-            pb.update(len(docs))
+    try:
+        with fou.ProgressBar(total=len(items), progress=progress, iters_str="views") as pb:
+            for start in range(0, len(items), size):
+                end = start + size
+                leases.check_held()  # a writer paused past its lease stops here
+                now = datetime.datetime.utcnow()
+                docs = _view_documents(dataset_id, now, items[start:end], slugs[start:end])
+                db.views.insert_many(docs, ordered=False)
+                _add_to_list(db, dataset_id, [d["_id"] for d in docs], now)
+                pb.update(len(docs))
+        leases.check_held()
+    except leases.LeaseLostError:
+        # Another writer owns the run key now: nothing of ours may stay listed
+        # (its overwrite deleted the ids the run stored before these chunks).
+        delete_views(dataset, ids)
+        view_list.refresh(dataset)
+        raise
     lost = _unlisted(db, dataset_id, ids)
+    if lost:  # only documents that still exist (never a dangling reference)
+        present = view_list.existing_ids(dataset_id, lost)
+        lost = [i for i in lost if i in present]
     if lost:
         logger.debug("Re-adding %d views dropped from the list by another writer", len(lost))
         _add_to_list(db, dataset_id, lost, datetime.datetime.utcnow())

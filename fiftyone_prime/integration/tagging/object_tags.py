@@ -16,7 +16,8 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -46,7 +47,17 @@ GEOMETRY_TAGS = (
     "center",
     "crowded",
     "overlapped",
+    "invalid box",
 )
+
+#: The only tag of an object whose box is invalid (missing, not four finite
+#: numbers, of zero or negative size, or reaching outside the image by more
+#: than :data:`_OUTSIDE`): its geometry is unknown, so it gets no other.
+INVALID_BOX = "invalid box"
+
+# How far (as a share of the image) a box may reach outside it and still be
+# valid (rounding in converters).
+_OUTSIDE = 0.01
 
 # COCO's area thresholds in pixels, and their share of a 640x480 image (used
 # when an image has no metadata).
@@ -69,6 +80,11 @@ class ObjectTaggingSummary:
             had tags
         num_without_metadata: tagged objects whose image had no
             ``metadata.width/height`` (relative sizes were used)
+        num_invalid_boxes: objects whose box is invalid, tagged only
+            ``"invalid box"``
+        num_failed: samples whose image could not be read (crop tagging;
+            their objects are left untagged, so a later run retries them)
+        failures: ``(sample id, filepath, error)`` of the first failures
         seconds: the wall time
     """
 
@@ -77,6 +93,9 @@ class ObjectTaggingSummary:
     num_samples_tagged: int = 0
     num_skipped_existing: int = 0
     num_without_metadata: int = 0
+    num_invalid_boxes: int = 0
+    num_failed: int = 0
+    failures: list = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -116,14 +135,20 @@ def compute_object_tags(
     -   ``overlapped``: at least ``overlap`` of the box's area is covered by
         another object's box (any label), a proxy for occlusion.
 
+    An object whose box is missing or invalid (zero or negative size,
+    outside the image) gets the one tag ``"invalid box"`` and is counted.
+
     With any other ``model`` (``"properties"``, ``"open_clip:ViT-B-32"``, a
     zoo model... anything :func:`fiftyone_prime.compute_tags` accepts), each
     object's crop is tagged instead, through ``compute_tags`` itself (the same
     batched tagger and backends): crops are written once as PNG files under
     ``crop_dir``, tagged in a temporary dataset (whose class field holds the
     object's label, so class names are excluded from the vocabulary as for
-    images), and the tags are copied to the objects. An interrupted run keeps
-    its crops and the temporary dataset's tags and continues from them.
+    images), and the tags are copied to the objects. Images that cannot be
+    read are skipped and counted (their objects stay untagged, so a later
+    run retries them), as :func:`fiftyone_prime.compute_tags` does. The
+    temporary dataset is deleted on every exit, and so is the crop folder
+    unless you gave ``crop_dir`` (then its crops are reused by a later run).
 
     Examples::
 
@@ -183,6 +208,7 @@ def compute_object_tags(
     if doc_type is None or not issubclass(doc_type, fol.Detections):
         found = "nothing" if field is None else type(field).__name__
         raise TypeError(f"`label_field` '{label_field}' must be a Detections field; found {found}")
+    _check_tags_attr(tags_attr, label_field)
     list_path = f"{label_field}.detections"
     tags_path = f"{list_path}.{tags_attr}"
     summary = ObjectTaggingSummary(tags_path)
@@ -223,7 +249,7 @@ def compute_object_tags(
     with fou.ProgressBar(total=len(todo), progress=progress, iters_str="samples") as pb:
         for s in range(0, len(todo), chunk_size):
             chunk = todo[s : s + chunk_size]
-            tags, no_meta = _geometry_tags(
+            tags, no_meta, invalid = _geometry_tags(
                 [boxes[i] for i in chunk],
                 [labels[i] for i in chunk],
                 [widths[i] for i in chunk],
@@ -237,6 +263,7 @@ def compute_object_tags(
             summary.num_samples_tagged += len(chunk)
             summary.num_objects_tagged += sum(len(t) for t in tags)
             summary.num_without_metadata += no_meta
+            summary.num_invalid_boxes += invalid
             pb.update(len(chunk))
     summary.seconds = time.perf_counter() - start
     logger.info(
@@ -248,13 +275,49 @@ def compute_object_tags(
     return summary
 
 
+def _check_tags_attr(tags_attr: str, label_field: str) -> None:
+    """Refuses an attribute the objects need (their id, class, tags, label,
+    box...) or a private one, before anything is written: overwriting it
+    would lose the objects' own data or make the field unreadable."""
+    declared = set(fol.Detection._fields) | {"_id"}
+    if tags_attr.startswith("_") or tags_attr in declared:
+        raise ValueError(
+            f"`tags_attr` {tags_attr!r} is an attribute of every object of "
+            f"'{label_field}' (declared by Detection, or private); writing tags "
+            f"there would replace the objects' own data. Pick another name, "
+            f"such as 'prime_tags'"
+        )
+
+
+def valid_boxes(boxes) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(n, 4)`` array of relative boxes (zeros where invalid) and
+    whether each is valid: four finite numbers, positive width and height,
+    inside the image (within :data:`_OUTSIDE`)."""
+    n = len(boxes)
+    box = np.zeros((n, 4))
+    ok = np.zeros(n, bool)
+    for i, b in enumerate(boxes):
+        try:
+            values = np.asarray(b, dtype=float)
+        except (TypeError, ValueError):
+            continue
+        if values.shape == (4,) and np.isfinite(values).all():
+            box[i] = values
+            ok[i] = True
+    x, y, w, h = box.T
+    ok &= (w > 0) & (h > 0)
+    ok &= (x >= -_OUTSIDE) & (y >= -_OUTSIDE)
+    ok &= (x + w <= 1 + _OUTSIDE) & (y + h <= 1 + _OUTSIDE)
+    box[~ok] = 0
+    return box, ok
+
+
 def _geometry_tags(boxes, labels, widths, heights, *, crowded, overlap, border, aspect):
-    """Per sample, per object, its geometry tags; and how many objects had no
-    metadata."""
+    """Per sample, per object, its geometry tags; how many objects had no
+    metadata; how many had an invalid box."""
     counts = np.array([len(b) for b in boxes], dtype=np.int64)
     n = int(counts.sum())
-    box = np.array([b if b else [0, 0, 0, 0] for dets in boxes for b in dets], float)
-    box = box.reshape(n, 4)
+    box, valid = valid_boxes([b for dets in boxes for b in dets])
     sample_of = np.repeat(np.arange(len(boxes)), counts)
     w_img = np.array([w or 0 for w in widths], float)[sample_of]
     h_img = np.array([h or 0 for h in heights], float)[sample_of]
@@ -292,12 +355,15 @@ def _geometry_tags(boxes, labels, widths, heights, *, crowded, overlap, border, 
     ]
     flags = np.stack([c for _, c in columns], axis=1)
     names = [name for name, _ in columns]
-    per_object = [[names[j] for j in np.flatnonzero(row)] for row in flags]
+    per_object = [
+        [names[j] for j in np.flatnonzero(row)] if ok else [INVALID_BOX]
+        for row, ok in zip(flags, valid)
+    ]
     out, k = [], 0
     for c in counts:
         out.append(per_object[k : k + c])
         k += c
-    return out, int((~has_meta).sum())
+    return out, int((~has_meta & valid).sum()), int((~valid).sum())
 
 
 def _same_label_counts(sample_of, labels) -> np.ndarray:
@@ -368,17 +434,14 @@ def _crop_tags(
     """Tags each object's crop with :func:`fiftyone_prime.compute_tags`."""
     import fiftyone as fo
 
-    from .images import compute_tags
-
     list_path = f"{label_field}.detections"
     root = samples._root_dataset
     key = hashlib.sha1(f"{fop.dataset_id(root)}:{label_field}:{tags_attr}".encode()).hexdigest()[
         :12
     ]
-    name = f"prime-object-crops-{key}"
+    name = f"prime-object-crops-{key}-{uuid.uuid4().hex[:8]}"  # one per run
     own_dir = crop_dir is None
     crop_dir = crop_dir or os.path.join(fo.config.default_dataset_dir, name)
-    os.makedirs(crop_dir, exist_ok=True)
 
     ids, paths, objects = samples.values(["id", "filepath", label_field])
     todo_samples = []
@@ -392,43 +455,100 @@ def _crop_tags(
         todo_samples.append(sample_id)
     if not todo_samples:
         return
-    crops = fo.load_dataset(name) if fo.dataset_exists(name) else fo.Dataset(name)
-    crops.persistent = True  # an interrupted run continues from its tags
-    have = set(crops.values("object_id")) if crops.has_field("object_id") else set()
+    crops = fo.Dataset(name)  # not persistent: FiftyOne removes it if this process dies
+    try:
+        os.makedirs(crop_dir, exist_ok=True)
+        _tag_crops(
+            crops,
+            samples,
+            summary,
+            ids=ids,
+            paths=paths,
+            objects=objects,
+            todo_samples=todo_samples,
+            tags_path=f"{list_path}.{tags_attr}",
+            crop_dir=crop_dir,
+            model=model,
+            chunk_size=chunk_size,
+            progress=progress,
+            tagger_kwargs=tagger_kwargs,
+        )
+    finally:  # nothing is left behind, whatever happened
+        crops.delete()
+        if own_dir:
+            shutil.rmtree(crop_dir, ignore_errors=True)
+
+
+def _tag_crops(
+    crops,
+    samples,
+    summary,
+    *,
+    ids,
+    paths,
+    objects,
+    todo_samples,
+    tags_path,
+    crop_dir,
+    model,
+    chunk_size,
+    progress,
+    tagger_kwargs,
+):
+    """Writes the crops of the objects to tag into ``crops``, tags them and
+    copies the tags to the objects; unreadable images are skipped and
+    counted, invalid boxes tagged ``"invalid box"``."""
+    from .images import _MAX_LISTED_FAILURES, compute_tags
+
     todo = set(todo_samples)
-    new = []
+    new, done = [], []
     for sample_id, path, dets in zip(ids, paths, objects):
-        if sample_id in todo:
-            missing = [d for d in dets.detections if d.id not in have]
-            if missing:
-                new.extend(_write_crops(sample_id, path, missing, crop_dir))
+        if sample_id not in todo:
+            continue
+        try:
+            new.extend(_write_crops(sample_id, path, dets.detections, crop_dir))
+        except (OSError, ValueError, SyntaxError) as error:  # PIL's errors for bad files
+            summary.num_failed += 1
+            if len(summary.failures) < _MAX_LISTED_FAILURES:
+                summary.failures.append((sample_id, path, str(error)))
+            continue
+        done.append(sample_id)
+    if summary.num_failed:
+        logger.warning(
+            "Skipped %d samples whose image could not be read (e.g. %s); their objects "
+            "stay untagged",
+            summary.num_failed,
+            summary.failures[0][1],
+        )
     if new:
         crops.add_samples(new, progress=False)
-    summary.num_without_metadata = 0
-    view = crops.match(fo.ViewField("sample_id").is_in(todo_samples))
-    compute_tags(
-        view,
-        model=model,
-        tags_field="prime_tags",
-        label_field="ground_truth",
-        skip_existing=True,
-        progress=progress,
-        **tagger_kwargs,
+        compute_tags(
+            crops,
+            model=model,
+            tags_field="prime_tags",
+            label_field="ground_truth",
+            progress=progress,
+            **tagger_kwargs,
+        )
+    tags_of = (
+        dict(zip(crops.values("object_id"), crops.values("prime_tags.classifications.label")))
+        if new
+        else {}
     )
-    tags_of = dict(zip(view.values("object_id"), view.values("prime_tags.classifications.label")))
     per_sample = dict(zip(ids, objects))
-    for s in range(0, len(todo_samples), chunk_size):
-        chunk = todo_samples[s : s + chunk_size]
+    for s in range(0, len(done), chunk_size):
+        chunk = done[s : s + chunk_size]
         values = {}
         for sample_id in chunk:
             dets = per_sample[sample_id].detections
-            values[sample_id] = [list(tags_of.get(d.id) or []) for d in dets]
+            _, valid = valid_boxes([d.bounding_box for d in dets])
+            values[sample_id] = [
+                list(tags_of.get(d.id) or []) if ok else [INVALID_BOX] for d, ok in zip(dets, valid)
+            ]
+            summary.num_invalid_boxes += int((~valid).sum())
             summary.num_objects_tagged += len(dets)
-        samples.set_values(f"{list_path}.{tags_attr}", values, key_field="id")
+        samples.set_values(tags_path, values, key_field="id")
         summary.num_samples_tagged += len(chunk)
-    crops.delete()
-    if own_dir:
-        shutil.rmtree(crop_dir, ignore_errors=True)
 
 
 def _write_crops(sample_id, path, dets, crop_dir) -> list:
@@ -441,7 +561,10 @@ def _write_crops(sample_id, path, dets, crop_dir) -> list:
     with Image.open(path) as image:
         image = image.convert("RGB")
         width, height = image.size
-        for det in dets:
+        _, valid = valid_boxes([d.bounding_box for d in dets])
+        for det, ok in zip(dets, valid):
+            if not ok:
+                continue  # tagged "invalid box", never cropped
             box = crop_box(det.bounding_box, width, height)
             target = os.path.join(crop_dir, f"{det.id}.png")
             if not os.path.exists(target):

@@ -26,6 +26,8 @@ import fiftyone.core.runs as focr
 from fiftyone_prime.core import vocab as fpvocab
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 
+from ..reading import fields as fpf
+
 logger = logging.getLogger(__name__)
 
 #: The ``method`` of tag-audit runs.
@@ -367,6 +369,7 @@ def evaluate_tags(
         raise ValueError(f"`target_precision` must be in (0, 1]; got {target_precision!r}")
     if not 0.5 <= confidence < 1.0:
         raise ValueError(f"`confidence` must be in [0.5, 1); got {confidence!r}")
+    fpf.check_sample_collection(samples, "evaluate_tags")
     _check_tags_field(samples, tags_field)
     ref_type = _reference_type(samples, reference_field)
     dataset = samples._root_dataset
@@ -391,6 +394,12 @@ def evaluate_tags(
         ]
     )
     num_samples = len(tag_lists)
+    fpf.check_string_values(tag_lists, tags_field, "tags_field")
+    fpf.check_string_values(
+        [[r] if not isinstance(r, list) else r for r in ref_values],
+        reference_field,
+        "reference_field",
+    )
     evaluated, untagged, no_ref = [], 0, 0
     for i, (tags, ref) in enumerate(zip(tag_lists, ref_values)):
         if tags is None:
@@ -416,6 +425,8 @@ def evaluate_tags(
         confs = conf_lists[i] or [None] * len(tag_lists[i])
         best: dict[str, float] = {}
         for tag, conf in zip(tag_lists[i], confs):
+            if tag is None:  # a label without a name carries no tag
+                continue
             value = -math.inf if conf is None else float(conf)
             best[tag] = max(best.get(tag, -math.inf), value)
         for tag, value in best.items():
