@@ -17,6 +17,7 @@ from fiftyone_prime.core.regression import (
     find_regressions,
     run_regression_search,
 )
+from tests.core import engines
 from tests.core.regression_oracle import brute_force_regressions
 
 
@@ -42,24 +43,41 @@ def random_case(rng):
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_the_search_returns_exactly_the_definitions_modes(seed):
+def test_the_search_returns_exactly_the_definitions_modes(seed, engine):
     rng = np.random.default_rng(seed)
     for _ in range(12):
         tags, base, new, groups, kwargs = random_case(rng)
         expected = brute_force_regressions(tags, base, new, groups, **kwargs)
-        assert summary(find_regressions(tags, base, new, groups, alpha=None, **kwargs)) == expected
+        got = engines.find_regressions(engine, tags, base, new, groups, **kwargs)
+        assert summary(got) == expected
         # sparse input, and one group
-        got = find_regressions(sp.csr_matrix(tags), base, new, groups, alpha=None, **kwargs)
+        got = engines.find_regressions(engine, sp.csr_matrix(tags), base, new, groups, **kwargs)
         assert summary(got) == expected
         expected = brute_force_regressions(tags, base, new, **kwargs)
-        assert summary(find_regressions(tags, base, new, alpha=None, **kwargs)) == expected
+        assert summary(engines.find_regressions(engine, tags, base, new, **kwargs)) == expected
 
 
-def test_unsorted_groups_and_string_labels_give_the_same_modes():
+def test_a_failure_mode_search_is_a_regression_search_against_an_always_right_baseline(engine):
+    """The same modes, sizes and losses (the errors), no wins: one search,
+    two scores."""
+    rng = np.random.default_rng(17)
+    for _ in range(10):
+        tags, _base, new, groups, kwargs = random_case(rng)
+        always = np.ones(len(new), dtype=bool)
+        regressions = engines.find_regressions(engine, tags, always, new, groups, **kwargs)
+        failures = engines.find(engine, tags, new, groups, **kwargs)
+        assert [(m.group, m.tags, m.size, m.num_losses) for m in regressions] == [
+            (m.group, m.tags, m.size, m.num_errors) for m in failures
+        ]
+        assert all(m.num_wins == 0 for m in regressions)
+        assert [m.gain for m in regressions] == pytest.approx([m.gain for m in failures])
+
+
+def test_unsorted_groups_and_string_labels_give_the_same_modes(engine):
     rng = np.random.default_rng(11)
     tags, base, new, groups, kwargs = random_case(rng)
     labels = np.array(["c", "a", "b"])[groups]
-    got = find_regressions(tags, base, new, labels, alpha=None, **kwargs)
+    got = engines.find_regressions(engine, tags, base, new, labels, **kwargs)
     expected = brute_force_regressions(tags, base, new, labels, **kwargs)
     assert summary(got) == expected
 
