@@ -77,7 +77,7 @@ def to_records(
 def tested(
     candidates: list[FailureMode],
     group_errors: np.ndarray,
-    family: TestedFamily,
+    family: Optional[TestedFamily],
     params: SearchParams,
     members: Optional[MemberIndex] = None,
 ) -> SearchOutcome:
@@ -88,7 +88,8 @@ def tested(
     Args:
         candidates: the modes of the definition
         group_errors: per mode, its group's number of misclassified samples
-        family: the family of tag sets the search tested
+        family: the family of tag sets the search tested (``None`` with
+            ``alpha=None``: none is counted)
         params: the search parameters (``alpha``, ``error_control``)
         members (None): the searched data's members, to group proxies
 

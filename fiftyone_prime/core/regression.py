@@ -68,7 +68,7 @@ from typing import Any, Optional
 import numpy as np
 from scipy.special import gammaln
 
-from . import family_kernel
+from . import family_kernel, warmup
 from .arrays import concatenated_ranges
 from .candidates import Chunk
 from .engine import (
@@ -78,7 +78,7 @@ from .engine import (
     search_groups,
     select_engine,
 )
-from .error_control import harmonic, step_up_q_values
+from .error_control import harmonic, step_up_q_values, unadjusted
 from .input_kernels import REST
 from .layout import Outcomes
 from .significance import (
@@ -123,6 +123,7 @@ class RegressionMode:
         p_value: ``P(X >= num_losses)``, ``X ~ Hypergeom(D_c, L_c, D_T)``
             over the discordant units (see the module)
         adjusted_p_value: ``p_value`` corrected for the tested family
+            (``None`` with ``alpha=None``)
         accuracy_ci, baseline_accuracy_ci: 95% Clopper-Pearson intervals
     """
 
@@ -667,6 +668,16 @@ def _tested(
     return RegressionOutcome(kept, significance, params)
 
 
+def _untested(
+    candidates: list[RegressionMode], params: SearchParams, how: str
+) -> RegressionOutcome:
+    """:func:`_tested` without ``alpha``: p-values, no adjusted p-values
+    (``None``) and no family counted."""
+    p = regression_p_values(candidates)
+    candidates = [dataclasses.replace(m, p_value=float(p[i])) for i, m in enumerate(candidates)]
+    return RegressionOutcome(candidates, unadjusted(PROCEDURES[how], how, len(candidates)), params)
+
+
 def _complete(inp: RegressionInput, modes: list[RegressionMode]) -> list[RegressionMode]:
     """Both models' correct counts, accuracies and intervals of the modes."""
 
@@ -742,16 +753,20 @@ def run_regression_search(
     group_arr = validate_groups(groups, n_samples)
     names = validate_tag_names(tag_names, n_tags)
     engine = select_engine(params) if engine is None else engine
+    warmup.announce()
     inp = RegressionInput(matrix, baseline, new, group_arr, engine)
-    # The family's sets of 2+ tags are counted as the search packs each chunk.
-    plan = _FamilyPlan(inp, params)
+    # The family's sets of 2+ tags are counted as the search packs each
+    # chunk; with alpha=None nothing is adjusted, so no family is counted.
+    plan = None if params.alpha is None else _FamilyPlan(inp, params)
     try:
         found = search_groups(engine, inp.data, params, plan).by_group()
     except TooManyCandidates as e:
         raise _too_large(e, inp.data.labels[e.group], params) from None
-    family = RegressionFamily(inp, params, plan=plan)
     candidates, _ = _records(inp, found, names)
-    outcome = _tested(candidates, family, params, how)
+    if plan is None:
+        outcome = _untested(candidates, params, how)
+    else:
+        outcome = _tested(candidates, RegressionFamily(inp, params, plan=plan), params, how)
     outcome = dataclasses.replace(outcome, regressions=_complete(inp, outcome.regressions))
     logger.debug(
         "Found %d regression modes (%d not significant)",
@@ -777,7 +792,7 @@ def find_regressions(
     error_control: str = DEFAULT_PARAMS.error_control,
 ) -> list[RegressionMode]:
     """Finds the tag sets where a new model regressed against a baseline,
-    exactly and with family-wise error control.
+    exactly, with the false-discovery rate controlled by default.
 
     With ``change(S) = acc_new(S) - acc_baseline(S)``, a tag set ``T`` of a
     class ``c`` is a regression mode when ``n_T >= min_size``,
@@ -792,10 +807,13 @@ def find_regressions(
     hypothesis: among the class's ``D_c`` discordant units, ``L_c`` of them
     losses (only the baseline right), the set's ``D_T`` discordant units are
     a random draw; ``p = P(X >= L_T)``, ``X ~ Hypergeom(D_c, L_c, D_T)``.
-    ``adjusted_p_value`` controls the false-discovery rate (or, with
-    ``error_control="fwer"``, the family-wise error) over every tag set the
-    definition tests (see :mod:`fiftyone_prime.core.regression`), and with
-    ``alpha`` set the modes above it are left out after the exact search.
+    ``adjusted_p_value`` is a false-discovery q-value (Benjamini-Hochberg
+    over Tarone's testable sets; with ``error_control="fwer"``, a
+    family-wise Tarone-Bonferroni value) over every tag set the definition
+    tests (see :mod:`fiftyone_prime.core.regression`), and the modes above
+    ``alpha`` are left out after the exact search. With ``alpha=None`` every
+    mode of the definition is returned with its p-value and no adjusted
+    p-value (``None``).
 
     Args:
         tags: a ``(n_samples, n_tags)`` boolean array or scipy sparse matrix
@@ -810,7 +828,8 @@ def find_regressions(
         max_tags (3): the largest number of tags in a mode (at most 8)
         minimal (True): whether to leave out sets holding a smaller mode
         alpha (0.05): the significance level; ``None`` returns every mode
-            of the definition, still with its p-values
+            of the definition with its p-value and no adjusted p-value (no
+            family is counted then)
         error_control ("fdr"): what ``alpha`` bounds: the false-discovery
             rate (``"fdr"``, Benjamini-Hochberg over Tarone's testable sets;
             ``"fdr_by"``, Benjamini-Yekutieli), or the family-wise error rate
