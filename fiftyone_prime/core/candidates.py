@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import input_kernels
+from .definition import score
 from .layout import GroupedInput
 
 # Words of bitsets per chunk of groups searched together (8 MiB).
@@ -20,18 +21,40 @@ CHUNK_MAP = 1 << 22
 
 @dataclass
 class Singles:
-    """The extendable single tags of every group, sorted by group then tag.
+    """The single tags packed for the sets of two or more tags, sorted by
+    group then tag.
 
     Attributes:
-        group, tag: each tag's group (index) and column
-        size, errors, acc: its support, error count and accuracy in the group
+        entry: each one's entry in the :class:`GroupedInput`
+        group, tag: its group (index) and column
+        size, errors, score: its support, losses (errors) and score in the group
     """
 
+    entry: np.ndarray
     group: np.ndarray
     tag: np.ndarray
     size: np.ndarray
     errors: np.ndarray
-    acc: np.ndarray
+    score: np.ndarray
+
+    @classmethod
+    def of(cls, data: GroupedInput, entries: np.ndarray) -> Singles:
+        """The given entries (sorted) of ``data``, with their scores."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = score(
+                data.entry_size[entries],
+                data.entry_errors[entries],
+                data.entry_wins[entries],
+                data.base,
+            )
+        return cls(
+            entries,
+            data.entry_group[entries],
+            data.entry_tag[entries],
+            data.entry_size[entries],
+            data.entry_errors[entries],
+            scores,
+        )
 
     def rows_of(self, g: int) -> slice:
         """The entries of group ``g``."""
@@ -39,20 +62,21 @@ class Singles:
         return slice(int(lo), int(hi))
 
 
-def words(data: GroupedInput, g) -> tuple[np.ndarray, np.ndarray]:
-    """Words of group ``g``'s misclassified and correctly classified rows
-    (``g`` may be an array of groups)."""
-    errors = data.num_errors[g]
-    return -(-errors // 64), -(-(data.sizes[g] - errors) // 64)
+def words(data: GroupedInput, g) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Words of group ``g``'s losses, wins and other rows (``g`` may be an
+    array of groups)."""
+    losses, wins = data.num_errors[g], data.num_wins[g]
+    return -(-losses // 64), -(-wins // 64), -(-(data.sizes[g] - losses - wins) // 64)
 
 
 def chunks(singles: Singles, data: GroupedInput) -> Iterator[np.ndarray]:
-    """Groups with two or more extendable tags, in chunks of similar size.
+    """Groups with two or more packed tags, in chunks of similar size.
 
-    A chunk's bitsets are padded to its largest group, so groups are taken
-    in order of size and a chunk is closed before padding would waste more
-    than a quarter; it is also closed at :data:`CHUNK_WORDS` words of
-    bitsets, or at :data:`CHUNK_MAP` (group, tag) entries.
+    A chunk's bitsets are padded to its largest group, region by region, so
+    groups are taken in order of size and a chunk is closed before padding
+    would waste more than a quarter; it is also closed at
+    :data:`CHUNK_WORDS` words of bitsets, or at :data:`CHUNK_MAP` (group,
+    tag) entries.
 
     Yields:
         arrays of group indices
@@ -62,77 +86,106 @@ def chunks(singles: Singles, data: GroupedInput) -> Iterator[np.ndarray]:
     counts = counts[counts >= 2]
     if not len(present):
         return
-    err_words, ok_words = words(data, present)
-    order = np.argsort(err_words + ok_words, kind="stable")
+    regions = np.stack(words(data, present))  # (3, n)
+    order = np.argsort(regions.sum(axis=0), kind="stable")
     max_groups = max(1, CHUNK_MAP // max(1, data.n_tags))
     chunk: list[int] = []
-    we = wc = cols = first = 0
+    widest = np.zeros(3, dtype=np.int64)
+    cols = first = 0
     for i in order.tolist():
-        new_we, new_wc = max(we, int(err_words[i])), max(wc, int(ok_words[i]))
-        width = new_we + new_wc
+        own = regions[:, i]
+        grown = np.maximum(widest, own)
+        width = int(grown.sum())
         if chunk and (
             (cols + int(counts[i])) * width > CHUNK_WORDS
             or width > max(first * 5 // 4, first + 2)
             or len(chunk) >= max_groups
         ):
             yield np.array(chunk)
-            chunk, we, wc, cols = [], 0, 0, 0
-            new_we, new_wc = int(err_words[i]), int(ok_words[i])
+            chunk, cols = [], 0
+            grown = own
         if not chunk:
-            first = int(err_words[i] + ok_words[i])
+            first = int(own.sum())
         chunk.append(int(present[i]))
-        we, wc, cols = new_we, new_wc, cols + int(counts[i])
+        widest, cols = grown, cols + int(counts[i])
     if chunk:
         yield np.array(chunk)
 
 
 class Chunk:
-    """Some groups' extendable tags as bitsets, packed 64 rows to a word.
+    """Some groups' packed tags as bitsets, 64 rows to a word.
 
     Column ``c`` (a local index) is a tag of group ``group[c]``; a group's
-    columns are contiguous and in tag order. Each group's misclassified rows
-    fill words ``[0, err_words)`` and its other rows words
-    ``[err_words, width)``, each in row order, so one popcount pass gives a
-    set's size and its errors.
+    columns are contiguous and in tag order. Each group's rows fill three
+    regions of words, each in row order: its losses (a failure-mode
+    search's misclassified rows) words ``[0, loss_words)``, its wins the
+    next ``win_words`` (none in a failure-mode search), its other rows the
+    words after them; so one popcount pass gives, region by region, a set's
+    losses, wins and size.
 
     Args:
         data: the input
-        singles: every group's extendable tags
+        singles: every group's packed tags
         chunk: the groups (indices) of this chunk
 
     Attributes:
         chunk: the groups
-        group, tag, size, errors, acc: per column, as in :class:`Singles`
+        index: the rows of ``singles`` packed, group by group
+        entry, group, tag, size, errors, score: per column, as in :class:`Singles`
         local_group: per column, its group's position in ``chunk``
         col_bounds: the chunk's ``i``-th group owns columns
             ``col_bounds[i]:col_bounds[i + 1]``
-        err_words, width: the words of misclassified rows, and of all rows
+        loss_words, win_words, width: the widths of the loss and win
+            regions, and of all rows
+        group_words: ``(3, len(chunk))``: the words each group fills in
+            each region
         max_cols: the most columns a group has
         bits: ``(n_cols, width)`` uint64 bitsets
     """
 
     def __init__(self, data: GroupedInput, singles: Singles, chunk: np.ndarray):
         parts = [singles.rows_of(int(g)) for g in chunk]
-        index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
+        self.index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
         self.chunk = chunk
+        self._columns(singles, self.index)
+        self.group_words = np.stack(words(data, chunk))
+        self.loss_words, self.win_words, rest = (int(w) for w in self.group_words.max(axis=1))
+        self.width = self.loss_words + self.win_words + rest
+        lengths = [p.stop - p.start for p in parts]
+        self.local_group = np.repeat(np.arange(len(chunk)), lengths)
+        self._bounds()
+        self.bits = self._pack(data)
+
+    def _columns(self, singles: Singles, index: np.ndarray) -> None:
+        self.entry = singles.entry[index]
         self.group = singles.group[index]
         self.tag = singles.tag[index]
         self.size = singles.size[index]
         self.errors = singles.errors[index]
-        self.acc = singles.acc[index]
-        err_words, ok_words = words(data, chunk)
-        self.err_words = int(err_words.max())
-        self.width = self.err_words + int(ok_words.max())
-        lengths = [p.stop - p.start for p in parts]
-        self.max_cols = max(lengths)
-        self.local_group = np.repeat(np.arange(len(chunk)), lengths)
-        self.col_bounds = np.searchsorted(self.local_group, np.arange(len(chunk) + 1))
-        self.bits = self._pack(data)
+        self.score = singles.score[index]
+
+    def _bounds(self) -> None:
+        counts = np.bincount(self.local_group, minlength=len(self.chunk))
+        self.col_bounds = np.r_[0, np.cumsum(counts)]
+        self.max_cols = int(counts.max()) if len(counts) else 0
 
     @property
     def n_cols(self) -> int:
         """The number of columns (bitsets)."""
         return len(self.group)
+
+    def subset(self, columns: np.ndarray) -> Chunk:
+        """The chunk of the masked ``columns`` only (itself when all are)."""
+        if columns.all():
+            return self
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.index = self.index[columns]
+        for name in ("entry", "group", "tag", "size", "errors", "score", "local_group"):
+            setattr(out, name, getattr(self, name)[columns])
+        out.bits = self.bits[columns]
+        out._bounds()
+        return out
 
     def _pack(self, data: GroupedInput) -> np.ndarray:
         out = np.zeros((self.n_cols, self.width), dtype=np.uint64)
@@ -145,10 +198,11 @@ class Chunk:
                 data.matrix.indices,
                 data.bounds[chunk],
                 data.sizes[chunk],
-                data.row_errors,
+                data.row_kind,
                 column_of,
                 data.n_tags,
-                self.err_words,
+                self.loss_words,
+                self.win_words,
                 out,
             )
         else:
@@ -156,10 +210,11 @@ class Chunk:
                 data.matrix,
                 data.bounds[chunk],
                 data.sizes[chunk],
-                data.row_errors,
+                data.row_kind,
                 self.col_bounds,
                 self.tag,
-                self.err_words,
+                self.loss_words,
+                self.win_words,
                 out,
             )
         return out

@@ -13,10 +13,21 @@ For a group ``g`` (a ground-truth class) with ``n_g`` samples and accuracy
 
 Comparisons are ``>=`` with a :data:`TOLERANCE` of ``1e-9``.
 
-Conditions 1-3 speak of a *score* (today the accuracy) of the set, of its
-group and of its subsets; :func:`meets_conditions` takes the scores, so a
-search with another score (a regression search's change in accuracy) reuses
-it unchanged and brings its own score and bound. Condition 4 needs the
+Conditions 1-3 speak of a *score* of the set, of its group and of its
+subsets, and the pruning bound of the least score a superset can reach.
+What is scored is a parameter, written once here: :func:`score`, the mean
+of a per-unit score that is ``base`` plus one on a *win*, minus one on a
+*loss*. A failure-mode search scores accuracy (:func:`accuracy`: its
+errors are the losses, no wins, ``base`` 1); a regression search scores the
+change in accuracy against a baseline model (:func:`change`: ``base`` 0), so
+a failure-mode search is a regression search against an always-right
+baseline. :func:`meets_conditions`, :func:`lowest_score` and
+:func:`may_extend` serve every score; one packer, one kernel and one driver
+(:mod:`~fiftyone_prime.core.candidates`, :mod:`~fiftyone_prime.core.kernels`,
+:mod:`~fiftyone_prime.core.engine`) read the units in three regions of
+words, losses, wins, the rest. A continuous score (the mean of a per-unit
+value, as bit planes) is one more score of this module and one more way to
+count a set's regions, not another search. Condition 4 needs the
 conditions of the subsets; the engines and :mod:`fiftyone_prime.core.measure`
 apply it.
 
@@ -69,10 +80,34 @@ def _greater_compiled(a, b):
 
 
 @register_jitable(inline="always")
+def score(size, losses, wins, base):
+    """The score of ``size`` units: the mean of a per-unit score that is
+    ``base - 1`` on a loss, ``base + 1`` on a win and ``base`` elsewhere,
+    ``(base * size + wins - losses) / size`` (NaN, with numpy's warning
+    silenced by the caller, for an empty set).
+
+    The failure-mode search scores accuracy: ``base`` 1, its errors the
+    losses, no wins. The regression search scores the change in accuracy,
+    new minus baseline: ``base`` 0, a loss where only the baseline is right,
+    a win where only the new model is. The counts are integers, so the value
+    is one rounding of the exact ratio, whichever score it is.
+    """
+    return (base * size + wins - losses) / size
+
+
+@register_jitable(inline="always")
 def accuracy(size, errors):
-    """The accuracy of ``size`` samples of which ``errors`` are misclassified
-    (NaN, with numpy's warning silenced by the caller, for an empty set)."""
-    return (size - errors) / size
+    """The accuracy of ``size`` samples of which ``errors`` are misclassified:
+    :func:`score` with the errors as losses, no wins and ``base`` 1."""
+    return score(size, errors, 0, 1.0)
+
+
+@register_jitable(inline="always")
+def change(size, losses, wins):
+    """The change in accuracy, new minus baseline, of ``size`` units of
+    which ``losses`` only the baseline and ``wins`` only the new model
+    classifies right: :func:`score` with ``base`` 0."""
+    return score(size, losses, wins, 0.0)
 
 
 @register_jitable(inline="always")
@@ -99,14 +134,25 @@ def meets_conditions(size, score, group_score, floor, min_size, min_drop, min_ga
 
 
 @register_jitable(inline="always")
+def lowest_score(losses, min_size, base):
+    """The least score any set with at most ``losses`` losses and at least
+    ``min_size`` units can have: ``base - losses / min_size``, and never
+    below ``base - 1`` (every unit a loss).
+
+    A superset of a set keeps only some of its units, so it has no more
+    losses; its score is at least ``base - losses' / size' >= base - losses
+    / min_size`` (wins only raise it). This bounds the score of every
+    superset a mode could be (condition 1).
+    """
+    return greater(base - 1.0, base - losses / min_size)
+
+
+@register_jitable(inline="always")
 def lowest_reachable(errors, min_size):
     """The least accuracy any set with at most ``errors`` misclassified
-    samples and at least ``min_size`` samples can have.
-
-    A superset of a set has no more errors than the set, so this bounds the
-    accuracy of every superset a failure mode could be (condition 1).
-    """
-    return greater(0.0, 1.0 - errors / min_size)
+    samples and at least ``min_size`` samples can have: :func:`lowest_score`
+    of the accuracy."""
+    return lowest_score(errors, min_size, 1.0)
 
 
 @register_jitable(inline="always")
@@ -139,33 +185,3 @@ def may_extend(lowest, group_score, floor, min_drop, min_gain, tol, slack):
         ``False`` only where no superset can meet conditions 2 and 3
     """
     return lowest <= superset_ceiling(group_score, floor, min_drop, min_gain, tol, slack)
-
-
-# ------------------------------------------------------------- regressions
-#
-# A regression search (two models on the same units) keeps the definition
-# and changes the score: a unit's ``d = new_correct - baseline_correct`` is
-# -1 (a loss: only the baseline is right), +1 (a win) or 0, and a set's
-# score is its *change* ``mean(d) = (wins - losses) / size``. Conditions 1-3
-# are :func:`meets_conditions` over that score; the bound is its own.
-
-
-@register_jitable(inline="always")
-def change(size, losses, wins):
-    """The change in accuracy, new minus baseline, of ``size`` units of
-    which ``losses`` only the baseline and ``wins`` only the new model
-    classifies right (NaN for an empty set, as :func:`accuracy`)."""
-    return (wins - losses) / size
-
-
-@register_jitable(inline="always")
-def lowest_change(losses, min_size):
-    """The least change any set with at most ``losses`` losses and at least
-    ``min_size`` units can have: ``-losses / min_size``, and never below -1.
-
-    A superset of a set keeps only some of its units, so it has no more
-    losses; its change is at least ``-losses' / size' >= -losses / min_size``
-    (wins only raise it). This bounds the change of every superset a
-    regression mode could be, as :func:`lowest_reachable` bounds accuracy.
-    """
-    return greater(-1.0, -losses / min_size)

@@ -1,11 +1,16 @@
 """The engine seam: which engine searches, and the driver every engine shares.
 
-An engine turns the validated input into its layout
+An engine turns the validated input and what is scored into its layout
 (:meth:`Engine.layout`) and searches the sets of two or more tags of a
-chunk of groups (:meth:`Engine.search_chunk`). The driver,
+packed chunk of groups (:meth:`Engine.search_chunk`). The driver,
 :func:`search_groups`, judges the single tags of every group at once, cuts
-the groups into chunks and runs the engine on each, on a thread pool where
-the engine allows it.
+the groups into chunks, packs each and runs the engine on it, on a thread
+pool where the engine allows it. Every search goes through it: a
+failure-mode search (accuracy) and a regression search (the change in
+accuracy), the score a parameter of the layout
+(:class:`~fiftyone_prime.core.layout.Outcomes`). A search that counts more
+on the same bitsets (the regression search's tested family) passes a
+:class:`ChunkCounter`.
 
 :func:`select_engine` is the one place that chooses an engine. The product
 ships one, :class:`CompiledEngine` (numba; with ``NUMBA_DISABLE_JIT=1`` its
@@ -17,24 +22,25 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Protocol, Union
 
 import numpy as np
 
 from . import kernels
-from .candidates import Chunk, Singles, chunks, words
+from .candidates import Chunk, Singles, chunks
 from .defaults import MAX_TAGS_LIMIT
 from .definition import (
     PRUNE_SLACK,
     TOLERANCE,
-    accuracy,
-    lowest_reachable,
+    lowest_score,
     may_extend,
     meets_conditions,
+    score,
 )
 from .groups import CodedGroups
-from .layout import GroupedInput
+from .layout import GroupedInput, Outcomes
 from .types import SearchParams
 from .validation import TagMatrix
 
@@ -74,29 +80,30 @@ class TooManyCandidates(Exception):
 
 
 class Modes:
-    """Failure modes found, as arrays, one batch per level and chunk."""
+    """Modes found, as arrays, one batch per level and chunk."""
 
     def __init__(self):
-        self.batches: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]] = []
+        self.batches: list[tuple] = []
 
-    def add(self, groups, tags, sizes, errors, gains) -> None:
+    def add(self, groups, tags, sizes, losses, wins, gains) -> None:
         """Adds a batch: per mode its group (index), tag columns (one row
-        per mode), size, errors and gain (``None`` for single tags)."""
+        per mode), size, losses (errors), wins and gain (``None`` for single
+        tags)."""
         if len(groups):
-            self.batches.append((groups, tags, sizes, errors, gains))
+            self.batches.append((groups, tags, sizes, losses, wins, gains))
 
     def extend(self, other: Modes) -> None:
         """Adds another's batches."""
         self.batches.extend(other.batches)
 
-    def by_group(self) -> dict[int, list[tuple[np.ndarray, int, int, Optional[float]]]]:
-        """The modes per group: ``(tag columns, size, errors, gain)`` each."""
+    def by_group(self) -> dict[int, list[tuple[np.ndarray, int, int, int, Optional[float]]]]:
+        """The modes per group: ``(tag columns, size, losses, wins, gain)`` each."""
         out: dict[int, list] = {}
-        for groups, tags, sizes, errors, gains in self.batches:
+        for groups, tags, sizes, losses, wins, gains in self.batches:
             for i in range(len(groups)):
                 gain = None if gains is None else float(gains[i])
                 out.setdefault(int(groups[i]), []).append(
-                    (tags[i], int(sizes[i]), int(errors[i]), gain)
+                    (tags[i], int(sizes[i]), int(losses[i]), int(wins[i]), gain)
                 )
         return out
 
@@ -114,24 +121,41 @@ class Engine(Protocol):
     threads: bool
 
     def layout(
-        self, matrix: TagMatrix, correct: np.ndarray, groups: Union[np.ndarray, CodedGroups, None]
+        self,
+        matrix: TagMatrix,
+        outcomes: Union[Outcomes, np.ndarray],
+        groups: Union[np.ndarray, CodedGroups, None],
     ) -> GroupedInput:
         """The input in the engine's layout."""
         ...
 
     def search_chunk(
-        self,
-        data: GroupedInput,
-        singles: Singles,
-        chunk: np.ndarray,
-        group_acc: np.ndarray,
-        params: SearchParams,
+        self, data: GroupedInput, bits: Chunk, group_score: np.ndarray, params: SearchParams
     ) -> Modes:
-        """The failure modes of ``2..max_tags`` tags of a chunk of groups.
+        """The modes of ``2..max_tags`` tags of a packed chunk of groups.
 
         Raises:
             TooManyCandidates: when a group passes the engine's limit
         """
+        ...
+
+
+class ChunkCounter(Protocol):
+    """What a search counts beside the modes on the same packed chunks (the
+    regression search's tested family).
+
+    Attributes:
+        keep: per entry of the layout, whether it is packed for the count
+    """
+
+    keep: np.ndarray
+
+    def count(self, bits: Chunk) -> Any:
+        """Counts on a chunk's packed columns (only those of :attr:`keep`)."""
+        ...
+
+    def add(self, chunk: np.ndarray, counted: Any) -> None:
+        """Adds a chunk's counts, in chunk order."""
         ...
 
 
@@ -142,35 +166,33 @@ class CompiledEngine:
     threads = True
 
     def layout(
-        self, matrix: TagMatrix, correct: np.ndarray, groups: Union[np.ndarray, CodedGroups, None]
+        self,
+        matrix: TagMatrix,
+        outcomes: Union[Outcomes, np.ndarray],
+        groups: Union[np.ndarray, CodedGroups, None],
     ) -> GroupedInput:
-        """Rows sorted by group only: the kernels read each row's error flag."""
-        return GroupedInput(matrix, correct, groups)
+        """Rows sorted by group only: the kernels read each row's kind."""
+        return GroupedInput(matrix, outcomes, groups)
 
     def search_chunk(
-        self,
-        data: GroupedInput,
-        singles: Singles,
-        chunk: np.ndarray,
-        group_acc: np.ndarray,
-        params: SearchParams,
+        self, data: GroupedInput, bits: Chunk, group_score: np.ndarray, params: SearchParams
     ) -> Modes:
-        """Levels ``2..max_tags`` for a chunk of groups, in the compiled kernel."""
+        """Levels ``2..max_tags`` for a packed chunk of groups, in the compiled kernel."""
         modes = Modes()
-        bits = Chunk(data, singles, chunk)
+        chunk = bits.chunk
         limits = np.array(
             [MAX_CANDIDATE_BYTES // candidate_bytes(1, k) for k in range(params.max_tags + 1)]
         )
-        err_words, ok_words = words(data, chunk)
-        found_group, cols, sizes, errs, gains, status, where = kernels.search_chunk(
+        found_group, cols, sizes, losses, wins, gains, status, where = kernels.search_chunk(
             bits.bits,
-            bits.err_words,
-            err_words,
-            ok_words,
+            bits.loss_words,
+            bits.win_words,
+            *bits.group_words,
             bits.col_bounds,
             bits.errors,
-            bits.acc,
-            group_acc[chunk],
+            bits.score,
+            group_score[chunk],
+            base=data.base,
             min_size=params.min_size,
             min_drop=params.min_drop,
             min_gain=params.min_gain,
@@ -194,7 +216,8 @@ class CompiledEngine:
                 chunk[found_group[rows]],
                 bits.tag[cols[rows, :k]],
                 sizes[rows],
-                errs[rows],
+                losses[rows],
+                wins[rows],
                 gains[rows],
             )
         return modes
@@ -225,41 +248,58 @@ def num_threads() -> int:
         return os.cpu_count() or 1
 
 
-def search_groups(engine: Engine, data: GroupedInput, params: SearchParams) -> Modes:
+def search_groups(
+    engine: Engine,
+    data: GroupedInput,
+    params: SearchParams,
+    counter: Optional[ChunkCounter] = None,
+) -> Modes:
     """Runs the search on every group: single tags at once, larger sets in
-    chunks of groups by ``engine``.
+    packed chunks of groups by ``engine``.
 
     Args:
         engine: the engine for sets of two or more tags
-        data: the input in ``engine``'s layout
+        data: the input in ``engine``'s layout, with what is scored
         params: the search parameters
+        counter (None): what else to count on the same packed chunks
 
     Returns:
-        the failure modes found
+        the modes found
 
     Raises:
         TooManyCandidates: when a group passes the engine's limit
     """
     modes = Modes()
-    group_acc = data.group_accuracy()
-    n_g = data.sizes
-    eligible = (n_g > 0) & (n_g >= params.min_size) & (group_acc - params.min_drop >= -TOLERANCE)
+    group_score = data.group_score()
+    n_g, base = data.sizes, data.base
+    eligible = (
+        (n_g > 0)
+        & (n_g >= params.min_size)
+        & (group_score - params.min_drop >= base - 1 - TOLERANCE)
+    )
 
     # Single tags, every group at once: their floor is inf (no proper subset).
     sel = np.flatnonzero(eligible[data.entry_group] & (data.entry_size >= params.min_size))
     groups, tags = data.entry_group[sel], data.entry_tag[sel]
-    sizes, errs = data.entry_size[sel], data.entry_errors[sel]
-    acc, gacc = accuracy(sizes, errs), group_acc[groups]
+    sizes, losses, wins = data.entry_size[sel], data.entry_errors[sel], data.entry_wins[sel]
+    scores, g_score = score(sizes, losses, wins, base), group_score[groups]
     is_mode = meets_conditions(
-        sizes, acc, gacc, np.inf, params.min_size, params.min_drop, params.min_gain, TOLERANCE
+        sizes, scores, g_score, np.inf, params.min_size, params.min_drop, params.min_gain, TOLERANCE
     )
-    modes.add(groups[is_mode], tags[is_mode][:, None], sizes[is_mode], errs[is_mode], None)
+    modes.add(
+        groups[is_mode],
+        tags[is_mode][:, None],
+        sizes[is_mode],
+        losses[is_mode],
+        wins[is_mode],
+        None,
+    )
     if params.max_tags < 2:
         return modes
     alive = may_extend(
-        lowest_reachable(errs, params.min_size),
-        gacc,
-        acc,
+        lowest_score(losses, params.min_size, base),
+        g_score,
+        scores,
         params.min_drop,
         params.min_gain,
         TOLERANCE,
@@ -267,19 +307,53 @@ def search_groups(engine: Engine, data: GroupedInput, params: SearchParams) -> M
     )
     if params.minimal:
         alive &= ~is_mode
-    singles = Singles(groups[alive], tags[alive], sizes[alive], errs[alive], acc[alive])
+    # The entries packed: the search's extendable tags, and the counter's.
+    in_search = np.zeros(len(data.entry_group), dtype=bool)
+    in_search[sel[alive]] = True
+    packed = in_search if counter is None else in_search | counter.keep
+
+    def search(bits: Chunk) -> tuple[Optional[Modes], Any]:
+        columns = in_search[bits.entry]
+        found = counted = None
+        if columns.any():
+            found = engine.search_chunk(data, bits.subset(columns), group_score, params)
+        if counter is not None:
+            wanted = counter.keep[bits.entry]
+            if wanted.any():
+                counted = counter.count(bits.subset(wanted))
+        return found, counted
+
+    for chunk, (found, counted) in packed_chunks(data, packed, search, engine.threads):
+        if found is not None:
+            modes.extend(found)
+        if counted is not None:
+            counter.add(chunk, counted)
+    return modes
+
+
+def packed_chunks(
+    data: GroupedInput, entries: np.ndarray, work: Callable[[Chunk], Any], threads: bool = True
+) -> Iterator[tuple[np.ndarray, Any]]:
+    """Packs the masked ``entries`` of ``data`` chunk by chunk
+    (:func:`~fiftyone_prime.core.candidates.chunks`) and runs ``work`` on
+    each packed :class:`~fiftyone_prime.core.candidates.Chunk`, on a thread
+    pool of the CPUs when ``threads`` (the compiled kernels release the GIL).
+
+    Yields:
+        ``(chunk, work's result)``, in chunk order
+    """
+    singles = Singles.of(data, np.flatnonzero(entries))
     todo = list(chunks(singles, data))
 
-    def search(chunk: np.ndarray) -> Modes:
-        return engine.search_chunk(data, singles, chunk, group_acc, params)
+    def run(chunk: np.ndarray) -> tuple[np.ndarray, Any]:
+        return chunk, work(Chunk(data, singles, chunk))
 
-    # The compiled kernels release the GIL: chunks run on every core, in order.
-    threads = min(len(todo), num_threads()) if engine.threads else 1
-    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    n_threads = min(len(todo), num_threads()) if threads else 1
+    if n_threads <= 1:
+        yield from map(run, todo)
+        return
+    pool = ThreadPoolExecutor(n_threads)
     try:
-        for found in pool.map(search, todo) if pool else map(search, todo):
-            modes.extend(found)
+        yield from pool.map(run, todo)
     finally:
-        if pool:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return modes
+        pool.shutdown(wait=True, cancel_futures=True)

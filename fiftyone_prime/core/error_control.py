@@ -72,11 +72,14 @@ What ``adjusted_p_value`` means:
     the mode is reported (as before).
 -   ``"fdr"``/``"fdr_by"`` with ``alpha``: the q-value above; a mode is
     reported iff ``q <= alpha``.
--   ``"fdr"``/``"fdr_by"`` with ``alpha=None``: the same q-values, with the
-    tested family fixed at the default level (:data:`REFERENCE_ALPHA`): a
-    mode with ``q <= 0.05`` is one the default run reports (before proxies
-    are grouped). The family depends on the level, so for another level run
-    the search with that ``alpha`` rather than filtering these q-values.
+-   with ``alpha=None`` (the definition's full output, no error control
+    asked for): ``None``. The tested family is not counted (its exact
+    count can cost more than the search), so there is nothing to adjust
+    for; ``p_value`` and the interval stay. For every mode with its
+    adjusted p-value, run with ``alpha=1`` (nothing is left out; proxies
+    are grouped as aliases). The family depends on the level, so for
+    another level run the search with that ``alpha`` rather than filtering
+    q-values.
 
 Nothing here imports fiftyone or torch.
 """
@@ -85,6 +88,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 from scipy.special import digamma, gammaln
@@ -100,7 +104,7 @@ from .significance import (
 from .types import FailureMode, SearchParams
 
 #: The level that fixes the tested family of the false-discovery procedures
-#: when ``alpha`` is ``None`` (the default ``alpha``).
+#: where a family is counted without an ``alpha`` (the default ``alpha``).
 REFERENCE_ALPHA = 0.05
 
 
@@ -162,7 +166,7 @@ def step_up_q_values(p_values: np.ndarray, m: float, dependence: str = "prds") -
 def control(
     candidates: list[FailureMode],
     group_errors: np.ndarray,
-    family: TestedFamily,
+    family: Optional[TestedFamily],
     params: SearchParams,
     members=None,
 ) -> tuple[list[FailureMode], Significance]:
@@ -172,7 +176,7 @@ def control(
     Args:
         candidates: the modes of the definition, in the search's order
         group_errors: per candidate, its group's number of misclassified samples
-        family: the tested family
+        family: the tested family (``None`` with ``alpha=None``: not needed)
         params: the search's parameters (``alpha``, ``error_control``)
         members (None): a :class:`fiftyone_prime.core.aliases.MemberIndex`
             of the searched data; without it proxies are not grouped
@@ -181,8 +185,9 @@ def control(
         ``(reported modes, Significance)``
     """
     alpha, how = params.alpha, params.error_control
-    reference = REFERENCE_ALPHA if alpha is None else alpha
-    testable_level = family.corrected_level(reference)
+    if alpha is None:
+        return _untested(candidates, group_errors, how)
+    testable_level = family.corrected_level(alpha)
     tested = float(family.count(np.array([testable_level]))[0])
     p = adjusted = np.zeros(0)
     if candidates:
@@ -209,17 +214,14 @@ def control(
             )
             for i, m in enumerate(candidates)
         ]
-    if alpha is None:
-        kept, corrected = candidates, None
+    kept = [m for m in candidates if m.adjusted_p_value <= alpha]
+    if how == "fwer":
+        corrected = family.corrected_level(alpha)
     else:
-        kept = [m for m in candidates if m.adjusted_p_value <= alpha]
-        if how == "fwer":
-            corrected = family.corrected_level(alpha)
-        else:
-            c = harmonic(max(tested, 1.0)) if how == "fdr_by" else 1.0
-            corrected = alpha * max(len(kept), 1) / (max(tested, 1.0) * c)
+        c = harmonic(max(tested, 1.0)) if how == "fdr_by" else 1.0
+        corrected = alpha * max(len(kept), 1) / (max(tested, 1.0) * c)
     num_aliases = 0
-    if alpha is not None and members is not None and len(kept) > 1:
+    if members is not None and len(kept) > 1:
         from .aliases import group_proxies
 
         reported = len(kept)
@@ -233,13 +235,48 @@ def control(
         num_candidates=len(candidates),
         num_not_significant=len(candidates) - len(kept) - num_aliases,
         error_control=how,
-        reference_alpha=reference,
+        reference_alpha=alpha,
         testable_level=testable_level,
         tested_family=tested,
         family_count=getattr(family, "count_kind", "bound"),
         num_aliases=num_aliases,
     )
     return kept, significance
+
+
+def _untested(
+    candidates: list[FailureMode], group_errors: np.ndarray, how: str
+) -> tuple[list[FailureMode], Significance]:
+    """:func:`control` without ``alpha``: every mode of the definition with
+    its p-value and interval, and no adjusted p-value (``None``): no error
+    control was asked for, so no family is counted."""
+    if candidates:
+        sizes = np.array([m.size for m in candidates])
+        correct = np.array([m.num_correct for m in candidates])
+        group_sizes = np.array([m.group_size for m in candidates])
+        p = fisher_p_values(sizes, sizes - correct, group_sizes, group_errors)
+        low, high = accuracy_intervals(correct, sizes)
+        candidates = [
+            dataclasses.replace(m, p_value=float(p[i]), accuracy_ci=(float(low[i]), float(high[i])))
+            for i, m in enumerate(candidates)
+        ]
+    return candidates, unadjusted(PROCEDURES[how], how, len(candidates))
+
+
+def unadjusted(procedure: str, how: str, num_candidates: int) -> Significance:
+    """The :class:`Significance` of a search run with ``alpha=None``: nothing
+    left out, no adjusted p-values, no tested family counted (its size,
+    levels and count are ``None``)."""
+    return Significance(
+        procedure=procedure,
+        alpha=None,
+        family_size=None,
+        corrected_level=None,
+        num_candidates=num_candidates,
+        num_not_significant=0,
+        error_control=how,
+        family_count="none",
+    )
 
 
 def flatten(modes: Sequence[FailureMode]) -> list[FailureMode]:
@@ -265,4 +302,5 @@ __all__ = [
     "harmonic",
     "least_log_p_values",
     "step_up_q_values",
+    "unadjusted",
 ]

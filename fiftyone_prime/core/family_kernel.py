@@ -1,17 +1,25 @@
-"""The compiled pass of the significance family's step function.
+"""The compiled passes of the tested families.
 
 :func:`family_steps` evaluates, for every group in one pass, the count of
 tested sets at each of the group's breakpoints, as
 :class:`fiftyone_prime.core.significance.TestedFamily` defines it (the
 numpy reading of that count lives in ``tests/core/family_oracle.py``; the
-two are checked equal bit for bit).
+two are checked equal bit for bit). :func:`discordant_counts` enumerates a
+regression search's family on the search's packed chunks
+(:class:`fiftyone_prime.core.regression.RegressionFamily`).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .jit import jit
+from .kernels import _and_count
+
+if TYPE_CHECKING:
+    from .candidates import Chunk
 
 
 @jit
@@ -104,3 +112,133 @@ def family_steps(
         np.ascontiguousarray(incidences, dtype=np.float64),
         int(min_size),
     )
+
+
+# ------------------------------------------------- a regression search's family
+
+
+@jit
+def _family_counts(
+    bits,
+    loss_words,
+    win_words,
+    group_loss_words,
+    group_win_words,
+    group_rest_words,
+    col_bounds,
+    min_size,
+    group_min_d,
+    max_tags,
+    budget,
+    hist,
+    hist_starts,
+):
+    n_groups = len(col_bounds) - 1
+    width = bits.shape[1]
+    max_cols = 0
+    for g in range(n_groups):
+        max_cols = max(max_cols, col_bounds[g + 1] - col_bounds[g])
+    inter = np.empty((max(1, max_tags - 1) * max_cols, width), dtype=np.uint64)
+    entry_col = np.empty((max_tags, max_cols), dtype=np.int64)
+    n_entries = np.zeros(max_tags, dtype=np.int64)
+    position = np.zeros(max_tags, dtype=np.int64)
+    over = np.zeros(n_groups, dtype=np.bool_)
+    for g in range(n_groups):
+        lo, hi = col_bounds[g], col_bounds[g + 1]
+        n = hi - lo
+        if n < 2 or max_tags < 2:
+            continue
+        loss_stop = group_loss_words[g]
+        win_start, win_stop = loss_words, loss_words + group_win_words[g]
+        rest_start = loss_words + win_words
+        rest_stop = rest_start + group_rest_words[g]
+        min_d = group_min_d[g]
+        h0 = hist_starts[g]
+        h_len = hist_starts[g + 1] - h0
+        counted = 0
+        for i in range(n):
+            entry_col[0, i] = lo + i
+        n_entries[0] = n
+        position[0] = 0
+        d = 0
+        while d >= 0 and not over[g]:
+            if position[d] >= n_entries[d]:
+                d -= 1
+                continue
+            i = position[d]
+            position[d] += 1
+            k = d + 2
+            source, row_i = (bits, entry_col[0, i]) if d == 0 else (inter, (d - 1) * max_cols + i)
+            row_out = d * max_cols
+            n_next = 0
+            for j in range(i + 1, n_entries[d]):
+                col_j = entry_col[d, j]
+                out = row_out + n_next
+                disc = _and_count(source, row_i, bits, col_j, inter, out, 0, loss_stop)
+                disc += _and_count(source, row_i, bits, col_j, inter, out, win_start, win_stop)
+                if disc < min_d:
+                    continue  # D is anti-monotone: no superset is testable either
+                size = disc + _and_count(
+                    source, row_i, bits, col_j, inter, out, rest_start, rest_stop
+                )
+                if size < min_size:
+                    continue
+                counted += 1
+                if counted > budget:
+                    over[g] = True
+                    break
+                if disc < h_len:
+                    hist[h0 + disc] += 1
+                if k < max_tags:
+                    entry_col[d + 1, n_next] = col_j
+                    n_next += 1
+            if n_next >= 2 and k < max_tags:
+                d += 1
+                n_entries[d] = n_next
+                position[d] = 0
+    return over
+
+
+def discordant_counts(
+    bits: Chunk,
+    *,
+    min_size,
+    group_min_d,
+    max_tags,
+    budget,
+    hist_lengths,
+):
+    """Counts, per group, the sets of ``2..max_tags`` of its columns with
+    ``>= min_size`` units and ``>= group_min_d[g]`` discordant units, by
+    their number of discordant units (an exhaustive depth-first enumeration,
+    pruned only by those two anti-monotone supports).
+
+    Args:
+        bits: the groups' packed columns
+            (:class:`~fiftyone_prime.core.candidates.Chunk`)
+        min_size: the least number of units of a set counted
+        group_min_d: per group, the least number of discordant units
+        max_tags: the largest sets counted
+        budget: the most sets a group may count; a group past it stops
+        hist_lengths: per group, the length of its histogram (``D_c + 1``)
+
+    Returns:
+        ``(hist, starts, over)``: group ``g``'s histogram is
+        ``hist[starts[g]:starts[g + 1]]``; ``over[g]`` when it passed the budget
+    """
+    starts = np.r_[0, np.cumsum(hist_lengths)].astype(np.int64)
+    hist = np.zeros(int(starts[-1]), dtype=np.int64)
+    over = _family_counts(
+        np.ascontiguousarray(bits.bits),
+        int(bits.loss_words),
+        int(bits.win_words),
+        *(np.asarray(w, dtype=np.int64) for w in bits.group_words),
+        np.asarray(bits.col_bounds, dtype=np.int64),
+        int(min_size),
+        group_min_d.astype(np.int64),
+        int(max_tags),
+        int(budget),
+        hist,
+        starts,
+    )
+    return hist, starts, over

@@ -2,9 +2,9 @@
 and packing tag columns into bitsets.
 
 Every routine reads rows sorted by group (group ``g`` holds rows
-``bounds[g]:bounds[g + 1]``) and a per-row flag of misclassification; the
-rows need not be sorted by it. Dense matrices are read as C-contiguous
-uint8 rows.
+``bounds[g]:bounds[g + 1]``) and a per-row flag (misclassified, or a loss)
+or kind (:data:`LOSS`, :data:`WIN`, :data:`REST`); the rows need not be
+sorted by it. Dense matrices are read as C-contiguous uint8 rows.
 """
 
 from __future__ import annotations
@@ -99,26 +99,30 @@ def _dense_frequent_per_row(matrix, bounds, entry_bounds, entry_tag, entry_size,
             frequent[entry_tag[e]] = 0
 
 
+#: What a row is in the packed bitsets (``row_kind``): a loss (in a
+#: failure-mode search, a misclassified sample), a win, or neither.
+LOSS, WIN, REST = 0, 1, 2
+
+
 @inline
-def _next_position(row_error, n_errors_seen, n_correct_seen, err_words):
-    """A group's next row's word and bit mask (misclassified rows fill the
-    first words, the others the words from ``err_words`` on, each in row
-    order), and the counts of rows seen with it."""
-    if row_error:
-        word, index = n_errors_seen >> 6, n_errors_seen & 63
-        return word, bit(index), n_errors_seen + 1, n_correct_seen
-    word, index = err_words + (n_correct_seen >> 6), n_correct_seen & 63
-    return word, bit(index), n_errors_seen, n_correct_seen + 1
+def _position(kind, seen, loss_words, win_words):
+    """A row's word and bit: ``kind`` :data:`LOSS`, :data:`WIN` or
+    :data:`REST`; ``seen`` counts the group's rows of that kind before it."""
+    start = 0 if kind == LOSS else (loss_words if kind == WIN else loss_words + win_words)
+    return start + (seen >> 6), bit(seen & 63)
 
 
 @jit
-def _pack_sparse(indptr, indices, row_starts, sizes, row_errors, column_of, n_tags, err_words, out):
+def _pack_sparse(
+    indptr, indices, row_starts, sizes, row_kind, column_of, n_tags, loss_words, win_words, out
+):
+    seen = np.zeros(3, dtype=np.int64)
     for g in range(len(row_starts)):
-        n_errors = n_correct = 0
+        seen[:] = 0
         for row in range(row_starts[g], row_starts[g] + sizes[g]):
-            word, mask, n_errors, n_correct = _next_position(
-                row_errors[row], n_errors, n_correct, err_words
-            )
+            kind = row_kind[row]
+            word, mask = _position(kind, seen[kind], loss_words, win_words)
+            seen[kind] += 1
             for z in range(indptr[row], indptr[row + 1]):
                 col = column_of[g * n_tags + indices[z]]
                 if col >= 0:
@@ -126,13 +130,16 @@ def _pack_sparse(indptr, indices, row_starts, sizes, row_errors, column_of, n_ta
 
 
 @jit
-def _pack_dense(matrix, row_starts, sizes, row_errors, col_bounds, col_tags, err_words, out):
+def _pack_dense(
+    matrix, row_starts, sizes, row_kind, col_bounds, col_tags, loss_words, win_words, out
+):
+    seen = np.zeros(3, dtype=np.int64)
     for g in range(len(row_starts)):
-        n_errors = n_correct = 0
+        seen[:] = 0
         for row in range(row_starts[g], row_starts[g] + sizes[g]):
-            word, mask, n_errors, n_correct = _next_position(
-                row_errors[row], n_errors, n_correct, err_words
-            )
+            kind = row_kind[row]
+            word, mask = _position(kind, seen[kind], loss_words, win_words)
+            seen[kind] += 1
             for col in range(col_bounds[g], col_bounds[g + 1]):
                 if matrix[row, col_tags[col]]:
                     out[col, word] |= mask
@@ -250,24 +257,27 @@ def pack_sparse(
     indices: np.ndarray,
     row_starts: np.ndarray,
     sizes: np.ndarray,
-    row_errors: np.ndarray,
+    row_kind: np.ndarray,
     column_of: np.ndarray,
     n_tags: int,
-    err_words: int,
+    loss_words: int,
+    win_words: int,
     out: np.ndarray,
 ) -> None:
-    """Sets the bits of some groups' rows of a CSR matrix in ``out``: each
-    group's misclassified rows fill words ``[0, err_words)`` and its other
-    rows the words from ``err_words`` on, each in row order.
+    """Sets the bits of some groups' rows of a CSR matrix in ``out``, in
+    three regions: each group's losses fill words ``[0, loss_words)``, its
+    wins the next ``win_words`` words, its other rows the words after them,
+    each in row order.
 
     Args:
         indptr, indices: the CSR matrix's arrays
         row_starts, sizes: per group, its first row and number of rows
-        row_errors: per row of the matrix, whether it is misclassified
+        row_kind: per row of the matrix, :data:`LOSS`, :data:`WIN` or
+            :data:`REST` (int8)
         column_of: ``column_of[g * n_tags + tag]``: the bitset row of the
             group's tag, or -1
         n_tags: the number of tags
-        err_words: the word where the correctly classified rows start
+        loss_words, win_words: the widths of the loss and win regions
         out: ``(n_cols, width)`` uint64 bitsets, zeroed
     """
     _pack_sparse(
@@ -275,10 +285,11 @@ def pack_sparse(
         indices,
         row_starts.astype(np.int64),
         sizes.astype(np.int64),
-        row_errors,
+        row_kind,
         column_of,
         int(n_tags),
-        int(err_words),
+        int(loss_words),
+        int(win_words),
         out,
     )
 
@@ -287,29 +298,31 @@ def pack_dense(
     matrix: np.ndarray,
     row_starts: np.ndarray,
     sizes: np.ndarray,
-    row_errors: np.ndarray,
+    row_kind: np.ndarray,
     col_bounds: np.ndarray,
     col_tags: np.ndarray,
-    err_words: int,
+    loss_words: int,
+    win_words: int,
     out: np.ndarray,
 ) -> None:
     """:func:`pack_sparse` for a dense bool matrix.
 
     Args:
         matrix: the ``(n_rows, n_tags)`` bool matrix
-        row_starts, sizes, row_errors: as in :func:`pack_sparse`
+        row_starts, sizes, row_kind: as in :func:`pack_sparse`
         col_bounds: group ``g``'s bitset rows are ``col_bounds[g]:col_bounds[g + 1]``
         col_tags: each bitset row's tag
-        err_words: the word where the correctly classified rows start
+        loss_words, win_words: as in :func:`pack_sparse`
         out: ``(n_cols, width)`` uint64 bitsets, zeroed
     """
     _pack_dense(
         np.ascontiguousarray(matrix).view(np.uint8),
         row_starts.astype(np.int64),
         sizes.astype(np.int64),
-        row_errors,
+        row_kind,
         col_bounds.astype(np.int64),
         col_tags.astype(np.int64),
-        int(err_words),
+        int(loss_words),
+        int(win_words),
         out,
     )

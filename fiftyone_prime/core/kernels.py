@@ -1,22 +1,26 @@
-"""The compiled search kernel: failure modes of two or more tags, depth first.
+"""The compiled search kernel: modes of two or more tags, depth first, for every score.
 
 :func:`search_chunk` enumerates each group's tag sets depth first (Eclat).
 The sets that extend one prefix are kept with their bitsets, and a set of
 ``k`` tags is the AND of two such siblings: one pass over the group's
-words, misclassified samples first, with no Python or numpy call per
-candidate. It prunes with the bound of :mod:`fiftyone_prime.core.definition`
-over the subsets a depth-first search knows (the two siblings, and every
-pair of tags: single tags are taken last to first, so the pairs of later
-tags are judged first), which prunes a little less than a levelwise search
-would and never wrongly:
+words, region by region (losses, wins, the rest: see
+:class:`~fiftyone_prime.core.candidates.Chunk`), with no Python or numpy
+call per candidate. What is scored is a parameter
+(:func:`fiftyone_prime.core.definition.score`): a failure-mode search has
+its errors as losses and an empty win region, a regression search both.
 
--   a set is not counted when its subsets' errors and accuracies already
-    rule it and its supersets out, and its correct samples are not counted
-    when its own errors do;
--   where those bounds say a set may be a failure mode, it is settled
-    exactly from the counts of all of its subsets (:func:`_settle`), so
-    every failure mode, its gain and its minimality are decided as the
-    definition says.
+It prunes with the bound of :mod:`fiftyone_prime.core.definition` over the
+subsets a depth-first search knows (the two siblings, and every pair of
+tags: single tags are taken last to first, so the pairs of later tags are
+judged first), which prunes a little less than a levelwise search would and
+never wrongly:
+
+-   a set is not counted when its subsets' losses and scores already rule
+    it and its supersets out, and its other units are not counted when its
+    own losses do;
+-   where those bounds say a set may be a mode, it is settled exactly from
+    the counts of all of its subsets (:func:`_settle`), so every mode, its
+    gain and its minimality are decided as the definition says.
 
 A set of ``k`` tags is settled against its ``2**k - 1`` subsets, so
 ``max_tags`` is at most :data:`fiftyone_prime.core.defaults.MAX_TAGS_LIMIT`.
@@ -28,13 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .definition import (
-    accuracy,
-    lowest_reachable,
-    may_extend,
-    meets_conditions,
-    superset_ceiling,
-)
+from .definition import lowest_score, may_extend, meets_conditions, superset_ceiling
+from .definition import score as score_of
 from .jit import bit, grow, inline, jit, popcount
 
 # What search_chunk's status array holds: status[0] is OK or TOO_MANY (then
@@ -75,10 +74,14 @@ def _settle(
     bits,
     cols,
     k,
-    err_stop,
-    ok_start,
-    ok_stop,
-    group_acc,
+    loss_stop,
+    win_start,
+    win_stop,
+    rest_start,
+    rest_stop,
+    group_win_words,
+    group_score,
+    base,
     min_size,
     min_drop,
     min_gain,
@@ -86,19 +89,17 @@ def _settle(
     tol,
     work,
 ):
-    """Decides exactly whether the set ``cols[:k]`` is a failure mode.
-
-    Counts every nonempty subset (``work`` holds their bitsets), takes
-    each one's least accuracy among its own proper subsets, and applies
-    the definition to the whole set; with ``minimal``, also to every
-    subset.
+    """Decides exactly whether the set ``cols[:k]`` is a mode, from the
+    counts of all its nonempty subsets (``work`` holds their bitsets): takes
+    each one's least score among its own proper subsets, and applies the
+    definition to the whole set; with ``minimal``, also to every subset.
 
     Returns:
-        ``(is_mode, floor)``: whether the set is a failure mode and the
-        least accuracy among its nonempty proper subsets
+        ``(is_mode, floor)``: whether it is one, and the least score among
+        its nonempty proper subsets
     """
     n_masks = 1 << k
-    acc = np.empty(n_masks)
+    score = np.empty(n_masks)
     floor = np.empty(n_masks)
     cond = np.zeros(n_masks, dtype=np.bool_)
     contains = np.zeros(n_masks, dtype=np.bool_)
@@ -109,28 +110,33 @@ def _settle(
             b += 1
         rest = mask ^ low
         if rest == 0:
-            errs = _and_count(bits, cols[b], bits, cols[b], work, mask, 0, err_stop)
-            size = errs + _and_count(bits, cols[b], bits, cols[b], work, mask, ok_start, ok_stop)
+            src, row = bits, cols[b]
         else:
-            errs = _and_count(work, rest, bits, cols[b], work, mask, 0, err_stop)
-            size = errs + _and_count(work, rest, bits, cols[b], work, mask, ok_start, ok_stop)
+            src, row = work, rest
+        losses = _and_count(src, row, bits, cols[b], work, mask, 0, loss_stop)
+        wins = 0
+        if group_win_words is not None:  # compiled out for a score without wins
+            wins = _and_count(src, row, bits, cols[b], work, mask, win_start, win_stop)
+        size = (
+            losses + wins + _and_count(src, row, bits, cols[b], work, mask, rest_start, rest_stop)
+        )
         if size == 0:
-            acc[mask] = np.nan
+            score[mask] = np.nan
         else:
-            acc[mask] = accuracy(size, errs)
+            score[mask] = score_of(size, losses, wins, base)
         least = np.inf
         inside = False
         for j in range(k):
             sub = mask ^ (1 << j)
             if sub == 0 or (mask >> j) & 1 == 0:
                 continue
-            least = min(least, min(acc[sub], floor[sub]))
+            least = min(least, min(score[sub], floor[sub]))
             inside = inside or cond[sub] or contains[sub]
         floor[mask] = least
         contains[mask] = inside
-        a = acc[mask]
-        # A single tag has no proper subset: its floor is inf.
-        cond[mask] = meets_conditions(size, a, group_acc, least, min_size, min_drop, min_gain, tol)
+        cond[mask] = meets_conditions(
+            size, score[mask], group_score, least, min_size, min_drop, min_gain, tol
+        )
     full = n_masks - 1
     return cond[full] and not (minimal and contains[full]), floor[full]
 
@@ -138,13 +144,16 @@ def _settle(
 @jit
 def _search_chunk(
     bits,
-    err_words,
-    group_err_words,
-    group_ok_words,
+    loss_words,
+    win_words,
+    group_loss_words,
+    group_win_words,
+    group_rest_words,
     col_bounds,
-    col_errs,
-    col_acc,
-    group_acc,
+    col_losses,
+    col_score,
+    group_score,
+    base,
     min_size,
     min_drop,
     min_gain,
@@ -181,7 +190,8 @@ def _search_chunk(
     out_group = np.empty(cap, dtype=np.int64)
     out_cols = np.full((cap, max_tags), -1, dtype=np.int64)
     out_size = np.empty(cap, dtype=np.int64)
-    out_errs = np.empty(cap, dtype=np.int64)
+    out_losses = np.empty(cap, dtype=np.int64)
+    out_wins = np.empty(cap, dtype=np.int64)
     out_gain = np.empty(cap)
     n_out = 0
     status = np.zeros(COUNTED + max_tags + 1, dtype=np.int64)
@@ -191,18 +201,20 @@ def _search_chunk(
         n = hi - lo
         if n < 2:
             continue
-        gacc = group_acc[g]
-        # The group's words: its misclassified samples in [0, err_stop),
-        # the others in [err_words, ok_stop).
-        err_stop = group_err_words[g]
-        ok_stop = err_words + group_ok_words[g]
-        # (the group's accuracy, for the definition)
+        gscore = group_score[g]
+        # The group's words in each region.
+        loss_stop = group_loss_words[g]
+        win_start = win_stop = loss_words
+        if group_win_words is not None:
+            win_stop = loss_words + group_win_words[g]
+        rest_start = loss_words + win_words
+        rest_stop = rest_start + group_rest_words[g]
         counted[:] = 0
         alive_pairs[:n, :] = 0
         for i in range(n):
             entry_col[0, i] = lo + i
-            entry_floor[0, i] = col_acc[lo + i]
-            entry_lowest[0, i] = lowest_reachable(col_errs[lo + i], min_size)
+            entry_floor[0, i] = col_score[lo + i]
+            entry_lowest[0, i] = lowest_score(col_losses[lo + i], min_size, base)
         n_entries[0] = n
         position[0] = 0
         d = 0
@@ -221,7 +233,6 @@ def _search_chunk(
             prefix[d] = col_i
             floor_i = entry_floor[d, i]
             lowest_i = entry_lowest[d, i]
-            # The set's bitset, and where its extensions' go.
             source, row_i = (bits, col_i) if d == 0 else (inter, (d - 1) * max_cols + i)
             row_out = d * max_cols
             pair_row = col_i - lo
@@ -232,10 +243,10 @@ def _search_chunk(
                 if d > 0 and (alive_pairs[pair_row, local_j >> 6] & bit(local_j)) == 0:
                     continue  # a pair of the set is not alive
                 cand_floor = min(floor_i, entry_floor[d, j])
-                # No subset's superset with >= min_size samples has an
-                # accuracy below `lowest`.
+                # No subset's superset with >= min_size units scores below
+                # `lowest`.
                 lowest = max(lowest_i, entry_lowest[d, j])
-                allowed = superset_ceiling(gacc, cand_floor, min_drop, min_gain, tol, slack)
+                allowed = superset_ceiling(gscore, cand_floor, min_drop, min_gain, tol, slack)
                 if lowest > allowed:
                     continue
                 counted[k] += 1
@@ -247,33 +258,49 @@ def _search_chunk(
                         out_group[:n_out],
                         out_cols[:n_out],
                         out_size[:n_out],
-                        out_errs[:n_out],
+                        out_losses[:n_out],
+                        out_wins[:n_out],
                         out_gain[:n_out],
                         status,
                         g,
                     )
                 out = row_out + n_next
                 if last:
-                    errs = _and_count_only(source, row_i, bits, col_j, 0, err_stop)
+                    losses = _and_count_only(source, row_i, bits, col_j, 0, loss_stop)
                 else:
-                    errs = _and_count(source, row_i, bits, col_j, inter, out, 0, err_stop)
-                # The same bound with the set's own errors, before its
-                # correct samples are counted.
-                lowest = lowest_reachable(errs, min_size)
+                    losses = _and_count(source, row_i, bits, col_j, inter, out, 0, loss_stop)
+                # The same bound with the set's own losses, before its other
+                # units are counted.
+                lowest = lowest_score(losses, min_size, base)
                 if lowest > allowed:
                     continue
+                wins = 0
                 if last:
-                    size = errs + _and_count_only(source, row_i, bits, col_j, err_words, ok_stop)
+                    if group_win_words is not None:  # compiled out without wins
+                        wins = _and_count_only(source, row_i, bits, col_j, win_start, win_stop)
+                    size = (
+                        losses
+                        + wins
+                        + _and_count_only(source, row_i, bits, col_j, rest_start, rest_stop)
+                    )
                 else:
-                    size = errs + _and_count(
-                        source, row_i, bits, col_j, inter, out, err_words, ok_stop
+                    if group_win_words is not None:
+                        wins = _and_count(
+                            source, row_i, bits, col_j, inter, out, win_start, win_stop
+                        )
+                    size = (
+                        losses
+                        + wins
+                        + _and_count(source, row_i, bits, col_j, inter, out, rest_start, rest_stop)
                     )
                 if size < min_size:
                     continue
-                acc = accuracy(size, errs)
+                score = score_of(size, losses, wins, base)
                 is_mode = False
                 floor = cand_floor
-                if meets_conditions(size, acc, gacc, cand_floor, min_size, min_drop, min_gain, tol):
+                if meets_conditions(
+                    size, score, gscore, cand_floor, min_size, min_drop, min_gain, tol
+                ):
                     for t in range(d + 1):
                         cols[t] = prefix[t]
                     cols[d + 1] = col_j
@@ -287,10 +314,14 @@ def _search_chunk(
                             bits,
                             cols,
                             k,
-                            err_stop,
-                            err_words,
-                            ok_stop,
-                            gacc,
+                            loss_stop,
+                            win_start,
+                            win_stop,
+                            rest_start,
+                            rest_stop,
+                            group_win_words,
+                            gscore,
+                            base,
                             min_size,
                             min_drop,
                             min_gain,
@@ -303,7 +334,8 @@ def _search_chunk(
                             cap *= 2
                             out_group = grow(out_group, cap)
                             out_size = grow(out_size, cap)
-                            out_errs = grow(out_errs, cap)
+                            out_losses = grow(out_losses, cap)
+                            out_wins = grow(out_wins, cap)
                             out_gain = grow(out_gain, cap)
                             grown = np.full((cap, max_tags), -1, dtype=np.int64)
                             grown[:n_out] = out_cols[:n_out]
@@ -312,14 +344,15 @@ def _search_chunk(
                         for t in range(k):
                             out_cols[n_out, t] = cols[t]
                         out_size[n_out] = size
-                        out_errs[n_out] = errs
-                        out_gain[n_out] = floor - acc
+                        out_losses[n_out] = losses
+                        out_wins[n_out] = wins
+                        out_gain[n_out] = floor - score
                         n_out += 1
                 if last or (minimal and is_mode):
                     continue
-                # Alive: some superset may still be a failure mode.
-                least = min(acc, floor)
-                if may_extend(lowest, gacc, least, min_drop, min_gain, tol, slack):
+                # Alive: some superset may still be a mode.
+                least = min(score, floor)
+                if may_extend(lowest, gscore, least, min_drop, min_gain, tol, slack):
                     entry_col[d + 1, n_next] = col_j
                     entry_floor[d + 1, n_next] = least
                     entry_lowest[d + 1, n_next] = lowest
@@ -336,7 +369,8 @@ def _search_chunk(
         out_group[:n_out],
         out_cols[:n_out],
         out_size[:n_out],
-        out_errs[:n_out],
+        out_losses[:n_out],
+        out_wins[:n_out],
         out_gain[:n_out],
         status,
         0,
@@ -345,14 +379,17 @@ def _search_chunk(
 
 def search_chunk(
     bits: np.ndarray,
-    err_words: int,
-    group_err_words: np.ndarray,
-    group_ok_words: np.ndarray,
+    loss_words: int,
+    win_words: int,
+    group_loss_words: np.ndarray,
+    group_win_words: np.ndarray,
+    group_rest_words: np.ndarray,
     col_bounds: np.ndarray,
-    col_errs: np.ndarray,
-    col_acc: np.ndarray,
-    group_acc: np.ndarray,
+    col_losses: np.ndarray,
+    col_score: np.ndarray,
+    group_score: np.ndarray,
     *,
+    base: float,
     min_size: int,
     min_drop: float,
     min_gain: float,
@@ -362,38 +399,48 @@ def search_chunk(
     slack: float,
     limits: np.ndarray,
 ):
-    """Finds the failure modes of two or more tags of some groups.
+    """Finds the modes of two or more tags of some groups.
 
     Args:
-        bits: ``(n_cols, width)`` uint64 bitsets of the groups' extendable
-            tags, each group's misclassified samples in the first
-            ``err_words`` words
-        err_words: the words of misclassified samples; the others follow
-        group_err_words, group_ok_words: the words each group's
-            misclassified and other samples fill
+        bits: ``(n_cols, width)`` uint64 bitsets: each group's losses in
+            words ``[0, loss_words)``, wins in ``[loss_words, loss_words +
+            win_words)``, the other units after them
+            (:class:`~fiftyone_prime.core.candidates.Chunk`)
+        loss_words, win_words: the widths of the loss and win regions (no
+            win region: 0)
+        group_loss_words, group_win_words, group_rest_words: the words each
+            group fills in each region (without a win region, the kernel is
+            compiled without the counts of wins: a failure-mode search runs
+            as fast as a kernel written for errors alone)
         col_bounds: group ``g`` owns columns ``col_bounds[g]:col_bounds[g + 1]``
-        col_errs, col_acc: each column's errors and accuracy
-        group_acc: each group's accuracy
+        col_losses, col_score: each column's losses and score
+        group_score: each group's score
+        base: the score's base (:func:`~fiftyone_prime.core.definition.score`)
         min_size, min_drop, min_gain, max_tags, minimal: the search parameters
         tolerance, slack: the comparison tolerance and the pruning slack
         limits: per set size ``k``, the most candidate sets a group may count
 
     Returns:
-        ``(groups, cols, sizes, errors, gains, status, group)``: per mode
-        its group (an index into ``col_bounds``), columns (padded with -1),
-        size, errors and gain; ``status[0]`` is :data:`TOO_MANY` when a
-        group passed its limit (``status[1]`` sets of ``status[2]`` tags in
-        group ``group``)
+        ``(groups, cols, sizes, losses, wins, gains, status, group)``: per
+        mode its group (an index into ``col_bounds``), columns (padded with
+        -1), size, losses, wins and gain; ``status[0]`` is :data:`TOO_MANY`
+        when a group passed its limit (``status[1]`` sets of ``status[2]``
+        tags in group ``group``); ``status[COUNTED + k]``, the sets of ``k``
+        tags counted
     """
     return _search_chunk(
-        np.ascontiguousarray(bits),
-        int(err_words),
-        group_err_words.astype(np.int64),
-        group_ok_words.astype(np.int64),
-        col_bounds.astype(np.int64),
-        col_errs.astype(np.int64),
-        col_acc.astype(np.float64),
-        group_acc.astype(np.float64),
+        np.ascontiguousarray(bits, dtype=np.uint64),
+        int(loss_words),
+        int(win_words),
+        np.asarray(group_loss_words, dtype=np.int64),
+        # No wins: None, so that the kernel is compiled without their counts.
+        np.asarray(group_win_words, dtype=np.int64) if int(win_words) else None,
+        np.asarray(group_rest_words, dtype=np.int64),
+        np.asarray(col_bounds, dtype=np.int64),
+        np.asarray(col_losses, dtype=np.int64),
+        np.asarray(col_score, dtype=np.float64),
+        np.asarray(group_score, dtype=np.float64),
+        float(base),
         int(min_size),
         float(min_drop),
         float(min_gain),
@@ -401,5 +448,5 @@ def search_chunk(
         bool(minimal),
         float(tolerance),
         float(slack),
-        limits.astype(np.int64),
+        np.asarray(limits, dtype=np.int64),
     )

@@ -1,18 +1,54 @@
-"""The search's input layout: rows sorted by group, and each tag's counts per group."""
+"""The search's input layout: rows sorted by group, what is scored, and each
+tag's counts per group."""
 
 from __future__ import annotations
 
 import logging
-from typing import Union
+from dataclasses import dataclass
+from typing import Optional, Union
 
 import numpy as np
 import scipy.sparse as sp
 
 from . import input_kernels
+from .arrays import concatenated_ranges
+from .definition import score
 from .groups import CodedGroups
 from .validation import TagMatrix
 
 logger = logging.getLogger(__name__)
+
+#: Up to this many (group, tag) pairs, wins are counted with one bincount.
+_DENSE_KEYS = 1 << 23
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What a search scores, per unit (in the input's order): its losses, its
+    wins and the score's base (:func:`fiftyone_prime.core.definition.score`).
+
+    Attributes:
+        losses: per unit, whether it is a loss (bool)
+        wins: per unit, whether it is a win (bool), or ``None`` for none
+        base: the score of a unit that is neither
+    """
+
+    losses: np.ndarray
+    wins: Optional[np.ndarray] = None
+    base: float = 1.0
+
+    @classmethod
+    def errors(cls, correct: np.ndarray) -> Outcomes:
+        """A failure-mode search's: accuracy, the misclassified units the
+        losses, no wins (a regression against an always-right baseline)."""
+        return cls(~np.asarray(correct, dtype=bool))
+
+    @classmethod
+    def change(cls, baseline: np.ndarray, new: np.ndarray) -> Outcomes:
+        """A regression search's: the change in accuracy, new minus
+        baseline; a loss where only the baseline is right, a win where only
+        the new model is."""
+        return cls(baseline & ~new, new & ~baseline, 0.0)
 
 
 class GroupedInput:
@@ -22,32 +58,43 @@ class GroupedInput:
     Rows already in group order are not copied. Dense matrices are made
     C-contiguous (the kernels read rows).
 
+    The counts speak of losses (a failure-mode search's misclassified
+    samples, hence the names ``errors``) and wins (none in a failure-mode
+    search).
+
     Args:
         matrix: the validated tag matrix (a bool array or a CSR matrix)
-        correct: per row, whether it is classified right
+        outcomes: what is scored (:class:`Outcomes`), or per row whether it
+            is classified right (a failure-mode search's)
         groups: per row, its group label (or :class:`CodedGroups`), or
             ``None`` for one group
 
     Attributes:
         labels: the group labels, sorted (``[None]`` without groups)
         bounds: group ``g`` holds sorted rows ``bounds[g]:bounds[g + 1]``
+        order: the input's row of each sorted row (``None``: already sorted)
         matrix: the sorted tag matrix, in the input's kind (array or CSR)
-        row_errors: per sorted row, whether it is misclassified
+        row_errors: per sorted row, whether it is a loss (misclassified)
+        row_kind: per sorted row, ``LOSS``, ``WIN`` or ``REST`` of
+            :mod:`~fiftyone_prime.core.input_kernels` (int8)
+        base: the score's base
         sparse: whether it is CSR
         n_tags: the number of tag columns
-        sizes, num_errors: samples and misclassified samples per group
-        entry_group, entry_tag, entry_size, entry_errors: one entry per
-            (group, tag) with the tag present in the group, sorted by group
-            then tag: its support and error count in the group
+        sizes, num_errors, num_wins: units, losses and wins per group
+        entry_group, entry_tag, entry_size, entry_errors, entry_wins: one
+            entry per (group, tag) with the tag present in the group, sorted
+            by group then tag: its support, losses and wins in the group
         entry_bounds: group ``g``'s entries are ``entry_bounds[g]:entry_bounds[g + 1]``
     """
 
     def __init__(
         self,
         matrix: TagMatrix,
-        correct: np.ndarray,
+        outcomes: Union[Outcomes, np.ndarray],
         groups: Union[np.ndarray, CodedGroups, None],
     ):
+        if not isinstance(outcomes, Outcomes):
+            outcomes = Outcomes.errors(outcomes)
         n_rows, n_tags = matrix.shape
         if groups is None:
             labels: list = [None]
@@ -70,7 +117,10 @@ class GroupedInput:
             codes if order is None else codes[order], np.arange(n_groups + 1)
         )
         self.sizes = np.diff(self.bounds)
-        self.num_errors = np.bincount(codes[~correct], minlength=n_groups).astype(np.int64)
+        losses, wins = outcomes.losses, outcomes.wins
+        self.base = float(outcomes.base)
+        self.order = order
+        self.num_errors = np.bincount(codes[losses], minlength=n_groups).astype(np.int64)
         self.n_tags = n_tags
         self.sparse = sp.issparse(matrix)
         if order is not None:
@@ -80,7 +130,12 @@ class GroupedInput:
         self.matrix = matrix
         if self.sparse and order is not None:
             self.matrix.sort_indices()
-        self.row_errors = ~correct if order is None else ~correct[order]
+        self.row_errors = losses if order is None else losses[order]
+        row_wins = None if wins is None else (wins if order is None else wins[order])
+        self.row_kind = np.full(n_rows, input_kernels.REST, dtype=np.int8)
+        self.row_kind[self.row_errors] = input_kernels.LOSS
+        if row_wins is not None:
+            self.row_kind[row_wins] = input_kernels.WIN
         if self.sparse:
             self.entry_group, self.entry_tag, self.entry_size, self.entry_errors = (
                 input_kernels.sparse_counts(
@@ -93,11 +148,40 @@ class GroupedInput:
             self.entry_size = sizes[self.entry_group, self.entry_tag]
             self.entry_errors = errs[self.entry_group, self.entry_tag]
         self.entry_bounds = np.searchsorted(self.entry_group, np.arange(n_groups + 1))
+        if row_wins is None:
+            self.num_wins = np.zeros(n_groups, dtype=np.int64)
+            self.entry_wins = np.zeros(len(self.entry_group), dtype=np.int64)
+        else:
+            self.num_wins = np.bincount(
+                np.repeat(np.arange(n_groups), self.sizes)[row_wins], minlength=n_groups
+            ).astype(np.int64)
+            self.entry_wins = self._entry_counts(row_wins)
 
-    def group_accuracy(self) -> np.ndarray:
-        """Each group's accuracy (NaN for an empty group)."""
+    def _entry_counts(self, rows: np.ndarray) -> np.ndarray:
+        """Per (group, tag) entry, how many of its rows are in the mask ``rows``."""
+        n_groups = len(self.sizes)
+        if not self.sparse:
+            _, counts = input_kernels.dense_counts(self.matrix, self.bounds, rows)
+            return counts[self.entry_group, self.entry_tag]
+        # from the masked rows' entries only
+        indptr = self.matrix.indptr
+        codes = np.repeat(np.arange(n_groups), self.sizes)
+        picked = np.flatnonzero(rows)
+        lengths = indptr[picked + 1] - indptr[picked]
+        tags = self.matrix.indices[concatenated_ranges(indptr[picked], indptr[picked + 1])]
+        keys = np.repeat(codes[picked], lengths) * self.n_tags + tags
+        entry_keys = self.entry_group * self.n_tags + self.entry_tag  # sorted
+        if n_groups * self.n_tags <= _DENSE_KEYS:
+            return np.bincount(keys, minlength=n_groups * self.n_tags)[entry_keys]
+        found, counts = np.unique(keys, return_counts=True)
+        out = np.zeros(len(entry_keys), dtype=np.int64)
+        out[np.searchsorted(entry_keys, found)] = counts
+        return out
+
+    def group_score(self) -> np.ndarray:
+        """Each group's score (NaN for an empty group)."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (self.sizes - self.num_errors) / self.sizes
+            return score(self.sizes, self.num_errors, self.num_wins, self.base)
 
     def frequent_per_row(self, min_size: int) -> np.ndarray:
         """Per sorted row, how many of its tags have ``>= min_size`` samples

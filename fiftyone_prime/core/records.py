@@ -31,7 +31,7 @@ class SearchOutcome:
 
 
 def to_records(
-    modes: list[tuple[np.ndarray, int, int, Optional[float]]],
+    modes: list[tuple[np.ndarray, int, int, int, Optional[float]]],
     label: Optional[Hashable],
     names: list[str],
     n_group: int,
@@ -41,7 +41,8 @@ def to_records(
     descending, then number of tags, then tag names).
 
     Args:
-        modes: ``(tag columns, size, errors, gain)`` per mode
+        modes: ``(tag columns, size, errors, wins, gain)`` per mode (no wins:
+            a failure-mode search scores accuracy)
         label: the group's label
         names: the tag names
         n_group, group_correct: the group's samples and correct samples
@@ -51,7 +52,7 @@ def to_records(
     """
     group_acc = group_correct / n_group if n_group else 0.0
     records = []
-    for cols, size, errs, gain in modes:
+    for cols, size, errs, _wins, gain in modes:
         pairs = sorted((names[c], int(c)) for c in cols)
         num_correct = size - errs
         accuracy = num_correct / size
@@ -76,7 +77,7 @@ def to_records(
 def tested(
     candidates: list[FailureMode],
     group_errors: np.ndarray,
-    family: TestedFamily,
+    family: Optional[TestedFamily],
     params: SearchParams,
     members: Optional[MemberIndex] = None,
 ) -> SearchOutcome:
@@ -87,7 +88,8 @@ def tested(
     Args:
         candidates: the modes of the definition
         group_errors: per mode, its group's number of misclassified samples
-        family: the family of tag sets the search tested
+        family: the family of tag sets the search tested (``None`` with
+            ``alpha=None``: none is counted)
         params: the search parameters (``alpha``, ``error_control``)
         members (None): the searched data's members, to group proxies
 

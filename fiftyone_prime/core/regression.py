@@ -15,12 +15,16 @@ set's *change* is ``mean(d) = acc_new - acc_baseline``. For a group ``c``
 
 This is PRIME's failure-mode definition with accuracy replaced by change:
 conditions 1-3 are :func:`~fiftyone_prime.core.definition.meets_conditions`
-over the change, with the ``1e-9`` tolerance. The search is exact, the same
-depth-first search as the failure-mode search
-(:mod:`~fiftyone_prime.core.regression_kernels`), pruned by the bound
-:func:`~fiftyone_prime.core.definition.lowest_change`: a superset with
+over the change, with the ``1e-9`` tolerance. The search is the
+failure-mode search with another score: the same layout, driver, engine
+seam and kernel (:mod:`~fiftyone_prime.core.engine`,
+:mod:`~fiftyone_prime.core.kernels`), scoring
+:func:`~fiftyone_prime.core.definition.change` (a loss where only the
+baseline is right, a win where only the new model is), pruned by
+:func:`~fiftyone_prime.core.definition.lowest_score`: a superset with
 ``>= min_size`` units has at most the set's losses ``L``, so its change is
-at least ``-L / min_size``.
+at least ``-L / min_size``. What is this module's own: its records, its
+exact conditional test and its tested family.
 
 Significance. Each mode's ``p_value`` is exact and conditional on its
 class's *discordant* units (those exactly one model gets right). Null
@@ -58,29 +62,25 @@ import dataclasses
 import logging
 import math
 from collections.abc import Hashable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Optional
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import gammaln
 
-from . import input_kernels, regression_kernels
+from . import family_kernel, warmup
 from .arrays import concatenated_ranges
-from .candidates import Singles, chunks
-from .definition import (
-    PRUNE_SLACK,
-    TOLERANCE,
-    change,
-    lowest_change,
-    may_extend,
-    meets_conditions,
+from .candidates import Chunk
+from .engine import (
+    Engine,
+    TooManyCandidates,
+    packed_chunks,
+    search_groups,
+    select_engine,
 )
-from .engine import MAX_CANDIDATE_BYTES, TooManyCandidates, candidate_bytes, num_threads
-from .error_control import harmonic, step_up_q_values
-from .groups import CodedGroups
-from .layout import GroupedInput
+from .error_control import harmonic, step_up_q_values, unadjusted
+from .input_kernels import REST
+from .layout import Outcomes
 from .significance import (
     PROCEDURES,
     Significance,
@@ -123,6 +123,7 @@ class RegressionMode:
         p_value: ``P(X >= num_losses)``, ``X ~ Hypergeom(D_c, L_c, D_T)``
             over the discordant units (see the module)
         adjusted_p_value: ``p_value`` corrected for the tested family
+            (``None`` with ``alpha=None``)
         accuracy_ci, baseline_accuracy_ci: 95% Clopper-Pearson intervals
     """
 
@@ -197,81 +198,39 @@ class RegressionOutcome:
     params: SearchParams
 
 
-#: Up to this many (group, tag) pairs, wins are counted with one bincount.
-_DENSE_KEYS = 1 << 23
-
-
 class RegressionInput:
     """Two models' outcomes on the units, laid out for the search.
 
-    Rows are sorted by group (stably); a :class:`GroupedInput` over them
-    with "errors" = losses gives each (group, tag) its support and losses.
+    Rows are sorted by group (stably) by the engine's layout, with what is
+    scored the change in accuracy
+    (:meth:`~fiftyone_prime.core.layout.Outcomes.change`): per (group, tag)
+    its support, losses (``entry_errors``) and wins.
+
+    Args:
+        matrix: the validated tag matrix
+        baseline, new: per row, whether each model classifies it right
+        groups: per row, its group label (or :class:`CodedGroups`), or ``None``
+        engine (None): the engine whose layout to use (the compiled one's
+            by default)
 
     Attributes:
         data: the :class:`GroupedInput` (``num_errors``, ``entry_errors``:
-            losses)
-        row_kind: per sorted row, 0 (loss), 1 (win) or 2 (other), int8
+            losses; ``num_wins``, ``entry_wins``: wins)
         row_baseline, row_new: per sorted row, each model's correctness
-        num_wins: wins per group
-        entry_wins: wins per (group, tag) entry of ``data``
+        num_baseline_correct, num_new_correct: per group, each model's
+            correct units
     """
 
-    def __init__(self, matrix, baseline: np.ndarray, new: np.ndarray, groups):
-        labels = None
-        codes = None
-        if isinstance(groups, CodedGroups):  # already factorized
-            labels, codes = list(groups.labels), groups.codes.astype(np.int64)
-        elif groups is not None:
-            try:
-                unique, codes = np.unique(groups, return_inverse=True)
-            except TypeError as e:
-                raise TypeError(f"`groups` labels cannot be sorted: {e}") from e
-            labels = [u.item() if isinstance(u, np.generic) else u for u in unique]
-            codes = codes.ravel().astype(np.int64)
-        if codes is not None:
-            if len(codes) > 1 and not bool(np.all(codes[1:] >= codes[:-1])):
-                order = np.argsort(codes, kind="stable")
-                matrix = matrix[order]
-                if sp.issparse(matrix):
-                    matrix.sort_indices()
-                baseline, new, codes = baseline[order], new[order], codes[order]
-        loss = baseline & ~new
-        win = new & ~baseline
-        # Integer codes, already sorted: the layout neither sorts nor copies.
-        self.data = GroupedInput(matrix, ~loss, codes)
-        if labels is not None:
-            self.data.labels = labels
+    def __init__(self, matrix, baseline: np.ndarray, new: np.ndarray, groups, engine=None):
+        engine = select_engine(DEFAULT_PARAMS) if engine is None else engine
+        self.data = data = engine.layout(matrix, Outcomes.change(baseline, new), groups)
+        if data.order is not None:
+            baseline, new = baseline[data.order], new[data.order]
         self.row_baseline, self.row_new = baseline, new
-        self.row_kind = np.where(loss, 0, np.where(win, 1, 2)).astype(np.int8)
-        data = self.data
         n_groups = len(data.sizes)
         codes = np.repeat(np.arange(n_groups), data.sizes)
-        self.num_wins = np.bincount(codes[win], minlength=n_groups).astype(np.int64)
         self.num_baseline_correct = np.bincount(codes[baseline], minlength=n_groups)
         self.num_new_correct = np.bincount(codes[new], minlength=n_groups)
-        if data.sparse:
-            # the wins of each (group, tag) entry, from the win rows' entries only
-            indptr = data.matrix.indptr
-            rows = np.flatnonzero(win)
-            lengths = indptr[rows + 1] - indptr[rows]
-            tags = data.matrix.indices[concatenated_ranges(indptr[rows], indptr[rows + 1])]
-            keys = np.repeat(codes[rows], lengths) * data.n_tags + tags
-            entry_keys = data.entry_group * data.n_tags + data.entry_tag  # sorted
-            if n_groups * data.n_tags <= _DENSE_KEYS:
-                self.entry_wins = np.bincount(keys, minlength=n_groups * data.n_tags)[entry_keys]
-            else:
-                found, counts = np.unique(keys, return_counts=True)
-                self.entry_wins = np.zeros(len(entry_keys), dtype=np.int64)
-                self.entry_wins[np.searchsorted(entry_keys, found)] = counts
-        else:
-            _, wins = input_kernels.dense_counts(data.matrix, data.bounds, win)
-            self.entry_wins = wins[data.entry_group, data.entry_tag]
-
-    def group_change(self) -> np.ndarray:
-        """Each group's change (NaN for an empty group)."""
-        data = self.data
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return change(data.sizes, data.num_errors, self.num_wins)
 
     def rows_of(self, g: int, cols: Sequence[int]) -> np.ndarray:
         """Group ``g``'s rows (global, sorted) carrying every tag of ``cols``."""
@@ -286,196 +245,6 @@ class RegressionInput:
             return lo + np.flatnonzero(counts == len(set(cols)))
         block = data.matrix[lo:hi][:, list(cols)]
         return lo + np.flatnonzero(np.asarray(block, dtype=bool).all(axis=1))
-
-
-@dataclass
-class _Found:
-    group: np.ndarray
-    tags: np.ndarray  # (n, max_tags), padded with -1
-    size: np.ndarray
-    losses: np.ndarray
-    wins: np.ndarray
-    gain: np.ndarray  # NaN for single tags
-
-
-class _Packed:
-    """Some groups' columns (entries of ``singles``) as bitsets in the three
-    regions of :mod:`~fiftyone_prime.core.regression_kernels`.
-
-    Attributes:
-        index: the entries of ``singles`` packed, group by group
-        col_tag, col_bounds: each column's tag; group ``i`` of the chunk owns
-            columns ``col_bounds[i]:col_bounds[i + 1]``
-        bits: ``(n_cols, width)`` uint64
-        lw, ww: the widths of the loss and win regions
-        gl, gw, gr: per group, the words it fills in each region
-    """
-
-    def __init__(self, inp: RegressionInput, singles: Singles, chunk: np.ndarray):
-        data = inp.data
-        parts = [singles.rows_of(int(g)) for g in chunk]
-        self.index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
-        lengths = [p.stop - p.start for p in parts]
-        self.local_group = local_group = np.repeat(np.arange(len(chunk)), lengths)
-        self.col_bounds = np.searchsorted(local_group, np.arange(len(chunk) + 1))
-        self.col_tag = singles.tag[self.index]
-        n_loss = data.num_errors[chunk]
-        n_win = inp.num_wins[chunk]
-        n_rest = data.sizes[chunk] - n_loss - n_win
-        self.gl, self.gw, self.gr = -(-n_loss // 64), -(-n_win // 64), -(-n_rest // 64)
-        self.lw, self.ww = int(self.gl.max()), int(self.gw.max())
-        width = self.lw + self.ww + int(self.gr.max())
-        self.bits = np.zeros((len(self.index), width), dtype=np.uint64)
-        starts, counts = data.bounds[chunk], data.sizes[chunk]
-        if data.sparse:
-            column_of = np.full(len(chunk) * data.n_tags, -1, dtype=np.int64)
-            column_of[local_group * data.n_tags + self.col_tag] = np.arange(len(self.index))
-            regression_kernels.pack_sparse(
-                data.matrix.indptr,
-                data.matrix.indices,
-                starts,
-                counts,
-                inp.row_kind,
-                column_of,
-                data.n_tags,
-                self.lw,
-                self.ww,
-                self.bits,
-            )
-        else:
-            regression_kernels.pack_dense(
-                data.matrix,
-                starts,
-                counts,
-                inp.row_kind,
-                self.col_bounds,
-                self.col_tag,
-                self.lw,
-                self.ww,
-                self.bits,
-            )
-
-    @property
-    def n_cols(self) -> int:
-        """The number of packed columns."""
-        return len(self.index)
-
-    def subset(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The bitsets of the masked ``columns``, and their groups' column bounds."""
-        if columns.all():
-            return self.bits, self.col_bounds
-        counts = np.bincount(self.local_group[columns], minlength=len(self.col_bounds) - 1)
-        return self.bits[columns], np.r_[0, np.cumsum(counts)]
-
-
-def _search(
-    inp: RegressionInput, params: SearchParams, plan: Optional[_FamilyPlan] = None
-) -> list[_Found]:
-    """Every regression mode of the definition, as batches of arrays; with
-    ``plan``, the sets of 2+ tags of the tested family are counted on the
-    same packed bitsets, chunk by chunk (:meth:`_FamilyPlan.add`)."""
-    data = inp.data
-    gscore = inp.group_change()
-    n_g = data.sizes
-    eligible = (n_g > 0) & (n_g >= params.min_size) & (gscore - params.min_drop >= -1 - TOLERANCE)
-    sel = np.flatnonzero(eligible[data.entry_group] & (data.entry_size >= params.min_size))
-    groups, tags = data.entry_group[sel], data.entry_tag[sel]
-    sizes, losses, wins = data.entry_size[sel], data.entry_errors[sel], inp.entry_wins[sel]
-    score, g_of = change(sizes, losses, wins), gscore[groups]
-    is_mode = meets_conditions(
-        sizes, score, g_of, np.inf, params.min_size, params.min_drop, params.min_gain, TOLERANCE
-    )
-    found = [
-        _Found(
-            groups[is_mode],
-            tags[is_mode][:, None],
-            sizes[is_mode],
-            losses[is_mode],
-            wins[is_mode],
-            np.full(int(is_mode.sum()), np.nan),
-        )
-    ]
-    if params.max_tags < 2:
-        return found
-    alive = may_extend(
-        lowest_change(losses, params.min_size),
-        g_of,
-        score,
-        params.min_drop,
-        params.min_gain,
-        TOLERANCE,
-        PRUNE_SLACK,
-    )
-    if params.minimal:
-        alive &= ~is_mode
-    # The columns packed: the search's extendable tags and the family's.
-    in_search = np.zeros(len(data.entry_group), dtype=bool)
-    in_search[sel[alive]] = True
-    in_family = plan.keep if plan is not None else np.zeros_like(in_search)
-    union = np.flatnonzero(in_search | in_family)
-    if not len(union):
-        return found
-    with np.errstate(divide="ignore", invalid="ignore"):
-        union_score = change(
-            data.entry_size[union], data.entry_errors[union], inp.entry_wins[union]
-        )
-    # Singles' `errors` are losses: chunks() sizes groups by their words.
-    singles = Singles(
-        data.entry_group[union],
-        data.entry_tag[union],
-        data.entry_size[union],
-        data.entry_errors[union],
-        union_score,
-    )
-    limits = np.array(
-        [MAX_CANDIDATE_BYTES // candidate_bytes(1, k) for k in range(params.max_tags + 1)]
-    )
-
-    def search(chunk: np.ndarray):
-        packed = _Packed(inp, singles, chunk)
-        entries = union[packed.index]
-        columns = in_search[entries]
-        batch = None
-        if columns.any():
-            bits, col_bounds = packed.subset(columns)
-            index, col_tag = packed.index[columns], packed.col_tag[columns]
-            g_idx, cols, size, loss, win, gain, status, where = regression_kernels.search_chunk(
-                bits,
-                packed.lw,
-                packed.ww,
-                packed.gl,
-                packed.gw,
-                packed.gr,
-                col_bounds,
-                singles.errors[index],
-                singles.acc[index],
-                gscore[chunk],
-                min_size=params.min_size,
-                min_drop=params.min_drop,
-                min_gain=params.min_gain,
-                max_tags=params.max_tags,
-                minimal=params.minimal,
-                tolerance=TOLERANCE,
-                slack=PRUNE_SLACK,
-                limits=limits,
-            )
-            if status[0] == regression_kernels.TOO_MANY:
-                raise TooManyCandidates(
-                    int(limits[status[2]]), int(status[2]), int(chunk[where]), True
-                )
-            tag_of = np.where(cols >= 0, col_tag[np.maximum(cols, 0)], -1)
-            batch = _Found(chunk[g_idx], tag_of, size, loss, win, gain)
-        counted = None
-        if plan is not None and in_family[entries].any():
-            counted = plan.count(packed, in_family[entries], chunk)
-        return chunk, batch, counted
-
-    for chunk, batch, counted in _run_chunks(search, list(chunks(singles, data))):
-        if batch is not None:
-            found.append(batch)
-        if counted is not None:
-            plan.add(chunk, *counted)
-    return found
 
 
 #: The most sets of two or more tags the exact family count enumerates in
@@ -493,14 +262,14 @@ def _bound_family(
     """The family's upper bound (see the module), over ``groups`` (all by default)."""
     data = inp.data
     family = TestedFamily(1, params.max_tags)
-    discordant = inp.row_kind < 2
+    discordant = data.row_kind != REST
     per_row = data.frequent_per_row(params.min_size)[discordant]
     codes = np.repeat(np.arange(len(data.sizes)), data.sizes)[discordant]
     bounds = np.searchsorted(codes, np.arange(len(data.sizes) + 1))
     frequent = data.entry_size >= params.min_size
     if groups is not None:
         frequent &= np.isin(data.entry_group, groups)
-    supports = (data.entry_errors + inp.entry_wins)[frequent]
+    supports = (data.entry_errors + data.entry_wins)[frequent]
     support_bounds = np.searchsorted(data.entry_group[frequent], np.arange(len(data.sizes) + 1))
     family.add_groups(per_row, bounds, supports, support_bounds, data.num_errors)
     return family
@@ -547,11 +316,11 @@ class _FamilyPlan:
         alpha = REFERENCE_ALPHA if params.alpha is None else float(params.alpha)
         self.bound = _bound_family(inp, params)
         n_groups = len(data.sizes)
-        self.d_c = d_c = data.num_errors + inp.num_wins
+        self.d_c = d_c = data.num_errors + data.num_wins
         self.log_psi = log_psi = _log_psi(d_c, data.num_errors)
         self.starts = starts = np.r_[0, np.cumsum(d_c + 1)]
         self.eligible_group = eligible_group = data.sizes >= params.min_size
-        entry_d = data.entry_errors + inp.entry_wins
+        entry_d = data.entry_errors + data.entry_wins
         frequent = (data.entry_size >= params.min_size) & eligible_group[data.entry_group]
         # The single tags are part of the family, so their exact count is a
         # lower bound of m: a p-value with p * m(p) <= alpha is at most the
@@ -574,51 +343,24 @@ class _FamilyPlan:
         np.add.at(self.hist, starts[data.entry_group[keep]] + entry_d[keep], 1)
         self.over = np.zeros(n_groups, dtype=bool)
 
-    def singles(self, inp: RegressionInput) -> Singles:
-        """The entries of :attr:`keep` as :class:`Singles`."""
-        data = inp.data
-        sel = np.flatnonzero(self.keep)
-        return Singles(
-            data.entry_group[sel],
-            data.entry_tag[sel],
-            data.entry_size[sel],
-            data.entry_errors[sel],
-            np.zeros(len(sel)),
-        )
-
-    def count(self, packed: _Packed, columns: np.ndarray, chunk: np.ndarray):
-        """Counts the sets of 2+ of the packed ``columns`` (a mask) of a chunk
-        of groups; returns the kernel's ``(hist, starts, over)``."""
-        bits, col_bounds = packed.subset(columns)
-        return regression_kernels.family_counts(
+    def count(self, bits: Chunk):
+        """Counts the sets of 2+ of a chunk's packed columns; returns the
+        kernel's ``(hist, starts, over)``."""
+        return family_kernel.discordant_counts(
             bits,
-            packed.lw,
-            packed.ww,
-            packed.gl,
-            packed.gw,
-            packed.gr,
-            col_bounds,
             min_size=self.params.min_size,
-            group_min_d=self.min_d[chunk],
+            group_min_d=self.min_d[bits.chunk],
             max_tags=self.params.max_tags,
             budget=self.budget,
-            hist_lengths=self.d_c[chunk] + 1,
+            hist_lengths=self.d_c[bits.chunk] + 1,
         )
 
-    def add(self, chunk: np.ndarray, hist: np.ndarray, starts: np.ndarray, over: np.ndarray):
+    def add(self, chunk: np.ndarray, counted) -> None:
         """Adds a chunk's counts (from :meth:`count`)."""
+        hist, starts, over = counted
         for i, g in enumerate(chunk.tolist()):
             self.hist[self.starts[g] : self.starts[g + 1]] += hist[starts[i] : starts[i + 1]]
         self.over[chunk[over]] = True
-
-
-def _run_chunks(work, todo):
-    """``work`` on every chunk, on a thread pool of the CPUs (results in order)."""
-    threads = min(len(todo), num_threads())
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            return list(pool.map(work, todo))
-    return [work(chunk) for chunk in todo]
 
 
 class RegressionFamily:
@@ -632,7 +374,7 @@ class RegressionFamily:
     least ``D`` with ``psi(D) <= cap`` in its class), and both supports,
     ``n_T >= min_size`` and ``D_T >= lo_c``, are anti-monotone, so a
     depth-first enumeration pruned by them visits every such set
-    (:func:`~fiftyone_prime.core.regression_kernels.family_counts`). A class
+    (:func:`~fiftyone_prime.core.family_kernel.discordant_counts`). A class
     whose enumeration passes :data:`FAMILY_BUDGET` sets is counted by the
     upper bound instead (:class:`TestedFamily` over its discordant units), as
     is every class for ``delta > cap``. Tarone-Bonferroni decides a mode
@@ -656,14 +398,8 @@ class RegressionFamily:
         if plan is None:  # count the sets of 2+ tags here (the search counts them as it runs)
             plan = _FamilyPlan(inp, params, budget)
             if params.max_tags >= 2 and plan.keep.any():
-                singles = plan.singles(inp)
-
-                def count(chunk):
-                    packed = _Packed(inp, singles, chunk)
-                    return chunk, plan.count(packed, np.ones(packed.n_cols, dtype=bool), chunk)
-
-                for chunk, counted in _run_chunks(count, list(chunks(singles, inp.data))):
-                    plan.add(chunk, *counted)
+                for chunk, counted in packed_chunks(inp.data, plan.keep, plan.count):
+                    plan.add(chunk, counted)
         data = inp.data
         n_groups = len(data.sizes)
         self.cap, self.bound = plan.cap, plan.bound
@@ -749,26 +485,25 @@ def _family(inp: RegressionInput, params: SearchParams) -> RegressionFamily:
 
 
 def _records(
-    inp: RegressionInput, found: list[_Found], names: list[str]
+    inp: RegressionInput, found: dict[int, list], names: list[str]
 ) -> tuple[list[RegressionMode], np.ndarray]:
-    """The modes as records in the contract's order (groups sorted; by drop,
-    descending, then number of tags, then names), and per record its
-    group's index. Both models' correct counts are left for
-    :func:`_complete` (the p-value needs only the losses and wins)."""
+    """The modes (:meth:`~fiftyone_prime.core.engine.Modes.by_group`) as
+    records in the contract's order (groups sorted; by drop, descending,
+    then number of tags, then names), and per record its group's index.
+    Both models' correct counts are left for :func:`_complete` (the p-value
+    needs only the losses and wins)."""
     data = inp.data
-    by_group: dict[int, list[RegressionMode]] = {}
-    for batch in found:
-        for i in range(len(batch.group)):
-            g = int(batch.group[i])
-            cols = [int(c) for c in batch.tags[i] if c >= 0]
-            size, losses, wins = int(batch.size[i]), int(batch.losses[i]), int(batch.wins[i])
-            n_g = int(data.sizes[g])
-            gb, gn = int(inp.num_baseline_correct[g]), int(inp.num_new_correct[g])
-            g_change = (gn - gb) / n_g
+    records: list[RegressionMode] = []
+    group_of: list[int] = []
+    for g in sorted(found):
+        n_g = int(data.sizes[g])
+        gb, gn = int(inp.num_baseline_correct[g]), int(inp.num_new_correct[g])
+        g_change = (gn - gb) / n_g
+        modes = []
+        for cols, size, losses, wins, gain in found[g]:
             m_change = (wins - losses) / size
-            pairs = sorted((names[c], c) for c in cols)
-            gain = None if math.isnan(batch.gain[i]) else float(batch.gain[i])
-            by_group.setdefault(g, []).append(
+            pairs = sorted((names[c], int(c)) for c in cols)
+            modes.append(
                 RegressionMode(
                     group=data.labels[g],
                     tags=tuple(p[0] for p in pairs),
@@ -784,7 +519,7 @@ def _records(
                     change=m_change,
                     group_size=n_g,
                     group_num_losses=int(data.num_errors[g]),
-                    group_num_wins=int(inp.num_wins[g]),
+                    group_num_wins=int(data.num_wins[g]),
                     group_baseline_accuracy=gb / n_g,
                     group_accuracy=gn / n_g,
                     group_change=g_change,
@@ -792,10 +527,7 @@ def _records(
                     gain=gain,
                 )
             )
-    records: list[RegressionMode] = []
-    group_of: list[int] = []
-    for g in sorted(by_group):
-        modes = sorted(by_group[g], key=lambda r: (-r.drop, len(r.tags), r.tags))
+        modes.sort(key=lambda r: (-r.drop, len(r.tags), r.tags))
         records.extend(modes)
         group_of.extend([g] * len(modes))
     return records, np.asarray(group_of, dtype=np.int64)
@@ -936,6 +668,16 @@ def _tested(
     return RegressionOutcome(kept, significance, params)
 
 
+def _untested(
+    candidates: list[RegressionMode], params: SearchParams, how: str
+) -> RegressionOutcome:
+    """:func:`_tested` without ``alpha``: p-values, no adjusted p-values
+    (``None``) and no family counted."""
+    p = regression_p_values(candidates)
+    candidates = [dataclasses.replace(m, p_value=float(p[i])) for i, m in enumerate(candidates)]
+    return RegressionOutcome(candidates, unadjusted(PROCEDURES[how], how, len(candidates)), params)
+
+
 def _complete(inp: RegressionInput, modes: list[RegressionMode]) -> list[RegressionMode]:
     """Both models' correct counts, accuracies and intervals of the modes."""
 
@@ -984,14 +726,21 @@ def run_regression_search(
     tag_names: Optional[Sequence[str]] = None,
     params: SearchParams = DEFAULT_PARAMS,
     error_control: Optional[str] = None,
+    engine: Optional[Engine] = None,
 ) -> RegressionOutcome:
     """:func:`find_regressions` with its parameters as one object; also
     returns how the modes were tested.
 
     Args:
+        tags, baseline_correct, correct, groups, tag_names: as in
+            :func:`find_regressions`
+        params (the defaults): a :class:`SearchParams`
         error_control (None): ``"fwer"``, ``"fdr"`` or ``"fdr_by"`` (see
-            :func:`adjust`); by default ``params.error_control`` where
-            :class:`SearchParams` has it, else ``"fwer"``
+            :func:`adjust`); by default ``params.error_control``
+            (``"fdr"``)
+        engine (None): the :class:`~fiftyone_prime.core.engine.Engine`;
+            ``None`` lets :func:`~fiftyone_prime.core.engine.select_engine`
+            choose (tests pass their oracle engines here)
     """
     from .search import _too_large
 
@@ -1003,16 +752,21 @@ def run_regression_search(
     baseline, new = validate_pair(baseline_correct, correct, n_samples)
     group_arr = validate_groups(groups, n_samples)
     names = validate_tag_names(tag_names, n_tags)
-    inp = RegressionInput(matrix, baseline, new, group_arr)
-    # The family's sets of 2+ tags are counted as the search packs each chunk.
-    plan = _FamilyPlan(inp, params)
+    engine = select_engine(params) if engine is None else engine
+    warmup.announce()
+    inp = RegressionInput(matrix, baseline, new, group_arr, engine)
+    # The family's sets of 2+ tags are counted as the search packs each
+    # chunk; with alpha=None nothing is adjusted, so no family is counted.
+    plan = None if params.alpha is None else _FamilyPlan(inp, params)
     try:
-        found = _search(inp, params, plan)
+        found = search_groups(engine, inp.data, params, plan).by_group()
     except TooManyCandidates as e:
         raise _too_large(e, inp.data.labels[e.group], params) from None
-    family = RegressionFamily(inp, params, plan=plan)
     candidates, _ = _records(inp, found, names)
-    outcome = _tested(candidates, family, params, how)
+    if plan is None:
+        outcome = _untested(candidates, params, how)
+    else:
+        outcome = _tested(candidates, RegressionFamily(inp, params, plan=plan), params, how)
     outcome = dataclasses.replace(outcome, regressions=_complete(inp, outcome.regressions))
     logger.debug(
         "Found %d regression modes (%d not significant)",
@@ -1038,7 +792,7 @@ def find_regressions(
     error_control: str = DEFAULT_PARAMS.error_control,
 ) -> list[RegressionMode]:
     """Finds the tag sets where a new model regressed against a baseline,
-    exactly and with family-wise error control.
+    exactly, with the false-discovery rate controlled by default.
 
     With ``change(S) = acc_new(S) - acc_baseline(S)``, a tag set ``T`` of a
     class ``c`` is a regression mode when ``n_T >= min_size``,
@@ -1053,10 +807,13 @@ def find_regressions(
     hypothesis: among the class's ``D_c`` discordant units, ``L_c`` of them
     losses (only the baseline right), the set's ``D_T`` discordant units are
     a random draw; ``p = P(X >= L_T)``, ``X ~ Hypergeom(D_c, L_c, D_T)``.
-    ``adjusted_p_value`` controls the false-discovery rate (or, with
-    ``error_control="fwer"``, the family-wise error) over every tag set the
-    definition tests (see :mod:`fiftyone_prime.core.regression`), and with
-    ``alpha`` set the modes above it are left out after the exact search.
+    ``adjusted_p_value`` is a false-discovery q-value (Benjamini-Hochberg
+    over Tarone's testable sets; with ``error_control="fwer"``, a
+    family-wise Tarone-Bonferroni value) over every tag set the definition
+    tests (see :mod:`fiftyone_prime.core.regression`), and the modes above
+    ``alpha`` are left out after the exact search. With ``alpha=None`` every
+    mode of the definition is returned with its p-value and no adjusted
+    p-value (``None``).
 
     Args:
         tags: a ``(n_samples, n_tags)`` boolean array or scipy sparse matrix
@@ -1071,7 +828,8 @@ def find_regressions(
         max_tags (3): the largest number of tags in a mode (at most 8)
         minimal (True): whether to leave out sets holding a smaller mode
         alpha (0.05): the significance level; ``None`` returns every mode
-            of the definition, still with its p-values
+            of the definition with its p-value and no adjusted p-value (no
+            family is counted then)
         error_control ("fdr"): what ``alpha`` bounds: the false-discovery
             rate (``"fdr"``, Benjamini-Hochberg over Tarone's testable sets;
             ``"fdr_by"``, Benjamini-Yekutieli), or the family-wise error rate

@@ -43,7 +43,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import engine as engine_module
-from . import exact_family
+from . import exact_family, warmup
 from .aliases import MemberIndex
 from .definition import TOLERANCE
 from .engine import (
@@ -101,7 +101,7 @@ def find_failure_modes(
     The search is exact: it finds precisely the sets that satisfy the
     definition of :mod:`fiftyone_prime.core.definition`. Each one gets an
     exact p-value, an adjusted p-value (a false-discovery q-value by
-    default) and an accuracy interval (see
+    default; none with ``alpha=None``) and an accuracy interval (see
     :mod:`fiftyone_prime.core.error_control`); with ``alpha`` set, those
     whose adjusted p-value exceeds it are left out afterwards. Minimality
     is decided by the definition alone. The order is deterministic (groups
@@ -127,7 +127,8 @@ def find_failure_modes(
         minimal (True): whether to leave out sets that contain a smaller
             failure mode
         alpha (0.05): the significance level; ``None`` returns every mode
-            of the definition, still with its p-values
+            of the definition with its p-value and interval, and no adjusted
+            p-value (``None``: no family is counted then)
         error_control ("fdr"): what ``alpha`` bounds: ``"fdr"`` (the
             false-discovery rate), ``"fdr_by"`` (the same under any
             dependence) or ``"fwer"`` (the family-wise error rate); see
@@ -185,11 +186,14 @@ def run_search(
     names = validate_tag_names(tag_names, n_tags)
 
     engine = select_engine(params) if engine is None else engine
+    warmup.announce()
     data = engine.layout(matrix, correct_arr, group_arr)
-    family = tested_family(data, params)
-    exact_family.refine(
-        family, data.matrix, data.bounds, data.entry_bounds, data.entry_tag, data.entry_size
-    )
+    family = None  # alpha=None asks for no error control: no family is counted
+    if params.alpha is not None:
+        family = tested_family(data, params)
+        exact_family.refine(
+            family, data.matrix, data.bounds, data.entry_bounds, data.entry_tag, data.entry_size
+        )
     try:
         found = search_groups(engine, data, params).by_group()
     except TooManyCandidates as e:

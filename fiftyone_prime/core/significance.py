@@ -430,6 +430,9 @@ class Significance:
             error rate, see ``error_control``), or ``None`` when nothing was
             left out
         family_size: an upper bound of the number of tag sets tested
+            (``None`` with ``alpha=None``: no family is counted then, and
+            ``reference_alpha``, ``testable_level`` and ``tested_family``
+            are ``None`` too)
         corrected_level: the per-set level a p-value had to reach, or
             ``None`` without ``alpha``: Tarone's level for ``"fwer"``; the
             step-up cutoff ``alpha * R / (m * c)`` that the reported modes
@@ -438,8 +441,7 @@ class Significance:
         num_not_significant: how many of them were left out
         error_control: ``"fdr"``, ``"fdr_by"`` or ``"fwer"`` (``None`` in
             records stored before the choice existed: ``"fwer"``)
-        reference_alpha: the level that fixed the testable family: ``alpha``,
-            or the default level when ``alpha`` is ``None``
+        reference_alpha: the level that fixed the testable family: ``alpha``
         testable_level: Tarone's level at ``reference_alpha``: the sets whose
             least attainable p-value is at most it form the tested family
         tested_family: ``m``, the number of sets counted in that family (an
@@ -447,13 +449,14 @@ class Significance:
             procedures divide by it
         family_count: how sets of 2+ tags were counted: ``"exact"``,
             ``"bound"`` (the incidence bound) or ``"mixed"`` (exact in the
-            classes the work budget allowed; :mod:`.exact_family`)
+            classes the work budget allowed; :mod:`.exact_family`), or
+            ``"none"`` with ``alpha=None`` (nothing counted)
         num_aliases: reported modes shown as aliases of a stronger mode
     """
 
     procedure: str
     alpha: Optional[float]
-    family_size: float
+    family_size: Optional[float]
     corrected_level: Optional[float]
     num_candidates: int
     num_not_significant: int

@@ -37,7 +37,9 @@ class FailureMode:
         adjusted_p_value: ``p_value`` corrected for the family of tag sets
             the search tested, under the run's ``error_control``: a
             false-discovery q-value by default, a family-wise value with
-            ``"fwer"`` (see :mod:`fiftyone_prime.core.error_control`)
+            ``"fwer"`` (see :mod:`fiftyone_prime.core.error_control`);
+            ``None`` with ``alpha=None`` (no error control asked for, no
+            family counted)
         accuracy_ci: the 95% Clopper-Pearson interval of ``accuracy``, as
             ``(low, high)``
         aliases: the reported modes of the same group that are proxies of
@@ -150,8 +152,9 @@ class SearchParams:
             mode
         alpha (0.05): the significance level: modes whose adjusted p-value
             exceeds it are left out after the exact search. ``None`` keeps
-            every mode of the definition (the paper's method), still with
-            both p-values
+            every mode of the definition (the paper's method) with its
+            p-value and no adjusted p-value: no error control is asked for,
+            so the tested family is not counted
         error_control ("fdr"): what ``alpha`` bounds: ``"fdr"``, the
             false-discovery rate (Benjamini-Hochberg over Tarone's testable
             sets; assumes positive dependence, PRDS); ``"fdr_by"``, the same

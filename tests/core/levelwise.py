@@ -6,7 +6,9 @@ brute force of :mod:`tests.core.oracle` checks the definition). It applies
 the definition through :mod:`fiftyone_prime.core.definition` and shares the
 layout, the single-tag pass and the packed bitsets with the compiled engine
 (:func:`fiftyone_prime.core.engine.search_groups`,
-:class:`fiftyone_prime.core.candidates.Chunk`).
+:class:`fiftyone_prime.core.candidates.Chunk`), and serves every score the
+compiled engine does (a failure-mode search's accuracy, a regression
+search's change): it counts a set's losses, wins and size region by region.
 
 A level is the sorted table of its alive sets, with, for each set, the rows
 of its subsets (the set less one tag) in the previous level's table. Level
@@ -29,14 +31,14 @@ from typing import Optional
 import numpy as np
 
 from fiftyone_prime.core import engine as core_engine
-from fiftyone_prime.core.candidates import Chunk, Singles
+from fiftyone_prime.core.candidates import Chunk
 from fiftyone_prime.core.definition import (
     PRUNE_SLACK,
     TOLERANCE,
-    accuracy,
-    lowest_reachable,
+    lowest_score,
     may_extend,
     meets_conditions,
+    score,
 )
 from fiftyone_prime.core.engine import Modes, TooManyCandidates, candidate_bytes
 from fiftyone_prime.core.layout import GroupedInput
@@ -59,29 +61,24 @@ class LevelwiseEngine:
     name = "levelwise"
     threads = False
 
-    def layout(self, matrix, correct, groups) -> GroupedInput:
-        return GroupedInput(matrix, correct, groups)
+    def layout(self, matrix, outcomes, groups) -> GroupedInput:
+        return GroupedInput(matrix, outcomes, groups)
 
     def search_chunk(
-        self,
-        data: GroupedInput,
-        singles: Singles,
-        chunk: np.ndarray,
-        group_acc: np.ndarray,
-        params: SearchParams,
+        self, data: GroupedInput, bits: Chunk, group_score: np.ndarray, params: SearchParams
     ) -> Modes:
         modes = Modes()
-        _search_chunk(data, singles, chunk, group_acc, params, modes)
+        _search_chunk(_Chunk(bits), data.base, group_score, params, modes)
         return modes
 
 
 class _Chunk(Chunk):
-    """A :class:`Chunk` with what the levelwise engine adds: each column's
-    group's first column, and for each local tag index x a bitmap of the
-    local indices above x."""
+    """A packed :class:`Chunk` with what the levelwise engine adds: each
+    column's group's first column, and for each local tag index x a bitmap
+    of the local indices above x."""
 
-    def __init__(self, data: GroupedInput, singles: Singles, chunk: np.ndarray):
-        super().__init__(data, singles, chunk)
+    def __init__(self, packed: Chunk):
+        self.__dict__.update(packed.__dict__)
         lengths = np.diff(self.col_bounds)
         self.first_col = (np.r_[0, np.cumsum(lengths)[:-1]])[self.local_group].astype(np.int32)
         self.map_words = -(-self.max_cols // 64)
@@ -92,8 +89,8 @@ class _Chunk(Chunk):
 
     def count(
         self, sets: np.ndarray, prefix_rows: Optional[np.ndarray] = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Returns the support and error count of each row of ``sets``.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Returns the support, losses and wins of each row of ``sets``.
 
         With ``prefix_rows`` (nondecreasing ids of each set less its last
         tag), the intersection of each distinct prefix in a batch is taken
@@ -102,11 +99,13 @@ class _Chunk(Chunk):
         n_sets, k = sets.shape
         width = self.width
         exact = np.float32 if width * 64 < (1 << 24) else np.float64
-        weights = np.zeros((width, 2), dtype=exact)
-        weights[: self.err_words, 0] = 1
-        weights[:, 1] = 1
+        weights = np.zeros((width, 3), dtype=exact)
+        weights[: self.loss_words, 0] = 1
+        weights[self.loss_words : self.loss_words + self.win_words, 1] = 1
+        weights[:, 2] = 1
         sizes = np.empty(n_sets, dtype=np.int64)
         errs = np.empty(n_sets, dtype=np.int64)
+        wins = np.empty(n_sets, dtype=np.int64)
         batch = max(1, _BATCH_WORDS // width)
         for start in range(0, n_sets, batch):
             chunk = sets[start : start + batch]
@@ -127,13 +126,16 @@ class _Chunk(Chunk):
                     inter &= np.take(self.bits, chunk[:, j], axis=0)
             counts = np.bitwise_count(inter).astype(exact) @ weights
             errs[start : start + len(chunk)] = counts[:, 0]
-            sizes[start : start + len(chunk)] = counts[:, 1]
-        return sizes, errs
+            wins[start : start + len(chunk)] = counts[:, 1]
+            sizes[start : start + len(chunk)] = counts[:, 2]
+        return sizes, errs, wins
 
 
 def _judge(
     sizes: np.ndarray,
     errs: np.ndarray,
+    wins: np.ndarray,
+    base: float,
     floor: np.ndarray,
     group_acc: np.ndarray,
     params: SearchParams,
@@ -142,17 +144,17 @@ def _judge(
     """Applies the definition to sets of ``k`` tags.
 
     Returns:
-        ``(is_mode, alive, accuracy)`` per set; alive sets may have a
-        superset that is a failure mode
+        ``(is_mode, alive, score)`` per set; alive sets may have a
+        superset that is a mode
     """
     thresholds = (params.min_size, params.min_drop, params.min_gain, TOLERANCE)
     with np.errstate(divide="ignore", invalid="ignore"):
-        acc = accuracy(sizes, errs)
+        acc = score(sizes, errs, wins, base)
     is_mode = meets_conditions(sizes, acc, group_acc, floor, *thresholds)
     if k >= params.max_tags:
         return is_mode, np.zeros(len(sizes), dtype=bool), acc
     alive = (sizes >= params.min_size) & may_extend(
-        lowest_reachable(errs, params.min_size),
+        lowest_score(errs, params.min_size, base),
         group_acc,
         np.minimum(acc, floor),
         params.min_drop,
@@ -166,9 +168,8 @@ def _judge(
 
 
 def _search_chunk(
-    data: GroupedInput,
-    singles: Singles,
-    chunk: np.ndarray,
+    bits: _Chunk,
+    base: float,
     group_acc: np.ndarray,
     params: SearchParams,
     modes: Modes,
@@ -183,9 +184,10 @@ def _search_chunk(
     all alive are ever built (Eclat-style); where those bitmaps would be
     too large it falls back to an Apriori join with a sorted-key lookup.
     """
-    bits = _Chunk(data, singles, chunk)
     col_acc = group_acc[bits.group]
-    level = _Level(np.arange(bits.n_cols, dtype=np.int32)[:, None], bits.acc, bits.errors, None, 0)
+    level = _Level(
+        np.arange(bits.n_cols, dtype=np.int32)[:, None], bits.score, bits.errors, None, 0
+    )
     k = 2
     while len(level.sets) >= 2 and k <= params.max_tags:
         bitmap_words = max(level.n_prev, len(level.sets)) * bits.map_words
@@ -197,7 +199,9 @@ def _search_chunk(
         last = k >= params.max_tags
         for cand, prefix_rows, subsets in batches:
             if last:
-                _last_level(cand, prefix_rows, subsets, level, bits, col_acc, params, k, modes)
+                _last_level(
+                    cand, prefix_rows, subsets, level, bits, base, col_acc, params, k, modes
+                )
                 continue
             sub = subsets(None)
             cand_floor = level.floor[sub[0]]
@@ -210,7 +214,7 @@ def _search_chunk(
             # (or a superset) to reach a failure mode's accuracy is dropped
             # before counting.
             keep = may_extend(
-                lowest_reachable(fewest, params.min_size),
+                lowest_score(fewest, params.min_size, base),
                 col_acc[cand[:, 0]],
                 cand_floor,
                 params.min_drop,
@@ -222,8 +226,11 @@ def _search_chunk(
                 cand, sub, cand_floor = cand[keep], sub[:, keep], cand_floor[keep]
             if not len(cand):
                 continue
-            sizes, errs = bits.count(cand, sub[k - 1])  # sub[k - 1]: the set less its last tag
-            is_mode, alive, acc = _judge(sizes, errs, cand_floor, col_acc[cand[:, 0]], params, k)
+            sizes, errs, wins = bits.count(cand, sub[k - 1])  # sub[k - 1]: less its last tag
+            group_score = col_acc[cand[:, 0]]
+            is_mode, alive, acc = _judge(
+                sizes, errs, wins, base, cand_floor, group_score, params, k
+            )
             if is_mode.any():
                 found = cand[is_mode]
                 modes.add(
@@ -231,6 +238,7 @@ def _search_chunk(
                     bits.tag[found],
                     sizes[is_mode],
                     errs[is_mode],
+                    wins[is_mode],
                     cand_floor[is_mode] - acc[is_mode],
                 )
             if alive.any():
@@ -250,14 +258,14 @@ def _search_chunk(
         k += 1
 
 
-def _last_level(cand, prefix_rows, subsets, level, bits, col_acc, params, k, modes) -> None:
-    """The last level needs only its failure modes: candidates are counted
-    first, and the subsets' accuracies (for the gain) are looked up only for
-    those that are large enough and drop enough."""
-    sizes, errs = bits.count(cand, prefix_rows)
+def _last_level(cand, prefix_rows, subsets, level, bits, base, col_acc, params, k, modes) -> None:
+    """The last level needs only its modes: candidates are counted first,
+    and the subsets' scores (for the gain) are looked up only for those
+    that are large enough and drop enough."""
+    sizes, errs, wins = bits.count(cand, prefix_rows)
     group_acc = col_acc[cand[:, 0]]
     with np.errstate(divide="ignore", invalid="ignore"):
-        acc = accuracy(sizes, errs)
+        acc = score(sizes, errs, wins, base)
     # Conditions 1 and 2 (a floor of inf: the gain is checked below).
     maybe = np.flatnonzero(
         meets_conditions(
@@ -270,8 +278,8 @@ def _last_level(cand, prefix_rows, subsets, level, bits, col_acc, params, k, mod
     cand_floor = level.floor[sub[0]]
     for i in range(1, k):
         np.minimum(cand_floor, level.floor[sub[i]], out=cand_floor)
-    sizes, errs, group_acc = sizes[maybe], errs[maybe], group_acc[maybe]
-    is_mode, _, acc = _judge(sizes, errs, cand_floor, group_acc, params, k)
+    sizes, errs, wins, group_acc = sizes[maybe], errs[maybe], wins[maybe], group_acc[maybe]
+    is_mode, _, acc = _judge(sizes, errs, wins, base, cand_floor, group_acc, params, k)
     if is_mode.any():
         found = cand[maybe[is_mode]]
         modes.add(
@@ -279,6 +287,7 @@ def _last_level(cand, prefix_rows, subsets, level, bits, col_acc, params, k, mod
             bits.tag[found],
             sizes[is_mode],
             errs[is_mode],
+            wins[is_mode],
             cand_floor[is_mode] - acc[is_mode],
         )
 

@@ -1,8 +1,12 @@
-"""A brute-force reading of the failure-mode definition, for checking the engine.
+"""A brute-force reading of the definition, for checking the engines.
 
 It enumerates every tag combination up to ``max_tags`` in every group, with a
 mask per combination, and applies the four conditions of
-``shared/docs/design.md`` literally. Slow, obvious, and independent of the
+``shared/docs/design.md`` literally to a score: the mean of a per-unit score.
+A failure-mode search scores accuracy (:func:`brute_force`: 1 for a correct
+unit, 0 for an error); a regression search the change in accuracy
+(:func:`tests.core.regression_oracle.brute_force_regressions`: new minus
+baseline correctness, -1, 0 or +1). Slow, obvious, and independent of the
 engine's pruning.
 """
 
@@ -13,9 +17,9 @@ import numpy as np
 TOL = 1e-9
 
 
-def brute_force(
+def brute_force_scored(
     tags,
-    correct,
+    unit_score,
     groups=None,
     *,
     tag_names=None,
@@ -25,9 +29,17 @@ def brute_force(
     max_tags=3,
     minimal=True,
 ):
-    """Returns ``(group, tags, size, num_correct)`` tuples in the contract's order."""
+    """Every mode of the definition with ``score(S) = mean(unit_score[S])``
+    (integer unit scores).
+
+    Returns:
+        ``(group, tags, size, rows)`` tuples in the contract's order: by
+        group, then drop (descending), number of tags and tag names;
+        ``rows`` is the mode's mask over the group's units, and ``group``
+        its label (``None`` without groups)
+    """
     tags = np.asarray(tags.toarray() if hasattr(tags, "toarray") else tags, dtype=bool)
-    correct = np.asarray(correct, dtype=bool)
+    unit_score = np.asarray(unit_score, dtype=np.int64)
     n, m = tags.shape
     names = [str(i) for i in range(m)] if tag_names is None else list(tag_names)
     single_group = groups is None
@@ -35,32 +47,30 @@ def brute_force(
     out = []
     for g in sorted(set(groups.tolist())):
         rows = groups == g
-        gt, gc = tags[rows], correct[rows]
-        n_g = len(gc)
+        gt, gu = tags[rows], unit_score[rows]
+        n_g = len(gu)
         if n_g == 0:
             continue
-        acc_g = gc.sum() / n_g
+        score_g = gu.sum() / n_g
         stats = {}
         for k in range(1, max_tags + 1):
             for combo in combinations(range(m), k):
                 mask = gt[:, list(combo)].all(axis=1)
-                size = int(mask.sum())
-                stats[combo] = (size, int(gc[mask].sum()))
+                stats[combo] = (int(mask.sum()), int(gu[mask].sum()), mask)
 
-        def accuracy(combo):
-            size, num_correct = stats[combo]
-            return num_correct / size
+        def score(combo, stats=stats):
+            size, total, _ = stats[combo]
+            return total / size
 
-        def meets_conditions(combo):
-            size, _ = stats[combo]
-            if size < min_size:
+        def meets_conditions(combo, stats=stats, score_g=score_g):
+            if stats[combo][0] < min_size:
                 return False
-            acc = accuracy(combo)
-            if acc_g - acc < min_drop - TOL:
+            s = score(combo)
+            if score_g - s < min_drop - TOL:
                 return False
             for r in range(1, len(combo)):
                 for sub in combinations(combo, r):
-                    if accuracy(sub) - acc < min_gain - TOL:
+                    if score(sub) - s < min_gain - TOL:
                         return False
             return True
 
@@ -73,11 +83,18 @@ def brute_force(
             }
         rows_out = []
         for combo in modes:
-            size, num_correct = stats[combo]
-            drop = acc_g - num_correct / size
+            size, _, mask = stats[combo]
             tag_tuple = tuple(sorted(names[i] for i in combo))
-            rows_out.append((drop, len(combo), tag_tuple, size, num_correct))
+            rows_out.append((score_g - score(combo), len(combo), tag_tuple, size, mask))
         rows_out.sort(key=lambda r: (-r[0], r[1], r[2]))
         label = None if single_group else g
-        out.extend((label, r[2], r[3], r[4]) for r in rows_out)
+        out.extend((label, r[2], r[3], np.flatnonzero(rows)[r[4]]) for r in rows_out)
     return out
+
+
+def brute_force(tags, correct, groups=None, **kwargs):
+    """The failure modes: ``(group, tags, size, num_correct)`` tuples in the
+    contract's order (see :func:`brute_force_scored` for the arguments)."""
+    correct = np.asarray(correct, dtype=bool)
+    found = brute_force_scored(tags, correct, groups, **kwargs)
+    return [(g, t, size, int(correct[rows].sum())) for g, t, size, rows in found]

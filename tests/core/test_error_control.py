@@ -101,10 +101,11 @@ def test_reported_modes_are_the_step_up_over_the_definitions_testable_modes(how)
     sig = outcome.significance
     reported = flatten(outcome.failure_modes)
     modes = everything.failure_modes
-    # alpha=None: the same q-values, the family fixed at the default level.
-    assert everything.significance.testable_level == sig.testable_level
+    # alpha=None: every mode of the definition with its p-value; nothing is
+    # adjusted, so no family is counted.
+    assert everything.significance.testable_level is None
+    assert all(m.p_value is not None and m.adjusted_p_value is None for m in modes)
     key = lambda m: (m.group, m.tags)  # noqa: E731
-    assert sorted(map(key, reported)) == sorted(key(m) for m in modes if m.adjusted_p_value <= 0.05)
     # By hand: BH/BY over the testable modes with the family's m.
     n_g = np.array([m.group_size for m in modes])
     e_g = np.array([round(m.group_size * (1 - m.group_accuracy)) for m in modes])
@@ -116,6 +117,9 @@ def test_reported_modes_are_the_step_up_over_the_definitions_testable_modes(how)
     ps = np.sort(p[testable])
     n_reported = int(np.max(np.r_[0, r[ps <= 0.05 * r / (sig.tested_family * c)]]))
     assert len(reported) == n_reported > 0
+    cutoff = 0.05 * n_reported / (sig.tested_family * c)
+    expected = [key(m) for m, t in zip(modes, testable) if t and m.p_value <= cutoff]
+    assert sorted(map(key, reported)) == sorted(expected)
     # Self-consistent: every reported mode has p <= alpha * R / (m * c).
     assert all(m.p_value <= 0.05 * len(reported) / (sig.tested_family * c) for m in reported)
     assert sig.corrected_level == pytest.approx(0.05 * len(reported) / (sig.tested_family * c))
@@ -134,7 +138,7 @@ def test_fdr_reports_at_least_what_fwer_reports_on_planted_classes():
 
 def test_fwer_on_request_keeps_bonferroni_tarone():
     tags, correct = planted()
-    outcome = run_search(tags, correct, params=SearchParams(error_control="fwer", alpha=None))
+    outcome = run_search(tags, correct, params=SearchParams(error_control="fwer", alpha=1.0))
     for m in outcome.failure_modes:
         assert m.adjusted_p_value >= m.p_value
 

@@ -17,6 +17,7 @@ from fiftyone_prime.core.regression import (
     find_regressions,
     run_regression_search,
 )
+from tests.core import engines
 from tests.core.regression_oracle import brute_force_regressions
 
 
@@ -42,24 +43,41 @@ def random_case(rng):
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_the_search_returns_exactly_the_definitions_modes(seed):
+def test_the_search_returns_exactly_the_definitions_modes(seed, engine):
     rng = np.random.default_rng(seed)
     for _ in range(12):
         tags, base, new, groups, kwargs = random_case(rng)
         expected = brute_force_regressions(tags, base, new, groups, **kwargs)
-        assert summary(find_regressions(tags, base, new, groups, alpha=None, **kwargs)) == expected
+        got = engines.find_regressions(engine, tags, base, new, groups, **kwargs)
+        assert summary(got) == expected
         # sparse input, and one group
-        got = find_regressions(sp.csr_matrix(tags), base, new, groups, alpha=None, **kwargs)
+        got = engines.find_regressions(engine, sp.csr_matrix(tags), base, new, groups, **kwargs)
         assert summary(got) == expected
         expected = brute_force_regressions(tags, base, new, **kwargs)
-        assert summary(find_regressions(tags, base, new, alpha=None, **kwargs)) == expected
+        assert summary(engines.find_regressions(engine, tags, base, new, **kwargs)) == expected
 
 
-def test_unsorted_groups_and_string_labels_give_the_same_modes():
+def test_a_failure_mode_search_is_a_regression_search_against_an_always_right_baseline(engine):
+    """The same modes, sizes and losses (the errors), no wins: one search,
+    two scores."""
+    rng = np.random.default_rng(17)
+    for _ in range(10):
+        tags, _base, new, groups, kwargs = random_case(rng)
+        always = np.ones(len(new), dtype=bool)
+        regressions = engines.find_regressions(engine, tags, always, new, groups, **kwargs)
+        failures = engines.find(engine, tags, new, groups, **kwargs)
+        assert [(m.group, m.tags, m.size, m.num_losses) for m in regressions] == [
+            (m.group, m.tags, m.size, m.num_errors) for m in failures
+        ]
+        assert all(m.num_wins == 0 for m in regressions)
+        assert [m.gain for m in regressions] == pytest.approx([m.gain for m in failures])
+
+
+def test_unsorted_groups_and_string_labels_give_the_same_modes(engine):
     rng = np.random.default_rng(11)
     tags, base, new, groups, kwargs = random_case(rng)
     labels = np.array(["c", "a", "b"])[groups]
-    got = find_regressions(tags, base, new, labels, alpha=None, **kwargs)
+    got = engines.find_regressions(engine, tags, base, new, labels, **kwargs)
     expected = brute_force_regressions(tags, base, new, labels, **kwargs)
     assert summary(got) == expected
 
@@ -105,7 +123,7 @@ def test_p_values_are_the_conditional_hypergeometric_test_on_discordant_units():
         win_t = int((rows & new & ~base).sum())
         expected = hypergeom.sf(loss_t - 1, loss_c + win_c, loss_c, loss_t + win_t)
         assert m.p_value == pytest.approx(expected, rel=1e-12, abs=1e-300)
-        assert m.p_value <= m.adjusted_p_value <= 1.0
+        assert m.adjusted_p_value is None  # alpha=None: no error control asked for
 
 
 def family_psis(tags, groups, base, new, min_size, max_tags):
@@ -249,11 +267,11 @@ def test_false_discovery_control_is_bh_over_the_testable_family():
         (m.group, m.tags) for m in fdr.regressions
     }
     everything = run_regression_search(
-        tags, base, new, groups, params=params.replace(alpha=None), error_control="fdr"
+        tags, base, new, groups, params=params.replace(alpha=1.0), error_control="fdr"
     ).regressions
     inp = RegressionInput(tags, base, new, groups)
-    family = RegressionFamily(inp, params)
-    delta = family.corrected_level(0.05)
+    family = RegressionFamily(inp, params.replace(alpha=1.0))
+    delta = family.corrected_level(1.0)
     m = int(family.count(np.array([delta]))[0])
     least = least_p_values(everything)
     testable = least <= delta * (1 + 1e-9)
@@ -319,7 +337,7 @@ def test_the_family_counted_during_the_search_is_the_standalone_count(how):
     rng = np.random.default_rng(21)
     for _ in range(4):
         tags, base, new, groups, kwargs = random_case(rng)
-        params = SearchParams(alpha=None, error_control=how, **kwargs)
+        params = SearchParams(alpha=1.0, error_control=how, **kwargs)
         modes = run_regression_search(tags, base, new, groups, params=params).regressions
         if not modes:
             continue

@@ -97,9 +97,12 @@ def export_regression_report(
     }
     sig = results.significance or {}
     if sig:
+        family = sig.get("family_size")  # None with alpha=None: no family counted
         params["significance"] = (
-            f"{sig['procedure']} over <= {sig['family_size']:,.0f} tag sets; "
-            f"{sig['num_not_significant']} modes of the definition left out (alpha={sig['alpha']})"
+            sig["procedure"]
+            + ("" if family is None else f" over <= {family:,.0f} tag sets")
+            + f"; {sig['num_not_significant']} modes of the definition left out "
+            f"(alpha={sig['alpha']})"
         )
     rows = "".join(
         f"<tr><th class=l>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"

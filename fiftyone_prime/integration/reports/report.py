@@ -281,9 +281,11 @@ def _page(results, sections, chart, dataset_name):
     }
     sig = results.significance or {}
     if sig:
+        family = sig.get("family_size")  # None with alpha=None: no family counted
         params["significance"] = (
-            f"{sig['procedure']}, {error_rate_name(sig)} over <= {sig['family_size']:,.0f} "
-            "tag sets; "
+            sig["procedure"]
+            + ("" if family is None else f", {error_rate_name(sig)} over <= {family:,.0f} tag sets")
+            + "; "
             + (
                 f"{sig['num_not_significant']} modes of the definition left out as possible "
                 f"chance findings at alpha={sig['alpha']}"

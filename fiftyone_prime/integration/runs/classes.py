@@ -300,6 +300,11 @@ class FailureModeResults(focr.RunResults):
                 f"p-values are "
                 f"Benjamini-Hochberg over these {len(self._modes)} modes (false discovery rate)"
             )
+        elif sig and sig.get("tested_family") is None:  # alpha=None adjusts nothing
+            lines.append(
+                "every mode of the definition (alpha=None), with p-values; no adjusted "
+                "p-values (no error control asked for)"
+            )
         elif sig:
             lines.append(
                 f"every mode of the definition (alpha=None); adjusted p-values are "
