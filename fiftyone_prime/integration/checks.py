@@ -168,23 +168,12 @@ class CheckResults:
 
 def _load_run(samples, run_key):
     """A failure-mode or regression run's results and config."""
-    from .regressions import RegressionRunConfig
-    from .runs import FailureModeRunConfig
+    from .regressions import REGRESSIONS
+    from .run_store import load_run
+    from .runs import FAILURE_MODES
 
-    root = samples._root_dataset
-    if not isinstance(run_key, str) or run_key not in root.list_runs():
-        raise ValueError(
-            f"Dataset '{root.name}' has no run with key {run_key!r}. Runs: "
-            f"{root.list_runs() or 'none'}"
-        )
-    config = root.get_run_info(run_key).config
-    if not isinstance(config, (FailureModeRunConfig, RegressionRunConfig)):
-        raise ValueError(
-            f"The run '{run_key}' on dataset '{root.name}' is not a failure-mode run "
-            f"(it is a {type(config).__name__}); only failure-mode and regression runs "
-            "can be checked"
-        )
-    return root.load_run_results(run_key, cache=False), config
+    results = load_run(samples, run_key, FAILURE_MODES, REGRESSIONS)
+    return results, results.config
 
 
 def check_failure_modes(

@@ -252,11 +252,10 @@ def read_inputs(
 
 def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> SearchInputs:
     """:func:`read_inputs` with the fields of a failure-mode run's config
-    (through the fast reader when no other paths are asked for)."""
-    if getattr(config, "unit_spec", None):  # a run over evaluation units
-        from .evaluations import read_run_units
-
-        return read_run_units(samples, config, extra_paths)
+    (through the fast reader when no other paths are asked for): how the
+    failure-mode run kind reads its runs (see ``RunKind.read_inputs``; runs
+    over evaluation units are read by
+    :func:`fiftyone_prime.integration.evaluations.read_run_units`)."""
     if not extra_paths:
         from .reader import read_inputs_fast  # it builds on this module
 

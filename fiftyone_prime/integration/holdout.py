@@ -28,7 +28,7 @@ from .run_store import (
     replaced_run,
     validate_max_views,
 )
-from .runs import FailureModeResults, FailureModeRunConfig
+from .runs import FailureModeResults
 
 logger = logging.getLogger(__name__)
 
@@ -82,37 +82,15 @@ def apply_failure_modes(
     if run_key is None:
         same_dataset = dataset._doc.id == results.samples._root_dataset._doc.id
         run_key = f"{results.key}_applied" if same_dataset else results.key
-    replaced = replaced_run(dataset, run_key, overwrite)
-    if getattr(config, "unit_spec", None):  # a run over evaluation units
-        from .evaluations import apply_evaluation_failure_modes
-
-        return apply_evaluation_failure_modes(
-            results,
-            samples,
-            run_key=run_key,
-            replaced=replaced,
-            save_views=save_views,
-            max_views=max_views,
-            overwrite=overwrite,
-            progress=progress,
-        )
-    inputs = fpf.read_run_inputs(samples, config)
-
-    params = config.params
-    records = remeasure(results.failure_modes, inputs, params)
+    kind = results.kind  # decided when the run was loaded
+    replaced = replaced_run(dataset, run_key, overwrite, kind)
+    new_config = results.applied_config(
+        samples, procedure=HOLDOUT_PROCEDURE, save_views=save_views, max_views=max_views
+    )
+    inputs = kind.read_inputs(samples, config)
+    records = remeasure(results.failure_modes, inputs, config.params)
     if save_views:
         records = name_views(dataset, run_key, records, max_views, replaced=replaced)
-    new_config = FailureModeRunConfig(
-        label_field=config.label_field,
-        pred_field=config.pred_field,
-        tags_fields=config.tags_fields,
-        search_params=params,
-        procedure=HOLDOUT_PROCEDURE,
-        save_views=save_views,
-        max_views=max_views,
-        source_dataset=results.samples._root_dataset.name,
-        source_run_key=results.key,
-    )
     return finish_run(
         samples,
         run_key,
@@ -123,6 +101,7 @@ def apply_failure_modes(
         replaced=replaced,
         save_views=save_views,
         progress=progress,
+        kind=kind,
     )
 
 
@@ -172,7 +151,7 @@ def validate_failure_modes(
     if alpha is None:
         alpha = params.alpha if params.alpha is not None else DEFAULT_PARAMS.alpha
     alpha = params.replace(alpha=alpha).alpha  # validated like the search's alpha
-    inputs = fpf.read_run_inputs(holdout, config, extra_paths=["id"])
+    inputs = results.kind.read_inputs(holdout, config, extra_paths=["id"])
     overlap = _overlap(results.samples, holdout, inputs.extra["id"])
 
     modes = results.failure_modes

@@ -15,7 +15,6 @@ from fiftyone_prime.core.measure import TagSetCounter
 from fiftyone_prime.core.metrics import score_failure_modes
 from fiftyone_prime.models import DEFAULT_MODEL
 
-from . import fields as fpf
 from . import views as fpv
 from .run_guard import writes_run
 from .run_store import load_failure_modes
@@ -96,7 +95,7 @@ def compute_failure_mode_metrics(
     config = results.config
     run_view = results.samples
     extra = ["id", "filepath"] + ([embeddings_field] if embeddings_field else [])
-    inputs = fpf.read_run_inputs(run_view, config, extra_paths=extra)
+    inputs = results.kind.read_inputs(run_view, config, extra_paths=extra)
     classes = sorted({m.group for m in modes}, key=str)
     involved = np.flatnonzero(np.isin(inputs.labels, np.asarray(classes, dtype=object)))
 

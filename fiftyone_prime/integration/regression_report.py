@@ -6,7 +6,6 @@ import html
 import json
 import logging
 import os
-from types import SimpleNamespace
 
 from .regressions import REGRESSION_COLUMNS, load_regressions
 from .report import _CSS, _thumbnails
@@ -52,7 +51,6 @@ def export_regression_report(
     os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
     c = results.config
     dataset = results.samples._root_dataset
-    new_model = SimpleNamespace(label_field=c.label_field, pred_field=c.pred_field)
     sections = []
     for mode in results.regressions:
         view = (
@@ -60,7 +58,7 @@ def export_regression_report(
             if mode.view_name and dataset.has_saved_view(mode.view_name)
             else None
         )
-        thumbs = _thumbnails(view, new_model, out_dir, max_images, thumbnail_size) if view else []
+        thumbs = _thumbnails(view, c, out_dir, max_images, thumbnail_size) if view else []
         grid = "".join(
             f'<figure class="{"" if ok else "wrong"}"><img src="{html.escape(src)}">'
             f"<figcaption>new: {html.escape(str(pred))}</figcaption></figure>"

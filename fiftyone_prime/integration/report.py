@@ -76,7 +76,11 @@ def export_report(
             if mode.view_name and dataset.has_saved_view(mode.view_name)
             else None
         )
-        thumbs = _thumbnails(view, config, out_dir, max_images, thumbnail_size) if view else []
+        thumbs = (
+            _thumbnails(view, config, out_dir, max_images, thumbnail_size, results.spec)
+            if view
+            else []
+        )
         sections.append(_mode_section(i, mode, thumbs, results))
 
     chart = _drop_chart(results, os.path.join(out_dir, "drops_per_class.png"))
@@ -100,13 +104,14 @@ def export_report(
     return path
 
 
-def _thumbnails(view, config, out_dir, max_images, size):
-    spec = getattr(config, "unit_spec", None)
-    if spec and spec.get("list_path"):  # a run over objects shows their crops
+def _thumbnails(view, config, out_dir, max_images, size, spec=None):
+    """Thumbnails of a mode's view, the errors of ``config.pred_field`` first:
+    ``(src, right, prediction)`` each; for a run over objects (``spec``, the
+    run's units), crops of the objects."""
+    if spec is not None and spec.is_objects:  # a run over objects shows their crops
         from .crops import crop_thumbnails
-        from .evaluations import run_spec
 
-        return crop_thumbnails(view, run_spec(config), out_dir, max_images, size)
+        return crop_thumbnails(view, spec, out_dir, max_images, size)
     from PIL import Image
 
     ids, paths, labels, preds = view.values(

@@ -6,17 +6,189 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-import numpy as np
-
-from fiftyone_prime.core.types import DEFAULT_PARAMS
-
-from . import fields as fpf
 from . import view_list
 from . import views as fpv
 from .run_guard import load_fresh, writes_run
-from .runs import FailureModeResults, FailureModeRun, FailureModeRunConfig
+from .run_kinds import RunKind, kind_of
+from .runs import FAILURE_MODES, FailureModeResults
 
 logger = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------ any kind of run
+
+
+def check_run(dataset, run_key: str, *kinds: RunKind) -> RunKind:
+    """Raises unless ``run_key`` is a run of one of ``kinds`` on the dataset.
+
+    Returns:
+        the run's own kind (the most specific: an evaluation-unit run checked
+        as a failure-mode run returns the evaluation-unit kind)
+    """
+    root = dataset._root_dataset
+    label = " or ".join(k.label for k in kinds)
+    if not isinstance(run_key, str) or run_key not in root.list_runs():
+        available = sorted(set().union(*(list_runs(root, k) for k in kinds)))
+        raise ValueError(
+            f"Dataset '{root.name}' has no run with key {run_key!r}. "
+            f"{label[0].upper() + label[1:]}s: {available or 'none'}"
+        )
+    config = root.get_run_info(run_key).config
+    kind = kind_of(config)
+    if kind is None or not any(k.includes(kind) for k in kinds):
+        raise ValueError(
+            f"The run '{run_key}' on dataset '{root.name}' is not a {label} "
+            f"(it is a {type(config).__name__}); it is left untouched"
+        )
+    return kind
+
+
+def list_runs(dataset, kind: RunKind) -> list[str]:
+    """The keys of the dataset's runs of ``kind`` (and of the kinds that
+    refine it), sorted."""
+    root = dataset._root_dataset
+    keys = root.list_runs(type=kind.run_cls)
+    if kind.parent is None:  # every run of its run class
+        return keys
+    return [k for k in keys if kind_of(root.get_run_info(k).config) is kind]
+
+
+def load_run(dataset, run_key: str, *kinds: RunKind):
+    """Loads the results of a run of one of ``kinds``, fresh: reloaded when
+    another process replaced or updated the run since they were cached, with
+    the run's views that a concurrent ``save_view`` dropped listed again
+    (:func:`fiftyone_prime.integration.run_guard.load_fresh`).
+
+    Args:
+        dataset: a :class:`fiftyone.core.dataset.Dataset` or a view of it
+        run_key: the run key
+        *kinds: the kinds the run may be of
+
+    Returns:
+        the run's results
+
+    Raises:
+        ValueError: if there is no such run, or it is of another kind
+    """
+    root = dataset._root_dataset
+    if run_key not in root.list_runs():
+        root._doc.reload("runs")  # another process may have stored it since
+    check_run(root, run_key, *kinds)
+    return load_fresh(root, run_key, lambda: root.load_run_results(run_key))
+
+
+@writes_run("delete")
+def delete_run(dataset, run_key: str, kind: RunKind) -> None:
+    """Deletes a run of ``kind`` and exactly the saved views it created.
+
+    Saved views that the run did not create, including any the user saved
+    from one of its views under a new name, are left alone.
+
+    Args:
+        dataset: a :class:`fiftyone.core.dataset.Dataset` or a view of it
+        run_key: the run key
+        kind: the kind the run must be of
+    """
+    root = dataset._root_dataset
+    root._doc.reload("runs")  # another process may have replaced the run
+    root._run_cache.pop(run_key, None)
+    check_run(root, run_key, kind)
+    root.get_run_info(run_key).config.build().cleanup(root, run_key)
+    # Cleanup ran above so that its errors surface instead of being logged.
+    kind.run_cls.delete_run(root, run_key, cleanup=False)
+    view_list.reconcile(root, ())  # references a concurrent save_view wrote back
+
+
+def validate_new_run_key(dataset, run_key, overwrite: bool, kind: RunKind = None) -> None:
+    """Raises unless a new run of ``kind`` may be stored under ``run_key``.
+
+    The checks are FiftyOne's own (:meth:`fiftyone.core.runs.BaseRun.validate_run`:
+    a valid key, an existing run replaced only with ``overwrite``, and only
+    by a run of the same kind), with this package's one-line reasons.
+
+    Args:
+        dataset: the dataset (or a view of it) that will hold the run
+        run_key: the key
+        overwrite: whether an existing run of the same kind with that key
+            may be replaced (runs of other kinds never are)
+        kind (None): the kind of the new run; failure-mode runs by default
+
+    Raises:
+        ValueError: with a one-line reason
+    """
+    kind = (kind or FAILURE_MODES).family
+    root = dataset._root_dataset
+    if not isinstance(run_key, str) or not run_key.isidentifier():
+        raise ValueError(
+            f"`run_key` must be a valid Python identifier (letters, digits, underscores); "
+            f"got {run_key!r}"
+        )
+    try:
+        _validator(kind).validate_run(root, run_key, overwrite=overwrite)
+    except ValueError:
+        if not overwrite:
+            raise ValueError(
+                f"Dataset '{root.name}' already has a run with key '{run_key}'. Pass "
+                "overwrite=True to replace it and its saved views, or choose another run_key"
+            ) from None
+        check_run(root, run_key, kind)  # states the other run's kind
+        raise
+
+
+def _validator(kind: RunKind):
+    """A run of ``kind`` for FiftyOne's run validation, which reads only the
+    type of its config: the config is not initialized (no parameters are
+    built or checked)."""
+    return kind.run_cls(kind.config_cls.__new__(kind.config_cls))
+
+
+def replaced_run(dataset, run_key, overwrite: bool, kind: RunKind = None):
+    """Validates ``run_key`` as :func:`validate_new_run_key` does and loads
+    the results of the run it will replace, once: they say which saved views
+    that run owns (their names may be reused, their documents are deleted).
+
+    Returns:
+        the results of the run being replaced, or ``None`` when there is
+        none (or it stored no results)
+    """
+    validate_new_run_key(dataset, run_key, overwrite, kind)
+    root = dataset._root_dataset
+    if not overwrite or run_key not in root.list_runs():
+        return None
+    return root.load_run_results(run_key, cache=False, load_view=False)
+
+
+def store_results(
+    samples, results, *, overwrite, replaced=None, save_views=False, sources=None, progress=None
+):
+    """Stores a run's results (with the ids of the views it will create),
+    then saves the views of its modes, as its kind builds and describes them.
+
+    Args:
+        samples: the view the run used
+        results: the run's results (their ``kind``, ``key`` and ``config``
+            say what to store)
+        overwrite: whether an existing run with the key is replaced
+        replaced (None): the results of that run, from :func:`replaced_run`
+        save_views (False): whether to save the views of the modes that have
+            a view id (from :func:`name_views`)
+        sources (None): the run's tag sources, as its search resolved them
+            (resolved again when not given)
+        progress (None): a FiftyOne ``progress`` argument
+
+    Returns:
+        the results
+    """
+    run = _store_run(samples, results.key, results.config, results, overwrite, replaced)
+    if save_views:
+        removed = _save_views(samples, results, sources, progress)
+        if removed:
+            _forget_views(results, removed)
+            run.save_run_results(samples, results.key, results, overwrite=True)
+    return results
+
+
+# ------------------------------------------------------------ failure-mode runs
 
 
 def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
@@ -29,19 +201,14 @@ def load_failure_modes(dataset, run_key: str) -> FailureModeResults:
     Returns:
         a :class:`fiftyone_prime.FailureModeResults`
     """
-    root = dataset._root_dataset
-    if run_key not in root.list_runs():
-        root._doc.reload("runs")  # another process may have stored it since
-    check_is_prime_run(root, run_key)
-    return load_fresh(root, run_key, lambda: root.load_run_results(run_key))
+    return load_run(dataset, run_key, FAILURE_MODES)
 
 
 def list_failure_mode_runs(dataset) -> list[str]:
     """Returns the keys of the failure-mode runs on a dataset, sorted."""
-    return dataset._root_dataset.list_runs(type=FailureModeRun)
+    return list_runs(dataset, FAILURE_MODES)
 
 
-@writes_run("delete")
 def delete_failure_modes(dataset, run_key: str) -> None:
     """Deletes a failure-mode run and exactly the saved views it created.
 
@@ -52,87 +219,12 @@ def delete_failure_modes(dataset, run_key: str) -> None:
         dataset: a :class:`fiftyone.core.dataset.Dataset` or a view of it
         run_key: the run key
     """
-    root = dataset._root_dataset
-    root._doc.reload("runs")  # another process may have replaced the run
-    root._run_cache.pop(run_key, None)
-    check_is_prime_run(root, run_key)
-    root.get_run_info(run_key).config.build().cleanup(root, run_key)
-    # Cleanup ran above so that its errors surface instead of being logged.
-    FailureModeRun.delete_run(root, run_key, cleanup=False)
-    view_list.reconcile(root, ())  # references a concurrent save_view wrote back
-
-
-def validate_new_run_key(dataset, run_key, overwrite: bool) -> None:
-    """Raises unless a new failure-mode run may be stored under ``run_key``.
-
-    The checks are FiftyOne's own (:meth:`fiftyone.core.runs.BaseRun.validate_run`:
-    a valid key, an existing run replaced only with ``overwrite``, and only
-    by a run of the same kind), with this package's one-line reasons.
-
-    Args:
-        dataset: the dataset (or a view of it) that will hold the run
-        run_key: the key
-        overwrite: whether an existing failure-mode run with that key may be
-            replaced (runs of other kinds never are)
-
-    Raises:
-        ValueError: with a one-line reason
-    """
-    root = dataset._root_dataset
-    if not isinstance(run_key, str) or not run_key.isidentifier():
-        raise ValueError(
-            f"`run_key` must be a valid Python identifier (letters, digits, underscores); "
-            f"got {run_key!r}"
-        )
-    try:
-        _validator().validate_run(root, run_key, overwrite=overwrite)
-    except ValueError:
-        if not overwrite:
-            raise ValueError(
-                f"Dataset '{root.name}' already has a run with key '{run_key}'. Pass "
-                "overwrite=True to replace it and its saved views, or choose another run_key"
-            ) from None
-        check_is_prime_run(root, run_key)  # states the other run's kind
-        raise
-
-
-def replaced_run(dataset, run_key, overwrite: bool):
-    """Validates ``run_key`` as :func:`validate_new_run_key` does and loads
-    the results of the run it will replace, once: they say which saved views
-    that run owns (their names may be reused, their documents are deleted).
-
-    Returns:
-        the :class:`FailureModeResults` of the run being replaced, or ``None``
-        when there is none (or it stored no results)
-    """
-    validate_new_run_key(dataset, run_key, overwrite)
-    root = dataset._root_dataset
-    if not overwrite or run_key not in root.list_runs():
-        return None
-    return root.load_run_results(run_key, cache=False, load_view=False)
-
-
-def _validator() -> FailureModeRun:
-    """A run of this package's kind, for FiftyOne's run validation (no
-    search parameters are built: the config holds the defaults' object)."""
-    return FailureModeRun(FailureModeRunConfig(search_params=DEFAULT_PARAMS))
+    delete_run(dataset, run_key, FAILURE_MODES)
 
 
 def check_is_prime_run(dataset, run_key: str) -> None:
     """Raises unless ``run_key`` is a failure-mode run of the dataset."""
-    root = dataset._root_dataset
-    if run_key not in root.list_runs():
-        available = list_failure_mode_runs(root)
-        raise ValueError(
-            f"Dataset '{root.name}' has no run with key '{run_key}'. "
-            f"Failure-mode runs: {available or 'none'}"
-        )
-    info = root.get_run_info(run_key)
-    if not isinstance(info.config, FailureModeRunConfig):
-        raise ValueError(
-            f"The run '{run_key}' on dataset '{root.name}' is not a failure-mode run "
-            f"(it is a {type(info.config).__name__}); it is left untouched"
-        )
+    check_run(dataset, run_key, FAILURE_MODES)
 
 
 def validate_max_views(max_views) -> None:
@@ -162,6 +254,7 @@ def finish_run(
     save_views,
     progress,
     significance=None,
+    kind: RunKind = FAILURE_MODES,
 ) -> FailureModeResults:
     """Builds the results, stores the run (with the ids of the views it will
     create), then saves the views.
@@ -178,41 +271,22 @@ def finish_run(
         save_views: whether to save the views
         progress: a FiftyOne ``progress`` argument
         significance (None): the search's significance record, as a dict
+        kind (FAILURE_MODES): the run's kind; its results class builds the
+            results from the inputs
 
     Returns:
-        the :class:`FailureModeResults`
+        the run's results
     """
-    results = FailureModeResults(
+    results = kind.results_cls.from_inputs(samples, config, run_key, records, inputs, significance)
+    return store_results(
         samples,
-        config,
-        run_key,
-        failure_modes=records,
-        groups=group_stats(inputs.groups, inputs.correct),
-        num_samples=inputs.num_samples,
-        num_used=inputs.num_used,
-        num_missing_label=inputs.num_missing_label,
-        num_missing_prediction=inputs.num_missing_prediction,
-        num_tags=len(inputs.tag_keys),
-        significance=significance,
+        results,
+        overwrite=overwrite,
+        replaced=replaced,
+        save_views=save_views,
+        sources=inputs.sources,
+        progress=progress,
     )
-    run = _store_run(samples, run_key, config, results, overwrite, replaced)
-    if save_views:
-        removed = _save_views(samples, results, inputs.sources, progress)
-        if removed:
-            _forget_views(results, removed)
-            run.save_run_results(samples, run_key, results, overwrite=True)
-    return results
-
-
-def group_stats(groups, correct: np.ndarray) -> dict:
-    """Size and accuracy of each class, by class name (``groups``: as
-    :attr:`~fiftyone_prime.integration.fields.SearchInputs.groups`)."""
-    names, codes = fpf.class_codes(groups)
-    sizes = np.bincount(codes, minlength=len(names))
-    right = np.bincount(codes, weights=correct, minlength=len(names))
-    return {
-        str(n): {"size": int(s), "accuracy": float(r / s)} for n, s, r in zip(names, sizes, right)
-    }
 
 
 def _top_by_drop(records, limit: int) -> set[int]:
@@ -291,27 +365,25 @@ def _store_run(samples, run_key, config, results, overwrite, replaced):
 
 
 def _save_views(samples, results, sources, progress) -> list[str]:
-    """Saves the views of the modes that have a view id; returns the names
-    removed again because another writer took them meanwhile."""
-    config = results.config
-    items = []
-    for mode in results.failure_modes:
-        if not mode.view_id:
-            continue
-        keys = list(zip(mode.tag_fields, mode.tag_labels))
-        view = fpv.failure_mode_view(
-            samples, config.label_field, config.pred_field, mode.group, sources, keys
-        )
-        items.append((mode.view_id, mode.view_name, view, fpv.view_description(mode, results.key)))
+    """Saves the views of the modes that have a view id, as the run's kind
+    builds and describes them; returns the names removed again because
+    another writer took them meanwhile."""
+    kind = results.kind
+    view_of = kind.views(samples, results, sources)
+    items = [
+        (mode.view_id, mode.view_name, view_of(mode), kind.describe(results, mode))
+        for mode in results._modes
+        if mode.view_id
+    ]
     return fpv.save_views(samples._root_dataset, items, progress=progress)
 
 
 def _forget_views(results, names) -> None:
     """Drops the views named ``names`` from the results' modes."""
     names = set(names)
-    results._set_failure_modes(
+    results._set_modes(
         [
             dataclasses.replace(m, view_name=None, view_id=None) if m.view_name in names else m
-            for m in results.failure_modes
+            for m in results._modes
         ]
     )

@@ -14,6 +14,7 @@ from . import fields as fpf
 from . import views as fpv
 from .input_cache import load_search_inputs
 from .run_guard import writes_run
+from .run_results import saved_mode
 from .run_store import finish_run, name_views, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
@@ -245,7 +246,7 @@ def search_failure_modes(
 
     logger.info("Searching %d tags over %d samples...", len(names), inputs.num_used)
     outcome = run_search(inputs.tags, inputs.correct, inputs.groups, tag_names=names, params=params)
-    records = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
+    records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
     if save_views:
         records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     significance = outcome.significance
@@ -276,12 +277,3 @@ def search_failure_modes(
         progress=progress,
         significance=significance.to_dict(),
     )
-
-
-def _saved_mode(mode, tag_keys) -> SavedFailureMode:
-    """The mode with its tags identified by field and label, as stored."""
-    keys = [tag_keys[i] for i in mode.tag_indices]
-    d = mode.to_dict()
-    d["tag_fields"] = [k[0] for k in keys]
-    d["tag_labels"] = [k[1] for k in keys]
-    return SavedFailureMode.from_dict(d)
