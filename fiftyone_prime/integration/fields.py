@@ -195,7 +195,15 @@ def tag_source(samples, field_name: str) -> TagSource:
 
 
 def tag_sources(samples, tags_field: Union[str, Sequence[str]]) -> list[TagSource]:
-    """Validates one or several tag fields."""
+    """Validates one or several tag fields.
+
+    A search resolves its tag fields once: the readers it calls take the
+    :class:`TagSource` list this returns in place of ``tags_field`` and
+    return it unchanged.
+    """
+    if isinstance(tags_field, (list, tuple)) and tags_field:
+        if all(isinstance(s, TagSource) for s in tags_field):  # resolved already
+            return list(tags_field)
     if not isinstance(tags_field, (str, list, tuple)):
         raise TypeError(
             f"`tags_field` must be a field name or a list of field names; got {tags_field!r}"

@@ -188,7 +188,7 @@ def load_search_inputs(
     sources = fpf.tag_sources(samples, tags_field)
     ok, why = cacheable(samples) if reuse else (False, "reuse is off")
     if not ok:
-        inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
+        inputs = _fresh(samples, label_field, pred_field, sources, connections)
         return inputs, InputsReport("read", why, time.perf_counter() - start)
 
     key = cache_key(samples, label_field, pred_field, sources)
@@ -214,7 +214,7 @@ def load_search_inputs(
             )
         if stored_check is not None:
             reason = "samples changed since they were cached"
-    inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
+    inputs = _fresh(samples, label_field, pred_field, sources, connections)
     try:
         _save(path, check, inputs)
         _prune(path.parent)
@@ -251,9 +251,9 @@ def cache_size(inputs: fpf.SearchInputs) -> int:
     return sum(a.nbytes for a in _arrays(inputs)[0].values())
 
 
-def _fresh(samples, label_field, pred_field, tags_field, connections):
+def _fresh(samples, label_field, pred_field, sources, connections):
     return reader.read_inputs_fast(
-        samples, label_field, pred_field, tags_field, connections=connections
+        samples, label_field, pred_field, sources, connections=connections
     )
 
 

@@ -15,6 +15,7 @@ The kind of a stored run is decided here, once, from its config
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -79,6 +80,16 @@ class RunKind:
 
 _KINDS: list[RunKind] = []
 
+#: The modules that define (and register) the kinds: imported before a kind
+#: is decided, so that a run is never taken for the kind it refines because
+#: the module of its own kind was not imported yet.
+KIND_MODULES = (
+    "fiftyone_prime.integration.runs",
+    "fiftyone_prime.integration.evaluations",
+    "fiftyone_prime.integration.regressions",
+    "fiftyone_prime.integration.tag_audit",
+)
+
 
 def register(kind: RunKind) -> RunKind:
     """Adds ``kind`` to the kinds :func:`kind_of` knows, and tells its results
@@ -94,6 +105,8 @@ def kind_of(config) -> Optional[RunKind]:
     """The kind of a stored run, from its config: the most specific
     registered kind that accepts it, or ``None`` for a run of another
     package (an evaluation, a brain run...)."""
+    for module in KIND_MODULES:
+        importlib.import_module(module)  # a no-op once imported
     found = None
     for kind in _KINDS:
         if isinstance(config, kind.config_cls) and kind.accepts(config):
