@@ -28,7 +28,7 @@ from . import views as fpv
 from .run_guard import writes_run
 from .run_kinds import RunKind, register
 from .run_results import _count, saved_mode
-from .run_store import finish_run, name_views, replaced_run, validate_max_views
+from .run_store import finish_run, replaced_run, validate_max_views
 from .runs import (
     FAILURE_MODES,
     FailureModeResults,
@@ -126,8 +126,6 @@ def find_evaluation_failure_modes(
     logger.info("Searching %d tags over %d %s...", len(names), inputs.num_used, spec.noun)
     outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
     records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
-    if save_views:
-        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     significance = outcome.significance
     config = _config(
         spec,
@@ -149,6 +147,7 @@ def find_evaluation_failure_modes(
         overwrite=overwrite,
         replaced=replaced,
         save_views=save_views,
+        max_views=max_views,
         progress=progress,
         significance=significance.to_dict(),
         kind=EVALUATION_UNITS,

@@ -24,7 +24,6 @@ from . import views as fpv
 from .run_store import (
     finish_run,
     load_failure_modes,
-    name_views,
     replaced_run,
     validate_max_views,
 )
@@ -89,8 +88,6 @@ def apply_failure_modes(
     )
     inputs = kind.read_inputs(samples, config)
     records = remeasure(results.failure_modes, inputs, config.params)
-    if save_views:
-        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     return finish_run(
         samples,
         run_key,
@@ -100,6 +97,7 @@ def apply_failure_modes(
         overwrite=overwrite,
         replaced=replaced,
         save_views=save_views,
+        max_views=max_views,
         progress=progress,
         kind=kind,
     )

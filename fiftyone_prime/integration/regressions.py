@@ -21,12 +21,10 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-import fiftyone.core.runs as focr
 from fiftyone import ViewField as F
 
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.core.regression import RegressionMode, run_regression_search
-from fiftyone_prime.core.significance import PROCEDURE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
@@ -35,18 +33,18 @@ from .reader import read_inputs_fast
 from .rows import format_interval, format_p, format_percent
 from .run_guard import writes_run
 from .run_kinds import RunKind, register
-from .run_results import ModeRunResults, PrimeRun, saved_mode
+from .run_results import ModeRunConfig, ModeRunResults, PrimeRun, saved_mode
 from .run_store import (
     check_run,
     delete_run,
+    finish_run,
     list_runs,
     load_run,
-    name_views,
     replaced_run,
-    store_results,
     validate_max_views,
     validate_new_run_key,
 )
+from .runs import group_stats
 
 logger = logging.getLogger(__name__)
 
@@ -92,49 +90,23 @@ class SavedRegressionMode(RegressionMode):
         )
 
 
-class RegressionRunConfig(focr.RunConfig):
+class RegressionRunConfig(ModeRunConfig):
     """Configuration of a regression run.
 
     Args:
         label_field: the ground-truth ``Classification`` field
         baseline_field: the baseline model's ``Classification`` field
         pred_field: the new model's ``Classification`` field
-        tags_fields: the fields the tags were read from
-        search_params: the :class:`SearchParams` as a dict
-        procedure: the multiple-testing procedure
-        save_views: whether saved views were created
-        max_views: the most saved views the run creates
+        **kwargs: ``tags_fields``, ``search_params``, ``procedure``,
+            ``save_views``, ``max_views`` as in
+            :class:`fiftyone_prime.integration.run_results.ModeRunConfig`
     """
 
-    def __init__(
-        self,
-        label_field=None,
-        baseline_field=None,
-        pred_field=None,
-        tags_fields=None,
-        search_params=None,
-        procedure=PROCEDURE,
-        save_views=True,
-        max_views=None,
-        **kwargs,
-    ):
-        kwargs.pop("method", None)
-        super().__init__(method=METHOD, **kwargs)
-        self.label_field = label_field
-        self.baseline_field = baseline_field
-        self.pred_field = pred_field
-        self.tags_fields = list(tags_fields or [])
-        if not isinstance(search_params, SearchParams):  # read from the database
-            search_params = SearchParams.from_dict(dict(search_params or {}))
-        self.search_params = search_params.to_dict()
-        self.procedure = procedure
-        self.save_views = save_views
-        self.max_views = max_views
+    _METHOD = METHOD
 
-    @property
-    def params(self) -> SearchParams:
-        """The search parameters."""
-        return SearchParams.from_dict(self.search_params)
+    def __init__(self, label_field=None, baseline_field=None, pred_field=None, **kwargs):
+        super().__init__(label_field, pred_field, **kwargs)
+        self.baseline_field = baseline_field
 
 
 class RegressionRun(PrimeRun):
@@ -175,6 +147,25 @@ class RegressionResults(ModeRunResults):
 
     def _set_regressions(self, modes) -> None:
         self._set_modes(modes)
+
+    @classmethod
+    def from_inputs(cls, samples, config, key, records, read, significance=None):
+        """Results of the modes ``records`` found on ``read`` (the
+        :class:`RegressionInputs`)."""
+        inputs = read.inputs
+        return cls(
+            samples,
+            config,
+            key,
+            regressions=records,
+            groups=group_stats(inputs.groups, inputs.correct, read.baseline_correct),
+            num_samples=inputs.num_samples,
+            num_used=inputs.num_used,
+            num_missing_label=inputs.num_missing_label,
+            num_missing_prediction=inputs.num_missing_prediction,
+            num_tags=len(inputs.tag_keys),
+            significance=significance,
+        )
 
     def _headline(self) -> str:
         c = self.config
@@ -268,6 +259,11 @@ class RegressionInputs:
     inputs: fpf.SearchInputs
     baseline_correct: np.ndarray
 
+    @property
+    def sources(self) -> list:
+        """The tag sources read."""
+        return self.inputs.sources
+
 
 def read_regression_inputs(
     samples, label_field: str, baseline_field: str, pred_field: str, tags_field
@@ -304,21 +300,6 @@ def read_regression_inputs(
             f"e.g. samples.exists('{baseline_field}').exists('{pred_field}')"
         )
     return RegressionInputs(inputs, inputs.labels == baseline)
-
-
-def _group_stats(groups, baseline_correct, correct) -> dict:
-    names, codes = fpf.class_codes(groups)
-    sizes = np.bincount(codes, minlength=len(names))
-    base = np.bincount(codes, weights=baseline_correct, minlength=len(names))
-    new = np.bincount(codes, weights=correct, minlength=len(names))
-    return {
-        str(n): {
-            "size": int(s),
-            "baseline_accuracy": float(b / s),
-            "accuracy": float(r / s),
-        }
-        for n, s, b, r in zip(names, sizes, base, new)
-    }
 
 
 # ------------------------------------------------------------------ the run
@@ -522,8 +503,6 @@ def search_regressions(
         params=params,
     )
     records = [saved_mode(SavedRegressionMode, m, inputs.tag_keys) for m in outcome.regressions]
-    if save_views:
-        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     config = RegressionRunConfig(
         label_field=label_field,
         baseline_field=baseline_field,
@@ -534,27 +513,19 @@ def search_regressions(
         save_views=save_views,
         max_views=max_views,
     )
-    results = RegressionResults(
+    results = finish_run(
         samples,
-        config,
         run_key,
-        regressions=records,
-        groups=_group_stats(inputs.groups, read.baseline_correct, inputs.correct),
-        num_samples=inputs.num_samples,
-        num_used=inputs.num_used,
-        num_missing_label=inputs.num_missing_label,
-        num_missing_prediction=inputs.num_missing_prediction,
-        num_tags=len(inputs.tag_keys),
-        significance=outcome.significance.to_dict(),
-    )
-    store_results(
-        samples,
-        results,
+        config,
+        records,
+        read,
         overwrite=overwrite,
         replaced=replaced,
         save_views=save_views,
-        sources=inputs.sources,
+        max_views=max_views,
         progress=progress,
+        significance=outcome.significance.to_dict(),
+        kind=REGRESSIONS,
     )
     logger.info(
         "Found %d regression modes (%d more met the definition but are not significant)",

@@ -16,6 +16,9 @@ from typing import Any, ClassVar, Optional, Union
 
 import fiftyone.core.runs as focr
 
+from fiftyone_prime.core.significance import PROCEDURE
+from fiftyone_prime.core.types import SearchParams
+
 logger = logging.getLogger(__name__)
 
 
@@ -48,6 +51,56 @@ def saved_mode(cls, mode, tag_keys):
     d["tag_fields"] = [k[0] for k in keys]
     d["tag_labels"] = [k[1] for k in keys]
     return cls.from_dict(d)
+
+
+class ModeRunConfig(focr.RunConfig):
+    """Configuration of a run that searches for modes: the fields read, the
+    search parameters, the procedure and the saved views.
+
+    Subclasses set ``_METHOD`` (the ``method`` FiftyOne stores).
+
+    Args:
+        label_field: the ground-truth field (the groups)
+        pred_field: the predictions compared with it
+        tags_fields: the fields the tags were read from
+        search_params: the :class:`fiftyone_prime.core.SearchParams`, or
+            its dict (as stored; validated when read)
+        procedure: the multiple-testing procedure that adjusted the p-values
+        save_views: whether saved views were created
+        max_views: the most saved views the run creates (the modes with the
+            largest drops get them)
+        **kwargs: any other JSON-serializable parameters
+    """
+
+    _METHOD: ClassVar[str] = None
+
+    def __init__(
+        self,
+        label_field=None,
+        pred_field=None,
+        tags_fields=None,
+        search_params=None,
+        procedure=PROCEDURE,
+        save_views=True,
+        max_views=None,
+        **kwargs,
+    ):
+        kwargs.pop("method", None)
+        super().__init__(method=self._METHOD, **kwargs)
+        self.label_field = label_field
+        self.pred_field = pred_field
+        self.tags_fields = list(tags_fields or [])
+        if not isinstance(search_params, SearchParams):  # read from the database
+            search_params = SearchParams.from_dict(dict(search_params or {}))
+        self.search_params = search_params.to_dict()
+        self.procedure = procedure
+        self.save_views = save_views
+        self.max_views = max_views
+
+    @property
+    def params(self) -> SearchParams:
+        """The search parameters as a :class:`fiftyone_prime.core.SearchParams`."""
+        return SearchParams.from_dict(self.search_params)
 
 
 class PrimeRun(focr.Run):

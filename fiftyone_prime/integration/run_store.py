@@ -252,23 +252,27 @@ def finish_run(
     overwrite,
     replaced=None,
     save_views,
+    max_views=None,
     progress,
     significance=None,
     kind: RunKind = FAILURE_MODES,
 ) -> FailureModeResults:
-    """Builds the results, stores the run (with the ids of the views it will
-    create), then saves the views.
+    """Names the views, builds the results, stores the run (with the ids of
+    the views it will create), then saves the views.
 
     Args:
         samples: the view the run searched or re-measured
         run_key: the run key (already validated)
         config: the :class:`FailureModeRunConfig`
-        records: the :class:`SavedFailureMode` list (named by :func:`name_views`
-            when views are saved)
-        inputs: the :class:`fiftyone_prime.integration.fields.SearchInputs` read
+        records: the saved modes (of the kind's saved-mode class)
+        inputs: what the run read (a
+            :class:`fiftyone_prime.integration.fields.SearchInputs` or the
+            kind's own), with the ``sources`` of its tags
         overwrite: whether an existing run with the key is replaced
         replaced (None): the results of that run, from :func:`replaced_run`
         save_views: whether to save the views
+        max_views (None): the most views to save (those of the modes with the
+            largest drops; see :func:`name_views`)
         progress: a FiftyOne ``progress`` argument
         significance (None): the search's significance record, as a dict
         kind (FAILURE_MODES): the run's kind; its results class builds the
@@ -277,6 +281,8 @@ def finish_run(
     Returns:
         the run's results
     """
+    if save_views:
+        records = name_views(samples._root_dataset, run_key, records, max_views, replaced=replaced)
     results = kind.results_cls.from_inputs(samples, config, run_key, records, inputs, significance)
     return store_results(
         samples,

@@ -15,15 +15,13 @@ from typing import Any, ClassVar, Optional
 
 import numpy as np
 
-import fiftyone.core.runs as focr
-
-from fiftyone_prime.core.significance import BH_PROCEDURE, PROCEDURE
+from fiftyone_prime.core.significance import BH_PROCEDURE
 from fiftyone_prime.core.types import FailureMode, SearchParams
 
 from .fields import class_codes
 from .rows import describe, text_table
 from .run_kinds import RunKind, register
-from .run_results import ModeRunResults, PrimeRun, _same
+from .run_results import ModeRunConfig, ModeRunResults, PrimeRun, _same
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +77,7 @@ class SavedFailureMode(FailureMode):
         return self.tag_labels or self.tags
 
 
-class FailureModeRunConfig(focr.RunConfig):
+class FailureModeRunConfig(ModeRunConfig):
     """Configuration of a failure-mode search run.
 
     Args:
@@ -88,27 +86,18 @@ class FailureModeRunConfig(focr.RunConfig):
         tags_fields: the fields the tags were read from
         search_params: the :class:`fiftyone_prime.core.SearchParams`, or
             its dict (as stored; validated when read)
-        procedure: the multiple-testing procedure that adjusted the p-values
-        save_views: whether saved views were created
-        max_views: the most saved views the run creates (the modes with the
-            largest drops get them)
-        **kwargs: any other JSON-serializable parameters. Runs stored by
+        **kwargs: ``procedure``, ``save_views``, ``max_views`` as in
+            :class:`fiftyone_prime.integration.run_results.ModeRunConfig`,
+            and any other JSON-serializable parameters. Runs stored by
             version 0.1 kept the thresholds as separate attributes; they are
             read into ``search_params``
     """
 
+    _METHOD = METHOD
+
     def __init__(
-        self,
-        label_field=None,
-        pred_field=None,
-        tags_fields=None,
-        search_params=None,
-        procedure=PROCEDURE,
-        save_views=True,
-        max_views=None,
-        **kwargs,
+        self, label_field=None, pred_field=None, tags_fields=None, search_params=None, **kwargs
     ):
-        kwargs.pop("method", None)
         kwargs.pop("tag_kinds", None)  # stored by version 0.1, never read
         legacy = {k: kwargs.pop(k) for k in SearchParams.names() if k in kwargs}
         if search_params is None:
@@ -117,21 +106,7 @@ class FailureModeRunConfig(focr.RunConfig):
         if not isinstance(search_params, SearchParams) and "error_control" not in search_params:
             # Runs stored before the choice existed used family-wise control.
             search_params = {**search_params, "error_control": "fwer"}
-        super().__init__(method=METHOD, **kwargs)
-        self.label_field = label_field
-        self.pred_field = pred_field
-        self.tags_fields = list(tags_fields or [])
-        if not isinstance(search_params, SearchParams):  # read from the database
-            search_params = SearchParams.from_dict(dict(search_params))
-        self.search_params = search_params.to_dict()
-        self.procedure = procedure
-        self.save_views = save_views
-        self.max_views = max_views
-
-    @property
-    def params(self) -> SearchParams:
-        """The search parameters as a :class:`fiftyone_prime.core.SearchParams`."""
-        return SearchParams.from_dict(self.search_params)
+        super().__init__(label_field, pred_field, tags_fields, search_params, **kwargs)
 
 
 class FailureModeRun(PrimeRun):
@@ -142,15 +117,19 @@ class FailureModeRun(PrimeRun):
         return fields_ + list(self.config.tags_fields)
 
 
-def group_stats(groups, correct: np.ndarray) -> dict:
+def group_stats(groups, correct: np.ndarray, baseline_correct: Optional[np.ndarray] = None) -> dict:
     """Size and accuracy of each class, by class name (``groups``: as
-    :attr:`~fiftyone_prime.integration.fields.SearchInputs.groups`)."""
+    :attr:`~fiftyone_prime.integration.fields.SearchInputs.groups`), and the
+    baseline's accuracy when ``baseline_correct`` is given (a regression run)."""
     names, codes = class_codes(groups)
     sizes = np.bincount(codes, minlength=len(names))
-    right = np.bincount(codes, weights=correct, minlength=len(names))
-    return {
-        str(n): {"size": int(s), "accuracy": float(r / s)} for n, s, r in zip(names, sizes, right)
-    }
+    stats = {str(n): {"size": int(k)} for n, k in zip(names, sizes)}
+    columns = [("baseline_accuracy", baseline_correct)] if baseline_correct is not None else []
+    for key, right in [*columns, ("accuracy", correct)]:
+        counts = np.bincount(codes, weights=right, minlength=len(names))
+        for n, k, r in zip(names, sizes, counts):
+            stats[str(n)][key] = float(r / k)
+    return stats
 
 
 class FailureModeResults(ModeRunResults):

@@ -15,7 +15,7 @@ from . import views as fpv
 from .input_cache import load_search_inputs
 from .run_guard import writes_run
 from .run_results import saved_mode
-from .run_store import finish_run, name_views, replaced_run, validate_max_views
+from .run_store import finish_run, replaced_run, validate_max_views
 from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
 logger = logging.getLogger(__name__)
@@ -247,8 +247,6 @@ def search_failure_modes(
     logger.info("Searching %d tags over %d samples...", len(names), inputs.num_used)
     outcome = run_search(inputs.tags, inputs.correct, inputs.groups, tag_names=names, params=params)
     records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
-    if save_views:
-        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
     significance = outcome.significance
     logger.info(
         "Found %d failure modes (%d more met the definition but are not significant at alpha=%s)",
@@ -274,6 +272,7 @@ def search_failure_modes(
         overwrite=overwrite,
         replaced=replaced,
         save_views=save_views,
+        max_views=max_views,
         progress=progress,
         significance=significance.to_dict(),
     )
