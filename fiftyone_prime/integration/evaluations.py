@@ -28,7 +28,7 @@ from . import views as fpv
 from .run_guard import writes_run
 from .run_kinds import RunKind, register
 from .run_results import _count, saved_mode
-from .run_store import finish_run, replaced_run, validate_max_views
+from .run_store import start_run
 from .runs import (
     FAILURE_MODES,
     FailureModeResults,
@@ -107,9 +107,15 @@ def find_evaluation_failure_modes(
     """
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
-    validate_max_views(max_views)
-    dataset = samples._root_dataset
-    replaced = replaced_run(dataset, run_key, overwrite, EVALUATION_UNITS)
+    run = start_run(
+        samples,
+        run_key,
+        EVALUATION_UNITS,
+        overwrite=overwrite,
+        save_views=save_views,
+        max_views=max_views,
+        progress=progress,
+    )
     spec = fpu.resolve_units(
         samples,
         eval_key=eval_key,
@@ -138,20 +144,7 @@ def find_evaluation_failure_modes(
         save_views=save_views,
         max_views=max_views,
     )
-    results = finish_run(
-        samples,
-        run_key,
-        config,
-        records,
-        inputs,
-        overwrite=overwrite,
-        replaced=replaced,
-        save_views=save_views,
-        max_views=max_views,
-        progress=progress,
-        significance=significance.to_dict(),
-        kind=EVALUATION_UNITS,
-    )
+    results = run.finish(config, records, inputs, significance=significance.to_dict())
     logger.info(
         "Found %d failure modes over %d %s (%d more met the definition but are not significant)",
         len(results),

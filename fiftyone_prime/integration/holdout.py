@@ -21,12 +21,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
-from .run_store import (
-    finish_run,
-    load_failure_modes,
-    replaced_run,
-    validate_max_views,
-)
+from .run_store import load_failure_modes, start_run
 from .runs import FailureModeResults
 
 logger = logging.getLogger(__name__)
@@ -75,32 +70,25 @@ def apply_failure_modes(
             f"`results` must be FailureModeResults (see load_failure_modes()); got "
             f"{type(results).__name__}"
         )
-    validate_max_views(max_views)
     config = results.config
     dataset = samples._root_dataset
     if run_key is None:
         same_dataset = dataset._doc.id == results.samples._root_dataset._doc.id
         run_key = f"{results.key}_applied" if same_dataset else results.key
-    kind = results.kind  # decided when the run was loaded
-    replaced = replaced_run(dataset, run_key, overwrite, kind)
-    new_config = results.applied_config(
-        samples, procedure=HOLDOUT_PROCEDURE, save_views=save_views, max_views=max_views
-    )
-    inputs = kind.read_inputs(samples, config)
-    records = remeasure(results.failure_modes, inputs, config.params)
-    return finish_run(
+    run = start_run(
         samples,
         run_key,
-        new_config,
-        records,
-        inputs,
+        results.kind,  # decided when the run was loaded
         overwrite=overwrite,
-        replaced=replaced,
         save_views=save_views,
         max_views=max_views,
         progress=progress,
-        kind=kind,
     )
+    new_config = results.applied_config(
+        samples, procedure=HOLDOUT_PROCEDURE, save_views=save_views, max_views=max_views
+    )
+    inputs = run.kind.read_inputs(samples, config)
+    return run.finish(new_config, remeasure(results.failure_modes, inputs, config.params), inputs)
 
 
 def validate_failure_modes(

@@ -37,11 +37,9 @@ from .run_results import ModeRunConfig, ModeRunResults, PrimeRun, saved_mode
 from .run_store import (
     check_run,
     delete_run,
-    finish_run,
     list_runs,
     load_run,
-    replaced_run,
-    validate_max_views,
+    start_run,
     validate_new_run_key,
 )
 from .runs import group_stats
@@ -471,9 +469,15 @@ def search_regressions(
     passed on unchanged to the core search and the run config."""
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
-    validate_max_views(max_views)
-    dataset = samples._root_dataset
-    replaced = replaced_run(dataset, run_key, overwrite, REGRESSIONS)
+    run = start_run(
+        samples,
+        run_key,
+        REGRESSIONS,
+        overwrite=overwrite,
+        save_views=save_views,
+        max_views=max_views,
+        progress=progress,
+    )
     if baseline_eval_key is not None or eval_key is not None:
         if baseline_eval_key is None or eval_key is None:
             raise ValueError("Pass both `baseline_eval_key` and `eval_key`, or neither")
@@ -513,20 +517,7 @@ def search_regressions(
         save_views=save_views,
         max_views=max_views,
     )
-    results = finish_run(
-        samples,
-        run_key,
-        config,
-        records,
-        read,
-        overwrite=overwrite,
-        replaced=replaced,
-        save_views=save_views,
-        max_views=max_views,
-        progress=progress,
-        significance=outcome.significance.to_dict(),
-        kind=REGRESSIONS,
-    )
+    results = run.finish(config, records, read, significance=outcome.significance.to_dict())
     logger.info(
         "Found %d regression modes (%d more met the definition but are not significant)",
         len(results),

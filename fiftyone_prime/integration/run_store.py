@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from . import view_list
 from . import views as fpv
@@ -156,6 +158,97 @@ def replaced_run(dataset, run_key, overwrite: bool, kind: RunKind = None):
     if not overwrite or run_key not in root.list_runs():
         return None
     return root.load_run_results(run_key, cache=False, load_view=False)
+
+
+@dataclass
+class NewRun:
+    """A run being started: where it goes, of what kind, and what it replaces.
+
+    Made by :func:`start_run` (which checked all of it before anything is
+    read or written); :meth:`finish` stores the run and saves its views.
+
+    Attributes:
+        samples: the view the run searches (or measures)
+        key: the run key
+        kind: the run's :class:`~fiftyone_prime.integration.run_kinds.RunKind`
+        overwrite: whether an existing run with the key is replaced
+        replaced: the results of that run (they say which views it owns),
+            or ``None``
+        save_views: whether to save a view per mode
+        max_views: the most views to save
+        progress: a FiftyOne ``progress`` argument
+    """
+
+    samples: Any
+    key: str
+    kind: RunKind
+    overwrite: bool
+    replaced: Any
+    save_views: bool
+    max_views: Optional[int]
+    progress: Any
+
+    def finish(self, config, records, inputs, significance=None):
+        """Names the views of ``records``, builds the results (the kind's
+        ``results_cls.from_inputs``), stores the run and saves the views; see
+        :func:`finish_run`."""
+        return finish_run(
+            self.samples,
+            self.key,
+            config,
+            records,
+            inputs,
+            overwrite=self.overwrite,
+            replaced=self.replaced,
+            save_views=self.save_views,
+            max_views=self.max_views,
+            progress=self.progress,
+            significance=significance,
+            kind=self.kind,
+        )
+
+    def store(self, results):
+        """Stores results built by the caller (a run without modes)."""
+        return store_results(
+            self.samples, results, overwrite=self.overwrite, replaced=self.replaced
+        )
+
+
+def start_run(
+    samples,
+    run_key,
+    kind: RunKind,
+    *,
+    overwrite: bool = False,
+    save_views: bool = False,
+    max_views: Optional[int] = None,
+    progress=None,
+) -> NewRun:
+    """Starts a run of ``kind``: checks ``max_views`` and the key (FiftyOne's
+    :meth:`validate_run`, see :func:`validate_new_run_key`) and loads the
+    results of the run it replaces, before anything is read or written.
+
+    Args:
+        samples: the view the run will search
+        run_key: the key
+        kind: the run's kind
+        overwrite (False): whether an existing run of the same kind may be
+            replaced
+        save_views (False): whether the run saves a view per mode
+        max_views (None): the most views it saves (checked for kinds that
+            save views)
+        progress (None): a FiftyOne ``progress`` argument
+
+    Returns:
+        a :class:`NewRun`
+
+    Raises:
+        ValueError: with a one-line reason
+    """
+    if kind.views is not None:  # a kind that saves views
+        validate_max_views(max_views)
+    replaced = replaced_run(samples, run_key, overwrite, kind)
+    return NewRun(samples, run_key, kind, overwrite, replaced, save_views, max_views, progress)
 
 
 def store_results(

@@ -15,8 +15,8 @@ from . import views as fpv
 from .input_cache import load_search_inputs
 from .run_guard import writes_run
 from .run_results import saved_mode
-from .run_store import finish_run, replaced_run, validate_max_views
-from .runs import FailureModeResults, FailureModeRunConfig, SavedFailureMode
+from .run_store import start_run
+from .runs import FAILURE_MODES, FailureModeResults, FailureModeRunConfig, SavedFailureMode
 
 logger = logging.getLogger(__name__)
 
@@ -232,9 +232,15 @@ def search_failure_modes(
             overwrite=overwrite,
             progress=progress,
         )
-    validate_max_views(max_views)
-    dataset = samples._root_dataset
-    replaced = replaced_run(dataset, run_key, overwrite)
+    run = start_run(
+        samples,
+        run_key,
+        FAILURE_MODES,
+        overwrite=overwrite,
+        save_views=save_views,
+        max_views=max_views,
+        progress=progress,
+    )
     logger.info("Reading labels, predictions and tags...")
     inputs, how = load_search_inputs(
         samples, label_field, pred_field, tags_field, reuse=reuse_inputs
@@ -263,16 +269,4 @@ def search_failure_modes(
         save_views=save_views,
         max_views=max_views,
     )
-    return finish_run(
-        samples,
-        run_key,
-        config,
-        records,
-        inputs,
-        overwrite=overwrite,
-        replaced=replaced,
-        save_views=save_views,
-        max_views=max_views,
-        progress=progress,
-        significance=significance.to_dict(),
-    )
+    return run.finish(config, records, inputs, significance=significance.to_dict())

@@ -28,7 +28,7 @@ from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 
 from .run_kinds import RunKind, register
 from .run_results import PrimeRun, PrimeRunResults, _count, _list, _same
-from .run_store import list_runs, load_run, replaced_run, store_results
+from .run_store import list_runs, load_run, start_run
 
 logger = logging.getLogger(__name__)
 
@@ -336,10 +336,9 @@ def evaluate_tags(
         raise ValueError(f"`confidence` must be in [0.5, 1); got {confidence!r}")
     _check_tags_field(samples, tags_field)
     ref_type = _reference_type(samples, reference_field)
-    dataset = samples._root_dataset
-    replaced = None
+    run = None
     if audit_key is not None:  # refused now, before anything is read
-        replaced = replaced_run(dataset, audit_key, overwrite, TAG_AUDIT)
+        run = start_run(samples, audit_key, TAG_AUDIT, overwrite=overwrite)
 
     tag_lists, conf_lists, ref_values = samples.values(
         [
@@ -440,8 +439,8 @@ def evaluate_tags(
         classes_without_tag=sorted(class_names[k] for k in class_names if k not in matched_keys),
         tagger=tagger,
     )
-    if audit_key is not None:
-        store_results(samples, results, overwrite=overwrite, replaced=replaced)
+    if run is not None:
+        run.store(results)
     return results
 
 
