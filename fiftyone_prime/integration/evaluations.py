@@ -512,6 +512,7 @@ EVALUATION_UNITS = register(
             fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
         ),
         read_inputs=read_run_units,
+        delete_call="fp.delete_failure_modes(dataset, '{key}')",
     )
 )
 

@@ -544,5 +544,6 @@ REGRESSIONS = register(
         mode_noun="regression modes",
         views=_regression_views,
         describe=lambda results, mode: describe_regression(mode, results.key),
+        delete_call="fp.delete_regressions(dataset, '{key}')",
     )
 )

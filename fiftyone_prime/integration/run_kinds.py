@@ -50,6 +50,8 @@ class RunKind:
         read_inputs (None): ``read_inputs(samples, config, extra_paths)``,
             the arrays a run's modes are measured on, read as the run read
             them (for re-measuring them on other data, or scoring them)
+        delete_call: how a user deletes a run of the kind, with ``{key}``
+            for its key (``"fp.delete_regressions(dataset, '{key}')"``)
     """
 
     name: str
@@ -63,6 +65,7 @@ class RunKind:
     views: Optional[Callable] = None
     describe: Optional[Callable] = None
     read_inputs: Optional[Callable] = None
+    delete_call: str = "dataset.delete_run('{key}')"
 
     @property
     def family(self) -> RunKind:

@@ -290,5 +290,6 @@ FAILURE_MODES = register(
         views=_failure_mode_views,
         describe=lambda results, mode: describe(mode, results.key),
         read_inputs=_read_run_inputs,
+        delete_call="fp.delete_failure_modes(dataset, '{key}')",
     )
 )

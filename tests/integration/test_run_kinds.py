@@ -143,3 +143,18 @@ def test_an_evaluation_unit_run_is_a_failure_mode_run(make_dataset):
         run_store.load_run(dataset, "k", REGRESSIONS)
     with pytest.raises(ValueError, match="not a regression run"):
         fp.find_regressions(dataset, run_key="k", overwrite=True)
+
+
+@pytest.mark.parametrize(
+    ("start", "call"),
+    [
+        (_failure_modes, "fp.delete_failure_modes(dataset, 'k')"),
+        (_regressions, "fp.delete_regressions(dataset, 'k')"),
+        (_tag_audit, "dataset.delete_run('k')"),
+    ],
+)
+def test_an_interrupted_run_is_told_how_to_delete_it_by_its_kind(make_dataset, start, call):
+    from fiftyone_prime.integration.run_guard import interrupted_message
+
+    dataset = start(make_dataset)
+    assert call in interrupted_message(dataset, "k", "search")
