@@ -19,7 +19,7 @@ from fiftyone_prime.core.definition import TOLERANCE
 from fiftyone_prime.core.measure import measure_tag_sets
 
 from . import fields as fpf
-from .reader import read_inputs_fast
+from .input_cache import load_search_inputs
 from .rows import format_interval, format_percent
 
 logger = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ def check_failure_modes(
             )
     if max_drop is None and min_accuracy is None:
         max_drop = config.params.min_drop
-    inputs = read_inputs_fast(samples, label_field, pred_field, config.tags_fields)
+    inputs, _ = load_search_inputs(samples, label_field, pred_field, config.tags_fields)
     modes = results.failure_modes
     queries = [inputs.query_of(m) for m in modes]
     measured = measure_tag_sets(inputs.tags, inputs.correct, inputs.labels, queries, config.params)

@@ -368,33 +368,56 @@ def _tag_matrix(per_source_values, sources, used_idx) -> tuple[sp.csr_matrix, li
     n_used = len(used_idx)
     all_used = n_used == len(per_source_values[0]) if per_source_values else True
     keys: list[tuple[str, str]] = []
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
+    blocks = []
     for source, per_sample in zip(sources, per_source_values):
         if not all_used:
             per_sample = [per_sample[i] for i in used_idx]
         check_list_values(per_sample, source)
         if source.kind == "classification":
             per_sample = [None if x is None else (x,) for x in per_sample]
-        lengths = np.fromiter(
-            (len(x) if x else 0 for x in per_sample), dtype=np.int64, count=n_used
+        # values() reads labels written past FiftyOne's validation as they are
+        matrix, labels = label_lists_csr(per_sample, n_used, source.field, strings_only=False)
+        blocks.append(matrix)
+        keys.extend((source.field, label) for label in labels)
+    if not blocks:
+        return sp.csr_matrix((n_used, 0), dtype=bool), keys
+    return sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=bool), keys
+
+
+def label_lists_csr(
+    lists: list, n_rows: int, name: str = "", strings_only: bool = True
+) -> tuple[sp.csr_matrix, list]:
+    """A boolean CSR matrix from per-row label lists (``None`` for none; a
+    ``None`` label carries no tag, a label listed twice in a row is one tag);
+    columns are the sorted distinct labels, which must be strings unless
+    ``strings_only`` is False (``name``: the tag field, for the error)."""
+    if lists.count(None) == 0:
+        lengths = np.fromiter(map(len, lists), np.int64, n_rows)
+        flat = list(chain.from_iterable(lists))
+    else:
+        lengths = np.fromiter((len(x) if x else 0 for x in lists), np.int64, n_rows)
+        flat = list(chain.from_iterable(filter(None, lists)))
+    distinct = set(flat)
+    distinct.discard(None)
+    odd = [x for x in distinct if not isinstance(x, str)] if strings_only else []
+    if odd:
+        raise TypeError(
+            f"`tags_field` '{name}' holds values that are not strings (e.g. {odd[0]!r}); tags "
+            "must be strings"
         )
-        flat = list(chain.from_iterable(filter(None, per_sample)))
-        distinct = set(flat)
-        has_none = None in distinct
-        distinct.discard(None)
-        column_of = {label: len(keys) + j for j, label in enumerate(sorted(distinct))}
-        keys.extend((source.field, label) for label in sorted(distinct))
-        column_of[None] = -1
-        col = np.fromiter(map(column_of.__getitem__, flat), dtype=np.int64, count=len(flat))
-        row = np.repeat(np.arange(n_used), lengths)
-        if has_none:  # labels without a name carry no tag
-            keep = col >= 0
-            row, col = row[keep], col[keep]
-        rows.append(row)
-        cols.append(col)
-    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    matrix = sp.csr_matrix((np.ones(len(row), dtype=bool), (row, col)), shape=(n_used, len(keys)))
-    matrix.sum_duplicates()
-    return matrix, keys
+    labels = sorted(distinct)
+    column_of = {label: j for j, label in enumerate(labels)}
+    column_of[None] = -1
+    col = np.fromiter(map(column_of.__getitem__, flat), np.int64, len(flat))
+    keep = col >= 0
+    if not keep.all():  # unnamed labels carry no tag: drop them from their rows
+        row = np.repeat(np.arange(n_rows), lengths)[keep]
+        col = col[keep]
+        lengths = np.bincount(row, minlength=n_rows)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    matrix = sp.csr_matrix(
+        (np.ones(len(col), dtype=bool), col, indptr), shape=(n_rows, len(labels))
+    )
+    matrix.sum_duplicates()  # a label listed twice in one row is one tag
+    return matrix, labels
