@@ -29,7 +29,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from . import fields as fpf
 from . import views as fpv
-from .reader import read_inputs_fast
+from .input_cache import load_search_inputs
 from .rows import format_interval, format_p, format_percent
 from .run_guard import writes_run
 from .run_kinds import RunKind, register
@@ -283,9 +283,10 @@ def read_regression_inputs(
     fpf.validate_classification_field(samples, baseline_field, "baseline_field")
     fpf.validate_classification_field(samples, pred_field, "pred_field")
     path = f"{baseline_field}.label"
-    inputs = read_inputs_fast(
+    inputs, how = load_search_inputs(
         samples, label_field, pred_field, tags_field, baseline_field=baseline_field
     )
+    logger.info("Inputs %s in %.2fs %s", how.source, how.seconds, how.reason)
     baseline = inputs.extra[path]
     # The samples each model predicted on (among those with a label) must be the same.
     n_base = int(samples.exists(label_field).exists(baseline_field).count())
