@@ -1,5 +1,14 @@
-"""Bookkeeping of failure-mode runs: keys, storing, loading, deleting, and
-exactly the saved views a run owns."""
+"""Bookkeeping of every run this package stores, written once: keys,
+starting, storing, listing, loading (validated, fresh), deleting, and exactly
+the saved views a run owns.
+
+Each function takes the run's kind
+(:class:`~fiftyone_prime.integration.run_kinds.RunKind`), which says what
+differs: its classes, how its modes become views and are described, how its
+runs are read. The kind of a run is decided where it is started
+(:func:`start_run`) or loaded (:func:`load_run`); loaded results carry it
+(``results.kind``).
+"""
 
 from __future__ import annotations
 
@@ -189,28 +198,41 @@ class NewRun:
     progress: Any
 
     def finish(self, config, records, inputs, significance=None):
-        """Names the views of ``records``, builds the results (the kind's
-        ``results_cls.from_inputs``), stores the run and saves the views; see
-        :func:`finish_run`."""
-        return finish_run(
+        """Names the views of the ``max_views`` modes with the largest drops
+        (:func:`name_views`), builds the results (the kind's
+        ``results_cls.from_inputs``), stores the run (with the ids of the
+        views it will create), then saves the views.
+
+        Args:
+            config: the run's config
+            records: the saved modes (of the kind's saved-mode class)
+            inputs: what the run read (a
+                :class:`fiftyone_prime.integration.fields.SearchInputs` or the
+                kind's own), with the ``sources`` of its tags
+            significance (None): the search's significance record, as a dict
+
+        Returns:
+            the run's results
+        """
+        if self.save_views:
+            dataset = self.samples._root_dataset
+            records = name_views(dataset, self.key, records, self.max_views, replaced=self.replaced)
+        results = self.kind.results_cls.from_inputs(
+            self.samples, config, self.key, records, inputs, significance
+        )
+        return self.store(results, inputs.sources)
+
+    def store(self, results, sources=None):
+        """Stores results (with the ids of the views they will create), then
+        saves the views of their modes; see :func:`store_results`."""
+        return store_results(
             self.samples,
-            self.key,
-            config,
-            records,
-            inputs,
+            results,
             overwrite=self.overwrite,
             replaced=self.replaced,
             save_views=self.save_views,
-            max_views=self.max_views,
+            sources=sources,
             progress=self.progress,
-            significance=significance,
-            kind=self.kind,
-        )
-
-    def store(self, results):
-        """Stores results built by the caller (a run without modes)."""
-        return store_results(
-            self.samples, results, overwrite=self.overwrite, replaced=self.replaced
         )
 
 
@@ -335,59 +357,6 @@ def validate_max_views(max_views) -> None:
         raise ValueError(f"`max_views` must be at most {MAX_COUNT:,}; got {shown}")
 
 
-def finish_run(
-    samples,
-    run_key,
-    config,
-    records,
-    inputs,
-    *,
-    overwrite,
-    replaced=None,
-    save_views,
-    max_views=None,
-    progress,
-    significance=None,
-    kind: RunKind = FAILURE_MODES,
-) -> FailureModeResults:
-    """Names the views, builds the results, stores the run (with the ids of
-    the views it will create), then saves the views.
-
-    Args:
-        samples: the view the run searched or re-measured
-        run_key: the run key (already validated)
-        config: the :class:`FailureModeRunConfig`
-        records: the saved modes (of the kind's saved-mode class)
-        inputs: what the run read (a
-            :class:`fiftyone_prime.integration.fields.SearchInputs` or the
-            kind's own), with the ``sources`` of its tags
-        overwrite: whether an existing run with the key is replaced
-        replaced (None): the results of that run, from :func:`replaced_run`
-        save_views: whether to save the views
-        max_views (None): the most views to save (those of the modes with the
-            largest drops; see :func:`name_views`)
-        progress: a FiftyOne ``progress`` argument
-        significance (None): the search's significance record, as a dict
-        kind (FAILURE_MODES): the run's kind; its results class builds the
-            results from the inputs
-
-    Returns:
-        the run's results
-    """
-    if save_views:
-        records = name_views(samples._root_dataset, run_key, records, max_views, replaced=replaced)
-    results = kind.results_cls.from_inputs(samples, config, run_key, records, inputs, significance)
-    return store_results(
-        samples,
-        results,
-        overwrite=overwrite,
-        replaced=replaced,
-        save_views=save_views,
-        sources=inputs.sources,
-        progress=progress,
-    )
-
-
 def _top_by_drop(records, limit: int) -> set[int]:
     """The indices of the ``limit`` records with the largest drops (ties keep
     the search's order; modes whose drop is NaN come last)."""
@@ -452,7 +421,7 @@ def _store_run(samples, run_key, config, results, overwrite, replaced):
     is not run again: the views are gone, and their errors surfaced here).
 
     Returns:
-        the :class:`FailureModeRun`
+        the run (the kind's run class)
     """
     if replaced is not None:
         deleted = fpv.delete_views(samples._root_dataset, replaced.view_ids)
