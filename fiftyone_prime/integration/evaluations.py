@@ -26,13 +26,12 @@ from . import fields as fpf
 from . import units as fpu
 from . import views as fpv
 from .run_guard import writes_run
-from .run_kinds import RunKind, register
+from .run_kinds import register
 from .run_results import _count, saved_mode
 from .run_store import start_run
 from .runs import (
     FAILURE_MODES,
     FailureModeResults,
-    FailureModeRun,
     FailureModeRunConfig,
     SavedFailureMode,
 )
@@ -498,21 +497,16 @@ def _unit_views(samples, results, sources=None):
 #: failure-mode runs whose config also stores ``unit_spec`` and
 #: ``unit_tag_kinds``.
 EVALUATION_UNITS = register(
-    RunKind(
+    FAILURE_MODES.refined(
         name="evaluation_units",
         label="evaluation-unit run",
-        config_cls=FailureModeRunConfig,
-        run_cls=FailureModeRun,
         results_cls=EvalFailureModeResults,
-        mode_noun="failure modes",
-        parent=FAILURE_MODES,
         accepts=lambda config: bool(getattr(config, "unit_spec", None)),
         views=_unit_views,
         describe=lambda results, mode: (
             fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
         ),
         read_inputs=read_run_units,
-        delete_call="fp.delete_failure_modes(dataset, '{key}')",
     )
 )
 

@@ -540,7 +540,6 @@ REGRESSIONS = register(
         name="regressions",
         label="regression run",
         config_cls=RegressionRunConfig,
-        run_cls=RegressionRun,
         results_cls=RegressionResults,
         mode_noun="regression modes",
         views=_regression_views,

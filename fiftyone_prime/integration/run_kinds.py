@@ -15,7 +15,9 @@ The kind of a stored run is decided here, once, from its config
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -29,8 +31,6 @@ class RunKind:
         name: a short identifier (``"failure_modes"``, ``"regressions"``...)
         label: the run named in messages (``"regression run"``)
         config_cls: its :class:`fiftyone.core.runs.RunConfig` class
-        run_cls: its :class:`fiftyone.core.runs.Run` class (FiftyOne finds it
-            by the config's class name, so it lives in the config's module)
         results_cls: its results class (a
             :class:`fiftyone_prime.integration.run_results.PrimeRunResults`)
         mode_noun: what its modes are called (``"failure modes"``), ``None``
@@ -57,7 +57,6 @@ class RunKind:
     name: str
     label: str
     config_cls: type
-    run_cls: type
     results_cls: type
     mode_noun: Optional[str] = None
     parent: Optional[RunKind] = None
@@ -66,6 +65,18 @@ class RunKind:
     describe: Optional[Callable] = None
     read_inputs: Optional[Callable] = None
     delete_call: str = "dataset.delete_run('{key}')"
+
+    @property
+    def run_cls(self) -> type:
+        """Its :class:`fiftyone.core.runs.Run` class, found as FiftyOne finds
+        it: the config's class name without ``Config``, in the same module."""
+        module = sys.modules[self.config_cls.__module__]
+        return getattr(module, self.config_cls.__name__[: -len("Config")])
+
+    def refined(self, **changes) -> RunKind:
+        """A kind whose runs are runs of this one (same config class), with
+        ``changes`` (its name, label, results class, ``accepts``...)."""
+        return dataclasses.replace(self, parent=self, **changes)
 
     @property
     def family(self) -> RunKind:

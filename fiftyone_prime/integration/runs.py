@@ -284,7 +284,6 @@ FAILURE_MODES = register(
         name="failure_modes",
         label="failure-mode run",
         config_cls=FailureModeRunConfig,
-        run_cls=FailureModeRun,
         results_cls=FailureModeResults,
         mode_noun="failure modes",
         views=_failure_mode_views,

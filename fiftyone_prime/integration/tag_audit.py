@@ -513,7 +513,6 @@ TAG_AUDIT = register(
         name="tag_audit",
         label="tag audit",
         config_cls=TagAuditRunConfig,
-        run_cls=TagAuditRun,
         results_cls=TagAuditResults,
     )
 )
