@@ -86,6 +86,7 @@ def test_the_report_shows_both_models_side_by_side(two_models, tmp_path):
     page = open(path).read()
     assert "80.0% -&gt; 10.0%" in page and "81.0% -&gt; 74.5%" in page
     assert "predictions_v1" in page and "predictions_v2" in page
+    assert "false-discovery rate over" in page and "samples compared</th><td>350 of 350" in page
 
 
 def test_a_regression_search_reads_through_the_input_cache(two_models, monkeypatch, tmp_path):
