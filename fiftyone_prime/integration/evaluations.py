@@ -26,7 +26,7 @@ from . import fields as fpf
 from . import units as fpu
 from . import views as fpv
 from .run_guard import writes_run
-from .run_kinds import register
+from .run_kinds import kind_of, register
 from .run_results import _count, saved_mode
 from .run_store import start_run
 from .runs import (
@@ -323,8 +323,9 @@ def run_spec(config) -> Optional[fpu.UnitSpec]:
     FiftyOne's run validation (which refuses to overwrite a run with one of
     another config type) out of the way when a key changes kind.
     """
-    unit_spec = getattr(config, "unit_spec", None)
-    return fpu.UnitSpec.from_dict(unit_spec) if unit_spec else None
+    if kind_of(config) is not EVALUATION_UNITS:
+        return None
+    return fpu.UnitSpec.from_dict(config.unit_spec)
 
 
 def _config(spec: fpu.UnitSpec, kinds: dict, **kwargs) -> FailureModeRunConfig:
