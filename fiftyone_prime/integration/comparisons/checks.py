@@ -19,8 +19,7 @@ from fiftyone_prime.core.definition import TOLERANCE
 from fiftyone_prime.core.measure import measure_tag_sets
 
 from ..reading import fields as fpf
-from ..reading.fields import resolve_eval_key  # noqa: F401 (it was defined here)
-from ..reading.reader import read_inputs_fast
+from ..reading.input_cache import load_search_inputs
 from ..runs.rows import format_interval, format_percent
 
 logger = logging.getLogger(__name__)
@@ -166,30 +165,21 @@ class CheckResults:
 
 def _load_run(samples, run_key):
     """A failure-mode or regression run's results and config."""
-    from ..runs.classes import FailureModeRunConfig
-    from .regressions import RegressionRunConfig
+    from ..runs.classes import FAILURE_MODES
+    from ..runs.run_store import load_run
+    from .regressions import REGRESSIONS
 
-    root = samples._root_dataset
-    if not isinstance(run_key, str) or run_key not in root.list_runs():
-        raise ValueError(
-            f"Dataset '{root.name}' has no run with key {run_key!r}. Runs: "
-            f"{root.list_runs() or 'none'}"
-        )
-    config = root.get_run_info(run_key).config
-    if not isinstance(config, (FailureModeRunConfig, RegressionRunConfig)):
-        raise ValueError(
-            f"The run '{run_key}' on dataset '{root.name}' is not a failure-mode run "
-            f"(it is a {type(config).__name__}); only failure-mode and regression runs "
-            "can be checked"
-        )
+    results = load_run(samples, run_key, FAILURE_MODES, REGRESSIONS)
+    config = results.config
     units = (getattr(config, "unit_spec", None) or {}).get("units")
     if units not in (None, "samples"):
+        root = samples._root_dataset
         raise ValueError(
             f"The run '{run_key}' on dataset '{root.name}' is over objects (units={units!r}); "
             "check re-measures sample-level runs only. Evaluate the new model "
             "(evaluate_detections) and search its evaluation with find_failure_modes instead"
         )
-    return root.load_run_results(run_key, cache=False), config
+    return results, config
 
 
 def check_failure_modes(
@@ -269,7 +259,7 @@ def check_failure_modes(
             )
     if max_drop is None and min_accuracy is None:
         max_drop = config.params.min_drop
-    inputs = read_inputs_fast(samples, label_field, pred_field, config.tags_fields)
+    inputs, _ = load_search_inputs(samples, label_field, pred_field, config.tags_fields)
     modes = results.failure_modes
     queries = [inputs.query_of(m) for m in modes]
     measured = measure_tag_sets(inputs.tags, inputs.correct, inputs.labels, queries, config.params)

@@ -21,28 +21,34 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-import fiftyone.core.runs as focr
 from fiftyone import ViewField as F
 
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.core.regression import RegressionMode, run_regression_search
-from fiftyone_prime.core.significance import PROCEDURE
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from ..reading import fields as fpf
-from ..reading.reader import read_inputs_fast
-from ..runs import leases
+from ..reading.input_cache import load_search_inputs
 from ..runs import views as fpv
+from ..runs.classes import group_stats
 from ..runs.rows import format_interval, format_p, format_percent
 from ..runs.run_guard import writes_run
-from ..runs.run_store import name_views, validate_max_views
+from ..runs.run_kinds import RunKind, register
+from ..runs.run_results import ModeRunConfig, ModeRunResults, PrimeRun, saved_mode
+from ..runs.run_store import (
+    check_run,
+    delete_run,
+    list_runs,
+    load_run,
+    start_run,
+    validate_new_run_key,
+)
 
 logger = logging.getLogger(__name__)
 
 #: The ``method`` of regression runs.
 METHOD = "prime_regression"
 
-_RATE = {"fdr": "false-discovery rate", "fdr_by": "false-discovery rate", "fwer": "family-wise"}
 
 #: The default key of a regression run.
 RUN_KEY = "prime_regression"
@@ -82,66 +88,34 @@ class SavedRegressionMode(RegressionMode):
         )
 
 
-class RegressionRunConfig(focr.RunConfig):
+class RegressionRunConfig(ModeRunConfig):
     """Configuration of a regression run.
 
     Args:
         label_field: the ground-truth ``Classification`` field
         baseline_field: the baseline model's ``Classification`` field
         pred_field: the new model's ``Classification`` field
-        tags_fields: the fields the tags were read from
-        search_params: the :class:`SearchParams` as a dict
-        procedure: the multiple-testing procedure
-        save_views: whether saved views were created
-        max_views: the most saved views the run creates
+        **kwargs: ``tags_fields``, ``search_params``, ``procedure``,
+            ``save_views``, ``max_views`` as in
+            :class:`fiftyone_prime.integration.runs.run_results.ModeRunConfig`
     """
 
-    def __init__(
-        self,
-        label_field=None,
-        baseline_field=None,
-        pred_field=None,
-        tags_fields=None,
-        search_params=None,
-        procedure=PROCEDURE,
-        save_views=True,
-        max_views=None,
-        **kwargs,
-    ):
-        kwargs.pop("method", None)
-        super().__init__(method=METHOD, **kwargs)
-        self.label_field = label_field
+    _METHOD = METHOD
+
+    def __init__(self, label_field=None, baseline_field=None, pred_field=None, **kwargs):
+        super().__init__(label_field, pred_field, **kwargs)
         self.baseline_field = baseline_field
-        self.pred_field = pred_field
-        self.tags_fields = list(tags_fields or [])
-        if not isinstance(search_params, SearchParams):  # read from the database
-            search_params = SearchParams.from_dict(dict(search_params or {}))
-        self.search_params = search_params.to_dict()
-        self.procedure = procedure
-        self.save_views = save_views
-        self.max_views = max_views
-
-    @property
-    def params(self) -> SearchParams:
-        """The search parameters."""
-        return SearchParams.from_dict(self.search_params)
 
 
-class RegressionRun(focr.Run):
+class RegressionRun(PrimeRun):
     """A regression run; :meth:`cleanup` deletes the views it saved (by id)."""
 
     def get_fields(self, samples, key):
         c = self.config
         return [c.label_field, c.baseline_field, c.pred_field, *c.tags_fields]
 
-    def cleanup(self, samples, key):
-        results = self.load_run_results(samples, key, cache=False, load_view=False)
-        if results is None:
-            return
-        fpv.delete_views(samples._root_dataset, results.view_ids)
 
-
-class RegressionResults(focr.RunResults):
+class RegressionResults(ModeRunResults):
     """The regression modes of a run.
 
     Args:
@@ -157,34 +131,8 @@ class RegressionResults(focr.RunResults):
         backend (None): a :class:`RegressionRun`
     """
 
-    def __init__(
-        self,
-        samples,
-        config,
-        key,
-        regressions=None,
-        groups=None,
-        num_samples=0,
-        num_used=0,
-        num_missing_label=0,
-        num_missing_prediction=0,
-        num_tags=0,
-        significance=None,
-        backend=None,
-        **kwargs,
-    ):
-        super().__init__(samples, config, key, backend=backend, **kwargs)
-        self._modes = [
-            m if isinstance(m, SavedRegressionMode) else SavedRegressionMode.from_dict(m)
-            for m in (regressions or [])
-        ]
-        self.groups = dict(groups or {})
-        self.num_samples = num_samples
-        self.num_used = num_used
-        self.num_missing_label = num_missing_label
-        self.num_missing_prediction = num_missing_prediction
-        self.num_tags = num_tags
-        self.significance = significance
+    _MODES = "regressions"
+    _MODE_CLS = SavedRegressionMode
 
     @property
     def regressions(self) -> list[SavedRegressionMode]:
@@ -196,74 +144,41 @@ class RegressionResults(focr.RunResults):
     failure_modes = regressions
 
     def _set_regressions(self, modes) -> None:
-        self._modes = list(modes)
+        self._set_modes(modes)
 
-    @property
-    def view_names(self) -> list[str]:
-        """The names of the saved views this run created."""
-        return [m.view_name for m in self._modes if m.view_name]
+    @classmethod
+    def from_inputs(cls, samples, config, key, records, read, significance=None):
+        """Results of the modes ``records`` found on ``read`` (the
+        :class:`RegressionInputs`)."""
+        inputs = read.inputs
+        return cls(
+            samples,
+            config,
+            key,
+            regressions=records,
+            groups=group_stats(inputs.groups, inputs.correct, read.baseline_correct),
+            num_samples=inputs.num_samples,
+            num_used=inputs.num_used,
+            num_missing_label=inputs.num_missing_label,
+            num_missing_prediction=inputs.num_missing_prediction,
+            num_tags=len(inputs.tag_keys),
+            significance=significance,
+        )
 
-    @property
-    def view_ids(self) -> list[str]:
-        """The ids of the saved views this run created (or was about to)."""
-        return [m.view_id for m in self._modes if m.view_id]
-
-    def __len__(self) -> int:
-        return len(self._modes)
-
-    def load_view(self, mode: Union[int, str, SavedRegressionMode]):
-        """Loads the saved view of a regression mode (by index, record or name)."""
-        if isinstance(mode, int):
-            mode = self._modes[mode]
-        name = mode.view_name if isinstance(mode, SavedRegressionMode) else mode
-        if not name:
-            raise ValueError("This regression mode has no saved view")
-        return self.samples._root_dataset.load_saved_view(name)
-
-    def summary(self) -> str:
-        """A plain-text table: both models' accuracies, baseline -> new, on
-        each mode and on its class."""
+    def _headline(self) -> str:
         c = self.config
-        lines = [
+        return (
             f"PRIME regression run '{self.key}': {len(self._modes)} regression modes of "
             f"'{c.pred_field}' against '{c.baseline_field}' over {self.num_used} samples "
             f"({self.num_tags} tags)"
-        ]
-        sig = self.significance or {}
-        if sig.get("alpha") is not None:
-            lines.append(
-                f"significant at alpha={sig['alpha']:g} ({sig['procedure']}, "
-                f"{_RATE.get(sig.get('error_control'), 'family-wise')} over "
-                f"<= {sig['family_size']:,.0f} tag sets); {sig['num_not_significant']} more met "
-                "the definition but could be chance (alpha=None keeps them)"
-            )
-        if self.num_missing_label or self.num_missing_prediction:
-            lines.append(
-                f"left out: {self.num_missing_label} without a label, "
-                f"{self.num_missing_prediction} without both predictions"
-            )
-        lines += regression_table(self._modes)
-        return "\n".join(lines)
+        )
 
-    def serialize(self, reflective=False):
-        return {
-            "cls": self.cls,
-            "regressions": [m.to_dict() for m in self._modes],
-            "groups": self.groups,
-            "num_samples": self.num_samples,
-            "num_used": self.num_used,
-            "num_missing_label": self.num_missing_label,
-            "num_missing_prediction": self.num_missing_prediction,
-            "num_tags": self.num_tags,
-            "significance": self.significance,
-        }
+    def _missing_prediction(self) -> str:
+        return "without both predictions"
 
-    def get_meta(self):
-        return {"num_regressions": len(self._modes), "num_used": self.num_used}
-
-    @classmethod
-    def _from_dict(cls, d, samples, config, key):
-        return cls(samples, config, key, **d)
+    def _table(self) -> list[str]:
+        """Both models' accuracies, baseline -> new, on each mode and on its class."""
+        return regression_table(self._modes)
 
 
 # ------------------------------------------------------------------ display
@@ -342,6 +257,11 @@ class RegressionInputs:
     inputs: fpf.SearchInputs
     baseline_correct: np.ndarray
 
+    @property
+    def sources(self) -> list:
+        """The tag sources read."""
+        return self.inputs.sources
+
 
 def read_regression_inputs(
     samples, label_field: str, baseline_field: str, pred_field: str, tags_field
@@ -363,9 +283,10 @@ def read_regression_inputs(
     fpf.validate_classification_field(samples, baseline_field, "baseline_field")
     fpf.validate_classification_field(samples, pred_field, "pred_field")
     path = f"{baseline_field}.label"
-    inputs = read_inputs_fast(
+    inputs, how = load_search_inputs(
         samples, label_field, pred_field, tags_field, baseline_field=baseline_field
     )
+    logger.info("Inputs %s in %.2fs %s", how.source, how.seconds, how.reason)
     baseline = inputs.extra[path]
     # The samples each model predicted on (among those with a label) must be the same.
     n_base = int(samples.exists(label_field).exists(baseline_field).count())
@@ -380,80 +301,41 @@ def read_regression_inputs(
     return RegressionInputs(inputs, inputs.labels == baseline)
 
 
-def _group_stats(groups, baseline_correct, correct) -> dict:
-    names, codes = fpf.class_codes(groups)
-    sizes = np.bincount(codes, minlength=len(names))
-    base = np.bincount(codes, weights=baseline_correct, minlength=len(names))
-    new = np.bincount(codes, weights=correct, minlength=len(names))
-    return {
-        str(n): {
-            "size": int(s),
-            "baseline_accuracy": float(b / s),
-            "accuracy": float(r / s),
-        }
-        for n, s, b, r in zip(names, sizes, base, new)
-    }
-
-
 # ------------------------------------------------------------------ the run
 
 
 def check_is_regression_run(dataset, run_key: str) -> None:
     """Raises unless ``run_key`` is a regression run of the dataset."""
-    root = dataset._root_dataset
-    if run_key not in root.list_runs():
-        raise ValueError(
-            f"Dataset '{root.name}' has no run with key '{run_key}'. Regression runs: "
-            f"{list_regression_runs(root) or 'none'}"
-        )
-    config = root.get_run_info(run_key).config
-    if not isinstance(config, RegressionRunConfig):
-        raise ValueError(
-            f"The run '{run_key}' on dataset '{root.name}' is not a regression run "
-            f"(it is a {type(config).__name__}); it is left untouched"
-        )
+    check_run(dataset, run_key, REGRESSIONS)
 
 
 def list_regression_runs(dataset) -> list[str]:
     """The keys of the dataset's regression runs, sorted."""
-    return dataset._root_dataset.list_runs(type=RegressionRun)
+    return list_runs(dataset, REGRESSIONS)
 
 
 def load_regressions(dataset, run_key: str = RUN_KEY) -> RegressionResults:
-    """Loads the results of a regression run."""
-    check_is_regression_run(dataset, run_key)
-    return dataset._root_dataset.load_run_results(run_key)
+    """Loads the results of a regression run (validated, and reloaded when
+    another process changed the run since they were cached)."""
+    return load_run(dataset, run_key, REGRESSIONS)
 
 
-@writes_run("delete")
 def delete_regressions(dataset, run_key: str) -> None:
     """Deletes a regression run and exactly the saved views it created."""
-    root = dataset._root_dataset
-    check_is_regression_run(root, run_key)
-    root.get_run_info(run_key).config.build().cleanup(root, run_key)
-    RegressionRun.delete_run(root, run_key, cleanup=False)
+    delete_run(dataset, run_key, REGRESSIONS)
 
 
 def _validate_new_key(dataset, run_key, overwrite) -> None:
-    if not isinstance(run_key, str) or not run_key.isidentifier():
-        raise ValueError(
-            f"`run_key` must be a valid Python identifier (letters, digits, underscores); "
-            f"got {run_key!r}"
-        )
-    root = dataset._root_dataset
-    if run_key not in root.list_runs():
-        return
-    if not overwrite:
-        raise ValueError(
-            f"Dataset '{root.name}' already has a run with key '{run_key}'. Pass "
-            "overwrite=True to replace it and its saved views, or choose another run_key"
-        )
-    check_is_regression_run(root, run_key)
+    """:func:`fiftyone_prime.integration.runs.run_store.validate_new_run_key` for
+    a regression run."""
+    validate_new_run_key(dataset, run_key, overwrite, REGRESSIONS)
 
 
-def regression_view(samples, config, mode):
-    """The samples of the mode's class carrying every tag, with both predictions."""
-    sources = fpf.tag_sources(samples, config.tags_fields)
+def regression_view(samples, config, mode, sources=None):
+    """The samples of the mode's class carrying every tag, with both
+    predictions (``sources``: the run's tag sources, resolved when not given)."""
+    if sources is None:
+        sources = fpf.tag_sources(samples, config.tags_fields)
     source_of = {s.field: s for s in sources}
     expr = (
         (F(f"{config.label_field}.label") == F.literal(mode.group))
@@ -589,9 +471,15 @@ def search_regressions(
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
     fpf.check_sample_collection(samples, "find_regressions")
-    validate_max_views(max_views)
-    dataset = samples._root_dataset
-    _validate_new_key(dataset, run_key, overwrite)
+    run = start_run(
+        samples,
+        run_key,
+        REGRESSIONS,
+        overwrite=overwrite,
+        save_views=save_views,
+        max_views=max_views,
+        progress=progress,
+    )
     if baseline_eval_key is not None or eval_key is not None:
         if baseline_eval_key is None or eval_key is None:
             raise ValueError("Pass both `baseline_eval_key` and `eval_key`, or neither")
@@ -618,18 +506,7 @@ def search_regressions(
         tag_names=names,
         params=params,
     )
-    records = []
-    for m in outcome.regressions:
-        keys = [inputs.tag_keys[i] for i in m.tag_indices]
-        d = m.to_dict()
-        d["tag_fields"] = [k[0] for k in keys]
-        d["tag_labels"] = [k[1] for k in keys]
-        records.append(SavedRegressionMode.from_dict(d))
-    replaced = None
-    if overwrite and run_key in dataset.list_runs():  # a regression run (checked above)
-        replaced = dataset.load_run_results(run_key, cache=False, load_view=False)
-    if save_views:
-        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
+    records = [saved_mode(SavedRegressionMode, m, inputs.tag_keys) for m in outcome.regressions]
     config = RegressionRunConfig(
         label_field=label_field,
         baseline_field=baseline_field,
@@ -640,50 +517,32 @@ def search_regressions(
         save_views=save_views,
         max_views=max_views,
     )
-    results = RegressionResults(
-        samples,
-        config,
-        run_key,
-        regressions=records,
-        groups=_group_stats(inputs.groups, read.baseline_correct, inputs.correct),
-        num_samples=inputs.num_samples,
-        num_used=inputs.num_used,
-        num_missing_label=inputs.num_missing_label,
-        num_missing_prediction=inputs.num_missing_prediction,
-        num_tags=len(inputs.tag_keys),
-        significance=outcome.significance.to_dict(),
-    )
-    leases.check_held()  # a writer paused past its lease stores nothing
-    if overwrite and run_key in dataset.list_runs():
-        delete_regressions(dataset, run_key)
-    run = config.build()
-    run.register_run(samples, run_key, overwrite=False)
-    run.save_run_results(samples, run_key, results)  # the view ids first
-    if save_views:
-        items = [
-            (
-                m.view_id,
-                m.view_name,
-                regression_view(samples, config, m),
-                describe_regression(m, run_key),
-            )
-            for m in results.regressions
-            if m.view_id
-        ]
-        removed = set(fpv.save_views(dataset, items, progress=progress))
-        if removed:
-            results._set_regressions(
-                [
-                    dataclasses.replace(m, view_name=None, view_id=None)
-                    if m.view_name in removed
-                    else m
-                    for m in results.regressions
-                ]
-            )
-            run.save_run_results(samples, run_key, results, overwrite=True)
+    results = run.finish(config, records, read, significance=outcome.significance.to_dict())
     logger.info(
         "Found %d regression modes (%d more met the definition but are not significant)",
         len(results),
         outcome.significance.num_not_significant,
     )
     return results
+
+
+def _regression_views(samples, results, sources=None):
+    config = results.config
+    if sources is None:
+        sources = fpf.tag_sources(samples, config.tags_fields)
+    return lambda mode: regression_view(samples, config, mode, sources)
+
+
+#: Regression runs: where a new model got worse than a baseline.
+REGRESSIONS = register(
+    RunKind(
+        name="regressions",
+        label="regression run",
+        config_cls=RegressionRunConfig,
+        results_cls=RegressionResults,
+        mode_noun="regression modes",
+        views=_regression_views,
+        describe=lambda results, mode: describe_regression(mode, results.key),
+        delete_call="fp.delete_regressions(dataset, '{key}')",
+    )
+)

@@ -9,11 +9,10 @@ runs. See :mod:`fiftyone_prime.integration.reading.units` for what the units are
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import logging
 from collections.abc import Sequence
-from typing import Optional, Union
+from typing import ClassVar, Optional, Union
 
 import numpy as np
 
@@ -25,13 +24,22 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from ..reading import fields as fpf
 from ..reading import units as fpu
-from ..reading.run_inputs import CropFiles, read_run_units, run_spec, run_tag_sources  # noqa: F401 (CropFiles was defined here)
-from ..runs import leases
+from ..reading.run_inputs import (  # noqa: F401 (CropFiles and run_tag_sources were defined here)
+    CropFiles,
+    read_run_units,
+    run_tag_sources,
+)
 from ..runs import views as fpv
-from ..runs.classes import FailureModeResults, FailureModeRunConfig, SavedFailureMode
+from ..runs.classes import (
+    FAILURE_MODES,
+    FailureModeResults,
+    FailureModeRunConfig,
+    SavedFailureMode,
+)
 from ..runs.run_guard import writes_run
-from ..runs.run_store import name_views, replaced_run, validate_max_views
-from .remeasure import HOLDOUT_PROCEDURE, remeasure
+from ..runs.run_kinds import kind_of, register
+from ..runs.run_results import _count, saved_mode
+from ..runs.run_store import start_run
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +111,15 @@ def find_evaluation_failure_modes(
     """
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
-    validate_max_views(max_views)
-    dataset = samples._root_dataset
-    replaced = replaced_run(dataset, run_key, overwrite)
+    run = start_run(
+        samples,
+        run_key,
+        EVALUATION_UNITS,
+        overwrite=overwrite,
+        save_views=save_views,
+        max_views=max_views,
+        progress=progress,
+    )
     spec = fpu.resolve_units(
         samples,
         eval_key=eval_key,
@@ -121,9 +135,7 @@ def find_evaluation_failure_modes(
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
     logger.info("Searching %d tags over %d %s...", len(names), inputs.num_used, spec.noun)
     outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
-    records = [saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
-    if save_views:
-        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
+    records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
     significance = outcome.significance
     config = _config(
         spec,
@@ -136,18 +148,7 @@ def find_evaluation_failure_modes(
         save_views=save_views,
         max_views=max_views,
     )
-    results = _finish(
-        samples,
-        run_key,
-        config,
-        records,
-        inputs,
-        overwrite=overwrite,
-        replaced=replaced,
-        save_views=save_views,
-        progress=progress,
-        significance=significance.to_dict(),
-    )
+    results = run.finish(config, records, inputs, significance=significance.to_dict())
     logger.info(
         "Found %d failure modes over %d %s (%d more met the definition but are not significant)",
         len(results),
@@ -156,128 +157,6 @@ def find_evaluation_failure_modes(
         significance.num_not_significant,
     )
     return results
-
-
-def _group_stats(labels: np.ndarray, correct: np.ndarray) -> dict:
-    """Size and accuracy of each group, by name (as
-    :func:`fiftyone_prime.integration.runs.run_store.group_stats`, with the
-    groups coded by a dict pass instead of sorting every label)."""
-    index: dict = {}
-    codes = np.fromiter(
-        (index.setdefault(g, len(index)) for g in labels.tolist()), np.int64, len(labels)
-    )
-    sizes = np.bincount(codes, minlength=len(index))
-    right = np.bincount(codes, weights=correct, minlength=len(index))
-    stats = {
-        str(n): {"size": int(k), "accuracy": float(r / k)} for n, k, r in zip(index, sizes, right)
-    }
-    return dict(sorted(stats.items()))
-
-
-def _finish(
-    samples,
-    run_key,
-    config,
-    records,
-    inputs,
-    *,
-    overwrite,
-    replaced,
-    save_views,
-    progress,
-    significance,
-) -> EvalFailureModeResults:
-    """Builds the results, stores the run (with the ids of the views it will
-    create), then saves the views that hold each mode's units."""
-    results = EvalFailureModeResults(
-        samples,
-        config,
-        run_key,
-        failure_modes=records,
-        groups=_group_stats(inputs.labels, inputs.correct),
-        num_samples=inputs.num_samples,
-        num_used=inputs.num_used,
-        num_missing_label=inputs.num_missing_label,
-        num_missing_prediction=inputs.num_missing_prediction,
-        num_tags=len(inputs.tag_keys),
-        significance=significance,
-        num_units=inputs.num_units,
-        num_crowd=inputs.num_crowd,
-    )
-    run = _store_run(samples, run_key, config, results, overwrite, replaced)
-    if save_views:
-        removed = set(_save_views(samples, results, progress))
-        if removed:
-            results._set_failure_modes(
-                [
-                    dataclasses.replace(m, view_name=None, view_id=None)
-                    if m.view_name in removed
-                    else m
-                    for m in results.failure_modes
-                ]
-            )
-            run.save_run_results(samples, run_key, results, overwrite=True)
-    return results
-
-
-def apply_evaluation_failure_modes(
-    results, samples, *, run_key, replaced, save_views, max_views, overwrite, progress
-) -> EvalFailureModeResults:
-    """:func:`fiftyone_prime.apply_failure_modes` for a run over evaluation
-    units: the modes re-measured on the units of ``samples`` (read as the
-    run read them: same evaluation key, units and tag paths) and saved there
-    with views that hold their units. The caller validated ``run_key`` and
-    ``max_views`` and loaded the results of the run being ``replaced``."""
-    config = results.config
-    dataset = samples._root_dataset
-    unit_spec = dict(config.unit_spec)
-    if unit_spec.get("eval_key"):  # the target's own evaluation, by the same key
-        key = unit_spec["eval_key"]
-        if key not in dataset.list_evaluations():
-            raise ValueError(
-                f"Run '{results.key}' read evaluation '{key}', which dataset '{dataset.name}' "
-                f"does not have; evaluate it there with the same key first"
-            )
-        info = dataset.get_evaluation_info(key)
-        unit_spec["eval_timestamp"] = fpu.evaluation_stamp(info)
-    inputs = read_run_units(samples, config)
-    records = remeasure(results.failure_modes, inputs, config.params)
-    if save_views:
-        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
-    new_config = _config(
-        fpu.UnitSpec.from_dict(unit_spec),
-        config.unit_tag_kinds,
-        label_field=config.label_field,
-        pred_field=config.pred_field,
-        tags_fields=config.tags_fields,
-        search_params=config.search_params,
-        procedure=HOLDOUT_PROCEDURE,
-        save_views=save_views,
-        max_views=max_views,
-        source_dataset=results.samples._root_dataset.name,
-        source_run_key=results.key,
-    )
-    return _finish(
-        samples,
-        run_key,
-        new_config,
-        records,
-        inputs,
-        overwrite=overwrite,
-        replaced=replaced,
-        save_views=save_views,
-        progress=progress,
-        significance=None,
-    )
-
-
-def saved_mode(mode, tag_keys) -> SavedFailureMode:
-    """The mode with its tags identified by field and label, as stored."""
-    keys = [tag_keys[i] for i in mode.tag_indices]
-    d = mode.to_dict()
-    d["tag_fields"] = [k[0] for k in keys]
-    d["tag_labels"] = [k[1] for k in keys]
-    return SavedFailureMode.from_dict(d)
 
 
 def _describe_spec(spec: fpu.UnitSpec) -> str:
@@ -332,77 +211,6 @@ def unit_view(samples, spec: fpu.UnitSpec, sources, kinds: dict, group, tag_keys
     return view.filter_labels(spec.group_field, expr, only_matches=True)
 
 
-def _store_run(samples, run_key, config, results, overwrite, replaced):
-    """Registers the run and saves its results (with the ids of the views it
-    is about to create) before any view is written; the views of the run
-    being replaced are deleted first (as
-    :func:`fiftyone_prime.integration.runs.run_store.finish_run` does)."""
-    leases.check_held()  # a writer paused past its lease stores nothing
-    if replaced is not None:
-        fpv.delete_views(samples._root_dataset, replaced.view_ids)
-    run = config.build()
-    run.register_run(samples, run_key, overwrite=overwrite, cleanup=False)
-    run.save_run_results(samples, run_key, results)
-    return run
-
-
-def _save_views(samples, results, progress) -> list[str]:
-    config = results.config
-    spec = run_spec(config)
-    sources = run_tag_sources(samples, config)
-    items, sizes = [], []
-    for mode in results.failure_modes:
-        if not mode.view_id:
-            continue
-        keys = list(zip(mode.tag_fields, mode.tag_labels))
-        view = unit_view(samples, spec, sources, config.unit_tag_kinds, mode.group, keys)
-        text = fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
-        items.append((mode.view_id, mode.view_name, view, text))
-        sizes.append(mode.size)
-    removed = fpv.save_views(samples._root_dataset, items, progress=progress)
-    check_view_counts(spec, [(i[1], i[2], n) for i, n in zip(items, sizes) if i[1] not in removed])
-    return removed
-
-
-#: The most saved views of a run whose counts are checked after saving (in
-#: the run's order); each check is one count query, a pass over the view.
-MAX_VIEWS_CHECKED = 20
-
-
-def check_view_counts(spec: fpu.UnitSpec, views) -> list:
-    """Counts the units each saved view holds and warns about every view
-    whose count differs from its mode's size (a view must hold exactly its
-    mode's units).
-
-    Args:
-        spec: the run's :class:`fiftyone_prime.integration.reading.units.UnitSpec`
-        views: ``(name, view, size)`` per saved view; the first
-            :data:`MAX_VIEWS_CHECKED` are counted
-
-    Returns:
-        ``(name, count, size)`` of each view that does not hold its mode
-    """
-    wrong = []
-    for name, view, size in views[:MAX_VIEWS_CHECKED]:
-        count = view.count(spec.list_path) if spec.is_objects else view.count()
-        if count != size:
-            wrong.append((name, count, size))
-    for name, count, size in wrong:
-        logger.warning(
-            "The saved view '%s' holds %d %s but its failure mode has %d; the view does not "
-            "show the mode's units exactly (declare the tag attribute's type with "
-            "dataset.add_sample_field and search again)",
-            name,
-            count,
-            spec.noun,
-            size,
-        )
-    return wrong
-
-
-# --------------------------------------------------------------------- runs
-
-
 def evaluation_state(dataset, spec: fpu.UnitSpec) -> str:
     """Whether the evaluation a run read still exists as it was.
 
@@ -428,6 +236,23 @@ def _to_ms(stamp: Optional[str]) -> Optional[str]:
     return t.replace(microsecond=t.microsecond // 1000 * 1000).isoformat()
 
 
+def run_spec(config) -> Optional[fpu.UnitSpec]:
+    """The :class:`fiftyone_prime.integration.reading.units.UnitSpec` a run's config
+    stores (``unit_spec``), or ``None`` for a run over label and prediction
+    fields.
+
+    Runs over evaluation units use :class:`fiftyone_prime.FailureModeRunConfig`
+    itself, with two more attributes: ``unit_spec`` (which evaluation, when
+    it ran, which units, the outcome) and ``unit_tag_kinds`` (per tag field,
+    the kind of values read). One config type for both kinds of runs keeps
+    FiftyOne's run validation (which refuses to overwrite a run with one of
+    another config type) out of the way when a key changes kind.
+    """
+    if kind_of(config) is not EVALUATION_UNITS:
+        return None
+    return fpu.UnitSpec.from_dict(config.unit_spec)
+
+
 def _config(spec: fpu.UnitSpec, kinds: dict, **kwargs) -> FailureModeRunConfig:
     return FailureModeRunConfig(unit_spec=spec.to_dict(), unit_tag_kinds=dict(kinds), **kwargs)
 
@@ -442,15 +267,67 @@ class EvalFailureModeResults(FailureModeResults):
         **kwargs: as in :class:`fiftyone_prime.FailureModeResults`
     """
 
-    def __init__(self, samples, config, key, num_units=0, num_crowd=0, **kwargs):
-        super().__init__(samples, config, key, **kwargs)
-        self.num_units = num_units
-        self.num_crowd = num_crowd
+    _FIELDS: ClassVar[dict] = {"num_units": _count, "num_crowd": _count}
+
+    @classmethod
+    def from_inputs(cls, samples, config, key, records, inputs, significance=None):
+        """Results of the modes ``records`` found or measured on the units
+        ``inputs`` (a :class:`fiftyone_prime.integration.reading.units.UnitInputs`)."""
+        index: dict = {}  # groups coded by a dict pass instead of sorting every label
+        codes = np.fromiter(
+            (index.setdefault(g, len(index)) for g in inputs.labels.tolist()),
+            np.int64,
+            len(inputs.labels),
+        )
+        sizes = np.bincount(codes, minlength=len(index))
+        right = np.bincount(codes, weights=inputs.correct, minlength=len(index))
+        groups = {
+            str(n): {"size": int(k), "accuracy": float(r / k)}
+            for n, k, r in zip(index, sizes, right)
+        }
+        return cls(
+            samples,
+            config,
+            key,
+            failure_modes=records,
+            groups=dict(sorted(groups.items())),
+            num_samples=inputs.num_samples,
+            num_used=inputs.num_used,
+            num_missing_label=inputs.num_missing_label,
+            num_missing_prediction=inputs.num_missing_prediction,
+            num_tags=len(inputs.tag_keys),
+            significance=significance,
+            num_units=inputs.num_units,
+            num_crowd=inputs.num_crowd,
+        )
+
+    def applied_config(self, samples, **kwargs) -> FailureModeRunConfig:
+        """The config of a run that re-measures these modes on the units of
+        ``samples``, read as this run read them: the same evaluation key (the
+        target's own evaluation, which must exist), units and tag paths.
+
+        Raises:
+            ValueError: if the target has no evaluation with the run's key
+        """
+        dataset = samples._root_dataset
+        unit_spec = dict(self.config.unit_spec)
+        if unit_spec.get("eval_key"):  # the target's own evaluation, by the same key
+            key = unit_spec["eval_key"]
+            if key not in dataset.list_evaluations():
+                raise ValueError(
+                    f"Run '{self.key}' read evaluation '{key}', which dataset "
+                    f"'{dataset.name}' does not have; evaluate it there with the same key first"
+                )
+            unit_spec["eval_timestamp"] = fpu.evaluation_stamp(dataset.get_evaluation_info(key))
+        config = super().applied_config(samples, **kwargs)
+        config.unit_spec = unit_spec
+        config.unit_tag_kinds = dict(self.config.unit_tag_kinds)
+        return config
 
     @property
     def spec(self) -> fpu.UnitSpec:
         """The run's :class:`fiftyone_prime.integration.reading.units.UnitSpec`."""
-        return run_spec(self.config)
+        return fpu.UnitSpec.from_dict(self.config.unit_spec)
 
     @property
     def units(self) -> str:
@@ -503,23 +380,20 @@ class EvalFailureModeResults(FailureModeResults):
             logger.warning(warning)
         return super().load_view(mode)
 
-    def summary(self) -> str:
-        text = super().summary()
-        lines = text.split("\n")
-        lines[0] = lines[0].replace(
-            f"over {self.num_used} samples", f"over {self.num_used} {self.spec.noun}"
+    def _headline(self) -> str:
+        return (
+            super()
+            ._headline()
+            .replace(f"over {self.num_used} samples", f"over {self.num_used} {self.spec.noun}")
         )
+
+    def summary(self) -> str:
+        lines = super().summary().split("\n")
         lines.insert(1, f"units: {self.units_description}")
         warning = self.evaluation_warning()
         if warning:
             lines.insert(1, "WARNING: " + warning)
         return "\n".join(lines)
-
-    def serialize(self, reflective=False):
-        d = super().serialize(reflective=reflective)
-        d["num_units"] = self.num_units
-        d["num_crowd"] = self.num_crowd
-        return d
 
     @classmethod
     def _from_dict(cls, d, samples, config, key):
@@ -528,6 +402,76 @@ class EvalFailureModeResults(FailureModeResults):
         if warning:
             logger.warning(warning)
         return results
+
+
+#: The most saved views of a run whose counts are checked after saving (in
+#: the run's order); each check is one count query, a pass over the view.
+MAX_VIEWS_CHECKED = 20
+
+
+def check_view_counts(spec: fpu.UnitSpec, views) -> list:
+    """Counts the units each saved view holds and warns about every view
+    whose count differs from its mode's size (a view must hold exactly its
+    mode's units).
+
+    Args:
+        spec: the run's :class:`fiftyone_prime.integration.reading.units.UnitSpec`
+        views: ``(name, view, size)`` per saved view; the first
+            :data:`MAX_VIEWS_CHECKED` are counted
+
+    Returns:
+        ``(name, count, size)`` of each view that does not hold its mode
+    """
+    wrong = []
+    for name, view, size in views[:MAX_VIEWS_CHECKED]:
+        count = view.count(spec.list_path) if spec.is_objects else view.count()
+        if count != size:
+            wrong.append((name, count, size))
+    for name, count, size in wrong:
+        logger.warning(
+            "The saved view '%s' holds %d %s but its failure mode has %d; the view does not "
+            "show the mode's units exactly (declare the tag attribute's type with "
+            "dataset.add_sample_field and search again)",
+            name,
+            count,
+            spec.noun,
+            size,
+        )
+    return wrong
+
+
+def _unit_views(samples, results, sources=None):
+    """The evaluation-unit kind's views: exactly a mode's units (``sources``:
+    the run's unit tag sources, as its search resolved them)."""
+    config = results.config
+    spec = results.spec
+    if sources is None:
+        sources = run_tag_sources(samples, config)
+
+    def view(mode):
+        keys = list(zip(mode.tag_fields, mode.tag_labels))
+        return unit_view(samples, spec, sources, config.unit_tag_kinds, mode.group, keys)
+
+    return view
+
+
+#: Failure-mode runs over the units of an evaluation (or a boolean outcome):
+#: failure-mode runs whose config also stores ``unit_spec`` and
+#: ``unit_tag_kinds``.
+EVALUATION_UNITS = register(
+    FAILURE_MODES.refined(
+        name="evaluation_units",
+        label="evaluation-unit run",
+        results_cls=EvalFailureModeResults,
+        accepts=lambda config: bool(getattr(config, "unit_spec", None)),
+        views=_unit_views,
+        describe=lambda results, mode: (
+            fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
+        ),
+        read_inputs=read_run_units,
+        check_views=lambda results, views: check_view_counts(results.spec, views),
+    )
+)
 
 
 # ------------------------------------------------------------ statistics

@@ -65,7 +65,8 @@ def explore(
     Returns:
         an :class:`Exploration`
     """
-    from .search import _saved_mode
+    from ..runs.classes import SavedFailureMode
+    from ..runs.run_results import saved_mode
 
     start = time.perf_counter()
     results = load_failure_modes(dataset, run_key)
@@ -79,7 +80,7 @@ def explore(
     t0 = time.perf_counter()
     outcome = run_search(inputs.tags, inputs.correct, inputs.groups, tag_names=names, params=params)
     search_seconds = time.perf_counter() - t0
-    modes = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
+    modes = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
     wanted = set(classes) if classes else None
     shown = [m for m in modes if wanted is None or str(m.group) in wanted]
     shown.sort(key=lambda m: -m.drop)

@@ -18,16 +18,12 @@ from fiftyone_prime.core.definition import TOLERANCE
 from fiftyone_prime.core.types import DEFAULT_PARAMS
 
 from .. import fiftyone_private as fop
-from ..reading.run_inputs import read_run_inputs
 from ..runs import views as fpv
-from ..runs.classes import FailureModeResults, FailureModeRunConfig
+from ..runs.classes import FailureModeResults
 from ..runs.rows import format_p
 from ..runs.run_store import (
-    finish_run,
     load_failure_modes,
-    name_views,
-    replaced_run,
-    validate_max_views,
+    start_run,
 )
 from .remeasure import HOLDOUT_PROCEDURE, measure_and_adjust, measure_modes, remeasure  # noqa: F401
 
@@ -74,54 +70,25 @@ def apply_failure_modes(
             f"`results` must be FailureModeResults (see load_failure_modes()); got "
             f"{type(results).__name__}"
         )
-    validate_max_views(max_views)
     config = results.config
     dataset = samples._root_dataset
     if run_key is None:
         same_dataset = fop.dataset_id(dataset) == fop.dataset_id(results.samples._root_dataset)
         run_key = f"{results.key}_applied" if same_dataset else results.key
-    replaced = replaced_run(dataset, run_key, overwrite)
-    if getattr(config, "unit_spec", None):  # a run over evaluation units
-        from .evaluations import apply_evaluation_failure_modes
-
-        return apply_evaluation_failure_modes(
-            results,
-            samples,
-            run_key=run_key,
-            replaced=replaced,
-            save_views=save_views,
-            max_views=max_views,
-            overwrite=overwrite,
-            progress=progress,
-        )
-    inputs = read_run_inputs(samples, config)
-
-    params = config.params
-    records = remeasure(results.failure_modes, inputs, params)
-    if save_views:
-        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
-    new_config = FailureModeRunConfig(
-        label_field=config.label_field,
-        pred_field=config.pred_field,
-        tags_fields=config.tags_fields,
-        search_params=params,
-        procedure=HOLDOUT_PROCEDURE,
-        save_views=save_views,
-        max_views=max_views,
-        source_dataset=results.samples._root_dataset.name,
-        source_run_key=results.key,
-    )
-    return finish_run(
+    run = start_run(
         samples,
         run_key,
-        new_config,
-        records,
-        inputs,
+        results.kind,  # decided when the run was loaded
         overwrite=overwrite,
-        replaced=replaced,
         save_views=save_views,
+        max_views=max_views,
         progress=progress,
     )
+    new_config = results.applied_config(
+        samples, procedure=HOLDOUT_PROCEDURE, save_views=save_views, max_views=max_views
+    )
+    inputs = run.kind.read_inputs(samples, config)
+    return run.finish(new_config, remeasure(results.failure_modes, inputs, config.params), inputs)
 
 
 def validate_failure_modes(
@@ -170,7 +137,7 @@ def validate_failure_modes(
     if alpha is None:
         alpha = params.alpha if params.alpha is not None else DEFAULT_PARAMS.alpha
     alpha = params.replace(alpha=alpha).alpha  # validated like the search's alpha
-    inputs = read_run_inputs(holdout, config, extra_paths=["id"])
+    inputs = results.kind.read_inputs(holdout, config, extra_paths=["id"])
     overlap = _overlap(results.samples, holdout, inputs.extra["id"])
 
     modes = results.failure_modes

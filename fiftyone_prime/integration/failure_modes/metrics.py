@@ -15,7 +15,6 @@ from fiftyone_prime.core.measure import TagSetCounter
 from fiftyone_prime.core.metrics import score_failure_modes
 from fiftyone_prime.models import DEFAULT_MODEL
 
-from ..reading.run_inputs import read_run_inputs
 from ..runs import views as fpv
 from ..runs.classes import FailureModeResults
 from ..runs.run_guard import writes_run
@@ -96,7 +95,7 @@ def compute_failure_mode_metrics(
     config = results.config
     run_view = results.samples
     extra = ["id", "filepath"] + ([embeddings_field] if embeddings_field else [])
-    inputs = read_run_inputs(run_view, config, extra_paths=extra)
+    inputs = results.kind.read_inputs(run_view, config, extra_paths=extra)
     classes = sorted({m.group for m in modes}, key=str)
     involved = np.flatnonzero(np.isin(inputs.labels, np.asarray(classes, dtype=object)))
 

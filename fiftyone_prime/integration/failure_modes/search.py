@@ -13,9 +13,10 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from ..reading import fields as fpf
 from ..reading.input_cache import load_search_inputs
 from ..runs import views as fpv
-from ..runs.classes import FailureModeResults, FailureModeRunConfig, SavedFailureMode
+from ..runs.classes import FAILURE_MODES, FailureModeResults, FailureModeRunConfig, SavedFailureMode
 from ..runs.run_guard import writes_run
-from ..runs.run_store import finish_run, name_views, replaced_run, validate_max_views
+from ..runs.run_results import saved_mode
+from ..runs.run_store import start_run
 
 logger = logging.getLogger(__name__)
 
@@ -232,9 +233,15 @@ def search_failure_modes(
             overwrite=overwrite,
             progress=progress,
         )
-    validate_max_views(max_views)
-    dataset = samples._root_dataset
-    replaced = replaced_run(dataset, run_key, overwrite)
+    run = start_run(
+        samples,
+        run_key,
+        FAILURE_MODES,
+        overwrite=overwrite,
+        save_views=save_views,
+        max_views=max_views,
+        progress=progress,
+    )
     logger.info("Reading labels, predictions and tags...")
     inputs, how = load_search_inputs(
         samples, label_field, pred_field, tags_field, reuse=reuse_inputs
@@ -246,9 +253,7 @@ def search_failure_modes(
 
     logger.info("Searching %d tags over %d samples...", len(names), inputs.num_used)
     outcome = run_search(inputs.tags, inputs.correct, inputs.groups, tag_names=names, params=params)
-    records = [_saved_mode(m, inputs.tag_keys) for m in outcome.failure_modes]
-    if save_views:
-        records = name_views(dataset, run_key, records, max_views, replaced=replaced)
+    records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
     significance = outcome.significance
     logger.info(
         "Found %d failure modes (%d more met the definition but are not significant at alpha=%s)",
@@ -265,24 +270,4 @@ def search_failure_modes(
         save_views=save_views,
         max_views=max_views,
     )
-    return finish_run(
-        samples,
-        run_key,
-        config,
-        records,
-        inputs,
-        overwrite=overwrite,
-        replaced=replaced,
-        save_views=save_views,
-        progress=progress,
-        significance=significance.to_dict(),
-    )
-
-
-def _saved_mode(mode, tag_keys) -> SavedFailureMode:
-    """The mode with its tags identified by field and label, as stored."""
-    keys = [tag_keys[i] for i in mode.tag_indices]
-    d = mode.to_dict()
-    d["tag_fields"] = [k[0] for k in keys]
-    d["tag_labels"] = [k[1] for k in keys]
-    return SavedFailureMode.from_dict(d)
+    return run.finish(config, records, inputs, significance=significance.to_dict())

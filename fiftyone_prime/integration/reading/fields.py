@@ -227,7 +227,15 @@ def tag_source(samples, field_name: str) -> TagSource:
 
 
 def tag_sources(samples, tags_field: Union[str, Sequence[str]]) -> list[TagSource]:
-    """Validates one or several tag fields."""
+    """Validates one or several tag fields.
+
+    A search resolves its tag fields once: the readers it calls take the
+    :class:`TagSource` list this returns in place of ``tags_field`` and
+    return it unchanged.
+    """
+    if isinstance(tags_field, (list, tuple)) and tags_field:
+        if all(isinstance(s, TagSource) for s in tags_field):  # resolved already
+            return list(tags_field)
     if not isinstance(tags_field, (str, list, tuple)):
         raise TypeError(
             f"`tags_field` must be a field name or a list of field names; got {tags_field!r}"
@@ -423,38 +431,60 @@ def _tag_matrix(per_source_values, sources, used_idx) -> tuple[sp.csr_matrix, li
     n_used = len(used_idx)
     all_used = n_used == len(per_source_values[0]) if per_source_values else True
     keys: list[tuple[str, str]] = []
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
+    blocks = []
     for source, per_sample in zip(sources, per_source_values):
         if not all_used:
             per_sample = [per_sample[i] for i in used_idx]
         check_list_values(per_sample, source)
         if source.kind == "classification":
             per_sample = [None if x is None else (x,) for x in per_sample]
-        lengths = np.fromiter(
-            (len(x) if x else 0 for x in per_sample), dtype=np.int64, count=n_used
-        )
-        flat = list(chain.from_iterable(filter(None, per_sample)))
+        # values() reads labels written past FiftyOne's validation as they are
         try:  # tags of one type (strings, or ints as another tool wrote them)
-            distinct = set(flat)
-            has_none = None in distinct
-            distinct.discard(None)
-            ordered = sorted(distinct)
+            matrix, labels = label_lists_csr(per_sample, n_used, source.field, strings_only=False)
         except TypeError:  # a list or dict, or types that do not compare: name it
             check_string_values(per_sample, source.field, "tags_field", used_idx)
             raise
-        column_of = {label: len(keys) + j for j, label in enumerate(ordered)}
-        keys.extend((source.field, label) for label in ordered)
-        column_of[None] = -1
-        col = np.fromiter(map(column_of.__getitem__, flat), dtype=np.int64, count=len(flat))
-        row = np.repeat(np.arange(n_used), lengths)
-        if has_none:  # labels without a name carry no tag
-            keep = col >= 0
-            row, col = row[keep], col[keep]
-        rows.append(row)
-        cols.append(col)
-    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
-    matrix = sp.csr_matrix((np.ones(len(row), dtype=bool), (row, col)), shape=(n_used, len(keys)))
-    matrix.sum_duplicates()
-    return matrix, keys
+        blocks.append(matrix)
+        keys.extend((source.field, label) for label in labels)
+    if not blocks:
+        return sp.csr_matrix((n_used, 0), dtype=bool), keys
+    return sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=bool), keys
+
+
+def label_lists_csr(
+    lists: list, n_rows: int, name: str = "", strings_only: bool = True
+) -> tuple[sp.csr_matrix, list]:
+    """A boolean CSR matrix from per-row label lists (``None`` for none; a
+    ``None`` label carries no tag, a label listed twice in a row is one tag);
+    columns are the sorted distinct labels, which must be strings unless
+    ``strings_only`` is False (``name``: the tag field, for the error)."""
+    if lists.count(None) == 0:
+        lengths = np.fromiter(map(len, lists), np.int64, n_rows)
+        flat = list(chain.from_iterable(lists))
+    else:
+        lengths = np.fromiter((len(x) if x else 0 for x in lists), np.int64, n_rows)
+        flat = list(chain.from_iterable(filter(None, lists)))
+    distinct = set(flat)
+    distinct.discard(None)
+    odd = [x for x in distinct if not isinstance(x, str)] if strings_only else []
+    if odd:
+        raise TypeError(
+            f"`tags_field` '{name}' holds values that are not strings (e.g. {odd[0]!r}); tags "
+            "must be strings"
+        )
+    labels = sorted(distinct)
+    column_of = {label: j for j, label in enumerate(labels)}
+    column_of[None] = -1
+    col = np.fromiter(map(column_of.__getitem__, flat), np.int64, len(flat))
+    keep = col >= 0
+    if not keep.all():  # unnamed labels carry no tag: drop them from their rows
+        row = np.repeat(np.arange(n_rows), lengths)[keep]
+        col = col[keep]
+        lengths = np.bincount(row, minlength=n_rows)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    matrix = sp.csr_matrix(
+        (np.ones(len(col), dtype=bool), col, indptr), shape=(n_rows, len(labels))
+    )
+    matrix.sum_duplicates()  # a label listed twice in one row is one tag
+    return matrix, labels

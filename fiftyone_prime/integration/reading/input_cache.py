@@ -39,6 +39,7 @@ the folders of datasets since deleted from the same database are removed
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -123,9 +124,9 @@ def cacheable(samples) -> tuple[bool, str]:
     return True, ""
 
 
-def cache_key(samples, label_field: str, pred_field: str, sources) -> str:
+def cache_key(samples, label_field: str, pred_field: str, sources, baseline_field=None) -> str:
     """A digest of what the inputs are read from: dataset, view stages,
-    fields and their types."""
+    fields and their types (and a regression's baseline field)."""
     stages = []
     for stage in getattr(samples, "_stages", []):
         d = stage._serialize()
@@ -134,6 +135,7 @@ def cache_key(samples, label_field: str, pred_field: str, sources) -> str:
     schema = {
         name: fpf._describe_field(samples.get_field(name))
         for name in [label_field, pred_field, *(s.field for s in sources)]
+        + ([baseline_field] if baseline_field else [])
     }
     what = {
         "version": FORMAT_VERSION,
@@ -145,6 +147,8 @@ def cache_key(samples, label_field: str, pred_field: str, sources) -> str:
         "tags": [[s.field, s.kind] for s in sources],
         "schema": schema,
     }
+    if baseline_field:  # label runs keep the keys they had
+        what["baseline_field"] = baseline_field
     blob = json.dumps(what, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:32]
 
@@ -174,6 +178,7 @@ def load_search_inputs(
     *,
     reuse: bool = True,
     connections: Optional[int] = None,
+    baseline_field: Optional[str] = None,
 ) -> tuple[fpf.SearchInputs, InputsReport]:
     """The search inputs of ``samples``: reused when cached and unchanged,
     else read with :func:`fiftyone_prime.integration.reading.reader.read_inputs_fast`
@@ -186,6 +191,9 @@ def load_search_inputs(
             always reads afresh, and replaces the cached entry of the same
             view and fields when there is one (it may be stale)
         connections (None): passed to the fast reader
+        baseline_field (None): a second model's ``Classification`` field
+            whose labels to read too (a regression search), into
+            ``extra["<baseline_field>.label"]`` as the fast reader does
 
     Returns:
         ``(inputs, report)``: a :class:`SearchInputs` and an
@@ -195,16 +203,25 @@ def load_search_inputs(
     fpf.validate_classification_field(samples, label_field, "label_field")
     fpf.validate_classification_field(samples, pred_field, "pred_field")
     sources = fpf.tag_sources(samples, tags_field)
+    fresh = functools.partial(
+        reader.read_inputs_fast,
+        samples,
+        label_field,
+        pred_field,
+        sources,
+        connections=connections,
+        baseline_field=baseline_field,
+    )
     ok, why = cacheable(samples)
     if not ok:
-        inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
+        inputs = fresh()
         return inputs, InputsReport("read", why, time.perf_counter() - start)
 
-    key = cache_key(samples, label_field, pred_field, sources)
+    key = cache_key(samples, label_field, pred_field, sources, baseline_field)
     check = dataset_check(samples)  # before reading: a write during the read shows next time
     path = cache_dir() / str(fop.dataset_id(samples._dataset)) / f"{key}.npz"
     if not reuse:
-        inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
+        inputs = fresh()
         if key in _memory or path.exists():  # a fresh read replaces the entry
             _store(key, path, check, inputs)
         return inputs, InputsReport(
@@ -233,7 +250,7 @@ def load_search_inputs(
             )
         if stored_check is not None:
             reason = "samples changed since they were cached"
-    inputs = _fresh(samples, label_field, pred_field, tags_field, connections)
+    inputs = fresh()
     _store(key, path, check, inputs)
     return inputs, InputsReport("read", reason, time.perf_counter() - start, str(path))
 
@@ -275,12 +292,6 @@ def cache_size(inputs: fpf.SearchInputs) -> int:
     return sum(a.nbytes for a in _arrays(inputs)[0].values())
 
 
-def _fresh(samples, label_field, pred_field, tags_field, connections):
-    return reader.read_inputs_fast(
-        samples, label_field, pred_field, tags_field, connections=connections
-    )
-
-
 def _with_sources(inputs, sources):
     inputs.sources = sources
     return inputs
@@ -316,6 +327,10 @@ def _arrays(inputs: fpf.SearchInputs):
         "num_missing_prediction": inputs.num_missing_prediction,
         "num_cols": n_cols,
     }
+    baseline = [path for path in inputs.extra if path != "_id"]  # a regression's baseline
+    if baseline:
+        names, arrays["baseline_codes"] = _codes(inputs.extra[baseline[0]])
+        meta["baseline"] = [baseline[0], names]
     return arrays, meta
 
 
@@ -327,6 +342,18 @@ def _checksum(arrays: dict) -> int:
         crc = zlib.crc32(f"{name} {a.dtype.str} {a.shape}".encode(), crc)
         crc = zlib.crc32(memoryview(a).cast("B"), crc)
     return crc
+
+
+def _codes(labels) -> tuple[list, np.ndarray]:
+    """Labels (``None`` where missing) as their distinct names and a code
+    per row (-1 for ``None``)."""
+    index: dict = {}
+    codes = np.fromiter(
+        (-1 if x is None else index.setdefault(x, len(index)) for x in labels.tolist()),
+        np.int32,
+        len(labels),
+    )
+    return list(index), codes
 
 
 def _save(path: Path, check, inputs: fpf.SearchInputs) -> None:
@@ -352,6 +379,7 @@ def _load(path: Path):
     indptr, indices = arrays["indptr"], arrays["indices"]
     codes, correct = arrays["codes"], arrays["correct"]
     ids = arrays.get("ids")
+    base = arrays.get("baseline_codes")
     n = len(correct)
     tags = sp.csr_matrix(
         (np.ones(len(indices), dtype=bool), indices.astype(np.int32), indptr.astype(np.int64)),
@@ -369,6 +397,11 @@ def _load(path: Path):
         num_missing_prediction=meta["num_missing_prediction"],
         extra={} if ids is None else {"_id": ids},
     )
+    if base is not None:  # code -1 reads the last entry: None
+        path, names = meta["baseline"]
+        table = np.empty(len(names) + 1, dtype=object)
+        table[: len(names)] = names
+        inputs.extra[path] = table[base]
     return meta["check"], inputs
 
 

@@ -113,7 +113,8 @@ def read_inputs_fast(
         samples: a :class:`fiftyone.core.collections.SampleCollection`
         label_field: the ground-truth ``Classification`` field
         pred_field: the predicted ``Classification`` field
-        tags_field: one tag field or several
+        tags_field: one tag field or several (or their resolved
+            :class:`~fiftyone_prime.integration.reading.fields.TagSource` list)
         connections (None): how many connections to read with; None is
             :func:`default_connections`. The view is read in ``_id`` ranges
             of :data:`RANGE_SIZE` samples, that many at a time; views that
@@ -138,7 +139,7 @@ def read_inputs_fast(
 
     def values_read(why):
         logger.debug("%s; reading with values()", why)
-        return fpf.read_inputs(samples, label_field, pred_field, tags_field, extra_paths)
+        return fpf.read_inputs(samples, label_field, pred_field, sources, extra_paths)
 
     project = {
         "_id": True,

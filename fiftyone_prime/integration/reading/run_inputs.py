@@ -2,17 +2,16 @@
 
 A run over label and prediction fields reads them with
 :func:`fiftyone_prime.integration.reading.fields.read_inputs` (or the fast
-reader); a run over evaluation units (its config has a ``unit_spec``) reads
-its units with :func:`fiftyone_prime.integration.reading.units.read_units`,
-objects' images as crops. Re-measuring on other data, held-out validation
-and the CLIP metrics read a run through :func:`read_run_inputs`.
+reader, :func:`read_run_inputs`); a run over evaluation units reads its
+units with :func:`read_run_units`, objects' images as crops. Which one reads
+a run is its kind's choice (``RunKind.read_inputs``): re-measuring on other
+data, held-out validation and the CLIP metrics ask the run's kind.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Optional
 
 import numpy as np
 
@@ -25,11 +24,12 @@ logger = logging.getLogger(__name__)
 
 
 def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> fpf.SearchInputs:
-    """:func:`fiftyone_prime.integration.reading.fields.read_inputs` with the fields of a failure-mode run's config
-    (through the fast reader when no other paths are asked for)."""
+    """:func:`fiftyone_prime.integration.reading.fields.read_inputs` with the
+    fields of a failure-mode run's config (through the fast reader when no
+    other paths are asked for): how the failure-mode run kind reads its runs
+    (see ``RunKind.read_inputs``; runs over evaluation units are read by
+    :func:`read_run_units`)."""
     fpf.check_sample_collection(samples, "Re-measuring a run")
-    if getattr(config, "unit_spec", None):  # a run over evaluation units
-        return read_run_units(samples, config, extra_paths)
     if not extra_paths:
         return read_inputs_fast(samples, config.label_field, config.pred_field, config.tags_fields)
     return fpf.read_inputs(
@@ -37,25 +37,11 @@ def read_run_inputs(samples, config, extra_paths: Sequence[str] = ()) -> fpf.Sea
     )
 
 
-def run_spec(config) -> Optional[fpu.UnitSpec]:
-    """The :class:`fiftyone_prime.integration.reading.units.UnitSpec` a run's config
-    stores (``unit_spec``), or ``None`` for a run over label and prediction
-    fields.
-
-    Runs over evaluation units use :class:`fiftyone_prime.FailureModeRunConfig`
-    itself, with two more attributes: ``unit_spec`` (which evaluation, when
-    it ran, which units, the outcome) and ``unit_tag_kinds`` (per tag field,
-    the kind of values read). One config type for both kinds of runs keeps
-    FiftyOne's run validation (which refuses to overwrite a run with one of
-    another config type) out of the way when a key changes kind.
-    """
-    unit_spec = getattr(config, "unit_spec", None)
-    return fpu.UnitSpec.from_dict(unit_spec) if unit_spec else None
-
-
 def run_tag_sources(samples, config) -> list:
     """The tag sources of a stored run, validated against ``samples``."""
-    return fpu.unit_tag_sources(samples, run_spec(config), config.tags_fields)
+    return fpu.unit_tag_sources(
+        samples, fpu.UnitSpec.from_dict(config.unit_spec), config.tags_fields
+    )
 
 
 def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.UnitInputs:
@@ -68,7 +54,7 @@ def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.Unit
     other path but ``"id"`` (an image embeddings field) reads as missing,
     since an image's embedding is not its object's.
     """
-    spec = run_spec(config)
+    spec = fpu.UnitSpec.from_dict(config.unit_spec)
     root = samples._root_dataset
     if spec.eval_key is not None and spec.eval_key not in root.list_evaluations():
         raise ValueError(

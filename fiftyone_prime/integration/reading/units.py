@@ -953,39 +953,8 @@ def _as_labels(value, source):
     )
 
 
-def _csr(lists: list, n_rows: int, name: str = "") -> tuple[sp.csr_matrix, list]:
-    """A boolean CSR matrix from per-row label lists (``None`` for none);
-    columns are the sorted distinct labels, which must be strings."""
-    if lists.count(None) == 0:
-        lengths = np.fromiter(map(len, lists), np.int64, n_rows)
-        flat = list(chain.from_iterable(lists))
-    else:
-        lengths = np.fromiter((len(x) if x else 0 for x in lists), np.int64, n_rows)
-        flat = list(chain.from_iterable(filter(None, lists)))
-    distinct = set(flat)
-    distinct.discard(None)
-    odd = [x for x in distinct if not isinstance(x, str)]
-    if odd:
-        raise TypeError(
-            f"`tags_field` '{name}' holds values that are not strings (e.g. {odd[0]!r}); tags "
-            "must be strings"
-        )
-    labels = sorted(distinct)
-    column_of = {label: j for j, label in enumerate(labels)}
-    column_of[None] = -1
-    col = np.fromiter(map(column_of.__getitem__, flat), np.int64, len(flat))
-    keep = col >= 0
-    if not keep.all():  # unnamed labels carry no tag: drop them from their rows
-        row = np.repeat(np.arange(n_rows), lengths)[keep]
-        col = col[keep]
-        lengths = np.bincount(row, minlength=n_rows)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    matrix = sp.csr_matrix(
-        (np.ones(len(col), dtype=bool), col, indptr), shape=(n_rows, len(labels))
-    )
-    matrix.sum_duplicates()  # a label listed twice in one row is one tag
-    return matrix, labels
+#: The tag matrix of per-row label lists (one builder for every reader).
+_csr = fpf.label_lists_csr
 
 
 def _label_array(values: list) -> np.ndarray:

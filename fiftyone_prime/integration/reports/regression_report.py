@@ -6,11 +6,10 @@ import html
 import json
 import logging
 import os
-from types import SimpleNamespace
 
 from ..comparisons.regressions import REGRESSION_COLUMNS, load_regressions
 from ..runs.rows import format_interval, format_p, format_percent
-from .report import _CSS, _thumbnails
+from .report import _CSS, _thumbnails, params_table, report_folder, run_params, saved_view
 
 logger = logging.getLogger(__name__)
 
@@ -44,23 +43,13 @@ def export_regression_report(
         the path of ``index.html``
     """
     results = load_regressions(samples, run_key)
-    out_dir = os.path.abspath(os.path.expanduser(out_dir))
-    if os.path.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
-        raise ValueError(
-            f"The report folder '{out_dir}' is not empty; pass overwrite=True or choose another"
-        )
-    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    out_dir = report_folder(out_dir, overwrite)
     c = results.config
     dataset = results.samples._root_dataset
-    new_model = SimpleNamespace(label_field=c.label_field, pred_field=c.pred_field)
     sections = []
     for mode in results.regressions:
-        view = (
-            dataset.load_saved_view(mode.view_name)
-            if mode.view_name and dataset.has_saved_view(mode.view_name)
-            else None
-        )
-        thumbs = _thumbnails(view, new_model, out_dir, max_images, thumbnail_size) if view else []
+        view = saved_view(dataset, mode)
+        thumbs = _thumbnails(view, c, out_dir, max_images, thumbnail_size) if view else []
         grid = "".join(
             f'<figure class="{"" if ok else "wrong"}"><img src="{html.escape(src)}">'
             f"<figcaption>new: {html.escape(str(pred))}</figcaption></figure>"
@@ -85,29 +74,12 @@ def export_regression_report(
         + "</tr>"
         for m in results.regressions
     )
-    params = {
-        "dataset": dataset.name,
-        "run key": results.key,
+    fields = {
         "ground truth": c.label_field,
         "baseline": c.baseline_field,
         "new model": c.pred_field,
-        "tags": ", ".join(c.tags_fields),
-        "search parameters": ", ".join(f"{k}={v}" for k, v in c.search_params.items()),
-        "samples compared": f"{results.num_used} of {results.num_samples}",
     }
-    sig = results.significance or {}
-    if sig:
-        family = sig.get("family_size")  # None with alpha=None: no family counted
-        params["significance"] = (
-            sig["procedure"]
-            + ("" if family is None else f" over <= {family:,.0f} tag sets")
-            + f"; {sig['num_not_significant']} modes of the definition left out "
-            f"(alpha={sig['alpha']})"
-        )
-    rows = "".join(
-        f"<tr><th class=l>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in params.items()
-    )
+    rows = params_table(run_params(results, dataset.name, fields, "compared"))
     page = (
         "<!doctype html><html><head><meta charset=utf-8>"
         f"<title>PRIME regressions: {html.escape(dataset.name)} / {html.escape(results.key)}"

@@ -59,24 +59,19 @@ def export_report(
         the path of ``index.html``
     """
     results = load_failure_modes(samples, run_key)
-    out_dir = os.path.abspath(os.path.expanduser(out_dir))
-    if os.path.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
-        raise ValueError(
-            f"The report folder '{out_dir}' is not empty; pass overwrite=True or choose another"
-        )
-    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    out_dir = report_folder(out_dir, overwrite)
     config = results.config
     run_view = results.samples
     dataset = run_view._root_dataset
 
     sections = []
     for i, mode in enumerate(results.failure_modes):
-        view = (
-            dataset.load_saved_view(mode.view_name)
-            if mode.view_name and dataset.has_saved_view(mode.view_name)
-            else None
+        view = saved_view(dataset, mode)
+        thumbs = (
+            _thumbnails(view, config, out_dir, max_images, thumbnail_size, results.spec)
+            if view
+            else []
         )
-        thumbs = _thumbnails(view, config, out_dir, max_images, thumbnail_size) if view else []
         sections.append(_mode_section(i, mode, thumbs, results))
 
     chart = _drop_chart(results, os.path.join(out_dir, "drops_per_class.png"))
@@ -100,13 +95,71 @@ def export_report(
     return path
 
 
-def _thumbnails(view, config, out_dir, max_images, size):
-    spec = getattr(config, "unit_spec", None)
-    if spec and spec.get("list_path"):  # a run over objects shows their crops
-        from ..reading.crops import crop_thumbnails
-        from ..reading.run_inputs import run_spec
+def report_folder(out_dir: str, overwrite: bool) -> str:
+    """The report's folder, absolute, with its ``images`` folder; refused
+    when it holds files and ``overwrite`` is False."""
+    out_dir = os.path.abspath(os.path.expanduser(out_dir))
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
+        raise ValueError(
+            f"The report folder '{out_dir}' is not empty; pass overwrite=True or choose another"
+        )
+    os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+    return out_dir
 
-        return crop_thumbnails(view, run_spec(config), out_dir, max_images, size)
+
+def saved_view(dataset, mode):
+    """The saved view of a mode, or ``None`` when it has none (any more)."""
+    if mode.view_name and dataset.has_saved_view(mode.view_name):
+        return dataset.load_saved_view(mode.view_name)
+    return None
+
+
+def run_params(results, dataset_name: str, fields: dict, used: str) -> dict:
+    """The parameters a report shows of a run with modes: the dataset and
+    key, ``fields`` (the fields read, by role), the tags, the search
+    parameters, how many samples were ``used`` and how the modes were tested."""
+    c = results.config
+    params = {
+        "dataset": dataset_name,
+        "run key": results.key,
+        **fields,
+        "tags": ", ".join(c.tags_fields),
+        "search parameters": ", ".join(f"{k}={v}" for k, v in c.search_params.items()),
+        f"samples {used}": f"{results.num_used} of {results.num_samples}",
+    }
+    sig = results.significance or {}
+    if sig:
+        family = sig.get("family_size")  # None with alpha=None: no family counted
+        params["significance"] = (
+            sig["procedure"]
+            + ("" if family is None else f", {error_rate_name(sig)} over <= {family:,.0f} tag sets")
+            + "; "
+            + (
+                f"{sig['num_not_significant']} modes of the definition left out as possible "
+                f"chance findings at alpha={sig['alpha']}"
+                if sig.get("alpha") is not None
+                else "nothing left out (alpha=None)"
+            )
+        )
+    return params
+
+
+def params_table(params: dict) -> str:
+    """The parameters as an HTML table's rows."""
+    return "".join(
+        f"<tr><th class=l>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in params.items()
+    )
+
+
+def _thumbnails(view, config, out_dir, max_images, size, spec=None):
+    """Thumbnails of a mode's view, the errors of ``config.pred_field`` first:
+    ``(src, right, prediction)`` each; for a run over objects (``spec``, the
+    run's units), crops of the objects."""
+    if spec is not None and spec.is_objects:  # a run over objects shows their crops
+        from ..reading.crops import crop_thumbnails
+
+        return crop_thumbnails(view, spec, out_dir, max_images, size)
     from PIL import Image
 
     ids, paths, labels, preds = view.values(
@@ -270,29 +323,8 @@ def _plain_text(text: str) -> str:
 
 def _page(results, sections, chart, dataset_name):
     c = results.config
-    params = {
-        "dataset": dataset_name,
-        "run key": results.key,
-        "ground truth": c.label_field,
-        "predictions": c.pred_field,
-        "tags": ", ".join(c.tags_fields),
-        "search parameters": ", ".join(f"{k}={v}" for k, v in c.search_params.items()),
-        "samples searched": f"{results.num_used} of {results.num_samples}",
-    }
-    sig = results.significance or {}
-    if sig:
-        family = sig.get("family_size")  # None with alpha=None: no family counted
-        params["significance"] = (
-            sig["procedure"]
-            + ("" if family is None else f", {error_rate_name(sig)} over <= {family:,.0f} tag sets")
-            + "; "
-            + (
-                f"{sig['num_not_significant']} modes of the definition left out as possible "
-                f"chance findings at alpha={sig['alpha']}"
-                if sig.get("alpha") is not None
-                else "nothing left out (alpha=None)"
-            )
-        )
+    fields = {"ground truth": c.label_field, "predictions": c.pred_field}
+    params = run_params(results, dataset_name, fields, "searched")
     if results.metrics_info:
         params["CLIP model"] = results.metrics_info.get("model")
         params["caption template"] = results.metrics_info.get("caption_template")
@@ -303,10 +335,7 @@ def _page(results, sections, chart, dataset_name):
             f"modes confirmed ({v.get('procedure', 'definition only')}, "
             f"alpha={v.get('alpha', '–')}); drop correlation r={_fmt(v.get('pearson'), '.2f')}"
         )
-    rows = "".join(
-        f"<tr><th class=l>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in params.items()
-    )
+    rows = params_table(params)
     chart_html = (
         f'<img src="{chart}" alt="drops per class" style="max-width:100%">' if chart else ""
     )

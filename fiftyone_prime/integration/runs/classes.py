@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional
 
-import fiftyone.core.runs as focr
+import numpy as np
 
-from fiftyone_prime.core.significance import BH_PROCEDURE, PROCEDURE
+from fiftyone_prime.core.significance import BH_PROCEDURE
 from fiftyone_prime.core.types import FailureMode, SearchParams
 
-from .rows import text_table
+from ..reading.fields import class_codes
+from ..reading.run_inputs import read_run_inputs
+from .rows import describe, text_table
+from .run_kinds import RunKind, register
+from .run_results import ModeRunConfig, ModeRunResults, PrimeRun, _same
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +78,7 @@ class SavedFailureMode(FailureMode):
         return self.tag_labels or self.tags
 
 
-class FailureModeRunConfig(focr.RunConfig):
+class FailureModeRunConfig(ModeRunConfig):
     """Configuration of a failure-mode search run.
 
     Args:
@@ -83,27 +87,18 @@ class FailureModeRunConfig(focr.RunConfig):
         tags_fields: the fields the tags were read from
         search_params: the :class:`fiftyone_prime.core.SearchParams`, or
             its dict (as stored; validated when read)
-        procedure: the multiple-testing procedure that adjusted the p-values
-        save_views: whether saved views were created
-        max_views: the most saved views the run creates (the modes with the
-            largest drops get them)
-        **kwargs: any other JSON-serializable parameters. Runs stored by
+        **kwargs: ``procedure``, ``save_views``, ``max_views`` as in
+            :class:`fiftyone_prime.integration.runs.run_results.ModeRunConfig`,
+            and any other JSON-serializable parameters. Runs stored by
             version 0.1 kept the thresholds as separate attributes; they are
             read into ``search_params``
     """
 
+    _METHOD = METHOD
+
     def __init__(
-        self,
-        label_field=None,
-        pred_field=None,
-        tags_fields=None,
-        search_params=None,
-        procedure=PROCEDURE,
-        save_views=True,
-        max_views=None,
-        **kwargs,
+        self, label_field=None, pred_field=None, tags_fields=None, search_params=None, **kwargs
     ):
-        kwargs.pop("method", None)
         kwargs.pop("tag_kinds", None)  # stored by version 0.1, never read
         legacy = {k: kwargs.pop(k) for k in SearchParams.names() if k in kwargs}
         if search_params is None:
@@ -112,45 +107,33 @@ class FailureModeRunConfig(focr.RunConfig):
         if not isinstance(search_params, SearchParams) and "error_control" not in search_params:
             # Runs stored before the choice existed used family-wise control.
             search_params = {**search_params, "error_control": "fwer"}
-        super().__init__(method=METHOD, **kwargs)
-        self.label_field = label_field
-        self.pred_field = pred_field
-        self.tags_fields = list(tags_fields or [])
-        if not isinstance(search_params, SearchParams):  # read from the database
-            search_params = SearchParams.from_dict(dict(search_params))
-        self.search_params = search_params.to_dict()
-        self.procedure = procedure
-        self.save_views = save_views
-        self.max_views = max_views
-
-    @property
-    def params(self) -> SearchParams:
-        """The search parameters as a :class:`fiftyone_prime.core.SearchParams`."""
-        return SearchParams.from_dict(self.search_params)
+        super().__init__(label_field, pred_field, tags_fields, search_params, **kwargs)
 
 
-class FailureModeRun(focr.Run):
+class FailureModeRun(PrimeRun):
     """A failure-mode search run; :meth:`cleanup` deletes the views it saved."""
 
     def get_fields(self, samples, key):
         fields_ = [self.config.label_field, self.config.pred_field]
         return fields_ + list(self.config.tags_fields)
 
-    def cleanup(self, samples, key):
-        """Deletes the saved views this run created, by the ids it recorded
-        before writing them: listed views and the unlisted documents an
-        interrupted save left behind. Views with other ids are kept, whatever
-        their names."""
-        results = self.load_run_results(samples, key, cache=False, load_view=False)
-        if results is None:
-            return
-        from .views import delete_views
 
-        deleted = delete_views(samples._root_dataset, results.view_ids)
-        logger.debug("Deleted %d saved views of run '%s'", deleted, key)
+def group_stats(groups, correct: np.ndarray, baseline_correct: Optional[np.ndarray] = None) -> dict:
+    """Size and accuracy of each class, by class name (``groups``: as
+    :attr:`~fiftyone_prime.integration.reading.fields.SearchInputs.groups`), and the
+    baseline's accuracy when ``baseline_correct`` is given (a regression run)."""
+    names, codes = class_codes(groups)
+    sizes = np.bincount(codes, minlength=len(names))
+    stats = {str(n): {"size": int(k)} for n, k in zip(names, sizes)}
+    columns = [("baseline_accuracy", baseline_correct)] if baseline_correct is not None else []
+    for key, right in [*columns, ("accuracy", correct)]:
+        counts = np.bincount(codes, weights=right, minlength=len(names))
+        for n, k, r in zip(names, sizes, counts):
+            stats[str(n)][key] = float(r / k)
+    return stats
 
 
-class FailureModeResults(focr.RunResults):
+class FailureModeResults(ModeRunResults):
     """The failure modes of a run, with the statistics of the search.
 
     Args:
@@ -175,38 +158,31 @@ class FailureModeResults(focr.RunResults):
         backend (None): a :class:`FailureModeRun`
     """
 
-    def __init__(
-        self,
-        samples,
-        config,
-        key,
-        failure_modes=None,
-        groups=None,
-        num_samples=0,
-        num_used=0,
-        num_missing_label=0,
-        num_missing_prediction=0,
-        num_tags=0,
-        significance=None,
-        metrics_info=None,
-        validation=None,
-        backend=None,
-        **kwargs,
-    ):
-        super().__init__(samples, config, key, backend=backend, **kwargs)
-        self._modes = [
-            m if isinstance(m, SavedFailureMode) else SavedFailureMode.from_dict(m)
-            for m in (failure_modes or [])
-        ]
-        self.groups = dict(groups or {})
-        self.num_samples = num_samples
-        self.num_used = num_used
-        self.num_missing_label = num_missing_label
-        self.num_missing_prediction = num_missing_prediction
-        self.num_tags = num_tags
-        self.significance = significance
-        self.metrics_info = metrics_info
-        self.validation = validation
+    _MODES = "failure_modes"
+    _MODE_CLS = SavedFailureMode
+    _FIELDS: ClassVar[dict] = {"metrics_info": _same, "validation": _same}
+
+    #: The units the modes hold (``None``: samples compared by their label
+    #: and prediction fields); see :class:`EvalFailureModeResults`.
+    spec = None
+
+    @classmethod
+    def from_inputs(cls, samples, config, key, records, inputs, significance=None):
+        """Results of the modes ``records`` found or measured on ``inputs``
+        (a :class:`fiftyone_prime.integration.reading.fields.SearchInputs`)."""
+        return cls(
+            samples,
+            config,
+            key,
+            failure_modes=records,
+            groups=group_stats(inputs.groups, inputs.correct),
+            num_samples=inputs.num_samples,
+            num_used=inputs.num_used,
+            num_missing_label=inputs.num_missing_label,
+            num_missing_prediction=inputs.num_missing_prediction,
+            num_tags=len(inputs.tag_keys),
+            significance=significance,
+        )
 
     @property
     def failure_modes(self) -> list[SavedFailureMode]:
@@ -214,21 +190,7 @@ class FailureModeResults(focr.RunResults):
         return list(self._modes)
 
     def _set_failure_modes(self, modes: list[SavedFailureMode]) -> None:
-        self._modes = list(modes)
-
-    @property
-    def view_names(self) -> list[str]:
-        """The names of the saved views this run created."""
-        return [m.view_name for m in self._modes if m.view_name]
-
-    @property
-    def view_ids(self) -> list[str]:
-        """The ids of the saved-view documents this run created (or was about
-        to create when it was interrupted)."""
-        return [m.view_id for m in self._modes if m.view_id]
-
-    def __len__(self) -> int:
-        return len(self._modes)
+        self._set_modes(modes)
 
     def sorted(self, by: str = "drop", reverse: bool = True) -> list[SavedFailureMode]:
         """Returns the failure modes sorted by a field or a metric.
@@ -257,90 +219,71 @@ class FailureModeResults(focr.RunResults):
         missing = [m for m in self._modes if value(m) is None]
         return sorted(present, key=value, reverse=reverse) + missing
 
-    def load_view(self, mode: Union[int, str, SavedFailureMode]):
-        """Loads the saved view of a failure mode.
+    def _significance_lines(self) -> list[str]:
+        sig = self.significance or {}
+        if sig.get("alpha") is None and self.config.procedure == BH_PROCEDURE:
+            return [
+                f"re-measured modes of run '{getattr(self.config, 'source_run_key', '?')}'; "
+                f"adjusted p-values are Benjamini-Hochberg over these {len(self._modes)} modes "
+                "(false discovery rate)"
+            ]
+        return super()._significance_lines()
+
+    def _table(self) -> list[str]:
+        return text_table(self._modes, with_metrics=any(m.metrics for m in self._modes))
+
+    def applied_config(self, samples, **kwargs) -> FailureModeRunConfig:
+        """The config of a run that re-measures these modes on ``samples``
+        (another dataset or view), read as this run read them.
 
         Args:
-            mode: the failure mode, its index in :attr:`failure_modes`, or its
-                view name
-
-        Returns:
-            a :class:`fiftyone.core.view.DatasetView`
+            samples: the target collection
+            **kwargs: the new run's ``procedure``, ``save_views`` and
+                ``max_views``
         """
-        if isinstance(mode, int):
-            mode = self._modes[mode]
-        name = mode.view_name if isinstance(mode, SavedFailureMode) else mode
-        if not name:
-            raise ValueError("This failure mode has no saved view (save_views=False)")
-        return self.samples._root_dataset.load_saved_view(name)
+        config = self.config
+        return FailureModeRunConfig(
+            label_field=config.label_field,
+            pred_field=config.pred_field,
+            tags_fields=config.tags_fields,
+            search_params=config.params,
+            source_dataset=self.samples._root_dataset.name,
+            source_run_key=self.key,
+            **kwargs,
+        )
 
-    def summary(self) -> str:
-        """Returns a plain-text table of the failure modes."""
-        lines = [
-            f"PRIME run '{self.key}': {len(self._modes)} failure modes over "
-            f"{self.num_used} samples ({self.num_tags} tags)"
-        ]
-        sig = self.significance or {}
-        if sig.get("alpha") is not None:
-            fdr = sig.get("error_control", "fwer") != "fwer"
-            rate = "false-discovery rate" if fdr else "family-wise"
-            lines.append(
-                f"significant at alpha={sig['alpha']:g} ({sig['procedure']}, {rate} over "
-                f"<= {sig['family_size']:,.0f} tag sets); {sig['num_not_significant']} more met "
-                "the definition but could be chance (alpha=None keeps them)"
-            )
-            if sig.get("num_aliases"):
-                lines.append(
-                    f"{sig['num_aliases']} more are proxies of a stronger mode of their class, "
-                    "listed as its aliases"
-                )
-        elif self.config.procedure == BH_PROCEDURE:
-            lines.append(
-                f"re-measured modes of run '{getattr(self.config, 'source_run_key', '?')}'; adjusted "
-                f"p-values are "
-                f"Benjamini-Hochberg over these {len(self._modes)} modes (false discovery rate)"
-            )
-        elif sig and sig.get("tested_family") is None:  # alpha=None adjusts nothing
-            lines.append(
-                "every mode of the definition (alpha=None), with p-values; no adjusted "
-                "p-values (no error control asked for)"
-            )
-        elif sig:
-            lines.append(
-                f"every mode of the definition (alpha=None); adjusted p-values are "
-                f"{sig['procedure']} over <= {sig['family_size']:,.0f} tag sets"
-            )
-        if self.num_missing_label or self.num_missing_prediction:
-            lines.append(
-                f"left out: {self.num_missing_label} without a label, "
-                f"{self.num_missing_prediction} without a prediction"
-            )
-        if self.config.save_views and len(self.view_names) < len(self._modes):
-            lines.append(
-                f"{len(self._modes) - len(self.view_names)} failure modes have no saved "
-                f"view (max_views={self.config.max_views}); all are listed below"
-            )
-        lines += text_table(self._modes, with_metrics=any(m.metrics for m in self._modes))
-        return "\n".join(lines)
 
-    def serialize(self, reflective=False):
-        return {
-            "cls": self.cls,
-            "failure_modes": [m.to_dict() for m in self._modes],
-            "groups": self.groups,
-            "num_samples": self.num_samples,
-            "num_used": self.num_used,
-            "num_missing_label": self.num_missing_label,
-            "num_missing_prediction": self.num_missing_prediction,
-            "num_tags": self.num_tags,
-            "significance": self.significance,
-            "metrics_info": self.metrics_info,
-            "validation": self.validation,
-        }
+def _failure_mode_views(samples, results, sources=None):
+    """The failure-mode kind's views: the samples of a mode's class carrying
+    every tag (``sources``: the run's tag fields, as the search resolved
+    them; resolved here when not given)."""
+    from ..reading.fields import tag_sources
+    from .views import failure_mode_view
 
-    def get_meta(self):
-        return {"num_failure_modes": len(self._modes), "num_used": self.num_used}
+    config = results.config
+    if sources is None:
+        sources = tag_sources(samples, config.tags_fields)
 
-    @classmethod
-    def _from_dict(cls, d, samples, config, key):
-        return cls(samples, config, key, **d)
+    def view(mode):
+        keys = list(zip(mode.tag_fields, mode.tag_labels))
+        return failure_mode_view(
+            samples, config.label_field, config.pred_field, mode.group, sources, keys
+        )
+
+    return view
+
+
+#: Failure-mode runs: samples compared by a label and a prediction field.
+FAILURE_MODES = register(
+    RunKind(
+        name="failure_modes",
+        label="failure-mode run",
+        config_cls=FailureModeRunConfig,
+        results_cls=FailureModeResults,
+        mode_noun="failure modes",
+        views=_failure_mode_views,
+        describe=lambda results, mode: describe(mode, results.key),
+        read_inputs=read_run_inputs,
+        delete_call="fp.delete_failure_modes(dataset, '{key}')",
+    )
+)

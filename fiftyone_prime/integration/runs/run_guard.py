@@ -96,12 +96,23 @@ def interrupted_message(dataset, run_key: str, action: str) -> str:
         num_listed = sum(1 for i in view_list.oids(owned) if i in listed)
         saved = f"run '{run_key}' is stored with {num_listed} of its {len(owned)} saved views"
     cleanup = (
-        f"; delete it with fp.delete_failure_modes(dataset, '{run_key}') or run again "
-        "with overwrite=True"
+        f"; delete it with {_delete_call(dataset, run_key)} or run again with overwrite=True"
         if stored
         else ""
     )
     return f"Interrupted during the {action} of run '{run_key}': {saved}{cleanup}"
+
+
+def _delete_call(dataset, run_key: str) -> str:
+    """How a user deletes the stored run, by its kind."""
+    from .run_kinds import kind_of
+
+    try:
+        kind = kind_of(dataset.get_run_info(run_key).config)
+    except Exception:  # pragma: no cover - an unreadable run document
+        kind = None
+    call = kind.delete_call if kind is not None else "dataset.delete_run('{key}')"
+    return call.format(key=run_key)
 
 
 def _owned_ids(dataset, run_key: str) -> list:

@@ -16,7 +16,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from statistics import NormalDist
-from typing import Optional, Union
+from typing import ClassVar, Optional, Union
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from fiftyone_prime.core import vocab as fpvocab
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 
 from ..reading import fields as fpf
+from ..runs.run_kinds import RunKind, register
+from ..runs.run_results import PrimeRun, PrimeRunResults, _count, _list, _same
+from ..runs.run_store import list_runs, load_run, start_run
 
 logger = logging.getLogger(__name__)
 
@@ -152,17 +155,14 @@ class TagAuditRunConfig(focr.RunConfig):
         self.mapping = mapping
 
 
-class TagAuditRun(focr.Run):
-    """A tag audit; it creates nothing but its results, so cleanup is empty."""
+class TagAuditRun(PrimeRun):
+    """A tag audit; it creates nothing but its results."""
 
     def get_fields(self, samples, key):
         return [self.config.tags_field, self.config.reference_field]
 
-    def cleanup(self, samples, key):
-        pass
 
-
-class TagAuditResults(focr.RunResults):
+class TagAuditResults(PrimeRunResults):
     """Per-tag precision, recall, support and suggested thresholds.
 
     Args:
@@ -184,33 +184,17 @@ class TagAuditResults(focr.RunResults):
         backend (None): a :class:`TagAuditRun`
     """
 
-    def __init__(
-        self,
-        samples,
-        config,
-        key,
-        rows=None,
-        num_samples=0,
-        num_evaluated=0,
-        num_untagged=0,
-        num_without_reference=0,
-        num_tags_seen=0,
-        unmatched_tags=None,
-        classes_without_tag=None,
-        tagger=None,
-        backend=None,
-        **kwargs,
-    ):
-        super().__init__(samples, config, key, backend=backend, **kwargs)
-        self.rows = [dict(r) for r in (rows or [])]
-        self.num_samples = num_samples
-        self.num_evaluated = num_evaluated
-        self.num_untagged = num_untagged
-        self.num_without_reference = num_without_reference
-        self.num_tags_seen = num_tags_seen
-        self.unmatched_tags = list(unmatched_tags or [])
-        self.classes_without_tag = list(classes_without_tag or [])
-        self.tagger = tagger
+    _FIELDS: ClassVar[dict] = {
+        "rows": lambda rows: [dict(r) for r in rows or []],
+        "num_samples": _count,
+        "num_evaluated": _count,
+        "num_untagged": _count,
+        "num_without_reference": _count,
+        "num_tags_seen": _count,
+        "unmatched_tags": _list,
+        "classes_without_tag": _list,
+        "tagger": _same,
+    }
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -258,26 +242,8 @@ class TagAuditResults(focr.RunResults):
             lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)))
         return "\n".join(lines)
 
-    def serialize(self, reflective=False):
-        return {
-            "cls": self.cls,
-            "rows": self.rows,
-            "num_samples": self.num_samples,
-            "num_evaluated": self.num_evaluated,
-            "num_untagged": self.num_untagged,
-            "num_without_reference": self.num_without_reference,
-            "num_tags_seen": self.num_tags_seen,
-            "unmatched_tags": self.unmatched_tags,
-            "classes_without_tag": self.classes_without_tag,
-            "tagger": self.tagger,
-        }
-
     def get_meta(self):
         return {"num_tags": len(self.rows), "num_evaluated": self.num_evaluated}
-
-    @classmethod
-    def _from_dict(cls, d, samples, config, key):
-        return cls(samples, config, key, **d)
 
 
 def _cell(value) -> str:
@@ -372,19 +338,9 @@ def evaluate_tags(
     fpf.check_sample_collection(samples, "evaluate_tags")
     _check_tags_field(samples, tags_field)
     ref_type = _reference_type(samples, reference_field)
-    dataset = samples._root_dataset
-    if audit_key is not None and audit_key in dataset.list_runs():
-        method = getattr(dataset.get_run_info(audit_key).config, "method", None)
-        if method != METHOD:
-            raise ValueError(
-                f"Run '{audit_key}' of dataset '{dataset.name}' is not a tag audit (method "
-                f"{method!r}); it is left untouched. Choose another audit_key"
-            )
-        if not overwrite:
-            raise ValueError(
-                f"Dataset '{dataset.name}' already has a tag audit '{audit_key}'; pass "
-                "overwrite=True or another audit_key"
-            )
+    run = None
+    if audit_key is not None:  # refused now, before anything is read
+        run = start_run(samples, audit_key, TAG_AUDIT, overwrite=overwrite)
 
     tag_lists, conf_lists, ref_values = samples.values(
         [
@@ -493,29 +449,19 @@ def evaluate_tags(
         classes_without_tag=sorted(class_names[k] for k in class_names if k not in matched_keys),
         tagger=tagger,
     )
-    if audit_key is not None:
-        if audit_key in dataset.list_runs():
-            dataset.delete_run(audit_key)
-        run = config.build()
-        run.register_run(samples, audit_key, overwrite=False)
-        run.save_run_results(samples, audit_key, results)
+    if run is not None:
+        run.store(results)
     return results
 
 
 def load_tag_audit(samples, audit_key: str = AUDIT_KEY) -> TagAuditResults:
     """Loads an audit stored by :func:`evaluate_tags`."""
-    dataset = samples._root_dataset
-    if audit_key not in dataset.list_runs():
-        raise ValueError(f"Dataset '{dataset.name}' has no run '{audit_key}'")
-    results = dataset.load_run_results(audit_key)
-    if not isinstance(results, TagAuditResults):
-        raise ValueError(f"Run '{audit_key}' is not a tag audit")
-    return results
+    return load_run(samples, audit_key, TAG_AUDIT)
 
 
 def list_tag_audits(samples) -> list[str]:
     """The keys of the tag audits stored on the dataset."""
-    return samples._root_dataset.list_runs(type=TagAuditRun)
+    return list_runs(samples, TAG_AUDIT)
 
 
 def _as_list(value) -> list[str]:
@@ -569,3 +515,14 @@ def _reference_type(samples, reference_field):
         f"`reference_field` '{reference_field}' must be a Classification, Classifications or "
         f"Detections field; found {type(field_).__name__}"
     )
+
+
+#: Tag audits: tags measured against reference labels.
+TAG_AUDIT = register(
+    RunKind(
+        name="tag_audit",
+        label="tag audit",
+        config_cls=TagAuditRunConfig,
+        results_cls=TagAuditResults,
+    )
+)

@@ -49,6 +49,23 @@ def test_modes_are_re_measured_on_another_model(with_run):
     assert "FAIL" in strict.table()
 
 
+def test_a_check_reads_through_the_input_cache(with_run, monkeypatch, tmp_path):
+    """A check reads as a search does: the fast reader, its inputs cached, so
+    checking the same model again (or the model a search read) reads nothing."""
+    from fiftyone_prime.integration.reading import reader
+
+    monkeypatch.setenv("FIFTYONE_PRIME_CACHE_DIR", str(tmp_path))
+    reads = []
+    original = reader.read_inputs_fast
+    monkeypatch.setattr(
+        reader, "read_inputs_fast", lambda *a, **k: reads.append(a[2]) or original(*a, **k)
+    )
+    first = check_failure_modes(with_run, "v2", pred_field="predictions_v1")
+    again = check_failure_modes(with_run, "v2", pred_field="predictions_v1")
+    assert reads == ["predictions_v1"]
+    assert again.table() == first.table()
+
+
 def test_an_evaluation_key_checks_its_predictions(with_run):
     with_run.evaluate_classifications("predictions_v1", gt_field="ground_truth", eval_key="ev1")
     by_key = check_failure_modes(with_run, "v2", eval_key="ev1")

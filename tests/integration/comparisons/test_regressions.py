@@ -86,3 +86,33 @@ def test_the_report_shows_both_models_side_by_side(two_models, tmp_path):
     page = open(path).read()
     assert "80.0% -&gt; 10.0%" in page and "81.0% -&gt; 74.5%" in page
     assert "predictions_v1" in page and "predictions_v2" in page
+    assert "false-discovery rate over" in page and "samples compared</th><td>350 of 350" in page
+
+
+def test_a_regression_search_reads_through_the_input_cache(two_models, monkeypatch, tmp_path):
+    """The baseline's labels are cached with the rest: a second search of the
+    same view reads nothing, from memory or from disk, and finds the same."""
+    from fiftyone_prime.integration.reading import input_cache, reader
+
+    monkeypatch.setenv("FIFTYONE_PRIME_CACHE_DIR", str(tmp_path))
+    reads = []
+    original = reader.read_inputs_fast
+    monkeypatch.setattr(
+        reader,
+        "read_inputs_fast",
+        lambda *a, **k: reads.append(k["baseline_field"]) or original(*a, **k),
+    )
+    first = regression_summary(find_regressions(two_models, save_views=False))
+    assert reads == ["predictions_v1"]
+    again = find_regressions(two_models, save_views=False, overwrite=True)
+    input_cache._memory.clear()
+    from_disk = find_regressions(two_models, save_views=False, overwrite=True)
+    assert reads == ["predictions_v1"]
+    assert (
+        regression_summary(again) == regression_summary(from_disk) == first == [PLANTED_REGRESSION]
+    )
+    # a failure-mode search of the same fields is another entry (no baseline)
+    import fiftyone_prime as fp
+
+    fp.find_failure_modes(two_models, pred_field="predictions_v2", run_key="fm", save_views=False)
+    assert reads == ["predictions_v1", None]

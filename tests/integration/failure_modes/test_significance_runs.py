@@ -89,6 +89,8 @@ def test_summary_descriptions_and_report_show_p_values_and_intervals(planted, tm
     fp.export_report(planted, "prime", str(page.parent))
     html = page.read_text()
     assert "adj. p" in html and "12.7–41.2%" in html and PROCEDURE in html
+    # what alpha bounds, as the run chose it (the default: the false-discovery rate)
+    assert f"{PROCEDURE}, false-discovery rate over" in html and "family-wise" not in html
 
 
 @pytest.mark.parametrize("alpha", [-0.5, 0, 2, float("nan"), "0.05"])

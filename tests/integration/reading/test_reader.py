@@ -217,3 +217,34 @@ def test_nested_fields_are_read_where_they_are_not_at_a_top_level_namesake(make_
     fast = assert_same(ds, "models.gt", "models.pr", "models.tl")
     assert set(fast.group_codes.labels) == {"cat", "dog"}
     assert {k[1] for k in fast.tag_keys} == {"n0", "n1", "n2", "n3"}
+
+
+@pytest.mark.parametrize("how", ["fast", "values", "cached", "regressions"])
+def test_a_search_resolves_its_tag_fields_once(planted, monkeypatch, how):
+    """Each tag field is checked once per search, whichever reader serves it
+    (the fast one, its values() fallback, the input cache) and however many
+    views are saved (issue 29: it was resolved two or three times, and once
+    more per saved view of a regression run)."""
+    import fiftyone_prime as fp
+
+    resolved = []
+    original = fpf.tag_source
+
+    def counting(samples, name):
+        resolved.append(name)
+        return original(samples, name)
+
+    if how == "regressions":
+        planted.clone_sample_field("predictions", "predictions_v2")
+        planted.clone_sample_field("ground_truth", "predictions_v1")
+    if how == "cached":
+        fp.find_failure_modes(planted, run_key="first", alpha=None)
+    if how == "values":  # the kernel refuses the data: the values() read serves it
+        monkeypatch.setattr(ColumnReader, "feed", lambda self, batch: False)
+    monkeypatch.setattr(fpf, "tag_source", counting)
+    if how == "regressions":
+        results = fp.find_regressions(planted, tags_field=["prime_tags"], alpha=None, min_drop=0.1)
+    else:
+        results = fp.find_failure_modes(planted, tags_field=["prime_tags"], alpha=None)
+    assert len(results.view_ids) >= 1  # views were saved with the same sources
+    assert resolved == ["prime_tags"]

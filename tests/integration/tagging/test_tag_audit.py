@@ -45,7 +45,7 @@ def test_the_audit_is_a_run(planted_audit):
     loaded = fp.load_tag_audit(fo.load_dataset(planted_audit.name), "audit")
     assert isinstance(loaded, fp.TagAuditResults)
     assert loaded.table() == fp.evaluate_tags(planted_audit, audit_key=None).table()
-    with pytest.raises(ValueError, match="already has a tag audit"):
+    with pytest.raises(ValueError, match=r"already has a run with key 'audit'.*overwrite=True"):
         fp.evaluate_tags(planted_audit, audit_key="audit", overwrite=False)
     fp.evaluate_tags(planted_audit, audit_key="audit", target_precision=0.5)
     assert fp.load_tag_audit(planted_audit, "audit").config.target_precision == 0.5
