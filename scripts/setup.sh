@@ -22,4 +22,6 @@ fi
   "open_clip_torch==3.3.0" \
   "transformers==5.24.0" \
   -e ".[fiftyone,models,dev]"
+# Compiles the search kernels once (about 30 s; numba caches them), so the first search is fast.
+.venv/bin/python -c "from fiftyone_prime.core import warmup; warmup.main()"
 echo "fiftyone-prime is installed in .venv/ ($(.venv/bin/python --version))"

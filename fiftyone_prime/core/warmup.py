@@ -5,7 +5,7 @@ code on disk (next to the modules, or under ``NUMBA_CACHE_DIR`` when it is
 set), so only the first search of a machine (or of a fresh cache) pays for
 it. :func:`compile_kernels` runs a tiny search of each kind, dense and
 sparse, so that every kernel a search uses is compiled (or loaded from the
-cache); ``scripts/setup.sh`` calls it after installing, and the plugin
+cache); ``scripts/setup.sh`` calls :func:`main` after installing, and the plugin
 calls :func:`compile_in_background` when FiftyOne registers it.
 :func:`announce` logs one INFO line before a search when the kernels are
 not cached yet, so the SDK, the CLI and the App say why the first search
@@ -59,10 +59,9 @@ def kernels_cached() -> bool:
     for dispatcher in _dispatchers():
         if dispatcher.signatures:
             continue
-        cache = getattr(dispatcher, "_cache", None)
-        path = getattr(cache, "_cache_path", None)
-        name = getattr(cache, "_index_name", None)
-        if not (path and name and os.path.exists(os.path.join(path, name))):
+        index = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+        path = getattr(index, "_index_path", None)  # numba's index of cached signatures
+        if not (path and os.path.exists(path)):
             return False
     return True
 
@@ -136,7 +135,8 @@ def _quietly() -> None:
         logger.debug("Compiling the search kernels failed", exc_info=True)
 
 
-if __name__ == "__main__":  # python -m fiftyone_prime.core.warmup (scripts/setup.sh)
+def main() -> None:
+    """Compiles the kernels and says how long it took (``scripts/setup.sh``)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     announce()
-    print(f"Search kernels compiled in {compile_kernels():.1f} s")
+    print(f"Search kernels ready in {compile_kernels():.1f} s")
