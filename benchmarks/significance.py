@@ -540,8 +540,12 @@ def imagenet_part(args):
             f"  alpha={params.alpha!s:<5} {label:<4} modes={len(outcome.failure_modes):>5} "
             f"precision={precision:.3f} recall={recall:.3f} (of {n_testable} planted pairs "
             f"with >= {min_size} samples) time={times[label]:.2f}s "
-            f"family<={sig.family_size:,.0f} tested family<={sig.tested_family:,.0f} "
-            f"corrected level={sig.corrected_level} aliases={sig.num_aliases}",
+            + (
+                "no family counted (alpha=None) "
+                if sig.family_size is None
+                else f"family<={sig.family_size:,.0f} tested family<={sig.tested_family:,.0f} "
+            )
+            + f"corrected level={sig.corrected_level} aliases={sig.num_aliases}",
             flush=True,
         )
     for label in ("fdr", "fwer"):

@@ -29,6 +29,8 @@ fi
   "open_clip_torch==3.3.0" \
   "transformers==5.24.0" \
   -e ".[fiftyone,models,dev]"
+# Compiles the search kernels once (about 30 s; numba caches them), so the first search is fast.
+.venv/bin/python -c "from fiftyone_prime.core import warmup; warmup.main()"
 echo "fiftyone-prime is installed in .venv/ ($(.venv/bin/python --version))"
 # The App finds the plugin through its plugins folder (prints the link it made).
 .venv/bin/python -m fiftyone_prime.plugin.registration

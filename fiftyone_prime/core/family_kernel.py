@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .jit import jit
+from .jit import jit, search_sorted, sort_prefix
 from .kernels import _and_count
 
 if TYPE_CHECKING:
@@ -54,17 +54,25 @@ def _family_steps(log_psi, psi_starts, pivots, supports, support_starts, inciden
             if s >= min_size + pivot:
                 candidates[m] = psi[s - min_size]
                 m += 1
-        at = np.unique(candidates[:m])
+        # (sorted and deduplicated by loops, as np.unique would: numba's
+        # np.unique and np.searchsorted take many seconds to compile)
+        sort_prefix(candidates, m)
+        n_at = 0
+        for i in range(m):
+            if n_at == 0 or candidates[i] != candidates[n_at - 1]:
+                candidates[n_at] = candidates[i]
+                n_at += 1
         # The count at each breakpoint, and the rises
         falling = -psi[: pivot + 1]
         rising = psi[pivot:]
         previous = 0.0
-        for v in at:
-            lo_idx = np.searchsorted(falling, -v, side="left")
+        for i in range(n_at):
+            v = candidates[i]
+            lo_idx = search_sorted(falling, 0, len(falling), -v, False)
             lo = min_size + min(lo_idx, pivot)
-            hi = min_size + pivot + np.searchsorted(rising, v, side="right") - 1
-            first_lo = np.searchsorted(sup, lo, side="left")
-            count = float(np.searchsorted(sup, hi, side="right") - first_lo)
+            hi = min_size + pivot + search_sorted(rising, 0, len(rising), v, True) - 1
+            first_lo = search_sorted(sup, 0, len(sup), lo, False)
+            count = float(search_sorted(sup, 0, len(sup), hi, True) - first_lo)
             at_least_lo = float(len(sup) - first_lo)
             for j in range(incidences.shape[1]):
                 count += min(np.rint(_choose(at_least_lo, j + 2)), np.floor(incidences[g, j] / lo))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import bit, grow, inline, jit
+from .jit import bit, grow, inline, jit, sort_prefix
 
 
 @jit
@@ -49,7 +49,8 @@ def _sparse_counts(indptr, indices, bounds, row_errors, n_tags):
                     n_touched += 1
                 size[t] += 1
                 errs[t] += error
-        tags = np.sort(touched[:n_touched])
+        sort_prefix(touched, n_touched)
+        tags = touched[:n_touched]
         if n_out + n_touched > cap:
             cap = max(2 * cap, n_out + n_touched)
             out_group = grow(out_group, cap)

@@ -68,7 +68,48 @@ def bit(i):
 
 @jit
 def grow(a, cap):
-    """A copy of ``a`` with room for ``cap`` items."""
+    """A copy of ``a`` with room for ``cap`` items (a loop: a slice
+    assignment would compile numba's shape-mismatch message, seconds of
+    compile time for nothing)."""
     out = np.empty(cap, dtype=a.dtype)
-    out[: len(a)] = a
+    for i in range(len(a)):
+        out[i] = a[i]
     return out
+
+
+@inline
+def sort_prefix(a, n):
+    """Sorts ``a[:n]`` in place (heapsort: a few loops, compiled in a
+    fraction of the time numba's ``np.sort`` takes to compile)."""
+    for start in range(n // 2 - 1, -1, -1):
+        _sift_down(a, start, n)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift_down(a, 0, end)
+
+
+@inline
+def _sift_down(a, root, n):
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            return
+        if child + 1 < n and a[child] < a[child + 1]:
+            child += 1
+        if a[root] >= a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        root = child
+
+
+@inline
+def search_sorted(a, lo, hi, v, right):
+    """``lo + np.searchsorted(a[lo:hi], v, side="right" if right else
+    "left")`` for a sorted ``a`` (a loop, compiled quickly)."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < v or (right and a[mid] == v):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo

@@ -338,7 +338,9 @@ def _search_chunk(
                             out_wins = grow(out_wins, cap)
                             out_gain = grow(out_gain, cap)
                             grown = np.full((cap, max_tags), -1, dtype=np.int64)
-                            grown[:n_out] = out_cols[:n_out]
+                            for r in range(n_out):  # a loop: no shape check to compile
+                                for t in range(max_tags):
+                                    grown[r, t] = out_cols[r, t]
                             out_cols = grown
                         out_group[n_out] = g
                         for t in range(k):

@@ -68,7 +68,7 @@ from typing import Any, Optional
 import numpy as np
 from scipy.special import gammaln
 
-from . import family_kernel, warmup
+from . import compile_status, family_kernel
 from .arrays import concatenated_ranges
 from .candidates import Chunk
 from .engine import (
@@ -753,7 +753,7 @@ def run_regression_search(
     group_arr = validate_groups(groups, n_samples)
     names = validate_tag_names(tag_names, n_tags)
     engine = select_engine(params) if engine is None else engine
-    warmup.announce()
+    compile_status.announce()
     inp = RegressionInput(matrix, baseline, new, group_arr, engine)
     # The family's sets of 2+ tags are counted as the search packs each
     # chunk; with alpha=None nothing is adjusted, so no family is counted.

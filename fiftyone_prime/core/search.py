@@ -42,8 +42,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from . import compile_status, exact_family
 from . import engine as engine_module
-from . import exact_family, warmup
 from .aliases import MemberIndex
 from .definition import TOLERANCE
 from .engine import (
@@ -186,7 +186,7 @@ def run_search(
     names = validate_tag_names(tag_names, n_tags)
 
     engine = select_engine(params) if engine is None else engine
-    warmup.announce()
+    compile_status.announce()
     data = engine.layout(matrix, correct_arr, group_arr)
     family = None  # alpha=None asks for no error control: no family is counted
     if params.alpha is not None:

@@ -1,15 +1,11 @@
-"""Compiling the search's kernels ahead of the first search, and saying so.
+"""Compiling the search's kernels ahead of the first search.
 
-numba compiles each kernel the first time it runs and caches the machine
-code on disk (next to the modules, or under ``NUMBA_CACHE_DIR`` when it is
-set), so only the first search of a machine (or of a fresh cache) pays for
-it. :func:`compile_kernels` runs a tiny search of each kind, dense and
-sparse, so that every kernel a search uses is compiled (or loaded from the
-cache); ``scripts/setup.sh`` calls it after installing, and the plugin
-calls :func:`compile_in_background` when FiftyOne registers it.
-:func:`announce` logs one INFO line before a search when the kernels are
-not cached yet, so the SDK, the CLI and the App say why the first search
-takes longer.
+:func:`compile_kernels` runs a tiny search of each kind, dense and sparse,
+so that every kernel a search uses is compiled (or loaded from numba's
+cache); ``scripts/setup.sh`` calls :func:`main` after installing, and the
+plugin calls :func:`compile_in_background` when FiftyOne registers it. The
+line a search logs while kernels compile is
+:func:`fiftyone_prime.core.compile_status.announce`.
 
 Nothing here imports fiftyone or torch.
 """
@@ -17,67 +13,28 @@ Nothing here imports fiftyone or torch.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
 import numpy as np
 import scipy.sparse as sp
 
-from .jit import COMPILED
+from . import compile_status
+from .compile_status import COMPILE_SECONDS, announce, kernels_cached
+from .regression import find_regressions
+from .search import find_failure_modes
+
+__all__ = [
+    "COMPILE_SECONDS",
+    "announce",
+    "compile_in_background",
+    "compile_kernels",
+    "kernels_cached",
+]
 
 logger = logging.getLogger(__name__)
 
-#: About how long compiling every kernel takes on a 2-core machine (see
-#: ``benchmarks/cold_start.py`` and ``docs/benchmarks.md``).
-COMPILE_SECONDS = 30
-
 _lock = threading.Lock()
-_announced = False
-_background: threading.Thread | None = None
-
-
-def _dispatchers() -> list:
-    from . import exact_family, family_kernel, input_kernels, kernels
-
-    return [
-        kernels._search_chunk,
-        input_kernels._pack_sparse,
-        input_kernels._sparse_counts,
-        input_kernels._frequent_per_row,
-        family_kernel._family_steps,
-        exact_family._count_sets,
-    ]
-
-
-def kernels_cached() -> bool:
-    """Whether the main search kernels are compiled in this process or have
-    machine code in numba's on-disk cache (a cheap check of the cache's
-    index files, not a guarantee that every signature is there)."""
-    if not COMPILED:
-        return True
-    for dispatcher in _dispatchers():
-        if dispatcher.signatures:
-            continue
-        cache = getattr(dispatcher, "_cache", None)
-        path = getattr(cache, "_cache_path", None)
-        name = getattr(cache, "_index_name", None)
-        if not (path and name and os.path.exists(os.path.join(path, name))):
-            return False
-    return True
-
-
-def announce() -> None:
-    """Logs once per process, before a search, that the kernels are being
-    compiled when they are not cached yet."""
-    global _announced
-    if _announced:
-        return
-    _announced = True
-    if _background is not None and _background.is_alive():
-        logger.info("Waiting for the search kernels to finish compiling (first run only)...")
-    elif not kernels_cached():
-        logger.info("Compiling the search kernels (first run only, about %d s)...", COMPILE_SECONDS)
 
 
 def compile_kernels(regressions: bool = True) -> float:
@@ -90,9 +47,6 @@ def compile_kernels(regressions: bool = True) -> float:
     Returns:
         the seconds it took
     """
-    from .regression import find_regressions
-    from .search import find_failure_modes
-
     start = time.perf_counter()
     with _lock:
         rng = np.random.default_rng(0)
@@ -114,19 +68,18 @@ def compile_kernels(regressions: bool = True) -> float:
 def compile_in_background() -> threading.Thread:
     """Starts :func:`compile_kernels` on a daemon thread (once per process),
     so that a search started later finds its kernels compiled or half way."""
-    global _background
     with _lock:
-        if _background is None:
-            _background = threading.Thread(
+        if compile_status.background is None:
+            compile_status.background = threading.Thread(
                 target=_quietly, name="prime-compile-kernels", daemon=True
             )
-            _background.start()
-    return _background
+            compile_status.background.start()
+    return compile_status.background
 
 
 def _quietly() -> None:
     try:
-        if not kernels_cached():
+        if not compile_status.kernels_cached():
             logger.info(
                 "Compiling the search kernels in the background (first run only, about %d s)",
                 COMPILE_SECONDS,
@@ -136,7 +89,8 @@ def _quietly() -> None:
         logger.debug("Compiling the search kernels failed", exc_info=True)
 
 
-if __name__ == "__main__":  # python -m fiftyone_prime.core.warmup (scripts/setup.sh)
+def main() -> None:
+    """Compiles the kernels and says how long it took (``scripts/setup.sh``)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     announce()
-    print(f"Search kernels compiled in {compile_kernels():.1f} s")
+    print(f"Search kernels ready in {compile_kernels():.1f} s")

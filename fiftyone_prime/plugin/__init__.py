@@ -36,6 +36,10 @@ OPERATORS = (
 
 
 def register(p):
-    """Registers the plugin's operators."""
+    """Registers the plugin's operators, and compiles the search kernels on a
+    background thread (only loading them once numba has cached them)."""
     for operator in OPERATORS:
         p.register(operator)
+    from fiftyone_prime.core.warmup import compile_in_background
+
+    compile_in_background()
