@@ -74,8 +74,15 @@ class HypothesisResult(Measurement):
     position: Optional[int]
 
 
-def resolve_tags(tag_names: Sequence[str], hypotheses: Sequence[Hypothesis]) -> dict:
+def resolve_tags(
+    tag_names: Sequence[str], hypotheses: Sequence[Hypothesis], where: str = "the tags read"
+) -> dict:
     """The column of each tag the hypotheses name.
+
+    Args:
+        tag_names: the name of each tag column
+        hypotheses: the hypotheses
+        where ("the tags read"): what the tags were read from, for the error
 
     Raises:
         ValueError: naming the tags that are not in ``tag_names``
@@ -84,7 +91,7 @@ def resolve_tags(tag_names: Sequence[str], hypotheses: Sequence[Hypothesis]) -> 
     unknown = sorted({t for h in hypotheses for t in h.tags} - column_of.keys())
     if unknown:
         raise ValueError(
-            f"unknown tags {', '.join(map(repr, unknown))}: not in the tags read "
+            f"unknown tags {', '.join(map(repr, unknown))}: not in {where} "
             f"({len(column_of)} tags); check their spelling"
         )
     empty = [h for h in hypotheses if not h.tags]
@@ -102,6 +109,7 @@ def test_hypotheses(
     procedure: LordPlusPlus,
     *,
     params: Optional[SearchParams] = None,
+    where: str = "the tags read",
 ) -> list[HypothesisResult]:
     """Tests hypotheses one after another with the search's exact test.
 
@@ -116,6 +124,7 @@ def test_hypotheses(
         params (None): the failure-mode definition's thresholds, for
             :attr:`HypothesisResult.holds` only (the project's defaults if
             ``None``)
+        where ("the tags read"): what the tags were read from, for errors
 
     Returns:
         a :class:`HypothesisResult` per ``(class, tag set)`` pair: a
@@ -126,7 +135,7 @@ def test_hypotheses(
         ValueError: if a hypothesis names a tag not in ``tag_names`` or a
             class not in ``groups`` (nothing is tested then)
     """
-    column_of = resolve_tags(tag_names, hypotheses)
+    column_of = resolve_tags(tag_names, hypotheses, where)
     groups = np.asarray(groups, dtype=object)
     classes = sorted(set(groups.tolist()), key=str)
     missing = sorted({h.group for h in hypotheses if h.group is not None} - set(classes), key=str)
