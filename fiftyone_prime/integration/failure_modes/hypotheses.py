@@ -93,10 +93,14 @@ class HypothesisResults:
             level = "-" if r.level is None else f"{r.level:9.3g}"
             lines.append(
                 f"{r.group!s:16.16s} {', '.join(r.tags):28.28s} {r.size:6d} "
-                f"{r.accuracy:6.1%} {r.group_accuracy:6.1%} {r.drop:6.1%} {p:>9s} "
+                f"{_percent(r.accuracy)} {_percent(r.group_accuracy)} {_percent(r.drop)} {p:>9s} "
                 f"{level:>9s}  {decision}"
             )
         return "\n".join(lines)
+
+
+def _percent(x: float) -> str:
+    return f"{'-':>6s}" if x != x else f"{x:6.1%}"  # NaN (an empty set): '-'
 
 
 def parse_hypotheses(hypotheses) -> list[fch.Hypothesis]:
