@@ -53,6 +53,10 @@ _NAMES = {
         (),
     ),
     "fiftyone_prime.integration.failure_modes.evaluations": ((), ("EvalFailureModeResults",)),
+    "fiftyone_prime.integration.failure_modes.hypotheses": (
+        ("test_hypotheses",),
+        ("HypothesisResults",),
+    ),
     "fiftyone_prime.integration.tagging.images": (("compute_tags",), ("TaggingSummary",)),
     "fiftyone_prime.integration.tagging.object_tags": (
         ("compute_object_tags",),

@@ -34,6 +34,10 @@ from fiftyone_prime.integration.failure_modes.holdout import (
 from fiftyone_prime.integration.failure_modes.holdout import (
     validate_failure_modes as validate_failure_modes,
 )
+from fiftyone_prime.integration.failure_modes.hypotheses import (
+    HypothesisResults as HypothesisResults,
+)
+from fiftyone_prime.integration.failure_modes.hypotheses import test_hypotheses as test_hypotheses
 from fiftyone_prime.integration.failure_modes.metrics import (
     compute_failure_mode_metrics as compute_failure_mode_metrics,
 )
@@ -97,5 +101,6 @@ __all__ = [
     "repair_failure_mode_views",
     "requeue_tagging",
     "tagging_status",
+    "test_hypotheses",
     "validate_failure_modes",
 ]
