@@ -48,3 +48,10 @@ MAX_COUNT = 2**31 - 1
 
 #: The longest caption (in characters) a caption template may produce.
 MAX_CAPTION_CHARS = 1000
+
+#: The key of a dataset's ``info`` that holds the online false-discovery
+#: procedure's state for hypotheses tested on it over time
+#: (:meth:`fiftyone_prime.core.online_fdr.LordPlusPlus.to_dict`). Deleting it
+#: (``del dataset.info[key]; dataset.save()``) starts a new budget, and with it
+#: gives up the guarantee over the hypotheses tested before.
+ONLINE_FDR_KEY = "prime_online_fdr"

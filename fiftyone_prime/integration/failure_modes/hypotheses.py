@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from fiftyone_prime.core import hypotheses as fch
-from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, TAGS_FIELD
+from fiftyone_prime.core.defaults import LABEL_FIELD, ONLINE_FDR_KEY, PRED_FIELD, TAGS_FIELD
 from fiftyone_prime.core.online_fdr import ALPHA, LordPlusPlus
 
 from .. import fiftyone_private as fop
@@ -32,11 +32,9 @@ from ..reading.input_cache import load_search_inputs
 
 logger = logging.getLogger(__name__)
 
-#: The key of the dataset's ``info`` that holds the online procedure's state
-#: (:meth:`fiftyone_prime.core.online_fdr.LordPlusPlus.to_dict`). Deleting it
-#: (``del dataset.info[STATE_KEY]; dataset.save()``) starts a new budget, and
-#: with it gives up the guarantee over the hypotheses tested before.
-STATE_KEY = "prime_online_fdr"
+#: (the key of the dataset's ``info`` that holds the online procedure's state,
+#: :data:`fiftyone_prime.core.defaults.ONLINE_FDR_KEY`)
+STATE_KEY = ONLINE_FDR_KEY
 
 # How often a compare-and-set is retried when other processes keep testing.
 _ATTEMPTS = 50
