@@ -54,6 +54,7 @@ def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.Unit
     other path but ``"id"`` (an image embeddings field) reads as missing,
     since an image's embedding is not its object's.
     """
+    fpf.check_sample_collection(samples, "Re-measuring a run")
     spec = fpu.UnitSpec.from_dict(config.unit_spec)
     root = samples._root_dataset
     if spec.eval_key is not None and spec.eval_key not in root.list_evaluations():

@@ -18,8 +18,9 @@ MIN_AGE = 60.0
 
 
 def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT) -> dict:
-    """Makes a dataset's saved-view list agree with the views its failure-mode
-    runs own, also after damage done by older versions.
+    """Makes a dataset's saved-view list agree with the views its runs own
+    (failure-mode, evaluation-unit and regression runs), also after damage
+    done by older versions.
 
     FiftyOne's ``Dataset.save_view`` (and the App's "save view") rewrites the
     dataset's whole saved-view list from its in-memory copy, so views listed
@@ -29,8 +30,7 @@ def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT
     whenever they are saved, loaded or deleted; this function repairs
     everything at once:
 
-    - re-lists the view documents each failure-mode run owns that are not
-      listed;
+    - re-lists the view documents each run owns that are not listed;
     - removes listed ids whose view document no longer exists (FiftyOne
       prints "saved view references are corrupted" on every load);
     - deletes view documents of the dataset that are neither listed nor owned
@@ -60,15 +60,19 @@ def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT
     """
     if dataset is None:
         return {"deleted_of_deleted_datasets": _delete_views_of_deleted_datasets()}
-    from .run_store import list_failure_mode_runs
+    from .run_kinds import kinds_saving_views
+    from .run_store import list_runs
 
     root = dataset._root_dataset
     fop.reload_runs(root)
     out = {"relisted": 0, "unlisted_dangling": 0, "deleted_stranded": 0, "deleted_unowned": 0}
+    # The runs of every kind that saves views own views (failure-mode,
+    # evaluation-unit and regression runs alike).
+    keys = sorted(set().union(*(list_runs(root, kind) for kind in kinds_saving_views())))
     owned = set()
     held = []
     try:
-        for run_key in list_failure_mode_runs(root):
+        for run_key in keys:
             held.append(leases.acquire(root, run_key, "repair", wait))
             results = root.load_run_results(run_key, cache=False, load_view=False)
             ids = view_list.oids(getattr(results, "view_ids", None) or [])
@@ -98,7 +102,6 @@ def repair_failure_mode_views(dataset=None, *, wait: float = leases.DEFAULT_WAIT
         written = [d["_id"] for d in unowned if _written_by_a_run(d)]
         if written:
             out["deleted_unowned"] = delete_views(root, written)
-        keys = list_failure_mode_runs(root)
         out["unowned_listed"] = [
             d["name"]
             for d in unowned

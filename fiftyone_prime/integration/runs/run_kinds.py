@@ -119,6 +119,15 @@ def register(kind: RunKind) -> RunKind:
     return kind
 
 
+def kinds_saving_views() -> list[RunKind]:
+    """Every registered kind whose runs save views, without the kinds that
+    refine another (their runs are listed as the runs of the kind they
+    refine)."""
+    for module in KIND_MODULES:
+        importlib.import_module(module)  # a no-op once imported
+    return [k for k in _KINDS if k.views is not None and k.parent is None]
+
+
 def kind_of(config) -> Optional[RunKind]:
     """The kind of a stored run, from its config: the most specific
     registered kind that accepts it, or ``None`` for a run of another
