@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional
@@ -98,6 +99,10 @@ def link_plugin() -> str:
             f"copy, and no link to {root} was made (remove that folder and run this again to "
             "use this clone)"
         )
+    replaced = ""
+    if _is_dangling(link):  # e.g. to a clone since moved or deleted: it holds nothing
+        replaced = f" (replacing a link to {os.readlink(link)}, which no longer exists)"
+        link.unlink()
     if link.exists() or link.is_symlink():
         raise RegistrationError(
             f"'{link}' exists and is not a link to {root}; it was left as it is. Move it away "
@@ -106,9 +111,14 @@ def link_plugin() -> str:
     directory.mkdir(parents=True, exist_ok=True)
     link.symlink_to(root, target_is_directory=True)
     return (
-        f"Registered the FiftyOne plugin {PLUGIN_NAME}: {link} -> {root} "
+        f"Registered the FiftyOne plugin {PLUGIN_NAME}: {link} -> {root}{replaced} "
         f"(remove the link with `{REMOVE_COMMAND}`)"
     )
+
+
+def _is_dangling(path: Path) -> bool:
+    """Whether ``path`` is a link to nothing."""
+    return path.is_symlink() and not path.exists()
 
 
 def unlink_plugin() -> str:
@@ -125,6 +135,10 @@ def unlink_plugin() -> str:
     if _is_our_link(link, root):
         link.unlink()
         return f"Removed the link {link} -> {root}; FiftyOne no longer lists {PLUGIN_NAME} from it"
+    if _is_dangling(link):
+        target = os.readlink(link)
+        link.unlink()
+        return f"Removed the link {link} -> {target}, which pointed to nothing"
     if link.exists() or link.is_symlink():
         raise RegistrationError(
             f"'{link}' is not a link to {root}; it was left as it is (nothing removed)"
@@ -143,7 +157,7 @@ def app_lines(dataset_name: str) -> list:
         command = _short(fiftyone)  # this environment's, not another on PATH
     lines = [
         "Open the failure modes in the App:",
-        f"  {command} app launch {dataset_name}",
+        f"  {command} app launch {shlex.quote(dataset_name)}",
         f'  then click "+" beside the Samples tab and pick "{label}" (one row per mode,',
         "  a button opens its view), or pick a saved view in the view bar",
     ]

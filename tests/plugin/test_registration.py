@@ -58,3 +58,22 @@ def test_the_quickstart_lines_say_how_to_open_the_panel(plugins):
     reg.link_plugin()
     lines = "\n".join(reg.app_lines("prime-quickstart"))
     assert "registration" not in lines
+
+
+def test_a_link_to_a_clone_since_moved_is_replaced(plugins, tmp_path):
+    """After the clone moved, its old link points to nothing: set-up links
+    the clone again (it stopped with an error on its last line) and says
+    what it replaced; an unlink removes such a link too."""
+    plugins.mkdir()
+    link = plugins / reg.LINK_NAME
+    link.symlink_to(tmp_path / "moved-away-clone")
+    line = reg.link_plugin()
+    assert link.resolve() == REPO_ROOT and "no longer exists" in line
+    link.unlink()
+    link.symlink_to(tmp_path / "moved-away-clone")
+    assert "pointed to nothing" in reg.unlink_plugin()
+    assert list(plugins.iterdir()) == []
+
+
+def test_the_launch_line_quotes_a_dataset_name_with_spaces(plugins):
+    assert "app launch 'my data'" in "\n".join(reg.app_lines("my data"))
