@@ -123,6 +123,15 @@ def _status_rows(status):
     ]
 
 
+def _status_result(status) -> dict:
+    """A status or re-queue operator's result: the summary line, the slices, done."""
+    return {
+        "summary": str(status).splitlines()[0],
+        "parts": _status_rows(status),
+        "done": status.done,
+    }
+
+
 def _status_output(ctx, title):
     outputs = types.Object()
     outputs.str("summary", label="Summary")
@@ -146,12 +155,7 @@ class TaggingStatus(FormOperator):
         return types.Property(inputs, view=types.View(label="Sharded tagging status"))
 
     def execute(self, ctx):
-        status = tagging_status(ctx.dataset, ctx.params["job_key"])
-        return {
-            "summary": str(status).splitlines()[0],
-            "parts": _status_rows(status),
-            "done": status.done,
-        }
+        return _status_result(tagging_status(ctx.dataset, ctx.params["job_key"]))
 
     def resolve_output(self, ctx):
         return _status_output(ctx, "Sharded tagging status")
@@ -179,12 +183,7 @@ class RequeueTagging(FormOperator):
         return types.Property(inputs, view=types.View(label="Re-queue unfinished slices"))
 
     def execute(self, ctx):
-        status = requeue_tagging(ctx.dataset, ctx.params["job_key"])
-        return {
-            "summary": str(status).splitlines()[0],
-            "parts": _status_rows(status),
-            "done": status.done,
-        }
+        return _status_result(requeue_tagging(ctx.dataset, ctx.params["job_key"]))
 
     def resolve_output(self, ctx):
         return _status_output(ctx, "Re-queued")
