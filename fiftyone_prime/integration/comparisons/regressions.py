@@ -423,15 +423,8 @@ def find_regressions(
             ``overwrite``), or a view name is taken; nothing is written then
         TypeError: a field has the wrong type
     """
-    params = SearchParams(
-        min_size=min_size,
-        min_drop=min_drop,
-        min_gain=min_gain,
-        max_tags=max_tags,
-        minimal=minimal,
-        alpha=alpha,
-        error_control=error_control,
-    )
+    # The keywords in SearchParams' field order (SearchParams.names()).
+    params = SearchParams(min_size, min_drop, min_gain, max_tags, minimal, alpha, error_control)
     return search_regressions(
         samples,
         params,
