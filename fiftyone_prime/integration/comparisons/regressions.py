@@ -30,7 +30,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from ..reading import fields as fpf
 from ..reading.input_cache import load_search_inputs
 from ..runs import views as fpv
-from ..runs.classes import group_stats
+from ..runs.classes import group_stats, input_counts
 from ..runs.rows import format_interval, format_p, format_percent
 from ..runs.run_guard import writes_run
 from ..runs.run_kinds import RunKind, register
@@ -157,11 +157,7 @@ class RegressionResults(ModeRunResults):
             key,
             regressions=records,
             groups=group_stats(inputs.groups, inputs.correct, read.baseline_correct),
-            num_samples=inputs.num_samples,
-            num_used=inputs.num_used,
-            num_missing_label=inputs.num_missing_label,
-            num_missing_prediction=inputs.num_missing_prediction,
-            num_tags=len(inputs.tag_keys),
+            **input_counts(inputs),
             significance=significance,
         )
 
