@@ -291,6 +291,36 @@ def read_inputs(
     return _read(samples, label_field, pred_field, sources, extra_paths)
 
 
+def check_used(
+    num_used: int,
+    num_samples: int,
+    missing_label: np.ndarray,
+    missing_pred: np.ndarray,
+    label_field: str,
+    pred_field: str,
+    log: logging.Logger = logger,
+) -> None:
+    """Raises if none of the samples has both a label and a prediction;
+    warns (on ``log``) how many are left out otherwise.
+
+    Raises:
+        ValueError: no sample has both
+    """
+    if num_used == 0:
+        raise ValueError(
+            f"None of the {num_samples} samples has both a '{label_field}' label and a "
+            f"'{pred_field}' prediction"
+        )
+    if num_used < num_samples:
+        log.warning(
+            "Leaving out %d samples without a '%s' label and %d without a '%s' prediction",
+            int(missing_label.sum()),
+            label_field,
+            int(missing_pred.sum()),
+            pred_field,
+        )
+
+
 def _read(
     samples,
     label_field: str,
@@ -311,19 +341,7 @@ def _read(
     missing_label = np.array([x is None for x in labels], dtype=bool)
     missing_pred = np.array([x is None for x in preds], dtype=bool) & ~missing_label
     used = ~(missing_label | missing_pred)
-    if not used.any():
-        raise ValueError(
-            f"None of the {num_samples} samples has both a '{label_field}' label and a "
-            f"'{pred_field}' prediction"
-        )
-    if not used.all():
-        logger.warning(
-            "Leaving out %d samples without a '%s' label and %d without a '%s' prediction",
-            int(missing_label.sum()),
-            label_field,
-            int(missing_pred.sum()),
-            pred_field,
-        )
+    check_used(int(used.sum()), num_samples, missing_label, missing_pred, label_field, pred_field)
 
     check_label_types(labels[used], label_field, "label_field")
     check_label_types(preds[used], pred_field, "pred_field")
