@@ -63,8 +63,35 @@ class TagSource:
         return F(self.label_path).if_null([]).contains(F.literal(labels), all=True)
 
 
+class TagColumns:
+    """What search inputs (:class:`SearchInputs`, and units'
+    :class:`~fiftyone_prime.integration.reading.units.UnitInputs`) derive
+    from their ``labels`` and ``tag_keys``."""
+
+    labels: np.ndarray
+    tag_keys: list
+
+    @property
+    def num_used(self) -> int:
+        """The number of samples (or units) searched."""
+        return len(self.labels)
+
+    @cached_property
+    def column_of(self) -> dict:
+        """The column of each ``(field, label)`` tag key."""
+        return {key: j for j, key in enumerate(self.tag_keys)}
+
+    def query_of(self, mode) -> TagSetQuery:
+        """A saved failure mode's group (class) and the columns of its tags
+        here (:data:`ABSENT` for tags this data lacks)."""
+        columns = tuple(
+            self.column_of.get(k, ABSENT) for k in zip(mode.tag_fields, mode.tag_labels)
+        )
+        return TagSetQuery(mode.group, columns)
+
+
 @dataclass
-class SearchInputs:
+class SearchInputs(TagColumns):
     """The arrays read from a view for a search.
 
     Attributes:
@@ -102,24 +129,6 @@ class SearchInputs:
         if self.group_codes is not None:
             return sorted(str(x) for x in self.group_codes.labels)
         return sorted({str(x) for x in self.labels})
-
-    @property
-    def num_used(self) -> int:
-        """The number of samples searched."""
-        return len(self.labels)
-
-    @cached_property
-    def column_of(self) -> dict:
-        """The column of each ``(field, label)`` tag key."""
-        return {key: j for j, key in enumerate(self.tag_keys)}
-
-    def query_of(self, mode) -> TagSetQuery:
-        """A saved failure mode's class and the columns of its tags here
-        (:data:`ABSENT` for tags this data lacks)."""
-        columns = tuple(
-            self.column_of.get(k, ABSENT) for k in zip(mode.tag_fields, mode.tag_labels)
-        )
-        return TagSetQuery(mode.group, columns)
 
 
 def class_codes(groups: Union[CodedGroups, np.ndarray]) -> tuple[list[str], np.ndarray]:
