@@ -25,13 +25,14 @@ from . import forms
 from .execution import FormOperator
 
 
-def _operation_id(ctx):
+def _operation(ctx) -> dict:
+    """A worker's ``operation_id`` (the delegated operation's) and
+    ``set_progress`` (when delegated)."""
     run_doc = ctx.request_params.get("run_doc")
-    return str(run_doc) if run_doc is not None else None
-
-
-def _set_progress(ctx):
-    return ctx.set_progress if ctx.delegated else None
+    return {
+        "operation_id": str(run_doc) if run_doc is not None else None,
+        "set_progress": ctx.set_progress if ctx.delegated else None,
+    }
 
 
 class _WorkerOperator(foo.Operator):
@@ -66,12 +67,7 @@ class TagShard(_WorkerOperator):
     def execute(self, ctx):
         p = ctx.params
         return run_tagging_shard(
-            ctx.target_view(),
-            p["job_key"],
-            int(p["shard"]),
-            p["token"],
-            operation_id=_operation_id(ctx),
-            set_progress=_set_progress(ctx),
+            ctx.target_view(), p["job_key"], int(p["shard"]), p["token"], **_operation(ctx)
         )
 
 
@@ -83,13 +79,7 @@ class SearchAfterTagging(_WorkerOperator):
 
     def execute(self, ctx):
         p = ctx.params
-        return run_followup(
-            ctx.target_view(),
-            p["job_key"],
-            p["token"],
-            operation_id=_operation_id(ctx),
-            set_progress=_set_progress(ctx),
-        )
+        return run_followup(ctx.target_view(), p["job_key"], p["token"], **_operation(ctx))
 
 
 def _job_choice(ctx, inputs):
