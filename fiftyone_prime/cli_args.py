@@ -37,30 +37,20 @@ def add_search_args(p) -> None:
         help=f"the field(s) whose labels are the tags (default: {TAGS_FIELD})",
     )
     p.add_argument("--run-key", default=RUN_KEY, help=f"the key of the run (default: {RUN_KEY})")
-    p.add_argument(
-        "--min-size",
-        type=int,
-        default=d.min_size,
-        help=f"the least samples in a failure mode (default: {d.min_size})",
+    numbers = (  # (search parameter, type, help before the default)
+        ("min_size", int, "the least samples in a failure mode"),
+        ("min_drop", float, "the least accuracy drop vs the class"),
+        ("min_gain", float, "the least gain from removing any tags"),
+        ("max_tags", _max_tags, f"the most tags in a failure mode, 1 to {MAX_TAGS_LIMIT}"),
     )
-    p.add_argument(
-        "--min-drop",
-        type=float,
-        default=d.min_drop,
-        help=f"the least accuracy drop vs the class (default: {d.min_drop})",
-    )
-    p.add_argument(
-        "--min-gain",
-        type=float,
-        default=d.min_gain,
-        help=f"the least gain from removing any tags (default: {d.min_gain})",
-    )
-    p.add_argument(
-        "--max-tags",
-        type=_max_tags,
-        default=d.max_tags,
-        help=f"the most tags in a failure mode, 1 to {MAX_TAGS_LIMIT} (default: {d.max_tags})",
-    )
+    for name, kind, text in numbers:
+        default = getattr(d, name)
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=default,
+            help=f"{text} (default: {default})",
+        )
     p.add_argument("--not-minimal", action="store_true", help="also report non-minimal sets")
     p.add_argument(
         "--alpha",

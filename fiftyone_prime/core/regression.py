@@ -87,6 +87,7 @@ from .significance import (
     TestedFamily,
     accuracy_intervals,
     fisher_p_values,
+    largest_level,
     log_limit,
 )
 from .types import DEFAULT_PARAMS, SearchParams
@@ -328,7 +329,7 @@ class _FamilyPlan:
         # must m be exact.
         singles_psi = np.sort(log_psi[starts[data.entry_group[frequent]] + entry_d[frequent]])
         self.cap = min(
-            alpha, _largest_level(singles_psi, np.arange(1.0, len(singles_psi) + 1), alpha)
+            alpha, largest_level(singles_psi, np.arange(1.0, len(singles_psi) + 1), alpha)
         )
         limit = float(log_limit(self.cap))
         self.testable = testable = log_psi <= limit
@@ -458,25 +459,7 @@ class RegressionFamily:
         if len(points) == 0:
             return float(alpha)
         starts = np.exp(points)
-        return min(_largest_level(points, self.count(starts), alpha), self.cap)
-
-
-def _largest_level(log_points: np.ndarray, totals: np.ndarray, alpha: float) -> float:
-    """The largest ``delta <= alpha`` with ``delta * m(delta) <= alpha``, for
-    the step function ``m`` that is ``totals[j]`` from ``exp(log_points[j])``
-    on (sorted) and 0 before (Tarone's corrected level)."""
-    if len(log_points) == 0:
-        return float(alpha)
-    starts = np.exp(log_points)
-    ends = np.append(starts[1:], np.inf)
-    reach = alpha / np.maximum(totals, 1.0)
-    inside = np.where(reach < ends, reach, np.nextafter(ends, 0.0))
-    fits = starts * totals <= alpha
-    level = max(
-        float(inside[fits].max()) if fits.any() else 0.0,
-        float(np.nextafter(starts[0], 0.0)),
-    )
-    return min(level, float(alpha))
+        return min(largest_level(points, self.count(starts), alpha), self.cap)
 
 
 def _family(inp: RegressionInput, params: SearchParams) -> RegressionFamily:
@@ -843,15 +826,8 @@ def find_regressions(
         TypeError: if an argument has the wrong type
         ValueError: if shapes, values or thresholds are invalid
     """
-    params = SearchParams(
-        min_size=min_size,
-        min_drop=min_drop,
-        min_gain=min_gain,
-        max_tags=max_tags,
-        minimal=minimal,
-        alpha=alpha,
-        error_control=error_control,
-    )
+    # The keywords in SearchParams' field order (SearchParams.names()).
+    params = SearchParams(min_size, min_drop, min_gain, max_tags, minimal, alpha, error_control)
     return run_regression_search(
         tags, baseline_correct, correct, groups, tag_names=tag_names, params=params
     ).regressions

@@ -143,15 +143,8 @@ def find_failure_modes(
         TypeError: if an argument has the wrong type
         ValueError: if shapes, values or thresholds are invalid
     """
-    params = SearchParams(
-        min_size=min_size,
-        min_drop=min_drop,
-        min_gain=min_gain,
-        max_tags=max_tags,
-        minimal=minimal,
-        alpha=alpha,
-        error_control=error_control,
-    )
+    # The keywords in SearchParams' field order (SearchParams.names()).
+    params = SearchParams(min_size, min_drop, min_gain, max_tags, minimal, alpha, error_control)
     return run_search(tags, correct, groups, tag_names=tag_names, params=params).failure_modes
 
 

@@ -192,6 +192,27 @@ class _GroupFamily:
     pivot: int  # the index where log_psi is smallest (a set of e_g samples)
 
 
+def largest_level(log_points: np.ndarray, totals: np.ndarray, alpha: float) -> float:
+    """The largest ``delta <= alpha`` with ``delta * m(delta) <= alpha``, for
+    the step function ``m`` that is ``totals[j]`` from ``exp(log_points[j])``
+    on (sorted) and 0 before (Tarone's corrected level)."""
+    if len(log_points) == 0:
+        return float(alpha)
+    # m is totals[j] on [exp(points[j]), exp(points[j + 1])), and 0 before;
+    # each interval's largest delta that fits, just below its end when
+    # alpha / m reaches past it (m jumps there).
+    starts = np.exp(log_points)
+    ends = np.append(starts[1:], np.inf)
+    reach = alpha / np.maximum(totals, 1.0)
+    inside = np.where(reach < ends, reach, np.nextafter(ends, 0.0))
+    fits = starts * totals <= alpha
+    level = max(
+        float(inside[fits].max()) if fits.any() else 0.0,
+        float(np.nextafter(starts[0], 0.0)),  # below every breakpoint, m is 0
+    )
+    return min(level, float(alpha))
+
+
 class TestedFamily:
     """The family of tag sets a search tests, counted per group as it runs.
 
@@ -403,21 +424,7 @@ class TestedFamily:
         For display; reporting decides mode by mode, ``p * m(p) <= alpha``.
         """
         points, totals = self._step_function()
-        if len(points) == 0:
-            return float(alpha)
-        # m is totals[j] on [exp(points[j]), exp(points[j + 1])), and 0 before;
-        # each interval's largest delta that fits, just below its end when
-        # alpha / m reaches past it (m jumps there).
-        starts = np.exp(points)
-        ends = np.append(starts[1:], np.inf)
-        reach = alpha / np.maximum(totals, 1.0)
-        inside = np.where(reach < ends, reach, np.nextafter(ends, 0.0))
-        fits = starts * totals <= alpha
-        level = max(
-            float(inside[fits].max()) if fits.any() else 0.0,
-            float(np.nextafter(starts[0], 0.0)),  # below every breakpoint, m is 0
-        )
-        return min(level, float(alpha))
+        return largest_level(points, totals, alpha)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ import fiftyone.operators.types as types
 from fiftyone_prime.core.defaults import TAGS_FIELD
 from fiftyone_prime.integration.failure_modes.evaluations import evaluation_failure_mode_stats
 
-_EVAL_TYPES = ["classification", "detection"]
+#: What the two metrics' configs share.
+_CONFIG = dict(eval_types=["classification", "detection"], lower_is_better=True, unlisted=True)
 
 
 def _stats(samples, results, tags_field=TAGS_FIELD, units=None, **_):
@@ -35,6 +36,21 @@ def _stats(samples, results, tags_field=TAGS_FIELD, units=None, **_):
 
 
 class _PrimeMetric(foo.EvaluationMetric):
+    """A statistic of :func:`evaluation_failure_mode_stats` as a metric;
+    subclasses name it (``NAME``, ``LABEL``, ``DESCRIPTION``) and the
+    statistic (``STAT``)."""
+
+    NAME = LABEL = DESCRIPTION = STAT = ""
+
+    @property
+    def config(self):
+        return foo.EvaluationMetricConfig(
+            name=self.NAME, label=self.LABEL, description=self.DESCRIPTION, **_CONFIG
+        )
+
+    def compute(self, samples, results, **kwargs):
+        return _stats(samples, results, **kwargs)[self.STAT]
+
     def resolve_input(self, ctx):
         inputs = types.Object()
         inputs.str(
@@ -59,37 +75,19 @@ class _PrimeMetric(foo.EvaluationMetric):
 class FailureModeCount(_PrimeMetric):
     """The number of significant PRIME failure modes of an evaluation."""
 
-    @property
-    def config(self):
-        return foo.EvaluationMetricConfig(
-            name="prime_failure_modes_count",
-            label="PRIME failure modes",
-            description="Significant failure modes (tag sets where accuracy drops)",
-            eval_types=_EVAL_TYPES,
-            lower_is_better=True,
-            unlisted=True,
-        )
-
-    def compute(self, samples, results, **kwargs):
-        return _stats(samples, results, **kwargs)["num_failure_modes"]
+    NAME = "prime_failure_modes_count"
+    LABEL = "PRIME failure modes"
+    DESCRIPTION = "Significant failure modes (tag sets where accuracy drops)"
+    STAT = "num_failure_modes"
 
 
 class FailureModeMaxDrop(_PrimeMetric):
     """The largest accuracy drop among an evaluation's significant failure modes."""
 
-    @property
-    def config(self):
-        return foo.EvaluationMetricConfig(
-            name="prime_max_drop",
-            label="PRIME largest drop",
-            description="Largest accuracy drop of a significant failure mode (0 when none)",
-            eval_types=_EVAL_TYPES,
-            lower_is_better=True,
-            unlisted=True,
-        )
-
-    def compute(self, samples, results, **kwargs):
-        return _stats(samples, results, **kwargs)["max_drop"]
+    NAME = "prime_max_drop"
+    LABEL = "PRIME largest drop"
+    DESCRIPTION = "Largest accuracy drop of a significant failure mode (0 when none)"
+    STAT = "max_drop"
 
 
 METRICS = (FailureModeCount, FailureModeMaxDrop)

@@ -73,6 +73,20 @@ def dropdown(choices, labels=None) -> types.DropdownView:
     return view
 
 
+def preferred_dropdown(inputs, name: str, fields: list, preferred: str, **kwargs):
+    """Adds a required dropdown of ``fields`` that defaults to ``preferred``
+    where it is one of them, else to the first; ``kwargs`` (``label``,
+    ``description``) go to ``inputs.enum``."""
+    return inputs.enum(
+        name,
+        fields,
+        default=preferred if preferred in fields else fields[0],
+        required=True,
+        view=dropdown(fields),
+        **kwargs,
+    )
+
+
 class Picker(NamedTuple):
     """A Classification field picker of :func:`field_pickers`."""
 

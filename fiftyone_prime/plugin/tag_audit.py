@@ -59,22 +59,14 @@ class EvaluateTags(FormOperator):
                 ),
             )
             return types.Property(inputs)
-        inputs.enum(
-            "tags_field",
-            tag_fields,
-            default=TAGS_FIELD if TAGS_FIELD in tag_fields else tag_fields[0],
-            required=True,
-            label="Tags field",
-            view=forms.dropdown(tag_fields),
-        )
-        inputs.enum(
+        forms.preferred_dropdown(inputs, "tags_field", tag_fields, TAGS_FIELD, label="Tags field")
+        forms.preferred_dropdown(
+            inputs,
             "reference_field",
             ref_fields,
-            default=LABEL_FIELD if LABEL_FIELD in ref_fields else ref_fields[0],
-            required=True,
+            LABEL_FIELD,
             label="Reference labels",
             description="Image labels, or detections whose classes count as present",
-            view=forms.dropdown(ref_fields),
         )
         prop = inputs.float(
             "target_precision",

@@ -25,13 +25,14 @@ from . import forms
 from .execution import FormOperator
 
 
-def _operation_id(ctx):
+def _operation(ctx) -> dict:
+    """A worker's ``operation_id`` (the delegated operation's) and
+    ``set_progress`` (when delegated)."""
     run_doc = ctx.request_params.get("run_doc")
-    return str(run_doc) if run_doc is not None else None
-
-
-def _set_progress(ctx):
-    return ctx.set_progress if ctx.delegated else None
+    return {
+        "operation_id": str(run_doc) if run_doc is not None else None,
+        "set_progress": ctx.set_progress if ctx.delegated else None,
+    }
 
 
 class _WorkerOperator(foo.Operator):
@@ -66,12 +67,7 @@ class TagShard(_WorkerOperator):
     def execute(self, ctx):
         p = ctx.params
         return run_tagging_shard(
-            ctx.target_view(),
-            p["job_key"],
-            int(p["shard"]),
-            p["token"],
-            operation_id=_operation_id(ctx),
-            set_progress=_set_progress(ctx),
+            ctx.target_view(), p["job_key"], int(p["shard"]), p["token"], **_operation(ctx)
         )
 
 
@@ -83,13 +79,7 @@ class SearchAfterTagging(_WorkerOperator):
 
     def execute(self, ctx):
         p = ctx.params
-        return run_followup(
-            ctx.target_view(),
-            p["job_key"],
-            p["token"],
-            operation_id=_operation_id(ctx),
-            set_progress=_set_progress(ctx),
-        )
+        return run_followup(ctx.target_view(), p["job_key"], p["token"], **_operation(ctx))
 
 
 def _job_choice(ctx, inputs):
@@ -123,6 +113,15 @@ def _status_rows(status):
     ]
 
 
+def _status_result(status) -> dict:
+    """A status or re-queue operator's result: the summary line, the slices, done."""
+    return {
+        "summary": str(status).splitlines()[0],
+        "parts": _status_rows(status),
+        "done": status.done,
+    }
+
+
 def _status_output(ctx, title):
     outputs = types.Object()
     outputs.str("summary", label="Summary")
@@ -146,12 +145,7 @@ class TaggingStatus(FormOperator):
         return types.Property(inputs, view=types.View(label="Sharded tagging status"))
 
     def execute(self, ctx):
-        status = tagging_status(ctx.dataset, ctx.params["job_key"])
-        return {
-            "summary": str(status).splitlines()[0],
-            "parts": _status_rows(status),
-            "done": status.done,
-        }
+        return _status_result(tagging_status(ctx.dataset, ctx.params["job_key"]))
 
     def resolve_output(self, ctx):
         return _status_output(ctx, "Sharded tagging status")
@@ -179,12 +173,7 @@ class RequeueTagging(FormOperator):
         return types.Property(inputs, view=types.View(label="Re-queue unfinished slices"))
 
     def execute(self, ctx):
-        status = requeue_tagging(ctx.dataset, ctx.params["job_key"])
-        return {
-            "summary": str(status).splitlines()[0],
-            "parts": _status_rows(status),
-            "done": status.done,
-        }
+        return _status_result(requeue_tagging(ctx.dataset, ctx.params["job_key"]))
 
     def resolve_output(self, ctx):
         return _status_output(ctx, "Re-queued")

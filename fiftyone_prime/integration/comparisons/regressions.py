@@ -30,7 +30,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from ..reading import fields as fpf
 from ..reading.input_cache import load_search_inputs
 from ..runs import views as fpv
-from ..runs.classes import group_stats
+from ..runs.classes import group_stats, input_counts
 from ..runs.rows import format_interval, format_p, format_percent
 from ..runs.run_guard import writes_run
 from ..runs.run_kinds import RunKind, register
@@ -157,11 +157,7 @@ class RegressionResults(ModeRunResults):
             key,
             regressions=records,
             groups=group_stats(inputs.groups, inputs.correct, read.baseline_correct),
-            num_samples=inputs.num_samples,
-            num_used=inputs.num_used,
-            num_missing_label=inputs.num_missing_label,
-            num_missing_prediction=inputs.num_missing_prediction,
-            num_tags=len(inputs.tag_keys),
+            **input_counts(inputs),
             significance=significance,
         )
 
@@ -423,15 +419,8 @@ def find_regressions(
             ``overwrite``), or a view name is taken; nothing is written then
         TypeError: a field has the wrong type
     """
-    params = SearchParams(
-        min_size=min_size,
-        min_drop=min_drop,
-        min_gain=min_gain,
-        max_tags=max_tags,
-        minimal=minimal,
-        alpha=alpha,
-        error_control=error_control,
-    )
+    # The keywords in SearchParams' field order (SearchParams.names()).
+    params = SearchParams(min_size, min_drop, min_gain, max_tags, minimal, alpha, error_control)
     return search_regressions(
         samples,
         params,

@@ -35,6 +35,7 @@ from ..runs.classes import (
     FailureModeResults,
     FailureModeRunConfig,
     SavedFailureMode,
+    input_counts,
 )
 from ..runs.run_guard import writes_run
 from ..runs.run_kinds import kind_of, register
@@ -291,11 +292,7 @@ class EvalFailureModeResults(FailureModeResults):
             key,
             failure_modes=records,
             groups=dict(sorted(groups.items())),
-            num_samples=inputs.num_samples,
-            num_used=inputs.num_used,
-            num_missing_label=inputs.num_missing_label,
-            num_missing_prediction=inputs.num_missing_prediction,
-            num_tags=len(inputs.tag_keys),
+            **input_counts(inputs),
             significance=significance,
             num_units=inputs.num_units,
             num_crowd=inputs.num_crowd,

@@ -147,15 +147,8 @@ def find_failure_modes(
             saved view of the user's
         TypeError: if a field has the wrong type
     """
-    params = SearchParams(
-        min_size=min_size,
-        min_drop=min_drop,
-        min_gain=min_gain,
-        max_tags=max_tags,
-        minimal=minimal,
-        alpha=alpha,
-        error_control=error_control,
-    )
+    # The keywords in SearchParams' field order (SearchParams.names()).
+    params = SearchParams(min_size, min_drop, min_gain, max_tags, minimal, alpha, error_control)
     return search_failure_modes(
         samples,
         params,

@@ -67,6 +67,14 @@ def check_count(name: str, value, *, minimum: int = 1, optional: bool = True) ->
         )
 
 
+def _check_known(name: str, known, missing: str) -> None:
+    """Raises ``missing '<name>'`` with the closest of ``known`` unless
+    ``name`` is one of them."""
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=3)
+        raise ValueError(f"{missing} '{name}'" + (f" (close: {close})" if close else ""))
+
+
 def check_model(model, pretrained=None, *, role: str = "model", allow_properties: bool = True):
     """Raises unless a worker can resolve the model spec ``model`` by name.
 
@@ -95,13 +103,7 @@ def check_model(model, pretrained=None, *, role: str = "model", allow_properties
         except ImportError:  # pragma: no cover - the workers may have it
             logger.info("open_clip is not installed here; `%s` is checked by the workers", role)
             return
-        known = open_clip.list_models()
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=3)
-            raise ValueError(
-                f"`{role}`: open_clip has no architecture '{name}'"
-                + (f" (close: {close})" if close else "")
-            )
+        _check_known(name, open_clip.list_models(), f"`{role}`: open_clip has no architecture")
         if isinstance(pretrained, str) and _looks_like_path(pretrained):
             import os
 
@@ -113,13 +115,7 @@ def check_model(model, pretrained=None, *, role: str = "model", allow_properties
     elif backend == "zoo":
         import fiftyone.zoo as foz
 
-        known = foz.list_zoo_models()
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=3)
-            raise ValueError(
-                f"`{role}`: FiftyOne's zoo has no model '{name}'"
-                + (f" (close: {close})" if close else "")
-            )
+        _check_known(name, foz.list_zoo_models(), f"`{role}`: FiftyOne's zoo has no model")
 
 
 def check_tagging_kwargs(kwargs: dict) -> None:

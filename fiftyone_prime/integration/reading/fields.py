@@ -63,8 +63,35 @@ class TagSource:
         return F(self.label_path).if_null([]).contains(F.literal(labels), all=True)
 
 
+class TagColumns:
+    """What search inputs (:class:`SearchInputs`, and units'
+    :class:`~fiftyone_prime.integration.reading.units.UnitInputs`) derive
+    from their ``labels`` and ``tag_keys``."""
+
+    labels: np.ndarray
+    tag_keys: list
+
+    @property
+    def num_used(self) -> int:
+        """The number of samples (or units) searched."""
+        return len(self.labels)
+
+    @cached_property
+    def column_of(self) -> dict:
+        """The column of each ``(field, label)`` tag key."""
+        return {key: j for j, key in enumerate(self.tag_keys)}
+
+    def query_of(self, mode) -> TagSetQuery:
+        """A saved failure mode's group (class) and the columns of its tags
+        here (:data:`ABSENT` for tags this data lacks)."""
+        columns = tuple(
+            self.column_of.get(k, ABSENT) for k in zip(mode.tag_fields, mode.tag_labels)
+        )
+        return TagSetQuery(mode.group, columns)
+
+
 @dataclass
-class SearchInputs:
+class SearchInputs(TagColumns):
     """The arrays read from a view for a search.
 
     Attributes:
@@ -102,24 +129,6 @@ class SearchInputs:
         if self.group_codes is not None:
             return sorted(str(x) for x in self.group_codes.labels)
         return sorted({str(x) for x in self.labels})
-
-    @property
-    def num_used(self) -> int:
-        """The number of samples searched."""
-        return len(self.labels)
-
-    @cached_property
-    def column_of(self) -> dict:
-        """The column of each ``(field, label)`` tag key."""
-        return {key: j for j, key in enumerate(self.tag_keys)}
-
-    def query_of(self, mode) -> TagSetQuery:
-        """A saved failure mode's class and the columns of its tags here
-        (:data:`ABSENT` for tags this data lacks)."""
-        columns = tuple(
-            self.column_of.get(k, ABSENT) for k in zip(mode.tag_fields, mode.tag_labels)
-        )
-        return TagSetQuery(mode.group, columns)
 
 
 def class_codes(groups: Union[CodedGroups, np.ndarray]) -> tuple[list[str], np.ndarray]:
@@ -291,6 +300,36 @@ def read_inputs(
     return _read(samples, label_field, pred_field, sources, extra_paths)
 
 
+def check_used(
+    num_used: int,
+    num_samples: int,
+    missing_label: np.ndarray,
+    missing_pred: np.ndarray,
+    label_field: str,
+    pred_field: str,
+    log: logging.Logger = logger,
+) -> None:
+    """Raises if none of the samples has both a label and a prediction;
+    warns (on ``log``) how many are left out otherwise.
+
+    Raises:
+        ValueError: no sample has both
+    """
+    if num_used == 0:
+        raise ValueError(
+            f"None of the {num_samples} samples has both a '{label_field}' label and a "
+            f"'{pred_field}' prediction"
+        )
+    if num_used < num_samples:
+        log.warning(
+            "Leaving out %d samples without a '%s' label and %d without a '%s' prediction",
+            int(missing_label.sum()),
+            label_field,
+            int(missing_pred.sum()),
+            pred_field,
+        )
+
+
 def _read(
     samples,
     label_field: str,
@@ -311,19 +350,7 @@ def _read(
     missing_label = np.array([x is None for x in labels], dtype=bool)
     missing_pred = np.array([x is None for x in preds], dtype=bool) & ~missing_label
     used = ~(missing_label | missing_pred)
-    if not used.any():
-        raise ValueError(
-            f"None of the {num_samples} samples has both a '{label_field}' label and a "
-            f"'{pred_field}' prediction"
-        )
-    if not used.all():
-        logger.warning(
-            "Leaving out %d samples without a '%s' label and %d without a '%s' prediction",
-            int(missing_label.sum()),
-            label_field,
-            int(missing_pred.sum()),
-            pred_field,
-        )
+    check_used(int(used.sum()), num_samples, missing_label, missing_pred, label_field, pred_field)
 
     check_label_types(labels[used], label_field, "label_field")
     check_label_types(preds[used], pred_field, "pred_field")

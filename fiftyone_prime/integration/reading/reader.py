@@ -251,19 +251,9 @@ def _assemble(
     missing_label = gt < 0
     missing_pred = (pred < 0) & ~missing_label
     used_idx = np.flatnonzero(~(missing_label | missing_pred))
-    if len(used_idx) == 0:
-        raise ValueError(
-            f"None of the {num_samples} samples has both a '{label_field}' label and a "
-            f"'{pred_field}' prediction"
-        )
-    if len(used_idx) < num_samples:
-        logger.warning(
-            "Leaving out %d samples without a '%s' label and %d without a '%s' prediction",
-            int(missing_label.sum()),
-            label_field,
-            int(missing_pred.sum()),
-            pred_field,
-        )
+    fpf.check_used(
+        len(used_idx), num_samples, missing_label, missing_pred, label_field, pred_field, logger
+    )
 
     # Tag columns: by source, then label; each part's codes mapped to them.
     keys: list[tuple[str, str]] = []

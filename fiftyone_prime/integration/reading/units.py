@@ -34,7 +34,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from functools import cached_property
 from itertools import chain
 from typing import Any, Optional, Union
 
@@ -45,8 +44,6 @@ import fiftyone as fo
 import fiftyone.core.labels as fol
 from fiftyone import ViewField as F
 from fiftyone.core.expressions import ViewExpression
-
-from fiftyone_prime.core.measure import ABSENT, TagSetQuery
 
 from .. import fiftyone_private as fop
 from . import fields as fpf
@@ -525,7 +522,7 @@ def _object_kind(samples, path) -> str:
 
 
 @dataclass
-class UnitInputs:
+class UnitInputs(fpf.TagColumns):
     """The arrays read for a search over units (the attributes of
     :class:`fiftyone_prime.integration.reading.fields.SearchInputs`, for units).
 
@@ -563,23 +560,6 @@ class UnitInputs:
     sources: list = dc_field(default_factory=list)
     kinds: dict = dc_field(default_factory=dict)
     object_extra: dict = dc_field(default_factory=dict)
-
-    @property
-    def num_used(self) -> int:
-        """The number of units searched."""
-        return len(self.labels)
-
-    @cached_property
-    def column_of(self) -> dict:
-        """The column of each ``(field, label)`` tag key."""
-        return {key: j for j, key in enumerate(self.tag_keys)}
-
-    def query_of(self, mode) -> TagSetQuery:
-        """A saved failure mode's group and the columns of its tags here."""
-        columns = tuple(
-            self.column_of.get(k, ABSENT) for k in zip(mode.tag_fields, mode.tag_labels)
-        )
-        return TagSetQuery(mode.group, columns)
 
 
 def read_units(

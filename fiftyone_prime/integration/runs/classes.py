@@ -118,6 +118,18 @@ class FailureModeRun(PrimeRun):
         return fields_ + list(self.config.tags_fields)
 
 
+def input_counts(inputs) -> dict:
+    """A results' counts of the samples and tags of the search inputs
+    ``inputs`` (a :class:`fiftyone_prime.integration.reading.fields.SearchInputs`)."""
+    return dict(
+        num_samples=inputs.num_samples,
+        num_used=inputs.num_used,
+        num_missing_label=inputs.num_missing_label,
+        num_missing_prediction=inputs.num_missing_prediction,
+        num_tags=len(inputs.tag_keys),
+    )
+
+
 def group_stats(groups, correct: np.ndarray, baseline_correct: Optional[np.ndarray] = None) -> dict:
     """Size and accuracy of each class, by class name (``groups``: as
     :attr:`~fiftyone_prime.integration.reading.fields.SearchInputs.groups`), and the
@@ -176,11 +188,7 @@ class FailureModeResults(ModeRunResults):
             key,
             failure_modes=records,
             groups=group_stats(inputs.groups, inputs.correct),
-            num_samples=inputs.num_samples,
-            num_used=inputs.num_used,
-            num_missing_label=inputs.num_missing_label,
-            num_missing_prediction=inputs.num_missing_prediction,
-            num_tags=len(inputs.tag_keys),
+            **input_counts(inputs),
             significance=significance,
         )
 
