@@ -75,6 +75,12 @@ def add_commands(sub) -> None:
         help="pass when none of the modes could be measured (by default that fails: "
         "re-tagged data checks nothing)",
     )
+    k.add_argument(
+        "--no-reuse-inputs",
+        dest="reuse_inputs",
+        action="store_false",
+        help="read the samples afresh instead of from the input cache (and replace its entry)",
+    )
     k.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -93,6 +99,7 @@ def run_command(args, dataset) -> int:
             tags_field=args.tags_field,
             run_key=args.run_key,
             overwrite=args.overwrite,
+            reuse_inputs=args.reuse_inputs,
             **extra,
         )
         print(results.summary())
@@ -118,6 +125,7 @@ def run_command(args, dataset) -> int:
         min_accuracy=args.min_accuracy,
         max_drop=args.max_drop,
         allow_not_measured=args.allow_not_measured,
+        reuse_inputs=args.reuse_inputs,
     )
     print(json.dumps(results.to_dict(), indent=2) if args.json else results.table())
     return 0 if results.passed else 1

@@ -191,6 +191,7 @@ def check_failure_modes(
     min_accuracy: Optional[float] = None,
     max_drop: Optional[float] = None,
     allow_not_measured: bool = False,
+    reuse_inputs: bool = True,
 ) -> CheckResults:
     """Re-measures a run's saved failure modes on another model's predictions.
 
@@ -229,6 +230,9 @@ def check_failure_modes(
         max_drop (None): the most a mode's accuracy may fall below its class's
         allow_not_measured (False): pass even when none of the modes was
             measured
+        reuse_inputs (True): whether to reuse the inputs cached by an earlier
+            read of the same view and fields while no sample changed
+            (``False`` reads afresh and replaces the cached entry)
 
     Returns:
         a :class:`CheckResults`
@@ -259,7 +263,9 @@ def check_failure_modes(
             )
     if max_drop is None and min_accuracy is None:
         max_drop = config.params.min_drop
-    inputs, _ = load_search_inputs(samples, label_field, pred_field, config.tags_fields)
+    inputs, _ = load_search_inputs(
+        samples, label_field, pred_field, config.tags_fields, reuse=reuse_inputs
+    )
     modes = results.failure_modes
     queries = [inputs.query_of(m) for m in modes]
     measured = measure_tag_sets(inputs.tags, inputs.correct, inputs.labels, queries, config.params)

@@ -260,9 +260,10 @@ class RegressionInputs:
 
 
 def read_regression_inputs(
-    samples, label_field: str, baseline_field: str, pred_field: str, tags_field
+    samples, label_field: str, baseline_field: str, pred_field: str, tags_field, reuse: bool = True
 ) -> RegressionInputs:
-    """Checks the fields and reads them in one pass.
+    """Checks the fields and reads them in one pass (from the input cache
+    when ``reuse`` and nothing changed; a fresh read replaces the entry).
 
     Raises:
         TypeError: if a field is not a ``Classification`` field (both
@@ -280,7 +281,7 @@ def read_regression_inputs(
     fpf.validate_classification_field(samples, pred_field, "pred_field")
     path = f"{baseline_field}.label"
     inputs, how = load_search_inputs(
-        samples, label_field, pred_field, tags_field, baseline_field=baseline_field
+        samples, label_field, pred_field, tags_field, baseline_field=baseline_field, reuse=reuse
     )
     logger.info("Inputs %s in %.2fs %s", how.source, how.seconds, how.reason)
     baseline = inputs.extra[path]
@@ -367,6 +368,7 @@ def find_regressions(
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
+    reuse_inputs: bool = True,
     progress=None,
 ) -> RegressionResults:
     """Finds where a new model regressed against a baseline, per class, as
@@ -408,6 +410,9 @@ def find_regressions(
         save_views (True): whether to save a view per mode
         max_views (2000): the most saved views (largest drops first)
         overwrite (False): whether to replace a regression run with that key
+        reuse_inputs (True): whether to reuse the inputs cached by an earlier
+            search of the same view and fields while no sample changed
+            (``False`` reads afresh and replaces the cached entry)
         progress (None): a FiftyOne ``progress`` argument
 
     Returns:
@@ -434,6 +439,7 @@ def find_regressions(
         save_views=save_views,
         max_views=max_views,
         overwrite=overwrite,
+        reuse_inputs=reuse_inputs,
         progress=progress,
     )
 
@@ -452,6 +458,7 @@ def search_regressions(
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
+    reuse_inputs: bool = True,
     progress=None,
 ) -> RegressionResults:
     """:func:`find_regressions` with the search parameters as one
@@ -483,7 +490,9 @@ def search_regressions(
                 pred_field = field
             else:
                 baseline_field = field
-    read = read_regression_inputs(samples, label_field, baseline_field, pred_field, tags_field)
+    read = read_regression_inputs(
+        samples, label_field, baseline_field, pred_field, tags_field, reuse=reuse_inputs
+    )
     inputs = read.inputs
     multiple = len(inputs.sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
