@@ -119,12 +119,17 @@ def register(kind: RunKind) -> RunKind:
     return kind
 
 
+def _import_kind_modules() -> None:
+    """Imports the modules that register the kinds (a no-op once imported)."""
+    for module in KIND_MODULES:
+        importlib.import_module(module)
+
+
 def kinds_saving_views() -> list[RunKind]:
     """Every registered kind whose runs save views, without the kinds that
     refine another (their runs are listed as the runs of the kind they
     refine)."""
-    for module in KIND_MODULES:
-        importlib.import_module(module)  # a no-op once imported
+    _import_kind_modules()
     return [k for k in _KINDS if k.views is not None and k.parent is None]
 
 
@@ -132,8 +137,7 @@ def kind_of(config) -> Optional[RunKind]:
     """The kind of a stored run, from its config: the most specific
     registered kind that accepts it, or ``None`` for a run of another
     package (an evaluation, a brain run...)."""
-    for module in KIND_MODULES:
-        importlib.import_module(module)  # a no-op once imported
+    _import_kind_modules()
     found = None
     for kind in _KINDS:
         if isinstance(config, kind.config_cls) and kind.accepts(config):
