@@ -19,6 +19,7 @@ from fiftyone_prime.core.definition import TOLERANCE
 from fiftyone_prime.core.measure import measure_tag_sets
 
 from ..reading import fields as fpf
+from ..reading import units as fpu
 from ..reading.input_cache import load_search_inputs
 from ..runs.rows import format_interval, format_percent
 
@@ -171,8 +172,9 @@ def _load_run(samples, run_key):
 
     results = load_run(samples, run_key, FAILURE_MODES, REGRESSIONS)
     config = results.config
-    units = (getattr(config, "unit_spec", None) or {}).get("units")
-    if units not in (None, "samples"):
+    spec = getattr(config, "unit_spec", None) or {}
+    units = spec.get("units")
+    if units not in (None, "samples") and spec.get("eval_type") != fpu.MULTILABEL:
         root = samples._root_dataset
         raise ValueError(
             f"The run '{run_key}' on dataset '{root.name}' is over objects (units={units!r}); "
@@ -263,9 +265,19 @@ def check_failure_modes(
             )
     if max_drop is None and min_accuracy is None:
         max_drop = config.params.min_drop
-    inputs, _ = load_search_inputs(
-        samples, label_field, pred_field, config.tags_fields, reuse=reuse_inputs
-    )
+    spec = getattr(config, "unit_spec", None)
+    if spec and spec.get("eval_type") == fpu.MULTILABEL:
+        # The run's (sample, class) units, judged on the other model's predictions.
+        spec = fpu.UnitSpec.from_dict(spec)
+        spec = fpu.multilabel_spec(
+            samples, spec.gt_field, pred_field, spec.units, spec.confidence_thresh
+        )
+        sources = fpu.unit_tag_sources(samples, spec, config.tags_fields)
+        inputs = fpu.read_units(samples, spec, sources)
+    else:
+        inputs, _ = load_search_inputs(
+            samples, label_field, pred_field, config.tags_fields, reuse=reuse_inputs
+        )
     modes = results.failure_modes
     queries = [inputs.query_of(m) for m in modes]
     measured = measure_tag_sets(inputs.tags, inputs.correct, inputs.labels, queries, config.params)

@@ -28,6 +28,7 @@ from fiftyone_prime.core.regression import RegressionMode, run_regression_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from ..reading import fields as fpf
+from ..reading import units as fpu
 from ..reading.input_cache import load_search_inputs
 from ..runs import views as fpv
 from ..runs.classes import group_stats, input_counts
@@ -95,6 +96,9 @@ class RegressionRunConfig(ModeRunConfig):
         label_field: the ground-truth ``Classification`` field
         baseline_field: the baseline model's ``Classification`` field
         pred_field: the new model's ``Classification`` field
+        unit_spec (None): a multilabel classifier's units (the dict of a
+            :class:`fiftyone_prime.integration.reading.units.UnitSpec`);
+            ``None`` for samples compared label to label
         **kwargs: ``tags_fields``, ``search_params``, ``procedure``,
             ``save_views``, ``max_views`` as in
             :class:`fiftyone_prime.integration.runs.run_results.ModeRunConfig`
@@ -102,9 +106,17 @@ class RegressionRunConfig(ModeRunConfig):
 
     _METHOD = METHOD
 
-    def __init__(self, label_field=None, baseline_field=None, pred_field=None, **kwargs):
+    def __init__(
+        self, label_field=None, baseline_field=None, pred_field=None, unit_spec=None, **kwargs
+    ):
         super().__init__(label_field, pred_field, **kwargs)
         self.baseline_field = baseline_field
+        self.unit_spec = unit_spec
+
+    @property
+    def spec(self) -> Optional[fpu.UnitSpec]:
+        """The run's units, or ``None`` for samples compared label to label."""
+        return fpu.UnitSpec.from_dict(self.unit_spec) if self.unit_spec else None
 
 
 class RegressionRun(PrimeRun):
@@ -165,7 +177,8 @@ class RegressionResults(ModeRunResults):
         c = self.config
         return (
             f"PRIME regression run '{self.key}': {len(self._modes)} regression modes of "
-            f"'{c.pred_field}' against '{c.baseline_field}' over {self.num_used} samples "
+            f"'{c.pred_field}' against '{c.baseline_field}' over {self.num_used} "
+            f"{c.spec.noun if c.spec else 'samples'} "
             f"({self.num_tags} tags)"
         )
 
@@ -250,7 +263,7 @@ class RegressionInputs:
         baseline_correct: per row, whether the baseline is right
     """
 
-    inputs: fpf.SearchInputs
+    inputs: Union[fpf.SearchInputs, fpu.UnitInputs]
     baseline_correct: np.ndarray
 
     @property
@@ -260,10 +273,20 @@ class RegressionInputs:
 
 
 def read_regression_inputs(
-    samples, label_field: str, baseline_field: str, pred_field: str, tags_field, reuse: bool = True
+    samples,
+    label_field: str,
+    baseline_field: str,
+    pred_field: str,
+    tags_field,
+    reuse: bool = True,
+    spec: Optional[fpu.UnitSpec] = None,
 ) -> RegressionInputs:
     """Checks the fields and reads them in one pass (from the input cache
     when ``reuse`` and nothing changed; a fresh read replaces the entry).
+    With ``spec`` (a multilabel classifier's units, whose ``baseline_field``
+    is the baseline) the units are read with
+    :func:`fiftyone_prime.integration.reading.units.read_units`, both
+    outcomes at once.
 
     Raises:
         TypeError: if a field is not a ``Classification`` field (both
@@ -276,6 +299,13 @@ def read_regression_inputs(
             f"`baseline_field` and `pred_field` are the same field '{pred_field}'; "
             "compare two models' predictions"
         )
+    if spec is not None:
+        n_new = int(samples.exists(label_field).exists(pred_field).count())
+        n_base = int(samples.exists(label_field).exists(baseline_field).count())
+        n_both = int(samples.exists(label_field).exists(pred_field).exists(baseline_field).count())
+        _check_same_samples(n_new, n_base, n_new - n_both, pred_field, baseline_field)
+        inputs = fpu.read_units(samples, spec, fpu.unit_tag_sources(samples, spec, tags_field))
+        return RegressionInputs(inputs, inputs.baseline_correct)
     fpf.validate_classification_field(samples, label_field, "label_field")
     fpf.validate_classification_field(samples, baseline_field, "baseline_field")
     fpf.validate_classification_field(samples, pred_field, "pred_field")
@@ -287,15 +317,20 @@ def read_regression_inputs(
     baseline = inputs.extra[path]
     # The samples each model predicted on (among those with a label) must be the same.
     n_base = int(samples.exists(label_field).exists(baseline_field).count())
-    no_base = np.equal(baseline, None)
-    if no_base.any() or n_base != inputs.num_used:
+    no_base = int(np.equal(baseline, None).sum())
+    _check_same_samples(inputs.num_used, n_base, no_base, pred_field, baseline_field)
+    return RegressionInputs(inputs, inputs.labels == baseline)
+
+
+def _check_same_samples(n_new, n_base, only_new, pred_field, baseline_field) -> None:
+    """Raises unless both models predicted on the same labelled samples."""
+    if only_new or n_base != n_new:
         raise ValueError(
-            f"The two models predicted on different samples: {inputs.num_used} labelled samples "
+            f"The two models predicted on different samples: {n_new} labelled samples "
             f"have a '{pred_field}' prediction and {n_base} a '{baseline_field}' prediction "
-            f"({int(no_base.sum())} have only the first). Compare them on the same samples, "
+            f"({only_new} have only the first). Compare them on the same samples, "
             f"e.g. samples.exists('{baseline_field}').exists('{pred_field}')"
         )
-    return RegressionInputs(inputs, inputs.labels == baseline)
 
 
 # ------------------------------------------------------------------ the run
@@ -330,20 +365,35 @@ def _validate_new_key(dataset, run_key, overwrite) -> None:
 
 def regression_view(samples, config, mode, sources=None):
     """The samples of the mode's class carrying every tag, with both
-    predictions (``sources``: the run's tag sources, resolved when not given)."""
+    predictions (``sources``: the run's tag sources, resolved when not given).
+    For a multilabel classifier, the samples of the mode's units with every
+    label field filtered to the class
+    (:func:`fiftyone_prime.integration.failure_modes.evaluations.multilabel_view`)."""
     if sources is None:
         sources = fpf.tag_sources(samples, config.tags_fields)
     source_of = {s.field: s for s in sources}
+    spec = config.spec
+    tags = []
+    by_field: dict[str, list[str]] = {}
+    for field, label in zip(mode.tag_fields, mode.tag_labels):
+        by_field.setdefault(field, []).append(label)
+    for field, labels in by_field.items():
+        source = source_of[field]
+        tags.append(getattr(source, "tag_source", source).match_expression(labels))
+    if spec is not None:
+        from ..failure_modes.evaluations import multilabel_view
+
+        image_expr = None
+        for expr in tags:
+            image_expr = expr if image_expr is None else image_expr & expr
+        return multilabel_view(samples, spec, mode.group, image_expr)
     expr = (
         (F(f"{config.label_field}.label") == F.literal(mode.group))
         & (F(f"{config.pred_field}.label") != None)  # noqa: E711
         & (F(f"{config.baseline_field}.label") != None)  # noqa: E711
     )
-    by_field: dict[str, list[str]] = {}
-    for field, label in zip(mode.tag_fields, mode.tag_labels):
-        by_field.setdefault(field, []).append(label)
-    for field, labels in by_field.items():
-        expr &= source_of[field].match_expression(labels)
+    for tag_expr in tags:
+        expr &= tag_expr
     return samples.match(expr)
 
 
@@ -370,6 +420,8 @@ def find_regressions(
     overwrite: bool = False,
     reuse_inputs: bool = True,
     progress=None,
+    units: Optional[str] = None,
+    confidence_thresh: Optional[float] = None,
 ) -> RegressionResults:
     """Finds where a new model regressed against a baseline, per class, as
     minimal tag sets, and saves them as a run with a view per mode.
@@ -414,6 +466,12 @@ def find_regressions(
             search of the same view and fields while no sample changed
             (``False`` reads afresh and replaces the cached entry)
         progress (None): a FiftyOne ``progress`` argument
+        units (None), confidence_thresh (None): for a multilabel classifier
+            (the three fields ``Classifications``), as in
+            :func:`fiftyone_prime.find_failure_modes`: ``"gt"`` (the default)
+            compares the misses of present classes, ``"pred"`` the false
+            alarms of the classes either model predicts (a unit is right
+            under a model when its prediction of the class's presence is)
 
     Returns:
         a :class:`RegressionResults`
@@ -441,6 +499,8 @@ def find_regressions(
         overwrite=overwrite,
         reuse_inputs=reuse_inputs,
         progress=progress,
+        units=units,
+        confidence_thresh=confidence_thresh,
     )
 
 
@@ -460,6 +520,8 @@ def search_regressions(
     overwrite: bool = False,
     reuse_inputs: bool = True,
     progress=None,
+    units: Optional[str] = None,
+    confidence_thresh: Optional[float] = None,
 ) -> RegressionResults:
     """:func:`find_regressions` with the search parameters as one
     :class:`SearchParams`: what the operator and the CLI call; the object is
@@ -490,8 +552,20 @@ def search_regressions(
                 pred_field = field
             else:
                 baseline_field = field
+    spec = None
+    if fpu.is_multilabel(
+        samples, label_field=label_field, baseline_field=baseline_field, pred_field=pred_field
+    ):
+        spec = fpu.multilabel_spec(
+            samples, label_field, pred_field, units, confidence_thresh, baseline_field
+        )
+    elif units is not None or confidence_thresh is not None:
+        raise ValueError(
+            "`units` and `confidence_thresh` apply to multilabel classifiers only (the label "
+            "and both prediction fields Classifications fields)"
+        )
     read = read_regression_inputs(
-        samples, label_field, baseline_field, pred_field, tags_field, reuse=reuse_inputs
+        samples, label_field, baseline_field, pred_field, tags_field, reuse_inputs, spec
     )
     inputs = read.inputs
     multiple = len(inputs.sources) > 1
@@ -509,6 +583,7 @@ def search_regressions(
         label_field=label_field,
         baseline_field=baseline_field,
         pred_field=pred_field,
+        unit_spec=None if spec is None else spec.to_dict(),
         tags_fields=[s.field for s in inputs.sources],
         search_params=params,
         procedure=outcome.significance.procedure,
@@ -526,8 +601,10 @@ def search_regressions(
 
 def _regression_views(samples, results, sources=None):
     config = results.config
-    if sources is None:
+    if sources is None and config.spec is None:
         sources = fpf.tag_sources(samples, config.tags_fields)
+    elif sources is None:
+        sources = fpu.unit_tag_sources(samples, config.spec, config.tags_fields)
     return lambda mode: regression_view(samples, config, mode, sources)
 
 

@@ -64,6 +64,7 @@ def find_evaluation_failure_modes(
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
     progress=None,
+    confidence_thresh: Optional[float] = None,
 ) -> EvalFailureModeResults:
     """Finds failure modes over the units of an evaluation run.
 
@@ -91,7 +92,11 @@ def find_evaluation_failure_modes(
             evaluation's
         label_field (None), pred_field (None): with ``eval_key``, optional
             and must match the evaluation's fields; without it,
-            ``label_field`` groups the units of ``correct_field``
+            ``label_field`` groups the units of ``correct_field``; without
+            either, two ``Classifications`` fields: a multilabel
+            classifier, whose units are (sample, class) pairs (``units``
+            ``"gt"``, the default: misses; ``"pred"``: false alarms; see
+            :mod:`fiftyone_prime.integration.reading.units`)
         tags_field ("prime_tags"): image-level tag fields, object attributes
             by their path (``"ground_truth.detections.attrs"``: a list of
             strings, a string, a bool or a Classification(s)), or a list of
@@ -100,6 +105,8 @@ def find_evaluation_failure_modes(
         params (the defaults): the :class:`fiftyone_prime.SearchParams`
         save_views (True), max_views, overwrite, progress: as in
             :func:`fiftyone_prime.find_failure_modes`
+        confidence_thresh (None): multilabel units: the least confidence of
+            a prediction that counts
 
     Returns:
         an :class:`EvalFailureModeResults`
@@ -128,6 +135,7 @@ def find_evaluation_failure_modes(
         correct_field=correct_field,
         label_field=label_field,
         pred_field=pred_field,
+        confidence_thresh=confidence_thresh,
     )
     sources = fpu.unit_tag_sources(samples, spec, tags_field)
     logger.info("Reading the %s of %s...", spec.noun, _describe_spec(spec))
@@ -161,6 +169,8 @@ def find_evaluation_failure_modes(
 
 
 def _describe_spec(spec: fpu.UnitSpec) -> str:
+    if spec.is_multilabel:
+        return f"'{spec.gt_field}' against '{spec.pred_field}'"
     if spec.eval_key is None:
         return f"'{spec.group_field}' with outcome {spec.correct_field!r}"
     what = {fpu.GT: "ground truth", fpu.PRED: "predictions", fpu.SAMPLES: "samples"}[spec.units]
@@ -200,6 +210,8 @@ def unit_view(samples, spec: fpu.UnitSpec, sources, kinds: dict, group, tag_keys
         else:
             expr = source.object_expression(labels, kinds.get(field))
             object_expr = expr if object_expr is None else object_expr & expr
+    if spec.is_multilabel:
+        return multilabel_view(samples, spec, group, image_expr)
     if not spec.is_objects:
         expr = spec.sample_filter() & (F(spec.group_path) == F.literal(group))
         if image_expr is not None:
@@ -210,6 +222,39 @@ def unit_view(samples, spec: fpu.UnitSpec, sources, kinds: dict, group, tag_keys
     if object_expr is not None:
         expr &= object_expr
     return view.filter_labels(spec.group_field, expr, only_matches=True)
+
+
+def multilabel_view(samples, spec: fpu.UnitSpec, group, image_expr=None):
+    """The samples of a multilabel classifier's units of class ``group``
+    (those carrying the image tags ``image_expr``), every label field shown
+    with only that class's labels.
+
+    ``"gt"`` units: the samples whose ground truth lists the class;
+    ``"pred"`` units: those where a compared model predicts it (at least
+    ``confidence_thresh`` confident). Samples lacking the ground truth or a
+    prediction field are not units. The predictions keep the class's labels
+    below the threshold too, with their confidence, so a miss shows what the
+    model said. The view holds one sample per unit: its size is the mode's.
+    """
+    is_class = F("label") == F.literal(group)
+    models = [spec.pred_field] + ([spec.baseline_field] if spec.baseline_field else [])
+    view = samples if image_expr is None else samples.match(image_expr)
+    for field in (spec.gt_field, *models):
+        view = view.exists(field)
+    if spec.units == fpu.GT:
+        has = F(f"{spec.gt_field}.classifications").filter(is_class).length() > 0
+    else:
+        counts = is_class
+        if spec.confidence_thresh is not None:
+            counts = is_class & (F("confidence") >= spec.confidence_thresh)
+        has = None
+        for field in models:
+            expr = F(f"{field}.classifications").filter(counts).length() > 0
+            has = expr if has is None else has | expr
+    view = view.match(has)
+    for field in (spec.gt_field, *models):
+        view = view.filter_labels(field, is_class, only_matches=False)
+    return view
 
 
 def evaluation_state(dataset, spec: fpu.UnitSpec) -> str:
@@ -342,6 +387,18 @@ class EvalFailureModeResults(FailureModeResults):
         spec = self.spec
         where = f"evaluation '{spec.eval_key}'" if spec.eval_key else f"'{spec.group_field}'"
         outcome = " (outcome: correct_field)" if spec.correct_field is not None else ""
+        if spec.is_multilabel:
+            thresh = spec.confidence_thresh
+            counts = "" if thresh is None else f" with confidence >= {thresh:g}"
+            if spec.units == fpu.GT:
+                return (
+                    f"(sample, class) pairs of the classes present in '{spec.gt_field}', "
+                    f"wrong when '{spec.pred_field}' does not predict them{counts} (misses)"
+                )
+            return (
+                f"(sample, class) pairs of the classes '{spec.pred_field}' predicts{counts}, "
+                f"wrong when absent from '{spec.gt_field}' (false alarms)"
+            )
         if spec.units == fpu.GT:
             return f"ground-truth objects of {where}, wrong when missed{outcome}"
         if spec.units == fpu.PRED:
@@ -421,7 +478,8 @@ def check_view_counts(spec: fpu.UnitSpec, views) -> list:
     """
     wrong = []
     for name, view, size in views[:MAX_VIEWS_CHECKED]:
-        count = view.count(spec.list_path) if spec.is_objects else view.count()
+        objects = spec.is_objects and not spec.is_multilabel  # multilabel: a sample per unit
+        count = view.count(spec.list_path) if objects else view.count()
         if count != size:
             wrong.append((name, count, size))
     for name, count, size in wrong:

@@ -11,6 +11,7 @@ from fiftyone_prime.core.search import run_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from ..reading import fields as fpf
+from ..reading import units as fpu
 from ..reading.input_cache import load_search_inputs
 from ..runs import views as fpv
 from ..runs.classes import FAILURE_MODES, FailureModeResults, FailureModeRunConfig, SavedFailureMode
@@ -43,6 +44,7 @@ def find_failure_modes(
     eval_key: Optional[str] = None,
     units: Optional[str] = None,
     correct_field=None,
+    confidence_thresh: Optional[float] = None,
 ) -> FailureModeResults:
     """Finds PRIME failure modes of a classifier on a dataset or view.
 
@@ -76,7 +78,10 @@ def find_failure_modes(
         samples: a :class:`fiftyone.core.collections.SampleCollection`
         label_field ("ground_truth"): the ground-truth
             :class:`fiftyone.core.labels.Classification` field; its labels
-            are the groups searched
+            are the groups searched. A
+            :class:`fiftyone.core.labels.Classifications` field (with
+            ``pred_field`` one too) searches a multilabel classifier: see
+            ``units``
         pred_field ("predictions"): the predicted
             :class:`fiftyone.core.labels.Classification` field; a sample is
             correct when its label matches the ground truth
@@ -129,17 +134,26 @@ def find_failure_modes(
             ``"samples"`` for classification evaluations. ``tags_field`` may
             then name object attributes by their path
             (``"ground_truth.detections.attrs"``) as well as image-level
-            fields, whose tags every object of the image inherits
+            fields, whose tags every object of the image inherits. With a
+            multilabel classifier (``Classifications`` fields), the units
+            are (sample, class) pairs grouped by class, each pair once:
+            ``"gt"`` (the default: misses; each class present in the ground
+            truth, wrong when not predicted) or ``"pred"`` (false alarms;
+            each class predicted, wrong when absent from the ground truth);
+            their tags are their image's
         correct_field (None): the outcome from a boolean field or object
             attribute path, or a ``ViewExpression`` on the unit, instead of
             the evaluation's (or, without ``eval_key``, of the label
             comparison: ``label_field`` then holds the units' groups). See
             :func:`fiftyone_prime.integration.failure_modes.evaluations.find_evaluation_failure_modes`
+        confidence_thresh (None): with a multilabel classifier, the least
+            confidence of a prediction that counts (a prediction without a
+            confidence then does not); ``None`` counts every prediction
 
     Returns:
         a :class:`fiftyone_prime.FailureModeResults` (an
         :class:`fiftyone_prime.EvalFailureModeResults` with ``eval_key``,
-        ``units`` or ``correct_field``)
+        ``units``, ``correct_field`` or ``Classifications`` fields)
 
     Raises:
         ValueError: if a field is missing, the view is empty, the run key
@@ -164,6 +178,7 @@ def find_failure_modes(
         eval_key=eval_key,
         units=units,
         correct_field=correct_field,
+        confidence_thresh=confidence_thresh,
     )
 
 
@@ -184,6 +199,7 @@ def search_failure_modes(
     eval_key: Optional[str] = None,
     units: Optional[str] = None,
     correct_field=None,
+    confidence_thresh: Optional[float] = None,
 ) -> FailureModeResults:
     """:func:`find_failure_modes` with the search parameters as one
     :class:`SearchParams`: what the operator, the CLI and the pipeline call.
@@ -197,8 +213,8 @@ def search_failure_modes(
         samples: a :class:`fiftyone.core.collections.SampleCollection`
         params (the defaults): a :class:`SearchParams`
         label_field, pred_field, tags_field, run_key, save_views, max_views,
-            overwrite, reuse_inputs, progress, eval_key, units, correct_field:
-            as in :func:`find_failure_modes`
+            overwrite, reuse_inputs, progress, eval_key, units, correct_field,
+            confidence_thresh: as in :func:`find_failure_modes`
 
     Returns:
         a :class:`fiftyone_prime.FailureModeResults`
@@ -206,7 +222,12 @@ def search_failure_modes(
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
     fpf.check_sample_collection(samples, "find_failure_modes")
-    if eval_key is not None or units is not None or correct_field is not None:
+    units_given = eval_key is not None or units is not None or correct_field is not None
+    if (
+        units_given
+        or confidence_thresh is not None
+        or fpu.is_multilabel(samples, label_field=label_field, pred_field=pred_field)
+    ):
         from .evaluations import find_evaluation_failure_modes
 
         # With an evaluation its own fields are used: the defaults are not a choice.
@@ -225,6 +246,7 @@ def search_failure_modes(
             max_views=max_views,
             overwrite=overwrite,
             progress=progress,
+            confidence_thresh=confidence_thresh,
         )
     run = start_run(
         samples,

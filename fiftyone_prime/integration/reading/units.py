@@ -16,6 +16,17 @@ are and reads them into the arrays the core searches:
     (``fp``), grouped by its label. Objects without an ``<eval_key>`` value
     (not evaluated) and crowd ground truth (COCO's ``iscrowd``, which COCO
     never counts as a miss) are left out;
+-   a **multilabel classifier** (``Classifications`` ground truth and
+    predictions, no evaluation): units are (sample, class) pairs, each pair
+    once however often its sample lists the class. ``units="gt"`` (the
+    default, misses): each class present in the ground truth, right when the
+    model predicts it; ``units="pred"`` (false alarms): each class the model
+    predicts, right when it is present in the ground truth (with a regression,
+    each class either model predicts, right under a model when its
+    prediction of the class's presence is right). The group is the class; a
+    prediction counts when its confidence is at least ``confidence_thresh``
+    (when one is given; a prediction without a confidence then does not
+    count). Tags are the image's;
 -   a **boolean outcome** (``correct_field``): any boolean field or attribute,
     or a ``ViewExpression`` evaluated on the sample (sample units) or on the
     object (object units), instead of the evaluation's own outcome.
@@ -61,6 +72,8 @@ UNITS = (SAMPLES, GT, PRED)
 #: Evaluation types whose units this module reads.
 CLASSIFICATION = "classification"
 DETECTION = "detection"
+#: The units of a multilabel classifier (``Classifications`` in and out).
+MULTILABEL = "multilabel"
 
 # Per kind of units: the evaluation values that make a unit, and the right one.
 _DETECTION_OUTCOMES = {GT: (("tp", "fn"), "tp"), PRED: (("tp", "fp"), "tp")}
@@ -103,6 +116,10 @@ class UnitSpec:
         correct_field: a boolean path, or a serialized ``ViewExpression``
             (``{"$expr": ...}``), overriding the evaluation's outcome
         crowd_attr: the crowd attribute of ground-truth objects, or ``None``
+        confidence_thresh: multilabel units: the least confidence of a
+            prediction that counts, or ``None`` (every prediction counts)
+        baseline_field: multilabel units of a regression: the baseline
+            model's ``Classifications`` (a second outcome per unit)
     """
 
     units: str
@@ -116,15 +133,25 @@ class UnitSpec:
     pred_field: Optional[str] = None
     correct_field: Union[str, dict, None] = None
     crowd_attr: Optional[str] = None
+    confidence_thresh: Optional[float] = None
+    baseline_field: Optional[str] = None
 
     @property
     def is_objects(self) -> bool:
-        """Whether the units are objects."""
+        """Whether the units are read as the items of a label list (objects,
+        or a multilabel classifier's classes)."""
         return self.list_path is not None
 
     @property
+    def is_multilabel(self) -> bool:
+        """Whether the units are a multilabel classifier's (sample, class) pairs."""
+        return self.eval_type == MULTILABEL
+
+    @property
     def noun(self) -> str:
-        """``"samples"`` or ``"objects"``, for messages."""
+        """``"samples"``, ``"objects"`` or ``"(sample, class) pairs"``, for messages."""
+        if self.is_multilabel:
+            return "(sample, class) pairs"
         return "objects" if self.is_objects else "samples"
 
     @property
@@ -203,6 +230,8 @@ def resolve_units(
     correct_field=None,
     label_field: Optional[str] = None,
     pred_field: Optional[str] = None,
+    confidence_thresh: Optional[float] = None,
+    baseline_field: Optional[str] = None,
 ) -> UnitSpec:
     """Checks the arguments that choose the units and returns their spec.
 
@@ -220,7 +249,11 @@ def resolve_units(
             units, a ``Detections``-like field for object units); with
             ``eval_key`` it must be the evaluation's ground truth if given
         pred_field (None): with ``eval_key``, must be the evaluation's
-            predictions if given
+            predictions if given. Without ``eval_key`` and ``correct_field``,
+            ``label_field`` and ``pred_field`` both ``Classifications`` make
+            the units a multilabel classifier's (see :func:`multilabel_spec`)
+        confidence_thresh (None), baseline_field (None): multilabel units
+            only, see :func:`multilabel_spec`
 
     Returns:
         a :class:`UnitSpec`
@@ -231,6 +264,20 @@ def resolve_units(
     """
     if units is not None and units not in UNITS:
         raise ValueError(f"`units` must be one of {list(UNITS)} (or None); got {units!r}")
+    if eval_key is None and correct_field is None:
+        fields = {"label_field": label_field, "pred_field": pred_field}
+        if baseline_field is not None:
+            fields["baseline_field"] = baseline_field
+        if is_multilabel(samples, **fields):
+            return multilabel_spec(
+                samples, label_field, pred_field, units, confidence_thresh, baseline_field
+            )
+    if confidence_thresh is not None or baseline_field is not None:
+        what = "confidence_thresh" if confidence_thresh is not None else "baseline_field"
+        raise ValueError(
+            f"`{what}` applies to multilabel classifiers only (label_field and pred_field "
+            "both Classifications fields, no eval_key or correct_field)"
+        )
     if eval_key is None:
         if correct_field is None:
             raise ValueError("Give `eval_key` (an evaluation run) or `correct_field` (an outcome)")
@@ -238,6 +285,119 @@ def resolve_units(
             raise ValueError("`correct_field` without `eval_key` needs `label_field` (the groups)")
         return _spec_from_field(samples, label_field, units, correct_field)
     return _spec_from_evaluation(samples, eval_key, units, correct_field, label_field, pred_field)
+
+
+def is_multilabel(samples, **fields: Optional[str]) -> bool:
+    """Whether the fields given by role (``label_field="ground_truth",
+    pred_field="predictions"``) are all ``Classifications`` fields: a
+    multilabel classifier's labels and predictions.
+
+    Returns:
+        False when none of them is a ``Classifications`` field (or a field
+        is not given), True when all are
+
+    Raises:
+        ValueError: one is ``Classifications`` and another does not exist
+        TypeError: one is ``Classifications`` and another is not (mixed label
+            types); the message names both
+    """
+    if any(not isinstance(name, str) or not name for name in fields.values()):
+        return False
+    found = {role: samples.get_field(name) for role, name in fields.items()}
+    multi = {role: _is_classifications(f) for role, f in found.items()}
+    if not any(multi.values()):
+        return False
+    if all(multi.values()):
+        return True
+    role_m = next(r for r, m in multi.items() if m)
+    for role, is_multi in multi.items():
+        if is_multi:
+            continue
+        field = fpf._field_or_raise(samples, fields[role], role)  # raises when missing
+        raise TypeError(
+            f"`{role}`: the field '{fields[role]}' is {fpf._describe_field(field)} but "
+            f"`{role_m}` '{fields[role_m]}' is Classifications; a multilabel classifier's "
+            "ground truth and predictions must both be Classifications fields"
+        )
+    return True
+
+
+def _is_classifications(field) -> bool:
+    return isinstance(field, fo.EmbeddedDocumentField) and issubclass(
+        field.document_type, fol.Classifications
+    )
+
+
+def multilabel_spec(
+    samples,
+    label_field: str,
+    pred_field: str,
+    units: Optional[str] = None,
+    confidence_thresh: Optional[float] = None,
+    baseline_field: Optional[str] = None,
+) -> UnitSpec:
+    """The units of a multilabel classifier: (sample, class) pairs.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        label_field: the ground-truth ``Classifications`` field
+        pred_field: the predicted ``Classifications`` field
+        units (None): ``"gt"`` (the default: misses; each class present in
+            the ground truth, right when predicted) or ``"pred"`` (false
+            alarms; each class predicted, right when present)
+        confidence_thresh (None): the least confidence of a prediction that
+            counts; ``None`` counts every prediction
+        baseline_field (None): a regression's baseline ``Classifications``:
+            each unit then has its outcome under both models (with
+            ``"pred"``, the units are the classes either model predicts)
+
+    Returns:
+        a :class:`UnitSpec`
+
+    Raises:
+        ValueError: units that do not fit, the same field twice, a threshold
+            that is not a number
+        TypeError: a field that is not ``Classifications``
+    """
+    fields = {"label_field": label_field, "pred_field": pred_field}
+    if baseline_field is not None:
+        fields["baseline_field"] = baseline_field
+    if not is_multilabel(samples, **fields):
+        raise TypeError(
+            f"A multilabel search compares Classifications fields; {fields} are not (pass "
+            "Classification fields to the single-label search)"
+        )
+    units = GT if units is None else units
+    if units not in (GT, PRED):
+        raise ValueError(
+            f"`units='{units}'` does not fit a multilabel classifier ('{label_field}' and "
+            f"'{pred_field}' are Classifications): its units are (sample, class) pairs; use "
+            "units='gt' (misses of present classes, the default) or units='pred' (false "
+            "alarms of predicted classes)"
+        )
+    named = [label_field, pred_field] + ([baseline_field] if baseline_field else [])
+    if len(set(named)) != len(named):
+        raise ValueError(f"A multilabel search compares different fields; got {named}")
+    if confidence_thresh is not None and (
+        isinstance(confidence_thresh, bool)
+        or not isinstance(confidence_thresh, (int, float))
+        or confidence_thresh != confidence_thresh
+    ):
+        raise ValueError(f"`confidence_thresh` must be a number or None; got {confidence_thresh!r}")
+    for name in named:
+        if samples._is_frame_field(name):
+            raise TypeError(f"'{name}' holds frame labels; video datasets are not supported")
+    field = label_field if units == GT else pred_field
+    return UnitSpec(
+        units,
+        field,
+        f"{field}.classifications",
+        eval_type=MULTILABEL,
+        gt_field=label_field,
+        pred_field=pred_field,
+        confidence_thresh=None if confidence_thresh is None else float(confidence_thresh),
+        baseline_field=baseline_field,
+    )
 
 
 def _spec_from_evaluation(samples, eval_key, units, correct_field, label_field, pred_field):
@@ -465,6 +625,11 @@ def _unit_tag_source(samples, spec, name) -> UnitTagSource:
     if not isinstance(name, str) or not name:
         raise TypeError(f"`tags_field` must be a field name or path; got {name!r}")
     owner = _label_list_owner(samples, name)
+    if owner is not None and spec.is_multilabel:
+        raise ValueError(
+            f"`tags_field` '{name}' is an attribute of labels; a multilabel classifier's "
+            "units take the tags of their image: name image-level fields"
+        )
     if owner is not None:
         list_path, attr = owner
         if list_path != spec.list_path:
@@ -560,6 +725,12 @@ class UnitInputs(fpf.TagColumns):
     sources: list = dc_field(default_factory=list)
     kinds: dict = dc_field(default_factory=dict)
     object_extra: dict = dc_field(default_factory=dict)
+    baseline_correct: Optional[np.ndarray] = None
+
+    @property
+    def groups(self) -> np.ndarray:
+        """The units' groups as the search takes them (as ``SearchInputs.groups``)."""
+        return self.labels
 
 
 def read_units(
@@ -613,10 +784,17 @@ def read_units(
     num_units = len(flat[0])
     groups = np.asarray(flat[0], dtype=object) if num_units else np.zeros(0, object)
     has_label = groups != None  # noqa: E711
+    baseline_correct = None
     if spec.is_objects and _coded(spec):
         codes = np.fromiter(flat[1], np.int8, num_units)
         crowd = codes == _CROWD_CODE
         is_unit, correct = (codes == 0) | (codes == 1), codes == 0
+        if spec.is_multilabel:  # a class listed again in a sample is the same unit
+            crowd = codes == _REPEATED_CODE
+            if spec.baseline_field is not None:
+                baseline_correct = np.fromiter(cols.baseline, np.int8, num_units) == 0
+            if has_label.any():
+                fpf.check_label_types(groups[has_label], spec.group_field, _ROLES[spec.units])
     else:
         outcome = np.asarray(flat[1], dtype=object) if num_units else np.zeros(0, object)
         crowd = outcome == _CROWD if spec.crowd_attr else np.zeros(num_units, bool)
@@ -630,7 +808,11 @@ def read_units(
     num_missing_label = int((~has_label).sum())
     num_missing_outcome = int((has_label & ~is_unit & ~crowd).sum())
     num_crowd = int((has_label & crowd).sum())
-    if num_missing_label or num_missing_outcome or num_crowd:
+    if spec.is_multilabel:
+        if num_crowd:
+            logger.info("%d classes listed again in their sample are counted once", num_crowd)
+        num_crowd = 0
+    elif num_missing_label or num_missing_outcome or num_crowd:
         logger.info(
             "Leaving out %d %s without a label, %d without an outcome and %d crowd objects",
             num_missing_label,
@@ -678,6 +860,7 @@ def read_units(
             path: np.asarray(cols.flat(extra_start + len(extra_paths) + k), dtype=object)[used_idx]
             for k, path in enumerate(object_paths)
         },
+        baseline_correct=None if baseline_correct is None else baseline_correct[used_idx],
     )
 
 
@@ -685,10 +868,11 @@ class _Columns:
     """The values read, per path: per sample (as ``values()`` returns them)
     and, for object paths, flat over the objects."""
 
-    def __init__(self, per_sample: list, flat=None, lengths=None):
+    def __init__(self, per_sample: list, flat=None, lengths=None, baseline=None):
         self._per_sample = per_sample
         self._flat = dict(flat or {})
         self.lengths = lengths
+        self.baseline = baseline  # multilabel regressions: the baseline's outcome codes
 
     @property
     def num_samples(self) -> int:
@@ -723,7 +907,9 @@ def _read_objects(samples, spec: UnitSpec, sources, extra_paths, object_paths=()
 
     outcome = spec.correct_expression
     crowd_value = _CROWD
-    if outcome is not None:
+    if spec.is_multilabel:
+        pass  # its columns are multilabel_columns'
+    elif outcome is not None:
         outcome = {"$let": {"vars": {"unit": "$$u"}, "in": spec.correct_field["$expr"]}}
     elif _coded(spec):
         # 0 right, 1 wrong, -1 not a unit (not evaluated): small ints decode fast
@@ -736,7 +922,10 @@ def _read_objects(samples, spec: UnitSpec, sources, extra_paths, object_paths=()
     if spec.crowd_attr:
         crowd = {"$ifNull": [var + spec.crowd_attr, False]}
         outcome = {"$cond": [crowd, crowd_value, outcome]}
-    project: dict[str, Any] = {"_id": 0, "c0": each(var + "label"), "c1": each(outcome)}
+    if spec.is_multilabel:
+        project: dict[str, Any] = {"_id": 0, **multilabel_columns(spec)}
+    else:
+        project = {"_id": 0, "c0": each(var + "label"), "c1": each(outcome)}
     object_cols = [0, 1]
     for i, source in enumerate(sources):
         if source.level == "object":
@@ -758,7 +947,82 @@ def _read_objects(samples, spec: UnitSpec, sources, extra_paths, object_paths=()
     per_sample = [[d.get(f"c{i}") for d in docs] for i in range(num_cols)]
     lengths = np.fromiter(map(len, per_sample[0]), np.int64, len(docs))
     flat = {i: list(chain.from_iterable(per_sample[i])) for i in object_cols}
-    return _Columns(per_sample, flat, lengths)
+    baseline = None
+    if spec.is_multilabel and spec.baseline_field is not None:
+        baseline = list(chain.from_iterable(d["cb"] for d in docs))
+    return _Columns(per_sample, flat, lengths, baseline)
+
+
+#: Multilabel units: the outcome code of a class listed again in its sample
+#: (the same unit, counted once).
+_REPEATED_CODE = 3
+#: The argument that names a multilabel run's group field, by units.
+_ROLES = {GT: "label_field", PRED: "pred_field"}
+
+
+def multilabel_columns(spec: UnitSpec) -> dict:
+    """The projection of a multilabel classifier's units, one array per
+    sample: ``c0`` each unit's class, ``c1`` its outcome code (0 right, 1
+    wrong, -1 none: the sample lacks the ground truth or a prediction,
+    :data:`_REPEATED_CODE` a class listed again) and, with a baseline, ``cb``
+    its code under the baseline.
+
+    A unit is right under a model when the model's prediction of the class's
+    presence (a prediction counts when its confidence is at least the
+    threshold) is the ground truth's. The units are the ground truth's
+    classes (``"gt"``) or the classes the compared models predict
+    (``"pred"``), each once per sample.
+    """
+
+    def listed(field):
+        return {"$ifNull": [f"${field}.classifications", []]}
+
+    def predicted(field):
+        items = listed(field)
+        if spec.confidence_thresh is not None:
+            cond = {"$gte": ["$$c.confidence", spec.confidence_thresh]}
+            items = {"$filter": {"input": items, "as": "c", "cond": cond}}
+        return {"$map": {"input": items, "as": "c", "in": "$$c.label"}}
+
+    models = {"p": spec.pred_field}
+    if spec.baseline_field is not None:
+        models["b"] = spec.baseline_field
+    labels = {"g": {"$map": {"input": listed(spec.gt_field), "as": "c", "in": "$$c.label"}}}
+    labels.update({k: predicted(f) for k, f in models.items()})
+    units = "$$g" if spec.units == GT else {"$concatArrays": [f"$${k}" for k in models]}
+    present = {"$in": ["$$u", "$$g"]}
+    has_all = {
+        "$and": [
+            {"$ne": [{"$type": f"${f}"}, t]}
+            for f in (spec.gt_field, *models.values())
+            for t in ("missing", "null")
+        ]
+    }
+
+    def codes(model):
+        right = {"$eq": [{"$in": ["$$u", f"$${model}"]}, present]}
+        first = {"$eq": [{"$indexOfArray": ["$$units", "$$u"]}, "$$i"]}
+        code = {"$cond": [first, {"$cond": [right, 0, 1]}, _REPEATED_CODE]}
+        return {
+            "$map": {
+                "input": {"$range": [0, {"$size": "$$units"}]},
+                "as": "i",
+                "in": {
+                    "$let": {
+                        "vars": {"u": {"$arrayElemAt": ["$$units", "$$i"]}},
+                        "in": {"$cond": [has_all, code, -1]},
+                    }
+                },
+            }
+        }
+
+    def each_sample(expr):
+        return {"$let": {"vars": labels, "in": {"$let": {"vars": {"units": units}, "in": expr}}}}
+
+    out = {"c0": each_sample("$$units"), "c1": each_sample(codes("p"))}
+    if spec.baseline_field is not None:
+        out["cb"] = each_sample(codes("b"))
+    return out
 
 
 #: Samples per part when a whole dataset is read in parallel ``_id`` ranges.
@@ -820,14 +1084,17 @@ def _outcome_path(spec: UnitSpec):
 
 
 def _describe_outcome(spec: UnitSpec) -> str:
+    if spec.is_multilabel:
+        return f"'{spec.gt_field}' against '{spec.pred_field}'"
     if spec.correct_field is not None:
         return "correct_field"
     return f"evaluation '{spec.eval_key}'"
 
 
 def _coded(spec: UnitSpec) -> bool:
-    """Whether the reader codes the outcomes as small ints (detection evaluations)."""
-    return spec.eval_type == DETECTION and spec.correct_field is None
+    """Whether the reader codes the outcomes as small ints (detection
+    evaluations, multilabel classifiers)."""
+    return spec.eval_type in (DETECTION, MULTILABEL) and spec.correct_field is None
 
 
 def _outcomes(spec: UnitSpec, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,216 @@
+"""Multilabel classifiers (``Classifications`` in and out): (sample, class)
+units, planted truth on real FiftyOne (see ``tests/integration/multilabel_data.py``)."""
+
+import pytest
+
+import fiftyone as fo
+
+import fiftyone_prime as fp
+from fiftyone_prime.integration.failure_modes.evaluations import EvalFailureModeResults
+from tests.integration.multilabel_data import (
+    ALARM_TAGS,
+    MISS_TAGS,
+    THRESH,
+    multilabel_dataset,
+    truth,
+)
+
+
+@pytest.fixture(scope="module")
+def ml_template():
+    import uuid
+
+    made = []
+
+    def make():
+        d = fo.Dataset(f"prime-test-ml-{uuid.uuid4().hex[:8]}")
+        made.append(d)
+        return d
+
+    dataset = multilabel_dataset(make)
+    yield dataset
+    for d in made:
+        d.delete()
+
+
+@pytest.fixture
+def ml(make_dataset, ml_template):
+    return make_dataset(like=ml_template)
+
+
+def nothing_written(dataset):
+    return dataset.list_runs() == [] and dataset.list_saved_views() == []
+
+
+def _expected(dataset, group, tags, **kwargs):
+    """The mode's units and right ones, by the Python oracle."""
+    units = {
+        k: right
+        for k, (right, t) in truth(dataset, **kwargs).items()
+        if k[1] == group and set(tags) <= t
+    }
+    return units, sum(units.values())
+
+
+def test_misses_of_person_on_night_crowd_are_found_exactly(ml):
+    results = fp.find_failure_modes(
+        ml, label_field="ground_truth", pred_field="predictions", confidence_thresh=THRESH
+    )
+    assert isinstance(results, EvalFailureModeResults)
+    assert results.units == "gt"
+    found = [(m.group, tuple(sorted(m.tags))) for m in results.failure_modes]
+    assert found == [("person", MISS_TAGS)]  # the planted mode alone (the issue allows 2 more)
+    mode = results.failure_modes[found.index(("person", MISS_TAGS))]
+    units, right = _expected(ml, "person", MISS_TAGS)
+    assert mode.size == len(units)
+    assert mode.num_correct == right
+    # The class's accuracy is over its (sample, class) units, each counted once.
+    all_person, right_person = _expected(ml, "person", ())
+    assert results.groups["person"]["size"] == len(all_person)
+    assert results.groups["person"]["accuracy"] == pytest.approx(right_person / len(all_person))
+    # The view: exactly the mode's samples, each label field filtered to the class.
+    view = results.load_view(mode)
+    assert set(view.values("id")) == {sid for sid, _ in units}
+    assert view.count() == mode.size
+    assert set(view.distinct("ground_truth.classifications.label")) == {"person"}
+    assert set(view.distinct("predictions.classifications.label")) <= {"person"}
+    assert "multilabel" not in results.summary() and "misses" in results.summary()
+
+
+def test_false_alarms_of_dog_on_indoor_rain_with_units_pred(ml):
+    results = fp.find_failure_modes(
+        ml,
+        label_field="ground_truth",
+        pred_field="predictions",
+        units="pred",
+        confidence_thresh=THRESH,
+        run_key="alarms",
+    )
+    found = [(m.group, tuple(sorted(m.tags))) for m in results.failure_modes]
+    assert found == [("dog", ALARM_TAGS)]
+    mode = results.failure_modes[found.index(("dog", ALARM_TAGS))]
+    units, right = _expected(ml, "dog", ALARM_TAGS, units="pred")
+    assert (mode.size, mode.num_correct) == (len(units), right)
+    view = results.load_view(mode)
+    assert set(view.values("id")) == {sid for sid, _ in units}
+    # each predicted dog in the view is at least THRESH confident or shown below it
+    assert set(view.distinct("predictions.classifications.label")) == {"dog"}
+
+
+def test_a_threshold_changes_what_counts(ml):
+    """Without a threshold the low-confidence guesses count as predictions:
+    the class sizes of false-alarm units differ, as the oracle says."""
+    with_t = fp.find_failure_modes(
+        ml,
+        label_field="ground_truth",
+        pred_field="predictions",
+        units="pred",
+        confidence_thresh=THRESH,
+        save_views=False,
+        run_key="t",
+    )
+    without = fp.find_failure_modes(
+        ml,
+        label_field="ground_truth",
+        pred_field="predictions",
+        units="pred",
+        save_views=False,
+        run_key="n",
+    )
+    for results, thresh in ((with_t, THRESH), (without, None)):
+        units, right = _expected(ml, "car", (), units="pred", thresh=thresh)
+        assert results.groups["car"]["size"] == len(units)
+        assert results.groups["car"]["accuracy"] == pytest.approx(right / len(units))
+    assert with_t.groups["car"]["size"] < without.groups["car"]["size"]
+
+
+def test_the_run_reloads_with_its_units(ml):
+    fp.find_failure_modes(
+        ml,
+        label_field="ground_truth",
+        pred_field="predictions",
+        confidence_thresh=THRESH,
+        run_key="ml",
+    )
+    loaded = fp.load_failure_modes(ml, "ml")
+    assert loaded.spec.is_multilabel and loaded.spec.confidence_thresh == THRESH
+    assert ("person", MISS_TAGS) in [(m.group, tuple(sorted(m.tags))) for m in loaded.failure_modes]
+    assert len(ml.list_saved_views()) == len(loaded.failure_modes)
+
+
+def test_regression_of_person_on_night_crowd(ml):
+    results = fp.find_regressions(
+        ml,
+        label_field="ground_truth",
+        baseline_field="model_v1",
+        pred_field="predictions",
+        confidence_thresh=THRESH,
+    )
+    found = [(m.group, tuple(sorted(m.tags))) for m in results.regressions]
+    assert found == [("person", MISS_TAGS)]
+    mode = results.regressions[found.index(("person", MISS_TAGS))]
+    new, right_new = _expected(ml, "person", MISS_TAGS)
+    base, right_base = _expected(ml, "person", MISS_TAGS, pred_field="model_v1")
+    assert set(new) == set(base)  # gt units: the same pairs under both models
+    assert (mode.size, mode.num_correct, mode.baseline_num_correct) == (
+        len(new),
+        right_new,
+        right_base,
+    )
+    view = results.load_view(mode)
+    assert set(view.values("id")) == {sid for sid, _ in new}
+    for field in ("ground_truth", "predictions", "model_v1"):
+        assert set(view.distinct(f"{field}.classifications.label")) <= {"person"}
+    loaded = fp.load_regressions(ml, results.key)
+    assert [m.tags for m in loaded.regressions] == [m.tags for m in results.regressions]
+
+
+def test_check_re_measures_multilabel_modes(ml):
+    fp.find_failure_modes(
+        ml,
+        label_field="ground_truth",
+        pred_field="predictions",
+        confidence_thresh=THRESH,
+        run_key="ml",
+        save_views=False,
+    )
+    fixed = fp.check_failure_modes(ml, "ml", pred_field="model_v1")
+    same = fp.check_failure_modes(ml, "ml", pred_field="model_v2")
+    person = [c for c in same.checks if (c.group, tuple(sorted(c.tags))) == ("person", MISS_TAGS)]
+    assert person and person[0].passed is False
+    units, right = _expected(ml, "person", MISS_TAGS, pred_field="model_v1")
+    c = next(c for c in fixed.checks if (c.group, tuple(sorted(c.tags))) == ("person", MISS_TAGS))
+    assert (c.size, c.num_correct, c.passed) == (len(units), right, True)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        (dict(pred_field="filepath"), TypeError, "'filepath'"),
+        (dict(pred_field="single"), TypeError, "Classification"),
+        (dict(pred_field="nowhere"), ValueError, "'nowhere' does not exist"),
+        (dict(pred_field="predictions", units="samples"), ValueError, "units='gt'"),
+        (dict(pred_field="predictions", confidence_thresh="high"), ValueError, "confidence_thresh"),
+        (
+            dict(pred_field="predictions", tags_field="ground_truth.classifications.label"),
+            ValueError,
+            "tags of their image",
+        ),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_writes_nothing(ml, kwargs, error, words):
+    ml.add_sample_field("single", fo.EmbeddedDocumentField, embedded_doc_type=fo.Classification)
+    with pytest.raises(error, match=words):
+        fp.find_failure_modes(ml, label_field="ground_truth", **kwargs)
+    assert nothing_written(ml)
+
+
+def test_an_empty_view_writes_nothing(ml):
+    with pytest.raises(ValueError, match="empty"):
+        fp.find_failure_modes(ml.limit(0), label_field="ground_truth", pred_field="predictions")
+    assert nothing_written(ml)
+
+
+def test_a_threshold_on_single_label_fields_is_refused(planted):
+    with pytest.raises(ValueError, match="multilabel"):
+        fp.find_failure_modes(planted, confidence_thresh=0.5)
