@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 
-from fiftyone_prime.cli_args import add_search_args, search_params
+from fiftyone_prime.cli_args import add_multilabel_args, add_search_args, search_params
 from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.defaults import (
     SCORINGS,
@@ -151,8 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["gt", "pred", "samples"],
         default=None,
         help="with a detection evaluation: gt (ground-truth objects, wrong when missed; the "
-        "default) or pred (predicted objects, wrong when false positives)",
+        "default) or pred (predicted objects, wrong when false positives); with "
+        "Classifications fields (a multilabel classifier): gt (misses of the classes "
+        "present, the default) or pred (false alarms of the classes predicted)",
     )
+    add_multilabel_args(s, units=False)
     s.add_argument(
         "--correct-field",
         default=None,
@@ -229,7 +232,8 @@ def _search(dataset, args):
 
     # --max-views is passed only when given, so the default lives in the SDK.
     extra = {} if args.max_views is None else {"max_views": args.max_views}
-    for name in ("eval_key", "units", "correct_field"):  # search's units (see find_failure_modes)
+    units = ("eval_key", "units", "correct_field", "confidence_thresh")  # see find_failure_modes
+    for name in units:
         if getattr(args, name, None) is not None:
             extra[name] = getattr(args, name)
     return search_failure_modes(

@@ -23,12 +23,13 @@ def add_search_args(p) -> None:
     p.add_argument(
         "--label-field",
         default=LABEL_FIELD,
-        help=f"the ground-truth Classification field (default: {LABEL_FIELD})",
+        help=f"the ground-truth Classification field, or Classifications for a multilabel "
+        f"classifier (default: {LABEL_FIELD})",
     )
     p.add_argument(
         "--pred-field",
         default=PRED_FIELD,
-        help=f"the predicted Classification field (default: {PRED_FIELD})",
+        help=f"the predicted Classification(s) field (default: {PRED_FIELD})",
     )
     p.add_argument(
         "--tags-field",
@@ -80,6 +81,26 @@ def add_search_args(p) -> None:
         help="save views for at most this many failure modes, those with the "
         "largest drops; all modes stay in the results (default: the SDK's "
         "DEFAULT_MAX_VIEWS)",
+    )
+
+
+def add_multilabel_args(p, units: bool = True) -> None:
+    """Adds a multilabel classifier's ``--confidence-thresh`` (and, with
+    ``units``, ``--units gt|pred``) to ``p``."""
+    if units:
+        p.add_argument(
+            "--units",
+            choices=["gt", "pred"],
+            default=None,
+            help="with Classifications fields (a multilabel classifier): gt (misses of the "
+            "classes present, the default) or pred (false alarms of the classes predicted)",
+        )
+    p.add_argument(
+        "--confidence-thresh",
+        type=float,
+        default=None,
+        help="with Classifications fields: the least confidence of a prediction that counts "
+        "(default: every prediction counts)",
     )
 
 

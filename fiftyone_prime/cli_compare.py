@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from fiftyone_prime.cli_args import add_search_args, search_params
+from fiftyone_prime.cli_args import add_multilabel_args, add_search_args, search_params
 
 #: The subcommands defined here.
 COMMANDS = ("compare", "check")
@@ -42,9 +42,10 @@ def add_commands(sub) -> None:
     c.add_argument(
         "--baseline-field",
         default="predictions_v1",
-        help="the baseline's Classification field (default: predictions_v1)",
+        help="the baseline's Classification(s) field (default: predictions_v1)",
     )
     add_search_args(c)
+    add_multilabel_args(c)
     c.set_defaults(pred_field="predictions_v2", run_key="prime_regression")
     c.add_argument(
         "--report-dir", default=None, help="also write an HTML report of the run to this folder"
@@ -100,6 +101,8 @@ def run_command(args, dataset) -> int:
             run_key=args.run_key,
             overwrite=args.overwrite,
             reuse_inputs=args.reuse_inputs,
+            units=args.units,
+            confidence_thresh=args.confidence_thresh,
             **extra,
         )
         print(results.summary())

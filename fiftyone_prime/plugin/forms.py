@@ -26,6 +26,7 @@ from fiftyone_prime.core.defaults import (
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 from fiftyone_prime.core.validation import ERROR_CONTROLS
 from fiftyone_prime.integration.reading import fields as fpf
+from fiftyone_prime.integration.reading import units as fpu
 from fiftyone_prime.integration.runs.run_store import (
     list_failure_mode_runs,
     validate_max_views,
@@ -117,7 +118,7 @@ PREDICTIONS = (
 )
 
 
-def field_pickers(ctx, inputs, view, predictions=PREDICTIONS) -> bool:
+def field_pickers(ctx, inputs, view, predictions=PREDICTIONS, multilabel=False) -> bool:
     """Adds the ground-truth, prediction and tag field pickers, each offering
     only the fields that fit; False if any is impossible.
 
@@ -127,8 +128,14 @@ def field_pickers(ctx, inputs, view, predictions=PREDICTIONS) -> bool:
         view: the target view
         predictions (:data:`PREDICTIONS`): the prediction pickers (a
             comparison has two: the baseline's and the new model's)
+        multilabel (False): whether the pickers offer ``Classifications``
+            fields (a multilabel classifier, see :func:`multilabel_choice`)
+            instead of ``Classification`` fields
     """
-    classification_fields = label_fields(view, fo.Classification)
+    kind = "Classifications" if multilabel else "Classification"
+    classification_fields = label_fields(
+        view, fo.Classifications if multilabel else fo.Classification
+    )
     tag_fields = sorted(
         set(label_fields(view, (fo.Classifications, fo.Classification, fo.Detections)))
         | set(string_list_fields(view))
@@ -136,7 +143,7 @@ def field_pickers(ctx, inputs, view, predictions=PREDICTIONS) -> bool:
     if len(classification_fields) <= len(predictions) or not tag_fields:
         nouns = " and ".join(f"a {p.noun}" for p in predictions)
         message = (
-            f"A search needs a ground-truth Classification field, {nouns} Classification "
+            f"A search needs a ground-truth {kind} field, {nouns} {kind} "
             "field, each a different field, and a tags field (Classifications, "
             "Classification, Detections or a list of strings). Run 'PRIME: tag samples' to "
             "create tags."
@@ -180,6 +187,68 @@ def field_pickers(ctx, inputs, view, predictions=PREDICTIONS) -> bool:
         nouns = ", ".join(p.noun for p in pickers[:-1]) + f" and {pickers[-1].noun}"
         return invalid(props[-1], f"The {nouns} fields must differ")
     return _tags_fields_valid(ctx.params.get("tags_field"), tags, view)
+
+
+#: A multilabel search's units, as the forms offer them.
+MULTILABEL_UNITS = {
+    fpu.GT: "Misses: classes present in the ground truth, wrong when not predicted",
+    fpu.PRED: "False alarms: classes predicted, wrong when absent from the ground truth",
+}
+
+
+def multilabel_choice(ctx, inputs, view) -> bool:
+    """Adds the switch to a multilabel classifier (``Classifications``
+    fields; on by default where the view has fewer than two
+    ``Classification`` fields) where the view has two ``Classifications``
+    fields, and when it is on the units (:data:`MULTILABEL_UNITS`) and the
+    confidence threshold; returns whether it is on."""
+    if len(label_fields(view, fo.Classifications)) < 2:
+        return False
+    default = len(label_fields(view, fo.Classification)) < 2
+    inputs.bool(
+        "multilabel",
+        default=default,
+        label="Multilabel classifier",
+        description="Compare Classifications fields: a unit is a (sample, class) pair",
+    )
+    if not ctx.params.get("multilabel", default):
+        return False
+    radio = types.RadioGroup()
+    for value, label in MULTILABEL_UNITS.items():
+        radio.add_choice(value, label=label)
+    inputs.enum("units", list(MULTILABEL_UNITS), default=fpu.GT, label="Units", view=radio)
+    inputs.float(
+        "confidence_thresh",
+        label="Confidence threshold",
+        description="A prediction counts when it is at least this confident (optional: "
+        "without one every prediction counts)",
+    )
+    return True
+
+
+def multilabel_values(params) -> dict:
+    """The SDK's ``units`` and ``confidence_thresh`` from
+    :func:`multilabel_choice` (empty when it is off)."""
+    if not params.get("multilabel"):
+        return {}
+    return {
+        "units": params.get("units") or fpu.GT,
+        "confidence_thresh": params.get("confidence_thresh"),
+    }
+
+
+def multilabel_params(samples, units, confidence_thresh, **fields) -> dict:
+    """The form values of :func:`multilabel_choice` for an operator called
+    from Python with the SDK's keywords: on when the fields are
+    ``Classifications`` (``fields``: by role, as the SDK names them)."""
+    if not fpu.is_multilabel(samples, **fields):
+        if units is not None or confidence_thresh is not None:
+            raise ValueError(
+                "`units` and `confidence_thresh` apply here to multilabel classifiers only "
+                f"(Classifications fields); {fields} are not"
+            )
+        return {}
+    return {"multilabel": True, "units": units or fpu.GT, "confidence_thresh": confidence_thresh}
 
 
 def field_values(params, predictions=PREDICTIONS) -> dict:

@@ -42,7 +42,11 @@ class FindFailureModes(FormOperator):
         chosen = evaluation_form.evaluation_pickers(
             ctx, inputs, view, evaluation_form.image_tag_fields(view)
         )
-        fields_ok = forms.field_pickers(ctx, inputs, view) if chosen is None else chosen["valid"]
+        if chosen is None:  # label fields: one label per sample, or a multilabel classifier
+            multilabel = forms.multilabel_choice(ctx, inputs, view)
+            fields_ok = forms.field_pickers(ctx, inputs, view, multilabel=multilabel)
+        else:
+            fields_ok = chosen["valid"]
         if fields_ok and forms.new_run_key(ctx, inputs):
             forms.search_knobs(ctx, inputs)
             forms.view_options(ctx, inputs)
@@ -58,7 +62,7 @@ class FindFailureModes(FormOperator):
             forms.search_params(p),
             **forms.field_values(p),
             **forms.saving_values(p),
-            **evaluation_form.evaluation_params(p),
+            **(evaluation_form.evaluation_params(p) or forms.multilabel_values(p)),
             start="Reading fields and searching",
             progress_label="Saving views",
         )
@@ -95,12 +99,15 @@ class FindFailureModes(FormOperator):
         max_views=DEFAULT_MAX_VIEWS,
         overwrite=False,
         delegate=False,
+        units=None,
+        confidence_thresh=None,
         **search,
     ):
         """Runs the operator from Python, through FiftyOne's operator machinery;
         the arguments are those of :func:`fiftyone_prime.find_failure_modes`
         (``**search``: ``min_size``, ``min_drop``, ``min_gain``,
-        ``max_tags``, ``minimal``, ``alpha``, ``error_control``).
+        ``max_tags``, ``minimal``, ``alpha``, ``error_control``;
+        ``units`` and ``confidence_thresh`` for a multilabel classifier).
 
         Returns:
             an :class:`fiftyone.operators.executor.ExecutionResult`
@@ -115,6 +122,13 @@ class FindFailureModes(FormOperator):
             overwrite=overwrite,
             delegate=delegate,
             **forms.search_values(search),
+            **forms.multilabel_params(
+                sample_collection,
+                units,
+                confidence_thresh,
+                label_field=label_field,
+                pred_field=pred_field,
+            ),
         )
         return self.run_from_python(sample_collection, params, delegate)
 

@@ -21,6 +21,7 @@ from fiftyone_prime.integration.comparisons.regressions import (
     regression_row,
     search_regressions,
 )
+from fiftyone_prime.integration.reading import units as fpu
 from fiftyone_prime.integration.runs.classes import FailureModeRun
 from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
 
@@ -57,7 +58,8 @@ class FindRegressions(FormOperator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         view = ctx.target_view()
-        if forms.field_pickers(ctx, inputs, view, PREDICTIONS) and forms.new_run_key(
+        multilabel = forms.multilabel_choice(ctx, inputs, view)
+        if forms.field_pickers(ctx, inputs, view, PREDICTIONS, multilabel) and forms.new_run_key(
             ctx, inputs, RUN_KEY, validate=_validate_new_key
         ):
             forms.search_knobs(ctx, inputs)
@@ -74,6 +76,7 @@ class FindRegressions(FormOperator):
             forms.search_params(p),
             **forms.field_values(p, PREDICTIONS),
             **forms.saving_values(p, RUN_KEY),
+            **forms.multilabel_values(p),
             start="Reading fields and comparing",
             progress_label="Saving views",
         )
@@ -107,12 +110,15 @@ class FindRegressions(FormOperator):
         max_views=DEFAULT_MAX_VIEWS,
         overwrite=False,
         delegate=False,
+        units=None,
+        confidence_thresh=None,
         **search,
     ):
         """Runs the operator from Python; the arguments are those of
         :func:`fiftyone_prime.find_regressions` (``**search``: ``min_size``,
         ``min_drop``, ``min_gain``, ``max_tags``, ``minimal``, ``alpha``,
-        ``error_control``)."""
+        ``error_control``; ``units`` and ``confidence_thresh`` for a
+        multilabel classifier)."""
         params = dict(
             baseline_field=baseline_field,
             pred_field=pred_field,
@@ -124,6 +130,14 @@ class FindRegressions(FormOperator):
             overwrite=overwrite,
             delegate=delegate,
             **forms.search_values(search),
+            **forms.multilabel_params(
+                sample_collection,
+                units,
+                confidence_thresh,
+                label_field=label_field,
+                baseline_field=baseline_field,
+                pred_field=pred_field,
+            ),
         )
         return self.run_from_python(sample_collection, params, delegate)
 
@@ -147,7 +161,13 @@ class CheckFailureModes(FormOperator):
         inputs.enum(
             "run_key", keys, required=True, label="Run", default=keys[0], view=forms.dropdown(keys)
         )
-        fields = forms.label_fields(ctx.target_view(), fo.Classification)
+        key = ctx.params.get("run_key", keys[0])
+        config = root.get_run_info(key if key in keys else keys[0]).config
+        spec = getattr(config, "unit_spec", None) or {}
+        multilabel = spec.get("eval_type") == fpu.MULTILABEL  # Classifications predictions
+        fields = forms.label_fields(
+            ctx.target_view(), fo.Classifications if multilabel else fo.Classification
+        )
         inputs.enum(
             "pred_field",
             fields,
