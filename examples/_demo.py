@@ -115,3 +115,57 @@ def dataset_from_args(description):
             pass
 
     return dataset, args, cleanup
+
+
+#: The multilabel demo's classes and image tags (:func:`make_multilabel_demo_dataset`).
+MULTILABEL_CLASSES = ("bicycle", "car", "dog", "person")
+SCENE_TAGS = ("beach", "crowd", "indoor", "night", "rain", "snow", "street")
+
+
+def make_multilabel_demo_dataset(name=None, n=1200, seed=0, persistent=True):
+    """A multilabel classifier's demo: each sample lists some of
+    :data:`MULTILABEL_CLASSES` in ``ground_truth`` (``Classifications``) and
+    carries :data:`SCENE_TAGS` in ``scene``. Two models predict every class
+    with a confidence (a class counts as predicted at 0.5): ``predictions_v1``
+    finds present classes 95% of the time with 3% false alarms;
+    ``predictions`` does too, except that it misses ``person`` on most
+    images tagged {night, crowd} and calls ``dog`` on most dog-free images
+    tagged {indoor, rain}. No images are written (the filepaths are
+    placeholders): a search reads labels and tags only."""
+    import fiftyone as fo
+
+    rng = np.random.default_rng(seed)
+
+    def predict(present, tags, planted):
+        out = []
+        for c in MULTILABEL_CLASSES:
+            if c in present:
+                p = 0.15 if planted and c == "person" and {"night", "crowd"} <= tags else 0.95
+            else:
+                p = 0.7 if planted and c == "dog" and {"indoor", "rain"} <= tags else 0.03
+            hit = rng.random() < p
+            conf = rng.uniform(0.6, 1.0) if hit else rng.uniform(0.0, 0.4)
+            out.append(fo.Classification(label=c, confidence=float(conf)))
+        return fo.Classifications(classifications=out)
+
+    samples = []
+    for i in range(n):
+        present = {c for c in MULTILABEL_CLASSES if rng.random() < 0.5}
+        tags = {t for t in SCENE_TAGS if rng.random() < 0.3}
+        samples.append(
+            fo.Sample(
+                filepath=f"/tmp/prime-multilabel-demo/{i:05d}.jpg",
+                ground_truth=fo.Classifications(
+                    classifications=[fo.Classification(label=c) for c in sorted(present)]
+                ),
+                scene=fo.Classifications(
+                    classifications=[fo.Classification(label=t) for t in sorted(tags)]
+                ),
+                predictions=predict(present, tags, planted=True),
+                predictions_v1=predict(present, tags, planted=False),
+            )
+        )
+    dataset = fo.Dataset(name or f"prime-demo-multilabel-{uuid.uuid4().hex[:8]}")
+    dataset.persistent = persistent
+    dataset.add_samples(samples, progress=False)
+    return dataset
