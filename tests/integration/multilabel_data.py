@@ -16,6 +16,9 @@ a threshold). Planted:
 
 from __future__ import annotations
 
+import uuid
+from contextlib import contextmanager
+
 import numpy as np
 
 import fiftyone as fo
@@ -69,6 +72,32 @@ def multilabel_dataset(make_dataset, n: int = 1200, seed: int = 0):
     dataset.add_samples(samples)
     dataset.clone_sample_field("predictions", "model_v2")
     return dataset
+
+
+@contextmanager
+def planted_template(persistent: bool = False):
+    """The planted dataset for a test module's fixture (copied per test with
+    ``make_dataset(like=...)``), deleted on exit."""
+    dataset = multilabel_dataset(lambda: fo.Dataset(f"prime-test-ml-{uuid.uuid4().hex[:8]}"))
+    dataset.persistent = persistent
+    try:
+        yield dataset
+    finally:
+        dataset.delete()
+
+
+def find(dataset, **kwargs):
+    """``fp.find_failure_modes`` on the planted fields, predictions counted
+    at :data:`THRESH` (``kwargs`` override)."""
+    import fiftyone_prime as fp
+
+    kwargs = {
+        "label_field": "ground_truth",
+        "pred_field": "predictions",
+        "confidence_thresh": THRESH,
+        **kwargs,
+    }
+    return fp.find_failure_modes(dataset, **kwargs)
 
 
 def truth(dataset, pred_field="predictions", units="gt", thresh=THRESH):

@@ -7,7 +7,7 @@ import pytest
 import fiftyone.operators as foo
 
 import fiftyone_prime as fp
-from tests.integration.multilabel_data import THRESH, multilabel_dataset
+from tests.integration.multilabel_data import THRESH, planted_template
 from tests.plugin.test_operators import FIND, resolve_inputs
 
 PLUGIN = "@fiftyone-prime/prime"
@@ -16,23 +16,9 @@ CHECK = f"{PLUGIN}/check_failure_modes"
 
 
 @pytest.fixture(scope="module")
-def ml(tmp_path_factory):
-    import uuid
-
-    import fiftyone as fo
-
-    made = []
-
-    def make():
-        d = fo.Dataset(f"prime-test-mlop-{uuid.uuid4().hex[:8]}")
-        made.append(d)
-        return d
-
-    dataset = multilabel_dataset(make)
-    dataset.persistent = True  # delegated runs load it by name
-    yield dataset
-    for d in made:
-        d.delete()
+def ml():
+    with planted_template(persistent=True) as dataset:  # persistent: as the App's datasets
+        yield dataset
 
 
 def test_the_find_form_offers_classifications_fields_and_the_units(ml):

@@ -471,7 +471,9 @@ def find_regressions(
             :func:`fiftyone_prime.find_failure_modes`: ``"gt"`` (the default)
             compares the misses of present classes, ``"pred"`` the false
             alarms of the classes either model predicts (a unit is right
-            under a model when its prediction of the class's presence is)
+            under a model when its prediction of the class's presence is, so
+            the new model's misses of classes the baseline predicted count
+            there too)
 
     Returns:
         a :class:`RegressionResults`

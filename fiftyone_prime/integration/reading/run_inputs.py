@@ -65,7 +65,7 @@ def read_run_units(samples, config, extra_paths: Sequence[str] = ()) -> fpu.Unit
             f"eval_key='{spec.eval_key}'))"
         )
     sources = run_tag_sources(samples, config)
-    if not spec.is_objects:
+    if not spec.is_objects or spec.is_multilabel:  # a multilabel unit's image is its sample's
         return fpu.read_units(samples, spec, sources, extra_paths)
     sample_paths = [p for p in extra_paths if p in ("id", "filepath")]
     object_paths = ["id", "bounding_box"] if "filepath" in extra_paths else []

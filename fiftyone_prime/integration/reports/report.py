@@ -155,17 +155,22 @@ def params_table(params: dict) -> str:
 def _thumbnails(view, config, out_dir, max_images, size, spec=None):
     """Thumbnails of a mode's view, the errors of ``config.pred_field`` first:
     ``(src, right, prediction)`` each; for a run over objects (``spec``, the
-    run's units), crops of the objects."""
-    if spec is not None and spec.is_objects:  # a run over objects shows their crops
+    run's units), crops of the objects; for a multilabel classifier's, the
+    images, each with the prediction of the mode's class."""
+    if spec is not None and spec.is_multilabel:
+        ids, paths, right, preds = _multilabel_outcomes(view, spec)
+    elif spec is not None and spec.is_objects:  # a run over objects shows their crops
         from ..reading.crops import crop_thumbnails
 
         return crop_thumbnails(view, spec, out_dir, max_images, size)
+    else:
+        ids, paths, labels, preds = view.values(
+            ["id", "filepath", f"{config.label_field}.label", f"{config.pred_field}.label"]
+        )
+        right = [label == pred for label, pred in zip(labels, preds)]
     from PIL import Image
 
-    ids, paths, labels, preds = view.values(
-        ["id", "filepath", f"{config.label_field}.label", f"{config.pred_field}.label"]
-    )
-    order = sorted(range(len(ids)), key=lambda i: (labels[i] == preds[i], i))[:max_images]
+    order = sorted(range(len(ids)), key=lambda i: (right[i], i))[:max_images]
     thumbs = []
     for i in order:
         name = f"{ids[i]}.jpg"
@@ -179,8 +184,32 @@ def _thumbnails(view, config, out_dir, max_images, size, spec=None):
             except Exception as e:  # a missing image must not stop the report
                 logger.warning("Skipping thumbnail of '%s': %s", paths[i], e)
                 continue
-        thumbs.append((f"images/{name}", labels[i] == preds[i], preds[i]))
+        thumbs.append((f"images/{name}", right[i], preds[i]))
     return thumbs
+
+
+def _multilabel_outcomes(view, spec):
+    """Per sample of a multilabel mode's view (its label fields filtered to
+    the class): id, filepath, whether the class's presence is predicted
+    right, and the prediction in words."""
+    ids, paths, present, scores = view.values(
+        [
+            "id",
+            "filepath",
+            f"{spec.gt_field}.classifications.label",
+            f"{spec.pred_field}.classifications.confidence",
+        ]
+    )
+    thresh = spec.confidence_thresh
+    right, shown = [], []
+    for labels, confs in zip(present, scores):
+        confs = list(confs or [])
+        counted = [c for c in confs if thresh is None or (c is not None and c >= thresh)]
+        right.append(bool(labels) == bool(counted))
+        best = max((c for c in confs if c is not None), default=None)
+        word = "predicted" if counted else "not predicted"
+        shown.append(word if best is None else f"{word} ({best:.2f})")
+    return ids, paths, right, shown
 
 
 def _fmt(value, spec=".3f"):

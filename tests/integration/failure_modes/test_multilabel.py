@@ -11,26 +11,16 @@ from tests.integration.multilabel_data import (
     ALARM_TAGS,
     MISS_TAGS,
     THRESH,
-    multilabel_dataset,
+    find,
+    planted_template,
     truth,
 )
 
 
 @pytest.fixture(scope="module")
 def ml_template():
-    import uuid
-
-    made = []
-
-    def make():
-        d = fo.Dataset(f"prime-test-ml-{uuid.uuid4().hex[:8]}")
-        made.append(d)
-        return d
-
-    dataset = multilabel_dataset(make)
-    yield dataset
-    for d in made:
-        d.delete()
+    with planted_template() as dataset:
+        yield dataset
 
 
 @pytest.fixture
@@ -53,9 +43,7 @@ def _expected(dataset, group, tags, **kwargs):
 
 
 def test_misses_of_person_on_night_crowd_are_found_exactly(ml):
-    results = fp.find_failure_modes(
-        ml, label_field="ground_truth", pred_field="predictions", confidence_thresh=THRESH
-    )
+    results = find(ml)
     assert isinstance(results, EvalFailureModeResults)
     assert results.units == "gt"
     found = [(m.group, tuple(sorted(m.tags))) for m in results.failure_modes]
@@ -78,12 +66,9 @@ def test_misses_of_person_on_night_crowd_are_found_exactly(ml):
 
 
 def test_false_alarms_of_dog_on_indoor_rain_with_units_pred(ml):
-    results = fp.find_failure_modes(
+    results = find(
         ml,
-        label_field="ground_truth",
-        pred_field="predictions",
         units="pred",
-        confidence_thresh=THRESH,
         run_key="alarms",
     )
     found = [(m.group, tuple(sorted(m.tags))) for m in results.failure_modes]
@@ -100,23 +85,13 @@ def test_false_alarms_of_dog_on_indoor_rain_with_units_pred(ml):
 def test_a_threshold_changes_what_counts(ml):
     """Without a threshold the low-confidence guesses count as predictions:
     the class sizes of false-alarm units differ, as the oracle says."""
-    with_t = fp.find_failure_modes(
+    with_t = find(
         ml,
-        label_field="ground_truth",
-        pred_field="predictions",
         units="pred",
-        confidence_thresh=THRESH,
         save_views=False,
         run_key="t",
     )
-    without = fp.find_failure_modes(
-        ml,
-        label_field="ground_truth",
-        pred_field="predictions",
-        units="pred",
-        save_views=False,
-        run_key="n",
-    )
+    without = find(ml, units="pred", save_views=False, run_key="n", confidence_thresh=None)
     for results, thresh in ((with_t, THRESH), (without, None)):
         units, right = _expected(ml, "car", (), units="pred", thresh=thresh)
         assert results.groups["car"]["size"] == len(units)
@@ -125,11 +100,8 @@ def test_a_threshold_changes_what_counts(ml):
 
 
 def test_the_run_reloads_with_its_units(ml):
-    fp.find_failure_modes(
+    find(
         ml,
-        label_field="ground_truth",
-        pred_field="predictions",
-        confidence_thresh=THRESH,
         run_key="ml",
     )
     loaded = fp.load_failure_modes(ml, "ml")
@@ -165,12 +137,42 @@ def test_regression_of_person_on_night_crowd(ml):
     assert [m.tags for m in loaded.regressions] == [m.tags for m in results.regressions]
 
 
-def test_check_re_measures_multilabel_modes(ml):
-    fp.find_failure_modes(
+def test_regression_with_units_pred(ml):
+    """The units of a comparison with ``units="pred"``: the classes either
+    model predicts, right under a model when its prediction of the class's
+    presence is right. So the new model's false dogs on {indoor, rain} are
+    a regression, and so are its misses of the persons the baseline
+    predicted on {night, crowd}."""
+    results = fp.find_regressions(
         ml,
         label_field="ground_truth",
+        baseline_field="model_v1",
         pred_field="predictions",
+        units="pred",
         confidence_thresh=THRESH,
+    )
+    found = sorted((m.group, tuple(sorted(m.tags))) for m in results.regressions)
+    assert found == [("dog", ALARM_TAGS), ("person", MISS_TAGS)]
+    new = truth(ml, units="pred")
+    base = truth(ml, pred_field="model_v1", units="pred")
+    present = set(truth(ml))  # the (sample, class) pairs present in the ground truth
+    for mode in results.regressions:
+        units = {
+            k
+            for k, (_, tags) in {**new, **base}.items()
+            if k[1] == mode.group and set(mode.tags) <= tags
+        }
+        assert (mode.size, mode.num_correct, mode.baseline_num_correct) == (
+            len(units),
+            sum((k in new) == (k in present) for k in units),
+            sum((k in base) == (k in present) for k in units),
+        )
+        assert set(results.load_view(mode).values("id")) == {sid for sid, _ in units}
+
+
+def test_check_re_measures_multilabel_modes(ml):
+    find(
+        ml,
         run_key="ml",
         save_views=False,
     )
@@ -214,3 +216,23 @@ def test_an_empty_view_writes_nothing(ml):
 def test_a_threshold_on_single_label_fields_is_refused(planted):
     with pytest.raises(ValueError, match="multilabel"):
         fp.find_failure_modes(planted, confidence_thresh=0.5)
+
+
+def test_the_report_and_re_reading_a_multilabel_run(ml, tmp_path):
+    from fiftyone_prime.integration.reading.run_inputs import read_run_units
+    from fiftyone_prime.integration.reports.report import _multilabel_outcomes
+
+    results = find(
+        ml,
+        run_key="ml",
+    )
+    (mode,) = results.failure_modes
+    ids, _, right, shown = _multilabel_outcomes(results.load_view(mode), results.spec)
+    assert (len(ids), sum(right)) == (mode.size, mode.num_correct)
+    assert all(s.startswith("predicted") == r for s, r in zip(shown, right))
+    path = fp.export_report(ml, "ml", str(tmp_path / "report"))
+    assert "crowd + night" in open(path).read()
+    # What the CLIP metrics read: the units with their images' paths (not crops).
+    inputs = read_run_units(ml, results.config, ["filepath"])
+    assert inputs.num_used == results.num_used
+    assert all(p.endswith(".jpg") for p in inputs.extra["filepath"][:5])
