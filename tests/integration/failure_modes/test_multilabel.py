@@ -236,3 +236,15 @@ def test_the_report_and_re_reading_a_multilabel_run(ml, tmp_path):
     inputs = read_run_units(ml, results.config, ["filepath"])
     assert inputs.num_used == results.num_used
     assert all(p.endswith(".jpg") for p in inputs.extra["filepath"][:5])
+
+
+def test_modes_applied_to_held_out_samples(ml):
+    found = find(ml.limit(600), run_key="half", min_size=15, save_views=False)
+    assert [(m.group, tuple(sorted(m.tags))) for m in found.failure_modes] == [
+        ("person", MISS_TAGS)
+    ]
+    rest = ml.skip(600)
+    applied = fp.apply_failure_modes(found, rest, run_key="rest", save_views=False)
+    (mode,) = applied.failure_modes
+    units, right = _expected(rest, "person", MISS_TAGS)
+    assert (mode.size, mode.num_correct) == (len(units), right)
