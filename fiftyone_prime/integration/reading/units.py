@@ -309,15 +309,17 @@ def is_multilabel(samples, **fields: Optional[str]) -> bool:
         return False
     if all(multi.values()):
         return True
-    role_m = next(r for r, m in multi.items() if m)
+    first = next(iter(fields))  # named first: the ground truth
+    fpf._field_or_raise(samples, fields[first], first)  # raises when missing
     for role, is_multi in multi.items():
-        if is_multi:
+        if is_multi == multi[first]:
             continue
         field = fpf._field_or_raise(samples, fields[role], role)  # raises when missing
         raise TypeError(
-            f"`{role}`: the field '{fields[role]}' is {fpf._describe_field(field)} but "
-            f"`{role_m}` '{fields[role_m]}' is Classifications; a multilabel classifier's "
-            "ground truth and predictions must both be Classifications fields"
+            f"`{first}`: the field '{fields[first]}' is "
+            f"{fpf._describe_field(found[first])} but `{role}` '{fields[role]}' is "
+            f"{fpf._describe_field(field)}; compare Classification fields (a classifier) or "
+            "Classifications fields (a multilabel classifier), not one with the other"
         )
     return True
 

@@ -314,7 +314,7 @@ def test_results_sort_and_summary(planted):
         (
             dict(label_field="prime_tags"),
             TypeError,
-            r"found EmbeddedDocumentField\(Classifications\)",
+            r"'prime_tags' is EmbeddedDocumentField\(Classifications\) but `pred_field`",
         ),
         (dict(tags_field="ground_truth_missing"), ValueError, "does not exist"),
         (
