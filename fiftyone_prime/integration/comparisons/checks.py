@@ -20,7 +20,7 @@ from fiftyone_prime.core.measure import measure_tag_sets
 
 from ..reading import fields as fpf
 from ..reading import units as fpu
-from ..reading.input_cache import load_search_inputs
+from ..reading.input_cache import load_search_inputs, load_unit_inputs
 from ..runs.rows import format_interval, format_percent
 
 logger = logging.getLogger(__name__)
@@ -273,7 +273,7 @@ def check_failure_modes(
             samples, spec.gt_field, pred_field, spec.units, spec.confidence_thresh
         )
         sources = fpu.unit_tag_sources(samples, spec, config.tags_fields)
-        inputs = fpu.read_units(samples, spec, sources)
+        inputs, _ = load_unit_inputs(samples, spec, sources, reuse=reuse_inputs)
     else:
         inputs, _ = load_search_inputs(
             samples, label_field, pred_field, config.tags_fields, reuse=reuse_inputs

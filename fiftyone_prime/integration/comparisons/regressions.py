@@ -29,7 +29,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from ..reading import fields as fpf
 from ..reading import units as fpu
-from ..reading.input_cache import load_search_inputs
+from ..reading.input_cache import load_search_inputs, load_unit_inputs
 from ..runs import views as fpv
 from ..runs.classes import group_stats, input_counts
 from ..runs.rows import format_interval, format_p, format_percent
@@ -304,7 +304,9 @@ def read_regression_inputs(
         n_base = int(samples.exists(label_field).exists(baseline_field).count())
         n_both = int(samples.exists(label_field).exists(pred_field).exists(baseline_field).count())
         _check_same_samples(n_new, n_base, n_new - n_both, pred_field, baseline_field)
-        inputs = fpu.read_units(samples, spec, fpu.unit_tag_sources(samples, spec, tags_field))
+        sources = fpu.unit_tag_sources(samples, spec, tags_field)
+        inputs, how = load_unit_inputs(samples, spec, sources, reuse=reuse)
+        logger.info("Units %s in %.2fs %s", how.source, how.seconds, how.reason)
         return RegressionInputs(inputs, inputs.baseline_correct)
     fpf.validate_classification_field(samples, label_field, "label_field")
     fpf.validate_classification_field(samples, baseline_field, "baseline_field")

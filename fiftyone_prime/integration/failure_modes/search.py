@@ -247,6 +247,7 @@ def search_failure_modes(
             overwrite=overwrite,
             progress=progress,
             confidence_thresh=confidence_thresh,
+            reuse_inputs=reuse_inputs,
         )
     run = start_run(
         samples,

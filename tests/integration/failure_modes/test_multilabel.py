@@ -248,3 +248,43 @@ def test_modes_applied_to_held_out_samples(ml):
     (mode,) = applied.failure_modes
     units, right = _expected(rest, "person", MISS_TAGS)
     assert (mode.size, mode.num_correct) == (len(units), right)
+
+
+@pytest.mark.parametrize("units", ["gt", "pred"])
+def test_the_fast_reader_and_values_read_the_same_units(ml, units):
+    """Both readers of a regression's multilabel units (a class listed twice,
+    samples without a field, a threshold): the same units, outcomes under
+    both models, tags and counts."""
+    from fiftyone_prime.integration.reading import units as fpu
+
+    sample = ml.first()
+    sample["predictions"] = None  # its units have no outcome
+    sample.save()
+    spec = fpu.multilabel_spec(ml, "ground_truth", "predictions", units, THRESH, "model_v1")
+    sources = fpu.unit_tag_sources(ml, spec, "prime_tags")
+    fast = fpu.read_units(ml, spec, sources)
+    slow = fpu.read_units(ml, spec, sources, fast=False)
+    assert fast.group_codes is not None and slow.group_codes is None  # each read its way
+
+    def units_of(inputs):
+        names = [k[1] for k in inputs.tag_keys]
+        return sorted(
+            (
+                int(s),
+                str(g),
+                bool(c),
+                bool(b),
+                tuple(names[j] for j in inputs.tags[r].indices),
+            )
+            for r, (s, g, c, b) in enumerate(
+                zip(inputs.sample_index, inputs.labels, inputs.correct, inputs.baseline_correct)
+            )
+        )
+
+    assert units_of(fast) == units_of(slow)
+    for name in ("num_samples", "num_units", "num_missing_label", "num_missing_prediction"):
+        assert getattr(fast, name) == getattr(slow, name), name
+    assert fast.num_missing_prediction > 0 and fast.num_crowd == slow.num_crowd == 0
+    oracle = truth(ml.exists("predictions"), units=units)
+    if units == "gt":
+        assert fast.num_used == len(oracle)
