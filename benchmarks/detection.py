@@ -11,6 +11,11 @@ pair per class. Then it times
   floor:  samples.values() of the three object paths the search needs
           (label, eval, attrs): the least any implementation pays to get the
           data out of MongoDB;
+  before: the units read with values() and one aggregation (the reader of
+          earlier versions, kept for data outside the fast reader's shape),
+          alternating with the fast reader, best of N each;
+  cache:  the first read through the input cache (read and stored), then
+          re-reads from memory and from disk while no sample changed;
   ours:   find_failure_modes(eval_key="eval", units="gt",
           tags_field="ground_truth.detections.attrs") end to end: reading and
           flattening the objects, the search, storing the run and saving one
@@ -27,7 +32,9 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -42,6 +49,7 @@ import fiftyone as fo
 import fiftyone_prime as fp
 from fiftyone_prime.core.search import run_search
 from fiftyone_prime.integration.failure_modes.evaluations import find_evaluation_failure_modes
+from fiftyone_prime.integration.reading import input_cache
 from fiftyone_prime.integration.reading import units as fpu
 
 PER_IMAGE = 10
@@ -120,6 +128,28 @@ def build_dataset(n_objects, n_classes=50, vocab=100, tags_per_object=3, seed=0)
     return dataset
 
 
+def _same_units(a, b) -> bool:
+    """Whether two reads hold the same units (as multisets: the fast reader
+    sorts its rows by group): per (sample, group, outcome), the same tags."""
+
+    def rows(x):
+        tags = x.tags.tocsr()
+        keys = np.array([f"{f}/{label}" for f, label in x.tag_keys], dtype=object)
+        out = [
+            (
+                int(x.sample_index[r]),
+                str(x.labels[r]),
+                bool(x.correct[r]),
+                *sorted(keys[tags.indices[tags.indptr[r] : tags.indptr[r + 1]]]),
+            )
+            for r in range(x.num_used)
+        ]
+        return sorted(out)
+
+    counts = ("num_samples", "num_units", "num_missing_label", "num_missing_prediction")
+    return all(getattr(a, c) == getattr(b, c) for c in counts) and rows(a) == rows(b)
+
+
 def timed(fn):
     start = time.perf_counter()
     out = fn()
@@ -140,13 +170,40 @@ def main(argv=None):
         paths = [f"{list_path}.label", f"{list_path}.eval", f"{list_path}.attrs"]
         floor = min(timed(lambda: dataset.values(paths))[1] for _ in range(args.repeats))
 
-        def read():
+        spec = fpu.resolve_units(dataset, eval_key="eval", units="gt")
+        sources = fpu.unit_tag_sources(dataset, spec, f"{list_path}.attrs")
+
+        def read(fast=True):
             spec = fpu.resolve_units(dataset, eval_key="eval", units="gt")
             sources = fpu.unit_tag_sources(dataset, spec, f"{list_path}.attrs")
-            return fpu.read_units(dataset, spec, sources)
+            return fpu.read_units(dataset, spec, sources, fast=fast)
 
-        read_time = min(timed(read)[1] for _ in range(args.repeats))
-        inputs = read()
+        # Before (main's reader: values() and one aggregation) and after (the
+        # fast reader), alternating, best of N each; then the input cache.
+        values_times, fast_times = [], []
+        for _ in range(args.repeats):
+            values_times.append(timed(lambda: read(fast=False))[1])
+            fast_times.append(timed(read)[1])
+        values_time, read_time = min(values_times), min(fast_times)
+        inputs, before = read(), read(fast=False)
+        same = _same_units(inputs, before)
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["FIFTYONE_PRIME_CACHE_DIR"] = cache
+            input_cache.clear_input_cache()
+            (_, first), first_time = timed(
+                lambda: input_cache.load_unit_inputs(dataset, spec, sources)
+            )
+            (_, memory), memory_time = timed(
+                lambda: input_cache.load_unit_inputs(dataset, spec, sources)
+            )
+            input_cache._memory.clear()
+            (cached, disk), disk_time = timed(
+                lambda: input_cache.load_unit_inputs(dataset, spec, sources)
+            )
+            assert (first.source, memory.source, disk.source) == ("read", "memory", "disk")
+            same = same and _same_units(cached, inputs)
+            input_cache.clear_input_cache()
+            del os.environ["FIFTYONE_PRIME_CACHE_DIR"]
         names = [k[1] for k in inputs.tag_keys]
         run_search(inputs.tags[:100], inputs.correct[:100], inputs.labels[:100])  # warm-up
         search_time = min(
@@ -177,7 +234,18 @@ def main(argv=None):
             f"tags/object~3 failure_modes={len(results)} saved_views={len(results.view_names)}"
         )
         print(f"floor  values() of the 3 object paths:   {floor:7.2f}s")
-        print(f"ours   resolve + read + tag matrix:      {read_time:7.2f}s")
+        print(f"before resolve + read (values()):         {values_time:7.2f}s  (main's reader)")
+        print(
+            f"ours   resolve + read + tag matrix:      {read_time:7.2f}s"
+            f"  (fast reader; before/after = {values_time / read_time:.2f}x)"
+        )
+        print(f"ours   first read through the cache:     {first_time:7.2f}s  (read and stored)")
+        print(f"ours   re-read, cached in memory:        {memory_time:7.3f}s")
+        print(
+            f"ours   re-read, cached on disk:          {disk_time:7.3f}s"
+            f"  (values()/disk = {values_time / disk_time:.0f}x)"
+        )
+        print(f"same units, groups, outcomes and tags as before: {same}")
         print(f"ours   search:                           {search_time:7.2f}s")
         print(
             f"ours   store run + save views:           {total - read_time - search_time:7.2f}s"

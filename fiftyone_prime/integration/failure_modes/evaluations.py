@@ -24,6 +24,7 @@ from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
 from ..reading import fields as fpf
 from ..reading import units as fpu
+from ..reading.input_cache import load_unit_inputs
 from ..reading.run_inputs import (  # noqa: F401 (CropFiles and run_tag_sources were defined here)
     CropFiles,
     read_run_units,
@@ -131,11 +132,11 @@ def find_evaluation_failure_modes(
     )
     sources = fpu.unit_tag_sources(samples, spec, tags_field)
     logger.info("Reading the %s of %s...", spec.noun, _describe_spec(spec))
-    inputs = fpu.read_units(samples, spec, sources)
+    inputs, _ = load_unit_inputs(samples, spec, sources)
     multiple = len(sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
     logger.info("Searching %d tags over %d %s...", len(names), inputs.num_used, spec.noun)
-    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.groups, tag_names=names, params=params)
     records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
     significance = outcome.significance
     config = _config(
@@ -500,8 +501,8 @@ def evaluation_failure_mode_stats(
     """
     spec = fpu.resolve_units(samples, eval_key=eval_key, units=units)
     sources = fpu.unit_tag_sources(samples, spec, tags_field)
-    inputs = fpu.read_units(samples, spec, sources)
-    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, params=params)
+    inputs, _ = load_unit_inputs(samples, spec, sources)
+    outcome = run_search(inputs.tags, inputs.correct, inputs.groups, params=params)
     drops = [m.drop for m in outcome.failure_modes if m.drop == m.drop]
     return {
         "num_failure_modes": len(outcome.failure_modes),

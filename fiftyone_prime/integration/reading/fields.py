@@ -89,6 +89,15 @@ class TagColumns:
         )
         return TagSetQuery(mode.group, columns)
 
+    #: The labels as :class:`~fiftyone_prime.core.CodedGroups`, when the
+    #: reader factorized them (the search then skips sorting them).
+    group_codes: Optional[CodedGroups] = None
+
+    @property
+    def groups(self) -> Union[CodedGroups, np.ndarray]:
+        """The rows' classes as the search takes them: coded when known."""
+        return self.labels if self.group_codes is None else self.group_codes
+
 
 @dataclass
 class SearchInputs(TagColumns):
@@ -118,11 +127,6 @@ class SearchInputs(TagColumns):
     extra: dict = dc_field(default_factory=dict)
     sources: list = dc_field(default_factory=list)
     group_codes: Optional[CodedGroups] = None
-
-    @property
-    def groups(self) -> Union[CodedGroups, np.ndarray]:
-        """The samples' classes as the search takes them: coded when known."""
-        return self.labels if self.group_codes is None else self.group_codes
 
     def class_names(self) -> list[str]:
         """The distinct classes of the used samples, as sorted text."""

@@ -127,28 +127,33 @@ def cacheable(samples) -> tuple[bool, str]:
 def cache_key(samples, label_field: str, pred_field: str, sources, baseline_field=None) -> str:
     """A digest of what the inputs are read from: dataset, view stages,
     fields and their types (and a regression's baseline field)."""
+    what = {
+        "label_field": label_field,
+        "pred_field": pred_field,
+        "tags": [[s.field, s.kind] for s in sources],
+    }
+    if baseline_field:  # label runs keep the keys they had
+        what["baseline_field"] = baseline_field
+    names = [label_field, pred_field, *(s.field for s in sources)]
+    return _digest(samples, what, names + ([baseline_field] if baseline_field else []))
+
+
+def _digest(samples, what: dict, field_names: Sequence[str]) -> str:
+    """A digest of ``what`` is read, with the dataset, the view's stages
+    and the types of ``field_names``."""
     stages = []
     for stage in getattr(samples, "_stages", []):
         d = stage._serialize()
         d.pop("_uuid", None)
         stages.append(d)
-    schema = {
-        name: fpf._describe_field(samples.get_field(name))
-        for name in [label_field, pred_field, *(s.field for s in sources)]
-        + ([baseline_field] if baseline_field else [])
-    }
     what = {
+        **what,
         "version": FORMAT_VERSION,
         "dataset": str(fop.dataset_id(samples._dataset)),
         "collection": samples._dataset._sample_collection_name,
         "stages": stages,
-        "label_field": label_field,
-        "pred_field": pred_field,
-        "tags": [[s.field, s.kind] for s in sources],
-        "schema": schema,
+        "schema": {name: fpf._describe_field(samples.get_field(name)) for name in field_names},
     }
-    if baseline_field:  # label runs keep the keys they had
-        what["baseline_field"] = baseline_field
     blob = json.dumps(what, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:32]
 
@@ -212,12 +217,60 @@ def load_search_inputs(
         connections=connections,
         baseline_field=baseline_field,
     )
+    return _cached(
+        samples,
+        lambda: cache_key(samples, label_field, pred_field, sources, baseline_field),
+        fresh,
+        sources,
+        reuse=reuse,
+        start=start,
+    )
+
+
+def load_unit_inputs(samples, spec, sources, *, reuse: bool = True):
+    """The units of ``samples`` (an evaluation run's objects or samples):
+    reused when cached and unchanged, else read with
+    :func:`fiftyone_prime.integration.reading.units.read_units` (and cached),
+    as :func:`load_search_inputs` does for label runs.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        spec: the :class:`~fiftyone_prime.integration.reading.units.UnitSpec`
+        sources: its tag sources
+            (:func:`~fiftyone_prime.integration.reading.units.unit_tag_sources`)
+        reuse (True): as in :func:`load_search_inputs`
+
+    Returns:
+        ``(inputs, report)``: a
+        :class:`~fiftyone_prime.integration.reading.units.UnitInputs` and an
+        :class:`InputsReport`
+    """
+    from . import units as fpu
+
+    start = time.perf_counter()
+
+    def key():
+        fields = [spec.group_field, spec.gt_field, spec.pred_field]
+        fields += [s.field for s in sources if s.level == "image"]
+        what = {
+            "units": spec.to_dict(),
+            "tags": [[s.field, s.kind, s.level, s.attr] for s in sources],
+        }
+        return _digest(samples, what, [f for f in fields if f])
+
+    fresh = functools.partial(fpu.read_units, samples, spec, sources)
+    return _cached(samples, key, fresh, sources, reuse=reuse, start=start)
+
+
+def _cached(samples, key_of, fresh, sources, *, reuse: bool, start: float):
+    """``fresh()``'s inputs, or the cached ones of the key ``key_of()`` while
+    no sample changed (see :func:`load_search_inputs`)."""
     ok, why = cacheable(samples)
     if not ok:
         inputs = fresh()
         return inputs, InputsReport("read", why, time.perf_counter() - start)
 
-    key = cache_key(samples, label_field, pred_field, sources, baseline_field)
+    key = key_of()
     check = dataset_check(samples)  # before reading: a write during the read shows next time
     path = cache_dir() / str(fop.dataset_id(samples._dataset)) / f"{key}.npz"
     if not reuse:
@@ -327,6 +380,15 @@ def _arrays(inputs: fpf.SearchInputs):
         "num_missing_prediction": inputs.num_missing_prediction,
         "num_cols": n_cols,
     }
+    units = getattr(inputs, "spec", None)
+    if units is not None:  # units of an evaluation run: what they are, and their samples
+        arrays["sample_index"] = np.asarray(inputs.sample_index, dtype=np.int64)
+        meta["units"] = {
+            "spec": units.to_dict(),
+            "num_units": inputs.num_units,
+            "num_crowd": inputs.num_crowd,
+            "kinds": inputs.kinds,
+        }
     baseline = [path for path in inputs.extra if path != "_id"]  # a regression's baseline
     if baseline:
         names, arrays["baseline_codes"] = _codes(inputs.extra[baseline[0]])
@@ -386,10 +448,9 @@ def _load(path: Path):
         shape=(n, meta["num_cols"]),
     )
     groups = CodedGroups(codes, tuple(meta["classes"]))
-    inputs = fpf.SearchInputs(
+    common = dict(
         tags=tags,
         tag_keys=[tuple(k) for k in meta["tag_keys"]],
-        labels=groups.decoded(),
         group_codes=groups,
         correct=correct,
         num_samples=meta["num_samples"],
@@ -397,6 +458,21 @@ def _load(path: Path):
         num_missing_prediction=meta["num_missing_prediction"],
         extra={} if ids is None else {"_id": ids},
     )
+    units = meta.get("units")
+    if units is None:
+        inputs = fpf.SearchInputs(labels=groups.decoded(), **common)
+    else:
+        from . import units as fpu
+
+        inputs = fpu.UnitInputs(
+            spec=fpu.UnitSpec.from_dict(units["spec"]),
+            labels=fpu.coded_labels(groups),
+            num_units=units["num_units"],
+            num_crowd=units["num_crowd"],
+            kinds=units["kinds"],
+            sample_index=arrays["sample_index"],
+            **common,
+        )
     if base is not None:  # code -1 reads the last entry: None
         path, names = meta["baseline"]
         table = np.empty(len(names) + 1, dtype=object)

@@ -153,6 +153,48 @@ def read_inputs_fast(
     if baseline_field is not None:
         project["b"] = f"${_db_path(samples, baseline_field)}.label"
     is_list = [source.kind != "classification" for source in sources]
+    try:
+        parts = read_columns(
+            samples,
+            [{"$project": project}],
+            is_list,
+            connections=connections,
+            batch_size=batch_size,
+        )
+    except OperationFailure as e:
+        logger.warning("The projected read failed (%s); reading with values()", e)
+        return values_read("The projected read failed")
+    if parts is None:
+        return values_read("Labels or tags of another shape than strings")
+    return _assemble(parts, sources, label_field, pred_field, extra_paths)
+
+
+def read_columns(
+    samples,
+    stages: list,
+    is_list: list[bool],
+    *,
+    connections: Optional[int] = None,
+    batch_size: int = 8192,
+) -> Optional[list[ColumnReader]]:
+    """Reads ``samples`` through ``stages`` (which end in documents of the
+    kernel's shape, ``{_id, g, p, b, t0, ...}``; see
+    :mod:`fiftyone_prime.integration.reading.bson_columns`) into columns, one
+    :class:`ColumnReader` per ``_id`` range, in the view's order.
+
+    Args:
+        samples: a :class:`fiftyone.core.collections.SampleCollection`
+        stages: the stages after the view's, ending in the kernel's shape
+        is_list: per tag column ``t<i>``, whether its value is a list
+        connections (None), batch_size (8192): as in :func:`read_inputs_fast`
+
+    Returns:
+        the parts, or None when a value is of another shape than the kernel
+        reads (the caller reads with ``values()`` then)
+
+    Raises:
+        OperationFailure: when the server cannot run the pipeline
+    """
     view_pipeline = samples._pipeline()
     collection = samples._dataset._sample_collection
     n_conn = default_connections() if connections is None else max(1, int(connections))
@@ -172,7 +214,7 @@ def read_inputs_fast(
                 cond["$lt"] = hi
             if cond:
                 pipeline.append({"$match": {"_id": cond}})
-        pipeline += [*view_pipeline, {"$project": project}]
+        pipeline += [*view_pipeline, *stages]
         columns = ColumnReader(is_list)
         cursor = collection.aggregate_raw_batches(pipeline, batchSize=batch_size, allowDiskUse=True)
         with cursor:
@@ -182,18 +224,12 @@ def read_inputs_fast(
                     return None
         return columns
 
-    try:
-        if len(bounds) == 1:
-            parts = [read_range(bounds[0])]
-        else:
-            with ThreadPoolExecutor(min(n_conn, len(bounds))) as pool:
-                parts = list(pool.map(read_range, bounds))
-    except OperationFailure as e:
-        logger.warning("The projected read failed (%s); reading with values()", e)
-        return values_read("The projected read failed")
-    if unsupported.is_set():
-        return values_read("Labels or tags of another shape than strings")
-    return _assemble(parts, sources, label_field, pred_field, extra_paths)
+    if len(bounds) == 1:
+        parts = [read_range(bounds[0])]
+    else:
+        with ThreadPoolExecutor(min(n_conn, len(bounds))) as pool:
+            parts = list(pool.map(read_range, bounds))
+    return None if unsupported.is_set() else parts
 
 
 def _db_path(samples, field_name: str) -> str:
@@ -239,28 +275,29 @@ def _lookups(parts: list[ColumnReader], table: int, base: int = 0):
     return distinct, maps
 
 
-def _assemble(
-    parts: list[ColumnReader], sources, label_field, pred_field, extra_paths=()
-) -> fpf.SearchInputs:
-    num_samples = sum(part.num_rows for part in parts)
-    if num_samples == 0:
-        raise ValueError("The view is empty; there is nothing to search. Check the view's filters")
-    classes, class_maps = _lookups(parts, 0)
-    gt = np.concatenate([m[p.gt[: p.num_rows]] for m, p in zip(class_maps, parts)])
-    pred = np.concatenate([m[p.pred[: p.num_rows]] for m, p in zip(class_maps, parts)])
-    missing_label = gt < 0
-    missing_pred = (pred < 0) & ~missing_label
-    used_idx = np.flatnonzero(~(missing_label | missing_pred))
-    fpf.check_used(
-        len(used_idx), num_samples, missing_label, missing_pred, label_field, pred_field, logger
-    )
+def label_codes(parts: list[ColumnReader], column: str) -> np.ndarray:
+    """Per row of all parts, its code in ``column`` (``"gt"``, ``"pred"`` or
+    ``"base"``: table 0) as an index into :func:`label_table`'s classes, -1
+    where missing."""
+    _, maps = label_table(parts)
+    return np.concatenate([m[getattr(p, column)[: p.num_rows]] for m, p in zip(maps, parts)])
 
-    # Tag columns: by source, then label; each part's codes mapped to them.
+
+def label_table(parts: list[ColumnReader]):
+    """The sorted distinct strings of table 0 (labels and predictions) over
+    all parts, and per part the map from its codes to their rank."""
+    return _lookups(parts, 0)
+
+
+def tag_entries(parts: list[ColumnReader], fields: Sequence[str]):
+    """The tag columns of all parts: ``(keys, cols, starts, counts)``, keys
+    ``(field, label)`` by field, then label (the labels sorted), each entry's
+    column, and per row where its entries start and how many it has."""
     keys: list[tuple[str, str]] = []
     part_maps: list[list[np.ndarray]] = [[] for _ in parts]
-    for s, source in enumerate(sources):
+    for s, field in enumerate(fields):
         distinct, maps = _lookups(parts, 1 + s, base=len(keys))
-        keys.extend((source.field, label) for label in distinct)
+        keys.extend((field, label) for label in distinct)
         for i, m in enumerate(maps):
             part_maps[i].append(m[:-1])
     entry_cols = []
@@ -276,8 +313,26 @@ def _assemble(
     cols = np.concatenate(entry_cols)
     counts = np.concatenate([part.entry_counts() for part in parts])
     starts = np.cumsum(counts) - counts
+    return keys, cols, starts, counts
 
-    # Rows sorted by class (stably): the search's layout keeps them as they are.
+
+def rows_by_class(used_idx, gt, classes, entries, keep_unused_tags: bool = False):
+    """The used rows sorted (stably) by class, their tag matrix and classes.
+
+    Args:
+        used_idx: the rows to keep
+        gt: per row, its class code into ``classes``
+        classes: the sorted distinct labels
+        entries: :func:`tag_entries`' output
+        keep_unused_tags (False): whether to keep the columns of tags that
+            only left-out rows carry (empty columns)
+
+    Returns:
+        ``(rows, tags, keys, groups)``: the rows in their new order, the CSR
+        tag matrix, its ``(field, label)`` keys and the rows' classes as
+        :class:`~fiftyone_prime.core.CodedGroups`
+    """
+    keys, cols, starts, counts = entries
     codes = gt[used_idx]
     present = np.bincount(codes, minlength=len(classes)) > 0
     renumber = np.cumsum(present) - 1
@@ -286,17 +341,36 @@ def _assemble(
     rows = used_idx[order]
     indptr, indices = sorted_rows_csr(rows, starts, counts, cols, len(keys))
     used_cols = np.bincount(indices, minlength=len(keys)) > 0
-    if not used_cols.all():  # tags only left-out samples carry
+    if not keep_unused_tags and not used_cols.all():  # tags only left-out rows carry
         indices = (np.cumsum(used_cols) - 1)[indices].astype(np.int32)
         keys = [k for k, u in zip(keys, used_cols) if u]
     tags = sp.csr_matrix(
         (np.ones(len(indices), dtype=bool), indices, indptr), shape=(len(rows), len(keys))
     )
     groups = CodedGroups(codes[order], tuple(c for c, p in zip(classes, present) if p))
+    return rows, tags, keys, groups
+
+
+def _assemble(
+    parts: list[ColumnReader], sources, label_field, pred_field, extra_paths=()
+) -> fpf.SearchInputs:
+    num_samples = sum(part.num_rows for part in parts)
+    if num_samples == 0:
+        raise ValueError("The view is empty; there is nothing to search. Check the view's filters")
+    classes, _ = label_table(parts)
+    gt, pred = label_codes(parts, "gt"), label_codes(parts, "pred")
+    missing_label = gt < 0
+    missing_pred = (pred < 0) & ~missing_label
+    used_idx = np.flatnonzero(~(missing_label | missing_pred))
+    fpf.check_used(
+        len(used_idx), num_samples, missing_label, missing_pred, label_field, pred_field, logger
+    )
+    entries = tag_entries(parts, [source.field for source in sources])
+    rows, tags, keys, groups = rows_by_class(used_idx, gt, classes, entries)
     ids = np.concatenate([part.ids[: part.num_rows] for part in parts])
     extra = {"_id": ids[rows]}
     for path in extra_paths:  # the baseline's labels (None where missing)
-        base = np.concatenate([m[p.base[: p.num_rows]] for m, p in zip(class_maps, parts)])
+        base = label_codes(parts, "base")
         names = np.empty(len(classes) + 1, dtype=object)
         names[: len(classes)] = classes  # code -1 reads the last entry: None
         extra[path] = names[base[rows]]

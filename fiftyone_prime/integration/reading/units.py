@@ -45,6 +45,7 @@ import fiftyone.core.labels as fol
 from fiftyone import ViewField as F
 from fiftyone.core.expressions import ViewExpression
 
+from ...core.groups import CodedGroups
 from .. import fiftyone_private as fop
 from . import fields as fpf
 
@@ -543,6 +544,8 @@ class UnitInputs(fpf.TagColumns):
         sources: the :class:`UnitTagSource` of each tag field read
         kinds: per tag field, the kind read (undeclared attributes resolved)
         object_extra: values of the ``object_paths`` asked for, per used unit
+        group_codes: the labels as :class:`~fiftyone_prime.core.CodedGroups`,
+            when the fast reader factorized them (rows sorted by group)
     """
 
     spec: UnitSpec
@@ -560,6 +563,7 @@ class UnitInputs(fpf.TagColumns):
     sources: list = dc_field(default_factory=list)
     kinds: dict = dc_field(default_factory=dict)
     object_extra: dict = dc_field(default_factory=dict)
+    group_codes: Optional[CodedGroups] = None
 
 
 def read_units(
@@ -568,9 +572,22 @@ def read_units(
     sources: list[UnitTagSource],
     extra_paths: Sequence[str] = (),
     object_paths: Sequence[str] = (),
+    *,
+    fast: bool = True,
 ) -> UnitInputs:
-    """Reads groups, outcomes and tags of the units in one pass (one
-    aggregation for objects, one ``values()`` call otherwise).
+    """Reads groups, outcomes and tags of the units in one pass.
+
+    Without ``extra_paths`` and ``object_paths``, through the fast reader
+    (:func:`fiftyone_prime.integration.reading.reader.read_columns`: each
+    unit projected server-side to the reader's row of label, outcome and
+    tags, as raw BSON), with the rows sorted by group and the groups coded;
+    data outside the fast reader's shape (labels or tags that are not
+    strings, an outcome that is not a boolean, an undeclared object
+    attribute, a sample-level expression) and reads asking for other paths
+    are read with ``values()`` (one aggregation for objects, one
+    ``values()`` call otherwise, rows in the view's order), which accepts or
+    refuses them with its own messages. Both give the same units, tags and
+    counts.
 
     Args:
         samples: a :class:`fiftyone.core.collections.SampleCollection`
@@ -580,6 +597,7 @@ def read_units(
             ``"filepath"``), returned per used unit
         object_paths (()): object attributes to read as well (``"id"``,
             ``"bounding_box"``), object units only
+        fast (True): False reads with ``values()`` whatever the data
 
     Returns:
         a :class:`UnitInputs`
@@ -588,6 +606,10 @@ def read_units(
         ValueError: if the view is empty, no unit is left, or an object
             attribute named as tags exists on no object
     """
+    if fast and not extra_paths and not object_paths:
+        inputs = _read_fast(samples, spec, sources)
+        if inputs is not None:
+            return inputs
     if spec.is_objects:
         cols = _read_objects(samples, spec, sources, extra_paths, object_paths)
         tag_start, extra_start = 2, 2 + len(sources)
@@ -621,23 +643,7 @@ def read_units(
         outcome = np.asarray(flat[1], dtype=object) if num_units else np.zeros(0, object)
         crowd = outcome == _CROWD if spec.crowd_attr else np.zeros(num_units, bool)
         is_unit, correct = _outcomes(spec, outcome)
-    used = has_label & is_unit & ~crowd
-    if not used.any():
-        raise ValueError(
-            f"None of the {num_units} {spec.noun} in the view is a unit with a group and an "
-            f"outcome ({_describe_outcome(spec)}); nothing to search"
-        )
-    num_missing_label = int((~has_label).sum())
-    num_missing_outcome = int((has_label & ~is_unit & ~crowd).sum())
-    num_crowd = int((has_label & crowd).sum())
-    if num_missing_label or num_missing_outcome or num_crowd:
-        logger.info(
-            "Leaving out %d %s without a label, %d without an outcome and %d crowd objects",
-            num_missing_label,
-            spec.noun,
-            num_missing_outcome,
-            num_crowd,
-        )
+    used, counts = _unit_counts(spec, num_samples, has_label, is_unit, crowd)
     used_idx = np.flatnonzero(used)
     blocks, keys, kinds = [], [], {}
     for i, source in enumerate(sources):
@@ -665,12 +671,8 @@ def read_units(
         tag_keys=keys,
         labels=_label_array(groups[used_idx].tolist()),
         correct=correct[used_idx],
-        num_samples=num_samples,
-        num_units=num_units,
-        num_missing_label=num_missing_label,
-        num_missing_prediction=num_missing_outcome,
-        num_crowd=num_crowd,
         sample_index=sample_of[used_idx],
+        **counts,
         extra=extra,
         sources=list(sources),
         kinds=kinds,
@@ -679,6 +681,218 @@ def read_units(
             for k, path in enumerate(object_paths)
         },
     )
+
+
+# The fast read: each unit is a row of the reader's shape ({_id, g, p, b, t0...}):
+# g its group, p its outcome as text (the evaluation's value, or "true"/"false"),
+# b a mark on the rows that are not units (a crowd object, a sample without objects).
+_CROWD_MARK = "crowd"
+_EMPTY_MARK = "empty"
+
+
+def _read_fast(samples, spec: UnitSpec, sources, connections=None) -> Optional[UnitInputs]:
+    """:func:`read_units` through the fast reader, or None when the data or
+    the outcome lie outside its shape (read with values() then)."""
+    from pymongo.errors import OperationFailure
+
+    from . import reader
+
+    stages, read = _fast_stages(samples, spec, sources)
+    if stages is None:
+        return None
+    try:
+        is_list = [s.kind not in ("classification", "string") for s in read]
+        parts = reader.read_columns(samples, stages, is_list, connections=connections)
+    except OperationFailure as e:
+        logger.debug("The projected read of the units failed (%s); reading with values()", e)
+        return None
+    if parts is None:
+        logger.debug("Labels, outcomes or tags of another shape; reading with values()")
+        return None
+    classes, _ = reader.label_table(parts)
+    gt, pred = reader.label_codes(parts, "gt"), reader.label_codes(parts, "pred")
+    ids = np.concatenate([part.ids[: part.num_rows] for part in parts])
+    n_rows = len(ids)
+
+    def marked(values) -> np.ndarray:  # per code (and -1: none), whether it is one of values
+        return np.array([c in values for c in classes] + [False])
+
+    if spec.is_objects:
+        mark = reader.label_codes(parts, "base")
+        empty, crowd = marked({_EMPTY_MARK})[mark], marked({_CROWD_MARK})[mark]
+        starts = np.ones(n_rows, dtype=bool)  # a unit's sample: rows of one sample are adjacent
+        starts[1:] = (ids[1:] != ids[:-1]).any(axis=1)
+        sample_of = np.cumsum(starts) - 1
+    else:
+        empty = crowd = np.zeros(n_rows, dtype=bool)
+        sample_of = np.arange(n_rows)
+    num_samples = int(sample_of[-1]) + 1 if n_rows else 0
+    if num_samples == 0:
+        raise ValueError("The view is empty; there is nothing to search. Check the view's filters")
+    right_values, wrong_values = _fast_outcome_values(spec)
+    right = marked(right_values)[pred]
+    is_unit = right | marked(wrong_values)[pred]
+    units = np.flatnonzero(~empty)  # rows that are units
+    used, counts = _unit_counts(spec, num_samples, gt[units] >= 0, is_unit[units], crowd[units])
+    entries = reader.tag_entries(parts, [source.field for source in sources])
+    rows, tags, keys, groups = reader.rows_by_class(
+        units[used], gt, classes, entries, keep_unused_tags=True
+    )
+    return UnitInputs(
+        spec=spec,
+        tags=tags,
+        tag_keys=keys,
+        labels=coded_labels(groups),
+        correct=right[rows],
+        sample_index=sample_of[rows],
+        **counts,
+        extra={"_id": ids[rows]},
+        sources=list(sources),
+        kinds={source.field: source.kind for source in read},
+        group_codes=groups,
+    )
+
+
+def _fast_stages(samples, spec: UnitSpec, sources):
+    """The stages that turn each unit into a row of the reader's shape, and
+    the tag sources as read (undeclared attributes' kinds probed);
+    ``(None, None)`` when the fast reader cannot read these units."""
+    if not spec.is_objects and spec.correct_expression is not None:
+        return None, None
+    sources = [_probed(samples, spec, s) for s in sources]
+    if any(s.kind is None for s in sources):
+        return None, None
+    image_tags = {
+        f"t{i}": "$" + fpf.TAG_KINDS[s.kind].format(field=samples._handle_db_field(s.field))
+        for i, s in enumerate(sources)
+        if s.level == "image"
+    }
+    if not spec.is_objects:
+        group = f"${samples._handle_db_field(spec.group_field)}.label"
+        if isinstance(spec.correct_field, str):
+            value = "$" + samples._handle_db_field(spec.correct_field)
+        else:
+            value = "$" + spec.eval_key
+        project = {"_id": True, "g": group, "p": _fast_outcome(spec, value), **image_tags}
+        return [{"$project": project}], sources
+    var = "$$u."
+    if spec.correct_expression is not None:
+        value = {"$let": {"vars": {"unit": "$$u"}, "in": spec.correct_field["$expr"]}}
+    elif isinstance(spec.correct_field, str):
+        value = var + spec._relative(spec.correct_field)
+    else:
+        value = var + spec.eval_key
+    unit: dict[str, Any] = {"_id": "$_id", "g": var + "label", "p": _fast_outcome(spec, value)}
+    if spec.crowd_attr:
+        crowd = {"$ifNull": [var + spec.crowd_attr, False]}
+        unit["p"] = {"$cond": [crowd, None, unit["p"]]}
+        unit["b"] = {"$cond": [crowd, _CROWD_MARK, None]}
+    for i, s in enumerate(sources):
+        unit[f"t{i}"] = image_tags[f"t{i}"] if s.level == "image" else _fast_object_tags(s)
+    # A sample without objects is one row marked empty (it counts, and so do its tags)
+    empty = {"_id": "$_id", "b": _EMPTY_MARK, **image_tags}
+    each = {"$map": {"input": {"$ifNull": ["$" + spec.list_path, []]}, "as": "u", "in": unit}}
+    rows = {"$let": {"vars": {"m": each}, "in": {"$cond": [{"$size": "$$m"}, "$$m", [empty]]}}}
+    return [
+        {"$project": {"_id": False, "u": rows}},
+        {"$unwind": "$u"},
+        {"$replaceRoot": {"newRoot": "$u"}},
+    ], sources
+
+
+def _probe_kind(samples, spec: UnitSpec, source) -> Optional[str]:
+    """The kind of an undeclared attribute as its first value shows it
+    (``"strings"``, ``"string"`` or ``"bool"``), or None (read with values()).
+    The fast reader checks every other value against it: a value of another
+    shape sends the read to values(), which resolves the kind from them all."""
+    path = "$" + spec.list_path + "." + source.attr
+    pipeline = [
+        *samples._pipeline(),
+        {"$project": {"_id": False, "v": path}},
+        {"$unwind": "$v"},
+        {"$match": {"v": {"$ne": None}}},
+        {"$limit": 1},
+        {"$project": {"t": {"$type": "$v"}}},
+    ]
+    first = next(samples._dataset._sample_collection.aggregate(pipeline), None)
+    return {"array": "strings", "string": "string", "bool": "bool"}.get(first and first["t"])
+
+
+def _probed(samples, spec: UnitSpec, source):
+    """``source`` with an undeclared attribute's kind as probed."""
+    if source.kind != "infer":
+        return source
+    return UnitTagSource(
+        source.field, _probe_kind(samples, spec, source), source.level, source.attr
+    )
+
+
+def _fast_outcome(spec: UnitSpec, value):
+    """``p`` of a unit: the evaluation's value as it is (a string), or a
+    boolean outcome as ``"true"``/``"false"`` (null when missing; 0, which
+    the reader does not read, for another value: :func:`_outcomes` reads
+    those)."""
+    if _coded(spec) or (spec.eval_method == "binary" and spec.correct_field is None):
+        return value
+    branches = [
+        {"case": {"$eq": [value, True]}, "then": "true"},
+        {"case": {"$eq": [value, False]}, "then": "false"},
+        {"case": {"$eq": [{"$ifNull": [value, None]}, None]}, "then": None},
+    ]
+    return {"$switch": {"branches": branches, "default": 0}}
+
+
+def _fast_outcome_values(spec: UnitSpec) -> tuple[set, set]:
+    """The values of ``p`` (:func:`_fast_outcome`) that make a right and a
+    wrong unit, as :func:`_outcomes` reads them."""
+    if _coded(spec):
+        values, right = _DETECTION_OUTCOMES[spec.units]
+        return {right}, set(values) - {right}
+    if spec.eval_method == "binary" and spec.correct_field is None:
+        return set(_BINARY_RIGHT), {"TP", "TN", "FP", "FN"} - set(_BINARY_RIGHT)
+    return {"true"}, {"false"}
+
+
+def _fast_object_tags(source: UnitTagSource):
+    """The tags of an object attribute, as the fast reader reads them."""
+    value = "$$u." + source.attr
+    if source.kind == "bool":  # another value (of an undeclared attribute) goes to values()
+        name = source.attr.rsplit(".", 1)[-1]
+        other = {"$cond": [{"$in": [{"$type": value}, ["bool", "null", "missing"]]}, None, 0]}
+        return {"$cond": [{"$eq": [value, True]}, [name], other]}
+    return "$$u." + OBJECT_TAG_KINDS[source.kind].format(path=source.attr)
+
+
+def _unit_counts(spec: UnitSpec, num_samples: int, has_label, is_unit, crowd):
+    """Which units are used (a label, an outcome, not a crowd), and the
+    counts of :class:`UnitInputs`; logs what is left out.
+
+    Raises:
+        ValueError: if no unit is left
+    """
+    used = has_label & is_unit & ~crowd
+    num_units = len(used)
+    if not used.any():
+        raise ValueError(
+            f"None of the {num_units} {spec.noun} in the view is a unit with a group and an "
+            f"outcome ({_describe_outcome(spec)}); nothing to search"
+        )
+    counts = dict(
+        num_samples=num_samples,
+        num_units=num_units,
+        num_missing_label=int((~has_label).sum()),
+        num_missing_prediction=int((has_label & ~is_unit & ~crowd).sum()),
+        num_crowd=int((has_label & crowd).sum()),
+    )
+    if counts["num_missing_label"] or counts["num_missing_prediction"] or counts["num_crowd"]:
+        logger.info(
+            "Leaving out %d %s without a label, %d without an outcome and %d crowd objects",
+            counts["num_missing_label"],
+            spec.noun,
+            counts["num_missing_prediction"],
+            counts["num_crowd"],
+        )
+    return used, counts
 
 
 class _Columns:
@@ -937,13 +1151,25 @@ def _as_labels(value, source):
 _csr = fpf.label_lists_csr
 
 
-def _label_array(values: list) -> np.ndarray:
+def coded_labels(groups: CodedGroups) -> np.ndarray:
+    """The labels of coded groups as :func:`_label_array` gives them."""
+    return _label_array(list(groups.labels), groups.codes)
+
+
+def _label_array(values: list, codes: Optional[np.ndarray] = None) -> np.ndarray:
     """Group labels as a fixed-width string array when they are all strings
     (as the core turns them anyway, skipping its per-label checks), else as
-    objects. Built from the distinct labels (a dict pass), not per label."""
-    index: dict = {}
-    codes = np.fromiter((index.setdefault(g, len(index)) for g in values), np.int64, len(values))
-    uniques = list(index)
+    objects. Built from the distinct labels (a dict pass), not per label;
+    given ``codes``, ``values`` are the distinct labels and ``codes`` each
+    row's index into them."""
+    if codes is None:
+        index: dict = {}
+        codes = np.fromiter(
+            (index.setdefault(g, len(index)) for g in values), np.int64, len(values)
+        )
+        uniques = list(index)
+    else:
+        uniques = values
     # Fixed-width numpy strings drop trailing NULs ('cat\x00' would become 'cat')
     if set(map(type, uniques)) <= {str} and not any(u.endswith("\x00") for u in uniques):
         return np.array(uniques, dtype=str)[codes] if uniques else np.zeros(0, str)
