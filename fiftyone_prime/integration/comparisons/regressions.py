@@ -23,6 +23,7 @@ import numpy as np
 
 from fiftyone import ViewField as F
 
+from fiftyone_prime.core.aliases import describe_aliases
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.core.regression import RegressionMode, run_regression_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
@@ -233,7 +234,8 @@ def describe_regression(mode, run_key: str) -> str:
         f"{arrow(mode.group_baseline_accuracy, mode.group_accuracy)} on the class "
         f"(n={mode.group_size}); {mode.num_losses} losses and {mode.num_wins} wins; "
         f"p = {format_p(mode.p_value)}, adjusted p = {format_p(mode.adjusted_p_value)}. "
-        f"Run '{run_key}'."
+        + (f"{describe_aliases(mode).capitalize()}. " if getattr(mode, "aliases", ()) else "")
+        + f"Run '{run_key}'."
     )
 
 
