@@ -1,11 +1,15 @@
 """Object-level regressions against real FiftyOne: two detectors evaluated
 on the same ground truth, compared object by object (``units="gt"``)."""
 
+import json
+
 import numpy as np
 import pytest
 
 import fiftyone as fo
 
+from fiftyone_prime import cli
+from fiftyone_prime.integration.comparisons.checks import check_failure_modes
 from fiftyone_prime.integration.comparisons.regressions import (
     OBJECT_REGRESSIONS,
     ObjectRegressionResults,
@@ -69,7 +73,7 @@ def two_detectors(dataset, seed=0, n_images=250):
 
 @pytest.fixture
 def detectors(make_dataset):
-    dataset = make_dataset()
+    dataset = make_dataset(persistent=True)  # the CLI loads it by name
     return dataset, two_detectors(dataset)
 
 
@@ -123,3 +127,22 @@ def test_evaluations_that_do_not_compare_are_refused_and_nothing_is_written(dete
         find_regressions(dataset, units="gt")
     assert sorted(dataset.list_runs()) == runs_before
     assert dataset.list_saved_views() == []
+
+
+def test_compare_and_check_through_the_cli(detectors, capsys):
+    dataset, planted = detectors
+    args = ["compare", dataset.name, "--baseline-eval-key", "old", "--eval-key", "new"]
+    args += ["--units", "gt", "--tags-field", "ground_truth.detections.attrs"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "ground-truth objects of 'ground_truth'" in out and "100.0% -> 0.0%" in out
+    # The mode measured again on each evaluation: it fails on the new one, passes on the old.
+    checks = check_failure_modes(dataset, "prime_regression", eval_key="new")
+    (check,) = checks.checks
+    assert check.size == len(planted) and check.accuracy == 0.0 and not checks.passed
+    assert check_failure_modes(dataset, "prime_regression", eval_key="old").passed
+    code = cli.main(
+        ["check", dataset.name, "--run-key", "prime_regression", "--eval-key", "old", "--json"]
+    )
+    got = json.loads(capsys.readouterr().out)
+    assert code == 0 and got["checks"][0]["size"] == len(planted)
