@@ -245,10 +245,16 @@ REGRESSION_COLUMNS = (
 
 
 def regression_row(mode) -> dict[str, str]:
-    """A regression mode as display strings by header, plus its view name."""
+    """A regression mode as display strings by header, plus its view name
+    and its aliases (``"also as {x, y} (41 samples, 88% shared)"``, or ``""``)."""
     row = {h: render(mode) for h, _, render in REGRESSION_COLUMNS}
     row["view"] = getattr(mode, "view_name", None) or ""
+    row[ALIASES_COLUMN] = describe_aliases(mode)
     return row
+
+
+#: The header of a regression row's aliases (the panel's and the operator's tables).
+ALIASES_COLUMN = "aliases"
 
 
 def regression_table(modes) -> list[str]:

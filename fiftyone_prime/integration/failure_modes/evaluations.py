@@ -523,9 +523,10 @@ def units_notice(dataset, run_key: str) -> str:
 
 
 def results_notice(results) -> str:
-    """:func:`units_notice` of loaded failure-mode results."""
-    if not isinstance(results, EvalFailureModeResults):
+    """:func:`units_notice` of loaded results (failure-mode or regression
+    results that describe their units)."""
+    if not hasattr(results, "units_description"):
         return ""
     text = f"Units: {results.units_description}."
-    warning = results.evaluation_warning()
+    warning = getattr(results, "evaluation_warning", lambda: None)()
     return text + (f" **{warning}.**" if warning else "")
