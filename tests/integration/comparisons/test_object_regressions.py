@@ -129,13 +129,16 @@ def test_evaluations_that_do_not_compare_are_refused_and_nothing_is_written(dete
     assert dataset.list_saved_views() == []
 
 
-def test_compare_and_check_through_the_cli(detectors, capsys):
+def test_compare_and_check_through_the_cli(detectors, capsys, tmp_path):
     dataset, planted = detectors
     args = ["compare", dataset.name, "--baseline-eval-key", "old", "--eval-key", "new"]
-    args += ["--units", "gt", "--tags-field", "ground_truth.detections.attrs"]
-    assert cli.main(args) == 0
+    args += ["--units", "gt", "--tags-field", "ground_truth.detections.attrs", "scene"]
+    assert cli.main([*args, "--report-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "ground-truth objects of 'ground_truth'" in out and "100.0% -> 0.0%" in out
+    page = (tmp_path / "index.html").read_text()
+    assert "ground-truth objects of &#x27;ground_truth&#x27;" in page
+    assert f"on {len(planted)} objects" in page
     # The mode measured again on each evaluation: it fails on the new one, passes on the old.
     checks = check_failure_modes(dataset, "prime_regression", eval_key="new")
     (check,) = checks.checks
