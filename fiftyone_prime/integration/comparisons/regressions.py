@@ -37,7 +37,7 @@ from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.core.regression import RegressionMode, run_regression_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
-from ..failure_modes.evaluations import _unit_views, check_view_counts
+from ..failure_modes.evaluations import over_units
 from ..reading import fields as fpf
 from ..reading import units as fpu
 from ..reading.input_cache import load_search_inputs
@@ -177,7 +177,7 @@ class RegressionResults(ModeRunResults):
         c = self.config
         return (
             f"PRIME regression run '{self.key}': {len(self._modes)} regression modes of "
-            f"'{c.pred_field}' against '{c.baseline_field}' over {self.num_used} samples "
+            f"'{c.pred_field}' against '{c.baseline_field}' over {self.num_used} {self.unit_noun} "
             f"({self.num_tags} tags)"
         )
 
@@ -210,17 +210,10 @@ class ObjectRegressionResults(RegressionResults):
             f"'{self.spec.eval_key}' (new)"
         )
 
-    def _headline(self) -> str:
-        return (
-            super()
-            ._headline()
-            .replace(f"over {self.num_used} samples", f"over {self.num_used} objects")
-        )
+    unit_noun = "objects"
 
-    def summary(self) -> str:
-        lines = super().summary().split("\n")
-        lines.insert(1, f"units: {self.units_description}")
-        return "\n".join(lines)
+    def _units_lines(self) -> list[str]:
+        return [f"units: {self.units_description}"]
 
 
 # ------------------------------------------------------------------ display
@@ -750,12 +743,11 @@ REGRESSIONS = register(
 #: ``unit_tag_kinds`` and ``baseline_eval_key``; their views hold exactly
 #: each mode's objects.
 OBJECT_REGRESSIONS = register(
-    REGRESSIONS.refined(
+    over_units(
+        REGRESSIONS,
+        describe_regression,
         name="object_regressions",
         label="object-level regression run",
         results_cls=ObjectRegressionResults,
-        accepts=lambda config: bool(getattr(config, "unit_spec", None)),
-        views=_unit_views,
-        check_views=lambda results, views: check_view_counts(results.spec, views),
     )
 )
