@@ -279,20 +279,21 @@ def unadjusted(procedure: str, how: str, num_candidates: int) -> Significance:
     )
 
 
-def flatten(modes: Sequence[FailureMode]) -> list[FailureMode]:
+def flatten(modes: Sequence) -> list:
     """The modes with each one's aliases right after it, all as plain
-    :class:`FailureMode` records without aliases: every mode reported, one
-    row each (as with grouping off)."""
-    out: list[FailureMode] = []
+    records of the modes' class (:class:`FailureMode`, or
+    :class:`~fiftyone_prime.core.regression.RegressionMode`) without
+    aliases: every mode reported, one row each (as with grouping off)."""
+    out: list = []
     for m in modes:
         out.append(dataclasses.replace(m, aliases=()))
         out.extend(_plain(a) for a in m.aliases)
     return out
 
 
-def _plain(alias) -> FailureMode:
-    kwargs = {f.name: getattr(alias, f.name) for f in dataclasses.fields(FailureMode)}
-    return FailureMode(**kwargs)
+def _plain(alias):
+    cls = alias.mode_class()
+    return cls(**{f.name: getattr(alias, f.name) for f in dataclasses.fields(cls)})
 
 
 __all__ = [

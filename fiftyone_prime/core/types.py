@@ -108,18 +108,19 @@ class FailureMode:
 
 
 @dataclass(frozen=True)
-class Alias(FailureMode):
-    """A reported failure mode shown as a proxy of a stronger one of its group.
-
-    All the fields of :class:`FailureMode` (its own statistics, as reported),
-    plus how it relates to the mode it is an alias of.
+class AliasOf:
+    """How a reported mode shown as a proxy relates to the stronger mode of
+    its group it is an alias of: the fields an alias record adds to its
+    mode's (:class:`Alias` for failure modes,
+    :class:`~fiftyone_prime.core.regression.RegressionAlias` for regression
+    modes; list this class first among the bases).
 
     Attributes:
         overlap: how many of its samples are also the stronger mode's
-        residual_p_value: the one-sided Fisher p-value of its errors on its
-            samples outside the stronger mode's, within the group less the
-            stronger mode's samples; it did not reach the run's cutoff, so the
-            stronger mode explains its drop
+        residual_p_value: the one-sided Fisher p-value of its errors (a
+            regression mode's losses) on its samples outside the stronger
+            mode's, within the group less the stronger mode's samples; it did
+            not reach the run's cutoff, so the stronger mode explains its drop
     """
 
     overlap: int = 0
@@ -129,6 +130,20 @@ class Alias(FailureMode):
     def overlap_share(self) -> float:
         """The share of its samples that are also the stronger mode's."""
         return self.overlap / self.size if self.size else float("nan")
+
+    @classmethod
+    def mode_class(cls) -> type:
+        """The record class of the modes it is an alias of."""
+        return next(c for c in cls.__mro__[1:] if not issubclass(c, AliasOf))
+
+
+@dataclass(frozen=True)
+class Alias(AliasOf, FailureMode):
+    """A reported failure mode shown as a proxy of a stronger one of its group.
+
+    All the fields of :class:`FailureMode` (its own statistics, as reported),
+    plus how it relates to the mode it is an alias of (:class:`AliasOf`).
+    """
 
 
 @dataclass(frozen=True)

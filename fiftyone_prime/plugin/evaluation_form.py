@@ -6,6 +6,10 @@ search), and for a chosen evaluation the units (ground-truth or predicted
 objects for detections) and the tag fields that fit those units (object
 attributes by their path, and image-level tag fields). Every choice is
 checked by the SDK's own validation, whose message shows on the form.
+
+The comparison form (``baseline=True``) adds the baseline's evaluation: two
+classification evaluations, or two detection evaluations of the same ground
+truth compared object by object (ground-truth objects only).
 """
 
 from __future__ import annotations
@@ -41,7 +45,10 @@ def evaluation_params(params) -> dict:
     eval_key = params.get("eval_key")
     if not eval_key or eval_key == NO_EVALUATION:
         return {}
-    return {"eval_key": eval_key, "units": params.get("units") or None}
+    values = {"eval_key": eval_key, "units": params.get("units") or None}
+    if params.get("baseline_eval_key"):
+        values["baseline_eval_key"] = params["baseline_eval_key"]
+    return values
 
 
 def evaluation_keys(view) -> list[str]:
@@ -79,7 +86,7 @@ def object_attribute_paths(view, list_path: str) -> list[str]:
     return sorted(paths)
 
 
-def evaluation_pickers(ctx, inputs, view, image_tag_fields) -> Optional[dict]:
+def evaluation_pickers(ctx, inputs, view, image_tag_fields, baseline=False) -> Optional[dict]:
     """Adds the evaluation, units and tag-field inputs.
 
     Args:
@@ -87,6 +94,9 @@ def evaluation_pickers(ctx, inputs, view, image_tag_fields) -> Optional[dict]:
         inputs: the form
         view: the target view
         image_tag_fields: the image-level fields that can hold tags
+        baseline (False): whether the form compares two models: the chosen
+            evaluation is the new model's, and a second dropdown picks the
+            baseline's (``baseline_eval_key``)
 
     Returns:
         ``None`` when no evaluation is chosen (the caller adds its own field
@@ -106,13 +116,25 @@ def evaluation_pickers(ctx, inputs, view, image_tag_fields) -> Optional[dict]:
     eval_prop = inputs.enum(
         "eval_key",
         choices,
-        label="Evaluation",
+        label="New model's evaluation" if baseline else "Evaluation",
         default=NO_EVALUATION,
         description="Read the units and outcomes of an evaluation run",
         view=dropdown,
     )
     if eval_key == NO_EVALUATION:
         return None
+    base_prop = None
+    if baseline:
+        others = [k for k in keys if k != eval_key]
+        base_prop = inputs.enum(
+            "baseline_eval_key",
+            others,
+            required=True,
+            label="Baseline's evaluation",
+            default=others[0] if others else None,
+            description="The evaluation of the baseline model, on the same ground truth",
+            view=types.DropdownView(),
+        )
     if missing:  # deleted since the form was filled in
         eval_prop.invalid = True
         eval_prop.error_message = (
@@ -122,7 +144,7 @@ def evaluation_pickers(ctx, inputs, view, image_tag_fields) -> Optional[dict]:
         return {"eval_key": eval_key, "units": None, "tags_field": [], "valid": False}
     config = view._root_dataset.get_evaluation_info(eval_key).config
     detection = config.type == fpu.DETECTION
-    unit_choices = [fpu.GT, fpu.PRED] if detection else [fpu.SAMPLES]
+    unit_choices = ([fpu.GT] if baseline else [fpu.GT, fpu.PRED]) if detection else [fpu.SAMPLES]
     units_view = types.RadioGroup()
     for u in unit_choices:
         units_view.add_choice(u, label=_UNIT_LABELS[u])
@@ -159,9 +181,23 @@ def evaluation_pickers(ctx, inputs, view, image_tag_fields) -> Optional[dict]:
     try:
         spec = fpu.resolve_units(view, eval_key=eval_key, units=units)
         fpu.unit_tag_sources(view, spec, chosen)
+        if base_prop is not None:
+            _check_pair(view, params.get("baseline_eval_key"), eval_key, units)
     except (ValueError, TypeError) as e:
         target = tags if "tags_field" in str(e) else units_prop
+        if base_prop is not None and "tags_field" not in str(e):
+            target = base_prop
         target.invalid = True
         target.error_message = str(e)
         valid = False
     return {"eval_key": eval_key, "units": units, "tags_field": chosen, "valid": valid}
+
+
+def _check_pair(view, baseline_eval_key, eval_key, units) -> None:
+    """The SDK's check that two evaluations compare (same kind, ground truth
+    and matching settings)."""
+    from fiftyone_prime.integration.comparisons.regressions import object_units
+
+    if not baseline_eval_key:
+        raise ValueError("Pick the baseline's evaluation")
+    object_units(view, baseline_eval_key, eval_key, units)

@@ -9,6 +9,7 @@ import fiftyone.operators.types as types
 
 from fiftyone_prime.core.types import SearchParams
 from fiftyone_prime.integration.comparisons.regressions import (
+    ALIASES_COLUMN,
     REGRESSION_COLUMNS,
     list_regression_runs,
     load_regressions,
@@ -243,7 +244,9 @@ class FailureModesPanel(foo.Panel):
         ctx.panel.state.sort_by = sort_by
         rows, notice, explore_defaults = [], "", None
         if key in regression_runs:
-            rows = [regression_row(m) for m in load_regressions(ctx.dataset, key).regressions]
+            results = load_regressions(ctx.dataset, key)
+            rows = [regression_row(m) for m in results.regressions]
+            notice = results_notice(results)  # objects compared, for an object-level run
         elif key is not None:
             results = load_failure_modes(ctx.dataset, key)
             rows = _mode_rows(results, sort_by)
@@ -290,6 +293,7 @@ class FailureModesPanel(foo.Panel):
         if rows and "acc (base -> new)" in rows[0]:  # a regression run: both models
             for header, _, _ in REGRESSION_COLUMNS:
                 table.add_column(header, label=header)
+            table.add_column(ALIASES_COLUMN, label=ALIASES_COLUMN)
         else:
             for column in columns(with_metrics=True):
                 table.add_column(column.key, label=column.label)

@@ -14,6 +14,7 @@ import fiftyone.operators.types as types
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.integration.comparisons.checks import check_failure_modes
 from fiftyone_prime.integration.comparisons.regressions import (
+    ALIASES_COLUMN,
     REGRESSION_COLUMNS,
     RUN_KEY,
     RegressionRun,
@@ -24,7 +25,7 @@ from fiftyone_prime.integration.comparisons.regressions import (
 from fiftyone_prime.integration.runs.classes import FailureModeRun
 from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
 
-from . import forms
+from . import evaluation_form, forms
 from .execution import FormOperator, as_list, call
 
 #: The two prediction fields of a comparison, with the SDK's defaults.
@@ -57,9 +58,15 @@ class FindRegressions(FormOperator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         view = ctx.target_view()
-        if forms.field_pickers(ctx, inputs, view, PREDICTIONS) and forms.new_run_key(
-            ctx, inputs, RUN_KEY, validate=_validate_new_key
-        ):
+        # Two evaluation runs (classifications, or detections object by object) or two fields.
+        chosen = evaluation_form.evaluation_pickers(
+            ctx, inputs, view, evaluation_form.image_tag_fields(view), baseline=True
+        )
+        if chosen is None:
+            fields_ok = forms.field_pickers(ctx, inputs, view, PREDICTIONS)
+        else:
+            fields_ok = chosen["valid"]
+        if fields_ok and forms.new_run_key(ctx, inputs, RUN_KEY, validate=_validate_new_key):
             forms.search_knobs(ctx, inputs)
             forms.view_options(ctx, inputs)
             forms.delegation(ctx, inputs)
@@ -74,6 +81,7 @@ class FindRegressions(FormOperator):
             forms.search_params(p),
             **forms.field_values(p, PREDICTIONS),
             **forms.saving_values(p, RUN_KEY),
+            **evaluation_form.evaluation_params(p),
             start="Reading fields and comparing",
             progress_label="Saving views",
         )
@@ -89,6 +97,7 @@ class FindRegressions(FormOperator):
         table = types.TableView()
         for header, _, _ in REGRESSION_COLUMNS:
             table.add_column(header, label=header)
+        table.add_column(ALIASES_COLUMN, label=ALIASES_COLUMN)
         table.add_column("view", label="Saved view")
         outputs.list("regressions", types.Object(), label="Regression modes", view=table)
         return types.Property(outputs, view=types.View(label="PRIME comparison complete"))
@@ -103,6 +112,9 @@ class FindRegressions(FormOperator):
         label_field=LABEL_FIELD,
         tags_field=TAGS_FIELD,
         run_key=RUN_KEY,
+        baseline_eval_key=None,
+        eval_key=None,
+        units=None,
         save_views=True,
         max_views=DEFAULT_MAX_VIEWS,
         overwrite=False,
@@ -113,7 +125,9 @@ class FindRegressions(FormOperator):
         :func:`fiftyone_prime.find_regressions` (``**search``: ``min_size``,
         ``min_drop``, ``min_gain``, ``max_tags``, ``minimal``, ``alpha``,
         ``error_control``)."""
+        evaluations = dict(baseline_eval_key=baseline_eval_key, eval_key=eval_key, units=units)
         params = dict(
+            **{k: v for k, v in evaluations.items() if v is not None},
             baseline_field=baseline_field,
             pred_field=pred_field,
             label_field=label_field,

@@ -39,7 +39,7 @@ from ..runs.classes import (
     input_counts,
 )
 from ..runs.run_guard import writes_run
-from ..runs.run_kinds import kind_of, register
+from ..runs.run_kinds import RunKind, kind_of, register
 from ..runs.run_results import _count, saved_mode
 from ..runs.run_store import start_run
 
@@ -378,20 +378,13 @@ class EvalFailureModeResults(FailureModeResults):
             logger.warning(warning)
         return super().load_view(mode)
 
-    def _headline(self) -> str:
-        return (
-            super()
-            ._headline()
-            .replace(f"over {self.num_used} samples", f"over {self.num_used} {self.spec.noun}")
-        )
+    @property
+    def unit_noun(self) -> str:
+        return self.spec.noun
 
-    def summary(self) -> str:
-        lines = super().summary().split("\n")
-        lines.insert(1, f"units: {self.units_description}")
+    def _units_lines(self) -> list[str]:
         warning = self.evaluation_warning()
-        if warning:
-            lines.insert(1, "WARNING: " + warning)
-        return "\n".join(lines)
+        return [*(["WARNING: " + warning] if warning else []), f"units: {self.units_description}"]
 
     @classmethod
     def _from_dict(cls, d, samples, config, key):
@@ -453,21 +446,40 @@ def _unit_views(samples, results, sources=None):
     return view
 
 
+def over_units(kind: RunKind, describe_mode, **changes) -> RunKind:
+    """``kind`` refined to runs over an evaluation's units: their config also
+    stores ``unit_spec`` and ``unit_tag_kinds``, their results have ``spec``
+    and ``units_description``, and their views hold exactly each mode's units
+    (checked after saving).
+
+    Args:
+        kind: the kind refined
+        describe_mode: ``describe_mode(mode, run_key)``, the text of a mode's
+            view, to which its units are added
+        **changes: the refined kind's name, label, results class...
+    """
+    return kind.refined(
+        accepts=lambda config: bool(getattr(config, "unit_spec", None)),
+        views=_unit_views,
+        describe=lambda results, mode: (
+            describe_mode(mode, results.key) + f" Units: {results.units_description}."
+        ),
+        check_views=lambda results, views: check_view_counts(results.spec, views),
+        **changes,
+    )
+
+
 #: Failure-mode runs over the units of an evaluation (or a boolean outcome):
 #: failure-mode runs whose config also stores ``unit_spec`` and
 #: ``unit_tag_kinds``.
 EVALUATION_UNITS = register(
-    FAILURE_MODES.refined(
+    over_units(
+        FAILURE_MODES,
+        fpv.view_description,
         name="evaluation_units",
         label="evaluation-unit run",
         results_cls=EvalFailureModeResults,
-        accepts=lambda config: bool(getattr(config, "unit_spec", None)),
-        views=_unit_views,
-        describe=lambda results, mode: (
-            fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
-        ),
         read_inputs=read_run_units,
-        check_views=lambda results, views: check_view_counts(results.spec, views),
     )
 )
 
@@ -524,9 +536,10 @@ def units_notice(dataset, run_key: str) -> str:
 
 
 def results_notice(results) -> str:
-    """:func:`units_notice` of loaded failure-mode results."""
-    if not isinstance(results, EvalFailureModeResults):
+    """:func:`units_notice` of loaded results (failure-mode or regression
+    results that describe their units)."""
+    if not hasattr(results, "units_description"):
         return ""
     text = f"Units: {results.units_description}."
-    warning = results.evaluation_warning()
+    warning = getattr(results, "evaluation_warning", lambda: None)()
     return text + (f" **{warning}.**" if warning else "")

@@ -140,6 +140,12 @@ def run_params(results, dataset_name: str, fields: dict, used: str) -> dict:
                 if sig.get("alpha") is not None
                 else "nothing left out (alpha=None)"
             )
+            + (
+                f"; {sig['num_aliases']} more are proxies of a stronger mode of their class, "
+                "listed as its aliases"
+                if sig.get("num_aliases")
+                else ""
+            )
         )
     return params
 

@@ -250,12 +250,20 @@ class ModeRunResults(PrimeRunResults):
 
     # ------------------------------------------------------------- summary
 
+    #: What the run's units are called in its summary.
+    unit_noun = "samples"
+
     def _headline(self) -> str:
         """The summary's first line."""
         return (
             f"PRIME run '{self.key}': {len(self._modes)} {self.kind.mode_noun} over "
-            f"{self.num_used} samples ({self.num_tags} tags)"
+            f"{self.num_used} {self.unit_noun} ({self.num_tags} tags)"
         )
+
+    def _units_lines(self) -> list[str]:
+        """The summary's lines on the run's units, under its headline (none
+        for samples compared label to label)."""
+        return []
 
     def _missing_prediction(self) -> str:
         return "without a prediction"
@@ -293,7 +301,7 @@ class ModeRunResults(PrimeRunResults):
 
     def summary(self) -> str:
         """Returns a plain-text table of the modes, with how they were tested."""
-        lines = [self._headline(), *self._significance_lines()]
+        lines = [self._headline(), *self._units_lines(), *self._significance_lines()]
         if self.num_missing_label or self.num_missing_prediction:
             lines.append(
                 f"left out: {self.num_missing_label} without a label, "
