@@ -82,6 +82,60 @@ class MemberIndex:
             found = with_tag if found is None else np.intersect1d(found, with_tag, True)
         return np.arange(hi - lo) if found is None else found
 
+    #: The record of a mode shown as a proxy of another.
+    alias_class = Alias
+
+    def residuals(self, members: dict) -> dict:
+        """Per group, for every ordered pair ``(A, B)`` of its modes, their
+        overlap and ``B``'s residual p-value outside ``A``: one-sided
+        Fisher p-values of ``B``'s errors on its samples outside ``A``'s,
+        within the group less ``A``'s samples (one scipy call for all).
+
+        Args:
+            members: per group, its modes' positions within the group
+                (:meth:`members`), in order
+
+        Returns:
+            per group, ``(overlap, residual)``: ``(n, n)`` arrays (the
+            residual is 1 on the diagonal and where ``B`` lies inside ``A``)
+        """
+        pairs = {}
+        rest_sizes, rest_errors, pop_sizes, pop_errors = [], [], [], []
+        for group, found in members.items():
+            errors = self.errors(group)
+            n_g, e_g = len(errors), int(errors.sum())
+            n = len(found)
+            overlap = np.zeros((n, n), dtype=np.int64)
+            for a in range(n):
+                err_a = int(errors[found[a]].sum())
+                for b in range(n):
+                    if a == b:
+                        continue
+                    inside = np.isin(found[b], found[a], assume_unique=True)
+                    overlap[a, b] = int(inside.sum())
+                    rest_sizes.append(len(found[b]) - overlap[a, b])
+                    rest_errors.append(int(errors[found[b][~inside]].sum()))
+                    pop_sizes.append(n_g - len(found[a]))
+                    pop_errors.append(e_g - err_a)
+            pairs[group] = overlap
+        if rest_sizes:
+            sizes = np.array(rest_sizes)
+            residuals = np.where(
+                sizes > 0,
+                fisher_p_values(
+                    sizes, np.array(rest_errors), np.array(pop_sizes), np.array(pop_errors)
+                ),
+                1.0,
+            )
+        out, done = {}, 0
+        for group, overlap in pairs.items():
+            n = len(overlap)
+            residual = np.ones((n, n))
+            residual[~np.eye(n, dtype=bool)] = residuals[done : done + n * (n - 1)]
+            done += n * (n - 1)
+            out[group] = (overlap, residual)
+        return out
+
 
 def group_proxies(modes: list[FailureMode], index: MemberIndex, cutoff: float) -> list[FailureMode]:
     """Folds each proxy into the mode that explains it.
@@ -100,54 +154,33 @@ def group_proxies(modes: list[FailureMode], index: MemberIndex, cutoff: float) -
         positions.setdefault(m.group, []).append(i)
     shared = {g: at for g, at in positions.items() if len(at) >= 2}
     # Every ordered pair (A, B) of modes of a group: the overlap, and B's
-    # errors outside A within the group less A; one Fisher call for all.
-    pairs = {}
-    rest_sizes, rest_errors, pop_sizes, pop_errors = [], [], [], []
-    for group, at in shared.items():
-        errors = index.errors(group)
-        n_g, e_g = len(errors), int(errors.sum())
-        members = [index.members(group, modes[i].tag_indices) for i in at]
-        n = len(at)
-        overlap = np.zeros((n, n), dtype=np.int64)
-        for a in range(n):
-            err_a = int(errors[members[a]].sum())
-            for b in range(n):
-                if a == b:
-                    continue
-                inside = np.isin(members[b], members[a], assume_unique=True)
-                overlap[a, b] = int(inside.sum())
-                rest_sizes.append(len(members[b]) - overlap[a, b])
-                rest_errors.append(int(errors[members[b][~inside]].sum()))
-                pop_sizes.append(n_g - len(members[a]))
-                pop_errors.append(e_g - err_a)
-        pairs[group] = overlap
-    if rest_sizes:
-        sizes = np.array(rest_sizes)
-        residuals = np.where(
-            sizes > 0,
-            fisher_p_values(
-                sizes, np.array(rest_errors), np.array(pop_sizes), np.array(pop_errors)
-            ),
-            1.0,
-        )
+    # residual outside A within the group less A (the index's test).
+    pairs = index.residuals(
+        {
+            group: [index.members(group, modes[i].tag_indices) for i in at]
+            for group, at in shared.items()
+        }
+    )
     replaced: dict[int, FailureMode] = {}
     folded: set[int] = set()
-    done = 0
     for group, at in shared.items():
         n = len(at)
-        residual = np.ones((n, n))
-        off_diagonal = ~np.eye(n, dtype=bool)
-        residual[off_diagonal] = residuals[done : done + n * (n - 1)]
-        done += n * (n - 1)
+        overlap, residual = pairs[group]
         group_modes = [modes[i] for i in at]
-        primaries, aliases = _group(group_modes, pairs[group], residual, cutoff)
+        primaries, aliases = _group(group_modes, overlap, residual, cutoff, index.alias_class)
         for local, members in aliases.items():
             replaced[at[local]] = dataclasses.replace(modes[at[local]], aliases=tuple(members))
         folded.update(at[i] for i in range(n) if i not in primaries)
     return [replaced.get(i, m) for i, m in enumerate(modes) if i not in folded]
 
 
-def _group(modes: list[FailureMode], overlap: np.ndarray, residual: np.ndarray, cutoff: float):
+def _group(
+    modes: list[FailureMode],
+    overlap: np.ndarray,
+    residual: np.ndarray,
+    cutoff: float,
+    alias_class: type = Alias,
+):
     """Primaries (local positions) and each primary's :class:`Alias` records."""
     n = len(modes)
     explains = (overlap > 0) & (residual > cutoff)
@@ -170,10 +203,10 @@ def _group(modes: list[FailureMode], overlap: np.ndarray, residual: np.ndarray, 
             primaries.append(i)
             continue
         host = max(hosts, key=lambda a: overlap[a, i])  # the first such, on ties
-        fields = {f.name: getattr(modes[i], f.name) for f in dataclasses.fields(FailureMode)}
+        fields = {f.name: getattr(modes[i], f.name) for f in dataclasses.fields(modes[i])}
         fields["aliases"] = ()
         aliases.setdefault(host, []).append(
-            Alias(
+            alias_class(
                 **fields,
                 overlap=int(overlap[host, i]),
                 residual_p_value=float(residual[host, i]),
