@@ -151,7 +151,7 @@ def test_bad_score_arguments_are_refused_before_anything_is_written(
 ):
     with pytest.raises(error, match=text):
         fp.find_failure_modes(reg_dataset, run_key="bad", **kwargs, **PLANTED_PARAMS)
-    assert reg_dataset.list_runs() == ["reg"] or "bad" not in reg_dataset.list_runs()
+    assert reg_dataset.list_runs() == []
     assert reg_dataset.list_saved_views() == []
 
 
@@ -227,3 +227,14 @@ def test_an_object_score_must_be_an_attribute_of_the_units(make_dataset):
             score_field="ground_truth.detections.eval_iou",
             run_key="x",
         )
+
+
+def test_applying_or_validating_score_modes_is_refused_clearly(reg_dataset):
+    results = fp.find_failure_modes(reg_dataset, eval_key="reg", run_key="err", **PLANTED_PARAMS)
+    for call in (
+        lambda: fp.apply_failure_modes(results, reg_dataset, run_key="applied"),
+        lambda: fp.validate_failure_modes(results, reg_dataset),
+    ):
+        with pytest.raises(ValueError, match="score modes on other data is not supported"):
+            call()
+    assert reg_dataset.list_runs() == ["err"]
