@@ -238,3 +238,19 @@ def test_applying_or_validating_score_modes_is_refused_clearly(reg_dataset):
         with pytest.raises(ValueError, match="score modes on other data is not supported"):
             call()
     assert reg_dataset.list_runs() == ["err"]
+
+
+def test_the_report_and_the_panel_show_score_columns(reg_dataset, tmp_path):
+    from fiftyone_prime.plugin.panel import panel_rows
+
+    results = fp.find_failure_modes(reg_dataset, eval_key="reg", run_key="err", **PLANTED_PARAMS)
+    mode = _planted_mode(results)
+    path = fp.export_report(reg_dataset, "err", str(tmp_path / "report"))
+    page = open(path, encoding="utf-8").read()
+    assert "<th>group mean</th>" in page and "<th>worse by</th>" in page
+    assert f"mean score {mode.mean:.4g}" in page and "(higher is worse)" in page
+    assert "score &#x27;reg&#x27; (higher is worse)" in page or "score 'reg'" in page
+    rows = panel_rows(reg_dataset, "err")
+    row = next(r for r in rows if r["tags"] == " + ".join(PLANTED_PAIR))
+    assert row["mean_score"] == f"{mode.mean:.4g}" and row["group_mean"] == f"{mode.group_mean:.4g}"
+    assert "accuracy" not in row
