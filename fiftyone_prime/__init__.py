@@ -53,6 +53,10 @@ _NAMES = {
         (),
     ),
     "fiftyone_prime.integration.failure_modes.evaluations": ((), ("EvalFailureModeResults",)),
+    "fiftyone_prime.integration.failure_modes.scores": (
+        (),
+        ("ScoreModeResults", "SavedScoreMode"),
+    ),
     "fiftyone_prime.integration.failure_modes.hypotheses": (
         ("test_hypotheses",),
         ("HypothesisResults",),

@@ -41,6 +41,8 @@ from fiftyone_prime.integration.failure_modes.hypotheses import test_hypotheses 
 from fiftyone_prime.integration.failure_modes.metrics import (
     compute_failure_mode_metrics as compute_failure_mode_metrics,
 )
+from fiftyone_prime.integration.failure_modes.scores import SavedScoreMode as SavedScoreMode
+from fiftyone_prime.integration.failure_modes.scores import ScoreModeResults as ScoreModeResults
 from fiftyone_prime.integration.failure_modes.search import find_failure_modes as find_failure_modes
 from fiftyone_prime.integration.jobs.plan import queue_tagging as queue_tagging
 from fiftyone_prime.integration.jobs.recover import requeue_tagging as requeue_tagging

@@ -158,6 +158,37 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a boolean field or object attribute path to use as the outcome",
     )
+    s.add_argument(
+        "--score-field",
+        default=None,
+        help="search a number per unit (a numeric sample field, or an object attribute by its "
+        "full path) for where its mean is worst, instead of right/wrong; with a regression or "
+        "segmentation evaluation (--eval-key) its error or accuracy is the default. "
+        "--min-drop and --min-gain are then in the score's units",
+    )
+    direction = s.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--higher-is-worse",
+        dest="higher_is_worse",
+        action="store_const",
+        const=True,
+        default=None,
+        help="a higher score is worse (an error, a loss: the default)",
+    )
+    direction.add_argument(
+        "--lower-is-worse",
+        dest="higher_is_worse",
+        action="store_const",
+        const=False,
+        help="a lower score is worse (an accuracy, an IoU: the default for segmentation "
+        "evaluations and IoUs)",
+    )
+    s.add_argument(
+        "--group-field",
+        default=None,
+        help="with a score of samples: the Classification or string field whose values group "
+        "them (default: one group)",
+    )
 
     m = sub.add_parser("metrics", help="score a run's failure modes with CLIP")
     m.add_argument("dataset", help="the FiftyOne dataset")
@@ -226,15 +257,20 @@ def _load(name):
 
 def _search(dataset, args):
     from fiftyone_prime.integration.failure_modes.search import search_failure_modes
+    from fiftyone_prime.integration.reading.units import scored_evaluation
 
     # --max-views is passed only when given, so the default lives in the SDK.
     extra = {} if args.max_views is None else {"max_views": args.max_views}
-    for name in ("eval_key", "units", "correct_field"):  # search's units (see find_failure_modes)
+    units_args = ("eval_key", "units", "correct_field", "score_field", "higher_is_worse")
+    for name in (*units_args, "group_field"):  # search's units (see find_failure_modes)
         if getattr(args, name, None) is not None:
             extra[name] = getattr(args, name)
+    scored = getattr(args, "score_field", None) is not None or scored_evaluation(
+        dataset, getattr(args, "eval_key", None)
+    )
     return search_failure_modes(
         dataset,
-        search_params(args),
+        search_params(args, scored=scored),
         label_field=args.label_field,
         pred_field=args.pred_field,
         tags_field=args.tags_field,

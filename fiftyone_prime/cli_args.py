@@ -13,7 +13,7 @@ from fiftyone_prime.core.defaults import (
     RUN_KEY,
     TAGS_FIELD,
 )
-from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.types import DEFAULT_PARAMS, ScoreParams, SearchParams
 from fiftyone_prime.core.validation import ERROR_CONTROLS
 
 
@@ -108,11 +108,12 @@ def _max_tags(text: str) -> int:
     return value
 
 
-def search_params(args) -> SearchParams:
+def search_params(args, scored: bool = False) -> SearchParams:
     """The :class:`SearchParams` from the parsed arguments (validated here):
     the one place the CLI builds them; :func:`_search` and ``run`` pass the
-    object on."""
-    return SearchParams(
+    object on. ``scored``: :class:`ScoreParams` for a search of a score
+    (thresholds in its units)."""
+    return (ScoreParams if scored else SearchParams)(
         min_size=args.min_size,
         min_drop=args.min_drop,
         min_gain=args.min_gain,

@@ -727,10 +727,15 @@ def _grouped(
     if significance.alpha is not None and len(modes) > 1:
         data = inp.data
         members = MemberIndex(
-            data.matrix, data.bounds, data.row_errors, data.labels, counted=data.row_kind != REST
+            data.matrix,
+            data.bounds,
+            data.row_errors,
+            data.labels,
+            counted=data.row_kind != REST,
+            alias_class=RegressionAlias,
         )
         reported = len(modes)
-        modes = group_proxies(modes, members, significance.corrected_level, RegressionAlias)
+        modes = group_proxies(modes, members, significance.corrected_level)
         significance = dataclasses.replace(significance, num_aliases=reported - len(modes))
     return dataclasses.replace(outcome, regressions=modes, significance=significance)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 
 @dataclass(frozen=True)
@@ -190,11 +190,15 @@ class SearchParams:
     alpha: Optional[float] = 0.05
     error_control: str = "fdr"
 
+    #: Whether ``min_drop`` and ``min_gain`` are in a continuous score's
+    #: units (:class:`ScoreParams`) rather than accuracies.
+    score_units: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         from .validation import checked_params  # validation imports this module
 
         _check_bounded(self)
-        for name, value in checked_params(asdict(self)).items():
+        for name, value in checked_params(asdict(self), self.score_units).items():
             object.__setattr__(self, name, value)
 
     @classmethod
@@ -218,6 +222,16 @@ class SearchParams:
     def replace(self, **changes: Any) -> SearchParams:
         """Returns a copy with some parameters changed (and validated)."""
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ScoreParams(SearchParams):
+    """:class:`SearchParams` of a continuous score's search
+    (:func:`fiftyone_prime.core.find_score_modes`): the same fields and
+    defaults, with ``min_drop`` and ``min_gain`` in the score's units (any
+    finite number ``>= 0``)."""
+
+    score_units: ClassVar[bool] = True
 
 
 def _check_bounded(params) -> None:

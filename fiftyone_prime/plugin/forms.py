@@ -23,7 +23,7 @@ from fiftyone_prime.core.defaults import (
     RUN_KEY,
     TAGS_FIELD,
 )
-from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.types import DEFAULT_PARAMS, ScoreParams, SearchParams
 from fiftyone_prime.core.validation import ERROR_CONTROLS
 from fiftyone_prime.integration.reading import fields as fpf
 from fiftyone_prime.integration.runs.run_store import (
@@ -251,10 +251,15 @@ _THRESHOLDS = (
 )
 
 
-def search_knobs(ctx, inputs) -> None:
+def search_knobs(ctx, inputs, scored: bool = False) -> None:
     """Adds the search parameters with the project's defaults, checked by
-    :class:`SearchParams` itself (the reason shows on the form)."""
+    :class:`SearchParams` itself (the reason shows on the form). ``scored``:
+    a search of a score, whose ``min_drop`` and ``min_gain`` are in the
+    score's units (unbounded above)."""
     for name, kind, label, description, bounds in _THRESHOLDS:
+        if scored and name in ("min_drop", "min_gain"):
+            bounds = {"min": 0.0}
+            description = description.replace("accuracy", "score") + ", in the score's units"
         getattr(inputs, kind)(
             name,
             default=getattr(DEFAULT_PARAMS, name),
@@ -290,13 +295,13 @@ def search_knobs(ctx, inputs) -> None:
         view=dropdown(controls),
     )
     try:
-        search_params(ctx.params)
+        search_params(ctx.params, scored)
     except (TypeError, ValueError) as e:
         name = next((n for n in SearchParams.names() if f"`{n}`" in str(e)), "alpha")
         invalid(inputs.properties.get(name, alpha), str(e))
 
 
-def search_params(params) -> SearchParams:
+def search_params(params, scored: bool = False) -> SearchParams:
     """The :class:`SearchParams` from the form's values (absent ones take the
     defaults), validated once, before the run starts. ``significant_only``
     is the form's switch for ``alpha=None``.
@@ -304,11 +309,12 @@ def search_params(params) -> SearchParams:
     This is where an operator's search parameters are built: the operator
     passes the object on to
     :func:`fiftyone_prime.integration.failure_modes.search.search_failure_modes`, which
-    hands it to the core search and the run config unchanged."""
+    hands it to the core search and the run config unchanged. ``scored``:
+    :class:`ScoreParams` (thresholds in a score's units)."""
     values = {name: params[name] for name in SearchParams.names() if params.get(name) is not None}
     if not params.get("significant_only", _SIGNIFICANT_ONLY):
         values["alpha"] = None
-    return SearchParams.from_dict(values)
+    return (ScoreParams if scored else SearchParams).from_dict(values)
 
 
 def takes_search_params(method):

@@ -10,7 +10,13 @@ from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, SCORINGS, TAGS_FIELD
 from fiftyone_prime.integration.failure_modes.metrics import compute_failure_mode_metrics
 from fiftyone_prime.integration.failure_modes.search import search_failure_modes
-from fiftyone_prime.integration.runs.rows import columns, format_p, mode_row
+from fiftyone_prime.integration.runs.rows import (
+    COLUMNS,
+    SCORE_COLUMNS,
+    columns,
+    format_p,
+    mode_row,
+)
 from fiftyone_prime.integration.runs.run_store import delete_failure_modes, load_failure_modes
 from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.integration.tagging.images import compute_tags
@@ -44,18 +50,20 @@ class FindFailureModes(FormOperator):
         )
         fields_ok = forms.field_pickers(ctx, inputs, view) if chosen is None else chosen["valid"]
         if fields_ok and forms.new_run_key(ctx, inputs):
-            forms.search_knobs(ctx, inputs)
+            scored = evaluation_form.scores_searched(view, ctx.params)
+            forms.search_knobs(ctx, inputs, scored)
             forms.view_options(ctx, inputs)
             forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Find failure modes"))
 
     def execute(self, ctx):
         p = ctx.params
+        view = ctx.target_view()
         results = call(
             ctx,
             search_failure_modes,
-            ctx.target_view(),
-            forms.search_params(p),
+            view,
+            forms.search_params(p, evaluation_form.scores_searched(view, p)),
             **forms.field_values(p),
             **forms.saving_values(p),
             **evaluation_form.evaluation_params(p),
@@ -76,7 +84,8 @@ class FindFailureModes(FormOperator):
         outputs.int("num_failure_modes", label="Failure modes found")
         outputs.int("num_not_significant", label="Left out as possible chance findings")
         table = types.TableView()
-        for column in columns(with_metrics=False):
+        scored = evaluation_form.scores_searched(ctx.target_view(), ctx.params)
+        for column in columns(with_metrics=False, base=SCORE_COLUMNS if scored else COLUMNS):
             table.add_column(column.key, label=column.label)
         table.add_column("view", label="Saved view")
         outputs.list("failure_modes", types.Object(), label="Failure modes", view=table)

@@ -16,7 +16,7 @@ from fiftyone_prime.integration.comparisons.regressions import (
     regression_row,
 )
 from fiftyone_prime.integration.failure_modes.evaluations import results_notice
-from fiftyone_prime.integration.runs.rows import columns, mode_row
+from fiftyone_prime.integration.runs.rows import COLUMNS, SCORE_COLUMNS, columns, mode_row
 from fiftyone_prime.integration.runs.run_store import list_failure_mode_runs, load_failure_modes
 
 #: Sort keys offered by the panel: failure-mode attributes, then CLIP metrics.
@@ -295,7 +295,8 @@ class FailureModesPanel(foo.Panel):
                 table.add_column(header, label=header)
             table.add_column(ALIASES_COLUMN, label=ALIASES_COLUMN)
         else:
-            for column in columns(with_metrics=True):
+            base = SCORE_COLUMNS if rows and "mean_score" in rows[0] else COLUMNS  # a score run
+            for column in columns(with_metrics=True, base=base):
                 table.add_column(column.key, label=column.label)
             table.add_column("caption", label="caption")
         panel.list("rows", types.Object(), view=table, default=rows)

@@ -104,8 +104,8 @@ def test_find_builds_search_params_once_from_the_form(planted, monkeypatch):
     from_form = []
     search_params = forms.search_params
 
-    def recording(params):
-        built = search_params(params)
+    def recording(params, scored=False):
+        built = search_params(params, scored)
         from_form.append((built, walk["built"]))
         return built
 

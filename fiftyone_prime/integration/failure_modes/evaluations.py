@@ -20,7 +20,7 @@ from fiftyone import ViewField as F
 
 from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
 from fiftyone_prime.core.search import run_search
-from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.types import DEFAULT_PARAMS, ScoreParams, SearchParams
 
 from ..reading import fields as fpf
 from ..reading import units as fpu
@@ -65,6 +65,9 @@ def find_evaluation_failure_modes(
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
     progress=None,
+    score_field=None,
+    higher_is_worse: Optional[bool] = None,
+    group_field: Optional[str] = None,
 ) -> EvalFailureModeResults:
     """Finds failure modes over the units of an evaluation run.
 
@@ -101,9 +104,15 @@ def find_evaluation_failure_modes(
         params (the defaults): the :class:`fiftyone_prime.SearchParams`
         save_views (True), max_views, overwrite, progress: as in
             :func:`fiftyone_prime.find_failure_modes`
+        score_field (None), higher_is_worse (None), group_field (None): a
+            number per unit instead of right or wrong, as in
+            :func:`fiftyone_prime.find_failure_modes` (see
+            :func:`fiftyone_prime.integration.reading.units.resolve_units`)
 
     Returns:
-        an :class:`EvalFailureModeResults`
+        an :class:`EvalFailureModeResults` (a
+        :class:`~fiftyone_prime.integration.failure_modes.scores.ScoreModeResults`
+        for a score)
 
     Raises:
         ValueError: a missing evaluation key, units that do not fit, an
@@ -113,15 +122,6 @@ def find_evaluation_failure_modes(
     """
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
-    run = start_run(
-        samples,
-        run_key,
-        EVALUATION_UNITS,
-        overwrite=overwrite,
-        save_views=save_views,
-        max_views=max_views,
-        progress=progress,
-    )
     spec = fpu.resolve_units(
         samples,
         eval_key=eval_key,
@@ -129,6 +129,21 @@ def find_evaluation_failure_modes(
         correct_field=correct_field,
         label_field=label_field,
         pred_field=pred_field,
+        score_field=score_field,
+        higher_is_worse=higher_is_worse,
+        group_field=group_field,
+    )
+    if spec.is_scored and not isinstance(params, ScoreParams):
+        params = ScoreParams(**params.to_dict())  # the same values, in the score's units
+    kind = unit_kind(spec, params)
+    run = start_run(
+        samples,
+        run_key,
+        kind,
+        overwrite=overwrite,
+        save_views=save_views,
+        max_views=max_views,
+        progress=progress,
     )
     sources = fpu.unit_tag_sources(samples, spec, tags_field)
     logger.info("Reading the %s of %s...", spec.noun, _describe_spec(spec))
@@ -136,9 +151,7 @@ def find_evaluation_failure_modes(
     multiple = len(sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
     logger.info("Searching %d tags over %d %s...", len(names), inputs.num_used, spec.noun)
-    outcome = run_search(inputs.tags, inputs.correct, inputs.groups, tag_names=names, params=params)
-    records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
-    significance = outcome.significance
+    records, significance = kind.search(spec, inputs, names, params)
     config = _config(
         spec,
         inputs.kinds,
@@ -161,10 +174,34 @@ def find_evaluation_failure_modes(
     return results
 
 
+def unit_kind(spec: fpu.UnitSpec, params: SearchParams = DEFAULT_PARAMS):
+    """The kind of a run over the units of ``spec``, as :func:`kind_of`
+    decides it from the config the run will store: evaluation units, or a
+    kind that refines them (a score's)."""
+    return kind_of(_config(spec, {}, search_params=params))
+
+
+def search_units(spec: fpu.UnitSpec, inputs, names, params: SearchParams):
+    """How evaluation-unit runs search their units (``RunKind.search``):
+    right or wrong outcomes.
+
+    Returns:
+        ``(records, significance)``: the saved modes and the search's
+        significance record
+    """
+    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
+    records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
+    return records, outcome.significance
+
+
 def _describe_spec(spec: fpu.UnitSpec) -> str:
+    if spec.is_scored and spec.eval_key is None:
+        return f"score {fpu._describe_score(spec)}"
     if spec.eval_key is None:
         return f"'{spec.group_field}' with outcome {spec.correct_field!r}"
     what = {fpu.GT: "ground truth", fpu.PRED: "predictions", fpu.SAMPLES: "samples"}[spec.units]
+    if spec.is_scored:
+        what += f", score {fpu._describe_score(spec)}"
     return f"evaluation '{spec.eval_key}' ({spec.eval_method}, {what})"
 
 
@@ -202,7 +239,9 @@ def unit_view(samples, spec: fpu.UnitSpec, sources, kinds: dict, group, tag_keys
             expr = source.object_expression(labels, kinds.get(field))
             object_expr = expr if object_expr is None else object_expr & expr
     if not spec.is_objects:
-        expr = spec.sample_filter() & (F(spec.group_path) == F.literal(group))
+        expr = spec.sample_filter()
+        if spec.is_grouped:
+            expr &= F(spec.group_path) == F.literal(group)
         if image_expr is not None:
             expr &= image_expr
         return samples.match(expr)
@@ -250,7 +289,7 @@ def run_spec(config) -> Optional[fpu.UnitSpec]:
     FiftyOne's run validation (which refuses to overwrite a run with one of
     another config type) out of the way when a key changes kind.
     """
-    if kind_of(config) is not EVALUATION_UNITS:
+    if not EVALUATION_UNITS.includes(kind_of(config)):
         return None
     return fpu.UnitSpec.from_dict(config.unit_spec)
 
@@ -480,6 +519,7 @@ EVALUATION_UNITS = register(
         label="evaluation-unit run",
         results_cls=EvalFailureModeResults,
         read_inputs=read_run_units,
+        search=search_units,
     )
 )
 

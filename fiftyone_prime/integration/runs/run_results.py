@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Optional, Union
 import fiftyone.core.runs as focr
 
 from fiftyone_prime.core.significance import PROCEDURE
-from fiftyone_prime.core.types import SearchParams
+from fiftyone_prime.core.types import ScoreParams, SearchParams
 
 from .rows import error_rate_name
 
@@ -92,7 +92,8 @@ class ModeRunConfig(focr.RunConfig):
         self.pred_field = pred_field
         self.tags_fields = list(tags_fields or [])
         if not isinstance(search_params, SearchParams):  # read from the database
-            search_params = SearchParams.from_dict(dict(search_params or {}))
+            cls = _params_cls(kwargs.get("unit_spec"))
+            search_params = cls.from_dict(dict(search_params or {}))
         self.search_params = search_params.to_dict()
         self.procedure = procedure
         self.save_views = save_views
@@ -100,8 +101,17 @@ class ModeRunConfig(focr.RunConfig):
 
     @property
     def params(self) -> SearchParams:
-        """The search parameters as a :class:`fiftyone_prime.core.SearchParams`."""
-        return SearchParams.from_dict(self.search_params)
+        """The search parameters as a :class:`fiftyone_prime.core.SearchParams`
+        (:class:`fiftyone_prime.core.ScoreParams` for a score run)."""
+        return _params_cls(getattr(self, "unit_spec", None)).from_dict(self.search_params)
+
+
+def _params_cls(unit_spec) -> type:
+    """The parameter class of a run whose config stores ``unit_spec``:
+    :class:`~fiftyone_prime.core.ScoreParams` (thresholds in a score's
+    units) for the units of a score, else
+    :class:`~fiftyone_prime.core.SearchParams`."""
+    return ScoreParams if (unit_spec or {}).get("score_field") else SearchParams
 
 
 class PrimeRun(focr.Run):
