@@ -34,7 +34,7 @@ import numpy as np
 
 from .definition import lowest_score, may_extend, meets_conditions, superset_ceiling
 from .definition import score as score_of
-from .jit import bit, grow, jit, popcount
+from .jit import bit, grow, inline, jit, popcount
 
 # What search_chunk's status array holds: status[0] is OK or TOO_MANY (then
 # status[1] sets were counted while building sets of status[2] tags), and
@@ -48,7 +48,7 @@ COUNTED = 3
 # view would cost a reference count update per candidate.
 
 
-@jit
+@inline
 def _and_count(a, ra, b, rb, out, ro, start, stop):
     """``out[ro] = a[ra] & b[rb]`` in words ``start:stop``; returns its
     number of set bits there."""
@@ -60,7 +60,7 @@ def _and_count(a, ra, b, rb, out, ro, start, stop):
     return n
 
 
-@jit
+@inline
 def _and_count_only(a, ra, b, rb, start, stop):
     """The number of set bits of ``a[ra] & b[rb]`` in words ``start:stop``."""
     n = 0
