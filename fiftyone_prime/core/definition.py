@@ -79,7 +79,7 @@ def _greater_compiled(a, b):
     return None
 
 
-@register_jitable
+@register_jitable(inline="always")
 def score(size, losses, wins, base):
     """The score of ``size`` units: the mean of a per-unit score that is
     ``base - 1`` on a loss, ``base + 1`` on a win and ``base`` elsewhere,
@@ -95,14 +95,14 @@ def score(size, losses, wins, base):
     return (base * size + wins - losses) / size
 
 
-@register_jitable
+@register_jitable(inline="always")
 def accuracy(size, errors):
     """The accuracy of ``size`` samples of which ``errors`` are misclassified:
     :func:`score` with the errors as losses, no wins and ``base`` 1."""
     return score(size, errors, 0, 1.0)
 
 
-@register_jitable
+@register_jitable(inline="always")
 def change(size, losses, wins):
     """The change in accuracy, new minus baseline, of ``size`` units of
     which ``losses`` only the baseline and ``wins`` only the new model
@@ -110,7 +110,7 @@ def change(size, losses, wins):
     return score(size, losses, wins, 0.0)
 
 
-@register_jitable
+@register_jitable(inline="always")
 def mean_value(size, total):
     """A continuous score's: the mean of ``size`` units' values that sum to
     ``total`` (a failure-mode search's :func:`score` with the values' sum
@@ -123,7 +123,7 @@ def mean_value(size, total):
     return score(size, 0.0, total, 0.0)
 
 
-@register_jitable
+@register_jitable(inline="always")
 def meets_conditions(size, score, group_score, floor, min_size, min_drop, min_gain, tol):
     """Conditions 1-3 of the definition for one set.
 
@@ -146,7 +146,7 @@ def meets_conditions(size, score, group_score, floor, min_size, min_drop, min_ga
     )
 
 
-@register_jitable
+@register_jitable(inline="always")
 def lowest_score(losses, min_size, base):
     """The least score any set with at most ``losses`` losses and at least
     ``min_size`` units can have: ``base - losses / min_size``, and never
@@ -160,7 +160,7 @@ def lowest_score(losses, min_size, base):
     return greater(base - 1.0, base - losses / min_size)
 
 
-@register_jitable
+@register_jitable(inline="always")
 def lowest_mean(worst_sum, min_size):
     """A continuous score's bound: the least mean any set of ``>= min_size``
     of a set's units can have, ``worst_sum / min_size``, where
@@ -176,7 +176,7 @@ def lowest_mean(worst_sum, min_size):
     return worst_sum / min_size
 
 
-@register_jitable
+@register_jitable(inline="always")
 def lowest_reachable(errors, min_size):
     """The least accuracy any set with at most ``errors`` misclassified
     samples and at least ``min_size`` samples can have: :func:`lowest_score`
@@ -184,7 +184,7 @@ def lowest_reachable(errors, min_size):
     return lowest_score(errors, min_size, 1.0)
 
 
-@register_jitable
+@register_jitable(inline="always")
 def superset_ceiling(group_score, floor, min_drop, min_gain, tol, slack):
     """The highest score a superset of a set may have and still be a failure
     mode (conditions 2 and 3), with the tolerance and the pruning slack.
@@ -199,7 +199,7 @@ def superset_ceiling(group_score, floor, min_drop, min_gain, tol, slack):
     return lesser(group_score - min_drop, floor - min_gain) + tol + slack
 
 
-@register_jitable
+@register_jitable(inline="always")
 def may_extend(lowest, group_score, floor, min_drop, min_gain, tol, slack):
     """Whether a superset of a set may still be a failure mode: the pruning
     bound, ``lowest <= superset_ceiling(...)``.

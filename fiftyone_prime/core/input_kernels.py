@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import bit, grow, jit, sort_prefix
+from .jit import bit, grow, inline, jit, sort_prefix
 
 
 @jit
@@ -105,7 +105,7 @@ def _dense_frequent_per_row(matrix, bounds, entry_bounds, entry_tag, entry_size,
 LOSS, WIN, REST = 0, 1, 2
 
 
-@jit
+@inline
 def _position(kind, seen, loss_words, win_words):
     """A row's word and bit: ``kind`` :data:`LOSS`, :data:`WIN` or
     :data:`REST`; ``seen`` counts the group's rows of that kind before it."""

@@ -27,44 +27,17 @@ def compiled(**options) -> Callable:
 
     def decorate(func):
         try:
-            dispatcher = numba.njit(cache=True, **options)(func)
+            return numba.njit(cache=True, **options)(func)
         except RuntimeError:  # "cannot cache function ...: no locator available"
-            dispatcher = numba.njit(cache=False, **options)(func)
-        if COMPILED:
-            _compile_plain_types(dispatcher)
-        return dispatcher
+            return numba.njit(cache=False, **options)(func)
 
     return decorate
-
-
-def _compile_plain_types(dispatcher) -> None:
-    """Makes a kernel called from another compiled one compile one
-    specialization per plain argument type, not one per literal.
-
-    numba types a constant argument (``0``, ``False``) and a variable still
-    holding its first constant as a literal, and a dispatcher compiles a
-    separate specialization for each literal it is called with: a helper
-    called as ``f(a, 0, n)`` and ``f(a, i, n)`` compiled twice, and once
-    more per literal value. Compiling for the plain types instead is the
-    same machine code (the literal converts to it), compiled once.
-    """
-    plain = dispatcher.get_call_template
-
-    def get_call_template(args, kws):
-        args = tuple(types.unliteral(a) for a in args)
-        kws = {k: types.unliteral(v) for k, v in kws.items()}
-        return plain(args, kws)
-
-    dispatcher.get_call_template = get_call_template
 
 
 #: The kernels release the GIL, so that chunks run on several threads.
 jit = compiled(nogil=True, boundscheck=False)
 
-#: Small helpers inlined into their callers by numba (the reader's: every
-#: call site is typed anew, which costs compile time). The search's helpers
-#: are plain :data:`jit` functions: each compiles once per argument types,
-#: and LLVM inlines them into their callers all the same.
+#: Small helpers are inlined into their callers.
 inline = compiled(nogil=True, boundscheck=False, inline="always")
 
 
@@ -87,7 +60,7 @@ else:
         return int(x).bit_count()
 
 
-@jit
+@inline
 def bit(i):
     """The word with bit ``i % 64`` set."""
     return np.uint64(1) << np.uint64(i & 63)
@@ -104,34 +77,32 @@ def grow(a, cap):
     return out
 
 
-@jit
+@inline
 def sort_prefix(a, n):
     """Sorts ``a[:n]`` in place (heapsort: a few loops, compiled in a
-    fraction of the time numba's ``np.sort`` takes to compile; one function,
-    building the heap and taking from it in one loop, so that it compiles
-    once per array type)."""
-    start = n // 2
-    end = n
-    while end > 1:
-        if start > 0:  # building the heap: sift down each parent, last first
-            start -= 1
-        else:  # taking the largest to the end
-            end -= 1
-            a[0], a[end] = a[end], a[0]
-        root = start
-        while True:  # sift a[root] down within a[:end]
-            child = 2 * root + 1
-            if child >= end:
-                break
-            if child + 1 < end and a[child] < a[child + 1]:
-                child += 1
-            if a[root] >= a[child]:
-                break
-            a[root], a[child] = a[child], a[root]
-            root = child
+    fraction of the time numba's ``np.sort`` takes to compile)."""
+    for start in range(n // 2 - 1, -1, -1):
+        _sift_down(a, start, n)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift_down(a, 0, end)
 
 
-@jit
+@inline
+def _sift_down(a, root, n):
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            return
+        if child + 1 < n and a[child] < a[child + 1]:
+            child += 1
+        if a[root] >= a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        root = child
+
+
+@inline
 def search_sorted(a, lo, hi, v, right):
     """``lo + np.searchsorted(a[lo:hi], v, side="right" if right else
     "left")`` for a sorted ``a`` (a loop, compiled quickly)."""

@@ -41,7 +41,7 @@ from .definition import (
     superset_ceiling,
 )
 from .definition import score as score_of
-from .jit import bit, grow, jit, popcount
+from .jit import bit, grow, inline, jit, popcount
 
 # What search_chunk's status array holds: status[0] is OK or TOO_MANY (then
 # status[1] sets were counted while building sets of status[2] tags), and
@@ -55,7 +55,7 @@ COUNTED = 3
 # view would cost a reference count update per candidate.
 
 
-@jit
+@inline
 def _and_count(a, ra, b, rb, out, ro, start, stop):
     """``out[ro] = a[ra] & b[rb]`` in words ``start:stop``; returns its
     number of set bits there."""
@@ -67,7 +67,7 @@ def _and_count(a, ra, b, rb, out, ro, start, stop):
     return n
 
 
-@jit
+@inline
 def _and_count_only(a, ra, b, rb, start, stop):
     """The number of set bits of ``a[ra] & b[rb]`` in words ``start:stop``."""
     n = 0
@@ -76,7 +76,7 @@ def _and_count_only(a, ra, b, rb, start, stop):
     return n
 
 
-@jit
+@inline
 def _value_sums(a, ra, b, rb, start, stop, values, g, first):
     """A continuous score's sums over the rows of ``a[ra] & b[rb]`` in words
     ``start:stop`` (row ``i`` at bit ``i`` from ``start``, its value
