@@ -53,9 +53,10 @@ _NAMES = {
         (),
     ),
     "fiftyone_prime.integration.failure_modes.evaluations": ((), ("EvalFailureModeResults",)),
-    "fiftyone_prime.integration.failure_modes.hypotheses": (
-        ("test_hypotheses",),
-        ("HypothesisResults",),
+    "fiftyone_prime.integration.failure_modes.hypotheses": (("test_hypotheses",), ()),
+    "fiftyone_prime.integration.failure_modes.hypothesis_runs": (
+        ("load_hypotheses", "list_hypothesis_runs", "delete_hypotheses"),
+        ("HypothesisResults", "SavedHypothesis"),
     ),
     "fiftyone_prime.integration.tagging.images": (("compute_tags",), ("TaggingSummary",)),
     "fiftyone_prime.integration.tagging.object_tags": (

@@ -34,10 +34,22 @@ from fiftyone_prime.integration.failure_modes.holdout import (
 from fiftyone_prime.integration.failure_modes.holdout import (
     validate_failure_modes as validate_failure_modes,
 )
-from fiftyone_prime.integration.failure_modes.hypotheses import (
+from fiftyone_prime.integration.failure_modes.hypotheses import test_hypotheses as test_hypotheses
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
     HypothesisResults as HypothesisResults,
 )
-from fiftyone_prime.integration.failure_modes.hypotheses import test_hypotheses as test_hypotheses
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
+    SavedHypothesis as SavedHypothesis,
+)
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
+    delete_hypotheses as delete_hypotheses,
+)
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
+    list_hypothesis_runs as list_hypothesis_runs,
+)
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
+    load_hypotheses as load_hypotheses,
+)
 from fiftyone_prime.integration.failure_modes.metrics import (
     compute_failure_mode_metrics as compute_failure_mode_metrics,
 )
@@ -86,15 +98,18 @@ __all__ = [
     "compute_object_tags",
     "compute_tags",
     "delete_failure_modes",
+    "delete_hypotheses",
     "delete_regressions",
     "evaluate_tags",
     "export_report",
     "find_failure_modes",
     "find_regressions",
     "list_failure_mode_runs",
+    "list_hypothesis_runs",
     "list_regression_runs",
     "list_tag_audits",
     "load_failure_modes",
+    "load_hypotheses",
     "load_regressions",
     "load_tag_audit",
     "queue_tagging",
