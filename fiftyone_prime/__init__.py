@@ -54,6 +54,7 @@ _NAMES = {
     ),
     "fiftyone_prime.integration.failure_modes.evaluations": ((), ("EvalFailureModeResults",)),
     "fiftyone_prime.integration.failure_modes.hypotheses": (("test_hypotheses",), ()),
+    "fiftyone_prime.integration.failure_modes.more_like": (("find_more_like",), ("MoreLikeThis",)),
     "fiftyone_prime.integration.failure_modes.hypothesis_runs": (
         ("load_hypotheses", "list_hypothesis_runs", "delete_hypotheses"),
         ("HypothesisResults", "SavedHypothesis"),

@@ -53,6 +53,8 @@ from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
 from fiftyone_prime.integration.failure_modes.metrics import (
     compute_failure_mode_metrics as compute_failure_mode_metrics,
 )
+from fiftyone_prime.integration.failure_modes.more_like import MoreLikeThis as MoreLikeThis
+from fiftyone_prime.integration.failure_modes.more_like import find_more_like as find_more_like
 from fiftyone_prime.integration.failure_modes.search import find_failure_modes as find_failure_modes
 from fiftyone_prime.integration.jobs.plan import queue_tagging as queue_tagging
 from fiftyone_prime.integration.jobs.recover import requeue_tagging as requeue_tagging
@@ -103,6 +105,7 @@ __all__ = [
     "evaluate_tags",
     "export_report",
     "find_failure_modes",
+    "find_more_like",
     "find_regressions",
     "list_failure_mode_runs",
     "list_hypothesis_runs",
