@@ -99,6 +99,47 @@ def parse_hypotheses(hypotheses) -> list[fch.Hypothesis]:
     return out
 
 
+def parse_hypothesis_text(text: str) -> list:
+    """Hypotheses written one per line, as the CLI and the operator take them.
+
+    A line is ``tag + tag`` (within every class), ``class: tag + tag``
+    (within one class), or either with a MongoDB query filter as JSON in
+    place of the tags (``cat: {"uniqueness": {"$gt": 0.8}}``). Empty lines
+    and lines starting with ``#`` are skipped.
+
+    Returns:
+        the hypotheses, as :func:`test_hypotheses` takes them
+
+    Raises:
+        ValueError: naming the first line that cannot be read
+    """
+    out = []
+    for number, line in enumerate(str(text).splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        group, sep, rest = line.partition(": ")
+        if not sep or group.lstrip().startswith("{"):
+            group, rest = None, line
+        rest = rest.strip()
+        if rest.startswith("{"):
+            try:
+                what = json_util.loads(rest)
+            except ValueError as e:
+                raise ValueError(f"line {number}: {rest!r} is not a JSON query ({e})") from None
+        else:
+            what = [t.strip() for t in rest.split("+")]
+            if not all(what):
+                raise ValueError(
+                    f"line {number}: {line!r} has an empty tag; write 'tag + tag' or "
+                    "'class: tag + tag'"
+                )
+        out.append(what if group is None else (group.strip(), what))
+    if not out:
+        raise ValueError("no hypotheses: write one per line, 'tag + tag' or 'class: tag + tag'")
+    return out
+
+
 #: How the name of an expression hypothesis starts (its JSON follows).
 EXPRESSION_PREFIX = "where "
 
@@ -175,7 +216,7 @@ def test_hypotheses(
     label_field: str = LABEL_FIELD,
     pred_field: str = PRED_FIELD,
     tags_field: str | Sequence[str] = TAGS_FIELD,
-    alpha: float = ALPHA,
+    alpha: Optional[float] = None,
     proposed_from=None,
     run_key: Optional[str] = None,
     save_views: bool = True,
@@ -223,8 +264,9 @@ def test_hypotheses(
         pred_field ("predictions"): the predicted ``Classification`` field
         tags_field ("prime_tags"): the tag field, or several (tags then
             named ``field:label``)
-        alpha (0.05): the online false-discovery level; fixed for the
-            dataset by its first call
+        alpha (None): the online false-discovery level; fixed for the
+            dataset by its first call (``None``: the dataset's, or 0.05 for
+            its first call)
         proposed_from (None): where the hypotheses came from, left out of
             the test: a failure-mode run (results or key) whose searched
             samples are left out, or a ``(field, value)`` fold; ``None``
@@ -418,11 +460,11 @@ def _stored_state(dataset) -> Optional[dict]:
     return ((doc or {}).get("info") or {}).get(STATE_KEY)
 
 
-def _state(stored: Optional[dict], alpha: float) -> LordPlusPlus:
+def _state(stored: Optional[dict], alpha: Optional[float]) -> LordPlusPlus:
     if stored is None:
-        return LordPlusPlus(alpha=alpha)
+        return LordPlusPlus(alpha=ALPHA if alpha is None else alpha)
     state = LordPlusPlus.from_dict(stored)
-    if abs(state.alpha - float(alpha)) > 1e-12:
+    if alpha is not None and abs(state.alpha - float(alpha)) > 1e-12:
         raise ValueError(
             f"this dataset's hypotheses are controlled at alpha={state.alpha} "
             f"({state.num_tested} tested); pass alpha={state.alpha}"
