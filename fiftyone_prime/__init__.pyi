@@ -39,9 +39,6 @@ from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
     HypothesisResults as HypothesisResults,
 )
 from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
-    SavedHypothesis as SavedHypothesis,
-)
-from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
     delete_hypotheses as delete_hypotheses,
 )
 from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
@@ -53,9 +50,11 @@ from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
 from fiftyone_prime.integration.failure_modes.metrics import (
     compute_failure_mode_metrics as compute_failure_mode_metrics,
 )
-from fiftyone_prime.integration.failure_modes.more_like import MoreLikeThis as MoreLikeThis
 from fiftyone_prime.integration.failure_modes.more_like import find_more_like as find_more_like
+from fiftyone_prime.integration.failure_modes.proposals import ChatEndpoint as ChatEndpoint
+from fiftyone_prime.integration.failure_modes.proposals import propose_and_test as propose_and_test
 from fiftyone_prime.integration.failure_modes.search import find_failure_modes as find_failure_modes
+from fiftyone_prime.integration.failure_modes.text_hypotheses import match_text as match_text
 from fiftyone_prime.integration.jobs.plan import queue_tagging as queue_tagging
 from fiftyone_prime.integration.jobs.recover import requeue_tagging as requeue_tagging
 from fiftyone_prime.integration.jobs.status import TaggingJobStatus as TaggingJobStatus
@@ -115,6 +114,8 @@ __all__ = [
     "load_hypotheses",
     "load_regressions",
     "load_tag_audit",
+    "match_text",
+    "propose_and_test",
     "queue_tagging",
     "repair_failure_mode_views",
     "requeue_tagging",

@@ -41,6 +41,7 @@ from ..runs.classes import FailureModeResults
 from ..runs.run_guard import writes_run
 from ..runs.run_store import load_failure_modes, name_views, start_run
 from .hypothesis_runs import HYPOTHESES, HypothesisResults, HypothesisRunConfig, SavedHypothesis
+from .text_hypotheses import TextMatch
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ STATE_KEY = ONLINE_FDR_KEY
 _ATTEMPTS = 50
 
 
-def parse_hypotheses(hypotheses) -> list[fch.Hypothesis]:
+def parse_hypotheses(hypotheses, expressions: Optional[dict] = None) -> list[fch.Hypothesis]:
     """Hypotheses as given: tag names, tag lists, view expressions,
     ``(class, tag list or expression)`` pairs or
     :class:`fiftyone_prime.core.hypotheses.Hypothesis`.
@@ -64,7 +65,15 @@ def parse_hypotheses(hypotheses) -> list[fch.Hypothesis]:
     :class:`fiftyone.core.stages.Match` stage or a MongoDB query filter as
     a dict, as :meth:`~fiftyone.core.collections.SampleCollection.match`
     takes them) becomes a hypothesis of one "tag", named
-    :data:`EXPRESSION_PREFIX` plus its filter's JSON: the samples it matches.
+    :data:`EXPRESSION_PREFIX` plus its filter's JSON: the samples it matches;
+    so does a phrase matched to images
+    (:class:`~fiftyone_prime.integration.failure_modes.text_hypotheses.TextMatch`,
+    from :func:`fiftyone_prime.match_text`), named by its phrase and threshold.
+
+    Args:
+        hypotheses: the hypotheses
+        expressions (None): a dict that receives ``{name: filter}`` of the
+            expression and text hypotheses
 
     Raises:
         TypeError: naming the first item that is none of these
@@ -77,6 +86,7 @@ def parse_hypotheses(hypotheses) -> list[fch.Hypothesis]:
         hypotheses = [hypotheses]
     if not isinstance(hypotheses, (list, tuple)) or not hypotheses:
         raise TypeError(f"`hypotheses` must be a nonempty list of hypotheses; got {hypotheses!r}")
+    expressions = {} if expressions is None else expressions
     out = []
     for item in hypotheses:
         if isinstance(item, fch.Hypothesis):
@@ -84,10 +94,13 @@ def parse_hypotheses(hypotheses) -> list[fch.Hypothesis]:
         elif isinstance(item, str):
             out.append(fch.Hypothesis((item,)))
         elif _expression(item) is not None:
-            out.append(fch.Hypothesis((expression_name(_expression(item)),)))
+            name, expressions[name] = _expression(item)
+            out.append(fch.Hypothesis((name,)))
         elif _is_pair(item):
             what = _expression(item[1])
-            tags = tuple(item[1]) if what is None else (expression_name(what),)
+            if what is not None:
+                expressions[what[0]] = what[1]
+            tags = tuple(item[1]) if what is None else (what[0],)
             out.append(fch.Hypothesis(tags, item[0]))
         elif _is_tag_list(item):
             out.append(fch.Hypothesis(tuple(item)))
@@ -150,15 +163,17 @@ def expression_name(mongo) -> str:
     return EXPRESSION_PREFIX + json_util.dumps(mongo, json_options=json_util.CANONICAL_JSON_OPTIONS)
 
 
-def _expression(x) -> Optional[dict]:
-    """The MongoDB filter of a view expression (``{"$expr": ...}``), a
-    ``Match`` stage or a query dict, as ``samples.match()`` takes it;
-    ``None`` for anything else."""
+def _expression(x) -> Optional[tuple[str, dict]]:
+    """``(name, filter)`` of a view expression (``{"$expr": ...}``), a
+    ``Match`` stage, a query dict or a :class:`TextMatch`, as
+    ``samples.match()`` takes the filter; ``None`` for anything else."""
+    if isinstance(x, TextMatch):
+        return x.name, x.filter
     if isinstance(x, fos.Match):
         x = x.filter
     if isinstance(x, foe.ViewExpression):
-        return {"$expr": x.to_mongo()}
-    return x if isinstance(x, dict) else None
+        x = {"$expr": x.to_mongo()}
+    return (expression_name(x), x) if isinstance(x, dict) else None
 
 
 def _is_tag_list(x) -> bool:
@@ -173,16 +188,6 @@ def _is_pair(x) -> bool:
         and (_is_tag_list(x[1]) or _expression(x[1]) is not None)
         and not isinstance(x[1], str)
     )
-
-
-def _expressions(parsed) -> dict:
-    """``{name: MongoDB expression}`` of the expression hypotheses."""
-    return {
-        t: json_util.loads(t[len(EXPRESSION_PREFIX) :])
-        for h in parsed
-        for t in h.tags
-        if t.startswith(EXPRESSION_PREFIX)
-    }
 
 
 def _with_expressions(samples, inputs, names: list, expressions: dict):
@@ -300,7 +305,8 @@ def test_hypotheses(
         hypotheses = [(m.group, list(m.tags)) for m in hypotheses.failure_modes]
         if not hypotheses:
             raise ValueError("The run has no failure modes to test")
-    parsed = parse_hypotheses(hypotheses)
+    expressions: dict = {}
+    parsed = parse_hypotheses(hypotheses, expressions)
     samples, held_out = held_out_split(samples, proposed_from)
     run = None
     if run_key is not None:
@@ -313,7 +319,6 @@ def test_hypotheses(
             max_views=max_views,
             progress=progress,
         )
-    expressions = _expressions(parsed)
     if expressions:  # the rows' sample ids, to match the expressions to them
         inputs = fpf.read_inputs(samples, label_field, pred_field, tags_field, ["id"])
     else:
