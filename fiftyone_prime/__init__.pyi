@@ -51,7 +51,6 @@ from fiftyone_prime.integration.failure_modes.metrics import (
     compute_failure_mode_metrics as compute_failure_mode_metrics,
 )
 from fiftyone_prime.integration.failure_modes.more_like import find_more_like as find_more_like
-from fiftyone_prime.integration.failure_modes.proposals import ChatEndpoint as ChatEndpoint
 from fiftyone_prime.integration.failure_modes.proposals import propose_and_test as propose_and_test
 from fiftyone_prime.integration.failure_modes.search import find_failure_modes as find_failure_modes
 from fiftyone_prime.integration.failure_modes.text_hypotheses import match_text as match_text
