@@ -139,24 +139,8 @@ class FindMoreLike(FormOperator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        run_key = forms.existing_run_key(ctx, inputs)
-        if run_key is not None:
-            modes = [m for m in load_failure_modes(ctx.dataset, run_key).sorted() if m.view_name]
-            names = [m.view_name for m in modes]
-            if not names:
-                prop = inputs.view(
-                    "no_modes", types.Warning(label=f"Run '{run_key}' has no saved failure modes")
-                )
-                forms.invalid(prop, f"Run '{run_key}' has no saved failure modes")
-                return types.Property(inputs)
-            inputs.enum(
-                "view_name",
-                names,
-                required=True,
-                default=names[0],
-                label="Failure mode",
-                view=forms.dropdown(names),
-            )
+        chosen = forms.saved_mode_choice(ctx, inputs)
+        if chosen is not None:
             pools = fo.list_datasets()
             inputs.enum(
                 "pool",
@@ -170,7 +154,7 @@ class FindMoreLike(FormOperator):
             inputs.int("k", default=DEFAULT_K, min=1, label="How many samples")
             inputs.str(
                 "save_view",
-                default=f"more like {ctx.params.get('view_name') or names[0]}",
+                default=f"more like {chosen[1]}",
                 label="Save as view (empty: don't)",
             )
             inputs.str("tag", default="", label="Tag them (empty: don't)")
