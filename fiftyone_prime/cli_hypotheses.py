@@ -37,6 +37,13 @@ def add_commands(sub) -> None:
         help="a failure-mode run the hypotheses came from: test on the samples it did not search",
     )
     source.add_argument(
+        "--propose-from",
+        metavar="RUN_KEY",
+        help="ask the configured language model (FIFTYONE_PRIME_LLM_BASE_URL, _MODEL, "
+        "_API_KEY) for hypotheses from this failure-mode run, and test them on the samples it "
+        "did not search",
+    )
+    source.add_argument(
         "--fold",
         nargs=2,
         metavar=("FIELD", "VALUE"),
@@ -71,6 +78,21 @@ def run_command(args, dataset, load) -> int:
             test_hypotheses,
         )
 
+        if args.propose_from:
+            from fiftyone_prime.integration.failure_modes.proposals import propose_and_test
+            from fiftyone_prime.integration.runs.run_store import load_failure_modes
+
+            if args.hypothesis or args.file:
+                raise ValueError("--propose-from asks the language model: give no hypotheses")
+            proposals, results = propose_and_test(
+                load_failure_modes(dataset, args.propose_from),
+                run_key=args.run_key,
+                overwrite=args.overwrite,
+            )
+            for p in proposals:
+                print(f"proposed: {p.group or 'every class'}: {' + '.join(p.tags)} ({p.rationale})")
+            print(results.summary())
+            return 0
         lines = list(args.hypothesis)
         if args.file:
             try:

@@ -16,6 +16,13 @@ from fiftyone_prime.integration.failure_modes.hypotheses import (
 )
 from fiftyone_prime.integration.failure_modes.hypothesis_runs import HYPOTHESES
 from fiftyone_prime.integration.failure_modes.more_like import DEFAULT_K, find_more_like
+from fiftyone_prime.integration.failure_modes.proposals import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    MODEL_ENV,
+    ChatEndpoint,
+    propose_and_test,
+)
 from fiftyone_prime.integration.runs.rows import format_p, format_percent
 from fiftyone_prime.integration.runs.run_store import (
     list_failure_mode_runs,
@@ -48,6 +55,14 @@ def hypothesis_rows(results) -> list[dict]:
         }
         for r in results.results
     ]
+
+
+def _hypothesis_table(outputs) -> None:
+    """Adds the table of :func:`hypothesis_rows` to an operator's outputs."""
+    table = types.TableView()
+    for key in ("class", "hypothesis", "size", "accuracy", "class accuracy", "p", "decision"):
+        table.add_column(key, label=key)
+    outputs.list("rows", types.Object(), label="Hypotheses", view=table)
 
 
 class TestHypotheses(FormOperator):
@@ -122,10 +137,7 @@ class TestHypotheses(FormOperator):
         outputs.int("num_confirmed", label="Hypotheses confirmed")
         outputs.int("num_tested", label="Tested on this dataset in all")
         outputs.str("tested_on", label="Tested on")
-        table = types.TableView()
-        for key in ("class", "hypothesis", "size", "accuracy", "class accuracy", "p", "decision"):
-            table.add_column(key, label=key)
-        outputs.list("rows", types.Object(), label="Hypotheses", view=table)
+        _hypothesis_table(outputs)
         return types.Property(outputs, view=types.View(label="Hypotheses tested"))
 
 
@@ -185,5 +197,57 @@ class FindMoreLike(FormOperator):
         return types.Property(outputs, view=types.View(label="More like this"))
 
 
+class ProposeHypotheses(FormOperator):
+    """Asks the configured language model for hypotheses from a run's
+    failure modes and tests every proposal on the samples the run did not
+    search; only what the test confirms is a finding."""
+
+    NAME = "propose_hypotheses"
+    LABEL = "PRIME: propose hypotheses (language model)"
+    DESCRIPTION = "Ask a language model for hypotheses from a run, and test them on held-out data"
+
+    def resolve_input(self, ctx):
+        inputs = types.Object()
+        if ChatEndpoint.configured(getattr(ctx, "secrets", None)) is None:
+            message = (
+                f"No language model is configured: set the plugin secrets {BASE_URL_ENV} and "
+                f"{MODEL_ENV} (and {API_KEY_ENV} if the server needs one)"
+            )
+            forms.invalid(inputs.view("not_configured", types.Warning(label=message)), message)
+            return types.Property(inputs)
+        if forms.existing_run_key(ctx, inputs) is not None:
+            inputs.str(
+                "hypotheses_key",
+                default=RUN_KEY,
+                label="Store the tested hypotheses as run",
+                description="A new hypothesis run (empty: store none)",
+            )
+        return types.Property(inputs, view=types.View(label="Propose hypotheses"))
+
+    def execute(self, ctx):
+        p = ctx.params
+        proposals, results = call(
+            ctx,
+            propose_and_test,
+            load_failure_modes(ctx.dataset, p["run_key"]),
+            endpoint=ChatEndpoint.configured(getattr(ctx, "secrets", None)),
+            run_key=p.get("hypotheses_key") or None,
+        )
+        return {
+            "num_proposed": len(proposals),
+            "num_confirmed": len(results.rejected),
+            "tested_on": results.summary().splitlines()[1],
+            "rows": hypothesis_rows(results),
+        }
+
+    def resolve_output(self, ctx):
+        outputs = types.Object()
+        outputs.int("num_proposed", label="Proposals tested")
+        outputs.int("num_confirmed", label="Confirmed")
+        outputs.str("tested_on", label="Tested on")
+        _hypothesis_table(outputs)
+        return types.Property(outputs, view=types.View(label="Proposals tested"))
+
+
 #: The operators of this module, for the plugin's registration.
-OPERATORS = (TestHypotheses, FindMoreLike)
+OPERATORS = (TestHypotheses, FindMoreLike, ProposeHypotheses)

@@ -38,3 +38,25 @@ def test_cli_more_like_saves_and_tags_the_pools_top_samples(planted, make_datase
     assert f"15 samples of '{pool.name}' like cat: night + snow" in out
     assert set(pool.load_saved_view("next").values("id")) == set(relevant)
     assert pool.count_sample_tags() == {"x": 15}
+
+
+def test_cli_proposals_from_the_configured_model_are_tested_held_out(planted, monkeypatch, capsys):
+    from fiftyone_prime.integration.failure_modes import proposals as fpp
+    from tests.integration.failure_modes.test_proposals import FakeChat
+
+    chat = FakeChat()
+    try:
+        monkeypatch.setenv(fpp.BASE_URL_ENV, chat.endpoint.base_url)
+        monkeypatch.setenv(fpp.MODEL_ENV, "tiny")
+        planted.set_values("split", ["a" if i % 2 == 0 else "b" for i in range(len(planted))])
+        fp.find_failure_modes(planted.match({"split": "a"}), run_key="found", min_size=10)
+        chat.answer({"hypotheses": [{"class": "cat", "tags": ["snow", "night"], "rationale": "r"}]})
+        assert main(["hypotheses", planted.name, "--propose-from", "found"]) == 0
+        out = capsys.readouterr().out
+        assert "proposed: cat: snow + night (r)" in out
+        assert "1 of 1 hypotheses confirmed" in out and "(held out)" in out
+        monkeypatch.delenv(fpp.BASE_URL_ENV)
+        assert main(["hypotheses", planted.name, "--propose-from", "found"]) == 2
+        assert "No language model is configured" in capsys.readouterr().err
+    finally:
+        chat.close()
