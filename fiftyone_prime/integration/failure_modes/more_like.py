@@ -65,6 +65,7 @@ def find_more_like(
     save_view: Optional[str] = None,
     tag: Optional[str] = None,
     overwrite: bool = False,
+    brain_key: Optional[str] = None,
 ) -> MoreLikeThis:
     """Ranks a pool's samples by how well they match a failure mode, to label next.
 
@@ -90,6 +91,12 @@ def find_more_like(
             ``"to_label"``)
         overwrite (False): whether ``save_view`` may replace a saved view
             of that name
+        brain_key (None): a FiftyOne Brain similarity index of the pool's
+            dataset that also holds the mode's samples
+            (``fob.compute_similarity``); the pool's samples are then ranked
+            by similarity to the mode's images instead (the mode's own
+            samples left out), and ``num_tags`` still says how many of its
+            tags each carries
 
     Returns:
         a :class:`MoreLikeThis`
@@ -136,8 +143,11 @@ def find_more_like(
         labels = pool.values(f"{config.pred_field}.label")
         predicted = np.array([x == chosen.group for x in labels], dtype=bool)
     second = predicted if predicted is not None else np.zeros(len(ids), dtype=bool)
-    order = np.lexsort((np.arange(len(ids)), ~second, -counts))
-    top = [r for r in order[:k] if counts[r] >= min_tags]
+    if brain_key is None:
+        order = np.lexsort((np.arange(len(ids)), ~second, -counts))
+        top = [r for r in order[:k] if counts[r] >= min_tags]
+    else:
+        top = [row_of[i] for i in _similar(results, chosen, pool, k, brain_key)]
     top_ids = [ids[r] for r in top]
     view = pool.select(top_ids, ordered=True)
     found = MoreLikeThis(
@@ -165,3 +175,18 @@ def find_more_like(
         found.tag = tag
     logger.info("%d samples like %s: %s", len(top_ids), chosen.group, " + ".join(chosen.tags))
     return found
+
+
+def _similar(results, mode, pool, k: int, brain_key: str) -> list:
+    """The ids of the ``k`` pool samples most similar to the mode's images
+    by a Brain similarity index (the mode's samples left out)."""
+    root = pool._root_dataset
+    if brain_key not in root.list_brain_runs():
+        raise ValueError(
+            f"Dataset '{root.name}' has no brain run '{brain_key}'; build a similarity index "
+            "first (fiftyone.brain.compute_similarity), or leave brain_key out to rank by tags"
+        )
+    query = results.kind.views(results.samples, results)(mode).values("id")
+    if not query:
+        raise ValueError("The mode has no samples to query the similarity index with")
+    return pool.exclude(query).sort_by_similarity(query, k=k, brain_key=brain_key).values("id")

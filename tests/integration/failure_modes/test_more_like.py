@@ -56,3 +56,35 @@ def test_a_pools_samples_with_the_modes_tags_come_first_and_are_saved(planted, m
     assert len(pool.load_saved_view("like snow night")) == 3
     with pytest.raises(ValueError, match="`min_tags` must be from 1 to 2"):
         fp.find_more_like(run, pool, mode, min_tags=3)
+
+
+def test_a_brain_similarity_index_ranks_the_pool_by_the_modes_images(planted):
+    """Embeddings planted so that the snow-and-night cats lie together: the
+    other half's 20 such cats are the 20 most similar to the mode's images."""
+    import numpy as np
+
+    import fiftyone.brain as fob
+    from fiftyone import ViewField as F
+
+    planted.set_values("split", ["a" if i % 2 == 0 else "b" for i in range(len(planted))])
+    rng = np.random.default_rng(0)
+    tags = planted.values("tag_list")
+    labels = planted.values("ground_truth.label")
+    vectors = rng.normal(size=(len(planted), 16))
+    for i, (t, c) in enumerate(zip(tags, labels)):
+        if c == "cat" and {"snow", "night"} <= set(t):
+            vectors[i] = 10.0 * np.eye(16)[0] + rng.normal(scale=0.1, size=16)
+    planted.set_values("emb", [v.tolist() for v in vectors])
+    fob.compute_similarity(planted, embeddings="emb", brain_key="sim", backend="sklearn")
+    run = fp.find_failure_modes(planted.match(F("split") == "a"), run_key="found", min_size=10)
+    mode = next(m for m in run.failure_modes if m.tags == ("night", "snow"))
+    pool = planted.match(F("split") == "b")
+    found = fp.find_more_like(run, pool, mode, k=20, brain_key="sim", save_view="similar")
+    relevant = pool.match(
+        (F("ground_truth.label") == "cat") & F("tag_list").contains(["snow", "night"], all=True)
+    ).values("id")
+    assert len(relevant) == 20 and found.precision(relevant) == 1.0
+    assert found.num_tags == [2] * 20
+    assert set(planted.load_saved_view("similar").values("id")) == set(relevant)
+    with pytest.raises(ValueError, match="has no brain run 'nope'"):
+        fp.find_more_like(run, pool, mode, brain_key="nope")
