@@ -57,12 +57,24 @@ def hypothesis_rows(results) -> list[dict]:
     ]
 
 
-def _hypothesis_table(outputs) -> None:
-    """Adds the table of :func:`hypothesis_rows` to an operator's outputs."""
+def _outcome(results) -> dict:
+    """What an operator that tested hypotheses returns about them."""
+    return {
+        "num_confirmed": len(results.rejected),
+        "tested_on": results.summary().splitlines()[1],
+        "rows": hypothesis_rows(results),
+    }
+
+
+def _outcome_outputs(outputs, label: str):
+    """The outputs of :func:`_outcome`, added to ``outputs``; returns the property."""
+    outputs.int("num_confirmed", label="Confirmed")
+    outputs.str("tested_on", label="Tested on")
     table = types.TableView()
     for key in ("class", "hypothesis", "size", "accuracy", "class accuracy", "p", "decision"):
         table.add_column(key, label=key)
     outputs.list("rows", types.Object(), label="Hypotheses", view=table)
+    return types.Property(outputs, view=types.View(label=label))
 
 
 class TestHypotheses(FormOperator):
@@ -124,21 +136,12 @@ class TestHypotheses(FormOperator):
             run_key=p.get("run_key", RUN_KEY),
             overwrite=p.get("overwrite", False),
         )
-        return {
-            "run_key": results.key,
-            "num_confirmed": len(results.rejected),
-            "num_tested": results.num_tested,
-            "tested_on": results.summary().splitlines()[1],
-            "rows": hypothesis_rows(results),
-        }
+        return {"run_key": results.key, "num_tested": results.num_tested, **_outcome(results)}
 
     def resolve_output(self, ctx):
         outputs = types.Object()
-        outputs.int("num_confirmed", label="Hypotheses confirmed")
         outputs.int("num_tested", label="Tested on this dataset in all")
-        outputs.str("tested_on", label="Tested on")
-        _hypothesis_table(outputs)
-        return types.Property(outputs, view=types.View(label="Hypotheses tested"))
+        return _outcome_outputs(outputs, "Hypotheses tested")
 
 
 class FindMoreLike(FormOperator):
@@ -233,20 +236,12 @@ class ProposeHypotheses(FormOperator):
             endpoint=ChatEndpoint.configured(getattr(ctx, "secrets", None)),
             run_key=p.get("hypotheses_key") or None,
         )
-        return {
-            "num_proposed": len(proposals),
-            "num_confirmed": len(results.rejected),
-            "tested_on": results.summary().splitlines()[1],
-            "rows": hypothesis_rows(results),
-        }
+        return {"num_proposed": len(proposals), **_outcome(results)}
 
     def resolve_output(self, ctx):
         outputs = types.Object()
         outputs.int("num_proposed", label="Proposals tested")
-        outputs.int("num_confirmed", label="Confirmed")
-        outputs.str("tested_on", label="Tested on")
-        _hypothesis_table(outputs)
-        return types.Property(outputs, view=types.View(label="Proposals tested"))
+        return _outcome_outputs(outputs, "Proposals tested")
 
 
 #: The operators of this module, for the plugin's registration.
