@@ -232,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fiftyone_prime.cli_compare import add_commands
 
     add_commands(sub)  # compare, check
+    from fiftyone_prime import cli_hypotheses
+
+    cli_hypotheses.add_commands(sub)  # hypotheses, more-like
     return parser
 
 
@@ -330,6 +333,10 @@ def main(argv=None) -> int:
             from fiftyone_prime.cli_compare import run_command
 
             return run_command(args, dataset)
+        from fiftyone_prime import cli_hypotheses
+
+        if args.command in cli_hypotheses.COMMANDS:
+            return cli_hypotheses.run_command(args, dataset, _load)
         if args.command == "tag":
             from fiftyone_prime.integration.tagging.images import compute_tags
 

@@ -26,8 +26,10 @@ from fiftyone_prime.core.defaults import (
 from fiftyone_prime.core.types import DEFAULT_PARAMS, ScoreParams, SearchParams
 from fiftyone_prime.core.validation import ERROR_CONTROLS
 from fiftyone_prime.integration.reading import fields as fpf
+from fiftyone_prime.integration.runs.rows import format_p
 from fiftyone_prime.integration.runs.run_store import (
     list_failure_mode_runs,
+    load_failure_modes,
     validate_max_views,
     validate_new_run_key,
 )
@@ -425,6 +427,42 @@ def existing_run_key(ctx, inputs) -> Optional[str]:
         return None
     inputs.enum("run_key", keys, required=True, label="Run", default=keys[0], view=dropdown(keys))
     return ctx.params.get("run_key", keys[0])
+
+
+def saved_mode_choice(ctx, inputs) -> Optional[tuple[str, str]]:
+    """Adds the run picker (:func:`existing_run_key`) and a picker of the
+    run's failure modes that have saved views, largest drop first.
+
+    Returns:
+        ``(run_key, view_name)`` as chosen, or ``None`` when there is none
+    """
+    run_key = existing_run_key(ctx, inputs)
+    if run_key is None:
+        return None
+    modes = [m for m in load_failure_modes(ctx.dataset, run_key).sorted("drop") if m.view_name]
+    if not modes:
+        message = f"Run '{run_key}' has no failure modes with saved views"
+        invalid(inputs.view("no_modes", types.Warning(label=message)), message)
+        return None
+    choices = types.DropdownView()
+    for m in modes:
+        choices.add_choice(
+            m.view_name,
+            label=f"{m.group}: {' + '.join(m.tags)}",
+            description=(
+                f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the class, {m.size} samples, "
+                f"adjusted p {format_p(m.adjusted_p_value)}"
+            ),
+        )
+    inputs.enum(
+        "view_name",
+        choices.values(),
+        required=True,
+        default=choices.values()[0],
+        label="Failure mode",
+        view=choices,
+    )
+    return run_key, ctx.params.get("view_name") or choices.values()[0]
 
 
 def delegation(ctx, inputs) -> None:

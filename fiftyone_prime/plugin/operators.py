@@ -14,7 +14,6 @@ from fiftyone_prime.integration.runs.rows import (
     COLUMNS,
     SCORE_COLUMNS,
     columns,
-    format_p,
     mode_row,
 )
 from fiftyone_prime.integration.runs.run_store import delete_failure_modes, load_failure_modes
@@ -137,36 +136,7 @@ class LoadFailureMode(FormOperator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        run_key = forms.existing_run_key(ctx, inputs)
-        if run_key is not None:
-            results = load_failure_modes(ctx.dataset, run_key)
-            modes = [m for m in results.sorted("drop") if m.view_name]
-            if not modes:
-                prop = inputs.view(
-                    "no_modes",
-                    types.Warning(label=f"Run '{run_key}' has no failure modes with saved views"),
-                )
-                forms.invalid(prop, f"Run '{run_key}' has no failure modes with saved views")
-            else:
-                choices = types.DropdownView()
-                for m in modes:
-                    choices.add_choice(
-                        m.view_name,
-                        label=f"{m.group}: {' + '.join(m.tags)}",
-                        description=(
-                            f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the "
-                            f"class, {m.size} samples, adjusted p "
-                            f"{format_p(m.adjusted_p_value)}"
-                        ),
-                    )
-                inputs.enum(
-                    "view_name",
-                    choices.values(),
-                    required=True,
-                    default=choices.values()[0],
-                    label="Failure mode",
-                    view=choices,
-                )
+        forms.saved_mode_choice(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Load failure mode"))
 
     def execute(self, ctx):

@@ -223,6 +223,20 @@ class FailureModesPanel(foo.Panel):
             f"{out.inputs_source}). Not saved: **Save as run** keeps it."
         )
 
+    def more_like(self, ctx):
+        """Opens the "more like this" form for a row's failure mode."""
+        ctx.prompt(
+            f"{self.plugin_name}/find_more_like",
+            params={"run_key": ctx.panel.state.run_key, "view_name": ctx.params.get("view_name")},
+        )
+
+    def test_hypothesis(self, ctx):
+        """Opens the "test a hypothesis" form, the selected run as the source
+        of its hypotheses."""
+        key = ctx.panel.state.run_key
+        params = {"proposed_from": key} if key in list_failure_mode_runs(ctx.dataset) else {}
+        ctx.prompt(f"{self.plugin_name}/test_hypotheses", params=params)
+
     def open_mode(self, ctx):
         name = ctx.params.get("view_name")
         if name and ctx.dataset.has_saved_view(name):
@@ -267,6 +281,7 @@ class FailureModesPanel(foo.Panel):
                 "then **PRIME: find failure modes** from the operator menu.",
                 name="empty",
             )
+            panel.btn("test_hypothesis", label="Test a hypothesis", on_click=self.test_hypothesis)
             return types.Property(panel, view=types.GridView(orientation="vertical"))
         panel.enum(
             "run_key",
@@ -308,6 +323,19 @@ class FailureModesPanel(foo.Panel):
                     on_click=self.open_mode,
                     params={"view_name": row["view"]},
                 )
+                if "caption" in row:  # a failure mode (not a regression): more data like it
+                    panel.btn(
+                        f"more_like_{i}",
+                        label=f"More like {row['class']}: {row['tags']}",
+                        on_click=self.more_like,
+                        params={"view_name": row["view"]},
+                    )
+        panel.md(
+            "### Test a hypothesis\nA hunch ('cat: snow + night'), or this run's failure modes "
+            "on the samples it did not search, tested exactly with online FDR control.",
+            name="hypotheses_header",
+        )
+        panel.btn("test_hypothesis", label="Test a hypothesis", on_click=self.test_hypothesis)
         return types.Property(panel, view=types.GridView(orientation="vertical", gap=1))
 
     def _render_explore(self, ctx, panel):

@@ -35,6 +35,12 @@ EXPECTED = {
         "Regression: bird: person + tree: accuracy 95% -> 34%",
         "2 passed, 0 failed, 0 not measured: PASS",
     ],
+    "hypotheses.py": [
+        "hypotheses confirmed (LORD++",
+        "proposed from the 450 samples of failure-mode run 'hyp_found'",
+        "Hunch ",
+        "More like this: ",
+    ],
     "heldout_confirmation.py": [
         "failure modes confirmed on held-out data",
         "Report with held-out columns",

@@ -50,6 +50,9 @@ def test_every_registered_operator_is_listed_in_the_manifest():
         f"{PLUGIN}/evaluate_tags",
         f"{PLUGIN}/find_regressions",
         f"{PLUGIN}/check_failure_modes",
+        f"{PLUGIN}/test_hypotheses",
+        f"{PLUGIN}/find_more_like",
+        f"{PLUGIN}/propose_hypotheses",
     }
 
 

@@ -117,6 +117,7 @@ KIND_MODULES = (
     "fiftyone_prime.integration.failure_modes.scores",
     "fiftyone_prime.integration.comparisons.regressions",
     "fiftyone_prime.integration.tagging.tag_audit",
+    "fiftyone_prime.integration.failure_modes.hypothesis_runs",
 )
 
 

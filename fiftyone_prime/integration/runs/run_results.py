@@ -242,6 +242,21 @@ class ModeRunResults(PrimeRunResults):
     def __len__(self) -> int:
         return len(self._modes)
 
+    def mode(self, mode: Union[int, str, Any]):
+        """A mode of the run, from itself, its index or its view name.
+
+        Raises:
+            ValueError: if no mode has that view name
+        """
+        if isinstance(mode, int):
+            return self._modes[mode]
+        if isinstance(mode, self._MODE_CLS):
+            return mode
+        for m in self._modes:
+            if m.view_name == mode:
+                return m
+        raise ValueError(f"Run '{self.key}' has no mode with the view {mode!r}")
+
     def load_view(self, mode: Union[int, str, Any]):
         """Loads the saved view of a mode.
 
@@ -251,9 +266,7 @@ class ModeRunResults(PrimeRunResults):
         Returns:
             a :class:`fiftyone.core.view.DatasetView`
         """
-        if isinstance(mode, int):
-            mode = self._modes[mode]
-        name = mode.view_name if isinstance(mode, self._MODE_CLS) else mode
+        name = self.mode(mode).view_name
         if not name:
             raise ValueError("This mode has no saved view (save_views=False or beyond max_views)")
         return self.samples._root_dataset.load_saved_view(name)
