@@ -29,6 +29,8 @@ EXPECTED = {
         "Missed-object mode person: ground_truth.detections.attrs:night + "
         "ground_truth.detections.attrs:occluded",
         "False-positive mode dog: at border",
+        "Regression mode car: ground_truth.detections.attrs:night + "
+        "ground_truth.detections.attrs:rain: 81 objects in its view, size 81",
     ],
     "model_comparison.py": [
         "1 regression modes of 'predictions_v2' against 'predictions'",
