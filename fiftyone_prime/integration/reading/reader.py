@@ -204,17 +204,7 @@ def read_columns(
     unsupported = threading.Event()
 
     def read_range(bound) -> Optional[ColumnReader]:
-        pipeline = []
-        if bound is not None:
-            lo, hi = bound
-            cond = {}
-            if lo is not None:
-                cond["$gte"] = lo
-            if hi is not None:
-                cond["$lt"] = hi
-            if cond:
-                pipeline.append({"$match": {"_id": cond}})
-        pipeline += [*view_pipeline, *stages]
+        pipeline = [*id_range_match(bound), *view_pipeline, *stages]
         columns = ColumnReader(is_list)
         cursor = collection.aggregate_raw_batches(pipeline, batchSize=batch_size, allowDiskUse=True)
         with cursor:
@@ -230,6 +220,19 @@ def read_columns(
         with ThreadPoolExecutor(min(n_conn, len(bounds))) as pool:
             parts = list(pool.map(read_range, bounds))
     return None if unsupported.is_set() else parts
+
+
+def id_range_match(bound) -> list:
+    """The stages that keep the samples of an ``_id`` range ``(lo, hi)``
+    (None: open on that side): a ``$match``, or nothing for the whole view."""
+    cond = {}
+    if bound is not None:
+        lo, hi = bound
+        if lo is not None:
+            cond["$gte"] = lo
+        if hi is not None:
+            cond["$lt"] = hi
+    return [{"$match": {"_id": cond}}] if cond else []
 
 
 def _db_path(samples, field_name: str) -> str:
