@@ -33,6 +33,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from itertools import pairwise
 from typing import Optional, Union
 
@@ -43,6 +44,7 @@ from pymongo.errors import OperationFailure
 from ...core.groups import CodedGroups
 from . import fields as fpf
 from .bson_columns import ColumnReader, sorted_rows_csr
+from .raw_batches import aggregate_raw_batches
 
 logger = logging.getLogger(__name__)
 
@@ -206,9 +208,8 @@ def read_columns(
     def read_range(bound) -> Optional[ColumnReader]:
         pipeline = [*id_range_match(bound), *view_pipeline, *stages]
         columns = ColumnReader(is_list)
-        cursor = collection.aggregate_raw_batches(pipeline, batchSize=batch_size, allowDiskUse=True)
-        with cursor:
-            for batch in cursor:
+        with closing(aggregate_raw_batches(collection, pipeline, batch_size)) as batches:
+            for batch in batches:
                 if unsupported.is_set() or not columns.feed(batch):
                     unsupported.set()
                     return None
