@@ -265,18 +265,16 @@ def control(
         reported = len(kept)
         kept = group_proxies(kept, members, corrected)
         num_aliases = reported - len(kept)
-    significance = Significance(
-        procedure=PROCEDURES[how],
-        alpha=alpha,
-        family_size=family.size,
-        corrected_level=corrected,
-        num_candidates=len(candidates),
-        num_not_significant=len(candidates) - len(kept) - num_aliases,
-        error_control=how,
+    significance = Significance.of_family(
+        how,
+        alpha,
+        family,
+        corrected,
+        len(candidates),
+        len(kept),
         reference_alpha=alpha,
         testable_level=testable_level,
         tested_family=tested,
-        family_count=getattr(family, "count_kind", "bound"),
         num_aliases=num_aliases,
     )
     return kept, significance

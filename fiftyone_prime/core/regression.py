@@ -660,18 +660,16 @@ def _tested(
     elif level is None:  # no candidates
         c = harmonic(max(tested, 1.0)) if how == "fdr_by" else 1.0
         level = alpha / (max(tested, 1.0) * c)
-    significance = Significance(
-        procedure=PROCEDURES[how],
-        alpha=alpha,
-        family_size=family.size,
-        corrected_level=level,
-        num_candidates=len(candidates),
-        num_not_significant=len(candidates) - len(kept),
-        error_control=how,
+    significance = Significance.of_family(
+        how,
+        alpha,
+        family,
+        level,
+        len(candidates),
+        len(kept),
         reference_alpha=reference,
         testable_level=testable_level,
         tested_family=tested,
-        family_count=family.count_kind,
     )
     return RegressionOutcome(kept, significance, params)
 

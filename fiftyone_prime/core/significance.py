@@ -557,6 +557,40 @@ class Significance:
     family_count: str = "bound"
     num_aliases: int = 0
 
+    @classmethod
+    def of_family(
+        cls,
+        how: str,
+        alpha: Optional[float],
+        family: TestedFamily,
+        level: Optional[float],
+        num_candidates: int,
+        num_reported: int,
+        *,
+        reference_alpha: Optional[float],
+        testable_level: Optional[float],
+        tested_family: Optional[float],
+        num_aliases: int = 0,
+    ) -> Significance:
+        """The record of a search whose ``num_candidates`` modes were tested
+        over ``family`` (its ``size`` and ``count_kind``) with procedure
+        ``how`` at ``level``, of which ``num_reported`` are reported (plus
+        ``num_aliases`` listed under them)."""
+        return cls(
+            procedure=PROCEDURES[how],
+            alpha=alpha,
+            family_size=family.size,
+            corrected_level=level,
+            num_candidates=num_candidates,
+            num_not_significant=num_candidates - num_reported - num_aliases,
+            error_control=how,
+            reference_alpha=reference_alpha,
+            testable_level=testable_level,
+            tested_family=tested_family,
+            family_count=getattr(family, "count_kind", "bound"),
+            num_aliases=num_aliases,
+        )
+
     def to_dict(self) -> dict:
         """Returns a JSON-serializable dict."""
         return dict(self.__dict__)

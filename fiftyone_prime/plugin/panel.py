@@ -158,23 +158,8 @@ class FailureModesPanel(foo.Panel):
     # Exploring: threshold inputs re-search the run's view from cached inputs
     # and replace the rows in place; nothing is stored until "Save as run".
 
-    def on_explore_min_size(self, ctx):
-        self._explore(ctx, "min_size", ctx.params.get("value"))
-
-    def on_explore_min_drop(self, ctx):
-        self._explore(ctx, "min_drop", ctx.params.get("value"))
-
-    def on_explore_min_gain(self, ctx):
-        self._explore(ctx, "min_gain", ctx.params.get("value"))
-
-    def on_explore_max_tags(self, ctx):
-        self._explore(ctx, "max_tags", ctx.params.get("value"))
-
-    def on_explore_alpha(self, ctx):
-        self._explore(ctx, "alpha", ctx.params.get("value"))
-
-    def on_explore_classes(self, ctx):
-        self._explore(ctx, "classes", ctx.params.get("value"))
+    # on_explore_<name>(ctx) for each threshold input and "classes": written
+    # once, below the class (_explore_handler).
 
     def on_save_key(self, ctx):
         ctx.panel.state.save_key = ctx.params.get("value")
@@ -363,3 +348,19 @@ class FailureModesPanel(foo.Panel):
                 on_change=self.on_save_key,
             )
             panel.btn("save_exploration", label="Save as run", on_click=self.save_exploration)
+
+
+def _explore_handler(name: str):
+    """The panel's handler of the explore input ``name``: re-searches with it."""
+
+    def handler(self, ctx):
+        self._explore(ctx, name, ctx.params.get("value"))
+
+    # FiftyOne calls a panel's handlers by their name
+    handler.__name__ = f"on_explore_{name}"
+    handler.__qualname__ = f"FailureModesPanel.{handler.__name__}"
+    return handler
+
+
+for _name in (*(name for name, _, _ in EXPLORE_INPUTS), "classes"):
+    setattr(FailureModesPanel, f"on_explore_{_name}", _explore_handler(_name))

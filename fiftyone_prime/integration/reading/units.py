@@ -49,6 +49,7 @@ from fiftyone.core.expressions import ViewExpression
 from ...core.groups import CodedGroups
 from .. import fiftyone_private as fop
 from . import fields as fpf
+from . import reader
 
 logger = logging.getLogger(__name__)
 
@@ -984,8 +985,6 @@ def _read_fast(samples, spec: UnitSpec, sources, connections=None) -> Optional[U
     the outcome lie outside its shape (read with values() then)."""
     from pymongo.errors import OperationFailure
 
-    from . import reader
-
     stages, read = _fast_stages(samples, spec, sources)
     if stages is None:
         return None
@@ -1297,13 +1296,7 @@ def _aggregate_in_parts(samples, stage: dict) -> list:
     ranges = list(zip([None, *cuts], [*cuts, None]))
 
     def read(bounds):
-        start, stop = bounds
-        match = {}
-        if start is not None:
-            match["$gte"] = start
-        if stop is not None:
-            match["$lt"] = stop
-        pipeline = [{"$match": {"_id": match}}, {"$sort": {"_id": 1}}, stage]
+        pipeline = [*reader.id_range_match(bounds), {"$sort": {"_id": 1}}, stage]
         return fop.aggregate(samples, pipeline=pipeline)
 
     from concurrent.futures import ThreadPoolExecutor
