@@ -59,6 +59,7 @@ from scipy.stats import t as student_t
 
 from . import compile_status, exact_family
 from .aliases import MemberIndex
+from .arrays import concatenated_ranges
 from .engine import Engine, TooManyCandidates, search_groups, select_engine
 from .error_control import control
 from .layout import GroupedInput, Outcomes
@@ -199,6 +200,15 @@ class ScoreMembers(MemberIndex):
         super().__init__(data.matrix, data.bounds, data.row_errors, data.labels)
         self.data = data
         self.ranks, self.ties = mid_ranks(data.row_values, data.bounds)
+        self._found: dict = {}
+
+    def members(self, group: Hashable, columns: Sequence[int]) -> np.ndarray:
+        """As :meth:`MemberIndex.members`, remembered per set (the records,
+        the test and the aliases ask for the same sets)."""
+        key = (group, tuple(columns))
+        if key not in self._found:
+            self._found[key] = super().members(group, columns)
+        return self._found[key]
 
     def group_of(self, group: Hashable) -> int:
         """The index of a group label."""
@@ -254,13 +264,9 @@ class RankTest:
     def __init__(self, members: ScoreMembers, higher_is_worse: bool):
         self.members = members
         self.sign = -1.0 if higher_is_worse else 1.0
-        self._rows: dict[int, np.ndarray] = {}
 
     def _rows_of(self, m: ScoreMode) -> np.ndarray:
-        key = id(m)
-        if key not in self._rows:
-            self._rows[key] = self.members.members(m.group, m.tag_indices)
-        return self._rows[key]
+        return self.members.members(m.group, m.tag_indices)
 
     def _group_arrays(self, candidates: Sequence[ScoreMode]):
         data = self.members.data
@@ -289,27 +295,38 @@ class RankTest:
         """Per group, the least attainable log p-value of a set of each size
         ``min_size..n_g``, concatenated (for the tested family)."""
         data = self.members.data
-        out = []
-        for g in groups.tolist():
-            lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
-            n = np.arange(min_size, hi - lo + 1)
-            sums = np.cumsum(self.members.ranks[lo:hi])[n - 1]
-            out.append(rank_sum_p_values(sums, n, hi - lo, self.members.ties[g], log=True))
-        return np.concatenate(out) if out else np.zeros(0)
+        sizes = data.sizes[groups]
+        lengths = np.maximum(sizes - min_size + 1, 0)
+        n = concatenated_ranges(np.full(len(groups), min_size), sizes + 1)
+        starts = np.repeat(data.bounds[groups], lengths)
+        # the sum of a group's n lowest ranks: its ranks' running sum at n
+        running = np.cumsum(self.members.ranks)
+        before = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0.0)
+        sums = running[starts + n - 1] - before
+        group_of = np.repeat(groups, lengths)
+        return rank_sum_p_values(
+            sums, n, data.sizes[group_of], self.members.ties[group_of], log=True
+        )
 
     def annotate(
         self, candidates: Sequence[ScoreMode], p: np.ndarray, adjusted: Optional[np.ndarray]
     ) -> list[ScoreMode]:
         """The modes with their p-values, adjusted p-values (``None``
         without) and intervals."""
+        sizes = np.array([m.size for m in candidates])
+        spread = np.array(
+            [
+                np.std(self.members.values(m.group)[self._rows_of(m)], ddof=1) if m.size > 1 else 0
+                for m in candidates
+            ]
+        )
+        with np.errstate(invalid="ignore"):
+            quantile = student_t.ppf(0.5 + CONFIDENCE / 2, np.maximum(sizes - 1, 1))
+        halves = np.where(sizes > 1, quantile * spread / np.sqrt(sizes), 0.0)
         out = []
         for i, m in enumerate(candidates):
-            values = self.members.values(m.group)[self._rows_of(m)]
-            half = 0.0
-            if m.size > 1:
-                spread = float(np.std(values, ddof=1)) / np.sqrt(m.size)
-                half = float(student_t.ppf(0.5 + CONFIDENCE / 2, m.size - 1)) * spread
-            low, high = sorted((m.mean - half, m.mean + half))
+            half = float(halves[i])
+            low, high = m.mean - half, m.mean + half
             out.append(
                 dataclasses.replace(
                     m,

@@ -238,3 +238,19 @@ def test_records_round_trip():
     tags, scores, groups, _ = planted()
     (m,) = find_score_modes(tags, scores, groups, min_drop=0.8, min_gain=0.5)
     assert ScoreMode.from_dict(m.to_dict()) == m
+
+
+def test_a_proxy_is_listed_as_an_alias():
+    tags, scores, groups, hit = planted()
+    rng = np.random.default_rng(4)
+    # tag 11 marks the planted units and a few effect-free others of the group
+    tags[:, 11] = hit | ((groups == 2) & (rng.random(len(hit)) < 0.03))
+    modes = find_score_modes(tags, scores, groups, min_drop=0.8, min_gain=0.5)
+    assert len(modes) == 1
+    (m,) = modes
+    shown = {m.tags, *m.alias_tags}
+    assert {("3", "7"), ("11",)} <= shown
+    (alias,) = [a for a in m.aliases if a.tags in {("3", "7"), ("11",)}]
+    assert alias.overlap == int(hit.sum())  # the pair's units are all tag 11's
+    assert alias.residual_p_value > 0.05 and alias.adjusted_p_value <= 0.05
+    assert find_score_modes(tags, scores, groups, min_drop=0.8, min_gain=0.5, alpha=None)
