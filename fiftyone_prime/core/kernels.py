@@ -336,12 +336,15 @@ def _search_chunk(
                     losses = _and_count(source, row_i, bits, col_j, inter, out, 0, loss_stop)
                 # The same bound with the set's own losses, before its other
                 # units are counted.
+                loss_total = 0.0
+                loss_worst = 0.0
                 if values is None:
                     lowest = lowest_score(losses, min_size, base)
                 else:  # its losses' worst values, the others at least the least other
-                    _, worst, _ = _value_sums(
+                    loss_total, loss_worst, _ = _value_sums(
                         source, row_i, bits, col_j, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
                     )
+                    worst = loss_worst
                     if losses < min_size:
                         worst += (min_size - losses) * values[g, rest_floor]
                     lowest = lowest_mean(worst, min_size)
@@ -369,9 +372,13 @@ def _search_chunk(
                 if size < min_size:
                     continue
                 if values is not None:  # the bound from the set's own worst values
-                    total, worst, _ = _value_sums(
-                        source, row_i, bits, col_j, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
-                    )
+                    if last and size > losses:
+                        # A set that is not extended is read in full only when
+                        # its mean, with its other units at the least other
+                        # value, may be a mode's.
+                        rest_low = (size - losses) * values[g, rest_floor]
+                        if mean_value(size, loss_total + rest_low) > allowed:
+                            continue
                     total, worst, _ = _value_sums(
                         source,
                         row_i,
@@ -382,8 +389,8 @@ def _search_chunk(
                         values,
                         g,
                         min_size,
-                        total,
-                        worst,
+                        loss_total,
+                        loss_worst,
                         losses,
                     )
                     lowest = lowest_mean(worst, min_size)
