@@ -171,6 +171,8 @@ class ScoreMembers(MemberIndex):
         data: the searched layout (with ``row_values``)
     """
 
+    alias_class = ScoreAlias
+
     def __init__(self, data: GroupedInput):
         super().__init__(data.matrix, data.bounds, data.row_errors, data.labels)
         self.data = data
