@@ -35,6 +35,11 @@ EXPECTED = {
         "Regression: bird: person + tree: accuracy 95% -> 34%",
         "2 passed, 0 failed, 0 not measured: PASS",
     ],
+    "scores.py": [
+        "Score mode: night + snow: mean",
+        "In indoor: night + snow: view holds exactly its samples: True",
+        "In outdoor: night + snow: view holds exactly its samples: True",
+    ],
     "heldout_confirmation.py": [
         "failure modes confirmed on held-out data",
         "Report with held-out columns",
