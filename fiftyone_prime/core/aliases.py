@@ -82,9 +82,6 @@ class MemberIndex:
             found = with_tag if found is None else np.intersect1d(found, with_tag, True)
         return np.arange(hi - lo) if found is None else found
 
-    #: The record of a mode shown as a proxy of another.
-    alias_class = Alias
-
     def residuals(self, members: dict) -> dict:
         """Per group, for every ordered pair ``(A, B)`` of its modes, their
         overlap and ``B``'s residual p-value outside ``A``: one-sided
@@ -167,7 +164,7 @@ def group_proxies(modes: list[FailureMode], index: MemberIndex, cutoff: float) -
         n = len(at)
         overlap, residual = pairs[group]
         group_modes = [modes[i] for i in at]
-        primaries, aliases = _group(group_modes, overlap, residual, cutoff, index.alias_class)
+        primaries, aliases = _group(group_modes, overlap, residual, cutoff)
         for local, members in aliases.items():
             replaced[at[local]] = dataclasses.replace(modes[at[local]], aliases=tuple(members))
         folded.update(at[i] for i in range(n) if i not in primaries)
@@ -179,7 +176,6 @@ def _group(
     overlap: np.ndarray,
     residual: np.ndarray,
     cutoff: float,
-    alias_class: type = Alias,
 ):
     """Primaries (local positions) and each primary's :class:`Alias` records."""
     n = len(modes)
@@ -206,7 +202,7 @@ def _group(
         fields = {f.name: getattr(modes[i], f.name) for f in dataclasses.fields(modes[i])}
         fields["aliases"] = ()
         aliases.setdefault(host, []).append(
-            alias_class(
+            modes[i].alias_class()(
                 **fields,
                 overlap=int(overlap[host, i]),
                 residual_p_value=float(residual[host, i]),

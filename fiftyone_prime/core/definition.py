@@ -25,9 +25,11 @@ baseline. :func:`meets_conditions`, :func:`lowest_score` and
 :func:`may_extend` serve every score; one packer, one kernel and one driver
 (:mod:`~fiftyone_prime.core.candidates`, :mod:`~fiftyone_prime.core.kernels`,
 :mod:`~fiftyone_prime.core.engine`) read the units in three regions of
-words, losses, wins, the rest. A continuous score (the mean of a per-unit
-value, as bit planes) is one more score of this module and one more way to
-count a set's regions, not another search. Condition 4 needs the
+words, losses, wins, the rest. A continuous score (:func:`mean_value`, the
+mean of a per-unit value; :mod:`fiftyone_prime.core.scores`) is one more
+score of this module and one more way to count a set's regions (its values
+summed over the set's rows, worst first), bounded by :func:`lowest_mean`,
+not another search. Condition 4 needs the
 conditions of the subsets; the engines and :mod:`fiftyone_prime.core.measure`
 apply it.
 

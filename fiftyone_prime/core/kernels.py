@@ -77,18 +77,20 @@ def _and_count_only(a, ra, b, rb, start, stop):
 
 
 @inline
-def _value_sums(a, ra, b, rb, start, stop, values, g, first):
+def _value_sums(a, ra, b, rb, start, stop, values, g, first, total, worst, seen):
     """A continuous score's sums over the rows of ``a[ra] & b[rb]`` in words
-    ``start:stop`` (row ``i`` at bit ``i`` from ``start``, its value
-    ``values[g, i]``): of all of them, and of the ``first`` of them (the
-    worst: rows are sorted by value), one addition at a time in row order."""
-    total = 0.0
-    worst = 0.0
-    seen = 0
+    ``start:stop`` (the row at bit ``j`` has the value ``values[g, j]``),
+    added to ``total`` and ``worst`` one at a time in row order, after
+    ``seen`` rows: of all of them, and of the ``first`` rows (the worst: rows
+    are sorted by value).
+
+    Returns:
+        ``(total, worst, seen)``
+    """
     one = np.uint64(1)
     for w in range(start, stop):
         v = a[ra, w] & b[rb, w]
-        at = (w - start) * 64
+        at = w * 64
         while v != 0:
             x = values[g, at + popcount((v & (~v + one)) - one)]
             total += x
@@ -96,7 +98,7 @@ def _value_sums(a, ra, b, rb, start, stop, values, g, first):
                 worst += x
             seen += 1
             v &= v - one
-    return total, worst
+    return total, worst, seen
 
 
 @jit
@@ -156,7 +158,12 @@ def _settle(
         if size == 0:
             score[mask] = np.nan
         elif values is not None:  # compiled out for a counted score
-            total, _ = _value_sums(work, mask, work, mask, rest_start, rest_stop, values, g, 0)
+            total, _, _ = _value_sums(
+                work, mask, work, mask, 0, loss_stop, values, g, 0, 0.0, 0.0, 0
+            )
+            total, _, _ = _value_sums(
+                work, mask, work, mask, rest_start, rest_stop, values, g, 0, total, 0.0, 0
+            )
             score[mask] = mean_value(size, total)
         else:
             score[mask] = score_of(size, losses, wins, base)
@@ -202,6 +209,7 @@ def _search_chunk(
 ):
     n_groups = len(col_bounds) - 1
     width = bits.shape[1]
+    rest_floor = 64 * width  # the column of values holding the least non-loss value
     max_cols = 0
     for g in range(n_groups):
         max_cols = max(max_cols, col_bounds[g + 1] - col_bounds[g])
@@ -252,8 +260,22 @@ def _search_chunk(
             entry_col[0, i] = lo + i
             entry_floor[0, i] = col_score[lo + i]
             if values is not None:  # the tag's own min_size worst values
-                _, worst = _value_sums(
-                    bits, lo + i, bits, lo + i, rest_start, rest_stop, values, g, min_size
+                _, worst, seen = _value_sums(
+                    bits, lo + i, bits, lo + i, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
+                )
+                _, worst, _ = _value_sums(
+                    bits,
+                    lo + i,
+                    bits,
+                    lo + i,
+                    rest_start,
+                    rest_stop,
+                    values,
+                    g,
+                    min_size,
+                    0.0,
+                    worst,
+                    seen,
                 )
                 entry_lowest[0, i] = lowest_mean(worst, min_size)
             else:
@@ -314,10 +336,20 @@ def _search_chunk(
                     losses = _and_count(source, row_i, bits, col_j, inter, out, 0, loss_stop)
                 # The same bound with the set's own losses, before its other
                 # units are counted.
+                loss_total = 0.0
+                loss_worst = 0.0
                 if values is None:
                     lowest = lowest_score(losses, min_size, base)
-                    if lowest > allowed:
-                        continue
+                else:  # its losses' worst values, the others at least the least other
+                    loss_total, loss_worst, _ = _value_sums(
+                        source, row_i, bits, col_j, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
+                    )
+                    worst = loss_worst
+                    if losses < min_size:
+                        worst += (min_size - losses) * values[g, rest_floor]
+                    lowest = lowest_mean(worst, min_size)
+                if lowest > allowed:
+                    continue
                 wins = 0
                 if last:
                     if group_win_words is not None:  # compiled out without wins
@@ -340,8 +372,26 @@ def _search_chunk(
                 if size < min_size:
                     continue
                 if values is not None:  # the bound from the set's own worst values
-                    total, worst = _value_sums(
-                        source, row_i, bits, col_j, rest_start, rest_stop, values, g, min_size
+                    if last and size > losses:
+                        # A set that is not extended is read in full only when
+                        # its mean, with its other units at the least other
+                        # value, may be a mode's.
+                        rest_low = (size - losses) * values[g, rest_floor]
+                        if mean_value(size, loss_total + rest_low) > allowed:
+                            continue
+                    total, worst, _ = _value_sums(
+                        source,
+                        row_i,
+                        bits,
+                        col_j,
+                        rest_start,
+                        rest_stop,
+                        values,
+                        g,
+                        min_size,
+                        loss_total,
+                        loss_worst,
+                        losses,
                     )
                     lowest = lowest_mean(worst, min_size)
                     if lowest > allowed:
@@ -477,12 +527,15 @@ def search_chunk(
         min_size, min_drop, min_gain, max_tags, minimal: the search parameters
         tolerance, slack: the comparison tolerance and the pruning slack
         limits: per set size ``k``, the most candidate sets a group may count
-        values (None): a continuous score's values, ``(n_groups, 64 *
-            width)``, each group's in its last region's bit positions
+        values (None): a continuous score's values, ``(n_groups, 64 * width
+            + 1)``, each group's at its rows' bit positions, then the least
+            value outside its loss region
             (:attr:`~fiftyone_prime.core.candidates.Chunk.values`): a set's
             score is the mean of its rows' values and its bound the mean of
-            its ``min_size`` worst (the rows are sorted by value); ``None``
-            for a counted score, whose kernel is compiled without them
+            its ``min_size`` worst (the rows are sorted by value, its losses
+            first: those below the group's mean; a set is bounded from its
+            losses before its other rows are counted); ``None`` for a
+            counted score, whose kernel is compiled without them
 
     Returns:
         ``(groups, cols, sizes, losses, wins, gains, status, group)``: per

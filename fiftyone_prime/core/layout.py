@@ -91,8 +91,8 @@ class GroupedInput:
         row_kind: per sorted row, ``LOSS``, ``WIN`` or ``REST`` of
             :mod:`~fiftyone_prime.core.input_kernels` (int8)
         row_values: per sorted row, its value (a continuous score, whose
-            rows are sorted by value within each group, worst first), or
-            ``None``
+            rows are sorted by value within each group, worst first; its
+            losses are the rows below their group's mean), or ``None``
         group_sums, entry_sums: a continuous score's sums of values per
             group and per entry (``None`` otherwise)
         base: the score's base
@@ -142,6 +142,11 @@ class GroupedInput:
         )
         self.sizes = np.diff(self.bounds)
         losses, wins = outcomes.losses, outcomes.wins
+        if values is not None:
+            # Regions of a continuous score: the units below their group's
+            # mean (the kernel bounds a set from them before it reads the rest).
+            means = np.bincount(codes, values, n_groups) / np.maximum(1, np.diff(self.bounds))
+            losses = values < means[codes]
         self.base = float(outcomes.base)
         self.order = order
         self.num_errors = np.bincount(codes[losses], minlength=n_groups).astype(np.int64)
@@ -205,12 +210,17 @@ class GroupedInput:
         # from the masked rows' entries only
         indptr = self.matrix.indptr
         codes = np.repeat(np.arange(n_groups), self.sizes)
-        picked = np.flatnonzero(rows)
-        lengths = indptr[picked + 1] - indptr[picked]
-        tags = self.matrix.indices[concatenated_ranges(indptr[picked], indptr[picked + 1])]
-        keys = np.repeat(codes[picked], lengths) * self.n_tags + tags
+        if rows.all():  # every row: the matrix's own entries
+            lengths, tags = np.diff(indptr), self.matrix.indices
+            keys = np.repeat(codes, lengths) * self.n_tags + tags
+            w = None if weights is None else np.repeat(weights, lengths)
+        else:
+            picked = np.flatnonzero(rows)
+            lengths = indptr[picked + 1] - indptr[picked]
+            tags = self.matrix.indices[concatenated_ranges(indptr[picked], indptr[picked + 1])]
+            keys = np.repeat(codes[picked], lengths) * self.n_tags + tags
+            w = None if weights is None else np.repeat(weights[picked], lengths)
         entry_keys = self.entry_group * self.n_tags + self.entry_tag  # sorted
-        w = None if weights is None else np.repeat(weights[picked], lengths)
         if n_groups * self.n_tags <= _DENSE_KEYS:
             return np.bincount(keys, w, minlength=n_groups * self.n_tags)[entry_keys]
         order = np.argsort(keys, kind="stable")

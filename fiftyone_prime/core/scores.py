@@ -51,19 +51,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Hashable, Sequence
-from dataclasses import asdict, dataclass, fields
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 from scipy.stats import t as student_t
 
 from . import compile_status, exact_family
 from .aliases import MemberIndex
+from .arrays import concatenated_ranges
 from .engine import Engine, TooManyCandidates, search_groups, select_engine
 from .error_control import control
 from .layout import GroupedInput, Outcomes
 from .significance import CONFIDENCE, Significance, mid_ranks, rank_sum_p_values
-from .types import DEFAULT_PARAMS, ScoreParams, SearchParams
+from .types import DEFAULT_PARAMS, ScoreParams, SearchParams, TagSetRecord
 from .validation import validate_groups, validate_scores, validate_tag_names, validate_tags
 
 __all__ = ["ScoreAlias", "ScoreMode", "ScoreOutcome", "find_score_modes", "run_score_search"]
@@ -72,7 +73,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ScoreMode:
+class ScoreMode(TagSetRecord):
     """A set of tags on which a per-unit score is worse than on its group.
 
     Attributes:
@@ -115,35 +116,12 @@ class ScoreMode:
     mean_ci: Optional[tuple[float, float]] = None
     aliases: tuple[ScoreAlias, ...] = ()
 
-    @property
-    def num_tags(self) -> int:
-        """The number of tags in the set."""
-        return len(self.tags)
-
-    @property
-    def alias_tags(self) -> tuple[tuple[str, ...], ...]:
-        """The tag sets of :attr:`aliases`, in order."""
-        return tuple(a.tags for a in self.aliases)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Returns a JSON-serializable dict of this record."""
-        d = asdict(self)
-        d["tags"] = list(self.tags)
-        d["tag_indices"] = list(self.tag_indices)
-        d["mean_ci"] = list(self.mean_ci) if self.mean_ci else None
-        d["aliases"] = [a.to_dict() for a in self.aliases]
-        return d
+    interval_field: ClassVar[str] = "mean_ci"
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ScoreMode:
-        """Builds a record from :meth:`to_dict`'s output."""
-        kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}
-        kwargs["tags"] = tuple(kwargs["tags"])
-        kwargs["tag_indices"] = tuple(int(i) for i in kwargs.get("tag_indices") or ())
-        if kwargs.get("mean_ci") is not None:
-            kwargs["mean_ci"] = tuple(float(v) for v in kwargs["mean_ci"])
-        kwargs["aliases"] = tuple(ScoreAlias.from_dict(a) for a in kwargs.get("aliases") or ())
-        return cls(**kwargs)
+    def alias_class(cls) -> type:
+        """:class:`ScoreAlias`."""
+        return ScoreAlias
 
 
 @dataclass(frozen=True)
@@ -193,12 +171,19 @@ class ScoreMembers(MemberIndex):
         data: the searched layout (with ``row_values``)
     """
 
-    alias_class = ScoreAlias
-
     def __init__(self, data: GroupedInput):
         super().__init__(data.matrix, data.bounds, data.row_errors, data.labels)
         self.data = data
         self.ranks, self.ties = mid_ranks(data.row_values, data.bounds)
+        self._found: dict = {}
+
+    def members(self, group: Hashable, columns: Sequence[int]) -> np.ndarray:
+        """As :meth:`MemberIndex.members`, remembered per set (the records,
+        the test and the aliases ask for the same sets)."""
+        key = (group, tuple(columns))
+        if key not in self._found:
+            self._found[key] = super().members(group, columns)
+        return self._found[key]
 
     def group_of(self, group: Hashable) -> int:
         """The index of a group label."""
@@ -239,6 +224,20 @@ class ScoreMembers(MemberIndex):
         return out
 
 
+#: Least attainable p-values below ``exp(LOG_PSI_CUT)`` are lowered to
+#: ``exp(LOG_PSI_FLOOR)`` (``~1e-304``), in the family and for the modes
+#: alike: the family counts those sets at every level from there (it only
+#: grows, so the control stays valid), and has a few breakpoints per group
+#: instead of one per size (a rank test's least p-value is astronomically
+#: small for all but the largest sets).
+LOG_PSI_CUT = np.log(1e-12)
+LOG_PSI_FLOOR = -700.0
+
+
+def _lowered(log_psi: np.ndarray) -> np.ndarray:
+    return np.where(log_psi < LOG_PSI_CUT, LOG_PSI_FLOOR, log_psi)
+
+
 class RankTest:
     """The test of a score search's modes (the methods of
     :class:`~fiftyone_prime.core.error_control.FisherTest`): one-sided
@@ -254,13 +253,9 @@ class RankTest:
     def __init__(self, members: ScoreMembers, higher_is_worse: bool):
         self.members = members
         self.sign = -1.0 if higher_is_worse else 1.0
-        self._rows: dict[int, np.ndarray] = {}
 
     def _rows_of(self, m: ScoreMode) -> np.ndarray:
-        key = id(m)
-        if key not in self._rows:
-            self._rows[key] = self.members.members(m.group, m.tag_indices)
-        return self._rows[key]
+        return self.members.members(m.group, m.tag_indices)
 
     def _group_arrays(self, candidates: Sequence[ScoreMode]):
         data = self.members.data
@@ -283,33 +278,46 @@ class RankTest:
         sizes = np.array([m.size for m in candidates])
         sums = np.array([ranks[s : s + n].sum() for s, n in zip(starts.tolist(), sizes.tolist())])
         data = self.members.data
-        return rank_sum_p_values(sums, sizes, data.sizes[g], self.members.ties[g], log=True)
+        return _lowered(
+            rank_sum_p_values(sums, sizes, data.sizes[g], self.members.ties[g], log=True)
+        )
 
     def log_psi(self, groups: np.ndarray, min_size: int) -> np.ndarray:
         """Per group, the least attainable log p-value of a set of each size
         ``min_size..n_g``, concatenated (for the tested family)."""
         data = self.members.data
-        out = []
-        for g in groups.tolist():
-            lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
-            n = np.arange(min_size, hi - lo + 1)
-            sums = np.cumsum(self.members.ranks[lo:hi])[n - 1]
-            out.append(rank_sum_p_values(sums, n, hi - lo, self.members.ties[g], log=True))
-        return np.concatenate(out) if out else np.zeros(0)
+        sizes = data.sizes[groups]
+        lengths = np.maximum(sizes - min_size + 1, 0)
+        n = concatenated_ranges(np.full(len(groups), min_size), sizes + 1)
+        starts = np.repeat(data.bounds[groups], lengths)
+        # the sum of a group's n lowest ranks: its ranks' running sum at n
+        running = np.cumsum(self.members.ranks)
+        before = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0.0)
+        sums = running[starts + n - 1] - before
+        group_of = np.repeat(groups, lengths)
+        return _lowered(
+            rank_sum_p_values(sums, n, data.sizes[group_of], self.members.ties[group_of], log=True)
+        )
 
     def annotate(
         self, candidates: Sequence[ScoreMode], p: np.ndarray, adjusted: Optional[np.ndarray]
     ) -> list[ScoreMode]:
         """The modes with their p-values, adjusted p-values (``None``
         without) and intervals."""
+        sizes = np.array([m.size for m in candidates])
+        spread = np.array(
+            [
+                np.std(self.members.values(m.group)[self._rows_of(m)], ddof=1) if m.size > 1 else 0
+                for m in candidates
+            ]
+        )
+        with np.errstate(invalid="ignore"):
+            quantile = student_t.ppf(0.5 + CONFIDENCE / 2, np.maximum(sizes - 1, 1))
+        halves = np.where(sizes > 1, quantile * spread / np.sqrt(sizes), 0.0)
         out = []
         for i, m in enumerate(candidates):
-            values = self.members.values(m.group)[self._rows_of(m)]
-            half = 0.0
-            if m.size > 1:
-                spread = float(np.std(values, ddof=1)) / np.sqrt(m.size)
-                half = float(student_t.ppf(0.5 + CONFIDENCE / 2, m.size - 1)) * spread
-            low, high = sorted((m.mean - half, m.mean + half))
+            half = float(halves[i])
+            low, high = m.mean - half, m.mean + half
             out.append(
                 dataclasses.replace(
                     m,

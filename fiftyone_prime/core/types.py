@@ -11,8 +11,62 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar, Optional
 
 
+class TagSetRecord:
+    """What every record of a tag set shares (:class:`FailureMode`,
+    :class:`~fiftyone_prime.core.scores.ScoreMode`): its number of tags, its
+    aliases' tag sets, and its JSON form. A record names the field of its
+    interval and the class of its aliases."""
+
+    #: The field holding the record's interval, ``(low, high)``.
+    interval_field: ClassVar[str] = "accuracy_ci"
+
+    @classmethod
+    def alias_class(cls) -> type:
+        """The class of the record's aliases."""
+        raise NotImplementedError
+
+    @property
+    def num_tags(self) -> int:
+        """The number of tags in the set."""
+        return len(self.tags)
+
+    @property
+    def alias_tags(self) -> tuple[tuple[str, ...], ...]:
+        """The tag sets of :attr:`aliases`, in order (for captions and
+        descriptions: "also seen as ...")."""
+        return tuple(a.tags for a in self.aliases)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-serializable dict of this record."""
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        d["tag_indices"] = list(self.tag_indices)
+        interval = getattr(self, self.interval_field)
+        d[self.interval_field] = list(interval) if interval else None
+        d["aliases"] = [a.to_dict() for a in self.aliases]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        """Builds a record from the output of :meth:`to_dict`; fields that
+        records stored by older versions lack take their defaults."""
+        kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        return cls(**cls._from_json(kwargs))
+
+    @classmethod
+    def _from_json(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Turns the JSON lists of :meth:`to_dict` back into tuples."""
+        kwargs["tags"] = tuple(kwargs["tags"])
+        kwargs["tag_indices"] = tuple(int(i) for i in kwargs.get("tag_indices") or ())
+        if kwargs.get(cls.interval_field) is not None:
+            kwargs[cls.interval_field] = tuple(float(v) for v in kwargs[cls.interval_field])
+        alias = cls.alias_class()
+        kwargs["aliases"] = tuple(alias.from_dict(a) for a in kwargs.get("aliases") or ())
+        return kwargs
+
+
 @dataclass(frozen=True)
-class FailureMode:
+class FailureMode(TagSetRecord):
     """A set of tags whose presence drops the classifier's accuracy in a group.
 
     Attributes:
@@ -65,46 +119,14 @@ class FailureMode:
     aliases: tuple[Alias, ...] = ()
 
     @property
-    def num_tags(self) -> int:
-        """The number of tags in the set."""
-        return len(self.tags)
-
-    @property
     def num_errors(self) -> int:
         """How many samples of the failure mode are misclassified."""
         return self.size - self.num_correct
 
-    @property
-    def alias_tags(self) -> tuple[tuple[str, ...], ...]:
-        """The tag sets of :attr:`aliases`, in order (for captions and
-        descriptions: "also seen as ...")."""
-        return tuple(a.tags for a in self.aliases)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Returns a JSON-serializable dict of this record."""
-        d = asdict(self)
-        d["tags"] = list(self.tags)
-        d["tag_indices"] = list(self.tag_indices)
-        d["accuracy_ci"] = list(self.accuracy_ci) if self.accuracy_ci else None
-        d["aliases"] = [a.to_dict() for a in self.aliases]
-        return d
-
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FailureMode:
-        """Builds a record from the output of :meth:`to_dict`; fields that
-        records stored by older versions lack take their defaults."""
-        kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}
-        return cls(**cls._from_json(kwargs))
-
-    @classmethod
-    def _from_json(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Turns the JSON lists of :meth:`to_dict` back into tuples."""
-        kwargs["tags"] = tuple(kwargs["tags"])
-        kwargs["tag_indices"] = tuple(int(i) for i in kwargs.get("tag_indices") or ())
-        if kwargs.get("accuracy_ci") is not None:
-            kwargs["accuracy_ci"] = tuple(float(v) for v in kwargs["accuracy_ci"])
-        kwargs["aliases"] = tuple(Alias.from_dict(a) for a in kwargs.get("aliases") or ())
-        return kwargs
+    def alias_class(cls) -> type:
+        """:class:`Alias`."""
+        return Alias
 
 
 @dataclass(frozen=True)
