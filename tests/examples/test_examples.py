@@ -43,6 +43,11 @@ EXPECTED = {
         "Hunch ",
         "More like this: ",
     ],
+    "scores.py": [
+        "Score mode: night + snow: mean",
+        "In indoor: night + snow: view holds exactly its samples: True",
+        "In outdoor: night + snow: view holds exactly its samples: True",
+    ],
     "heldout_confirmation.py": [
         "failure modes confirmed on held-out data",
         "Report with held-out columns",

@@ -536,7 +536,8 @@ def evaluation_failure_mode_stats(
     params: SearchParams = DEFAULT_PARAMS,
 ) -> dict:
     """Searches an evaluation's units without storing anything, and returns
-    how many significant failure modes it has and the largest drop among them.
+    how many significant failure modes it has and the largest drop among them
+    (for regression and segmentation evaluations, in the score's units).
 
     What the Model Evaluation panel's PRIME metrics show (see
     :mod:`fiftyone_prime.plugin.evaluation_metrics`).
@@ -552,12 +553,15 @@ def evaluation_failure_mode_stats(
         "num_units": int, "units": str}``
     """
     spec = fpu.resolve_units(samples, eval_key=eval_key, units=units)
+    if spec.is_scored and not isinstance(params, ScoreParams):
+        params = ScoreParams(**params.to_dict())
     sources = fpu.unit_tag_sources(samples, spec, tags_field)
     inputs, _ = load_unit_inputs(samples, spec, sources)
-    outcome = run_search(inputs.tags, inputs.correct, inputs.groups, params=params)
-    drops = [m.drop for m in outcome.failure_modes if m.drop == m.drop]
+    names = [str(k) for k in inputs.tag_keys]
+    modes, _ = unit_kind(spec, params).search(spec, inputs, names, params)
+    drops = [m.drop for m in modes if m.drop == m.drop]
     return {
-        "num_failure_modes": len(outcome.failure_modes),
+        "num_failure_modes": len(modes),
         "max_drop": float(max(drops)) if drops else 0.0,
         "num_units": inputs.num_used,
         "units": spec.units,

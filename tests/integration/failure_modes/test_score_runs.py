@@ -254,3 +254,26 @@ def test_the_report_and_the_panel_show_score_columns(reg_dataset, tmp_path):
     row = next(r for r in rows if r["tags"] == " + ".join(PLANTED_PAIR))
     assert row["mean_score"] == f"{mode.mean:.4g}" and row["group_mean"] == f"{mode.group_mean:.4g}"
     assert "accuracy" not in row
+
+
+def test_an_expression_compares_two_models_errors_per_sample(reg_dataset):
+    # A second model, as good as the first everywhere but on the planted pair,
+    # where it is exact: the per-sample difference (new - base) is worst there.
+    base = reg_dataset.values("reg")
+    ids = planted_ids(reg_dataset)
+    new = [0.0 if i in ids else e for i, e in zip(reg_dataset.values("id"), base)]
+    reg_dataset.set_values("err_new", new)
+    results = fp.find_failure_modes(
+        reg_dataset,
+        score_field=F("reg") - F("err_new"),  # how much worse the first model is
+        run_key="diff",
+        **PLANTED_PARAMS,
+    )
+    mode = _planted_mode(results)
+    assert set(results.load_view(mode).values("id")) == ids
+    diffs = [b - n for i, b, n in zip(reg_dataset.values("id"), base, new) if i in ids]
+    assert mode.mean == pytest.approx(np.mean(diffs))
+    assert "score 'an expression' (higher is worse)" in results.summary()
+    # Stored and loaded: the expression travels with the run.
+    loaded = fp.load_failure_modes(reg_dataset, "diff")
+    assert set(loaded.load_view(mode).values("id")) == ids
