@@ -10,7 +10,8 @@ a Classifications tag field (~12 tags per sample from a 500-tag vocabulary,
           least any implementation pays to get the data out of MongoDB;
   reads:  read_inputs (values() plus the sparse matrix) and the fast reader
           (integration/reading/reader.py: raw BSON batches of a $project over _id
-          ranges, decoded by a compiled kernel);
+          ranges, decoded by a compiled kernel), the latter also through
+          pymongo's raw batch cursor (the baseline of raw_batches.py);
   runs:   fiftyone_prime.find_failure_modes end to end with the input cache
           cleared (the first run), then re-searches with another min_drop
           from the cached inputs (in memory and on disk, with and without
@@ -26,6 +27,7 @@ this script only).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import shutil
@@ -119,6 +121,25 @@ def build_dataset(n, n_classes=100, vocab=500, tags_per_sample=12, seed=0):
     return dataset
 
 
+@contextlib.contextmanager
+def pymongo_cursor():
+    """The fast reader reading through ``Collection.aggregate_raw_batches``
+    (as before raw_batches.py) instead of its own commands: the baseline."""
+
+    def batches(collection, pipeline, batch_size):
+        with collection.aggregate_raw_batches(
+            pipeline, batchSize=batch_size, allowDiskUse=True
+        ) as cursor:
+            yield from cursor
+
+    original = reader.aggregate_raw_batches
+    reader.aggregate_raw_batches = batches
+    try:
+        yield
+    finally:
+        reader.aggregate_raw_batches = original
+
+
 def timed(fn):
     start = time.perf_counter()
     out = fn()
@@ -143,9 +164,12 @@ def main(argv=None):
         read_old = min(
             timed(lambda: fpf.read_inputs(dataset, *fields))[1] for _ in range(args.repeats)
         )
-        read_fast = min(
-            timed(lambda: reader.read_inputs_fast(dataset, *fields))[1] for _ in range(args.repeats)
-        )
+        read_fast, read_cursor = [], []  # ours and through pymongo's raw batch cursor, alternating
+        for _ in range(args.repeats):
+            read_fast.append(timed(lambda: reader.read_inputs_fast(dataset, *fields))[1])
+            with pymongo_cursor():
+                read_cursor.append(timed(lambda: reader.read_inputs_fast(dataset, *fields))[1])
+        read_fast, read_cursor = min(read_fast), min(read_cursor)
         inputs = reader.read_inputs_fast(dataset, *fields)
         core_search(inputs.tags[:100], inputs.correct[:100], inputs.labels[:100])  # warm-up
         names = [k[1] for k in inputs.tag_keys]
@@ -212,6 +236,10 @@ def main(argv=None):
         )
         print(
             f"read   fast reader (first read):         {read_fast:7.2f}s  {read_fast / floor:.2f}x floor"
+        )
+        print(
+            f"read   fast reader, pymongo's cursor:    {read_cursor:7.2f}s"
+            f"  (raw batches by command: {read_cursor / read_fast:.2f}x faster)"
         )
         print(
             f"search (core, in memory, coded classes): {search:7.2f}s"

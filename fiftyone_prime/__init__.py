@@ -53,8 +53,16 @@ _NAMES = {
         (),
     ),
     "fiftyone_prime.integration.failure_modes.evaluations": ((), ("EvalFailureModeResults",)),
-    "fiftyone_prime.integration.failure_modes.hypotheses": (
-        ("test_hypotheses",),
+    "fiftyone_prime.integration.failure_modes.scores": (
+        (),
+        ("ScoreModeResults", "SavedScoreMode"),
+    ),
+    "fiftyone_prime.integration.failure_modes.hypotheses": (("test_hypotheses",), ()),
+    "fiftyone_prime.integration.failure_modes.more_like": (("find_more_like",), ()),
+    "fiftyone_prime.integration.failure_modes.text_hypotheses": (("match_text",), ()),
+    "fiftyone_prime.integration.failure_modes.proposals": (("propose_and_test",), ()),
+    "fiftyone_prime.integration.failure_modes.hypothesis_runs": (
+        ("load_hypotheses", "list_hypothesis_runs", "delete_hypotheses"),
         ("HypothesisResults",),
     ),
     "fiftyone_prime.integration.tagging.images": (("compute_tags",), ("TaggingSummary",)),

@@ -34,14 +34,28 @@ from fiftyone_prime.integration.failure_modes.holdout import (
 from fiftyone_prime.integration.failure_modes.holdout import (
     validate_failure_modes as validate_failure_modes,
 )
-from fiftyone_prime.integration.failure_modes.hypotheses import (
+from fiftyone_prime.integration.failure_modes.hypotheses import test_hypotheses as test_hypotheses
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
     HypothesisResults as HypothesisResults,
 )
-from fiftyone_prime.integration.failure_modes.hypotheses import test_hypotheses as test_hypotheses
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
+    delete_hypotheses as delete_hypotheses,
+)
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
+    list_hypothesis_runs as list_hypothesis_runs,
+)
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import (
+    load_hypotheses as load_hypotheses,
+)
 from fiftyone_prime.integration.failure_modes.metrics import (
     compute_failure_mode_metrics as compute_failure_mode_metrics,
 )
+from fiftyone_prime.integration.failure_modes.more_like import find_more_like as find_more_like
+from fiftyone_prime.integration.failure_modes.proposals import propose_and_test as propose_and_test
+from fiftyone_prime.integration.failure_modes.scores import SavedScoreMode as SavedScoreMode
+from fiftyone_prime.integration.failure_modes.scores import ScoreModeResults as ScoreModeResults
 from fiftyone_prime.integration.failure_modes.search import find_failure_modes as find_failure_modes
+from fiftyone_prime.integration.failure_modes.text_hypotheses import match_text as match_text
 from fiftyone_prime.integration.jobs.plan import queue_tagging as queue_tagging
 from fiftyone_prime.integration.jobs.recover import requeue_tagging as requeue_tagging
 from fiftyone_prime.integration.jobs.status import TaggingJobStatus as TaggingJobStatus
@@ -86,17 +100,23 @@ __all__ = [
     "compute_object_tags",
     "compute_tags",
     "delete_failure_modes",
+    "delete_hypotheses",
     "delete_regressions",
     "evaluate_tags",
     "export_report",
     "find_failure_modes",
+    "find_more_like",
     "find_regressions",
     "list_failure_mode_runs",
+    "list_hypothesis_runs",
     "list_regression_runs",
     "list_tag_audits",
     "load_failure_modes",
+    "load_hypotheses",
     "load_regressions",
     "load_tag_audit",
+    "match_text",
+    "propose_and_test",
     "queue_tagging",
     "repair_failure_mode_views",
     "requeue_tagging",

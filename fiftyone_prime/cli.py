@@ -155,11 +155,42 @@ def build_parser() -> argparse.ArgumentParser:
         "Classifications fields (a multilabel classifier): gt (misses of the classes "
         "present, the default) or pred (false alarms of the classes predicted)",
     )
-    add_multilabel_args(s, units=False)
+    add_multilabel_args(s)
     s.add_argument(
         "--correct-field",
         default=None,
         help="a boolean field or object attribute path to use as the outcome",
+    )
+    s.add_argument(
+        "--score-field",
+        default=None,
+        help="search a number per unit (a numeric sample field, or an object attribute by its "
+        "full path) for where its mean is worst, instead of right/wrong; with a regression or "
+        "segmentation evaluation (--eval-key) its error or accuracy is the default. "
+        "--min-drop and --min-gain are then in the score's units",
+    )
+    direction = s.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--higher-is-worse",
+        dest="higher_is_worse",
+        action="store_const",
+        const=True,
+        default=None,
+        help="a higher score is worse (an error, a loss: the default)",
+    )
+    direction.add_argument(
+        "--lower-is-worse",
+        dest="higher_is_worse",
+        action="store_const",
+        const=False,
+        help="a lower score is worse (an accuracy, an IoU: the default for segmentation "
+        "evaluations and IoUs)",
+    )
+    s.add_argument(
+        "--group-field",
+        default=None,
+        help="with a score of samples: the Classification or string field whose values group "
+        "them (default: one group)",
     )
 
     m = sub.add_parser("metrics", help="score a run's failure modes with CLIP")
@@ -204,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fiftyone_prime.cli_compare import add_commands
 
     add_commands(sub)  # compare, check
+    from fiftyone_prime import cli_hypotheses
+
+    cli_hypotheses.add_commands(sub)  # hypotheses, more-like
     return parser
 
 
@@ -229,16 +263,20 @@ def _load(name):
 
 def _search(dataset, args):
     from fiftyone_prime.integration.failure_modes.search import search_failure_modes
+    from fiftyone_prime.integration.reading.units import scored_evaluation
 
     # --max-views is passed only when given, so the default lives in the SDK.
     extra = {} if args.max_views is None else {"max_views": args.max_views}
-    units = ("eval_key", "units", "correct_field", "confidence_thresh")  # see find_failure_modes
-    for name in units:
+    units_args = ("eval_key", "units", "correct_field", "score_field", "higher_is_worse")
+    for name in (*units_args, "group_field", "confidence_thresh"):  # see find_failure_modes
         if getattr(args, name, None) is not None:
             extra[name] = getattr(args, name)
+    scored = getattr(args, "score_field", None) is not None or scored_evaluation(
+        dataset, getattr(args, "eval_key", None)
+    )
     return search_failure_modes(
         dataset,
-        search_params(args),
+        search_params(args, scored=scored),
         label_field=args.label_field,
         pred_field=args.pred_field,
         tags_field=args.tags_field,
@@ -298,6 +336,10 @@ def main(argv=None) -> int:
             from fiftyone_prime.cli_compare import run_command
 
             return run_command(args, dataset)
+        from fiftyone_prime import cli_hypotheses
+
+        if args.command in cli_hypotheses.COMMANDS:
+            return cli_hypotheses.run_command(args, dataset, _load)
         if args.command == "tag":
             from fiftyone_prime.integration.tagging.images import compute_tags
 

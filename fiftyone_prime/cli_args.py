@@ -13,7 +13,7 @@ from fiftyone_prime.core.defaults import (
     RUN_KEY,
     TAGS_FIELD,
 )
-from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.types import DEFAULT_PARAMS, ScoreParams, SearchParams
 from fiftyone_prime.core.validation import ERROR_CONTROLS
 
 
@@ -84,17 +84,9 @@ def add_search_args(p) -> None:
     )
 
 
-def add_multilabel_args(p, units: bool = True) -> None:
-    """Adds a multilabel classifier's ``--confidence-thresh`` (and, with
-    ``units``, ``--units gt|pred``) to ``p``."""
-    if units:
-        p.add_argument(
-            "--units",
-            choices=["gt", "pred"],
-            default=None,
-            help="with Classifications fields (a multilabel classifier): gt (misses of the "
-            "classes present, the default) or pred (false alarms of the classes predicted)",
-        )
+def add_multilabel_args(p) -> None:
+    """Adds a multilabel classifier's ``--confidence-thresh`` to ``p`` (its
+    units are the command's ``--units``)."""
     p.add_argument(
         "--confidence-thresh",
         type=float,
@@ -129,11 +121,12 @@ def _max_tags(text: str) -> int:
     return value
 
 
-def search_params(args) -> SearchParams:
+def search_params(args, scored: bool = False) -> SearchParams:
     """The :class:`SearchParams` from the parsed arguments (validated here):
     the one place the CLI builds them; :func:`_search` and ``run`` pass the
-    object on."""
-    return SearchParams(
+    object on. ``scored``: :class:`ScoreParams` for a search of a score
+    (thresholds in its units)."""
+    return (ScoreParams if scored else SearchParams)(
         min_size=args.min_size,
         min_drop=args.min_drop,
         min_gain=args.min_gain,

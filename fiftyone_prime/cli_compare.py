@@ -8,8 +8,9 @@ a check fails, so a CI job can gate a model on them:
 -   exit 0: every mode passes (modes without samples are not measured);
 -   exit 1: a check fails, or no mode was measured at all (unless
     ``--allow-not-measured``);
--   exit 2: bad input (unknown dataset, run or field; a run over objects), as
-    every command; with ``--json`` the error is printed as ``{"error": ...}``.
+-   exit 2: bad input (unknown dataset, run or field; a run over objects
+    without ``--eval-key``), as every command; with ``--json`` the error is
+    printed as ``{"error": ...}``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,25 @@ def add_commands(sub) -> None:
     add_multilabel_args(c)
     c.set_defaults(pred_field="predictions_v2", run_key="prime_regression")
     c.add_argument(
+        "--baseline-eval-key",
+        default=None,
+        help="compare the predictions of this evaluation run (with --eval-key) instead of "
+        "--baseline-field: two classification evaluations, or two detection evaluations of "
+        "the same ground truth compared object by object",
+    )
+    c.add_argument(
+        "--eval-key", default=None, help="the new model's evaluation run (with --baseline-eval-key)"
+    )
+    c.add_argument(
+        "--units",
+        choices=["gt", "pred", "samples"],
+        default=None,
+        help="the units compared: with two detection evaluations, gt (ground-truth objects, "
+        "right when matched; the default); with Classifications fields (a multilabel "
+        "classifier), gt (misses of the classes present, the default) or pred (false alarms "
+        "of the classes either model predicts)",
+    )
+    c.add_argument(
         "--report-dir", default=None, help="also write an HTML report of the run to this folder"
     )
 
@@ -59,7 +79,11 @@ def add_commands(sub) -> None:
     k.add_argument("--run-key", required=True, help="the failure-mode run whose modes to check")
     which = k.add_mutually_exclusive_group(required=True)
     which.add_argument("--pred-field", help="the Classification predictions to check")
-    which.add_argument("--eval-key", help="a classification evaluation whose predictions to check")
+    which.add_argument(
+        "--eval-key",
+        help="a classification evaluation whose predictions to check (a detection evaluation "
+        "for a run over objects)",
+    )
     k.add_argument(
         "--min-accuracy", type=_unit_interval, default=None, help="the least accuracy a mode needs"
     )
@@ -91,6 +115,9 @@ def run_command(args, dataset) -> int:
         from fiftyone_prime.integration.comparisons.regressions import search_regressions
 
         extra = {} if args.max_views is None else {"max_views": args.max_views}
+        for name in ("baseline_eval_key", "eval_key", "units"):
+            if getattr(args, name, None) is not None:
+                extra[name] = getattr(args, name)
         results = search_regressions(
             dataset,
             search_params(args),
@@ -101,7 +128,6 @@ def run_command(args, dataset) -> int:
             run_key=args.run_key,
             overwrite=args.overwrite,
             reuse_inputs=args.reuse_inputs,
-            units=args.units,
             confidence_thresh=args.confidence_thresh,
             **extra,
         )

@@ -23,6 +23,13 @@ records with their own statistics, overlap and residual p-value). Two
 distinct failures that share some tags stay two rows: each one's residual
 is still significant.
 
+Regression modes (:mod:`fiftyone_prime.core.regression`) are grouped by
+the same rule, over their test's units: ``B``'s *losses* on its discordant
+units outside ``A``'s, within the class's discordant units less ``A``'s
+(``X ~ Hypergeom(D_c - D_A, L_c - L_A, D_B - D_{A and B})``). The
+:class:`MemberIndex` says which rows a test counts (``counted``) and which
+of them are "errors"; :class:`MemberIndex` also names the alias record class.
+
 Grouping changes no statistic and happens only after the error control
 (``alpha`` set); ``alpha=None`` returns the definition's modes one row
 each, as the paper does.
@@ -34,12 +41,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Hashable, Sequence
+from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
 
 from .significance import fisher_p_values
-from .types import Alias, FailureMode
+from .types import Alias, AliasOf
 
 
 class MemberIndex:
@@ -48,14 +56,34 @@ class MemberIndex:
     Args:
         matrix: the tag matrix with rows sorted by group (array or CSR)
         bounds: group ``g``'s rows are ``bounds[g]:bounds[g + 1]``
-        row_errors: per row, whether it is misclassified
+        row_errors: per row, whether it is misclassified (a regression
+            search's: whether it is a loss)
         labels: the label of each group, in order
+        counted (None): per row, whether the residual test counts it (a
+            regression search's: its discordant rows); ``None``: every row.
+            Every error must be counted
+        alias_class (Alias): the record of a mode shown as a proxy of
+            another (a regression search's: ``RegressionAlias``)
     """
 
-    def __init__(self, matrix, bounds: np.ndarray, row_errors: np.ndarray, labels: Sequence):
+    #: The record of a mode shown as a proxy of another.
+    alias_class = Alias
+
+    def __init__(
+        self,
+        matrix,
+        bounds: np.ndarray,
+        row_errors: np.ndarray,
+        labels: Sequence,
+        counted: Optional[np.ndarray] = None,
+        alias_class: Optional[type] = None,
+    ):
+        if alias_class is not None:
+            self.alias_class = alias_class
         self._matrix = matrix
         self._bounds = np.asarray(bounds)
         self._errors = np.asarray(row_errors, dtype=bool)
+        self._counted = None if counted is None else np.asarray(counted, dtype=bool)
         self._index = {label: g for g, label in enumerate(labels)}
         self._columns: dict = {}
 
@@ -63,6 +91,13 @@ class MemberIndex:
         """Whether each sample of ``group`` is misclassified."""
         g = self._index[group]
         return self._errors[self._bounds[g] : self._bounds[g + 1]]
+
+    def counted(self, group: Hashable) -> np.ndarray:
+        """Whether the residual test counts each sample of ``group``."""
+        g = self._index[group]
+        if self._counted is None:
+            return np.ones(int(self._bounds[g + 1] - self._bounds[g]), dtype=bool)
+        return self._counted[self._bounds[g] : self._bounds[g + 1]]
 
     def members(self, group: Hashable, columns: Sequence[int]) -> np.ndarray:
         """The positions, within ``group``, of its samples carrying every tag."""
@@ -82,15 +117,74 @@ class MemberIndex:
             found = with_tag if found is None else np.intersect1d(found, with_tag, True)
         return np.arange(hi - lo) if found is None else found
 
+    def residuals(self, members: dict) -> dict:
+        """Per group, for every ordered pair ``(A, B)`` of its modes, their
+        overlap and ``B``'s residual p-value outside ``A``: one-sided
+        Fisher p-values of ``B``'s errors on its counted samples outside
+        ``A``'s, within the group's counted samples less ``A``'s (one scipy
+        call for all).
 
-def group_proxies(modes: list[FailureMode], index: MemberIndex, cutoff: float) -> list[FailureMode]:
+        Args:
+            members: per group, its modes' positions within the group
+                (:meth:`members`), in order
+
+        Returns:
+            per group, ``(overlap, residual)``: ``(n, n)`` arrays (the
+            residual is 1 on the diagonal and where ``B`` lies inside ``A``)
+        """
+        pairs = {}
+        rest_sizes, rest_errors, pop_sizes, pop_errors = [], [], [], []
+        for group, found in members.items():
+            errors, counted = self.errors(group), self.counted(group)
+            n_g, e_g = int(counted.sum()), int(errors.sum())
+            n = len(found)
+            overlap = np.zeros((n, n), dtype=np.int64)
+            for a in range(n):
+                err_a = int(errors[found[a]].sum())
+                counted_a = int(counted[found[a]].sum())
+                for b in range(n):
+                    if a == b:
+                        continue
+                    inside = np.isin(found[b], found[a], assume_unique=True)
+                    overlap[a, b] = int(inside.sum())
+                    rest = found[b][~inside]
+                    rest_sizes.append(int(counted[rest].sum()))
+                    rest_errors.append(int(errors[rest].sum()))
+                    pop_sizes.append(n_g - counted_a)
+                    pop_errors.append(e_g - err_a)
+            pairs[group] = overlap
+        if rest_sizes:
+            sizes = np.array(rest_sizes)
+            residuals = np.where(
+                sizes > 0,
+                fisher_p_values(
+                    sizes, np.array(rest_errors), np.array(pop_sizes), np.array(pop_errors)
+                ),
+                1.0,
+            )
+        out, done = {}, 0
+        for group, overlap in pairs.items():
+            n = len(overlap)
+            residual = np.ones((n, n))
+            residual[~np.eye(n, dtype=bool)] = residuals[done : done + n * (n - 1)]
+            done += n * (n - 1)
+            out[group] = (overlap, residual)
+        return out
+
+
+def group_proxies(modes: list, index: MemberIndex, cutoff: float) -> list:
     """Folds each proxy into the mode that explains it.
 
     Args:
-        modes: the reported modes, in the search's order
+        modes: the reported modes, in the search's order (records with an
+            ``aliases`` field: :class:`FailureMode` or
+            :class:`~fiftyone_prime.core.regression.RegressionMode`)
         index: the members of the searched data
         cutoff: the level a residual p-value must reach to stay a row of
             its own
+
+    The alias records are of ``index.alias_class`` (an :class:`AliasOf`
+    subclass of the modes' class) and the residual test is ``index``'s.
 
     Returns:
         the primary modes, in the same order, with their ``aliases``
@@ -100,54 +194,33 @@ def group_proxies(modes: list[FailureMode], index: MemberIndex, cutoff: float) -
         positions.setdefault(m.group, []).append(i)
     shared = {g: at for g, at in positions.items() if len(at) >= 2}
     # Every ordered pair (A, B) of modes of a group: the overlap, and B's
-    # errors outside A within the group less A; one Fisher call for all.
-    pairs = {}
-    rest_sizes, rest_errors, pop_sizes, pop_errors = [], [], [], []
-    for group, at in shared.items():
-        errors = index.errors(group)
-        n_g, e_g = len(errors), int(errors.sum())
-        members = [index.members(group, modes[i].tag_indices) for i in at]
-        n = len(at)
-        overlap = np.zeros((n, n), dtype=np.int64)
-        for a in range(n):
-            err_a = int(errors[members[a]].sum())
-            for b in range(n):
-                if a == b:
-                    continue
-                inside = np.isin(members[b], members[a], assume_unique=True)
-                overlap[a, b] = int(inside.sum())
-                rest_sizes.append(len(members[b]) - overlap[a, b])
-                rest_errors.append(int(errors[members[b][~inside]].sum()))
-                pop_sizes.append(n_g - len(members[a]))
-                pop_errors.append(e_g - err_a)
-        pairs[group] = overlap
-    if rest_sizes:
-        sizes = np.array(rest_sizes)
-        residuals = np.where(
-            sizes > 0,
-            fisher_p_values(
-                sizes, np.array(rest_errors), np.array(pop_sizes), np.array(pop_errors)
-            ),
-            1.0,
-        )
-    replaced: dict[int, FailureMode] = {}
+    # residual outside A within the group less A (the index's test).
+    pairs = index.residuals(
+        {
+            group: [index.members(group, modes[i].tag_indices) for i in at]
+            for group, at in shared.items()
+        }
+    )
+    replaced: dict = {}
     folded: set[int] = set()
-    done = 0
     for group, at in shared.items():
         n = len(at)
-        residual = np.ones((n, n))
-        off_diagonal = ~np.eye(n, dtype=bool)
-        residual[off_diagonal] = residuals[done : done + n * (n - 1)]
-        done += n * (n - 1)
+        overlap, residual = pairs[group]
         group_modes = [modes[i] for i in at]
-        primaries, aliases = _group(group_modes, pairs[group], residual, cutoff)
+        primaries, aliases = _group(group_modes, overlap, residual, cutoff, index.alias_class)
         for local, members in aliases.items():
             replaced[at[local]] = dataclasses.replace(modes[at[local]], aliases=tuple(members))
         folded.update(at[i] for i in range(n) if i not in primaries)
     return [replaced.get(i, m) for i, m in enumerate(modes) if i not in folded]
 
 
-def _group(modes: list[FailureMode], overlap: np.ndarray, residual: np.ndarray, cutoff: float):
+def _group(
+    modes: list,
+    overlap: np.ndarray,
+    residual: np.ndarray,
+    cutoff: float,
+    alias_class: type = Alias,
+):
     """Primaries (local positions) and each primary's :class:`Alias` records."""
     n = len(modes)
     explains = (overlap > 0) & (residual > cutoff)
@@ -170,10 +243,14 @@ def _group(modes: list[FailureMode], overlap: np.ndarray, residual: np.ndarray, 
             primaries.append(i)
             continue
         host = max(hosts, key=lambda a: overlap[a, i])  # the first such, on ties
-        fields = {f.name: getattr(modes[i], f.name) for f in dataclasses.fields(FailureMode)}
+        fields = {
+            f.name: getattr(modes[i], f.name)
+            for f in dataclasses.fields(alias_class)
+            if f.name not in _ALIAS_FIELDS
+        }
         fields["aliases"] = ()
         aliases.setdefault(host, []).append(
-            Alias(
+            alias_class(
                 **fields,
                 overlap=int(overlap[host, i]),
                 residual_p_value=float(residual[host, i]),
@@ -184,7 +261,11 @@ def _group(modes: list[FailureMode], overlap: np.ndarray, residual: np.ndarray, 
     return set(primaries), aliases
 
 
-def describe_aliases(mode: FailureMode, limit: int = 3) -> str:
+#: The fields an alias record adds to its mode's.
+_ALIAS_FIELDS = {f.name for f in dataclasses.fields(AliasOf)}
+
+
+def describe_aliases(mode, limit: int = 3) -> str:
     """A short text of a mode's aliases, for captions and descriptions:
     ``"also as {x, y} (41 samples, 88% shared), {z} (...)"``; ``""`` when
     it has none."""

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import input_kernels
-from .definition import score
 from .layout import GroupedInput
 
 # Words of bitsets per chunk of groups searched together (8 MiB).
@@ -40,13 +39,7 @@ class Singles:
     @classmethod
     def of(cls, data: GroupedInput, entries: np.ndarray) -> Singles:
         """The given entries (sorted) of ``data``, with their scores."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scores = score(
-                data.entry_size[entries],
-                data.entry_errors[entries],
-                data.entry_wins[entries],
-                data.base,
-            )
+        scores = data.entry_score(entries)
         return cls(
             entries,
             data.entry_group[entries],
@@ -141,6 +134,11 @@ class Chunk:
             each region
         max_cols: the most columns a group has
         bits: ``(n_cols, width)`` uint64 bitsets
+        values: a continuous score's values, ``(len(chunk), 64 * width +
+            1)``: row ``i`` holds the ``i``-th group's values at its rows'
+            bit positions (by value, worst first: its losses, the rows below
+            its mean, then the others) and last the least value of the
+            others (``inf`` for none), or ``None`` for a counted score
     """
 
     def __init__(self, data: GroupedInput, singles: Singles, chunk: np.ndarray):
@@ -155,6 +153,18 @@ class Chunk:
         self.local_group = np.repeat(np.arange(len(chunk)), lengths)
         self._bounds()
         self.bits = self._pack(data)
+        self.values = None
+        if data.row_values is not None:
+            self.values = np.zeros((len(chunk), 64 * self.width + 1))
+            self.values[:, -1] = np.inf
+            rest = 64 * (self.loss_words + self.win_words)
+            for i, g in enumerate(chunk.tolist()):
+                lo, hi = int(data.bounds[g]), int(data.bounds[g + 1])
+                n_loss = int(data.num_errors[g])
+                self.values[i, :n_loss] = data.row_values[lo : lo + n_loss]
+                self.values[i, rest : rest + hi - lo - n_loss] = data.row_values[lo + n_loss : hi]
+                if hi > lo + n_loss:
+                    self.values[i, -1] = data.row_values[lo + n_loss]
 
     def _columns(self, singles: Singles, index: np.ndarray) -> None:
         self.entry = singles.entry[index]

@@ -55,3 +55,9 @@ MAX_CAPTION_CHARS = 1000
 #: (``del dataset.info[key]; dataset.save()``) starts a new budget, and with it
 #: gives up the guarantee over the hypotheses tested before.
 ONLINE_FDR_KEY = "prime_online_fdr"
+
+#: A text hypothesis's images: those whose similarity to the phrase is at
+#: least this many standard deviations above the phrase's mean similarity
+#: over the samples (a threshold calibrated per phrase, since similarities to
+#: different phrases are not on one scale).
+TEXT_MATCH_Z = 2.0

@@ -25,9 +25,11 @@ baseline. :func:`meets_conditions`, :func:`lowest_score` and
 :func:`may_extend` serve every score; one packer, one kernel and one driver
 (:mod:`~fiftyone_prime.core.candidates`, :mod:`~fiftyone_prime.core.kernels`,
 :mod:`~fiftyone_prime.core.engine`) read the units in three regions of
-words, losses, wins, the rest. A continuous score (the mean of a per-unit
-value, as bit planes) is one more score of this module and one more way to
-count a set's regions, not another search. Condition 4 needs the
+words, losses, wins, the rest. A continuous score (:func:`mean_value`, the
+mean of a per-unit value; :mod:`fiftyone_prime.core.scores`) is one more
+score of this module and one more way to count a set's regions (its values
+summed over the set's rows, worst first), bounded by :func:`lowest_mean`,
+not another search. Condition 4 needs the
 conditions of the subsets; the engines and :mod:`fiftyone_prime.core.measure`
 apply it.
 
@@ -111,6 +113,19 @@ def change(size, losses, wins):
 
 
 @register_jitable(inline="always")
+def mean_value(size, total):
+    """A continuous score's: the mean of ``size`` units' values that sum to
+    ``total`` (a failure-mode search's :func:`score` with the values' sum
+    as its wins, no losses and ``base`` 0: each unit scores its own value).
+
+    The sum is taken over the set's rows in the layout's order (by value,
+    worst first) one addition at a time, in the kernels and in the records
+    alike, so a set's score is the same number wherever it is computed.
+    """
+    return score(size, 0.0, total, 0.0)
+
+
+@register_jitable(inline="always")
 def meets_conditions(size, score, group_score, floor, min_size, min_drop, min_gain, tol):
     """Conditions 1-3 of the definition for one set.
 
@@ -145,6 +160,22 @@ def lowest_score(losses, min_size, base):
     superset a mode could be (condition 1).
     """
     return greater(base - 1.0, base - losses / min_size)
+
+
+@register_jitable(inline="always")
+def lowest_mean(worst_sum, min_size):
+    """A continuous score's bound: the least mean any set of ``>= min_size``
+    of a set's units can have, ``worst_sum / min_size``, where
+    ``worst_sum`` sums the set's ``min_size`` worst values.
+
+    A superset of a set keeps only some of its units; the mean of ``n >=
+    min_size`` of them is at least the mean of their ``min_size`` worst,
+    which is at least the mean of the set's ``min_size`` worst (each of the
+    ``j``-th worst values can only rise). Rounding is absorbed by the
+    layout's pruning slack
+    (:attr:`~fiftyone_prime.core.layout.GroupedInput.prune_slack`).
+    """
+    return worst_sum / min_size
 
 
 @register_jitable(inline="always")

@@ -32,12 +32,10 @@ from . import kernels
 from .candidates import Chunk, Singles, chunks
 from .defaults import MAX_TAGS_LIMIT
 from .definition import (
-    PRUNE_SLACK,
     TOLERANCE,
     lowest_score,
     may_extend,
     meets_conditions,
-    score,
 )
 from .groups import CodedGroups
 from .layout import GroupedInput, Outcomes
@@ -199,8 +197,9 @@ class CompiledEngine:
             max_tags=params.max_tags,
             minimal=params.minimal,
             tolerance=TOLERANCE,
-            slack=PRUNE_SLACK,
+            slack=data.prune_slack,
             limits=limits,
+            values=bits.values,
         )
         if status[0] == kernels.TOO_MANY:
             raise TooManyCandidates(int(limits[status[2]]), int(status[2]), int(chunk[where]), True)
@@ -272,17 +271,18 @@ def search_groups(
     modes = Modes()
     group_score = data.group_score()
     n_g, base = data.sizes, data.base
+    # The least score a set of >= min_size units can have (every unit a loss;
+    # with values, the mean of the group's min_size worst).
+    worst = data.worst_mean(params.min_size)
     eligible = (
-        (n_g > 0)
-        & (n_g >= params.min_size)
-        & (group_score - params.min_drop >= base - 1 - TOLERANCE)
+        (n_g > 0) & (n_g >= params.min_size) & (group_score - params.min_drop >= worst - TOLERANCE)
     )
 
     # Single tags, every group at once: their floor is inf (no proper subset).
     sel = np.flatnonzero(eligible[data.entry_group] & (data.entry_size >= params.min_size))
     groups, tags = data.entry_group[sel], data.entry_tag[sel]
     sizes, losses, wins = data.entry_size[sel], data.entry_errors[sel], data.entry_wins[sel]
-    scores, g_score = score(sizes, losses, wins, base), group_score[groups]
+    scores, g_score = data.entry_score(sel), group_score[groups]
     is_mode = meets_conditions(
         sizes, scores, g_score, np.inf, params.min_size, params.min_drop, params.min_gain, TOLERANCE
     )
@@ -296,14 +296,20 @@ def search_groups(
     )
     if params.max_tags < 2:
         return modes
+    # With values, the group's bound (the kernel takes each tag's own).
+    lowest = (
+        worst[groups]
+        if data.row_values is not None
+        else lowest_score(losses, params.min_size, base)
+    )
     alive = may_extend(
-        lowest_score(losses, params.min_size, base),
+        lowest,
         g_score,
         scores,
         params.min_drop,
         params.min_gain,
         TOLERANCE,
-        PRUNE_SLACK,
+        data.prune_slack,
     )
     if params.minimal:
         alive &= ~is_mode

@@ -163,57 +163,95 @@ def step_up_q_values(p_values: np.ndarray, m: float, dependence: str = "prds") -
     return q
 
 
+class FisherTest:
+    """The test of a failure-mode search's modes: Fisher's exact test of
+    their errors (:func:`~fiftyone_prime.core.significance.fisher_p_values`),
+    its least attainable p-value, and Clopper-Pearson intervals of their
+    accuracies. Another score brings another test with the same methods
+    (:class:`fiftyone_prime.core.scores.RankTest`).
+
+    Args:
+        group_errors: per candidate, its group's number of misclassified samples
+    """
+
+    def __init__(self, group_errors: np.ndarray):
+        self.group_errors = group_errors
+
+    def p_values(self, candidates: Sequence[FailureMode]) -> np.ndarray:
+        """Each mode's p-value."""
+        sizes = np.array([m.size for m in candidates])
+        correct = np.array([m.num_correct for m in candidates])
+        group_sizes = np.array([m.group_size for m in candidates])
+        return fisher_p_values(sizes, sizes - correct, group_sizes, self.group_errors)
+
+    def least_log_p_values(self, candidates: Sequence[FailureMode]) -> np.ndarray:
+        """Each mode's least attainable log p-value, as the family counts it."""
+        sizes = np.array([m.size for m in candidates])
+        group_sizes = np.array([m.group_size for m in candidates])
+        return least_log_p_values(sizes, group_sizes, self.group_errors)
+
+    def annotate(
+        self, candidates: Sequence[FailureMode], p: np.ndarray, adjusted: Optional[np.ndarray]
+    ) -> list[FailureMode]:
+        """The modes with their p-values, adjusted p-values (``None``
+        without) and intervals."""
+        sizes = np.array([m.size for m in candidates])
+        low, high = accuracy_intervals(np.array([m.num_correct for m in candidates]), sizes)
+        return [
+            dataclasses.replace(
+                m,
+                p_value=float(p[i]),
+                adjusted_p_value=None if adjusted is None else float(adjusted[i]),
+                accuracy_ci=(float(low[i]), float(high[i])),
+            )
+            for i, m in enumerate(candidates)
+        ]
+
+
 def control(
     candidates: list[FailureMode],
-    group_errors: np.ndarray,
+    group_errors: Optional[np.ndarray],
     family: Optional[TestedFamily],
     params: SearchParams,
     members=None,
+    test=None,
 ) -> tuple[list[FailureMode], Significance]:
     """Adds p-values, adjusted p-values and intervals to the definition's
     modes, keeps those the chosen error control reports, and groups proxies.
 
     Args:
         candidates: the modes of the definition, in the search's order
-        group_errors: per candidate, its group's number of misclassified samples
+        group_errors: per candidate, its group's number of misclassified
+            samples (for the default test)
         family: the tested family (``None`` with ``alpha=None``: not needed)
         params: the search's parameters (``alpha``, ``error_control``)
         members (None): a :class:`fiftyone_prime.core.aliases.MemberIndex`
             of the searched data; without it proxies are not grouped
+        test (None): the modes' test (:class:`FisherTest` of
+            ``group_errors`` by default)
 
     Returns:
         ``(reported modes, Significance)``
     """
     alpha, how = params.alpha, params.error_control
+    test = FisherTest(group_errors) if test is None else test
     if alpha is None:
-        return _untested(candidates, group_errors, how)
+        return _untested(candidates, test, how)
     testable_level = family.corrected_level(alpha)
     tested = float(family.count(np.array([testable_level]))[0])
     p = adjusted = np.zeros(0)
     if candidates:
-        sizes = np.array([m.size for m in candidates])
-        correct = np.array([m.num_correct for m in candidates])
-        group_sizes = np.array([m.group_size for m in candidates])
-        p = fisher_p_values(sizes, sizes - correct, group_sizes, group_errors)
+        p = test.p_values(candidates)
         if how == "fwer":
             adjusted = family.adjust(p)
         else:
-            log_psi = least_log_p_values(sizes, group_sizes, group_errors)
+            log_psi = test.least_log_p_values(candidates)
             testable = log_psi <= log_limit(testable_level)
             adjusted = np.ones(len(p))
             adjusted[testable] = step_up_q_values(
                 p[testable], tested, "any" if how == "fdr_by" else "prds"
             )
-        low, high = accuracy_intervals(correct, sizes)
-        candidates = [
-            dataclasses.replace(
-                m,
-                p_value=float(p[i]),
-                adjusted_p_value=float(adjusted[i]),
-                accuracy_ci=(float(low[i]), float(high[i])),
-            )
-            for i, m in enumerate(candidates)
-        ]
+        candidates = test.annotate(candidates, p, adjusted)
     kept = [m for m in candidates if m.adjusted_p_value <= alpha]
     if how == "fwer":
         corrected = family.corrected_level(alpha)
@@ -227,39 +265,29 @@ def control(
         reported = len(kept)
         kept = group_proxies(kept, members, corrected)
         num_aliases = reported - len(kept)
-    significance = Significance(
-        procedure=PROCEDURES[how],
-        alpha=alpha,
-        family_size=family.size,
-        corrected_level=corrected,
-        num_candidates=len(candidates),
-        num_not_significant=len(candidates) - len(kept) - num_aliases,
-        error_control=how,
+    significance = Significance.of_family(
+        how,
+        alpha,
+        family,
+        corrected,
+        len(candidates),
+        len(kept),
         reference_alpha=alpha,
         testable_level=testable_level,
         tested_family=tested,
-        family_count=getattr(family, "count_kind", "bound"),
         num_aliases=num_aliases,
     )
     return kept, significance
 
 
 def _untested(
-    candidates: list[FailureMode], group_errors: np.ndarray, how: str
+    candidates: list[FailureMode], test, how: str
 ) -> tuple[list[FailureMode], Significance]:
     """:func:`control` without ``alpha``: every mode of the definition with
     its p-value and interval, and no adjusted p-value (``None``): no error
     control was asked for, so no family is counted."""
     if candidates:
-        sizes = np.array([m.size for m in candidates])
-        correct = np.array([m.num_correct for m in candidates])
-        group_sizes = np.array([m.group_size for m in candidates])
-        p = fisher_p_values(sizes, sizes - correct, group_sizes, group_errors)
-        low, high = accuracy_intervals(correct, sizes)
-        candidates = [
-            dataclasses.replace(m, p_value=float(p[i]), accuracy_ci=(float(low[i]), float(high[i])))
-            for i, m in enumerate(candidates)
-        ]
+        candidates = test.annotate(candidates, test.p_values(candidates), None)
     return candidates, unadjusted(PROCEDURES[how], how, len(candidates))
 
 
@@ -279,24 +307,26 @@ def unadjusted(procedure: str, how: str, num_candidates: int) -> Significance:
     )
 
 
-def flatten(modes: Sequence[FailureMode]) -> list[FailureMode]:
+def flatten(modes: Sequence) -> list:
     """The modes with each one's aliases right after it, all as plain
-    :class:`FailureMode` records without aliases: every mode reported, one
-    row each (as with grouping off)."""
-    out: list[FailureMode] = []
+    records of the modes' class (:class:`FailureMode`, or
+    :class:`~fiftyone_prime.core.regression.RegressionMode`) without
+    aliases: every mode reported, one row each (as with grouping off)."""
+    out: list = []
     for m in modes:
         out.append(dataclasses.replace(m, aliases=()))
         out.extend(_plain(a) for a in m.aliases)
     return out
 
 
-def _plain(alias) -> FailureMode:
-    kwargs = {f.name: getattr(alias, f.name) for f in dataclasses.fields(FailureMode)}
-    return FailureMode(**kwargs)
+def _plain(alias):
+    cls = alias.mode_class()
+    return cls(**{f.name: getattr(alias, f.name) for f in dataclasses.fields(cls)})
 
 
 __all__ = [
     "REFERENCE_ALPHA",
+    "FisherTest",
     "control",
     "flatten",
     "harmonic",

@@ -32,7 +32,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .definition import lowest_score, may_extend, meets_conditions, superset_ceiling
+from .definition import (
+    lowest_mean,
+    lowest_score,
+    may_extend,
+    mean_value,
+    meets_conditions,
+    superset_ceiling,
+)
 from .definition import score as score_of
 from .jit import bit, grow, inline, jit, popcount
 
@@ -69,6 +76,31 @@ def _and_count_only(a, ra, b, rb, start, stop):
     return n
 
 
+@inline
+def _value_sums(a, ra, b, rb, start, stop, values, g, first, total, worst, seen):
+    """A continuous score's sums over the rows of ``a[ra] & b[rb]`` in words
+    ``start:stop`` (the row at bit ``j`` has the value ``values[g, j]``),
+    added to ``total`` and ``worst`` one at a time in row order, after
+    ``seen`` rows: of all of them, and of the ``first`` rows (the worst: rows
+    are sorted by value).
+
+    Returns:
+        ``(total, worst, seen)``
+    """
+    one = np.uint64(1)
+    for w in range(start, stop):
+        v = a[ra, w] & b[rb, w]
+        at = w * 64
+        while v != 0:
+            x = values[g, at + popcount((v & (~v + one)) - one)]
+            total += x
+            if seen < first:
+                worst += x
+            seen += 1
+            v &= v - one
+    return total, worst, seen
+
+
 @jit
 def _settle(
     bits,
@@ -88,9 +120,12 @@ def _settle(
     minimal,
     tol,
     work,
+    values,
+    g,
 ):
     """Decides exactly whether the set ``cols[:k]`` is a mode, from the
-    counts of all its nonempty subsets (``work`` holds their bitsets): takes
+    counts (with ``values``, group ``g``'s sums) of all its nonempty
+    subsets (``work`` holds their bitsets): takes
     each one's least score among its own proper subsets, and applies the
     definition to the whole set; with ``minimal``, also to every subset.
 
@@ -122,6 +157,14 @@ def _settle(
         )
         if size == 0:
             score[mask] = np.nan
+        elif values is not None:  # compiled out for a counted score
+            total, _, _ = _value_sums(
+                work, mask, work, mask, 0, loss_stop, values, g, 0, 0.0, 0.0, 0
+            )
+            total, _, _ = _value_sums(
+                work, mask, work, mask, rest_start, rest_stop, values, g, 0, total, 0.0, 0
+            )
+            score[mask] = mean_value(size, total)
         else:
             score[mask] = score_of(size, losses, wins, base)
         least = np.inf
@@ -162,9 +205,11 @@ def _search_chunk(
     tol,
     slack,
     limits,
+    values,
 ):
     n_groups = len(col_bounds) - 1
     width = bits.shape[1]
+    rest_floor = 64 * width  # the column of values holding the least non-loss value
     max_cols = 0
     for g in range(n_groups):
         max_cols = max(max_cols, col_bounds[g + 1] - col_bounds[g])
@@ -214,7 +259,27 @@ def _search_chunk(
         for i in range(n):
             entry_col[0, i] = lo + i
             entry_floor[0, i] = col_score[lo + i]
-            entry_lowest[0, i] = lowest_score(col_losses[lo + i], min_size, base)
+            if values is not None:  # the tag's own min_size worst values
+                _, worst, seen = _value_sums(
+                    bits, lo + i, bits, lo + i, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
+                )
+                _, worst, _ = _value_sums(
+                    bits,
+                    lo + i,
+                    bits,
+                    lo + i,
+                    rest_start,
+                    rest_stop,
+                    values,
+                    g,
+                    min_size,
+                    0.0,
+                    worst,
+                    seen,
+                )
+                entry_lowest[0, i] = lowest_mean(worst, min_size)
+            else:
+                entry_lowest[0, i] = lowest_score(col_losses[lo + i], min_size, base)
         n_entries[0] = n
         position[0] = 0
         d = 0
@@ -271,7 +336,18 @@ def _search_chunk(
                     losses = _and_count(source, row_i, bits, col_j, inter, out, 0, loss_stop)
                 # The same bound with the set's own losses, before its other
                 # units are counted.
-                lowest = lowest_score(losses, min_size, base)
+                loss_total = 0.0
+                loss_worst = 0.0
+                if values is None:
+                    lowest = lowest_score(losses, min_size, base)
+                else:  # its losses' worst values, the others at least the least other
+                    loss_total, loss_worst, _ = _value_sums(
+                        source, row_i, bits, col_j, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
+                    )
+                    worst = loss_worst
+                    if losses < min_size:
+                        worst += (min_size - losses) * values[g, rest_floor]
+                    lowest = lowest_mean(worst, min_size)
                 if lowest > allowed:
                     continue
                 wins = 0
@@ -295,7 +371,34 @@ def _search_chunk(
                     )
                 if size < min_size:
                     continue
-                score = score_of(size, losses, wins, base)
+                if values is not None:  # the bound from the set's own worst values
+                    if last and size > losses:
+                        # A set that is not extended is read in full only when
+                        # its mean, with its other units at the least other
+                        # value, may be a mode's.
+                        rest_low = (size - losses) * values[g, rest_floor]
+                        if mean_value(size, loss_total + rest_low) > allowed:
+                            continue
+                    total, worst, _ = _value_sums(
+                        source,
+                        row_i,
+                        bits,
+                        col_j,
+                        rest_start,
+                        rest_stop,
+                        values,
+                        g,
+                        min_size,
+                        loss_total,
+                        loss_worst,
+                        losses,
+                    )
+                    lowest = lowest_mean(worst, min_size)
+                    if lowest > allowed:
+                        continue
+                    score = mean_value(size, total)
+                else:
+                    score = score_of(size, losses, wins, base)
                 is_mode = False
                 floor = cand_floor
                 if meets_conditions(
@@ -328,6 +431,8 @@ def _search_chunk(
                             minimal,
                             tol,
                             work,
+                            values,
+                            g,
                         )
                     if is_mode:
                         if n_out == cap:
@@ -400,6 +505,7 @@ def search_chunk(
     tolerance: float,
     slack: float,
     limits: np.ndarray,
+    values: np.ndarray | None = None,
 ):
     """Finds the modes of two or more tags of some groups.
 
@@ -421,6 +527,15 @@ def search_chunk(
         min_size, min_drop, min_gain, max_tags, minimal: the search parameters
         tolerance, slack: the comparison tolerance and the pruning slack
         limits: per set size ``k``, the most candidate sets a group may count
+        values (None): a continuous score's values, ``(n_groups, 64 * width
+            + 1)``, each group's at its rows' bit positions, then the least
+            value outside its loss region
+            (:attr:`~fiftyone_prime.core.candidates.Chunk.values`): a set's
+            score is the mean of its rows' values and its bound the mean of
+            its ``min_size`` worst (the rows are sorted by value, its losses
+            first: those below the group's mean; a set is bounded from its
+            losses before its other rows are counted); ``None`` for a
+            counted score, whose kernel is compiled without them
 
     Returns:
         ``(groups, cols, sizes, losses, wins, gains, status, group)``: per
@@ -451,4 +566,5 @@ def search_chunk(
         float(tolerance),
         float(slack),
         np.asarray(limits, dtype=np.int64),
+        None if values is None else np.ascontiguousarray(values, dtype=np.float64),
     )

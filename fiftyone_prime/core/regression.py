@@ -69,6 +69,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from . import compile_status, family_kernel
+from .aliases import MemberIndex, group_proxies
 from .arrays import concatenated_ranges
 from .candidates import Chunk
 from .engine import (
@@ -90,10 +91,16 @@ from .significance import (
     largest_level,
     log_limit,
 )
-from .types import DEFAULT_PARAMS, SearchParams
+from .types import DEFAULT_PARAMS, AliasOf, SearchParams
 from .validation import validate_correct, validate_groups, validate_tag_names, validate_tags
 
-__all__ = ["RegressionMode", "RegressionOutcome", "find_regressions", "run_regression_search"]
+__all__ = [
+    "RegressionAlias",
+    "RegressionMode",
+    "RegressionOutcome",
+    "find_regressions",
+    "run_regression_search",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +133,11 @@ class RegressionMode:
         adjusted_p_value: ``p_value`` corrected for the tested family
             (``None`` with ``alpha=None``)
         accuracy_ci, baseline_accuracy_ci: 95% Clopper-Pearson intervals
+        aliases: the reported modes of the same group that are proxies of
+            this one (their losses outside its units are not significant at
+            the run's cutoff), as :class:`RegressionAlias` records, strongest
+            first; empty when none, and always with ``alpha=None`` (see
+            :mod:`fiftyone_prime.core.aliases`)
     """
 
     group: Optional[Hashable]
@@ -151,6 +163,7 @@ class RegressionMode:
     adjusted_p_value: Optional[float] = None
     accuracy_ci: Optional[tuple[float, float]] = None
     baseline_accuracy_ci: Optional[tuple[float, float]] = None
+    aliases: tuple[RegressionAlias, ...] = ()
 
     @property
     def num_tags(self) -> int:
@@ -169,6 +182,7 @@ class RegressionMode:
         d["tag_indices"] = list(self.tag_indices)
         for key in ("accuracy_ci", "baseline_accuracy_ci"):
             d[key] = list(d[key]) if d[key] else None
+        d["aliases"] = [a.to_dict() for a in self.aliases]
         return d
 
     @classmethod
@@ -180,7 +194,18 @@ class RegressionMode:
         for key in ("accuracy_ci", "baseline_accuracy_ci"):
             if kwargs.get(key) is not None:
                 kwargs[key] = tuple(float(v) for v in kwargs[key])
+        kwargs["aliases"] = tuple(RegressionAlias.from_dict(a) for a in kwargs.get("aliases") or ())
         return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class RegressionAlias(AliasOf, RegressionMode):
+    """A reported regression mode shown as a proxy of a stronger one of its
+    group: all the fields of :class:`RegressionMode` (its own statistics),
+    plus its ``overlap`` with the stronger mode and its ``residual_p_value``
+    (:class:`~fiftyone_prime.core.types.AliasOf`): the conditional test of
+    its losses on its discordant units outside the stronger mode's.
+    """
 
 
 @dataclass(frozen=True)
@@ -635,18 +660,16 @@ def _tested(
     elif level is None:  # no candidates
         c = harmonic(max(tested, 1.0)) if how == "fdr_by" else 1.0
         level = alpha / (max(tested, 1.0) * c)
-    significance = Significance(
-        procedure=PROCEDURES[how],
-        alpha=alpha,
-        family_size=family.size,
-        corrected_level=level,
-        num_candidates=len(candidates),
-        num_not_significant=len(candidates) - len(kept),
-        error_control=how,
+    significance = Significance.of_family(
+        how,
+        alpha,
+        family,
+        level,
+        len(candidates),
+        len(kept),
         reference_alpha=reference,
         testable_level=testable_level,
         tested_family=tested,
-        family_count=family.count_kind,
     )
     return RegressionOutcome(kept, significance, params)
 
@@ -689,6 +712,30 @@ def _complete(inp: RegressionInput, modes: list[RegressionMode]) -> list[Regress
         )
         for i, m in enumerate(modes)
     ]
+
+
+def _grouped(
+    inp: RegressionInput, modes: list[RegressionMode], outcome: RegressionOutcome
+) -> RegressionOutcome:
+    """The outcome with ``modes`` (completed) and, with ``alpha`` set, the
+    proxies folded into the mode that explains them (see
+    :mod:`fiftyone_prime.core.aliases`): a residual counts the discordant
+    units, and the losses among them."""
+    significance = outcome.significance
+    if significance.alpha is not None and len(modes) > 1:
+        data = inp.data
+        members = MemberIndex(
+            data.matrix,
+            data.bounds,
+            data.row_errors,
+            data.labels,
+            counted=data.row_kind != REST,
+            alias_class=RegressionAlias,
+        )
+        reported = len(modes)
+        modes = group_proxies(modes, members, significance.corrected_level)
+        significance = dataclasses.replace(significance, num_aliases=reported - len(modes))
+    return dataclasses.replace(outcome, regressions=modes, significance=significance)
 
 
 def validate_pair(baseline_correct: Any, correct: Any, n_samples: int):
@@ -750,7 +797,7 @@ def run_regression_search(
         outcome = _untested(candidates, params, how)
     else:
         outcome = _tested(candidates, RegressionFamily(inp, params, plan=plan), params, how)
-    outcome = dataclasses.replace(outcome, regressions=_complete(inp, outcome.regressions))
+    outcome = _grouped(inp, _complete(inp, outcome.regressions), outcome)
     logger.debug(
         "Found %d regression modes (%d not significant)",
         len(outcome.regressions),

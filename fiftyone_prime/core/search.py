@@ -208,8 +208,10 @@ def run_search(
     return outcome
 
 
-def tested_family(data: GroupedInput, params: SearchParams) -> TestedFamily:
-    """The family of tag sets the search tests, recorded for every group at once."""
+def tested_family(data: GroupedInput, params: SearchParams, log_psi=None) -> TestedFamily:
+    """The family of tag sets the search tests, recorded for every group at
+    once (``log_psi``: another test's least attainable p-values, see
+    :meth:`~fiftyone_prime.core.significance.TestedFamily.add_groups`)."""
     family = TestedFamily(params.min_size, params.max_tags)
     # Only the supports of the tags present in a group (> 0).
     family.add_groups(
@@ -218,6 +220,7 @@ def tested_family(data: GroupedInput, params: SearchParams) -> TestedFamily:
         data.entry_size,
         data.entry_bounds,
         data.num_errors,
+        log_psi,
     )
     return family
 

@@ -50,12 +50,13 @@ Nothing here imports fiftyone or torch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 from scipy.special import gammaln
-from scipy.stats import beta, hypergeom
+from scipy.stats import beta, hypergeom, norm
 
 from . import family_kernel
 from .arrays import concatenated_ranges
@@ -127,6 +128,72 @@ def fisher_p_values(
         np.asarray(group_errors),
         np.asarray(sizes),
     ).astype(float)
+
+
+def mid_ranks(values: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mid-ranks of values within their groups, and each group's tie term.
+
+    Args:
+        values: per row, its value; rows sorted by group, then value
+        bounds: group ``g``'s rows are ``bounds[g]:bounds[g + 1]``
+
+    Returns:
+        ``(ranks, ties)``: per row its rank among its group's values, from
+        1 (ties share their mean rank); per group ``sum (t**3 - t)`` over
+        its runs of ``t`` tied values
+    """
+    n = len(values)
+    n_groups = len(bounds) - 1
+    group_start = np.repeat(bounds[:-1], np.diff(bounds))
+    new_run = np.ones(n, dtype=bool)
+    new_run[1:] = values[1:] != values[:-1]
+    new_run[bounds[:-1][bounds[:-1] < n]] = True
+    starts = np.flatnonzero(new_run)
+    lengths = np.diff(np.r_[starts, n])
+    run_of = np.cumsum(new_run) - 1
+    ranks = (starts - group_start[starts] + (lengths + 1) / 2.0)[run_of]
+    run_group = np.searchsorted(bounds, starts, side="right") - 1
+    t = lengths.astype(float)
+    ties = np.bincount(run_group, t**3 - t, minlength=n_groups)
+    return ranks, ties
+
+
+def rank_sum_p_values(
+    rank_sums: np.ndarray,
+    sizes: np.ndarray,
+    group_sizes: np.ndarray,
+    ties: np.ndarray,
+    log: bool = False,
+) -> np.ndarray:
+    """One-sided Mann-Whitney p-values that sets hold their groups' lowest
+    values: the normal approximation with the tie correction and the
+    continuity correction (``scipy.stats.mannwhitneyu(x, y,
+    alternative="less", method="asymptotic")`` of the set ``x`` against the
+    rest of its group ``y``).
+
+    Args:
+        rank_sums: per set, the sum of its units' mid-ranks in the group
+        sizes: per set, ``n_1``
+        group_sizes: per set, its group's ``n``
+        ties: per set, its group's ``sum (t**3 - t)`` (:func:`mid_ranks`)
+        log (False): whether to return the log p-values
+
+    Returns:
+        ``P(U <= u)`` per set, ``u = R - n_1 (n_1 + 1) / 2``; 1 where the
+        rest of the group is empty or every value is tied
+    """
+    r = np.asarray(rank_sums, dtype=float)
+    n1 = np.asarray(sizes, dtype=float)
+    n = np.asarray(group_sizes, dtype=float)
+    n2 = n - n1
+    u = r - n1 * (n1 + 1.0) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = n1 * n2 / 12.0 * ((n + 1.0) - np.asarray(ties, dtype=float) / (n * (n - 1.0)))
+        z = (u - n1 * n2 / 2.0 + 0.5) / np.sqrt(var)
+    defined = (n2 > 0) & (var > 0)
+    z = np.where(defined, z, np.inf)
+    p = norm.logcdf(z) if log else norm.cdf(z)
+    return np.minimum(p, 0.0 if log else 1.0)
 
 
 def accuracy_intervals(
@@ -244,6 +311,7 @@ class TestedFamily:
         supports: np.ndarray,
         support_bounds: np.ndarray,
         num_errors: np.ndarray,
+        log_psi: Optional[Callable[[np.ndarray, int], np.ndarray]] = None,
     ) -> None:
         """Records many groups at once (the same as one by one).
 
@@ -256,6 +324,13 @@ class TestedFamily:
                 ``support_bounds[g]:support_bounds[g + 1]``
             support_bounds: see ``supports``
             num_errors: each group's number of misclassified samples
+            log_psi (None): another test's least attainable log p-value,
+                which depends on a set's size alone (a rank test's):
+                ``log_psi(groups, min_size)`` gives, per group of
+                ``groups``, its values at sizes ``min_size..n_g``,
+                concatenated. Each group's smallest value is its pivot,
+                and each side is made monotone downwards (which only adds
+                sets to a count). ``None``: Fisher's, from ``num_errors``
         """
         per_sample = np.asarray(frequent_per_sample, dtype=np.int64)
         bounds = np.asarray(bounds, dtype=np.int64)
@@ -284,17 +359,25 @@ class TestedFamily:
         # temporary arrays.
         batch_of = np.cumsum(lengths) // _PSI_BATCH
         for batch in np.split(np.arange(len(kept)), np.flatnonzero(np.diff(batch_of)) + 1):
-            log_psi = self._log_psi(size_of[batch], errors_of[batch])
+            if log_psi is None:
+                batch_psi = self._log_psi(size_of[batch], errors_of[batch])
+            else:
+                batch_psi = np.asarray(log_psi(kept[batch], self.min_size), dtype=float)
             psi_starts = np.r_[0, np.cumsum(lengths[batch])]
             for j, i in enumerate(batch.tolist()):
-                psi = log_psi[psi_starts[j] : psi_starts[j + 1]]
-                pivot = int(pivots[i])
-                # psi falls to the pivot and rises after it; rounding can break
-                # that by an ulp in groups of tens of millions of samples, and
-                # the counts (and _breakpoints) rely on it: each side is made
-                # monotone.
-                psi[: pivot + 1] = np.minimum.accumulate(psi[: pivot + 1])
-                psi[pivot:] = np.maximum.accumulate(psi[pivot:])
+                psi = batch_psi[psi_starts[j] : psi_starts[j + 1]]
+                if log_psi is None:
+                    pivot = int(pivots[i])
+                    # psi falls to the pivot and rises after it; rounding can
+                    # break that by an ulp in groups of tens of millions of
+                    # samples, and the counts (and _breakpoints) rely on it:
+                    # each side is made monotone.
+                    psi[: pivot + 1] = np.minimum.accumulate(psi[: pivot + 1])
+                    psi[pivot:] = np.maximum.accumulate(psi[pivot:])
+                else:  # monotone by lowering only: never fewer sets counted
+                    pivot = int(np.argmin(psi))
+                    psi[: pivot + 1] = np.minimum.accumulate(psi[: pivot + 1])
+                    psi[pivot:] = np.minimum.accumulate(psi[pivot:][::-1])[::-1]
                 self._groups.append(
                     _GroupFamily(
                         sorted_supports[support_starts[i] : support_starts[i + 1]],
@@ -473,6 +556,40 @@ class Significance:
     tested_family: Optional[float] = None
     family_count: str = "bound"
     num_aliases: int = 0
+
+    @classmethod
+    def of_family(
+        cls,
+        how: str,
+        alpha: Optional[float],
+        family: TestedFamily,
+        level: Optional[float],
+        num_candidates: int,
+        num_reported: int,
+        *,
+        reference_alpha: Optional[float],
+        testable_level: Optional[float],
+        tested_family: Optional[float],
+        num_aliases: int = 0,
+    ) -> Significance:
+        """The record of a search whose ``num_candidates`` modes were tested
+        over ``family`` (its ``size`` and ``count_kind``) with procedure
+        ``how`` at ``level``, of which ``num_reported`` are reported (plus
+        ``num_aliases`` listed under them)."""
+        return cls(
+            procedure=PROCEDURES[how],
+            alpha=alpha,
+            family_size=family.size,
+            corrected_level=level,
+            num_candidates=num_candidates,
+            num_not_significant=num_candidates - num_reported - num_aliases,
+            error_control=how,
+            reference_alpha=reference_alpha,
+            testable_level=testable_level,
+            tested_family=tested_family,
+            family_count=getattr(family, "count_kind", "bound"),
+            num_aliases=num_aliases,
+        )
 
     def to_dict(self) -> dict:
         """Returns a JSON-serializable dict."""

@@ -8,11 +8,65 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
+
+
+class TagSetRecord:
+    """What every record of a tag set shares (:class:`FailureMode`,
+    :class:`~fiftyone_prime.core.scores.ScoreMode`): its number of tags, its
+    aliases' tag sets, and its JSON form. A record names the field of its
+    interval and the class of its aliases."""
+
+    #: The field holding the record's interval, ``(low, high)``.
+    interval_field: ClassVar[str] = "accuracy_ci"
+
+    @classmethod
+    def alias_class(cls) -> type:
+        """The class of the record's aliases."""
+        raise NotImplementedError
+
+    @property
+    def num_tags(self) -> int:
+        """The number of tags in the set."""
+        return len(self.tags)
+
+    @property
+    def alias_tags(self) -> tuple[tuple[str, ...], ...]:
+        """The tag sets of :attr:`aliases`, in order (for captions and
+        descriptions: "also seen as ...")."""
+        return tuple(a.tags for a in self.aliases)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns a JSON-serializable dict of this record."""
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        d["tag_indices"] = list(self.tag_indices)
+        interval = getattr(self, self.interval_field)
+        d[self.interval_field] = list(interval) if interval else None
+        d["aliases"] = [a.to_dict() for a in self.aliases]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        """Builds a record from the output of :meth:`to_dict`; fields that
+        records stored by older versions lack take their defaults."""
+        kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+        return cls(**cls._from_json(kwargs))
+
+    @classmethod
+    def _from_json(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Turns the JSON lists of :meth:`to_dict` back into tuples."""
+        kwargs["tags"] = tuple(kwargs["tags"])
+        kwargs["tag_indices"] = tuple(int(i) for i in kwargs.get("tag_indices") or ())
+        if kwargs.get(cls.interval_field) is not None:
+            kwargs[cls.interval_field] = tuple(float(v) for v in kwargs[cls.interval_field])
+        alias = cls.alias_class()
+        kwargs["aliases"] = tuple(alias.from_dict(a) for a in kwargs.get("aliases") or ())
+        return kwargs
 
 
 @dataclass(frozen=True)
-class FailureMode:
+class FailureMode(TagSetRecord):
     """A set of tags whose presence drops the classifier's accuracy in a group.
 
     Attributes:
@@ -65,61 +119,30 @@ class FailureMode:
     aliases: tuple[Alias, ...] = ()
 
     @property
-    def num_tags(self) -> int:
-        """The number of tags in the set."""
-        return len(self.tags)
-
-    @property
     def num_errors(self) -> int:
         """How many samples of the failure mode are misclassified."""
         return self.size - self.num_correct
 
-    @property
-    def alias_tags(self) -> tuple[tuple[str, ...], ...]:
-        """The tag sets of :attr:`aliases`, in order (for captions and
-        descriptions: "also seen as ...")."""
-        return tuple(a.tags for a in self.aliases)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Returns a JSON-serializable dict of this record."""
-        d = asdict(self)
-        d["tags"] = list(self.tags)
-        d["tag_indices"] = list(self.tag_indices)
-        d["accuracy_ci"] = list(self.accuracy_ci) if self.accuracy_ci else None
-        d["aliases"] = [a.to_dict() for a in self.aliases]
-        return d
-
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FailureMode:
-        """Builds a record from the output of :meth:`to_dict`; fields that
-        records stored by older versions lack take their defaults."""
-        kwargs = {f.name: d[f.name] for f in fields(cls) if f.name in d}
-        return cls(**cls._from_json(kwargs))
-
-    @classmethod
-    def _from_json(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Turns the JSON lists of :meth:`to_dict` back into tuples."""
-        kwargs["tags"] = tuple(kwargs["tags"])
-        kwargs["tag_indices"] = tuple(int(i) for i in kwargs.get("tag_indices") or ())
-        if kwargs.get("accuracy_ci") is not None:
-            kwargs["accuracy_ci"] = tuple(float(v) for v in kwargs["accuracy_ci"])
-        kwargs["aliases"] = tuple(Alias.from_dict(a) for a in kwargs.get("aliases") or ())
-        return kwargs
+    def alias_class(cls) -> type:
+        """:class:`Alias`."""
+        return Alias
 
 
 @dataclass(frozen=True)
-class Alias(FailureMode):
-    """A reported failure mode shown as a proxy of a stronger one of its group.
-
-    All the fields of :class:`FailureMode` (its own statistics, as reported),
-    plus how it relates to the mode it is an alias of.
+class AliasOf:
+    """How a reported mode shown as a proxy relates to the stronger mode of
+    its group it is an alias of: the fields an alias record adds to its
+    mode's (:class:`Alias` for failure modes,
+    :class:`~fiftyone_prime.core.regression.RegressionAlias` for regression
+    modes; list this class first among the bases).
 
     Attributes:
         overlap: how many of its samples are also the stronger mode's
-        residual_p_value: the one-sided Fisher p-value of its errors on its
-            samples outside the stronger mode's, within the group less the
-            stronger mode's samples; it did not reach the run's cutoff, so the
-            stronger mode explains its drop
+        residual_p_value: the one-sided Fisher p-value of its errors (a
+            regression mode's losses) on its samples outside the stronger
+            mode's, within the group less the stronger mode's samples; it did
+            not reach the run's cutoff, so the stronger mode explains its drop
     """
 
     overlap: int = 0
@@ -129,6 +152,20 @@ class Alias(FailureMode):
     def overlap_share(self) -> float:
         """The share of its samples that are also the stronger mode's."""
         return self.overlap / self.size if self.size else float("nan")
+
+    @classmethod
+    def mode_class(cls) -> type:
+        """The record class of the modes it is an alias of."""
+        return next(c for c in cls.__mro__[1:] if not issubclass(c, AliasOf))
+
+
+@dataclass(frozen=True)
+class Alias(AliasOf, FailureMode):
+    """A reported failure mode shown as a proxy of a stronger one of its group.
+
+    All the fields of :class:`FailureMode` (its own statistics, as reported),
+    plus how it relates to the mode it is an alias of (:class:`AliasOf`).
+    """
 
 
 @dataclass(frozen=True)
@@ -175,11 +212,15 @@ class SearchParams:
     alpha: Optional[float] = 0.05
     error_control: str = "fdr"
 
+    #: Whether ``min_drop`` and ``min_gain`` are in a continuous score's
+    #: units (:class:`ScoreParams`) rather than accuracies.
+    score_units: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
         from .validation import checked_params  # validation imports this module
 
         _check_bounded(self)
-        for name, value in checked_params(asdict(self)).items():
+        for name, value in checked_params(asdict(self), self.score_units).items():
             object.__setattr__(self, name, value)
 
     @classmethod
@@ -203,6 +244,16 @@ class SearchParams:
     def replace(self, **changes: Any) -> SearchParams:
         """Returns a copy with some parameters changed (and validated)."""
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ScoreParams(SearchParams):
+    """:class:`SearchParams` of a continuous score's search
+    (:func:`fiftyone_prime.core.find_score_modes`): the same fields and
+    defaults, with ``min_drop`` and ``min_gain`` in the score's units (any
+    finite number ``>= 0``)."""
+
+    score_units: ClassVar[bool] = True
 
 
 def _check_bounded(params) -> None:

@@ -152,7 +152,37 @@ def validate_tag_names(tag_names: Optional[Sequence[str]], n_tags: int) -> list[
     return names
 
 
-def checked_params(values: dict[str, Any]) -> dict[str, Any]:
+def validate_scores(scores: Any, n_samples: int, drop_nonfinite: bool = False) -> np.ndarray:
+    """Checks a per-sample score and returns it as float64.
+
+    Args:
+        scores: ``(n_samples,)`` numbers
+        n_samples: the number of rows of ``tags``
+        drop_nonfinite (False): whether NaN and infinite scores are left to
+            the caller to drop (returned as they are) rather than refused
+
+    Returns:
+        the scores as a float64 array
+    """
+    arr = np.asarray(scores)
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(
+            f"`scores` must have shape ({n_samples},) to match `tags`; got shape {arr.shape}"
+        )
+    if not (arr.dtype == bool or np.issubdtype(arr.dtype, np.number)) or np.iscomplexobj(arr):
+        raise TypeError(f"`scores` must hold real numbers; got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if len(bad) and not drop_nonfinite:
+        raise ValueError(
+            f"`scores` holds {len(bad)} non-finite values (NaN or infinite), at indices "
+            f"{bad[:5].tolist()}{' ...' if len(bad) > 5 else ''}; fix them, or pass "
+            "drop_nonfinite=True to leave those samples out (they are counted)"
+        )
+    return arr
+
+
+def checked_params(values: dict[str, Any], score_units: bool = False) -> dict[str, Any]:
     """Checks search parameters and returns them with canonical types.
 
     Called by :class:`SearchParams` on construction, so every parameter
@@ -160,6 +190,9 @@ def checked_params(values: dict[str, Any]) -> dict[str, Any]:
 
     Args:
         values: the parameters by name, as in :class:`SearchParams`
+        score_units (False): whether ``min_drop`` and ``min_gain`` are in a
+            continuous score's units (any finite number ``>= 0``) rather
+            than accuracies (``[0, 1]``)
 
     Returns:
         the same parameters as ``int``, ``float``, ``bool`` or ``None``
@@ -174,12 +207,13 @@ def checked_params(values: dict[str, Any]) -> dict[str, Any]:
             f"rarely interpretable, and the search settles a set against all its "
             f"2**max_tags - 1 subsets); got {max_tags!r}"
         )
+    top, span = (np.inf, "a finite number >= 0") if score_units else (1.0, "in [0, 1]")
     for name in ("min_drop", "min_gain"):
         value = values[name]
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"`{name}` must be a number in [0, 1]; got {value!r}")
-        if not 0.0 <= float(value) <= 1.0:
-            raise ValueError(f"`{name}` must be in [0, 1]; got {value!r}")
+            raise TypeError(f"`{name}` must be a number {span}; got {value!r}")
+        if not 0.0 <= float(value) <= top or not np.isfinite(float(value)):
+            raise ValueError(f"`{name}` must be {span}; got {value!r}")
     minimal = values["minimal"]
     if not isinstance(minimal, (bool, np.bool_)):
         raise TypeError(f"`minimal` must be a bool; got {minimal!r}")

@@ -5,6 +5,7 @@ The plugin folder's ``__init__.py`` (the repository root) imports
 """
 
 from .evaluation_metrics import FailureModeCount, FailureModeMaxDrop
+from .hypothesis_operators import OPERATORS as HYPOTHESIS_OPERATORS
 from .operators import (
     ComputeFailureModeMetrics,
     DeleteFailureModes,
@@ -32,6 +33,7 @@ OPERATORS = (
     FailureModeCount,
     FailureModeMaxDrop,
     *REGRESSION_OPERATORS,
+    *HYPOTHESIS_OPERATORS,
 )
 
 

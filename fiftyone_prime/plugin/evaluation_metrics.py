@@ -2,7 +2,9 @@
 
 Two custom evaluation metrics (FiftyOne's ``EvaluationMetric`` operator type):
 per evaluation, the number of significant failure modes and the largest
-accuracy drop among them. Ask for them when evaluating::
+accuracy drop among them (for regression and segmentation evaluations, the
+largest amount by which a mode's mean error or accuracy is worse, in its
+units). Ask for them when evaluating::
 
     dataset.evaluate_detections(
         "predictions", eval_key="eval",
@@ -26,7 +28,11 @@ from fiftyone_prime.core.defaults import TAGS_FIELD
 from fiftyone_prime.integration.failure_modes.evaluations import evaluation_failure_mode_stats
 
 #: What the two metrics' configs share.
-_CONFIG = dict(eval_types=["classification", "detection"], lower_is_better=True, unlisted=True)
+_CONFIG = dict(
+    eval_types=["classification", "detection", "regression", "segmentation"],
+    lower_is_better=True,
+    unlisted=True,
+)
 
 
 def _stats(samples, results, tags_field=TAGS_FIELD, units=None, **_):

@@ -23,12 +23,14 @@ from fiftyone_prime.core.defaults import (
     RUN_KEY,
     TAGS_FIELD,
 )
-from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.types import DEFAULT_PARAMS, ScoreParams, SearchParams
 from fiftyone_prime.core.validation import ERROR_CONTROLS
 from fiftyone_prime.integration.reading import fields as fpf
 from fiftyone_prime.integration.reading import units as fpu
+from fiftyone_prime.integration.runs.rows import format_p
 from fiftyone_prime.integration.runs.run_store import (
     list_failure_mode_runs,
+    load_failure_modes,
     validate_max_views,
     validate_new_run_key,
 )
@@ -320,10 +322,15 @@ _THRESHOLDS = (
 )
 
 
-def search_knobs(ctx, inputs) -> None:
+def search_knobs(ctx, inputs, scored: bool = False) -> None:
     """Adds the search parameters with the project's defaults, checked by
-    :class:`SearchParams` itself (the reason shows on the form)."""
+    :class:`SearchParams` itself (the reason shows on the form). ``scored``:
+    a search of a score, whose ``min_drop`` and ``min_gain`` are in the
+    score's units (unbounded above)."""
     for name, kind, label, description, bounds in _THRESHOLDS:
+        if scored and name in ("min_drop", "min_gain"):
+            bounds = {"min": 0.0}
+            description = description.replace("accuracy", "score") + ", in the score's units"
         getattr(inputs, kind)(
             name,
             default=getattr(DEFAULT_PARAMS, name),
@@ -359,13 +366,13 @@ def search_knobs(ctx, inputs) -> None:
         view=dropdown(controls),
     )
     try:
-        search_params(ctx.params)
+        search_params(ctx.params, scored)
     except (TypeError, ValueError) as e:
         name = next((n for n in SearchParams.names() if f"`{n}`" in str(e)), "alpha")
         invalid(inputs.properties.get(name, alpha), str(e))
 
 
-def search_params(params) -> SearchParams:
+def search_params(params, scored: bool = False) -> SearchParams:
     """The :class:`SearchParams` from the form's values (absent ones take the
     defaults), validated once, before the run starts. ``significant_only``
     is the form's switch for ``alpha=None``.
@@ -373,11 +380,12 @@ def search_params(params) -> SearchParams:
     This is where an operator's search parameters are built: the operator
     passes the object on to
     :func:`fiftyone_prime.integration.failure_modes.search.search_failure_modes`, which
-    hands it to the core search and the run config unchanged."""
+    hands it to the core search and the run config unchanged. ``scored``:
+    :class:`ScoreParams` (thresholds in a score's units)."""
     values = {name: params[name] for name in SearchParams.names() if params.get(name) is not None}
     if not params.get("significant_only", _SIGNIFICANT_ONLY):
         values["alpha"] = None
-    return SearchParams.from_dict(values)
+    return (ScoreParams if scored else SearchParams).from_dict(values)
 
 
 def takes_search_params(method):
@@ -488,6 +496,42 @@ def existing_run_key(ctx, inputs) -> Optional[str]:
         return None
     inputs.enum("run_key", keys, required=True, label="Run", default=keys[0], view=dropdown(keys))
     return ctx.params.get("run_key", keys[0])
+
+
+def saved_mode_choice(ctx, inputs) -> Optional[tuple[str, str]]:
+    """Adds the run picker (:func:`existing_run_key`) and a picker of the
+    run's failure modes that have saved views, largest drop first.
+
+    Returns:
+        ``(run_key, view_name)`` as chosen, or ``None`` when there is none
+    """
+    run_key = existing_run_key(ctx, inputs)
+    if run_key is None:
+        return None
+    modes = [m for m in load_failure_modes(ctx.dataset, run_key).sorted("drop") if m.view_name]
+    if not modes:
+        message = f"Run '{run_key}' has no failure modes with saved views"
+        invalid(inputs.view("no_modes", types.Warning(label=message)), message)
+        return None
+    choices = types.DropdownView()
+    for m in modes:
+        choices.add_choice(
+            m.view_name,
+            label=f"{m.group}: {' + '.join(m.tags)}",
+            description=(
+                f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the class, {m.size} samples, "
+                f"adjusted p {format_p(m.adjusted_p_value)}"
+            ),
+        )
+    inputs.enum(
+        "view_name",
+        choices.values(),
+        required=True,
+        default=choices.values()[0],
+        label="Failure mode",
+        view=choices,
+    )
+    return run_key, ctx.params.get("view_name") or choices.values()[0]
 
 
 def delegation(ctx, inputs) -> None:

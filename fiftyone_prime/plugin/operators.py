@@ -10,7 +10,12 @@ from fiftyone_prime.core.captions import DEFAULT_CAPTION_TEMPLATE
 from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, SCORINGS, TAGS_FIELD
 from fiftyone_prime.integration.failure_modes.metrics import compute_failure_mode_metrics
 from fiftyone_prime.integration.failure_modes.search import search_failure_modes
-from fiftyone_prime.integration.runs.rows import columns, format_p, mode_row
+from fiftyone_prime.integration.runs.rows import (
+    COLUMNS,
+    SCORE_COLUMNS,
+    columns,
+    mode_row,
+)
 from fiftyone_prime.integration.runs.run_store import delete_failure_modes, load_failure_modes
 from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
 from fiftyone_prime.integration.tagging.images import compute_tags
@@ -48,18 +53,20 @@ class FindFailureModes(FormOperator):
         else:
             fields_ok = chosen["valid"]
         if fields_ok and forms.new_run_key(ctx, inputs):
-            forms.search_knobs(ctx, inputs)
+            scored = evaluation_form.scores_searched(view, ctx.params)
+            forms.search_knobs(ctx, inputs, scored)
             forms.view_options(ctx, inputs)
             forms.delegation(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Find failure modes"))
 
     def execute(self, ctx):
         p = ctx.params
+        view = ctx.target_view()
         results = call(
             ctx,
             search_failure_modes,
-            ctx.target_view(),
-            forms.search_params(p),
+            view,
+            forms.search_params(p, evaluation_form.scores_searched(view, p)),
             **forms.field_values(p),
             **forms.saving_values(p),
             **(evaluation_form.evaluation_params(p) or forms.multilabel_values(p)),
@@ -80,7 +87,8 @@ class FindFailureModes(FormOperator):
         outputs.int("num_failure_modes", label="Failure modes found")
         outputs.int("num_not_significant", label="Left out as possible chance findings")
         table = types.TableView()
-        for column in columns(with_metrics=False):
+        scored = evaluation_form.scores_searched(ctx.target_view(), ctx.params)
+        for column in columns(with_metrics=False, base=SCORE_COLUMNS if scored else COLUMNS):
             table.add_column(column.key, label=column.label)
         table.add_column("view", label="Saved view")
         outputs.list("failure_modes", types.Object(), label="Failure modes", view=table)
@@ -142,36 +150,7 @@ class LoadFailureMode(FormOperator):
 
     def resolve_input(self, ctx):
         inputs = types.Object()
-        run_key = forms.existing_run_key(ctx, inputs)
-        if run_key is not None:
-            results = load_failure_modes(ctx.dataset, run_key)
-            modes = [m for m in results.sorted("drop") if m.view_name]
-            if not modes:
-                prop = inputs.view(
-                    "no_modes",
-                    types.Warning(label=f"Run '{run_key}' has no failure modes with saved views"),
-                )
-                forms.invalid(prop, f"Run '{run_key}' has no failure modes with saved views")
-            else:
-                choices = types.DropdownView()
-                for m in modes:
-                    choices.add_choice(
-                        m.view_name,
-                        label=f"{m.group}: {' + '.join(m.tags)}",
-                        description=(
-                            f"{m.accuracy:.1%} vs {m.group_accuracy:.1%} for the "
-                            f"class, {m.size} samples, adjusted p "
-                            f"{format_p(m.adjusted_p_value)}"
-                        ),
-                    )
-                inputs.enum(
-                    "view_name",
-                    choices.values(),
-                    required=True,
-                    default=choices.values()[0],
-                    label="Failure mode",
-                    view=choices,
-                )
+        forms.saved_mode_choice(ctx, inputs)
         return types.Property(inputs, view=types.View(label="Load failure mode"))
 
     def execute(self, ctx):

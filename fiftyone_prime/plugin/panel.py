@@ -9,13 +9,14 @@ import fiftyone.operators.types as types
 
 from fiftyone_prime.core.types import SearchParams
 from fiftyone_prime.integration.comparisons.regressions import (
+    ALIASES_COLUMN,
     REGRESSION_COLUMNS,
     list_regression_runs,
     load_regressions,
     regression_row,
 )
 from fiftyone_prime.integration.failure_modes.evaluations import results_notice
-from fiftyone_prime.integration.runs.rows import columns, mode_row
+from fiftyone_prime.integration.runs.rows import COLUMNS, SCORE_COLUMNS, columns, mode_row
 from fiftyone_prime.integration.runs.run_store import list_failure_mode_runs, load_failure_modes
 
 #: Sort keys offered by the panel: failure-mode attributes, then CLIP metrics.
@@ -157,23 +158,8 @@ class FailureModesPanel(foo.Panel):
     # Exploring: threshold inputs re-search the run's view from cached inputs
     # and replace the rows in place; nothing is stored until "Save as run".
 
-    def on_explore_min_size(self, ctx):
-        self._explore(ctx, "min_size", ctx.params.get("value"))
-
-    def on_explore_min_drop(self, ctx):
-        self._explore(ctx, "min_drop", ctx.params.get("value"))
-
-    def on_explore_min_gain(self, ctx):
-        self._explore(ctx, "min_gain", ctx.params.get("value"))
-
-    def on_explore_max_tags(self, ctx):
-        self._explore(ctx, "max_tags", ctx.params.get("value"))
-
-    def on_explore_alpha(self, ctx):
-        self._explore(ctx, "alpha", ctx.params.get("value"))
-
-    def on_explore_classes(self, ctx):
-        self._explore(ctx, "classes", ctx.params.get("value"))
+    # on_explore_<name>(ctx) for each threshold input and "classes": written
+    # once, below the class (_explore_handler).
 
     def on_save_key(self, ctx):
         ctx.panel.state.save_key = ctx.params.get("value")
@@ -222,6 +208,20 @@ class FailureModesPanel(foo.Panel):
             f"{out.inputs_source}). Not saved: **Save as run** keeps it."
         )
 
+    def more_like(self, ctx):
+        """Opens the "more like this" form for a row's failure mode."""
+        ctx.prompt(
+            f"{self.plugin_name}/find_more_like",
+            params={"run_key": ctx.panel.state.run_key, "view_name": ctx.params.get("view_name")},
+        )
+
+    def test_hypothesis(self, ctx):
+        """Opens the "test a hypothesis" form, the selected run as the source
+        of its hypotheses."""
+        key = ctx.panel.state.run_key
+        params = {"proposed_from": key} if key in list_failure_mode_runs(ctx.dataset) else {}
+        ctx.prompt(f"{self.plugin_name}/test_hypotheses", params=params)
+
     def open_mode(self, ctx):
         name = ctx.params.get("view_name")
         if name and ctx.dataset.has_saved_view(name):
@@ -243,7 +243,9 @@ class FailureModesPanel(foo.Panel):
         ctx.panel.state.sort_by = sort_by
         rows, notice, explore_defaults = [], "", None
         if key in regression_runs:
-            rows = [regression_row(m) for m in load_regressions(ctx.dataset, key).regressions]
+            results = load_regressions(ctx.dataset, key)
+            rows = [regression_row(m) for m in results.regressions]
+            notice = results_notice(results)  # objects compared, for an object-level run
         elif key is not None:
             results = load_failure_modes(ctx.dataset, key)
             rows = _mode_rows(results, sort_by)
@@ -264,6 +266,7 @@ class FailureModesPanel(foo.Panel):
                 "then **PRIME: find failure modes** from the operator menu.",
                 name="empty",
             )
+            panel.btn("test_hypothesis", label="Test a hypothesis", on_click=self.test_hypothesis)
             return types.Property(panel, view=types.GridView(orientation="vertical"))
         panel.enum(
             "run_key",
@@ -290,8 +293,10 @@ class FailureModesPanel(foo.Panel):
         if rows and "acc (base -> new)" in rows[0]:  # a regression run: both models
             for header, _, _ in REGRESSION_COLUMNS:
                 table.add_column(header, label=header)
+            table.add_column(ALIASES_COLUMN, label=ALIASES_COLUMN)
         else:
-            for column in columns(with_metrics=True):
+            base = SCORE_COLUMNS if rows and "mean_score" in rows[0] else COLUMNS  # a score run
+            for column in columns(with_metrics=True, base=base):
                 table.add_column(column.key, label=column.label)
             table.add_column("caption", label="caption")
         panel.list("rows", types.Object(), view=table, default=rows)
@@ -303,6 +308,19 @@ class FailureModesPanel(foo.Panel):
                     on_click=self.open_mode,
                     params={"view_name": row["view"]},
                 )
+                if "caption" in row:  # a failure mode (not a regression): more data like it
+                    panel.btn(
+                        f"more_like_{i}",
+                        label=f"More like {row['class']}: {row['tags']}",
+                        on_click=self.more_like,
+                        params={"view_name": row["view"]},
+                    )
+        panel.md(
+            "### Test a hypothesis\nA hunch ('cat: snow + night'), or this run's failure modes "
+            "on the samples it did not search, tested exactly with online FDR control.",
+            name="hypotheses_header",
+        )
+        panel.btn("test_hypothesis", label="Test a hypothesis", on_click=self.test_hypothesis)
         return types.Property(panel, view=types.GridView(orientation="vertical", gap=1))
 
     def _render_explore(self, ctx, panel):
@@ -330,3 +348,19 @@ class FailureModesPanel(foo.Panel):
                 on_change=self.on_save_key,
             )
             panel.btn("save_exploration", label="Save as run", on_click=self.save_exploration)
+
+
+def _explore_handler(name: str):
+    """The panel's handler of the explore input ``name``: re-searches with it."""
+
+    def handler(self, ctx):
+        self._explore(ctx, name, ctx.params.get("value"))
+
+    # FiftyOne calls a panel's handlers by their name
+    handler.__name__ = f"on_explore_{name}"
+    handler.__qualname__ = f"FailureModesPanel.{handler.__name__}"
+    return handler
+
+
+for _name in (*(name for name, _, _ in EXPLORE_INPUTS), "classes"):
+    setattr(FailureModesPanel, f"on_explore_{_name}", _explore_handler(_name))

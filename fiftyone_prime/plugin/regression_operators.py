@@ -14,6 +14,7 @@ import fiftyone.operators.types as types
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.integration.comparisons.checks import check_failure_modes
 from fiftyone_prime.integration.comparisons.regressions import (
+    ALIASES_COLUMN,
     REGRESSION_COLUMNS,
     RUN_KEY,
     RegressionRun,
@@ -25,7 +26,7 @@ from fiftyone_prime.integration.reading import units as fpu
 from fiftyone_prime.integration.runs.classes import FailureModeRun
 from fiftyone_prime.integration.runs.views import DEFAULT_MAX_VIEWS
 
-from . import forms
+from . import evaluation_form, forms
 from .execution import FormOperator, as_list, call
 
 #: The two prediction fields of a comparison, with the SDK's defaults.
@@ -58,10 +59,17 @@ class FindRegressions(FormOperator):
     def resolve_input(self, ctx):
         inputs = types.Object()
         view = ctx.target_view()
-        multilabel = forms.multilabel_choice(ctx, inputs, view)
-        if forms.field_pickers(ctx, inputs, view, PREDICTIONS, multilabel) and forms.new_run_key(
-            ctx, inputs, RUN_KEY, validate=_validate_new_key
-        ):
+        # Two evaluation runs (classifications, or detections object by object), or two
+        # label fields (one label per sample, or a multilabel classifier's).
+        chosen = evaluation_form.evaluation_pickers(
+            ctx, inputs, view, evaluation_form.image_tag_fields(view), baseline=True
+        )
+        if chosen is None:
+            multilabel = forms.multilabel_choice(ctx, inputs, view)
+            fields_ok = forms.field_pickers(ctx, inputs, view, PREDICTIONS, multilabel)
+        else:
+            fields_ok = chosen["valid"]
+        if fields_ok and forms.new_run_key(ctx, inputs, RUN_KEY, validate=_validate_new_key):
             forms.search_knobs(ctx, inputs)
             forms.view_options(ctx, inputs)
             forms.delegation(ctx, inputs)
@@ -76,7 +84,7 @@ class FindRegressions(FormOperator):
             forms.search_params(p),
             **forms.field_values(p, PREDICTIONS),
             **forms.saving_values(p, RUN_KEY),
-            **forms.multilabel_values(p),
+            **(evaluation_form.evaluation_params(p) or forms.multilabel_values(p)),
             start="Reading fields and comparing",
             progress_label="Saving views",
         )
@@ -92,6 +100,7 @@ class FindRegressions(FormOperator):
         table = types.TableView()
         for header, _, _ in REGRESSION_COLUMNS:
             table.add_column(header, label=header)
+        table.add_column(ALIASES_COLUMN, label=ALIASES_COLUMN)
         table.add_column("view", label="Saved view")
         outputs.list("regressions", types.Object(), label="Regression modes", view=table)
         return types.Property(outputs, view=types.View(label="PRIME comparison complete"))
@@ -106,20 +115,41 @@ class FindRegressions(FormOperator):
         label_field=LABEL_FIELD,
         tags_field=TAGS_FIELD,
         run_key=RUN_KEY,
+        baseline_eval_key=None,
+        eval_key=None,
+        units=None,
         save_views=True,
         max_views=DEFAULT_MAX_VIEWS,
         overwrite=False,
         delegate=False,
-        units=None,
         confidence_thresh=None,
         **search,
     ):
         """Runs the operator from Python; the arguments are those of
         :func:`fiftyone_prime.find_regressions` (``**search``: ``min_size``,
         ``min_drop``, ``min_gain``, ``max_tags``, ``minimal``, ``alpha``,
-        ``error_control``; ``units`` and ``confidence_thresh`` for a
-        multilabel classifier)."""
+        ``error_control``; ``units``: with two evaluations, as in
+        :func:`fiftyone_prime.find_regressions`, and with ``confidence_thresh``
+        for a multilabel classifier)."""
+        if baseline_eval_key is not None or eval_key is not None:  # units: objects
+            if confidence_thresh is not None:
+                raise ValueError(
+                    "`confidence_thresh` applies to multilabel classifiers only "
+                    "(Classifications fields), not to evaluations"
+                )
+            chosen = dict(baseline_eval_key=baseline_eval_key, eval_key=eval_key, units=units)
+            chosen = {k: v for k, v in chosen.items() if v is not None}
+        else:  # units: a multilabel classifier's
+            chosen = forms.multilabel_params(
+                sample_collection,
+                units,
+                confidence_thresh,
+                label_field=label_field,
+                baseline_field=baseline_field,
+                pred_field=pred_field,
+            )
         params = dict(
+            **chosen,
             baseline_field=baseline_field,
             pred_field=pred_field,
             label_field=label_field,
@@ -130,14 +160,6 @@ class FindRegressions(FormOperator):
             overwrite=overwrite,
             delegate=delegate,
             **forms.search_values(search),
-            **forms.multilabel_params(
-                sample_collection,
-                units,
-                confidence_thresh,
-                label_field=label_field,
-                baseline_field=baseline_field,
-                pred_field=pred_field,
-            ),
         )
         return self.run_from_python(sample_collection, params, delegate)
 

@@ -132,51 +132,66 @@ def _status_output(ctx, title):
     return types.Property(outputs, view=types.View(label=title))
 
 
-class TaggingStatus(FormOperator):
-    """Shows the state of every slice of a sharded tagging job."""
+class _JobOperator(FormOperator):
+    """An operator on one tagging job that shows the job's slices after
+    acting; subclasses set :attr:`TITLE` (the form's), :attr:`DONE` (the
+    output's) and :meth:`act`."""
 
-    NAME = "tagging_status"
-    LABEL = "PRIME: sharded tagging status"
-    DESCRIPTION = "Queued, running, completed, failed and stalled slices of a job"
+    TITLE = DONE = ""
 
-    def resolve_input(self, ctx):
-        inputs = types.Object()
-        _job_choice(ctx, inputs)
-        return types.Property(inputs, view=types.View(label="Sharded tagging status"))
+    def act(self, dataset, job_key):
+        """What the operator does; returns the job's status."""
+        raise NotImplementedError
 
-    def execute(self, ctx):
-        return _status_result(tagging_status(ctx.dataset, ctx.params["job_key"]))
-
-    def resolve_output(self, ctx):
-        return _status_output(ctx, "Sharded tagging status")
-
-
-class RequeueTagging(FormOperator):
-    """Re-queues the failed and stalled slices (and search) of a tagging job."""
-
-    NAME = "requeue_tagging"
-    LABEL = "PRIME: re-queue unfinished slices"
-    DESCRIPTION = "Queue again the slices whose worker failed or died"
+    def describe(self, ctx, inputs, job_key) -> None:
+        """Adds what the form says about the chosen job (nothing by default)."""
 
     def resolve_input(self, ctx):
         inputs = types.Object()
         job_key = _job_choice(ctx, inputs)
         if job_key is not None:
-            status = tagging_status(ctx.dataset, job_key)
-            inputs.view(
-                "what",
-                types.Notice(
-                    label=f"{len(status.unfinished)} unfinished slices will be queued again; "
-                    "they continue where they stopped"
-                ),
-            )
-        return types.Property(inputs, view=types.View(label="Re-queue unfinished slices"))
+            self.describe(ctx, inputs, job_key)
+        return types.Property(inputs, view=types.View(label=self.TITLE))
 
     def execute(self, ctx):
-        return _status_result(requeue_tagging(ctx.dataset, ctx.params["job_key"]))
+        return _status_result(self.act(ctx.dataset, ctx.params["job_key"]))
 
     def resolve_output(self, ctx):
-        return _status_output(ctx, "Re-queued")
+        return _status_output(ctx, self.DONE)
+
+
+class TaggingStatus(_JobOperator):
+    """Shows the state of every slice of a sharded tagging job."""
+
+    NAME = "tagging_status"
+    LABEL = "PRIME: sharded tagging status"
+    DESCRIPTION = "Queued, running, completed, failed and stalled slices of a job"
+    TITLE = DONE = "Sharded tagging status"
+
+    def act(self, dataset, job_key):
+        return tagging_status(dataset, job_key)
+
+
+class RequeueTagging(_JobOperator):
+    """Re-queues the failed and stalled slices (and search) of a tagging job."""
+
+    NAME = "requeue_tagging"
+    LABEL = "PRIME: re-queue unfinished slices"
+    DESCRIPTION = "Queue again the slices whose worker failed or died"
+    TITLE, DONE = "Re-queue unfinished slices", "Re-queued"
+
+    def describe(self, ctx, inputs, job_key):
+        status = tagging_status(ctx.dataset, job_key)
+        inputs.view(
+            "what",
+            types.Notice(
+                label=f"{len(status.unfinished)} unfinished slices will be queued again; "
+                "they continue where they stopped"
+            ),
+        )
+
+    def act(self, dataset, job_key):
+        return requeue_tagging(dataset, job_key)
 
 
 def sharding_inputs(ctx, inputs, model) -> int:

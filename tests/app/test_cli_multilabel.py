@@ -22,6 +22,10 @@ def test_cli_search_compare_and_check_a_multilabel_classifier(make_dataset, caps
     assert main([*args, "--pred-field", "predictions"]) == 0
     regressions = fp.load_regressions(dataset, "prime_regression")
     assert [m.group for m in regressions.regressions] == ["person"]
+    # compare's one --units flag: here a multilabel classifier's false alarms
+    units = ["--units", "pred", "--run-key", "ml_pred"]
+    assert main([*args, "--pred-field", "predictions", *units]) == 0
+    assert fp.load_regressions(dataset, "ml_pred").spec.units == "pred"
     capsys.readouterr()
     check = ["check", dataset.name, "--run-key", "ml", "--json"]
     assert main([*check, "--pred-field", "model_v1"]) == 0

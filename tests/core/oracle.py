@@ -6,7 +6,8 @@ mask per combination, and applies the four conditions of
 A failure-mode search scores accuracy (:func:`brute_force`: 1 for a correct
 unit, 0 for an error); a regression search the change in accuracy
 (:func:`tests.core.regression_oracle.brute_force_regressions`: new minus
-baseline correctness, -1, 0 or +1). Slow, obvious, and independent of the
+baseline correctness, -1, 0 or +1); a score search the mean of a continuous
+score (:func:`brute_force_score_modes`). Slow, obvious, and independent of the
 engine's pruning.
 """
 
@@ -30,7 +31,8 @@ def brute_force_scored(
     minimal=True,
 ):
     """Every mode of the definition with ``score(S) = mean(unit_score[S])``
-    (integer unit scores).
+    (integer unit scores, or floats: a set's sum is then taken one addition
+    at a time over its units sorted by score, as the search sums).
 
     Returns:
         ``(group, tags, size, rows)`` tuples in the contract's order: by
@@ -39,7 +41,10 @@ def brute_force_scored(
         its label (``None`` without groups)
     """
     tags = np.asarray(tags.toarray() if hasattr(tags, "toarray") else tags, dtype=bool)
-    unit_score = np.asarray(unit_score, dtype=np.int64)
+    unit_score = np.asarray(unit_score)
+    continuous = unit_score.dtype.kind == "f"
+    if not continuous:
+        unit_score = unit_score.astype(np.int64)
     n, m = tags.shape
     names = [str(i) for i in range(m)] if tag_names is None else list(tag_names)
     single_group = groups is None
@@ -56,7 +61,11 @@ def brute_force_scored(
         for k in range(1, max_tags + 1):
             for combo in combinations(range(m), k):
                 mask = gt[:, list(combo)].all(axis=1)
-                stats[combo] = (int(mask.sum()), int(gu[mask].sum()), mask)
+                if continuous:
+                    total = float(np.cumsum(np.sort(gu[mask]))[-1]) if mask.any() else 0.0
+                else:
+                    total = int(gu[mask].sum())
+                stats[combo] = (int(mask.sum()), total, mask)
 
         def score(combo, stats=stats):
             size, total, _ = stats[combo]
@@ -98,3 +107,11 @@ def brute_force(tags, correct, groups=None, **kwargs):
     correct = np.asarray(correct, dtype=bool)
     found = brute_force_scored(tags, correct, groups, **kwargs)
     return [(g, t, size, int(correct[rows].sum())) for g, t, size, rows in found]
+
+
+def brute_force_score_modes(tags, scores, groups=None, *, higher_is_worse=True, **kwargs):
+    """The score modes: ``(group, tags, size, rows)`` tuples in the contract's
+    order, with the score oriented so that higher is better (see
+    :func:`brute_force_scored` for the arguments)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return brute_force_scored(tags, -scores if higher_is_worse else scores, groups, **kwargs)

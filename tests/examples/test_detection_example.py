@@ -30,5 +30,9 @@ def test_detection_example_finds_the_planted_failures():
     )
     assert "Missed-object mode car: ground_truth.detections.prime_tags:small" in out
     assert "False-positive mode dog: at border" in out
+    regressions = re.findall(r"Regression mode (.*?): (.*?): \d+ objects", out)
+    assert regressions == [
+        ("car", "ground_truth.detections.attrs:night + ground_truth.detections.attrs:rain")
+    ]
     sizes = re.findall(r"(\d+) objects in its view, size (\d+)", out)
     assert len(sizes) >= 3 and all(a == b for a, b in sizes), sizes

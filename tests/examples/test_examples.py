@@ -29,6 +29,8 @@ EXPECTED = {
         "Missed-object mode person: ground_truth.detections.attrs:night + "
         "ground_truth.detections.attrs:occluded",
         "False-positive mode dog: at border",
+        "Regression mode car: ground_truth.detections.attrs:night + "
+        "ground_truth.detections.attrs:rain: 81 objects in its view, size 81",
     ],
     "model_comparison.py": [
         "1 regression modes of 'predictions_v2' against 'predictions'",
@@ -41,6 +43,17 @@ EXPECTED = {
         "Regression: person: crowd + night: found ",
         "(sample, class) pairs",
         "0 failed, 0 not measured: PASS",
+    ],
+    "hypotheses.py": [
+        "hypotheses confirmed (LORD++",
+        "proposed from the 450 samples of failure-mode run 'hyp_found'",
+        "Hunch ",
+        "More like this: ",
+    ],
+    "scores.py": [
+        "Score mode: night + snow: mean",
+        "In indoor: night + snow: view holds exactly its samples: True",
+        "In outdoor: night + snow: view holds exactly its samples: True",
     ],
     "heldout_confirmation.py": [
         "failure modes confirmed on held-out data",

@@ -89,19 +89,24 @@ def test_a_check_that_measured_nothing_does_not_pass(checked_run, capsys):
     assert cli.main([*args, "--allow-not-measured"]) == 0
 
 
-def test_check_of_an_object_run_says_it_is_not_supported(make_dataset, capsys):
+def test_check_of_an_object_run_reads_objects_from_a_detection_evaluation(make_dataset, capsys):
     from fiftyone_prime import cli
     from tests.integration.planted_objects import evaluated
 
     dataset = evaluated(make_dataset, "gt", persistent=True)
-    fp.find_failure_modes(
+    run = fp.find_failure_modes(
         dataset, eval_key="eval", tags_field="ground_truth.detections.attrs", run_key="det"
     )
-    with pytest.raises(ValueError, match=r"over objects.*sample-level runs only"):
+    # A prediction field would be read as sample-level labels: refused, saying what to pass.
+    with pytest.raises(ValueError, match=r"over objects.*with `eval_key`"):
         fp.check_failure_modes(dataset, "det", pred_field="predictions")
+    code = cli.main(["check", dataset.name, "--run-key", "det", "--pred-field", "predictions"])
+    assert code == 2 and "over objects" in capsys.readouterr().err
+    # On the run's own evaluation every mode is measured on exactly its objects, and fails.
     code = cli.main(["check", dataset.name, "--run-key", "det", "--eval-key", "eval", "--json"])
-    out = capsys.readouterr()
-    assert code == 2 and "over objects" in json.loads(out.out)["error"]
+    got = json.loads(capsys.readouterr().out)
+    assert code == 1 and got["num_failed"] == len(run) > 0
+    assert [c["size"] for c in got["checks"]] == [m.size for m in run.failure_modes]
 
 
 # ------------------------------------------------ 2. views that hold nothing

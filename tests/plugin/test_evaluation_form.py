@@ -5,6 +5,7 @@ from fiftyone.operators.executor import ExecutionContext
 
 from fiftyone_prime.plugin.evaluation_form import (
     NO_EVALUATION,
+    SCORE_FIELD,
     evaluation_keys,
     evaluation_params,
     evaluation_pickers,
@@ -30,7 +31,8 @@ def test_form_lists_evaluations_units_and_fitting_tag_fields(make_dataset):
 
     inputs = types.Object()
     assert evaluation_pickers(_ctx(dataset, {}), inputs, dataset, ["image_tags"]) is None
-    assert inputs.properties["eval_key"].type.values == [NO_EVALUATION, "eval"]
+    # eval_tp/eval_fp/eval_fn, the evaluation's per-sample counts, are numeric fields
+    assert inputs.properties["eval_key"].type.values == [NO_EVALUATION, SCORE_FIELD, "eval"]
 
     inputs = types.Object()
     chosen = evaluation_pickers(
@@ -92,3 +94,52 @@ def test_find_operator_searches_an_evaluation_s_objects(make_dataset):
     assert [(m.group, m.tags, m.size, m.num_correct) for m in results.failure_modes] == (
         PLANTED_MODES
     )
+
+
+def test_find_operator_searches_a_regression_evaluation_and_a_numeric_field(make_dataset):
+    import fiftyone.operators as foo
+
+    import fiftyone_prime as fp
+    from tests.integration.score_data import (
+        PLANTED_PAIR,
+        PLANTED_PARAMS,
+        planted_ids,
+        regression_dataset,
+    )
+    from tests.plugin.test_operators import FIND, resolve_inputs
+
+    dataset = regression_dataset(make_dataset(persistent=True))
+    dataset.set_values("quality", [-e for e in dataset.values("reg")])
+    props = resolve_inputs(FIND, dataset, {"eval_key": "reg", "run_key": "ops"})
+    assert "reg" in props["eval_key"].type.values and SCORE_FIELD in props["eval_key"].type.values
+    assert props["score_field"].type.values == ["reg"]
+    assert props["min_drop"].type.max is None  # in the score's units (a squared error here)
+    thresholds = {**PLANTED_PARAMS, "significant_only": True}
+    result = foo.execute_operator(
+        FIND,
+        dict(view=dataset.view()),
+        params={"eval_key": "reg", "tags_field": ["prime_tags"], "run_key": "ops", **thresholds},
+    )
+    rows = result.result["failure_modes"]
+    assert any(r["tags"] == " + ".join(PLANTED_PAIR) and "mean_score" in r for r in rows)
+    results = fp.load_failure_modes(dataset, "ops")
+    mode = next(m for m in results.failure_modes if m.tags == PLANTED_PAIR)
+    assert set(results.load_view(mode).values("id")) == planted_ids(dataset)
+
+    params = {
+        "eval_key": SCORE_FIELD,
+        "score_field": "quality",
+        "higher_is_worse": False,
+        "group_field": "cls",
+        "tags_field": ["prime_tags"],
+        "run_key": "ops_q",
+        **thresholds,
+    }
+    props = resolve_inputs(FIND, dataset, params)
+    assert (
+        "quality" in props["score_field"].type.values and "cls" in props["group_field"].type.values
+    )
+    foo.execute_operator(FIND, dict(view=dataset.view()), params=params)
+    results = fp.load_failure_modes(dataset, "ops_q")
+    assert results.higher_is_worse is False
+    assert {m.group for m in results.failure_modes if m.tags == PLANTED_PAIR} == {"cat", "dog"}

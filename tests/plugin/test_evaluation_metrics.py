@@ -35,3 +35,17 @@ def test_metrics_are_registered_and_shown_with_the_evaluation(make_dataset):
     metrics = dataset.load_evaluation_results("with_prime").custom_metrics
     assert metrics[COUNT]["value"] == 2 and metrics[COUNT]["label"] == "PRIME failure modes"
     assert metrics[DROP]["value"] == pytest.approx(0.55)
+
+
+def test_metrics_of_a_regression_evaluation_are_those_of_its_score_search(make_dataset):
+    import fiftyone_prime as fp
+    from tests.integration.score_data import regression_dataset
+
+    dataset = regression_dataset(make_dataset())
+    results = dataset.load_evaluation_results("reg")
+    count = FailureModeCount().compute(dataset, results, tags_field="prime_tags")
+    drop = FailureModeMaxDrop().compute(dataset, results, tags_field="prime_tags")
+    assert dataset.list_runs() == [] and dataset.list_saved_views() == []
+    searched = fp.find_failure_modes(dataset, eval_key="reg", run_key="same", save_views=False)
+    assert count == len(searched) >= 1
+    assert drop == pytest.approx(max(m.drop for m in searched.failure_modes))

@@ -50,6 +50,9 @@ def test_every_registered_operator_is_listed_in_the_manifest():
         f"{PLUGIN}/evaluate_tags",
         f"{PLUGIN}/find_regressions",
         f"{PLUGIN}/check_failure_modes",
+        f"{PLUGIN}/test_hypotheses",
+        f"{PLUGIN}/find_more_like",
+        f"{PLUGIN}/propose_hypotheses",
     }
 
 
@@ -104,8 +107,8 @@ def test_find_builds_search_params_once_from_the_form(planted, monkeypatch):
     from_form = []
     search_params = forms.search_params
 
-    def recording(params):
-        built = search_params(params)
+    def recording(params, scored=False):
+        built = search_params(params, scored)
         from_form.append((built, walk["built"]))
         return built
 

@@ -125,3 +125,36 @@ def test_an_unknown_search_argument_is_a_type_error(two_models):
     with pytest.raises(TypeError, match=r"min_sizes.*min_size"):
         foo.get_operator(FIND)(two_models, min_sizes=5)
     assert two_models.list_runs() == []
+
+
+def test_the_comparison_form_and_operator_compare_two_detection_evaluations(make_dataset):
+    from fiftyone_prime.integration.failure_modes.evaluations import results_notice
+    from fiftyone_prime.plugin.panel import panel_rows
+    from tests.integration.comparisons.test_object_regressions import two_detectors
+
+    dataset = make_dataset(persistent=True)
+    planted = two_detectors(dataset)
+    dataset.evaluate_detections("det_new", gt_field="ground_truth", eval_key="new_iou7", iou=0.7)
+    props = resolve_inputs(FIND, dataset, {"eval_key": "new", "baseline_eval_key": "old"})
+    assert props["units"].type.values == ["gt"] and "baseline_field" not in props
+    assert not getattr(props["baseline_eval_key"], "invalid", False)
+    bad = resolve_inputs(FIND, dataset, {"eval_key": "new_iou7", "baseline_eval_key": "old"})
+    assert bad["baseline_eval_key"].invalid and "iou" in bad["baseline_eval_key"].error_message
+    result = foo.get_operator(FIND)(
+        dataset,
+        baseline_eval_key="old",
+        eval_key="new",
+        units="gt",
+        tags_field="ground_truth.detections.attrs",
+        run_key="objects",
+    )
+    (row,) = result.result["regressions"]
+    assert row["class"] == "car" and row["tags"] == "dark + small"
+    assert row["size"] == str(len(planted))
+    # Without the image tags, {dark, rain} (a third of whose cars are small) is significant
+    # too, and shown as the proxy it is.
+    assert row["aliases"].startswith("also as {dark, rain}")
+    # The panel shows the run's rows and says what its units are.
+    assert [r["tags"] for r in panel_rows(dataset, "objects")] == ["dark + small"]
+    notice = results_notice(load_regressions(dataset, "objects"))
+    assert notice.startswith("Units: ground-truth objects of 'ground_truth'")

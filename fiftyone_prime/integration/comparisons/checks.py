@@ -6,6 +6,11 @@ same samples (same tags): its accuracy there, the 95% interval, whether it
 still holds as a failure mode, and pass or fail against a threshold the user
 gives. A CI job runs ``fiftyone-prime check`` and fails the build when a
 check fails. Nothing is written to the dataset.
+
+Runs over objects (an object-level failure-mode or regression run) are
+checked on a detection evaluation of the same ground truth (``eval_key``):
+their units are read from it as the run read its own
+(:mod:`fiftyone_prime.integration.reading.units`), with the run's tag paths.
 """
 
 from __future__ import annotations
@@ -171,17 +176,42 @@ def _load_run(samples, run_key):
     from .regressions import REGRESSIONS
 
     results = load_run(samples, run_key, FAILURE_MODES, REGRESSIONS)
-    config = results.config
-    spec = getattr(config, "unit_spec", None) or {}
-    units = spec.get("units")
-    if units not in (None, "samples") and spec.get("eval_type") != fpu.MULTILABEL:
-        root = samples._root_dataset
+    return results, results.config
+
+
+def _unit_spec(config) -> Optional[fpu.UnitSpec]:
+    """The run's unit spec, or ``None`` for a run over label and prediction fields."""
+    unit_spec = getattr(config, "unit_spec", None)
+    return fpu.UnitSpec.from_dict(unit_spec) if unit_spec else None
+
+
+def _object_spec(spec: Optional[fpu.UnitSpec]) -> Optional[fpu.UnitSpec]:
+    """``spec`` when its units are objects (not a multilabel classifier's
+    classes), else ``None``."""
+    return spec if spec is not None and spec.is_objects and not spec.is_multilabel else None
+
+
+def _object_inputs(samples, run_key: str, run_spec: fpu.UnitSpec, config, eval_key, pred_field):
+    """The units of the detection evaluation ``eval_key``, read as the run
+    read its own (same units and tag paths), to check an object-level run.
+
+    Raises:
+        ValueError: no ``eval_key``, or an evaluation of another ground truth
+    """
+    if eval_key is None:
         raise ValueError(
-            f"The run '{run_key}' on dataset '{root.name}' is over objects (units={units!r}); "
-            "check re-measures sample-level runs only. Evaluate the new model "
-            "(evaluate_detections) and search its evaluation with find_failure_modes instead"
+            f"The run '{run_key}' is over objects (units={run_spec.units!r}); check it on a "
+            f"detection evaluation of '{run_spec.gt_field}' with `eval_key` (evaluate the "
+            f"model with evaluate_detections(...) first), not on `pred_field` '{pred_field}'"
         )
-    return results, config
+    spec = fpu.resolve_units(samples, eval_key=eval_key, units=run_spec.units)
+    if spec.gt_field != run_spec.gt_field:
+        raise ValueError(
+            f"Evaluation '{eval_key}' evaluates '{spec.gt_field}', but run '{run_key}' read "
+            f"the ground truth '{run_spec.gt_field}'"
+        )
+    sources = fpu.unit_tag_sources(samples, spec, config.tags_fields)
+    return fpu.read_units(samples, spec, sources), spec.pred_field
 
 
 def check_failure_modes(
@@ -212,8 +242,9 @@ def check_failure_modes(
 
     A mode whose tags no sample of its class carries here is *not measured*
     (neither pass nor fail); when no mode at all is measured the results do
-    not pass unless ``allow_not_measured``. Runs over objects are refused
-    (search the new model's evaluation instead). Nothing is written.
+    not pass unless ``allow_not_measured``. A run over objects is checked on
+    a detection evaluation of the same ground truth (``eval_key``): its units
+    are that evaluation's, read as the run read its own. Nothing is written.
 
     Examples::
 
@@ -227,7 +258,8 @@ def check_failure_modes(
         run_key: a failure-mode run (or regression run) of the dataset
         pred_field (None): the ``Classification`` predictions to check
         eval_key (None): a classification evaluation whose predictions to
-            check, instead of ``pred_field``
+            check, instead of ``pred_field``; for a run over objects, the
+            detection evaluation to check (required)
         min_accuracy (None): the least accuracy a mode must have
         max_drop (None): the most a mode's accuracy may fall below its class's
         allow_not_measured (False): pass even when none of the modes was
@@ -256,7 +288,13 @@ def check_failure_modes(
             raise ValueError(f"`{name}` must be a number in [0, 1]; got {value!r}")
     results, config = _load_run(samples, run_key)
     label_field = config.label_field
-    if eval_key is not None:
+    spec = _unit_spec(config)
+    run_spec = _object_spec(spec)
+    if run_spec is not None:
+        inputs, pred_field = _object_inputs(
+            samples, run_key, run_spec, config, eval_key, pred_field
+        )
+    elif eval_key is not None:
         gt, pred_field = fpf.resolve_eval_key(samples, eval_key)
         if gt != label_field:
             raise ValueError(
@@ -265,16 +303,14 @@ def check_failure_modes(
             )
     if max_drop is None and min_accuracy is None:
         max_drop = config.params.min_drop
-    spec = getattr(config, "unit_spec", None)
-    if spec and spec.get("eval_type") == fpu.MULTILABEL:
+    if run_spec is None and spec is not None and spec.is_multilabel:
         # The run's (sample, class) units, judged on the other model's predictions.
-        spec = fpu.UnitSpec.from_dict(spec)
         spec = fpu.multilabel_spec(
             samples, spec.gt_field, pred_field, spec.units, spec.confidence_thresh
         )
         sources = fpu.unit_tag_sources(samples, spec, config.tags_fields)
         inputs, _ = load_unit_inputs(samples, spec, sources, reuse=reuse_inputs)
-    else:
+    elif run_spec is None:
         inputs, _ = load_search_inputs(
             samples, label_field, pred_field, config.tags_fields, reuse=reuse_inputs
         )

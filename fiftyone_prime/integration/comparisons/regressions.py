@@ -6,6 +6,19 @@ search of :mod:`fiftyone_prime.core.regression`, stores a run
 (:class:`RegressionResults`) and saves a view per regression mode holding
 the mode's samples with both prediction fields.
 
+Object-level regressions (``units="gt"``) compare two detection evaluations
+of the same ground truth, object by object: a ground-truth object is right
+under an evaluation when it is matched (``tp``), crowd objects left out as
+for failure modes. They are a unit kind of the same comparison: the units
+and their tags are read by :mod:`fiftyone_prime.integration.reading.units`,
+searched by the same regression search, and stored as runs of
+:data:`OBJECT_REGRESSIONS`, whose views hold exactly each mode's objects
+(:func:`fiftyone_prime.integration.failure_modes.evaluations.unit_view`).
+A multilabel classifier's (sample, class) pairs (the label and both
+prediction fields ``Classifications``; ``units="gt"`` misses, ``"pred"``
+false alarms) are the same kind of run over units, read with both outcomes
+at once.
+
 A regression run owns exactly what it created, as a failure-mode run does:
 its run document and results, and the saved views whose ids it recorded
 before writing them.
@@ -23,10 +36,12 @@ import numpy as np
 
 from fiftyone import ViewField as F
 
+from fiftyone_prime.core.aliases import describe_aliases
 from fiftyone_prime.core.defaults import LABEL_FIELD, TAGS_FIELD
 from fiftyone_prime.core.regression import RegressionMode, run_regression_search
 from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
 
+from ..failure_modes.evaluations import multilabel_description, over_units
 from ..reading import fields as fpf
 from ..reading import units as fpu
 from ..reading.input_cache import load_search_inputs, load_unit_inputs
@@ -96,12 +111,16 @@ class RegressionRunConfig(ModeRunConfig):
         label_field: the ground-truth ``Classification`` field
         baseline_field: the baseline model's ``Classification`` field
         pred_field: the new model's ``Classification`` field
-        unit_spec (None): a multilabel classifier's units (the dict of a
-            :class:`fiftyone_prime.integration.reading.units.UnitSpec`);
-            ``None`` for samples compared label to label
+        unit_spec (None): the units compared (the dict of a
+            :class:`fiftyone_prime.integration.reading.units.UnitSpec`): the
+            new model's detection evaluation (object-level runs) or a
+            multilabel classifier's (sample, class) pairs; ``None`` for
+            samples compared label to label
         **kwargs: ``tags_fields``, ``search_params``, ``procedure``,
             ``save_views``, ``max_views`` as in
-            :class:`fiftyone_prime.integration.runs.run_results.ModeRunConfig`
+            :class:`fiftyone_prime.integration.runs.run_results.ModeRunConfig`;
+            with ``unit_spec``, ``unit_tag_kinds`` (and ``baseline_eval_key``
+            for object-level runs)
     """
 
     _METHOD = METHOD
@@ -109,9 +128,8 @@ class RegressionRunConfig(ModeRunConfig):
     def __init__(
         self, label_field=None, baseline_field=None, pred_field=None, unit_spec=None, **kwargs
     ):
-        super().__init__(label_field, pred_field, **kwargs)
+        super().__init__(label_field, pred_field, unit_spec=unit_spec, **kwargs)
         self.baseline_field = baseline_field
-        self.unit_spec = unit_spec
 
     @property
     def spec(self) -> Optional[fpu.UnitSpec]:
@@ -168,7 +186,7 @@ class RegressionResults(ModeRunResults):
             config,
             key,
             regressions=records,
-            groups=group_stats(inputs.groups, inputs.correct, read.baseline_correct),
+            groups=group_stats(read.groups, inputs.correct, read.baseline_correct),
             **input_counts(inputs),
             significance=significance,
         )
@@ -177,8 +195,7 @@ class RegressionResults(ModeRunResults):
         c = self.config
         return (
             f"PRIME regression run '{self.key}': {len(self._modes)} regression modes of "
-            f"'{c.pred_field}' against '{c.baseline_field}' over {self.num_used} "
-            f"{c.spec.noun if c.spec else 'samples'} "
+            f"'{c.pred_field}' against '{c.baseline_field}' over {self.num_used} {self.unit_noun} "
             f"({self.num_tags} tags)"
         )
 
@@ -188,6 +205,40 @@ class RegressionResults(ModeRunResults):
     def _table(self) -> list[str]:
         """Both models' accuracies, baseline -> new, on each mode and on its class."""
         return regression_table(self._modes)
+
+
+class ObjectRegressionResults(RegressionResults):
+    """The regression modes of a run over units: the ground-truth objects of
+    two detection evaluations (``units="gt"``), or a multilabel classifier's
+    (sample, class) pairs. A :class:`RegressionResults` whose config also
+    stores ``unit_spec`` (the new model's evaluation, or the multilabel
+    units with both models' fields), ``unit_tag_kinds`` and, for objects,
+    ``baseline_eval_key``."""
+
+    @property
+    def spec(self) -> fpu.UnitSpec:
+        """The :class:`fiftyone_prime.integration.reading.units.UnitSpec` of the
+        units compared."""
+        return self.config.spec
+
+    @property
+    def units_description(self) -> str:
+        """The units in words."""
+        spec = self.spec
+        if spec.is_multilabel:
+            return multilabel_description(spec)
+        return (
+            f"ground-truth objects of '{spec.gt_field}', right when matched, under "
+            f"evaluations '{self.config.baseline_eval_key}' (baseline) and "
+            f"'{spec.eval_key}' (new)"
+        )
+
+    @property
+    def unit_noun(self) -> str:
+        return self.spec.noun
+
+    def _units_lines(self) -> list[str]:
+        return [f"units: {self.units_description}"]
 
 
 # ------------------------------------------------------------------ display
@@ -212,10 +263,16 @@ REGRESSION_COLUMNS = (
 
 
 def regression_row(mode) -> dict[str, str]:
-    """A regression mode as display strings by header, plus its view name."""
+    """A regression mode as display strings by header, plus its view name
+    and its aliases (``"also as {x, y} (41 samples, 88% shared)"``, or ``""``)."""
     row = {h: render(mode) for h, _, render in REGRESSION_COLUMNS}
     row["view"] = getattr(mode, "view_name", None) or ""
+    row[ALIASES_COLUMN] = describe_aliases(mode)
     return row
+
+
+#: The header of a regression row's aliases (the panel's and the operator's tables).
+ALIASES_COLUMN = "aliases"
 
 
 def regression_table(modes) -> list[str]:
@@ -246,7 +303,8 @@ def describe_regression(mode, run_key: str) -> str:
         f"{arrow(mode.group_baseline_accuracy, mode.group_accuracy)} on the class "
         f"(n={mode.group_size}); {mode.num_losses} losses and {mode.num_wins} wins; "
         f"p = {format_p(mode.p_value)}, adjusted p = {format_p(mode.adjusted_p_value)}. "
-        f"Run '{run_key}'."
+        + (f"{describe_aliases(mode).capitalize()}. " if getattr(mode, "aliases", ()) else "")
+        + f"Run '{run_key}'."
     )
 
 
@@ -270,6 +328,12 @@ class RegressionInputs:
     def sources(self) -> list:
         """The tag sources read."""
         return self.inputs.sources
+
+    @property
+    def groups(self):
+        """The group (class) of each row."""
+        inputs = self.inputs
+        return inputs.labels if isinstance(inputs, fpu.UnitInputs) else inputs.groups
 
 
 def read_regression_inputs(
@@ -335,6 +399,94 @@ def _check_same_samples(n_new, n_base, only_new, pred_field, baseline_field) -> 
         )
 
 
+#: The settings of a detection evaluation that decide which objects match:
+#: two evaluations compared object by object must agree on them.
+MATCHING_SETTINGS = ("method", "iou", "classwise", "iscrowd", "use_masks", "use_boxes", "tolerance")
+
+
+def object_units(samples, baseline_eval_key: str, eval_key: str, units: Optional[str]):
+    """The :class:`fiftyone_prime.integration.reading.units.UnitSpec` of the
+    baseline's and the new model's evaluations when they are detection
+    evaluations compared object by object, ``None`` when they are
+    classification evaluations (compared sample by sample). Reads nothing but the
+    evaluations' configs.
+
+    Raises:
+        ValueError: the evaluations are of different kinds, of different
+            ground-truth fields or matching settings, of the same
+            predictions, or ``units`` does not fit
+    """
+    specs = [
+        fpu.resolve_units(samples, eval_key=key, units=units)
+        for key in (baseline_eval_key, eval_key)
+    ]
+    base, new = specs
+    if base.eval_type != new.eval_type:
+        raise ValueError(
+            f"Evaluations '{baseline_eval_key}' ({base.eval_type}) and '{eval_key}' "
+            f"({new.eval_type}) are of different kinds; compare two classification or two "
+            "detection evaluations"
+        )
+    if not new.is_objects:
+        return None
+    if new.units != fpu.GT:
+        raise ValueError(
+            f"`units='{new.units}'`: regressions compare the two models on the same units, "
+            "and each model has its own predicted objects; use units='gt' (ground-truth "
+            "objects, right when matched)"
+        )
+    if base.gt_field != new.gt_field:
+        raise ValueError(
+            f"Evaluations '{baseline_eval_key}' and '{eval_key}' evaluate different "
+            f"ground-truth fields ('{base.gt_field}' and '{new.gt_field}'); object-level "
+            "regressions compare two evaluations of the same ground truth"
+        )
+    root = samples._root_dataset
+    configs = [root.get_evaluation_info(k).config for k in (baseline_eval_key, eval_key)]
+    differ = [
+        f"{name} {getattr(configs[0], name, None)!r} != {getattr(configs[1], name, None)!r}"
+        for name in MATCHING_SETTINGS
+        if getattr(configs[0], name, None) != getattr(configs[1], name, None)
+    ]
+    if differ:
+        raise ValueError(
+            f"Evaluations '{baseline_eval_key}' and '{eval_key}' match objects differently "
+            f"({'; '.join(differ)}); evaluate both models with the same settings "
+            "(evaluate_detections(..., iou=...)) to compare them object by object"
+        )
+    if base.pred_field == new.pred_field:
+        raise ValueError(
+            f"Evaluations '{baseline_eval_key}' and '{eval_key}' evaluate the same predictions "
+            f"'{new.pred_field}' with the same settings; compare two models' evaluations"
+        )
+    return base, new
+
+
+def read_object_regression_inputs(
+    samples, spec: fpu.UnitSpec, baseline_eval_key: str, tags_field
+) -> RegressionInputs:
+    """Reads the ground-truth objects of the new model's evaluation ``spec``
+    (groups, outcomes, tags from object attributes and image fields) with
+    each one's outcome under ``baseline_eval_key``, in one pass.
+
+    Raises:
+        ValueError: an object is a unit of one evaluation but was not
+            evaluated by the other (the models were evaluated on different
+            samples)
+    """
+    sources = fpu.unit_tag_sources(samples, spec, tags_field)
+    inputs = fpu.read_units(samples, spec, sources, object_paths=[baseline_eval_key])
+    outcome = inputs.object_extra[baseline_eval_key]
+    evaluated = np.isin(outcome, ["tp", "fn"])
+    if not evaluated.all():
+        raise ValueError(
+            f"{int((~evaluated).sum())} of the {inputs.num_used} ground-truth objects evaluated "
+            f"by '{spec.eval_key}' were not evaluated by '{baseline_eval_key}'; evaluate both "
+            "models on the same samples"
+        )
+    return RegressionInputs(inputs, outcome == "tp")
+
+
 # ------------------------------------------------------------------ the run
 
 
@@ -367,35 +519,20 @@ def _validate_new_key(dataset, run_key, overwrite) -> None:
 
 def regression_view(samples, config, mode, sources=None):
     """The samples of the mode's class carrying every tag, with both
-    predictions (``sources``: the run's tag sources, resolved when not given).
-    For a multilabel classifier, the samples of the mode's units with every
-    label field filtered to the class
-    (:func:`fiftyone_prime.integration.failure_modes.evaluations.multilabel_view`)."""
+    predictions (``sources``: the run's tag sources, resolved when not given)."""
     if sources is None:
         sources = fpf.tag_sources(samples, config.tags_fields)
     source_of = {s.field: s for s in sources}
-    spec = config.spec
-    tags = []
-    by_field: dict[str, list[str]] = {}
-    for field, label in zip(mode.tag_fields, mode.tag_labels):
-        by_field.setdefault(field, []).append(label)
-    for field, labels in by_field.items():
-        source = source_of[field]
-        tags.append(getattr(source, "tag_source", source).match_expression(labels))
-    if spec is not None:
-        from ..failure_modes.evaluations import multilabel_view
-
-        image_expr = None
-        for expr in tags:
-            image_expr = expr if image_expr is None else image_expr & expr
-        return multilabel_view(samples, spec, mode.group, image_expr)
     expr = (
         (F(f"{config.label_field}.label") == F.literal(mode.group))
         & (F(f"{config.pred_field}.label") != None)  # noqa: E711
         & (F(f"{config.baseline_field}.label") != None)  # noqa: E711
     )
-    for tag_expr in tags:
-        expr &= tag_expr
+    by_field: dict[str, list[str]] = {}
+    for field, label in zip(mode.tag_fields, mode.tag_labels):
+        by_field.setdefault(field, []).append(label)
+    for field, labels in by_field.items():
+        expr &= source_of[field].match_expression(labels)
     return samples.match(expr)
 
 
@@ -410,6 +547,7 @@ def find_regressions(
     run_key: str = RUN_KEY,
     baseline_eval_key: Optional[str] = None,
     eval_key: Optional[str] = None,
+    units: Optional[str] = None,
     min_size: int = DEFAULT_PARAMS.min_size,
     min_drop: float = DEFAULT_PARAMS.min_drop,
     min_gain: float = DEFAULT_PARAMS.min_gain,
@@ -422,7 +560,6 @@ def find_regressions(
     overwrite: bool = False,
     reuse_inputs: bool = True,
     progress=None,
-    units: Optional[str] = None,
     confidence_thresh: Optional[float] = None,
 ) -> RegressionResults:
     """Finds where a new model regressed against a baseline, per class, as
@@ -456,7 +593,24 @@ def find_regressions(
         baseline_eval_key (None), eval_key (None): classification
             evaluation runs (``evaluate_classifications``) whose prediction
             fields to compare instead of ``baseline_field`` and
-            ``pred_field``; their ground truth must be ``label_field``
+            ``pred_field``; their ground truth must be ``label_field``. Or
+            two detection evaluations (``evaluate_detections``) of the same
+            ground-truth field with the same matching settings (IoU, method,
+            classwise, crowd attribute), compared object by object
+            (``units="gt"``); ``label_field`` is then their ground truth
+        units (None): the units compared. With detection evaluations,
+            ``"gt"`` (the default): ground-truth objects, right under an
+            evaluation when matched (crowd objects left out); tags may then
+            also be object attributes by their path
+            (``"ground_truth.detections.attrs"``), and each mode's view holds
+            exactly its objects, with both models' predictions. With a
+            multilabel classifier (the three fields ``Classifications``), as
+            in :func:`fiftyone_prime.find_failure_modes`: ``"gt"`` (the
+            default) compares the misses of present classes, ``"pred"`` the
+            false alarms of the classes either model predicts (a unit is
+            right under a model when its prediction of the class's presence
+            is, so the new model's misses of classes the baseline predicted
+            count there too); each mode's view holds a sample per unit
         min_size, min_drop, min_gain, max_tags, minimal, alpha,
             error_control: the definition's thresholds, the level and what it
             bounds (``"fdr"``, ``"fdr_by"`` or ``"fwer"``), as in
@@ -468,21 +622,17 @@ def find_regressions(
             search of the same view and fields while no sample changed
             (``False`` reads afresh and replaces the cached entry)
         progress (None): a FiftyOne ``progress`` argument
-        units (None), confidence_thresh (None): for a multilabel classifier
-            (the three fields ``Classifications``), as in
-            :func:`fiftyone_prime.find_failure_modes`: ``"gt"`` (the default)
-            compares the misses of present classes, ``"pred"`` the false
-            alarms of the classes either model predicts (a unit is right
-            under a model when its prediction of the class's presence is, so
-            the new model's misses of classes the baseline predicted count
-            there too)
+        confidence_thresh (None): for a multilabel classifier, the least
+            confidence of a prediction that counts, as in
+            :func:`fiftyone_prime.find_failure_modes`
 
     Returns:
         a :class:`RegressionResults`
 
     Raises:
         ValueError: a field is missing, the models predicted on different
-            samples, the key is taken (or not a regression run, with
+            samples, the evaluations are of different ground-truth fields or
+            matching settings, the key is taken (or not a regression run, with
             ``overwrite``), or a view name is taken; nothing is written then
         TypeError: a field has the wrong type
     """
@@ -498,12 +648,12 @@ def find_regressions(
         run_key=run_key,
         baseline_eval_key=baseline_eval_key,
         eval_key=eval_key,
+        units=units,
         save_views=save_views,
         max_views=max_views,
         overwrite=overwrite,
         reuse_inputs=reuse_inputs,
         progress=progress,
-        units=units,
         confidence_thresh=confidence_thresh,
     )
 
@@ -519,12 +669,12 @@ def search_regressions(
     run_key: str = RUN_KEY,
     baseline_eval_key: Optional[str] = None,
     eval_key: Optional[str] = None,
+    units: Optional[str] = None,
     save_views: bool = True,
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
     reuse_inputs: bool = True,
     progress=None,
-    units: Optional[str] = None,
     confidence_thresh: Optional[float] = None,
 ) -> RegressionResults:
     """:func:`find_regressions` with the search parameters as one
@@ -533,18 +683,50 @@ def search_regressions(
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
     fpf.check_sample_collection(samples, "find_regressions")
+    specs = None  # object-level: the baseline's and the new model's evaluations
+    spec = None  # the units compared, when not samples label to label
+    if baseline_eval_key is not None or eval_key is not None:
+        if baseline_eval_key is None or eval_key is None:
+            raise ValueError("Pass both `baseline_eval_key` and `eval_key`, or neither")
+        specs = object_units(samples, baseline_eval_key, eval_key, units)
+        spec = None if specs is None else specs[1]
+    elif fpu.is_multilabel(
+        samples, label_field=label_field, baseline_field=baseline_field, pred_field=pred_field
+    ):
+        spec = fpu.multilabel_spec(
+            samples, label_field, pred_field, units, confidence_thresh, baseline_field
+        )
+    elif units not in (None, fpu.SAMPLES):
+        raise ValueError(
+            f"`units='{units}'` needs two detection evaluations (`baseline_eval_key` and "
+            "`eval_key`) of the same ground truth, or a multilabel classifier (the label "
+            "and both prediction fields Classifications fields)"
+        )
+    if confidence_thresh is not None and (spec is None or not spec.is_multilabel):
+        raise ValueError(
+            "`confidence_thresh` applies to multilabel classifiers only (the label and both "
+            "prediction fields Classifications fields)"
+        )
     run = start_run(
         samples,
         run_key,
-        REGRESSIONS,
+        REGRESSIONS if spec is None else OBJECT_REGRESSIONS,
         overwrite=overwrite,
         save_views=save_views,
         max_views=max_views,
         progress=progress,
     )
-    if baseline_eval_key is not None or eval_key is not None:
-        if baseline_eval_key is None or eval_key is None:
-            raise ValueError("Pass both `baseline_eval_key` and `eval_key`, or neither")
+    if specs is not None:
+        base, spec = specs
+        read = read_object_regression_inputs(samples, spec, baseline_eval_key, tags_field)
+        unit_config = dict(
+            unit_spec=spec.to_dict(),
+            unit_tag_kinds=dict(read.inputs.kinds),
+            baseline_eval_key=baseline_eval_key,
+        )
+        fields = (spec.gt_field, base.pred_field, spec.pred_field)
+        return _search(samples, run, params, read, *fields, save_views, max_views, unit_config)
+    if baseline_eval_key is not None:
         for role, key in (("baseline_eval_key", baseline_eval_key), ("eval_key", eval_key)):
             gt, field = fpf.resolve_eval_key(samples, key, role)
             if gt != label_field:
@@ -556,21 +738,40 @@ def search_regressions(
                 pred_field = field
             else:
                 baseline_field = field
-    spec = None
-    if fpu.is_multilabel(
-        samples, label_field=label_field, baseline_field=baseline_field, pred_field=pred_field
-    ):
-        spec = fpu.multilabel_spec(
-            samples, label_field, pred_field, units, confidence_thresh, baseline_field
-        )
-    elif units is not None or confidence_thresh is not None:
-        raise ValueError(
-            "`units` and `confidence_thresh` apply to multilabel classifiers only (the label "
-            "and both prediction fields Classifications fields)"
-        )
     read = read_regression_inputs(
         samples, label_field, baseline_field, pred_field, tags_field, reuse_inputs, spec
     )
+    unit_config = None
+    if spec is not None:  # a multilabel classifier's (sample, class) pairs
+        unit_config = dict(unit_spec=spec.to_dict(), unit_tag_kinds=dict(read.inputs.kinds))
+    return _search(
+        samples,
+        run,
+        params,
+        read,
+        label_field,
+        baseline_field,
+        pred_field,
+        save_views,
+        max_views,
+        unit_config,
+    )
+
+
+def _search(
+    samples,
+    run,
+    params,
+    read: RegressionInputs,
+    label_field,
+    baseline_field,
+    pred_field,
+    save_views,
+    max_views,
+    unit_config=None,
+) -> RegressionResults:
+    """Searches what ``read`` holds and finishes ``run``, for any unit kind
+    (``unit_config``: what a run over units' config also stores)."""
     inputs = read.inputs
     multiple = len(inputs.sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
@@ -578,7 +779,7 @@ def search_regressions(
         inputs.tags,
         read.baseline_correct,
         inputs.correct,
-        inputs.groups,
+        read.groups,
         tag_names=names,
         params=params,
     )
@@ -587,12 +788,12 @@ def search_regressions(
         label_field=label_field,
         baseline_field=baseline_field,
         pred_field=pred_field,
-        unit_spec=None if spec is None else spec.to_dict(),
         tags_fields=[s.field for s in inputs.sources],
         search_params=params,
         procedure=outcome.significance.procedure,
         save_views=save_views,
         max_views=max_views,
+        **(unit_config or {}),
     )
     results = run.finish(config, records, read, significance=outcome.significance.to_dict())
     logger.info(
@@ -605,10 +806,8 @@ def search_regressions(
 
 def _regression_views(samples, results, sources=None):
     config = results.config
-    if sources is None and config.spec is None:
+    if sources is None:
         sources = fpf.tag_sources(samples, config.tags_fields)
-    elif sources is None:
-        sources = fpu.unit_tag_sources(samples, config.spec, config.tags_fields)
     return lambda mode: regression_view(samples, config, mode, sources)
 
 
@@ -623,5 +822,21 @@ REGRESSIONS = register(
         views=_regression_views,
         describe=lambda results, mode: describe_regression(mode, results.key),
         delete_call="fp.delete_regressions(dataset, '{key}')",
+    )
+)
+
+
+#: Regression runs over units (the ground-truth objects of two detection
+#: evaluations, or a multilabel classifier's (sample, class) pairs):
+#: regression runs whose config also stores ``unit_spec`` and
+#: ``unit_tag_kinds`` (and ``baseline_eval_key`` for objects); their views
+#: hold exactly each mode's units.
+OBJECT_REGRESSIONS = register(
+    over_units(
+        REGRESSIONS,
+        describe_regression,
+        name="object_regressions",
+        label="object-level regression run",
+        results_cls=ObjectRegressionResults,
     )
 )

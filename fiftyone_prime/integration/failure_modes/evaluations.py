@@ -20,7 +20,7 @@ from fiftyone import ViewField as F
 
 from fiftyone_prime.core.defaults import RUN_KEY, TAGS_FIELD
 from fiftyone_prime.core.search import run_search
-from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.types import DEFAULT_PARAMS, ScoreParams, SearchParams
 
 from ..reading import fields as fpf
 from ..reading import units as fpu
@@ -39,7 +39,7 @@ from ..runs.classes import (
     input_counts,
 )
 from ..runs.run_guard import writes_run
-from ..runs.run_kinds import kind_of, register
+from ..runs.run_kinds import RunKind, kind_of, register
 from ..runs.run_results import _count, saved_mode
 from ..runs.run_store import start_run
 
@@ -65,6 +65,9 @@ def find_evaluation_failure_modes(
     max_views: int = fpv.DEFAULT_MAX_VIEWS,
     overwrite: bool = False,
     progress=None,
+    score_field=None,
+    higher_is_worse: Optional[bool] = None,
+    group_field: Optional[str] = None,
     confidence_thresh: Optional[float] = None,
     reuse_inputs: bool = True,
 ) -> EvalFailureModeResults:
@@ -107,6 +110,10 @@ def find_evaluation_failure_modes(
         params (the defaults): the :class:`fiftyone_prime.SearchParams`
         save_views (True), max_views, overwrite, progress: as in
             :func:`fiftyone_prime.find_failure_modes`
+        score_field (None), higher_is_worse (None), group_field (None): a
+            number per unit instead of right or wrong, as in
+            :func:`fiftyone_prime.find_failure_modes` (see
+            :func:`fiftyone_prime.integration.reading.units.resolve_units`)
         confidence_thresh (None): multilabel units: the least confidence of
             a prediction that counts
         reuse_inputs (True): whether to reuse the units cached by an earlier
@@ -114,7 +121,9 @@ def find_evaluation_failure_modes(
             afresh and replaces the cached entry)
 
     Returns:
-        an :class:`EvalFailureModeResults`
+        an :class:`EvalFailureModeResults` (a
+        :class:`~fiftyone_prime.integration.failure_modes.scores.ScoreModeResults`
+        for a score)
 
     Raises:
         ValueError: a missing evaluation key, units that do not fit, an
@@ -124,15 +133,6 @@ def find_evaluation_failure_modes(
     """
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
-    run = start_run(
-        samples,
-        run_key,
-        EVALUATION_UNITS,
-        overwrite=overwrite,
-        save_views=save_views,
-        max_views=max_views,
-        progress=progress,
-    )
     spec = fpu.resolve_units(
         samples,
         eval_key=eval_key,
@@ -140,7 +140,22 @@ def find_evaluation_failure_modes(
         correct_field=correct_field,
         label_field=label_field,
         pred_field=pred_field,
+        score_field=score_field,
+        higher_is_worse=higher_is_worse,
+        group_field=group_field,
         confidence_thresh=confidence_thresh,
+    )
+    if spec.is_scored and not isinstance(params, ScoreParams):
+        params = ScoreParams(**params.to_dict())  # the same values, in the score's units
+    kind = unit_kind(spec, params)
+    run = start_run(
+        samples,
+        run_key,
+        kind,
+        overwrite=overwrite,
+        save_views=save_views,
+        max_views=max_views,
+        progress=progress,
     )
     sources = fpu.unit_tag_sources(samples, spec, tags_field)
     logger.info("Reading the %s of %s...", spec.noun, _describe_spec(spec))
@@ -148,9 +163,7 @@ def find_evaluation_failure_modes(
     multiple = len(sources) > 1
     names = [fpf.tag_display_name(k, multiple) for k in inputs.tag_keys]
     logger.info("Searching %d tags over %d %s...", len(names), inputs.num_used, spec.noun)
-    outcome = run_search(inputs.tags, inputs.correct, inputs.groups, tag_names=names, params=params)
-    records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
-    significance = outcome.significance
+    records, significance = kind.search(spec, inputs, names, params)
     config = _config(
         spec,
         inputs.kinds,
@@ -173,12 +186,36 @@ def find_evaluation_failure_modes(
     return results
 
 
+def unit_kind(spec: fpu.UnitSpec, params: SearchParams = DEFAULT_PARAMS):
+    """The kind of a run over the units of ``spec``, as :func:`kind_of`
+    decides it from the config the run will store: evaluation units, or a
+    kind that refines them (a score's)."""
+    return kind_of(_config(spec, {}, search_params=params))
+
+
+def search_units(spec: fpu.UnitSpec, inputs, names, params: SearchParams):
+    """How evaluation-unit runs search their units (``RunKind.search``):
+    right or wrong outcomes.
+
+    Returns:
+        ``(records, significance)``: the saved modes and the search's
+        significance record
+    """
+    outcome = run_search(inputs.tags, inputs.correct, inputs.labels, tag_names=names, params=params)
+    records = [saved_mode(SavedFailureMode, m, inputs.tag_keys) for m in outcome.failure_modes]
+    return records, outcome.significance
+
+
 def _describe_spec(spec: fpu.UnitSpec) -> str:
     if spec.is_multilabel:
         return f"'{spec.gt_field}' against '{spec.pred_field}'"
+    if spec.is_scored and spec.eval_key is None:
+        return f"score {fpu._describe_score(spec)}"
     if spec.eval_key is None:
         return f"'{spec.group_field}' with outcome {spec.correct_field!r}"
     what = {fpu.GT: "ground truth", fpu.PRED: "predictions", fpu.SAMPLES: "samples"}[spec.units]
+    if spec.is_scored:
+        what += f", score {fpu._describe_score(spec)}"
     return f"evaluation '{spec.eval_key}' ({spec.eval_method}, {what})"
 
 
@@ -218,7 +255,9 @@ def unit_view(samples, spec: fpu.UnitSpec, sources, kinds: dict, group, tag_keys
     if spec.is_multilabel:
         return multilabel_view(samples, spec, group, image_expr)
     if not spec.is_objects:
-        expr = spec.sample_filter() & (F(spec.group_path) == F.literal(group))
+        expr = spec.sample_filter()
+        if spec.is_grouped:
+            expr &= F(spec.group_path) == F.literal(group)
         if image_expr is not None:
             expr &= image_expr
         return samples.match(expr)
@@ -262,6 +301,24 @@ def multilabel_view(samples, spec: fpu.UnitSpec, group, image_expr=None):
     return view
 
 
+def multilabel_description(spec: fpu.UnitSpec) -> str:
+    """A multilabel classifier's units in words (a regression's, with
+    ``spec.baseline_field``: right or wrong under each model)."""
+    thresh = spec.confidence_thresh
+    counts = "" if thresh is None else f" with confidence >= {thresh:g}"
+    if spec.baseline_field is None:
+        model = f"'{spec.pred_field}'"
+        missed = f"wrong when {model} does not predict them{counts} (misses)"
+        alarm = f"wrong when absent from '{spec.gt_field}' (false alarms)"
+    else:
+        model = f"'{spec.baseline_field}' (baseline) or '{spec.pred_field}' (new)"
+        missed = f"right under a model when it predicts them{counts}: {model}"
+        alarm = "right under a model when its prediction of the class's presence is right"
+    if spec.units == fpu.GT:
+        return f"(sample, class) pairs of the classes present in '{spec.gt_field}', {missed}"
+    return f"(sample, class) pairs of the classes {model} predicts{counts}, {alarm}"
+
+
 def evaluation_state(dataset, spec: fpu.UnitSpec) -> str:
     """Whether the evaluation a run read still exists as it was.
 
@@ -299,7 +356,7 @@ def run_spec(config) -> Optional[fpu.UnitSpec]:
     FiftyOne's run validation (which refuses to overwrite a run with one of
     another config type) out of the way when a key changes kind.
     """
-    if kind_of(config) is not EVALUATION_UNITS:
+    if not EVALUATION_UNITS.includes(kind_of(config)):
         return None
     return fpu.UnitSpec.from_dict(config.unit_spec)
 
@@ -393,17 +450,7 @@ class EvalFailureModeResults(FailureModeResults):
         where = f"evaluation '{spec.eval_key}'" if spec.eval_key else f"'{spec.group_field}'"
         outcome = " (outcome: correct_field)" if spec.correct_field is not None else ""
         if spec.is_multilabel:
-            thresh = spec.confidence_thresh
-            counts = "" if thresh is None else f" with confidence >= {thresh:g}"
-            if spec.units == fpu.GT:
-                return (
-                    f"(sample, class) pairs of the classes present in '{spec.gt_field}', "
-                    f"wrong when '{spec.pred_field}' does not predict them{counts} (misses)"
-                )
-            return (
-                f"(sample, class) pairs of the classes '{spec.pred_field}' predicts{counts}, "
-                f"wrong when absent from '{spec.gt_field}' (false alarms)"
-            )
+            return multilabel_description(spec)
         if spec.units == fpu.GT:
             return f"ground-truth objects of {where}, wrong when missed{outcome}"
         if spec.units == fpu.PRED:
@@ -439,20 +486,13 @@ class EvalFailureModeResults(FailureModeResults):
             logger.warning(warning)
         return super().load_view(mode)
 
-    def _headline(self) -> str:
-        return (
-            super()
-            ._headline()
-            .replace(f"over {self.num_used} samples", f"over {self.num_used} {self.spec.noun}")
-        )
+    @property
+    def unit_noun(self) -> str:
+        return self.spec.noun
 
-    def summary(self) -> str:
-        lines = super().summary().split("\n")
-        lines.insert(1, f"units: {self.units_description}")
+    def _units_lines(self) -> list[str]:
         warning = self.evaluation_warning()
-        if warning:
-            lines.insert(1, "WARNING: " + warning)
-        return "\n".join(lines)
+        return [*(["WARNING: " + warning] if warning else []), f"units: {self.units_description}"]
 
     @classmethod
     def _from_dict(cls, d, samples, config, key):
@@ -515,21 +555,41 @@ def _unit_views(samples, results, sources=None):
     return view
 
 
+def over_units(kind: RunKind, describe_mode, **changes) -> RunKind:
+    """``kind`` refined to runs over an evaluation's units: their config also
+    stores ``unit_spec`` and ``unit_tag_kinds``, their results have ``spec``
+    and ``units_description``, and their views hold exactly each mode's units
+    (checked after saving).
+
+    Args:
+        kind: the kind refined
+        describe_mode: ``describe_mode(mode, run_key)``, the text of a mode's
+            view, to which its units are added
+        **changes: the refined kind's name, label, results class...
+    """
+    return kind.refined(
+        accepts=lambda config: bool(getattr(config, "unit_spec", None)),
+        views=_unit_views,
+        describe=lambda results, mode: (
+            describe_mode(mode, results.key) + f" Units: {results.units_description}."
+        ),
+        check_views=lambda results, views: check_view_counts(results.spec, views),
+        **changes,
+    )
+
+
 #: Failure-mode runs over the units of an evaluation (or a boolean outcome):
 #: failure-mode runs whose config also stores ``unit_spec`` and
 #: ``unit_tag_kinds``.
 EVALUATION_UNITS = register(
-    FAILURE_MODES.refined(
+    over_units(
+        FAILURE_MODES,
+        fpv.view_description,
         name="evaluation_units",
         label="evaluation-unit run",
         results_cls=EvalFailureModeResults,
-        accepts=lambda config: bool(getattr(config, "unit_spec", None)),
-        views=_unit_views,
-        describe=lambda results, mode: (
-            fpv.view_description(mode, results.key) + f" Units: {results.units_description}."
-        ),
         read_inputs=read_run_units,
-        check_views=lambda results, views: check_view_counts(results.spec, views),
+        search=search_units,
     )
 )
 
@@ -546,7 +606,8 @@ def evaluation_failure_mode_stats(
     params: SearchParams = DEFAULT_PARAMS,
 ) -> dict:
     """Searches an evaluation's units without storing anything, and returns
-    how many significant failure modes it has and the largest drop among them.
+    how many significant failure modes it has and the largest drop among them
+    (for regression and segmentation evaluations, in the score's units).
 
     What the Model Evaluation panel's PRIME metrics show (see
     :mod:`fiftyone_prime.plugin.evaluation_metrics`).
@@ -562,12 +623,15 @@ def evaluation_failure_mode_stats(
         "num_units": int, "units": str}``
     """
     spec = fpu.resolve_units(samples, eval_key=eval_key, units=units)
+    if spec.is_scored and not isinstance(params, ScoreParams):
+        params = ScoreParams(**params.to_dict())
     sources = fpu.unit_tag_sources(samples, spec, tags_field)
     inputs, _ = load_unit_inputs(samples, spec, sources)
-    outcome = run_search(inputs.tags, inputs.correct, inputs.groups, params=params)
-    drops = [m.drop for m in outcome.failure_modes if m.drop == m.drop]
+    names = [str(k) for k in inputs.tag_keys]
+    modes, _ = unit_kind(spec, params).search(spec, inputs, names, params)
+    drops = [m.drop for m in modes if m.drop == m.drop]
     return {
-        "num_failure_modes": len(outcome.failure_modes),
+        "num_failure_modes": len(modes),
         "max_drop": float(max(drops)) if drops else 0.0,
         "num_units": inputs.num_used,
         "units": spec.units,
@@ -586,9 +650,10 @@ def units_notice(dataset, run_key: str) -> str:
 
 
 def results_notice(results) -> str:
-    """:func:`units_notice` of loaded failure-mode results."""
-    if not isinstance(results, EvalFailureModeResults):
+    """:func:`units_notice` of loaded results (failure-mode or regression
+    results that describe their units)."""
+    if not hasattr(results, "units_description"):
         return ""
     text = f"Units: {results.units_description}."
-    warning = results.evaluation_warning()
+    warning = getattr(results, "evaluation_warning", lambda: None)()
     return text + (f" **{warning}.**" if warning else "")

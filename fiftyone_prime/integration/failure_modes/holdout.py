@@ -70,6 +70,7 @@ def apply_failure_modes(
             f"`results` must be FailureModeResults (see load_failure_modes()); got "
             f"{type(results).__name__}"
         )
+    _check_measurable(results)
     config = results.config
     dataset = samples._root_dataset
     if run_key is None:
@@ -132,6 +133,7 @@ def validate_failure_modes(
         if run_key is None:
             raise ValueError("Pass `run_key` with a dataset, or pass the results themselves")
         results = load_failure_modes(results_or_samples, run_key)
+    _check_measurable(results)
     config = results.config
     params = config.params
     if alpha is None:
@@ -170,6 +172,18 @@ def validate_failure_modes(
         "%d of %d failure modes confirmed on held-out data", validation["num_confirmed"], len(rows)
     )
     return validation
+
+
+def _check_measurable(results) -> None:
+    """Raises for runs whose modes cannot be measured on other data yet: the
+    modes of a score (the core measures right/wrong outcomes only)."""
+    spec = results.spec
+    if spec is not None and spec.is_scored:
+        raise ValueError(
+            f"Run '{results.key}' searched a score ({results.score_description}); applying or "
+            "validating score modes on other data is not supported yet. Search the other data "
+            "with the same score_field and thresholds instead"
+        )
 
 
 def _overlap(searched, holdout, holdout_ids) -> int:

@@ -8,7 +8,7 @@ from typing import Optional, Union
 
 from fiftyone_prime.core.defaults import LABEL_FIELD, PRED_FIELD, RUN_KEY, TAGS_FIELD
 from fiftyone_prime.core.search import run_search
-from fiftyone_prime.core.types import DEFAULT_PARAMS, SearchParams
+from fiftyone_prime.core.types import DEFAULT_PARAMS, ScoreParams, SearchParams
 
 from ..reading import fields as fpf
 from ..reading import units as fpu
@@ -44,6 +44,9 @@ def find_failure_modes(
     eval_key: Optional[str] = None,
     units: Optional[str] = None,
     correct_field=None,
+    score_field=None,
+    higher_is_worse: Optional[bool] = None,
+    group_field: Optional[str] = None,
     confidence_thresh: Optional[float] = None,
 ) -> FailureModeResults:
     """Finds PRIME failure modes of a classifier on a dataset or view.
@@ -146,6 +149,29 @@ def find_failure_modes(
             the evaluation's (or, without ``eval_key``, of the label
             comparison: ``label_field`` then holds the units' groups). See
             :func:`fiftyone_prime.integration.failure_modes.evaluations.find_evaluation_failure_modes`
+        score_field (None): search a number per unit instead of right or
+            wrong: where is its mean worst? A numeric sample field, a
+            numeric object attribute by its full path
+            (``"ground_truth.detections.eval_iou"``; units are then those
+            objects), or a ``ViewExpression`` on the unit. With
+            ``eval_key`` of a regression evaluation (``evaluate_regressions``)
+            the score is each sample's error by default; of a segmentation
+            evaluation (``evaluate_segmentations``) each sample's accuracy
+            (``score_field="precision"`` or ``"recall"`` for the others).
+            The thresholds are then in the score's units: ``min_drop`` is
+            how much worse a mode's mean is than its group's, ``min_gain``
+            how much worse than every subset's. Units whose score is
+            missing, NaN or infinite are left out and counted (the summary
+            says how many); a detection evaluation's IoU
+            (``<objects>.<eval_key>_iou``) scores an unmatched object 0
+        higher_is_worse (None): the score's direction: ``True`` for an
+            error or a loss (the default), ``False`` for an accuracy or an
+            IoU (the default for segmentation evaluations and IoUs)
+        group_field (None): with a score of samples, a ``Classification``
+            or string field whose values are the groups; by default the
+            samples form one group (``label_field``, when given explicitly,
+            groups them too), a classification evaluation's samples are
+            grouped by its ground truth and objects by their labels
         confidence_thresh (None): with a multilabel classifier, the least
             confidence of a prediction that counts (a prediction without a
             confidence then does not); ``None`` counts every prediction
@@ -153,7 +179,9 @@ def find_failure_modes(
     Returns:
         a :class:`fiftyone_prime.FailureModeResults` (an
         :class:`fiftyone_prime.EvalFailureModeResults` with ``eval_key``,
-        ``units``, ``correct_field`` or ``Classifications`` fields)
+        ``units``, ``correct_field`` or ``Classifications`` fields; a
+        :class:`~fiftyone_prime.integration.failure_modes.scores.ScoreModeResults`
+        for a score)
 
     Raises:
         ValueError: if a field is missing, the view is empty, the run key
@@ -161,8 +189,11 @@ def find_failure_modes(
             saved view of the user's
         TypeError: if a field has the wrong type
     """
-    # The keywords in SearchParams' field order (SearchParams.names()).
-    params = SearchParams(min_size, min_drop, min_gain, max_tags, minimal, alpha, error_control)
+    # The keywords in SearchParams' field order (SearchParams.names()); a
+    # score's thresholds are in its units (ScoreParams).
+    scored = score_field is not None or fpu.scored_evaluation(samples, eval_key)
+    cls = ScoreParams if scored else SearchParams
+    params = cls(min_size, min_drop, min_gain, max_tags, minimal, alpha, error_control)
     return search_failure_modes(
         samples,
         params,
@@ -178,6 +209,9 @@ def find_failure_modes(
         eval_key=eval_key,
         units=units,
         correct_field=correct_field,
+        score_field=score_field,
+        higher_is_worse=higher_is_worse,
+        group_field=group_field,
         confidence_thresh=confidence_thresh,
     )
 
@@ -199,6 +233,9 @@ def search_failure_modes(
     eval_key: Optional[str] = None,
     units: Optional[str] = None,
     correct_field=None,
+    score_field=None,
+    higher_is_worse: Optional[bool] = None,
+    group_field: Optional[str] = None,
     confidence_thresh: Optional[float] = None,
 ) -> FailureModeResults:
     """:func:`find_failure_modes` with the search parameters as one
@@ -214,7 +251,8 @@ def search_failure_modes(
         params (the defaults): a :class:`SearchParams`
         label_field, pred_field, tags_field, run_key, save_views, max_views,
             overwrite, reuse_inputs, progress, eval_key, units, correct_field,
-            confidence_thresh: as in :func:`find_failure_modes`
+            score_field, higher_is_worse, group_field, confidence_thresh: as in
+            :func:`find_failure_modes`
 
     Returns:
         a :class:`fiftyone_prime.FailureModeResults`
@@ -222,21 +260,30 @@ def search_failure_modes(
     if not isinstance(params, SearchParams):
         raise TypeError(f"`params` must be a SearchParams; got {type(params).__name__}")
     fpf.check_sample_collection(samples, "find_failure_modes")
+    scored = score_field is not None or higher_is_worse is not None or group_field is not None
     units_given = eval_key is not None or units is not None or correct_field is not None
     if (
         units_given
+        or scored
         or confidence_thresh is not None
         or fpu.is_multilabel(samples, label_field=label_field, pred_field=pred_field)
     ):
         from .evaluations import find_evaluation_failure_modes
 
-        # With an evaluation its own fields are used: the defaults are not a choice.
-        evaluated = eval_key is not None
+        # With an evaluation (or a score) its own fields are used: the defaults
+        # are not a choice.
+        evaluated = eval_key is not None or scored
+        if scored and eval_key is None and group_field is None and units in (None, "samples"):
+            # a class label field given explicitly: its classes group the samples
+            group_field = None if label_field == LABEL_FIELD else label_field
         return find_evaluation_failure_modes(
             samples,
             eval_key=eval_key,
             units=units,
             correct_field=correct_field,
+            score_field=score_field,
+            higher_is_worse=higher_is_worse,
+            group_field=group_field,
             label_field=None if evaluated and label_field == LABEL_FIELD else label_field,
             pred_field=None if evaluated and pred_field == PRED_FIELD else pred_field,
             tags_field=tags_field,

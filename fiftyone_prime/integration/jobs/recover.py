@@ -31,10 +31,8 @@ def requeue_tagging(
     stops within seconds when it sees it was superseded.
 
     Args:
-        samples: the dataset (or a view of it) the job was queued on
-        job_key ("prime_tags"): the job's key (its ``tags_field`` by default)
-        stale_after (900): seconds without progress after which a running
-            operation counts as stalled
+        samples, job_key ("prime_tags"), stale_after (900): as in
+            :func:`fiftyone_prime.integration.jobs.status.tagging_status`
 
     Returns:
         the job's :class:`TaggingJobStatus` after re-queuing

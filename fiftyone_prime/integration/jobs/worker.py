@@ -157,12 +157,8 @@ def run_followup(
     operator calls this in a delegated worker).
 
     Args:
-        samples: the collection the job was queued on
-        job_key: the job's key
-        token: the attempt's token
-        operation_id (None): the id of the delegated operation running it
-        set_progress (None): ``set_progress(progress=, label=)`` of the
-            delegated operation
+        samples, job_key, token, operation_id (None), set_progress (None): as
+            in :func:`run_tagging_shard`
 
     Returns:
         the run key and number of failure modes, or ``{"superseded": True}``

@@ -33,6 +33,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from itertools import pairwise
 from typing import Optional, Union
 
@@ -43,6 +44,7 @@ from pymongo.errors import OperationFailure
 from ...core.groups import CodedGroups
 from . import fields as fpf
 from .bson_columns import ColumnReader, sorted_rows_csr
+from .raw_batches import aggregate_raw_batches
 
 logger = logging.getLogger(__name__)
 
@@ -204,21 +206,10 @@ def read_columns(
     unsupported = threading.Event()
 
     def read_range(bound) -> Optional[ColumnReader]:
-        pipeline = []
-        if bound is not None:
-            lo, hi = bound
-            cond = {}
-            if lo is not None:
-                cond["$gte"] = lo
-            if hi is not None:
-                cond["$lt"] = hi
-            if cond:
-                pipeline.append({"$match": {"_id": cond}})
-        pipeline += [*view_pipeline, *stages]
+        pipeline = [*id_range_match(bound), *view_pipeline, *stages]
         columns = ColumnReader(is_list)
-        cursor = collection.aggregate_raw_batches(pipeline, batchSize=batch_size, allowDiskUse=True)
-        with cursor:
-            for batch in cursor:
+        with closing(aggregate_raw_batches(collection, pipeline, batch_size)) as batches:
+            for batch in batches:
                 if unsupported.is_set() or not columns.feed(batch):
                     unsupported.set()
                     return None
@@ -230,6 +221,19 @@ def read_columns(
         with ThreadPoolExecutor(min(n_conn, len(bounds))) as pool:
             parts = list(pool.map(read_range, bounds))
     return None if unsupported.is_set() else parts
+
+
+def id_range_match(bound) -> list:
+    """The stages that keep the samples of an ``_id`` range ``(lo, hi)``
+    (None: open on that side): a ``$match``, or nothing for the whole view."""
+    cond = {}
+    if bound is not None:
+        lo, hi = bound
+        if lo is not None:
+            cond["$gte"] = lo
+        if hi is not None:
+            cond["$lt"] = hi
+    return [{"$match": {"_id": cond}}] if cond else []
 
 
 def _db_path(samples, field_name: str) -> str:

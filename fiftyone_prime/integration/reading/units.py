@@ -41,6 +41,7 @@ anything.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ from fiftyone.core.expressions import ViewExpression
 from ...core.groups import CodedGroups
 from .. import fiftyone_private as fop
 from . import fields as fpf
+from . import reader
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +77,26 @@ CLASSIFICATION = "classification"
 DETECTION = "detection"
 #: The units of a multilabel classifier (``Classifications`` in and out).
 MULTILABEL = "multilabel"
+#: Evaluation types whose units carry a score (a number per unit) instead of
+#: right or wrong: ``evaluate_regressions`` (each sample's error, higher is
+#: worse) and ``evaluate_segmentations`` (each sample's accuracy, precision
+#: and recall, lower is worse).
+REGRESSION = "regression"
+SEGMENTATION = "segmentation"
+
+#: The per-sample fields a segmentation evaluation writes (``<eval_key>_<name>``);
+#: the first is read when ``score_field`` is not given. Lower is worse.
+SEGMENTATION_SCORES = ("accuracy", "precision", "recall")
+
+#: What an object of a detection evaluation scores when its score is its IoU
+#: (``<eval_key>_iou``, which FiftyOne writes on matched objects only) and it
+#: was not matched (a missed ground-truth object, a false positive): no
+#: overlap, 0.
+UNMATCHED_IOU = 0.0
+
+# A finite number lies between these (NaN, None, infinities, booleans and
+# strings do not, in MongoDB's ordering as in numpy's).
+_MAX_FLOAT = float(np.finfo(np.float64).max)
 
 # Per kind of units: the evaluation values that make a unit, and the right one.
 _DETECTION_OUTCOMES = {GT: (("tp", "fn"), "tp"), PRED: (("tp", "fp"), "tp")}
@@ -121,6 +143,16 @@ class UnitSpec:
             prediction that counts, or ``None`` (every prediction counts)
         baseline_field: multilabel units of a regression: the baseline
             model's ``Classifications`` (a second outcome per unit)
+        score_field: for a search of a score, the path of each unit's
+            number (a sample field, or an object attribute by its full
+            path), or a serialized ``ViewExpression`` (``{"$expr": ...}``);
+            ``None`` for right/wrong outcomes
+        higher_is_worse: for a score, its direction (``True``: an error or
+            loss; ``False``: an accuracy or IoU)
+        score_fill: for a score, what a unit without one scores (``None``:
+            such units are left out and counted); see :data:`UNMATCHED_IOU`
+        group_attr ("label"): the attribute of ``group_field`` holding the
+            group (``None``: the field itself is the group, a string field)
     """
 
     units: str
@@ -136,6 +168,20 @@ class UnitSpec:
     crowd_attr: Optional[str] = None
     confidence_thresh: Optional[float] = None
     baseline_field: Optional[str] = None
+    score_field: Union[str, dict, None] = None
+    higher_is_worse: Optional[bool] = None
+    score_fill: Optional[float] = None
+    group_attr: Optional[str] = "label"
+
+    @property
+    def is_scored(self) -> bool:
+        """Whether each unit carries a score instead of right or wrong."""
+        return self.score_field is not None
+
+    @property
+    def is_grouped(self) -> bool:
+        """Whether the units have groups (else they form one group)."""
+        return self.group_field is not None
 
     @property
     def is_objects(self) -> bool:
@@ -156,17 +202,38 @@ class UnitSpec:
         return "objects" if self.is_objects else "samples"
 
     @property
-    def group_path(self) -> str:
-        """The path of each unit's group label."""
-        base = self.list_path or self.group_field
-        return f"{base}.label"
+    def group_path(self) -> Optional[str]:
+        """The path of each unit's group label (``None``: one group)."""
+        if self.is_objects:
+            return f"{self.list_path}.label"
+        if self.group_field is None:
+            return None
+        return f"{self.group_field}.{self.group_attr}" if self.group_attr else self.group_field
 
     @property
     def correct_expression(self) -> Optional[ViewExpression]:
         """``correct_field`` as an expression, when it is one."""
-        if not isinstance(self.correct_field, dict):
+        return self._unit_expression(self.correct_field)
+
+    @property
+    def score_expression(self) -> Optional[ViewExpression]:
+        """The unit's score as an expression on the unit (the sample, or
+        the object), with :attr:`score_fill` in place of a missing one;
+        ``None`` for right/wrong outcomes."""
+        if self.score_field is None:
             return None
-        raw = self.correct_field["$expr"]
+        if isinstance(self.score_field, dict):
+            expr = self._unit_expression(self.score_field)
+        else:
+            expr = F(self._relative(self.score_field))
+        if self.score_fill is not None:
+            expr = expr.if_null(self.score_fill)
+        return expr
+
+    def _unit_expression(self, value) -> Optional[ViewExpression]:
+        if not isinstance(value, dict):
+            return None
+        raw = value["$expr"]
         if self.is_objects:
             # Serialized against the variable "unit": bind it to the object at hand
             # (the element of a $map, or the label filter_labels is testing).
@@ -184,7 +251,7 @@ class UnitSpec:
         """An expression true exactly for the objects that are units
         (evaluated, not crowd, with an outcome), applied to an object."""
         expr = F("label") != None  # noqa: E711
-        expr &= self._outcome_expression() != None  # noqa: E711
+        expr &= self._has_outcome()
         if self.eval_type == DETECTION and self.correct_field is None:
             values, _ = _DETECTION_OUTCOMES[self.units]
             expr &= F(self.eval_key).is_in(list(values))
@@ -194,10 +261,22 @@ class UnitSpec:
 
     def sample_filter(self) -> ViewExpression:
         """An expression true exactly for the samples that are units."""
+        if self.group_path is None:
+            return self._has_outcome()
         expr = F(self.group_path) != None  # noqa: E711
-        return expr & (self._outcome_expression() != None)  # noqa: E711
+        return expr & self._has_outcome()
+
+    def _has_outcome(self) -> ViewExpression:
+        """True for a unit with an outcome: a finite score, for a score."""
+        expr = self._outcome_expression()
+        if self.is_scored:
+            return (expr >= -_MAX_FLOAT) & (expr <= _MAX_FLOAT)
+        return expr != None  # noqa: E711
 
     def _outcome_expression(self) -> ViewExpression:
+        expr = self.score_expression
+        if expr is not None:
+            return expr
         expr = self.correct_expression
         if expr is not None:
             return expr
@@ -233,6 +312,9 @@ def resolve_units(
     pred_field: Optional[str] = None,
     confidence_thresh: Optional[float] = None,
     baseline_field: Optional[str] = None,
+    score_field=None,
+    higher_is_worse: Optional[bool] = None,
+    group_field: Optional[str] = None,
 ) -> UnitSpec:
     """Checks the arguments that choose the units and returns their spec.
 
@@ -250,9 +332,27 @@ def resolve_units(
             units, a ``Detections``-like field for object units); with
             ``eval_key`` it must be the evaluation's ground truth if given
         pred_field (None): with ``eval_key``, must be the evaluation's
-            predictions if given. Without ``eval_key`` and ``correct_field``,
-            ``label_field`` and ``pred_field`` both ``Classifications`` make
-            the units a multilabel classifier's (see :func:`multilabel_spec`)
+            predictions if given. Without ``eval_key``, ``correct_field`` and
+            ``score_field``, ``label_field`` and ``pred_field`` both
+            ``Classifications`` make the units a multilabel classifier's (see
+            :func:`multilabel_spec`)
+        score_field (None): a number per unit instead of right or wrong: a
+            numeric sample field, a numeric object attribute by its full
+            path (``"ground_truth.detections.eval_iou"``: object units), or
+            a ``ViewExpression`` on the unit. With a regression evaluation it
+            defaults to the evaluation's per-sample error (``eval_key``);
+            with a segmentation evaluation to ``<eval_key>_accuracy``
+            (``"precision"`` or ``"recall"`` name the others). A detection
+            evaluation's IoU attribute (``<list path>.<eval_key>_iou``)
+            scores unmatched units :data:`UNMATCHED_IOU`; other units
+            without a finite score are left out and counted
+        higher_is_worse (None): the score's direction; by default ``False``
+            for segmentation evaluations and IoUs, else ``True`` (an error
+            or a loss)
+        group_field (None): for scores of samples, a ``Classification`` (or
+            string) field whose values group them; without it they form one
+            group (a classification evaluation's samples are grouped by
+            its ground truth, objects by their labels)
         confidence_thresh (None), baseline_field (None): multilabel units
             only, see :func:`multilabel_spec`
 
@@ -260,24 +360,42 @@ def resolve_units(
         a :class:`UnitSpec`
 
     Raises:
-        ValueError: a missing evaluation key, units that do not fit
+        ValueError: a missing evaluation key or field, units that do not fit
         TypeError: an unsupported evaluation type or a field of the wrong type
     """
     if units is not None and units not in UNITS:
         raise ValueError(f"`units` must be one of {list(UNITS)} (or None); got {units!r}")
-    if eval_key is None and correct_field is None:
+    multilabel = False
+    if eval_key is None and correct_field is None and score_field is None:
         fields = {"label_field": label_field, "pred_field": pred_field}
         if baseline_field is not None:
             fields["baseline_field"] = baseline_field
-        if is_multilabel(samples, **fields):
-            return multilabel_spec(
-                samples, label_field, pred_field, units, confidence_thresh, baseline_field
-            )
-    if confidence_thresh is not None or baseline_field is not None:
+        multilabel = is_multilabel(samples, **fields)
+    if not multilabel and (confidence_thresh is not None or baseline_field is not None):
         what = "confidence_thresh" if confidence_thresh is not None else "baseline_field"
         raise ValueError(
             f"`{what}` applies to multilabel classifiers only (label_field and pred_field "
-            "both Classifications fields, no eval_key or correct_field)"
+            "both Classifications fields, no eval_key, correct_field or score_field)"
+        )
+    if score_field is not None or scored_evaluation(samples, eval_key):
+        if correct_field is not None:
+            raise ValueError(
+                "`correct_field` (right or wrong) and `score_field` (a number) are two "
+                "outcomes; give one"
+            )
+        return _scored_spec(
+            samples, eval_key, units, score_field, higher_is_worse, group_field, label_field,
+            pred_field,
+        )  # fmt: skip
+    if higher_is_worse is not None or group_field is not None:
+        raise ValueError(
+            "`higher_is_worse` and `group_field` go with a score (`score_field`, or a "
+            "regression or segmentation evaluation); right/wrong outcomes are grouped by "
+            "their labels"
+        )
+    if multilabel:
+        return multilabel_spec(
+            samples, label_field, pred_field, units, confidence_thresh, baseline_field
         )
     if eval_key is None:
         if correct_field is None:
@@ -464,11 +582,136 @@ def _spec_from_evaluation(samples, eval_key, units, correct_field, label_field, 
             crowd = getattr(config, "iscrowd", None) or None
         correct = _correct_field(samples, correct_field, list_path)
         return UnitSpec(units, field, list_path, correct_field=correct, crowd_attr=crowd, **common)
+    if eval_type in (REGRESSION, SEGMENTATION):
+        if units not in (None, SAMPLES):
+            raise ValueError(
+                f"`units='{units}'` does not fit evaluation '{eval_key}': it is a {eval_type} "
+                "evaluation, whose units are samples; use units='samples' or leave it out"
+            )
+        return UnitSpec(SAMPLES, gt, **common)
     raise TypeError(
         f"Evaluation '{eval_key}' is a {eval_type or type(config).__name__} evaluation "
-        f"(method {method!r}); failure modes read classification evaluations "
-        "(evaluate_classifications) and detection evaluations (evaluate_detections)"
+        f"(method {method!r}); failure modes read classification, detection, regression and "
+        "segmentation evaluations (evaluate_classifications, evaluate_detections, "
+        "evaluate_regressions, evaluate_segmentations)"
     )
+
+
+def scored_evaluation(samples, eval_key) -> bool:
+    """Whether ``eval_key`` is an evaluation whose units carry a score."""
+    root = getattr(samples, "_root_dataset", None)
+    if not isinstance(eval_key, str) or root is None:  # refused where they are checked
+        return False
+    if eval_key not in root.list_evaluations():
+        return False
+    return getattr(root.get_evaluation_info(eval_key).config, "type", None) in (
+        REGRESSION,
+        SEGMENTATION,
+    )
+
+
+def _scored_spec(
+    samples, eval_key, units, score_field, higher_is_worse, group_field, label_field, pred_field
+) -> UnitSpec:
+    """The spec of units that carry a score (see :func:`resolve_units`)."""
+    if higher_is_worse is not None and not isinstance(higher_is_worse, bool):
+        raise TypeError(f"`higher_is_worse` must be True or False; got {higher_is_worse!r}")
+    worse = True  # an error or a loss
+    fill = None
+    if eval_key is not None:
+        spec = _spec_from_evaluation(samples, eval_key, units, None, label_field, pred_field)
+        if spec.eval_type == REGRESSION:
+            score_field = eval_key if score_field is None else score_field
+        elif spec.eval_type == SEGMENTATION:
+            worse = False
+            score_field = SEGMENTATION_SCORES[0] if score_field is None else score_field
+            if score_field in SEGMENTATION_SCORES:
+                score_field = f"{eval_key}_{score_field}"
+        elif score_field is None:
+            raise ValueError(
+                f"Evaluation '{eval_key}' is a {spec.eval_type} evaluation, whose units are "
+                "right or wrong; `score_field` names a number per unit to search instead"
+            )
+        if spec.is_objects and score_field == f"{spec.list_path}.{eval_key}_iou":
+            worse, fill = False, UNMATCHED_IOU
+    elif isinstance(score_field, str) and _label_list_owner(samples, score_field):
+        list_field = score_field.split(".", 1)[0]
+        spec = _spec_from_field(samples, list_field, units, None)
+    elif isinstance(score_field, ViewExpression) and units == GT:
+        if label_field is None:
+            raise ValueError("`score_field` on objects (units='gt') needs `label_field`")
+        spec = _spec_from_field(samples, label_field, units, None)
+    else:
+        if units not in (None, SAMPLES):
+            raise ValueError(
+                f"`units='{units}'` does not fit `score_field` {score_field!r}: a sample field "
+                "scores samples; name an object attribute by its full path "
+                "('ground_truth.detections.<attribute>') to score objects"
+            )
+        spec = UnitSpec(SAMPLES, None)
+    if group_field is not None:
+        if spec.is_objects or spec.eval_type in (CLASSIFICATION, DETECTION):
+            raise ValueError(
+                "`group_field` groups samples of a regression or segmentation evaluation or "
+                "of a sample score; objects are grouped by their labels and classification "
+                "samples by their ground truth"
+            )
+        spec = dataclasses.replace(
+            spec, group_field=group_field, group_attr=_group_attr(samples, group_field)
+        )
+    elif spec.eval_type in (REGRESSION, SEGMENTATION):
+        spec = dataclasses.replace(spec, group_field=None)
+    return dataclasses.replace(
+        spec,
+        score_field=_score_path(samples, score_field, spec.list_path),
+        higher_is_worse=worse if higher_is_worse is None else higher_is_worse,
+        score_fill=fill,
+    )
+
+
+def _group_attr(samples, group_field) -> Optional[str]:
+    """The attribute of ``group_field`` holding the group: ``"label"`` for a
+    ``Classification`` field, ``None`` for a string field."""
+    field = samples.get_field(group_field) if isinstance(group_field, str) else None
+    if field is None:
+        raise ValueError(f"`group_field`: the field {group_field!r} does not exist")
+    doc_type = getattr(field, "document_type", None)
+    if doc_type is not None and issubclass(doc_type, fol.Classification):
+        return "label"
+    if isinstance(field, fo.StringField):
+        return None
+    raise TypeError(
+        f"`group_field` '{group_field}' must be a Classification or string field; found "
+        f"{type(field).__name__}"
+    )
+
+
+def _score_path(samples, score_field, list_path):
+    """Validates ``score_field``; returns a path or a serialized expression."""
+    if isinstance(score_field, ViewExpression):
+        prefix = _UNIT_VAR if list_path is not None else None
+        return {"$expr": score_field.to_mongo(prefix=prefix)}
+    if not isinstance(score_field, str) or not score_field:
+        raise TypeError(
+            f"`score_field` must be a numeric field path or a ViewExpression; got {score_field!r}"
+        )
+    if list_path is not None and not score_field.startswith(list_path + "."):
+        raise ValueError(
+            f"`score_field` '{score_field}' must be an attribute of the units, the objects of "
+            f"'{list_path}' (e.g. '{list_path}.iou')"
+        )
+    field = samples.get_field(score_field)
+    if field is None and list_path is None:
+        raise ValueError(
+            f"`score_field`: the field '{score_field}' does not exist; name a numeric sample "
+            "field (or an object attribute by its full path)"
+        )
+    if field is not None and not isinstance(field, (fo.FloatField, fo.IntField)):
+        raise TypeError(
+            f"`score_field` '{score_field}' must be a numeric (float or int) field; found "
+            f"{type(field).__name__}"
+        )
+    return score_field
 
 
 def _spec_from_field(samples, label_field, units, correct_field):
@@ -734,6 +977,32 @@ class UnitInputs(fpf.TagColumns):
     object_extra: dict = dc_field(default_factory=dict)
     group_codes: Optional[CodedGroups] = None
     baseline_correct: Optional[np.ndarray] = None
+    scores: Optional[np.ndarray] = None
+
+
+def _score_array(values: np.ndarray, spec: UnitSpec) -> np.ndarray:
+    """The units' scores as floats, NaN where missing.
+
+    Raises:
+        TypeError: naming the score and a value that is not a number
+    """
+    missing = values == None  # noqa: E711
+    present = values[~missing]
+    kinds = set(map(type, present.tolist()))
+    bad = [k for k in kinds if k is bool or not issubclass(k, (int, float))]
+    if bad:
+        example = next(v for v in present.tolist() if type(v) in bad)
+        raise TypeError(
+            f"`score_field` {_describe_score(spec)}: a unit's value {example!r} is not a "
+            "number; the score must be numeric (float or int) on every unit that has one"
+        )
+    out = np.full(len(values), np.nan)
+    out[~missing] = present.astype(float)
+    return out
+
+
+def _describe_score(spec: UnitSpec) -> str:
+    return repr(spec.score_field) if isinstance(spec.score_field, str) else "(an expression)"
 
 
 def read_units(
@@ -791,7 +1060,11 @@ def read_units(
         paths += [s.read_path for s in sources]
         extra_start = len(paths)
         paths += list(extra_paths)
-        cols = _Columns(samples.values(paths))
+        if spec.is_grouped:
+            cols = _Columns(samples.values(paths))
+        else:  # one group: the outcome's column stands in for the groups'
+            per_sample = samples.values(paths[1:])
+            cols = _Columns([per_sample[0], *per_sample])
     num_samples = cols.num_samples
     if num_samples == 0:
         raise ValueError("The view is empty; there is nothing to search. Check the view's filters")
@@ -804,9 +1077,28 @@ def read_units(
         sample_of = np.arange(num_samples)
     num_units = len(flat[0])
     groups = np.asarray(flat[0], dtype=object) if num_units else np.zeros(0, object)
-    has_label = groups != None  # noqa: E711
+    if not (spec.is_objects or spec.is_grouped):
+        groups = np.full(num_units, None, dtype=object)
+    has_label = (groups != None) | (not (spec.is_objects or spec.is_grouped))  # noqa: E711
+    scores = None
     baseline_correct = None
-    if spec.is_objects and _coded(spec):
+    if spec.is_scored:
+        outcome = np.asarray(flat[1], dtype=object) if num_units else np.zeros(0, object)
+        crowd = outcome == _CROWD if spec.crowd_attr else np.zeros(num_units, bool)
+        scores = _score_array(np.where(crowd, None, outcome), spec)
+        is_unit = np.isfinite(scores)
+        correct = np.zeros(num_units, bool)
+        num_not_finite = int((has_label & ~is_unit & ~crowd & ~np.isnan(scores)).sum())
+        num_nan = int(sum(isinstance(v, float) and v != v for v in outcome[~crowd].tolist()))
+        if num_not_finite or num_nan:
+            logger.warning(
+                "Leaving out %d %s whose score is NaN and %d whose score is infinite "
+                "(counted with those without a score)",
+                num_nan,
+                spec.noun,
+                num_not_finite,
+            )
+    elif spec.is_objects and _coded(spec):
         codes = np.fromiter(flat[1], np.int8, num_units)
         crowd = codes == _CROWD_CODE
         is_unit, correct = (codes == 0) | (codes == 1), codes == 0
@@ -848,6 +1140,7 @@ def read_units(
         tag_keys=keys,
         labels=_label_array(groups[used_idx].tolist()),
         correct=correct[used_idx],
+        scores=None if scores is None else scores[used_idx],
         sample_index=sample_of[used_idx],
         **counts,
         extra=extra,
@@ -872,8 +1165,6 @@ def _read_fast(samples, spec: UnitSpec, sources, connections=None) -> Optional[U
     """:func:`read_units` through the fast reader, or None when the data or
     the outcome lie outside its shape (read with values() then)."""
     from pymongo.errors import OperationFailure
-
-    from . import reader
 
     stages, read = _fast_stages(samples, spec, sources)
     if stages is None:
@@ -938,8 +1229,9 @@ def _read_fast(samples, spec: UnitSpec, sources, connections=None) -> Optional[U
 def _fast_stages(samples, spec: UnitSpec, sources):
     """The stages that turn each unit into a row of the reader's shape, and
     the tag sources as read (undeclared attributes' kinds probed);
-    ``(None, None)`` when the fast reader cannot read these units."""
-    if not spec.is_objects and spec.correct_expression is not None:
+    ``(None, None)`` when the fast reader cannot read these units (a score
+    per unit, which its text outcomes do not carry, is read with values())."""
+    if spec.is_scored or (not spec.is_objects and spec.correct_expression is not None):
         return None, None
     sources = [_probed(samples, spec, s) for s in sources]
     if any(s.kind is None for s in sources):
@@ -1131,6 +1423,8 @@ def _read_objects(samples, spec: UnitSpec, sources, extra_paths, object_paths=()
     crowd_value = _CROWD
     if spec.is_multilabel:
         pass  # its columns are multilabel_columns'
+    elif spec.is_scored:
+        outcome = _unit_score(spec, var)
     elif outcome is not None:
         outcome = {"$let": {"vars": {"unit": "$$u"}, "in": spec.correct_field["$expr"]}}
     elif _coded(spec):
@@ -1326,13 +1620,7 @@ def _aggregate_in_parts(samples, stage: dict) -> list:
     ranges = list(zip([None, *cuts], [*cuts, None]))
 
     def read(bounds):
-        start, stop = bounds
-        match = {}
-        if start is not None:
-            match["$gte"] = start
-        if stop is not None:
-            match["$lt"] = stop
-        pipeline = [{"$match": {"_id": match}}, {"$sort": {"_id": 1}}, stage]
+        pipeline = [*reader.id_range_match(bounds), {"$sort": {"_id": 1}}, stage]
         return fop.aggregate(samples, pipeline=pipeline)
 
     from concurrent.futures import ThreadPoolExecutor
@@ -1341,7 +1629,28 @@ def _aggregate_in_parts(samples, stage: dict) -> list:
         return list(chain.from_iterable(pool.map(read, ranges)))
 
 
+def _unit_score(spec: UnitSpec, var: str) -> Any:
+    """The aggregation expression of an object's score (``var``: the object's
+    variable, ``"$$u."``): ``None`` for objects that are no units of the
+    evaluation, :attr:`UnitSpec.score_fill` where the score is missing."""
+    if isinstance(spec.score_field, dict):
+        score = {"$let": {"vars": {"unit": var[:-1]}, "in": spec.score_field["$expr"]}}
+    else:
+        score = var + spec._relative(spec.score_field)
+    if spec.score_fill is not None:
+        score = {"$ifNull": [score, spec.score_fill]}
+    if spec.eval_type == DETECTION:
+        values, _ = _DETECTION_OUTCOMES[spec.units]
+        score = {"$cond": [{"$in": [var + spec.eval_key, list(values)]}, score, None]}
+    return score
+
+
 def _outcome_path(spec: UnitSpec):
+    if spec.is_scored:
+        if isinstance(spec.score_field, str) and spec.score_fill is None:
+            return spec.score_field
+        expr = spec.score_expression
+        return F(spec.list_path).map(expr) if spec.is_objects else expr
     expr = spec.correct_expression
     if expr is not None:
         if spec.is_objects:
@@ -1365,7 +1674,11 @@ def _describe_outcome(spec: UnitSpec) -> str:
 def _coded(spec: UnitSpec) -> bool:
     """Whether the reader codes the outcomes as small ints (detection
     evaluations, multilabel classifiers)."""
-    return spec.eval_type in (DETECTION, MULTILABEL) and spec.correct_field is None
+    return (
+        spec.eval_type in (DETECTION, MULTILABEL)
+        and spec.correct_field is None
+        and not spec.is_scored
+    )
 
 
 def _outcomes(spec: UnitSpec, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -46,10 +46,11 @@ def export_regression_report(
     out_dir = report_folder(out_dir, overwrite)
     c = results.config
     dataset = results.samples._root_dataset
+    spec = getattr(results, "spec", None)  # a run over units: objects' crops, or classes
     sections = []
     for mode in results.regressions:
         view = saved_view(dataset, mode)
-        thumbs = _thumbnails(view, c, out_dir, max_images, thumbnail_size) if view else []
+        thumbs = _thumbnails(view, c, out_dir, max_images, thumbnail_size, spec) if view else []
         grid = "".join(
             f'<figure class="{"" if ok else "wrong"}"><img src="{html.escape(src)}">'
             f"<figcaption>new: {html.escape(str(pred))}</figcaption></figure>"
@@ -59,7 +60,7 @@ def export_regression_report(
             f"<h3>{html.escape(str(mode.group))}: {html.escape(' + '.join(mode.tags))}</h3>"
             f"<p>accuracy {format_percent(mode.baseline_accuracy)} &rarr; "
             f"{format_percent(mode.accuracy)} (new 95% CI {format_interval(mode.accuracy_ci)}) on "
-            f"{mode.size} samples; class {format_percent(mode.group_baseline_accuracy)} &rarr; "
+            f"{mode.size} {results.unit_noun}; class {format_percent(mode.group_baseline_accuracy)} &rarr; "
             f"{format_percent(mode.group_accuracy)}; {mode.num_losses} losses, "
             f"{mode.num_wins} wins; adjusted p {format_p(mode.adjusted_p_value)}</p>"
             f'<div class="grid">{grid}</div>'
@@ -79,6 +80,8 @@ def export_regression_report(
         "baseline": c.baseline_field,
         "new model": c.pred_field,
     }
+    if spec is not None:
+        fields["units"] = results.units_description
     rows = params_table(run_params(results, dataset.name, fields, "compared"))
     page = (
         "<!doctype html><html><head><meta charset=utf-8>"

@@ -10,7 +10,16 @@ from typing import Optional
 
 import numpy as np
 
-from ..runs.rows import columns, error_rate_name, format_interval, format_p, mode_row
+from ..runs.rows import (
+    columns,
+    columns_of,
+    error_rate_name,
+    format_interval,
+    format_p,
+    format_score,
+    format_score_interval,
+    mode_row,
+)
 from ..runs.run_store import load_failure_modes
 
 logger = logging.getLogger(__name__)
@@ -140,6 +149,12 @@ def run_params(results, dataset_name: str, fields: dict, used: str) -> dict:
                 if sig.get("alpha") is not None
                 else "nothing left out (alpha=None)"
             )
+            + (
+                f"; {sig['num_aliases']} more are proxies of a stronger mode of their class, "
+                "listed as its aliases"
+                if sig.get("num_aliases")
+                else ""
+            )
         )
     return params
 
@@ -157,20 +172,30 @@ def _thumbnails(view, config, out_dir, max_images, size, spec=None):
     ``(src, right, prediction)`` each; for a run over objects (``spec``, the
     run's units), crops of the objects; for a multilabel classifier's, the
     images, each with the prediction of the mode's class."""
-    if spec is not None and spec.is_multilabel:
-        ids, paths, right, preds = _multilabel_outcomes(view, spec)
-    elif spec is not None and spec.is_objects:  # a run over objects shows their crops
-        from ..reading.crops import crop_thumbnails
+    if spec is not None and spec.is_objects and not spec.is_multilabel:
+        from ..reading.crops import crop_thumbnails  # a run over objects shows their crops
 
         return crop_thumbnails(view, spec, out_dir, max_images, size)
+    from PIL import Image
+
+    if spec is not None and spec.is_multilabel:
+        ids, paths, right, preds = _multilabel_outcomes(view, spec)
+        order = sorted(range(len(ids)), key=lambda i: (right[i], i))[:max_images]
+    elif spec is not None and spec.is_scored:  # samples of a score: the worst first
+        ids, paths, scores = view.values(["id", "filepath", spec.score_expression])
+        sign = -1.0 if spec.higher_is_worse else 1.0
+        order = sorted(range(len(ids)), key=lambda i: (sign * scores[i], i))[:max_images]
+        right = [None] * len(ids)  # captions: "score <value>", no verdict
+        preds = [f"score {format_score(v)}" for v in scores]
     else:
         ids, paths, labels, preds = view.values(
             ["id", "filepath", f"{config.label_field}.label", f"{config.pred_field}.label"]
         )
-        right = [label == pred for label, pred in zip(labels, preds)]
-    from PIL import Image
-
-    order = sorted(range(len(ids)), key=lambda i: (right[i], i))[:max_images]
+        order = sorted(range(len(ids)), key=lambda i: (labels[i] == preds[i], i))[:max_images]
+        right = [
+            None if label is None and spec is not None else label == pred
+            for label, pred in zip(labels, preds)
+        ]
     thumbs = []
     for i in order:
         name = f"{ids[i]}.jpg"
@@ -221,8 +246,8 @@ def _fmt(value, spec=".3f"):
 def _mode_section(i, mode, thumbs, results):
     m = mode.metrics or {}
     grid = "".join(
-        f'<figure class="{"" if ok else "wrong"}"><img src="{html.escape(src)}" alt="">'
-        f"<figcaption>{'✓' if ok else 'pred: ' + html.escape(str(pred))}</figcaption></figure>"
+        f'<figure class="{"" if ok is not False else "wrong"}"><img src="{html.escape(src)}" '
+        f'alt=""><figcaption>{_thumb_caption(ok, pred)}</figcaption></figure>'
         for src, ok, pred in thumbs
     )
     source = {
@@ -236,13 +261,34 @@ def _mode_section(i, mode, thumbs, results):
     )
     return (
         f'<h3 id="mode-{i}">{html.escape(str(mode.group))}: {html.escape(" + ".join(mode.tags))}</h3>'
-        f"<p>accuracy {mode.accuracy:.1%} ({mode.num_correct}/{mode.size}; 95% CI "
-        f"{format_interval(mode.accuracy_ci)}) vs "
-        f"{mode.group_accuracy:.1%} for the class — "
-        f'<span class="drop">−{mode.drop * 100:.1f} points</span>, adjusted p '
+        f"<p>{_mode_statistics(mode)}, adjusted p "
         f"{format_p(mode.adjusted_p_value)}"
         f"{' — saved view: <code>' + html.escape(mode.view_name) + '</code>' if mode.view_name else ''}"
         f'</p>{caption}<div class="grid">{grid}</div>'
+    )
+
+
+def _thumb_caption(ok, text) -> str:
+    """A thumbnail's caption: ✓, the wrong prediction, or (``ok`` None) the text."""
+    if ok is None:
+        return html.escape(str(text))
+    return "✓" if ok else "pred: " + html.escape(str(text))
+
+
+def _mode_statistics(mode) -> str:
+    """A mode's statistics in words (HTML): its accuracy, or its mean score."""
+    if hasattr(mode, "group_mean"):  # a score mode
+        return (
+            f"mean score {format_score(mode.mean)} (n={mode.size}; 95% CI "
+            f"{format_score_interval(mode.mean_ci)}) vs {format_score(mode.group_mean)} for "
+            f'the group — <span class="drop">worse by {format_score(mode.drop)}</span> '
+            f"({'higher' if mode.higher_is_worse else 'lower'} is worse)"
+        )
+    return (
+        f"accuracy {mode.accuracy:.1%} ({mode.num_correct}/{mode.size}; 95% CI "
+        f"{format_interval(mode.accuracy_ci)}) vs "
+        f"{mode.group_accuracy:.1%} for the class — "
+        f'<span class="drop">−{mode.drop * 100:.1f} points</span>'
     )
 
 
@@ -260,10 +306,11 @@ def _table(results):
     if results.validation:
         held = dict(enumerate(results.validation.get("modes", [])))
     with_metrics = any(m.metrics for m in results.failure_modes)
-    cols = columns(with_metrics)
+    base = columns_of(results.failure_modes)
+    cols = columns(with_metrics, base)
     rows = []
     for i, mode in enumerate(results.failure_modes):
-        row = mode_row(mode, with_metrics)
+        row = mode_row(mode, with_metrics, base)
         cells = []
         for c in cols:
             text = html.escape(row[c.key])
@@ -317,12 +364,14 @@ def _drop_figure(results):
     best = {g: max(m.drop for m in results.failure_modes if str(m.group) == g) for g in groups}
     counts = {g: sum(str(m.group) == g for m in results.failure_modes) for g in groups}
     fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(groups) + 2), 3.2), dpi=110)
-    ax.bar(range(len(groups)), [best[g] * 100 for g in groups], color="#c62828")
+    scored = any(hasattr(m, "group_mean") for m in results.failure_modes)
+    scale = 1.0 if scored else 100.0  # a score's drop is in its units
+    ax.bar(range(len(groups)), [best[g] * scale for g in groups], color="#c62828")
     # Class names are text, never mathtext: a class "$\frac{1$" must not be parsed.
     ax.set_xticks(range(len(groups)), [_plain_text(g) for g in groups])
     for x, g in enumerate(groups):
-        ax.text(x, best[g] * 100, f"{counts[g]}", ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("largest accuracy drop (points)")
+        ax.text(x, best[g] * scale, f"{counts[g]}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("largest amount worse (score)" if scored else "largest accuracy drop (points)")
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", fontsize=8)
     _fit_title(fig, ax, CHART_TITLE, fontsize=9)
     return fig
@@ -353,6 +402,9 @@ def _plain_text(text: str) -> str:
 def _page(results, sections, chart, dataset_name):
     c = results.config
     fields = {"ground truth": c.label_field, "predictions": c.pred_field}
+    spec = results.spec
+    if spec is not None and spec.is_scored:
+        fields["units"] = results.units_description
     params = run_params(results, dataset_name, fields, "searched")
     if results.metrics_info:
         params["CLIP model"] = results.metrics_info.get("model")

@@ -91,21 +91,62 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-def columns(with_metrics: bool) -> list[Column]:
-    """The columns to show, with or without the CLIP metrics."""
-    return [c for c in COLUMNS if with_metrics or not c.metric]
+def format_score(x: Optional[float]) -> str:
+    """A mean score for people, four significant digits; a dash when undefined."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.4g}"
 
 
-def mode_row(mode, with_metrics: bool = True) -> dict[str, str]:
-    """A failure mode as display strings by column key, plus its ``view`` name."""
-    row = {c.key: c.render(mode) for c in columns(with_metrics)}
+def format_score_interval(ci) -> str:
+    """A mean score's interval as ``1.2–3.4``; a dash when undefined."""
+    if not ci:
+        return "–"
+    return f"{ci[0]:.3g}–{ci[1]:.3g}"
+
+
+#: The columns of score modes (:class:`fiftyone_prime.core.ScoreMode`): the
+#: mean score and its interval, the group's mean and how much worse the mode
+#: is, in the score's units, in place of accuracies.
+SCORE_COLUMNS: tuple[Column, ...] = (
+    COLUMNS[0],
+    COLUMNS[1],
+    COLUMNS[2],
+    Column("mean_score", "mean", 9, lambda m: format_score(m.mean)),
+    Column("mean_ci", "mean 95% CI", 15, lambda m: format_score_interval(m.mean_ci)),
+    Column("group_mean", "group mean", 10, lambda m: format_score(m.group_mean)),
+    Column("drop", "worse by", 9, lambda m: format_score(m.drop)),
+    *COLUMNS[7:],
+)
+
+
+def columns(with_metrics: bool, base: tuple[Column, ...] = COLUMNS) -> list[Column]:
+    """The columns to show, with or without the CLIP metrics (``base``:
+    :data:`COLUMNS`, or :data:`SCORE_COLUMNS` for score modes)."""
+    return [c for c in base if with_metrics or not c.metric]
+
+
+def columns_of(modes) -> tuple[Column, ...]:
+    """The column set that shows ``modes``: :data:`SCORE_COLUMNS` for score
+    modes (they have a mean score), else :data:`COLUMNS`."""
+    first = next(iter(modes), None)
+    return SCORE_COLUMNS if hasattr(first, "group_mean") else COLUMNS
+
+
+def mode_row(mode, with_metrics: bool = True, base: Optional[tuple] = None) -> dict[str, str]:
+    """A failure mode as display strings by column key, plus its ``view`` name
+    (``base``: the column set; by default the one that shows ``mode``)."""
+    base = columns_of([mode]) if base is None else base
+    row = {c.key: c.render(mode) for c in columns(with_metrics, base)}
     row["view"] = getattr(mode, "view_name", None) or ""
     return row
 
 
-def text_table(modes, with_metrics: bool) -> list[str]:
-    """The modes as a fixed-width plain-text table (header, rule, rows)."""
-    cols = columns(with_metrics)
+def text_table(modes, with_metrics: bool, base: Optional[tuple] = None) -> list[str]:
+    """The modes as a fixed-width plain-text table (header, rule, rows);
+    ``base``: the column set, by default the one that shows ``modes``."""
+    base = columns_of(modes) if base is None else base
+    cols = columns(with_metrics, base)
 
     def cell(c: Column, text: str) -> str:
         text = text[: c.width]
@@ -114,7 +155,7 @@ def text_table(modes, with_metrics: bool) -> list[str]:
     header = " ".join(cell(c, c.label) for c in cols)
     lines = [header, "-" * len(header)]
     for mode in modes:
-        row = mode_row(mode, with_metrics)
+        row = mode_row(mode, with_metrics, base)
         lines.append(" ".join(cell(c, row[c.key]) for c in cols))
     return lines
 

@@ -55,6 +55,10 @@ class RunKind:
             warns about views that do not hold exactly their mode's units
         delete_call: how a user deletes a run of the kind, with ``{key}``
             for its key (``"fp.delete_regressions(dataset, '{key}')"``)
+        search (None): ``search(spec, inputs, tag_names, params)``, how a
+            run over units searches what it read: ``(records,
+            significance)`` (evaluation units: right or wrong; scores: the
+            mean of a number)
     """
 
     name: str
@@ -69,6 +73,7 @@ class RunKind:
     read_inputs: Optional[Callable] = None
     check_views: Optional[Callable] = None
     delete_call: str = "dataset.delete_run('{key}')"
+    search: Optional[Callable] = None
 
     @property
     def run_cls(self) -> type:
@@ -84,13 +89,18 @@ class RunKind:
 
     @property
     def family(self) -> RunKind:
-        """The kind whose config class it shares (itself, or its parent)."""
-        return self.parent or self
+        """The kind whose config class it shares (itself, or the kind it
+        refines, through any number of refinements)."""
+        return self.parent.family if self.parent is not None else self
 
-    def includes(self, other: RunKind) -> bool:
+    def includes(self, other: Optional[RunKind]) -> bool:
         """Whether runs of ``other`` are runs of this kind (the same kind, or
-        one that refines it)."""
-        return other is self or other.parent is self
+        one that refines it, directly or through another)."""
+        while other is not None:
+            if other is self:
+                return True
+            other = other.parent
+        return False
 
     def __repr__(self) -> str:
         return f"RunKind({self.name!r})"
@@ -104,8 +114,10 @@ _KINDS: list[RunKind] = []
 KIND_MODULES = (
     "fiftyone_prime.integration.runs.classes",
     "fiftyone_prime.integration.failure_modes.evaluations",
+    "fiftyone_prime.integration.failure_modes.scores",
     "fiftyone_prime.integration.comparisons.regressions",
     "fiftyone_prime.integration.tagging.tag_audit",
+    "fiftyone_prime.integration.failure_modes.hypothesis_runs",
 )
 
 
@@ -141,6 +153,6 @@ def kind_of(config) -> Optional[RunKind]:
     found = None
     for kind in _KINDS:
         if isinstance(config, kind.config_cls) and kind.accepts(config):
-            if found is None or kind.parent is found:
+            if found is None or (kind is not found and found.includes(kind)):
                 found = kind
     return found

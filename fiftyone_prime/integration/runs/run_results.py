@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Optional, Union
 import fiftyone.core.runs as focr
 
 from fiftyone_prime.core.significance import PROCEDURE
-from fiftyone_prime.core.types import SearchParams
+from fiftyone_prime.core.types import ScoreParams, SearchParams
 
 from .rows import error_rate_name
 
@@ -92,7 +92,8 @@ class ModeRunConfig(focr.RunConfig):
         self.pred_field = pred_field
         self.tags_fields = list(tags_fields or [])
         if not isinstance(search_params, SearchParams):  # read from the database
-            search_params = SearchParams.from_dict(dict(search_params or {}))
+            cls = _params_cls(kwargs.get("unit_spec"))
+            search_params = cls.from_dict(dict(search_params or {}))
         self.search_params = search_params.to_dict()
         self.procedure = procedure
         self.save_views = save_views
@@ -100,8 +101,17 @@ class ModeRunConfig(focr.RunConfig):
 
     @property
     def params(self) -> SearchParams:
-        """The search parameters as a :class:`fiftyone_prime.core.SearchParams`."""
-        return SearchParams.from_dict(self.search_params)
+        """The search parameters as a :class:`fiftyone_prime.core.SearchParams`
+        (:class:`fiftyone_prime.core.ScoreParams` for a score run)."""
+        return _params_cls(getattr(self, "unit_spec", None)).from_dict(self.search_params)
+
+
+def _params_cls(unit_spec) -> type:
+    """The parameter class of a run whose config stores ``unit_spec``:
+    :class:`~fiftyone_prime.core.ScoreParams` (thresholds in a score's
+    units) for the units of a score, else
+    :class:`~fiftyone_prime.core.SearchParams`."""
+    return ScoreParams if (unit_spec or {}).get("score_field") else SearchParams
 
 
 class PrimeRun(focr.Run):
@@ -232,6 +242,21 @@ class ModeRunResults(PrimeRunResults):
     def __len__(self) -> int:
         return len(self._modes)
 
+    def mode(self, mode: Union[int, str, Any]):
+        """A mode of the run, from itself, its index or its view name.
+
+        Raises:
+            ValueError: if no mode has that view name
+        """
+        if isinstance(mode, int):
+            return self._modes[mode]
+        if isinstance(mode, self._MODE_CLS):
+            return mode
+        for m in self._modes:
+            if m.view_name == mode:
+                return m
+        raise ValueError(f"Run '{self.key}' has no mode with the view {mode!r}")
+
     def load_view(self, mode: Union[int, str, Any]):
         """Loads the saved view of a mode.
 
@@ -241,21 +266,27 @@ class ModeRunResults(PrimeRunResults):
         Returns:
             a :class:`fiftyone.core.view.DatasetView`
         """
-        if isinstance(mode, int):
-            mode = self._modes[mode]
-        name = mode.view_name if isinstance(mode, self._MODE_CLS) else mode
+        name = self.mode(mode).view_name
         if not name:
             raise ValueError("This mode has no saved view (save_views=False or beyond max_views)")
         return self.samples._root_dataset.load_saved_view(name)
 
     # ------------------------------------------------------------- summary
 
+    #: What the run's units are called in its summary.
+    unit_noun = "samples"
+
     def _headline(self) -> str:
         """The summary's first line."""
         return (
             f"PRIME run '{self.key}': {len(self._modes)} {self.kind.mode_noun} over "
-            f"{self.num_used} samples ({self.num_tags} tags)"
+            f"{self.num_used} {self.unit_noun} ({self.num_tags} tags)"
         )
+
+    def _units_lines(self) -> list[str]:
+        """The summary's lines on the run's units, under its headline (none
+        for samples compared label to label)."""
+        return []
 
     def _missing_prediction(self) -> str:
         return "without a prediction"
@@ -293,7 +324,7 @@ class ModeRunResults(PrimeRunResults):
 
     def summary(self) -> str:
         """Returns a plain-text table of the modes, with how they were tested."""
-        lines = [self._headline(), *self._significance_lines()]
+        lines = [self._headline(), *self._units_lines(), *self._significance_lines()]
         if self.num_missing_label or self.num_missing_prediction:
             lines.append(
                 f"left out: {self.num_missing_label} without a label, "

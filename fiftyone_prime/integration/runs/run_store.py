@@ -62,7 +62,7 @@ def list_runs(dataset, kind: RunKind) -> list[str]:
     keys = root.list_runs(type=kind.run_cls)
     if kind.parent is None:  # every run of its run class
         return keys
-    return [k for k in keys if kind_of(root.get_run_info(k).config) is kind]
+    return [k for k in keys if kind.includes(kind_of(root.get_run_info(k).config))]
 
 
 def load_run(dataset, run_key: str, *kinds: RunKind):

@@ -84,6 +84,8 @@ class ObjectTaggingSummary:
             ``"invalid box"``
         num_failed: samples whose image could not be read (crop tagging;
             their objects are left untagged, so a later run retries them)
+        num_objects_untagged: objects of read images whose crop the tagger
+            could not read (left untagged, so a later run retries them)
         failures: ``(sample id, filepath, error)`` of the first failures
         seconds: the wall time
     """
@@ -95,6 +97,7 @@ class ObjectTaggingSummary:
     num_without_metadata: int = 0
     num_invalid_boxes: int = 0
     num_failed: int = 0
+    num_objects_untagged: int = 0
     failures: list = field(default_factory=list)
     seconds: float = 0.0
 
@@ -520,9 +523,10 @@ def _tag_crops(
             summary.num_failed,
             summary.failures[0][1],
         )
+    crop_summary = None
     if new:
         crops.add_samples(new, progress=False)
-        compute_tags(
+        crop_summary = compute_tags(
             crops,
             model=model,
             tags_field="prime_tags",
@@ -535,6 +539,14 @@ def _tag_crops(
         if new
         else {}
     )
+    if crop_summary is not None and crop_summary.num_failed:
+        logger.warning(
+            "The tagger could not read %d crops (e.g. %s: %s); their objects stay untagged, "
+            "so a later run retries them",
+            crop_summary.num_failed,
+            crop_summary.failures[0][1],
+            crop_summary.failures[0][2],
+        )
     per_sample = dict(zip(ids, objects))
     for s in range(0, len(done), chunk_size):
         chunk = done[s : s + chunk_size]
@@ -542,13 +554,23 @@ def _tag_crops(
         for sample_id in chunk:
             dets = per_sample[sample_id].detections
             _, valid = valid_boxes([d.bounding_box for d in dets])
-            values[sample_id] = [
-                list(tags_of.get(d.id) or []) if ok else [INVALID_BOX] for d, ok in zip(dets, valid)
+            values[sample_id] = row = [
+                _tags_of_crop(tags_of, d.id) if ok else [INVALID_BOX] for d, ok in zip(dets, valid)
             ]
             summary.num_invalid_boxes += int((~valid).sum())
-            summary.num_objects_tagged += len(dets)
+            untagged = sum(tags is None for tags in row)
+            summary.num_objects_untagged += untagged
+            summary.num_objects_tagged += len(dets) - untagged
         samples.set_values(tags_path, values, key_field="id")
         summary.num_samples_tagged += len(chunk)
+
+
+def _tags_of_crop(tags_of: dict, object_id: str):
+    """The tags of an object's crop: a list (maybe empty: the tagger kept no
+    tag), or ``None`` where the tagger could not read the crop, so the object
+    stays untagged and a later run (``skip_existing``) retries it."""
+    tags = tags_of.get(object_id)
+    return None if tags is None else list(tags)
 
 
 def _write_crops(sample_id, path, dets, crop_dir) -> list:

@@ -361,8 +361,9 @@ def test_bad_input_raises_and_writes_nothing(gt_dataset, make_dataset):
     with pytest.raises(ValueError, match="classification evaluation"):
         find(classification, eval_key="cls", units="gt", tags_field="tag_list")
     classification.evaluate_regressions("pred_value", gt_field="gt_value", eval_key="reg")
-    with pytest.raises(TypeError, match="regression evaluation"):
-        find(classification, eval_key="reg", tags_field="tag_list")
+    # A regression evaluation is searched as a score (test_score_runs.py), of samples.
+    with pytest.raises(ValueError, match="regression evaluation, whose units are samples"):
+        find(classification, eval_key="reg", units="gt", tags_field="tag_list")
     assert classification.list_runs() == [] and classification.list_saved_views() == []
 
 

@@ -6,6 +6,7 @@ import pytest
 import fiftyone as fo
 
 import fiftyone_prime as fp
+from fiftyone_prime.integration.comparisons.regressions import OBJECT_REGRESSIONS
 from fiftyone_prime.integration.failure_modes.evaluations import EvalFailureModeResults
 from tests.integration.multilabel_data import (
     ALARM_TAGS,
@@ -135,6 +136,10 @@ def test_regression_of_person_on_night_crowd(ml):
         assert set(view.distinct(f"{field}.classifications.label")) <= {"person"}
     loaded = fp.load_regressions(ml, results.key)
     assert [m.tags for m in loaded.regressions] == [m.tags for m in results.regressions]
+    # A run over units, as object-level regressions are: its views come from the units' spec.
+    assert loaded.kind is OBJECT_REGRESSIONS and loaded.spec.baseline_field == "model_v1"
+    assert f"over {loaded.num_used} (sample, class) pairs" in loaded.summary()
+    assert "'model_v1' (baseline) or 'predictions' (new)" in loaded.units_description
 
 
 def test_regression_with_units_pred(ml):

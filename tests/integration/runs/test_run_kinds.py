@@ -14,6 +14,7 @@ import fiftyone.core.odm as foo
 import fiftyone_prime as fp
 from fiftyone_prime.integration.comparisons.regressions import REGRESSIONS
 from fiftyone_prime.integration.failure_modes.evaluations import EVALUATION_UNITS
+from fiftyone_prime.integration.failure_modes.hypothesis_runs import HYPOTHESES
 from fiftyone_prime.integration.runs import run_store
 from fiftyone_prime.integration.runs.classes import FAILURE_MODES
 from fiftyone_prime.integration.runs.run_kinds import kind_of
@@ -49,12 +50,20 @@ def _tag_audit(make_dataset):
     return dataset
 
 
+def _hypotheses(make_dataset):
+    dataset = add_planted(make_dataset())
+    # both confirmed, so every record has a view
+    fp.test_hypotheses(dataset, [("cat", ["snow", "night"]), ("dog", ["blur"])], run_key="k")
+    return dataset
+
+
 #: (kind, how a run of it is started, how many units a mode has at least)
 KINDS = [
     (FAILURE_MODES, _failure_modes, len(PLANTED_MODES)),
     (EVALUATION_UNITS, _evaluation_units, 1),
     (REGRESSIONS, _regressions, 1),
     (TAG_AUDIT, _tag_audit, 0),
+    (HYPOTHESES, _hypotheses, 2),
 ]
 
 
@@ -75,7 +84,9 @@ def test_each_kind_goes_through_the_one_run_code(make_dataset, kind, start, leas
     assert run_store.list_runs(dataset, kind) == ["k"]
     assert kind_of(dataset.get_run_info("k").config) is kind
     assert run_store.check_run(dataset, "k", kind.family) is kind
-    others = [k for k in (FAILURE_MODES, REGRESSIONS, TAG_AUDIT) if k is not kind.family]
+    others = [
+        k for k in (FAILURE_MODES, REGRESSIONS, TAG_AUDIT, HYPOTHESES) if k is not kind.family
+    ]
     for other in others:
         assert run_store.list_runs(dataset, other) == []
         with pytest.raises(ValueError, match=f"is not a {other.label}"):
@@ -151,6 +162,7 @@ def test_an_evaluation_unit_run_is_a_failure_mode_run(make_dataset):
         (_failure_modes, "fp.delete_failure_modes(dataset, 'k')"),
         (_regressions, "fp.delete_regressions(dataset, 'k')"),
         (_tag_audit, "dataset.delete_run('k')"),
+        (_hypotheses, "fp.delete_hypotheses(dataset, 'k')"),
     ],
 )
 def test_an_interrupted_run_is_told_how_to_delete_it_by_its_kind(make_dataset, start, call):

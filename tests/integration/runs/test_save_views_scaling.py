@@ -3,10 +3,12 @@
 Each chunk of views used to be added to the dataset's saved-view list with
 ``$addToSet``, which compares every new id with the whole list: saving N
 views cost O(N^2) (10,000 views in 2.8 s, 40,000 more in 43.7 s). The fast
-test counts the list updates; the slow one times 2,000 against 20,000 views
-with benchmarks/save_views.py."""
+test counts the list updates (1,200 views), the slow one 12,000. That saving
+stays linear in time is measured, not asserted (the guide: speed lives in
+benchmarks): ``benchmarks/save_views.py --scaling 2000 20000`` prints it.
+The timing test that stood here failed under load (22.5x against a 12x
+limit on a busy 2-core machine, 8.5x alone)."""
 
-import subprocess
 import sys
 
 import pymongo.collection
@@ -61,16 +63,3 @@ def test_saving_12000_views_updates_the_list_a_bounded_number_of_times(monkeypat
     updates = _count_list_updates(monkeypatch, 12_000)
     assert len(updates) <= 20
     assert not any("$addToSet" in u for u in updates)  # O(list length) per new id
-
-
-@pytest.mark.slow
-def test_saving_ten_times_more_views_takes_at_most_twelve_times_longer():
-    out = subprocess.run(
-        [sys.executable, "benchmarks/save_views.py", "--scaling", "2000", "20000"],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=900,
-    )
-    print(out.stdout, out.stderr[-2000:])
-    assert out.returncode == 0 and ": linear" in out.stdout

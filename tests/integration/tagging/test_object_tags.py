@@ -121,3 +121,42 @@ def test_crops_tagged_by_the_properties_tagger(make_dataset, tmp_path):
     again = compute_object_tags(dataset, "ground_truth", tags_attr="looks", model="properties")
     assert again.num_skipped_existing == 2 and again.num_objects_tagged == 0
     assert not [n for n in fo.list_datasets() if n.startswith("prime-object-crops-")]
+
+
+def test_a_crop_the_tagger_cannot_read_leaves_its_object_untagged_for_a_retry(
+    make_dataset, tmp_path
+):
+    """Before, such an object was written with no tags ([]), which
+    skip_existing took for done: it was never tagged. Now it stays None."""
+    import numpy as np
+    from PIL import Image
+
+    path = tmp_path / "img.png"
+    Image.fromarray(np.full((64, 64, 3), 200, np.uint8)).save(path)
+    dataset = make_dataset()
+    dataset.add_sample(
+        fo.Sample(
+            filepath=str(path),
+            ground_truth=fo.Detections(
+                detections=[_det("a", [0.05, 0.1, 0.35, 0.8]), _det("b", [0.6, 0.1, 0.35, 0.8])]
+            ),
+        )
+    )
+    broken = dataset.first().ground_truth.detections[1].id
+    crop_dir = tmp_path / "crops"
+    crop_dir.mkdir()
+    (crop_dir / f"{broken}.png").write_bytes(b"not a png")  # left by a damaged disk
+
+    summary = compute_object_tags(
+        dataset, "ground_truth", tags_attr="looks", model="properties", crop_dir=str(crop_dir)
+    )
+    assert summary.num_objects_tagged == 1 and summary.num_objects_untagged == 1
+    good, bad = dataset.first().ground_truth.detections
+    assert good["looks"] and bad["looks"] is None
+
+    (crop_dir / f"{broken}.png").unlink()
+    again = compute_object_tags(
+        dataset, "ground_truth", tags_attr="looks", model="properties", crop_dir=str(crop_dir)
+    )
+    assert again.num_skipped_existing == 0 and again.num_objects_untagged == 0
+    assert all(d["looks"] for d in dataset.first().ground_truth.detections)
