@@ -165,12 +165,20 @@ class GroupedInput:
         self.row_kind[self.row_errors] = input_kernels.LOSS
         if row_wins is not None:
             self.row_kind[row_wins] = input_kernels.WIN
+        self.row_values = self.group_sums = self.entry_sums = None
+        if values is not None:
+            self.row_values = values if order is None else values[order]
         if self.sparse:
-            self.entry_group, self.entry_tag, self.entry_size, self.entry_errors = (
-                input_kernels.sparse_counts(
-                    self.matrix.indptr, self.matrix.indices, self.bounds, self.row_errors, n_tags
-                )
+            counts = input_kernels.sparse_counts(
+                self.matrix.indptr,
+                self.matrix.indices,
+                self.bounds,
+                self.row_errors,
+                n_tags,
+                self.row_values,
             )
+            self.entry_group, self.entry_tag, self.entry_size, self.entry_errors = counts[:4]
+            self.entry_sums = counts[4]
         else:
             sizes, errs = input_kernels.dense_counts(self.matrix, self.bounds, self.row_errors)
             self.entry_group, self.entry_tag = (a.astype(np.int64) for a in np.nonzero(sizes))
@@ -185,13 +193,12 @@ class GroupedInput:
                 np.repeat(np.arange(n_groups), self.sizes)[row_wins], minlength=n_groups
             ).astype(np.int64)
             self.entry_wins = self._entry_counts(row_wins)
-        self.row_values = self.group_sums = self.entry_sums = None
         if values is not None:
-            self.row_values = values if order is None else values[order]
             self.group_sums = np.bincount(
                 np.repeat(np.arange(n_groups), self.sizes), self.row_values, n_groups
             )
-            self.entry_sums = self._entry_counts(np.ones(n_rows, dtype=bool), self.row_values)
+            if self.entry_sums is None:  # dense: counted above for CSR
+                self.entry_sums = self._entry_counts(np.ones(n_rows, dtype=bool), self.row_values)
 
     def _entry_counts(self, rows: np.ndarray, weights: Optional[np.ndarray] = None) -> np.ndarray:
         """Per (group, tag) entry, how many of its rows are in the mask
