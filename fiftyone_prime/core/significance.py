@@ -55,8 +55,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy.special import gammaln
-from scipy.stats import beta, hypergeom, norm
+from scipy.special import gammaln, log_ndtr, ndtr
+from scipy.stats import beta, hypergeom
 
 from . import family_kernel
 from .arrays import concatenated_ranges
@@ -192,7 +192,8 @@ def rank_sum_p_values(
         z = (u - n1 * n2 / 2.0 + 0.5) / np.sqrt(var)
     defined = (n2 > 0) & (var > 0)
     z = np.where(defined, z, np.inf)
-    p = norm.logcdf(z) if log else norm.cdf(z)
+    # scipy.stats.norm's logcdf and cdf, without their argument checks
+    p = log_ndtr(z) if log else ndtr(z)
     return np.minimum(p, 0.0 if log else 1.0)
 
 
