@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Optional, Union
 
 import numpy as np
@@ -62,6 +63,23 @@ class Outcomes:
         oriented so that higher is better), no losses or wins."""
         values = np.asarray(values, dtype=np.float64)
         return cls(np.zeros(len(values), dtype=bool), None, 0.0, values)
+
+
+def _value_order(codes: np.ndarray, values: np.ndarray, n_groups: int) -> Optional[np.ndarray]:
+    """The rows by group, then by value (ties in row order), or ``None``
+    when they are in that order already. Rows already by group in large
+    groups are sorted group by group (faster than one sort of them all)."""
+    n_rows = len(codes)
+    by_group = n_rows < 2 or bool(np.all(codes[1:] >= codes[:-1]))
+    if by_group and n_groups * 256 <= n_rows:
+        bounds = np.searchsorted(codes, np.arange(n_groups + 1)).tolist()
+        order = np.empty(n_rows, dtype=np.int64)
+        for lo, hi in pairwise(bounds):
+            order[lo:hi] = np.argsort(values[lo:hi], kind="stable")
+            order[lo:hi] += lo
+    else:
+        order = np.lexsort((values, codes))
+    return None if bool(np.all(order == np.arange(n_rows))) else order
 
 
 class GroupedInput:
@@ -133,9 +151,7 @@ class GroupedInput:
             in_order = n_rows < 2 or bool(np.all(codes[1:] >= codes[:-1]))
             order = None if in_order else np.argsort(codes, kind="stable")
         else:  # by group, then value (worst first): a set's worst rows come first
-            order = np.lexsort((values, codes))
-            if bool(np.all(order == np.arange(n_rows))):
-                order = None
+            order = _value_order(codes, values, n_groups)
         self.labels = labels
         self.bounds = np.searchsorted(
             codes if order is None else codes[order], np.arange(n_groups + 1)
@@ -153,12 +169,17 @@ class GroupedInput:
         self.n_tags = n_tags
         self.sparse = sp.issparse(matrix)
         if order is not None:
+            # a row permutation keeps each row's indices sorted (a flag the
+            # validation has usually set: no check then)
+            sorted_indices = self.sparse and matrix.has_sorted_indices
             matrix = matrix[order]
+            if sorted_indices:
+                matrix.has_sorted_indices = True
+            elif self.sparse:
+                matrix.sort_indices()
         elif not self.sparse:
             matrix = np.ascontiguousarray(matrix)  # the kernels read rows
         self.matrix = matrix
-        if self.sparse and order is not None:
-            self.matrix.sort_indices()
         self.row_errors = losses if order is None else losses[order]
         row_wins = None if wins is None else (wins if order is None else wins[order])
         self.row_kind = np.full(n_rows, input_kernels.REST, dtype=np.int8)
