@@ -66,16 +66,18 @@ class Outcomes:
 
 
 def _value_order(codes: np.ndarray, values: np.ndarray, n_groups: int) -> Optional[np.ndarray]:
-    """The rows by group, then by value (ties in row order), or ``None``
-    when they are in that order already. Rows already by group in large
-    groups are sorted group by group (faster than one sort of them all)."""
+    """The rows by group, then by value, or ``None`` when they are in that
+    order already. Rows already by group in large groups are sorted group by
+    group (faster than one sort of them all), ties in no particular order:
+    tied rows hold equal values, so every sum over rows in this order adds
+    the same numbers in the same order whichever of them comes first."""
     n_rows = len(codes)
     by_group = n_rows < 2 or bool(np.all(codes[1:] >= codes[:-1]))
     if by_group and n_groups * 256 <= n_rows:
         bounds = np.searchsorted(codes, np.arange(n_groups + 1)).tolist()
         order = np.empty(n_rows, dtype=np.int64)
         for lo, hi in pairwise(bounds):
-            order[lo:hi] = np.argsort(values[lo:hi], kind="stable")
+            order[lo:hi] = np.argsort(values[lo:hi])
             order[lo:hi] += lo
     else:
         order = np.lexsort((values, codes))
