@@ -17,7 +17,9 @@ never wrongly:
 
 -   a set is not counted when its subsets' losses and scores already rule
     it and its supersets out, and its other units are not counted when its
-    own losses do;
+    own losses do (a continuous score's values are read only once a set's
+    size passes: most sets counted are too small, and a popcount is cheaper
+    than reading values one by one);
 -   where those bounds say a set may be a mode, it is settled exactly from
     the counts of all of its subsets (:func:`_settle`), so every mode, its
     gain and its minimality are decided as the definition says.
@@ -351,12 +353,10 @@ def _search_chunk(
                 else:
                     losses = _and_count(source, row_i, bits, col_j, inter, out, 0, loss_stop)
                 # The same bound with the set's own losses, before its other
-                # units are counted.
+                # units are counted (with values, after: see below).
+                lowest = -np.inf
                 if values is None:
                     lowest = lowest_score(losses, min_size, base)
-                else:  # its losses' worst values, the others at least the least other
-                    # (first from the words' popcounts, read one by one below)
-                    lowest = -np.inf  # (read after its size, below)
                 if lowest > allowed:
                     continue
                 wins = 0
@@ -380,7 +380,8 @@ def _search_chunk(
                     )
                 if size < min_size:
                     continue
-                if values is not None:  # the bound from the set's own worst values
+                if values is not None:  # the bound from the set's own worst values:
+                    # its losses' worst values, the others at least the least other
                     loss_total, loss_worst, _ = _value_sums(
                         source, row_i, bits, col_j, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
                     )
