@@ -9,6 +9,8 @@ sorted by it. Dense matrices are read as C-contiguous uint8 rows.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from .jit import bit, grow, inline, jit, sort_prefix
@@ -28,15 +30,17 @@ def _dense_counts(matrix, bounds, row_errors, sizes, errors):
 
 
 @jit
-def _sparse_counts(indptr, indices, bounds, row_errors, n_tags):
+def _sparse_counts(indptr, indices, bounds, row_errors, n_tags, weights):
     size = np.zeros(n_tags, dtype=np.int64)
     errs = np.zeros(n_tags, dtype=np.int64)
+    total = np.zeros(n_tags if weights is not None else 0)
     touched = np.empty(n_tags, dtype=np.int64)
     cap = 1024
     out_group = np.empty(cap, dtype=np.int64)
     out_tag = np.empty(cap, dtype=np.int64)
     out_size = np.empty(cap, dtype=np.int64)
     out_errs = np.empty(cap, dtype=np.int64)
+    out_sums = np.empty(cap if weights is not None else 0)
     n_out = 0
     for g in range(len(bounds) - 1):
         n_touched = 0
@@ -49,6 +53,8 @@ def _sparse_counts(indptr, indices, bounds, row_errors, n_tags):
                     n_touched += 1
                 size[t] += 1
                 errs[t] += error
+                if weights is not None:  # compiled out without weights
+                    total[t] += weights[row]  # one addition at a time, in row order
         sort_prefix(touched, n_touched)
         tags = touched[:n_touched]
         if n_out + n_touched > cap:
@@ -57,15 +63,26 @@ def _sparse_counts(indptr, indices, bounds, row_errors, n_tags):
             out_tag = grow(out_tag, cap)
             out_size = grow(out_size, cap)
             out_errs = grow(out_errs, cap)
+            if weights is not None:
+                out_sums = grow(out_sums, cap)
         for t in tags:
             out_group[n_out] = g
             out_tag[n_out] = t
             out_size[n_out] = size[t]
             out_errs[n_out] = errs[t]
-            n_out += 1
             size[t] = 0
             errs[t] = 0
-    return out_group[:n_out], out_tag[:n_out], out_size[:n_out], out_errs[:n_out]
+            if weights is not None:
+                out_sums[n_out] = total[t]
+                total[t] = 0.0
+            n_out += 1
+    return (
+        out_group[:n_out],
+        out_tag[:n_out],
+        out_size[:n_out],
+        out_errs[:n_out],
+        out_sums[: n_out if weights is not None else 0],
+    )
 
 
 @jit
@@ -147,8 +164,13 @@ def _pack_dense(
 
 
 def sparse_counts(
-    indptr: np.ndarray, indices: np.ndarray, bounds: np.ndarray, row_errors: np.ndarray, n_tags: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    bounds: np.ndarray,
+    row_errors: np.ndarray,
+    n_tags: int,
+    weights: Optional[np.ndarray] = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
     """Each tag's support and errors in each group of a CSR matrix whose rows
     are sorted by group.
 
@@ -157,12 +179,20 @@ def sparse_counts(
         bounds: group ``g`` holds rows ``bounds[g]:bounds[g + 1]``
         row_errors: per row, whether it is misclassified
         n_tags: the number of tags
+        weights (None): per row, a float64 weight (a continuous score's
+            value) to sum per entry, one addition at a time in row order
 
     Returns:
-        ``(group, tag, size, errors)``: one entry per tag present in a
-        group, sorted by group then tag
+        ``(group, tag, size, errors, sums)``: one entry per tag present in a
+        group, sorted by group then tag; ``sums`` the sums of ``weights``
+        (``None`` without)
     """
-    return _sparse_counts(indptr, indices, bounds.astype(np.int64), row_errors, int(n_tags))
+    if weights is not None:
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
+    *counts, sums = _sparse_counts(
+        indptr, indices, bounds.astype(np.int64), row_errors, int(n_tags), weights
+    )
+    return (*counts, None if weights is None else sums)
 
 
 def dense_counts(

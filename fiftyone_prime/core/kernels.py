@@ -17,7 +17,9 @@ never wrongly:
 
 -   a set is not counted when its subsets' losses and scores already rule
     it and its supersets out, and its other units are not counted when its
-    own losses do;
+    own losses do (a continuous score's values are read only once a set's
+    size passes: most sets counted are too small, and a popcount is cheaper
+    than reading values one by one);
 -   where those bounds say a set may be a mode, it is settled exactly from
     the counts of all of its subsets (:func:`_settle`), so every mode, its
     gain and its minimality are decided as the definition says.
@@ -99,6 +101,28 @@ def _value_sums(a, ra, b, rb, start, stop, values, g, first, total, worst, seen)
             seen += 1
             v &= v - one
     return total, worst, seen
+
+
+@inline
+def _worst_values(a, ra, start, stop, values, g, first, worst, seen):
+    """The sum of the first rows of ``a[ra]`` in words ``start:stop`` (the
+    worst: rows are sorted by value), added to ``worst`` one at a time in
+    row order, after ``seen`` rows, until ``first`` are summed.
+
+    Returns:
+        ``(worst, seen)``
+    """
+    one = np.uint64(1)
+    for w in range(start, stop):
+        if seen >= first:
+            break
+        v = a[ra, w]
+        at = w * 64
+        while v != 0 and seen < first:
+            worst += values[g, at + popcount((v & (~v + one)) - one)]
+            seen += 1
+            v &= v - one
+    return worst, seen
 
 
 @jit
@@ -256,31 +280,25 @@ def _search_chunk(
         rest_stop = rest_start + group_rest_words[g]
         counted[:] = 0
         alive_pairs[:n, :] = 0
+        # The tags that may extend: a tag whose own bound rules out every
+        # superset is left out here (not at each of its pairs).
+        n_live = 0
         for i in range(n):
-            entry_col[0, i] = lo + i
-            entry_floor[0, i] = col_score[lo + i]
             if values is not None:  # the tag's own min_size worst values
-                _, worst, seen = _value_sums(
-                    bits, lo + i, bits, lo + i, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
+                worst, seen = _worst_values(bits, lo + i, 0, loss_stop, values, g, min_size, 0.0, 0)
+                worst, _ = _worst_values(
+                    bits, lo + i, rest_start, rest_stop, values, g, min_size, worst, seen
                 )
-                _, worst, _ = _value_sums(
-                    bits,
-                    lo + i,
-                    bits,
-                    lo + i,
-                    rest_start,
-                    rest_stop,
-                    values,
-                    g,
-                    min_size,
-                    0.0,
-                    worst,
-                    seen,
-                )
-                entry_lowest[0, i] = lowest_mean(worst, min_size)
+                lowest_i = lowest_mean(worst, min_size)
             else:
-                entry_lowest[0, i] = lowest_score(col_losses[lo + i], min_size, base)
-        n_entries[0] = n
+                lowest_i = lowest_score(col_losses[lo + i], min_size, base)
+            if not may_extend(lowest_i, gscore, col_score[lo + i], min_drop, min_gain, tol, slack):
+                continue
+            entry_col[0, n_live] = lo + i
+            entry_floor[0, n_live] = col_score[lo + i]
+            entry_lowest[0, n_live] = lowest_i
+            n_live += 1
+        n_entries[0] = n_live
         position[0] = 0
         d = 0
         while d >= 0:
@@ -290,7 +308,7 @@ def _search_chunk(
             # The single tags are taken last to first, so that when a
             # set's first tag is taken, every pair of later tags has
             # been judged and the pair bitmap can prune.
-            i = n - 1 - position[d] if d == 0 else position[d]
+            i = n_live - 1 - position[d] if d == 0 else position[d]
             position[d] += 1
             k = d + 2  # the size of the sets built from entry i
             last = k >= max_tags
@@ -335,19 +353,10 @@ def _search_chunk(
                 else:
                     losses = _and_count(source, row_i, bits, col_j, inter, out, 0, loss_stop)
                 # The same bound with the set's own losses, before its other
-                # units are counted.
-                loss_total = 0.0
-                loss_worst = 0.0
+                # units are counted (with values, after: see below).
+                lowest = -np.inf
                 if values is None:
                     lowest = lowest_score(losses, min_size, base)
-                else:  # its losses' worst values, the others at least the least other
-                    loss_total, loss_worst, _ = _value_sums(
-                        source, row_i, bits, col_j, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
-                    )
-                    worst = loss_worst
-                    if losses < min_size:
-                        worst += (min_size - losses) * values[g, rest_floor]
-                    lowest = lowest_mean(worst, min_size)
                 if lowest > allowed:
                     continue
                 wins = 0
@@ -371,7 +380,16 @@ def _search_chunk(
                     )
                 if size < min_size:
                     continue
-                if values is not None:  # the bound from the set's own worst values
+                if values is not None:  # the bound from the set's own worst values:
+                    # its losses' worst values, the others at least the least other
+                    loss_total, loss_worst, _ = _value_sums(
+                        source, row_i, bits, col_j, 0, loss_stop, values, g, min_size, 0.0, 0.0, 0
+                    )
+                    worst = loss_worst
+                    if losses < min_size:
+                        worst += (min_size - losses) * values[g, rest_floor]
+                    if lowest_mean(worst, min_size) > allowed:
+                        continue
                     if last and size > losses:
                         # A set that is not extended is read in full only when
                         # its mean, with its other units at the least other

@@ -297,8 +297,9 @@ class RankTest:
         before = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0.0)
         sums = running[starts + n - 1] - before
         group_of = np.repeat(groups, lengths)
+        ties = self.members.ties[group_of]
         return _lowered(
-            rank_sum_p_values(sums, n, data.sizes[group_of], self.members.ties[group_of], log=True)
+            rank_sum_p_values(sums, n, data.sizes[group_of], ties, log=True, log_below=LOG_PSI_CUT)
         )
 
     def annotate(

@@ -55,8 +55,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy.special import gammaln
-from scipy.stats import beta, hypergeom, norm
+from scipy.special import gammaln, log_ndtr, ndtr
+from scipy.stats import beta, hypergeom
 
 from . import family_kernel
 from .arrays import concatenated_ranges
@@ -164,6 +164,7 @@ def rank_sum_p_values(
     group_sizes: np.ndarray,
     ties: np.ndarray,
     log: bool = False,
+    log_below: Optional[float] = None,
 ) -> np.ndarray:
     """One-sided Mann-Whitney p-values that sets hold their groups' lowest
     values: the normal approximation with the tie correction and the
@@ -177,6 +178,10 @@ def rank_sum_p_values(
         group_sizes: per set, its group's ``n``
         ties: per set, its group's ``sum (t**3 - t)`` (:func:`mid_ranks`)
         log (False): whether to return the log p-values
+        log_below (None): with ``log``, a level (at most -1) below which a
+            log p-value need not be known: one whose normal deviate ``z``
+            puts it surely below (``log Phi(z) <= -z**2 / 2`` for ``z <= -1``)
+            is returned as ``-inf`` without being evaluated
 
     Returns:
         ``P(U <= u)`` per set, ``u = R - n_1 (n_1 + 1) / 2``; 1 where the
@@ -192,7 +197,13 @@ def rank_sum_p_values(
         z = (u - n1 * n2 / 2.0 + 0.5) / np.sqrt(var)
     defined = (n2 > 0) & (var > 0)
     z = np.where(defined, z, np.inf)
-    p = norm.logcdf(z) if log else norm.cdf(z)
+    # scipy.stats.norm's logcdf and cdf, without their argument checks
+    if log and log_below is not None:
+        p = np.full(z.shape, -np.inf)
+        needed = ~(z < -np.sqrt(-2.0 * min(log_below, -1.0)))
+        p[needed] = log_ndtr(z[needed])
+    else:
+        p = log_ndtr(z) if log else ndtr(z)
     return np.minimum(p, 0.0 if log else 1.0)
 
 
