@@ -69,7 +69,7 @@ MAX_ENTRIES_PER_DATASET = 8
 #: Search inputs kept in this process's memory (the most recently used).
 MAX_IN_MEMORY = 2
 
-FORMAT_VERSION = 2  # 2: a checksum of the arrays
+FORMAT_VERSION = 3  # 2: a checksum of the arrays; 3: units' scores
 
 #: In each dataset's folder: the database the dataset lives in.
 OWNER_FILE = "database.json"
@@ -391,6 +391,8 @@ def _arrays(inputs: fpf.SearchInputs):
         }
         if inputs.baseline_correct is not None:  # a multilabel regression's baseline
             arrays["baseline_correct"] = np.asarray(inputs.baseline_correct, dtype=bool)
+        if inputs.scores is not None:  # a score run's numbers per unit
+            arrays["scores"] = np.asarray(inputs.scores, dtype=np.float64)
     baseline = [path for path in inputs.extra if path != "_id"]  # a regression's baseline
     if baseline:
         names, arrays["baseline_codes"] = _codes(inputs.extra[baseline[0]])
@@ -474,6 +476,7 @@ def _load(path: Path):
             kinds=units["kinds"],
             sample_index=arrays["sample_index"],
             baseline_correct=arrays.get("baseline_correct"),
+            scores=arrays.get("scores"),
             **common,
         )
     if base is not None:  # code -1 reads the last entry: None

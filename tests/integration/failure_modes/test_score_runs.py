@@ -277,3 +277,15 @@ def test_an_expression_compares_two_models_errors_per_sample(reg_dataset):
     # Stored and loaded: the expression travels with the run.
     loaded = fp.load_failure_modes(reg_dataset, "diff")
     assert set(loaded.load_view(mode).values("id")) == ids
+
+
+def test_a_score_run_searches_again_from_inputs_cached_on_disk(reg_dataset):
+    """The disk cache kept no scores: a second run in a new process (here: the
+    in-memory cache emptied) failed with a shape error (found by review)."""
+    from fiftyone_prime.integration.reading import input_cache
+
+    first = fp.find_failure_modes(reg_dataset, eval_key="reg", run_key="a", **PLANTED_PARAMS)
+    input_cache._memory.clear()
+    again = fp.find_failure_modes(reg_dataset, eval_key="reg", run_key="b", **PLANTED_PARAMS)
+    rows = [[(m.tags, m.size, m.mean) for m in r.failure_modes] for r in (first, again)]
+    assert rows[0] == rows[1] and rows[0]
