@@ -385,7 +385,13 @@ def held_out_split(samples, proposed_from) -> tuple:
                 f"`proposed_from`: the samples have no field {field!r} to split them by; pass "
                 "(field, value) of an existing fold field, e.g. ('split', 'train')"
             )
-        tested = samples.match(F(field) != F.literal(value))
+        proposing = samples.match(_in_fold(samples, field, value))
+        if len(proposing) == 0:
+            raise ValueError(
+                f"`proposed_from`: no sample has {field} == {value!r}, so nothing would be held "
+                "out; name a value the fold field holds"
+            )
+        tested = samples.exclude(proposing.values("id"))
         source = f"the samples with {field} == {value!r}"
     else:
         raise TypeError(
@@ -487,3 +493,27 @@ def _replace_state(dataset, stored: Optional[dict], state: LordPlusPlus) -> bool
         fop.db().datasets.update_one({"_id": match["_id"], "info": None}, {"$set": {"info": {}}})
     outcome = fop.db().datasets.update_one(match, {"$set": {path: state.to_dict()}})
     return outcome.matched_count == 1
+
+
+def _in_fold(samples, field: str, value):
+    """The expression of a fold: ``field == value`` for a plain field, the
+    label for a ``Classification`` field, membership for a list field (sample
+    ``tags``: FiftyOne's split convention).
+
+    Raises:
+        TypeError: a field of another kind
+    """
+    import fiftyone.core.fields as fof
+    import fiftyone.core.labels as fol
+
+    kind = samples.get_field(field)
+    if isinstance(kind, fof.ListField):
+        return F(field).contains(value)
+    if isinstance(kind, fof.EmbeddedDocumentField):
+        if issubclass(kind.document_type, fol.Classification):
+            return F(f"{field}.label") == value
+        raise TypeError(
+            f"`proposed_from`: the field {field!r} holds {kind.document_type.__name__} labels; a "
+            "fold is a string, number or bool field, a Classification field or a list field"
+        )
+    return F(field) == value

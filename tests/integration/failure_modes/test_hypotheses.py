@@ -213,6 +213,27 @@ def test_hypotheses_proposed_from_a_fold_are_tested_on_the_other(planted):
         fp.test_hypotheses(planted, ["snow"], proposed_from=("fold", "a"))
 
 
+def test_a_fold_given_as_sample_tags_or_a_classification_holds_its_samples_out(planted):
+    """Before, ``F(field) != value`` compared a list or a label with a string:
+    always true, so nothing was held out while the results said it was
+    (found by review)."""
+    from fiftyone_prime.integration.failure_modes.hypotheses import held_out_split
+
+    n = len(planted)
+    ids = planted.values("id")
+    train = planted.select(ids[::2])
+    train.tag_samples("train")
+    planted.set_values(
+        "fold", [fo.Classification(label="a" if i % 2 == 0 else "b") for i in range(n)]
+    )
+    for fold in (("tags", "train"), ("fold", "a")):
+        tested, held = held_out_split(planted, fold)
+        assert set(tested.values("id")) == set(ids[1::2]), fold
+        assert held["tested_on"] == f"the other {len(ids[1::2])} samples"
+    with pytest.raises(ValueError, match="no sample has tags == 'test'"):
+        held_out_split(planted, ("tags", "test"))
+
+
 def test_a_runs_failure_modes_are_tested_on_the_samples_it_did_not_search(planted):
     _folds(planted)
     searched = planted.match(F("split") == "a")
