@@ -70,7 +70,7 @@ def apply_failure_modes(
             f"`results` must be FailureModeResults (see load_failure_modes()); got "
             f"{type(results).__name__}"
         )
-    _check_measurable(results)
+    check_measurable(results)
     config = results.config
     dataset = samples._root_dataset
     if run_key is None:
@@ -133,7 +133,7 @@ def validate_failure_modes(
         if run_key is None:
             raise ValueError("Pass `run_key` with a dataset, or pass the results themselves")
         results = load_failure_modes(results_or_samples, run_key)
-    _check_measurable(results)
+    check_measurable(results)
     config = results.config
     params = config.params
     if alpha is None:
@@ -174,15 +174,20 @@ def validate_failure_modes(
     return validation
 
 
-def _check_measurable(results) -> None:
+def check_measurable(results, action: str = "applying or validating") -> None:
     """Raises for runs whose modes cannot be measured on other data yet: the
-    modes of a score (the core measures right/wrong outcomes only)."""
-    spec = results.spec
+    modes of a score (the core measures right/wrong outcomes only).
+
+    Args:
+        results: a run's results
+        action: what was asked of the run's modes, for the message
+    """
+    spec = getattr(results, "spec", None)
     if spec is not None and spec.is_scored:
         raise ValueError(
-            f"Run '{results.key}' searched a score ({results.score_description}); applying or "
-            "validating score modes on other data is not supported yet. Search the other data "
-            "with the same score_field and thresholds instead"
+            f"Run '{results.key}' searched a score ({results.score_description}); {action} "
+            "score modes on other data is not supported yet. Search the other data with the "
+            "same score_field and thresholds instead"
         )
 
 

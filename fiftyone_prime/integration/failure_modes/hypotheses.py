@@ -40,6 +40,7 @@ from ..runs import views as fpv
 from ..runs.classes import FailureModeResults
 from ..runs.run_guard import writes_run
 from ..runs.run_store import load_failure_modes, name_views, start_run
+from .holdout import check_measurable
 from .hypothesis_runs import HYPOTHESES, HypothesisResults, HypothesisRunConfig, SavedHypothesis
 from .text_hypotheses import TextMatch
 
@@ -298,6 +299,7 @@ def test_hypotheses(
     """
     fpf.check_sample_collection(samples, "test_hypotheses")
     if isinstance(hypotheses, FailureModeResults):  # a run's modes: read as it read them
+        check_measurable(hypotheses, "testing")
         if proposed_from is None:
             proposed_from = hypotheses
         c = hypotheses.config

@@ -118,7 +118,14 @@ def describe_modes(results, max_modes: int = 20) -> tuple[str, list[str]]:
     its CLIP metrics made one) and the tags its images carry most often
     besides its own; the tags offered are the run's most frequent
     (:data:`MAX_VOCABULARY`) and the modes' own.
+
+    Raises:
+        ValueError: for a run of a score (its modes are not tested as
+            right/wrong hypotheses yet)
     """
+    from .holdout import check_measurable
+
+    check_measurable(results, "proposing and testing hypotheses from")
     vocabulary: set[str] = set()
     lines = []
     modes = results.sorted("drop")[:max_modes]

@@ -289,3 +289,15 @@ def test_a_score_run_searches_again_from_inputs_cached_on_disk(reg_dataset):
     again = fp.find_failure_modes(reg_dataset, eval_key="reg", run_key="b", **PLANTED_PARAMS)
     rows = [[(m.tags, m.size, m.mean) for m in r.failure_modes] for r in (first, again)]
     assert rows[0] == rows[1] and rows[0]
+
+
+def test_a_score_runs_modes_are_refused_as_hypotheses_with_a_reason(reg_dataset):
+    """Before: a TypeError about (None, [...]) pairs, and an AttributeError
+    ('accuracy') from the proposals (found by review)."""
+    from fiftyone_prime.integration.failure_modes.proposals import describe_modes
+
+    results = fp.find_failure_modes(reg_dataset, eval_key="reg", run_key="err", **PLANTED_PARAMS)
+    with pytest.raises(ValueError, match=r"searched a score .*testing score modes"):
+        fp.test_hypotheses(reg_dataset, results)
+    with pytest.raises(ValueError, match="proposing and testing hypotheses from score modes"):
+        describe_modes(results)
